@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The installed command: the bundled CLI (built by `npm install` through the `prepare` script).
+import "../dist/llavac.js";

@@ -1,0 +1,791 @@
+// The checker: binds names across modules, resolves types, and evaluates declarations into typed values.
+// Evaluation is driven by the expected type (a bare `patch` is an enum member where an enum is expected,
+// `{ ... }` is an instance of the schema the field declares, an int becomes a float where a float is
+// wanted). Errors are reported where the value is written, with a note at the declaration it breaks, and
+// evaluation continues with an `error` value so one mistake is reported once.
+import type { CallArg, ConstraintNode, Expr, Ident, InstanceDecl, RecordExpr, Span, TypeNode } from "../grammar/ast.js";
+import { didYouMean, type DiagnosticBag, type Note } from "./diagnostics.js";
+import type { Code } from "./codes.js";
+import { PRELUDE, type ModuleGraph, type SourceModule } from "./modules.js";
+import {
+  PRIMITIVE_TYPES, T, baseOf, describeValue, enumsIn, schemasIn, typeToString,
+  type EnumSym, type FieldInfo, type FieldSlot, type RecordValue, type SchemaSym, type Sym, type Type, type Unit, type Value, type ValueSym,
+} from "./types.js";
+
+export interface CheckOptions {
+  env: Record<string, string | undefined>;
+}
+
+interface Failure {
+  code: Code;
+  message: string;
+  span: Span;
+  label?: string;
+  notes: Note[];
+  help: string[];
+}
+
+type Attempt = { ok: true; value: Value } | { ok: false; failure: Failure };
+
+const UNITS: Record<string, Unit> = { step: "steps", steps: "steps", epoch: "epochs", epochs: "epochs" };
+const PHASE_SCHEMA = "phase";
+
+export class Checker {
+  private readonly scopes = new Map<SourceModule, Map<string, Sym>>();
+  private readonly locals = new Map<SourceModule, Map<string, Sym>>();
+  private prelude: Map<string, Sym> | undefined;
+  private readonly env: Sym = { k: "builtin", name: "env" };
+
+  constructor(readonly graph: ModuleGraph, readonly diags: DiagnosticBag, readonly opts: CheckOptions) {}
+
+  // ------------------------------------------------------------------ names
+
+  /** Declare every module's names, then wire up imports. Call once, after loading. */
+  bind(): void {
+    for (const m of this.graph.modules.values()) this.localsOf(m);
+    for (const m of this.graph.modules.values()) this.scopeOf(m);
+  }
+
+  localsOf(m: SourceModule): Map<string, Sym> {
+    let scope = this.locals.get(m);
+    if (scope) return scope;
+    scope = new Map();
+    this.locals.set(m, scope);
+    for (const d of m.ast.decls) {
+      const name = d.name.name;
+      if (!name) continue;
+      const prev = scope.get(name);
+      if (prev) {
+        this.diags.error("E0105", `\`${name}\` is declared twice in this module`, d.name.span, { notes: [{ message: "first declared here", span: declSpan(prev) }] });
+        continue;
+      }
+      if (PRIMITIVE_TYPES[name] && d.kind !== "let" && d.kind !== "instance") {
+        this.diags.error("E0105", `\`${name}\` is a built-in type and cannot be redeclared`, d.name.span);
+        continue;
+      }
+      let sym: Sym;
+      switch (d.kind) {
+        case "schema": sym = { k: "schema", name, decl: d, module: m }; break;
+        case "enum": sym = { k: "enum", name, decl: d, module: m, members: d.members.map((x) => x.name) }; break;
+        case "type": sym = { k: "alias", name, decl: d, module: m }; break;
+        default: sym = { k: "value", name, decl: d, module: m, state: "pending" };
+      }
+      scope.set(name, sym);
+    }
+    return scope;
+  }
+
+  scopeOf(m: SourceModule): Map<string, Sym> {
+    let scope = this.scopes.get(m);
+    if (scope) return scope;
+    scope = new Map(this.localsOf(m));
+    this.scopes.set(m, scope);
+    for (const { decl, target } of m.imports) {
+      if (!target) continue;
+      const exported = this.localsOf(target);
+      if (decl.namespace) {
+        this.define(scope, decl.namespace, { k: "namespace", name: decl.namespace.name, target });
+      }
+      for (const { name, alias } of decl.names) {
+        const sym = exported.get(name.name);
+        if (!sym) {
+          const hint = didYouMean(name.name, exported.keys());
+          this.diags.error("E0103", `module "${decl.path}" has no declaration \`${name.name}\``, name.span, { help: hint ? `did you mean \`${hint}\`?` : `it declares: ${[...exported.keys()].slice(0, 12).join(", ")}` });
+          continue;
+        }
+        this.define(scope, alias ?? name, sym);
+      }
+    }
+    return scope;
+  }
+
+  private define(scope: Map<string, Sym>, id: Ident, sym: Sym): void {
+    const prev = scope.get(id.name);
+    if (prev && prev !== sym) {
+      this.diags.error("E0105", `\`${id.name}\` is already declared in this module`, id.span, { notes: [{ message: "the other declaration", span: declSpan(prev) }], help: `import it under another name: \`${id.name} as other_name\`` });
+      return;
+    }
+    scope.set(id.name, sym);
+  }
+
+  /** The names every user module sees without importing: std/core's declarations and its imports. */
+  private preludeScope(): Map<string, Sym> {
+    if (this.prelude) return this.prelude;
+    const core = [...this.graph.modules.values()].find((m) => m.display === PRELUDE + ".llava");
+    this.prelude = core ? this.scopeOf(core) : new Map();
+    return this.prelude;
+  }
+
+  lookup(name: string, m: SourceModule): Sym | undefined {
+    const local = this.scopeOf(m).get(name);
+    if (local) return local;
+    if (!m.isStd) {
+      const p = this.preludeScope().get(name);
+      if (p) return p;
+    }
+    if (name === "env") return this.env;
+    return undefined;
+  }
+
+  private visibleNames(m: SourceModule): string[] {
+    const names = new Set(this.scopeOf(m).keys());
+    if (!m.isStd) for (const n of this.preludeScope().keys()) names.add(n);
+    names.add("env");
+    return [...names];
+  }
+
+  /** Enum `phase_state` and friends, for built-in syntax that needs them. */
+  preludeEnum(name: string): EnumSym | undefined {
+    const s = this.preludeScope().get(name);
+    return s?.k === "enum" ? s : undefined;
+  }
+
+  preludeSchema(name: string): SchemaSym | undefined {
+    const s = this.preludeScope().get(name);
+    return s?.k === "schema" ? s : undefined;
+  }
+
+  // ------------------------------------------------------------------ types
+
+  resolveType(node: TypeNode, m: SourceModule): Type {
+    switch (node.k) {
+      case "named": {
+        const prim = PRIMITIVE_TYPES[node.name.name];
+        if (prim) return prim;
+        const sym = this.lookup(node.name.name, m);
+        if (!sym) {
+          const hint = didYouMean(node.name.name, [...Object.keys(PRIMITIVE_TYPES), ...this.visibleNames(m).filter((n) => { const s = this.lookup(n, m); return s?.k === "schema" || s?.k === "enum" || s?.k === "alias"; })]);
+          this.diags.error("E0104", `unknown type \`${node.name.name}\``, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
+          return T.error;
+        }
+        if (sym.k === "schema") return { k: "schema", sym };
+        if (sym.k === "enum") return { k: "enum", sym };
+        if (sym.k === "alias") return this.aliasType(sym);
+        this.diags.error("E0201", `\`${node.name.name}\` is a value, not a type`, node.name.span);
+        return T.error;
+      }
+      case "list": return { k: "list", elem: this.resolveType(node.elem, m) };
+      case "tuple": return { k: "tuple", elems: node.elems.map((e) => this.resolveType(e, m)) };
+      case "union": return { k: "union", options: node.options.map((o) => this.resolveType(o, m)) };
+      case "refined": {
+        const base = this.resolveType(node.base, m);
+        for (const c of node.constraints) this.validateConstraint(c, base);
+        return { k: "refined", base, constraints: node.constraints };
+      }
+      case "literal": return { k: "literal", value: node.value };
+      case "error": return T.error;
+    }
+  }
+
+  private aliasType(sym: Extract<Sym, { k: "alias" }>): Type {
+    if (sym.resolved) return sym.resolved;
+    if (sym.resolving) {
+      this.diags.error("E0208", `type \`${sym.name}\` is defined in terms of itself`, sym.decl.name.span);
+      return T.error;
+    }
+    sym.resolving = true;
+    sym.resolved = this.resolveType(sym.decl.type, sym.module);
+    sym.resolving = false;
+    return sym.resolved;
+  }
+
+  private validateConstraint(c: ConstraintNode, base: Type): void {
+    const b = baseOf(base);
+    const numeric = b.k === "prim" ? b.name === "int" || b.name === "float" : b.k === "quantity";
+    const stringy = b.k === "prim" && (b.name === "string" || b.name === "path");
+    if (c.op === "=~") {
+      if (!stringy) this.diags.error("E0201", `\`=~\` constrains strings, not \`${typeToString(base)}\``, c.span);
+      else this.compileRegex(String(c.value), "", c.span);
+    } else if (!numeric && b.k !== "error") {
+      this.diags.error("E0201", `\`${c.op}\` constrains numbers, not \`${typeToString(base)}\``, c.span);
+    }
+  }
+
+  fieldsOf(schema: SchemaSym): Map<string, FieldInfo> {
+    if (schema.fields) return schema.fields;
+    const fields = new Map<string, FieldInfo>();
+    schema.fields = fields;
+    for (const f of schema.decl.fields) {
+      if (fields.has(f.name.name)) {
+        this.diags.error("E0210", `field \`${f.name.name}\` is declared twice in schema \`${schema.name}\``, f.name.span);
+        continue;
+      }
+      fields.set(f.name.name, { name: f.name.name, type: this.resolveType(f.type, schema.module), optional: f.optional, decl: f, schema });
+    }
+    return fields;
+  }
+
+  defaultOf(info: FieldInfo): Value | undefined {
+    if (info.defaultValue === undefined) {
+      info.defaultValue = null;
+      const d = info.decl.default;
+      if (d) {
+        const v = this.eval(d, info.schema.module, info.type);
+        info.defaultValue = v.k === "none" ? v : this.assign(v, info.type, info);
+      }
+    }
+    return info.defaultValue ?? undefined;
+  }
+
+  // ------------------------------------------------------------------ declarations
+
+  valueOfSym(sym: ValueSym, at: Span): Value {
+    sym.used = true;
+    if (sym.state === "done") return sym.value!;
+    if (sym.state === "evaluating") {
+      this.diags.error("E0208", `\`${sym.name}\` depends on itself`, at, { notes: [{ message: `\`${sym.name}\` is declared here`, span: sym.decl.name.span }] });
+      return { k: "error", span: at };
+    }
+    sym.state = "evaluating";
+    const v = this.evalDecl(sym);
+    sym.value = v;
+    sym.state = "done";
+    return v;
+  }
+
+  private evalDecl(sym: ValueSym): Value {
+    const d = sym.decl;
+    const m = sym.module;
+    if (d.kind === "let") {
+      const t = d.type ? this.resolveType(d.type, m) : undefined;
+      const v = this.eval(d.value, m, t);
+      return named(t ? this.assign(v, t) : v, sym.name);
+    }
+    const kind = this.lookup(d.schema.name, m);
+    if (!kind) {
+      const hint = didYouMean(d.schema.name, this.visibleNames(m).filter((n) => this.lookup(n, m)?.k === "schema"));
+      this.diags.error("E0104", `unknown kind \`${d.schema.name}\``, d.schema.span, { help: hint ? `did you mean \`${hint}\`?` : "a declaration starts with a schema name, as in `phase pretrain { ... }`" });
+      return { k: "error", span: d.span };
+    }
+    if (kind.k !== "schema") {
+      this.diags.error("E0211", `\`${d.schema.name}\` is not a schema, so it cannot start a declaration`, d.schema.span, {
+        help: kind.k === "value" ? `to build on \`${d.schema.name}\`, write \`let ${d.name.name} = ${d.schema.name} { ... }\`` : undefined,
+      });
+      return { k: "error", span: d.span };
+    }
+    const schemaType: Type = { k: "schema", sym: kind };
+    if (d.value.k === "override" && d.value.base.k === "ref" && d.value.base.span.start === d.schema.span.start && d.value.base.span.file === d.schema.span.file) {
+      return named(this.instantiate(kind, d.value.record, m, undefined, d.name.span), sym.name);
+    }
+    return named(this.assign(this.eval(d.value, m, schemaType), schemaType), sym.name);
+  }
+
+  isPhaseDecl(d: InstanceDecl): boolean {
+    return d.schema.name === PHASE_SCHEMA;
+  }
+
+  // ------------------------------------------------------------------ expressions
+
+  eval(e: Expr, m: SourceModule, expected?: Type): Value {
+    switch (e.k) {
+      case "int": return { k: "int", v: e.value, span: e.span };
+      case "float": return { k: "float", v: e.value, span: e.span };
+      case "percent": return { k: "quantity", unit: "percent", v: e.value, span: e.span };
+      case "quantity": {
+        const unit = UNITS[e.unit.name];
+        if (!unit) {
+          const hint = didYouMean(e.unit.name, Object.keys(UNITS));
+          this.diags.error("E0207", `unknown unit \`${e.unit.name}\``, e.unit.span, { help: hint ? `did you mean \`${hint}\`?` : "units are `steps`, `epochs` and `%`" });
+          return { k: "error", span: e.span };
+        }
+        return { k: "quantity", unit, v: e.value, span: e.span };
+      }
+      case "string": return { k: "string", v: e.value, span: e.span };
+      case "regex": {
+        if (!this.compileRegex(e.pattern, e.flags, e.span)) return { k: "error", span: e.span };
+        return { k: "regex", source: e.pattern, flags: e.flags, span: e.span };
+      }
+      case "bool": return { k: "bool", v: e.value, span: e.span };
+      case "none": return { k: "none", span: e.span };
+      case "list": {
+        const elem = listElem(expected);
+        return { k: "list", items: e.items.map((i) => this.eval(i, m, elem)), span: e.span };
+      }
+      case "tuple": {
+        const elems = tupleElems(expected, e.items.length);
+        return { k: "tuple", items: e.items.map((i, n) => this.eval(i, m, elems?.[n])), span: e.span };
+      }
+      case "record": {
+        const schemas = expected ? schemasIn(expected) : [];
+        if (schemas.length !== 1) {
+          this.diags.error("E0201", schemas.length === 0 ? "a record here needs its schema name" : "this record could be more than one schema", e.span, {
+            help: schemas.length > 1 ? `write one of ${schemas.map((s) => `\`${s.name} { ... }\``).join(", ")}` : expected ? `this field expects \`${typeToString(expected)}\`` : "write `schema_name { ... }`",
+          });
+          return { k: "error", span: e.span };
+        }
+        return this.instantiate(schemas[0]!, e, m, undefined, e.span);
+      }
+      case "ref": return this.evalRef(e.name, e.span, m, expected);
+      case "member": return this.evalMember(e.object, e.name, m, expected);
+      case "override": {
+        const base = this.eval(e.base, m);
+        if (base.k === "error") return base;
+        if (base.k === "schemaRef") return this.instantiate(base.sym, e.record, m, undefined, e.span);
+        if (base.k === "record") return this.instantiate(base.schema, e.record, m, base, e.span);
+        this.diags.error("E0211", `${describeValue(base)} cannot be overridden with \`{ ... }\``, e.base.span, { help: "only a schema (`vit { ... }`) or an instance (`clip_vit_l14_336 { ... }`) takes fields" });
+        return { k: "error", span: e.span };
+      }
+      case "call": return this.evalCall(e.callee, e.args, e.span, m, expected);
+      case "binary": return this.evalBinary(e.op, e.left, e.right, e.span, m);
+      case "neg": {
+        const v = this.eval(e.operand, m);
+        if (v.k === "int" || v.k === "float") return { ...v, v: -v.v, span: e.span };
+        if (v.k === "error") return v;
+        this.diags.error("E0201", `cannot negate ${describeValue(v)}`, e.span);
+        return { k: "error", span: e.span };
+      }
+      case "per":
+      case "perList": return this.evalBatch(e.k === "per" ? [e] : e.items, e.span, m);
+      case "error": return { k: "error", span: e.span };
+    }
+  }
+
+  private evalRef(id: Ident, span: Span, m: SourceModule, expected?: Type): Value {
+    const name = id.name;
+    const enums = expected ? enumsIn(expected) : [];
+    for (const en of enums) if (en.members.includes(name)) return { k: "enum", sym: en, member: name, span };
+    const sym = this.lookup(name, m);
+    if (sym?.k === "value" && sym.decl.kind === "instance" && this.isPhaseDecl(sym.decl) && expected && acceptsPhaseStart(expected)) {
+      return this.phaseRef(sym, id, undefined, span, m);
+    }
+    if (expected && acceptsPhaseStart(expected) && (!sym || sym.k !== "value" || sym.decl.kind !== "instance" || !this.isPhaseDecl(sym.decl))) {
+      const phases = [...this.localsOf(m).values()].filter((s) => s.k === "value" && s.decl.kind === "instance" && this.isPhaseDecl(s.decl)).map((s) => s.name);
+      const hint = didYouMean(name, phases);
+      this.diags.error("E0406", sym ? `\`${name}\` is not a phase` : `no phase named \`${name}\``, span, {
+        help: hint ? `did you mean \`${hint}\`?` : phases.length ? `the phases are ${phases.map((p) => `\`${p}\``).join(", ")}` : "declare the phase it starts from in this spec",
+      });
+      return { k: "error", span };
+    }
+    if (!sym) {
+      if (enums.length > 0) {
+        const members = enums.flatMap((en) => en.members);
+        const hint = didYouMean(name, members);
+        this.diags.error("E0205", `\`${name}\` is not a member of ${enums.map((en) => `\`${en.name}\``).join(" or ")}`, span, {
+          notes: enums.map((en) => ({ message: `\`${en.name}\` is declared here`, span: en.decl.name.span })),
+          help: hint ? `did you mean \`${hint}\`?` : `the members are ${members.map((x) => `\`${x}\``).join(", ")}`,
+        });
+        return { k: "error", span };
+      }
+      const hint = didYouMean(name, this.visibleNames(m));
+      this.diags.error("E0104", `unknown name \`${name}\``, span, { help: hint ? `did you mean \`${hint}\`?` : importHint(name) });
+      return { k: "error", span };
+    }
+    switch (sym.k) {
+      case "value": {
+        const v = this.valueOfSym(sym, span);
+        return v.k === "error" ? { k: "error", span } : v;
+      }
+      case "schema": return { k: "schemaRef", sym, span };
+      case "enum": return { k: "enumRef", sym, span };
+      case "namespace": return { k: "namespace", target: sym.target, span };
+      case "builtin": return { k: "builtin", name: sym.name, span };
+      case "alias":
+        this.diags.error("E0201", `\`${name}\` is a type, not a value`, span);
+        return { k: "error", span };
+    }
+  }
+
+  private evalMember(objectExpr: Expr, name: Ident, m: SourceModule, expected?: Type): Value {
+    const obj = this.eval(objectExpr, m);
+    const span = { ...name.span, start: objectExpr.span.start, line: objectExpr.span.line, col: objectExpr.span.col };
+    switch (obj.k) {
+      case "error": return obj;
+      case "namespace": {
+        const sym = this.localsOf(obj.target).get(name.name);
+        if (!sym) {
+          const hint = didYouMean(name.name, this.localsOf(obj.target).keys());
+          this.diags.error("E0103", `module ${obj.target.display} has no declaration \`${name.name}\``, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
+          return { k: "error", span };
+        }
+        if (sym.k === "value") return this.valueOfSym(sym, name.span);
+        if (sym.k === "schema") return { k: "schemaRef", sym, span };
+        if (sym.k === "enum") return { k: "enumRef", sym, span };
+        this.diags.error("E0201", `\`${name.name}\` is a type, not a value`, name.span);
+        return { k: "error", span };
+      }
+      case "enumRef": {
+        if (obj.sym.members.includes(name.name)) return { k: "enum", sym: obj.sym, member: name.name, span };
+        const hint = didYouMean(name.name, obj.sym.members);
+        this.diags.error("E0205", `\`${name.name}\` is not a member of \`${obj.sym.name}\``, name.span, { notes: [{ message: "the enum is declared here", span: obj.sym.decl.name.span }], help: hint ? `did you mean \`${hint}\`?` : undefined });
+        return { k: "error", span };
+      }
+      case "record": {
+        const slot = obj.fields.get(name.name);
+        if (slot) return slot.value;
+        const info = this.fieldsOf(obj.schema).get(name.name);
+        if (info) {
+          this.diags.error("E0203", `\`${name.name}\` is not set on ${describeValue(obj)}`, name.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
+        } else {
+          const hint = didYouMean(name.name, this.fieldsOf(obj.schema).keys());
+          this.diags.error("E0202", `${obj.schema.name} has no field \`${name.name}\``, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
+        }
+        return { k: "error", span };
+      }
+      default:
+        void expected;
+        this.diags.error("E0201", `${describeValue(obj)} has no fields`, name.span);
+        return { k: "error", span };
+    }
+  }
+
+  private evalCall(callee: Expr, args: CallArg[], span: Span, m: SourceModule, expected?: Type): Value {
+    if (callee.k === "ref") {
+      const sym = this.lookup(callee.name.name, m);
+      if (sym?.k === "builtin") return this.evalEnv(args, span, m);
+      if (sym?.k === "value" && sym.decl.kind === "instance" && this.isPhaseDecl(sym.decl)) return this.phaseRef(sym, callee.name, args, span, m);
+      if (!sym) return this.evalRef(callee.name, callee.span, m, expected);
+    }
+    const v = this.eval(callee, m);
+    if (v.k !== "error") this.diags.error("E0209", `${describeValue(v)} cannot be called`, callee.span, { help: "the callable things are `env(\"NAME\", \"default\")` and a phase reference such as `pretrain(states: model)`" });
+    return { k: "error", span };
+  }
+
+  private evalEnv(args: CallArg[], span: Span, m: SourceModule): Value {
+    const positional = args.filter((a) => !a.name);
+    for (const a of args) if (a.name) this.diags.error("E0209", `env() takes no named arguments`, a.name.span);
+    if (positional.length < 1 || positional.length > 2) {
+      this.diags.error("E0209", `env() takes a variable name and an optional default, got ${positional.length} arguments`, span, { help: 'write env("LLAVA_DATA", "./data")' });
+      return { k: "error", span };
+    }
+    const name = this.assign(this.eval(positional[0]!.value, m, T.string), T.string);
+    const def = positional[1] ? this.assign(this.eval(positional[1].value, m, T.string), T.string) : undefined;
+    if (name.k !== "string" || (def && def.k !== "string")) return { k: "error", span };
+    const value = this.opts.env[name.v];
+    if (value !== undefined && value !== "") return { k: "string", v: value, span };
+    if (def?.k === "string") return { k: "string", v: def.v, span };
+    this.diags.error("E0209", `environment variable ${name.v} is not set and has no default`, span, { help: `set it, or give a default: env("${name.v}", "./data")` });
+    return { k: "error", span };
+  }
+
+  private phaseRef(sym: ValueSym, id: Ident, args: CallArg[] | undefined, span: Span, m: SourceModule): Value {
+    sym.used = true;
+    const stateEnum = this.preludeEnum("phase_state");
+    const statesType: Type = stateEnum ? { k: "union", options: [{ k: "enum", sym: stateEnum }, { k: "list", elem: { k: "enum", sym: stateEnum } }] } : T.any;
+    let states: Value = stateEnum ? { k: "list", items: [{ k: "enum", sym: stateEnum, member: "model", span: id.span }], span: id.span } : { k: "error", span };
+    for (const a of args ?? []) {
+      if (a.name && a.name.name !== "states") {
+        this.diags.error("E0209", `a phase reference takes only \`states\`, not \`${a.name.name}\``, a.name.span, { help: "write `pretrain(states: model)`" });
+        continue;
+      }
+      const v = this.assign(this.eval(a.value, m, statesType), statesType);
+      states = v.k === "enum" ? { k: "list", items: [v], span: v.span } : v;
+    }
+    return { k: "phaseRef", name: sym.name, decl: sym.decl as InstanceDecl, module: sym.module, states, span, nameSpan: id.span };
+  }
+
+  private evalBinary(op: "+" | "-" | "*" | "/", le: Expr, re: Expr, span: Span, m: SourceModule): Value {
+    const l = this.eval(le, m);
+    const r = this.eval(re, m);
+    if (l.k === "error" || r.k === "error") return { k: "error", span };
+    const textual = (v: Value): v is Extract<Value, { k: "string" | "path" }> => v.k === "string" || v.k === "path";
+    if (op === "/" && textual(l)) {
+      if (!textual(r)) {
+        this.diags.error("E0201", `a path can only be joined with a string, not ${describeValue(r)}`, re.span);
+        return { k: "error", span };
+      }
+      const left = l.v.endsWith("/") ? l.v.slice(0, -1) : l.v;
+      const right = r.v.startsWith("/") ? r.v.slice(1) : r.v;
+      return { k: "path", v: left === "" ? "/" + right : `${left}/${right}`, span };
+    }
+    if (op === "+" && textual(l) && textual(r)) return { k: l.k === "path" ? "path" : "string", v: l.v + r.v, span };
+    const num = (v: Value): v is Extract<Value, { k: "int" | "float" }> => v.k === "int" || v.k === "float";
+    if (!num(l) || !num(r)) {
+      this.diags.error("E0201", `\`${op}\` cannot combine ${describeValue(l)} and ${describeValue(r)}`, span);
+      return { k: "error", span };
+    }
+    if (op === "/") {
+      if (r.v === 0) {
+        this.diags.error("E0201", "division by zero", re.span);
+        return { k: "error", span };
+      }
+      return { k: "float", v: l.v / r.v, span };
+    }
+    const v = op === "+" ? l.v + r.v : op === "-" ? l.v - r.v : l.v * r.v;
+    if (l.k === "int" && r.k === "int") {
+      if (!Number.isSafeInteger(v)) {
+        this.diags.error("E0201", "integer overflow", span);
+        return { k: "error", span };
+      }
+      return { k: "int", v, span };
+    }
+    return { k: "float", v, span };
+  }
+
+  private evalBatch(items: Extract<Expr, { k: "per" }>[], span: Span, m: SourceModule): Value {
+    let global: { v: number; span: Span } | undefined;
+    let micro: { v: number; span: Span } | undefined;
+    let ok = true;
+    for (const it of items) {
+      const count = this.assign(this.eval(it.count, m, T.int), { k: "refined", base: T.int, constraints: [{ op: ">=", value: 1, span: it.count.span }] });
+      if (count.k !== "int") { ok = false; continue; }
+      const unit = it.unit.name;
+      const slot = unit === "step" || unit === "steps" ? "global" : unit === "micro-batch" || unit === "micro_batch" ? "micro" : undefined;
+      if (!slot) {
+        const hint = didYouMean(unit, ["step", "micro-batch"]);
+        this.diags.error("E0207", `unknown batch unit \`${unit}\``, it.unit.span, { help: hint ? `did you mean \`${hint}\`?` : "write `256 per step, 32 per micro-batch`" });
+        ok = false;
+        continue;
+      }
+      const target = slot === "global" ? global : micro;
+      if (target) {
+        this.diags.error("E0210", `the ${slot === "global" ? "per-step" : "micro-batch"} size is given twice`, it.span, { notes: [{ message: "first given here", span: target.span }] });
+        ok = false;
+        continue;
+      }
+      if (slot === "global") global = { v: count.v, span: count.span }; else micro = { v: count.v, span: count.span };
+    }
+    if (!ok) return { k: "error", span };
+    if (!global) {
+      this.diags.error("E0207", "a batch needs its size per step", span, { help: "write `256 per step, 32 per micro-batch`" });
+      return { k: "error", span };
+    }
+    const b: Value = { k: "batch", global: global.v, span, globalSpan: global.span };
+    if (micro) { b.micro = micro.v; b.microSpan = micro.span; }
+    return b;
+  }
+
+  compileRegex(source: string, flags: string, span: Span): RegExp | undefined {
+    const bad = flags.replace(/[ims]/g, "");
+    if (bad) {
+      this.diags.error("E0206", `unsupported regex flag${bad.length > 1 ? "s" : ""} \`${bad}\``, span, { help: "the flags Python's `re` shares with JavaScript are i, m and s" });
+      return undefined;
+    }
+    try {
+      return new RegExp(source, flags);
+    } catch (err) {
+      this.diags.error("E0206", `invalid regex: ${(err as Error).message.replace(/^Invalid regular expression: /, "")}`, span);
+      return undefined;
+    }
+  }
+
+  // ------------------------------------------------------------------ records
+
+  instantiate(schema: SchemaSym, rec: RecordExpr | undefined, m: SourceModule, base: RecordValue | undefined, span: Span): RecordValue {
+    const infos = this.fieldsOf(schema);
+    const fields = new Map<string, FieldSlot>();
+    if (base) {
+      for (const [k, v] of base.fields) fields.set(k, v);
+    } else {
+      for (const info of infos.values()) {
+        const d = this.defaultOf(info);
+        if (d !== undefined) fields.set(info.name, { value: d, origin: "default", at: info.decl.span });
+      }
+    }
+    const given = new Map<string, Span>();
+    for (const f of rec?.fields ?? []) {
+      const name = f.name.name;
+      const info = infos.get(name);
+      if (!info) {
+        const hint = didYouMean(name, infos.keys());
+        this.diags.error("E0202", `\`${schema.name}\` has no field \`${name}\``, f.name.span, {
+          notes: [{ message: `schema \`${schema.name}\` is declared here`, span: schema.decl.name.span }],
+          help: hint ? `did you mean \`${hint}\`?` : `its fields are ${[...infos.keys()].map((x) => `\`${x}\``).join(", ")}`,
+        });
+        this.eval(f.value, m);
+        continue;
+      }
+      const prev = given.get(name);
+      if (prev) {
+        this.diags.error("E0210", `field \`${name}\` is given twice`, f.name.span, { notes: [{ message: "first given here", span: prev }] });
+        continue;
+      }
+      given.set(name, f.name.span);
+      const raw = this.eval(f.value, m, info.type);
+      if (raw.k === "none") {
+        if (!info.optional) {
+          this.diags.error("E0201", `\`${name}\` is required and cannot be \`none\``, f.value.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
+          fields.set(name, { value: { k: "error", span: f.value.span }, origin: "explicit", at: f.span });
+          continue;
+        }
+        fields.set(name, { value: raw, origin: "explicit", at: f.span });
+        continue;
+      }
+      fields.set(name, { value: this.assign(raw, info.type, info), origin: "explicit", at: f.span });
+    }
+    return { k: "record", schema, fields, span };
+  }
+
+  /** Required fields without a value (checked on what a phase actually uses). */
+  missingFields(r: RecordValue): FieldInfo[] {
+    const out: FieldInfo[] = [];
+    for (const info of this.fieldsOf(r.schema).values()) {
+      if (!info.optional && !r.fields.has(info.name)) out.push(info);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ assignment
+
+  /** Check `v` against `t`, converting where the language allows (int → float, string → path). */
+  assign(v: Value, t: Type, field?: FieldInfo): Value {
+    if (v.k === "error" || t.k === "error") return v;
+    const r = this.tryAssign(v, t);
+    if (r.ok) return r.value;
+    const f = r.failure;
+    const notes = [...f.notes];
+    if (field && f.code === "E0201") notes.push({ message: `\`${field.name}\` is declared as \`${typeToString(field.type)}\``, span: field.decl.type.span });
+    this.diags.error(f.code, f.message, f.span, { notes, help: f.help, ...(f.label ? { label: f.label } : {}) });
+    return { k: "error", span: v.span };
+  }
+
+  private tryAssign(v: Value, t: Type): Attempt {
+    const ok = (value: Value): Attempt => ({ ok: true, value });
+    const fail = (message: string, help: string[] = [], code: Code = "E0201", span = v.span, notes: Note[] = []): Attempt =>
+      ({ ok: false, failure: { code, message, span, help, notes } });
+    const mismatch = (help: string[] = []) => fail(`expected \`${typeToString(t)}\`, found ${describeValue(v)}`, help);
+    if (v.k === "error") return ok(v);
+    switch (t.k) {
+      case "error": return ok(v);
+      case "literal": return v.k === "string" && v.v === t.value ? ok(v) : mismatch();
+      case "prim":
+        switch (t.name) {
+          case "any": return ok(v);
+          case "int":
+            if (v.k === "int") return ok(v);
+            if (v.k === "float" && Number.isInteger(v.v)) return mismatch([`write \`${v.v}\` without the decimal point`]);
+            return mismatch(v.k === "quantity" ? ["this field is a plain number; drop the unit"] : []);
+          case "float":
+            if (v.k === "float") return ok(v);
+            if (v.k === "int") return ok({ k: "float", v: v.v, span: v.span });
+            return mismatch(v.k === "string" && !Number.isNaN(Number(v.v)) ? ["remove the quotes"] : []);
+          case "bool": return v.k === "bool" ? ok(v) : mismatch(v.k === "string" && /^(true|false)$/i.test(v.v) ? ["remove the quotes"] : []);
+          case "string": return v.k === "string" ? ok(v) : v.k === "path" ? ok({ k: "string", v: v.v, span: v.span }) : mismatch(v.k === "enum" ? [`write it as a string: "${v.member}"`] : []);
+          case "path": return v.k === "string" || v.k === "path" ? ok({ k: "path", v: v.v, span: v.span }) : mismatch();
+          case "regex": return v.k === "regex" ? ok(v) : mismatch(v.k === "string" ? [`write a regex literal: /${v.v.replace(/\//g, "\\/")}/`] : []);
+          case "batch": return v.k === "batch" ? ok(v) : mismatch(v.k === "int" ? [`write \`${v.v} per step\`, or \`${v.v} per step, 8 per micro-batch\``] : []);
+          case "phase_start": return v.k === "phaseRef" ? ok(v) : mismatch(["name a phase declared in this spec, as in `pretrain(states: model)`"]);
+        }
+        return mismatch();
+      case "quantity": {
+        if (v.k === "quantity" && v.unit === t.unit) {
+          if (t.unit === "steps" && !Number.isInteger(v.v)) return fail(`a number of steps must be whole, found \`${v.v}\``, [], "E0207");
+          return ok(v);
+        }
+        if (v.k === "int" || v.k === "float") {
+          const unit = t.unit === "percent" ? `${v.v}%` : `${v.v} ${t.unit}`;
+          return fail(`expected \`${t.unit}\`, found a plain number`, [`add the unit: \`${unit}\``], "E0207");
+        }
+        return mismatch();
+      }
+      case "list": {
+        if (v.k !== "list") return mismatch(v.k !== "tuple" && v.k !== "none" ? [`wrap it in a list: [${"…"}]`] : []);
+        const items: Value[] = [];
+        for (const it of v.items) {
+          const r = this.tryAssign(it, t.elem);
+          if (!r.ok) return r;
+          items.push(r.value);
+        }
+        return ok({ k: "list", items, span: v.span });
+      }
+      case "tuple": {
+        if (v.k !== "tuple" && v.k !== "list") return mismatch();
+        if (v.items.length !== t.elems.length) return fail(`expected a tuple of ${t.elems.length} (\`${typeToString(t)}\`), found ${v.items.length} item${v.items.length === 1 ? "" : "s"}`);
+        const items: Value[] = [];
+        for (let i = 0; i < v.items.length; i++) {
+          const r = this.tryAssign(v.items[i]!, t.elems[i]!);
+          if (!r.ok) return r;
+          items.push(r.value);
+        }
+        return ok({ k: "tuple", items, span: v.span });
+      }
+      case "enum": {
+        if (v.k === "enum" && v.sym === t.sym) return ok(v);
+        if (v.k === "string" && t.sym.members.includes(v.v)) return mismatch([`enum members are written without quotes: \`${v.v}\``]);
+        return mismatch([`the members of \`${t.sym.name}\` are ${t.sym.members.map((x) => `\`${x}\``).join(", ")}`]);
+      }
+      case "schema": {
+        if (v.k === "record" && v.schema === t.sym) return ok(v);
+        if (v.k === "schemaRef" && v.sym === t.sym) return ok(this.instantiate(v.sym, undefined, v.sym.module, undefined, v.span));
+        return mismatch();
+      }
+      case "refined": {
+        const r = this.tryAssign(v, t.base);
+        if (!r.ok) return r.failure.code === "E0201" && r.failure.span === v.span ? { ok: false, failure: { ...r.failure, message: `expected \`${typeToString(t)}\`, found ${describeValue(v)}` } } : r;
+        for (const c of t.constraints) {
+          const broken = violates(r.value, c);
+          if (broken) {
+            return { ok: false, failure: { code: "E0204", message: broken, span: v.span, label: `breaks \`${c.op} ${typeof c.value === "string" ? JSON.stringify(c.value) : c.value}\``, help: [], notes: [{ message: "the constraint is declared here", span: c.span }] } };
+          }
+        }
+        return r;
+      }
+      case "union": {
+        const failures: Failure[] = [];
+        for (const o of t.options) {
+          const r = this.tryAssign(v, o);
+          if (r.ok) return r;
+          failures.push(r.failure);
+        }
+        // A value of the right kind that breaks a constraint, or fails inside (one item of a tuple),
+        // says more than "expected A | B".
+        const specific = failures.find((f) => f.code !== "E0201") ?? failures.find((f) => f.span.start !== v.span.start || f.span.end !== v.span.end);
+        if (specific) return { ok: false, failure: specific };
+        return mismatch();
+      }
+    }
+  }
+}
+
+function violates(v: Value, c: ConstraintNode): string | undefined {
+  if (c.op === "=~") {
+    const s = v.k === "string" || v.k === "path" ? v.v : undefined;
+    if (s === undefined) return undefined;
+    return new RegExp(String(c.value)).test(s) ? undefined : `${JSON.stringify(s)} does not match /${c.value}/`;
+  }
+  const n = v.k === "int" || v.k === "float" || v.k === "quantity" ? v.v : undefined;
+  if (n === undefined) return undefined;
+  const bound = c.value as number;
+  const okay = c.op === ">=" ? n >= bound : c.op === "<=" ? n <= bound : c.op === ">" ? n > bound : c.op === "<" ? n < bound : n !== bound;
+  return okay ? undefined : `value \`${n}\` is out of range: it must be ${c.op} ${bound}`;
+}
+
+function listElem(t?: Type): Type | undefined {
+  if (!t) return undefined;
+  const b = baseOf(t);
+  if (b.k === "list") return b.elem;
+  if (b.k === "union") {
+    const lists = b.options.map(baseOf).filter((o): o is Extract<Type, { k: "list" }> => o.k === "list");
+    if (lists.length === 1) return lists[0]!.elem;
+    const tuples = b.options.map(baseOf).filter((o) => o.k === "tuple");
+    if (lists.length === 0 && tuples.length === 0) return undefined;
+  }
+  return undefined;
+}
+
+function tupleElems(t: Type | undefined, n: number): Type[] | undefined {
+  if (!t) return undefined;
+  const b = baseOf(t);
+  if (b.k === "tuple" && b.elems.length === n) return b.elems;
+  if (b.k === "union") {
+    for (const o of b.options) {
+      const ob = baseOf(o);
+      if (ob.k === "tuple" && ob.elems.length === n) return ob.elems;
+    }
+  }
+  return undefined;
+}
+
+function acceptsPhaseStart(t: Type): boolean {
+  const b = baseOf(t);
+  if (b.k === "prim") return b.name === "phase_start";
+  if (b.k === "union") return b.options.some(acceptsPhaseStart);
+  return false;
+}
+
+function named(v: Value, name: string): Value {
+  return v.k === "record" ? { ...v, name } : v;
+}
+
+function declSpan(s: Sym): Span | undefined {
+  switch (s.k) {
+    case "schema": case "enum": case "alias": case "value": return s.decl.name.span;
+    default: return undefined;
+  }
+}
+
+function importHint(name: string): string {
+  if (/^(clip|vit|siglip)/.test(name)) return `vision encoders live in std/vision: import { ${name} } from "std/vision"`;
+  if (/^(vicuna|llama|tiny)/.test(name)) return `language models live in std/language: import { ${name} } from "std/language"`;
+  if (/^(mlp|linear)/.test(name)) return `projectors live in std/projectors: import { ${name} } from "std/projectors"`;
+  return "declare it, or import it from the module that declares it";
+}

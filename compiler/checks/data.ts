@@ -1,0 +1,28 @@
+// Data folders: what the job reads must exist (a warning in `check`, an error with `build --strict`),
+// and the HDF5 writer and the trainer must agree on the image root.
+import type { CheckContext } from "../context.js";
+import { sound, type PhaseUnit } from "../ir.js";
+
+export function checkDataFolders(unit: PhaseUnit, ctx: CheckContext): void {
+  const ir = unit.ir;
+  const folders: [string, string | undefined, string][] = [
+    ["images", ir.images, "image root"],
+    ["hdf5", ir.hdf5, "HDF5 folder"],
+    ["eval.images", ir.eval?.images, "evaluation image root"],
+    ["eval.hdf5", ir.eval?.hdf5, "evaluation HDF5 folder"],
+  ];
+  for (const [path, dir, what] of folders) {
+    if (dir === undefined || !sound(unit, path) || ctx.fs.exists(ctx.resolvePath(dir))) continue;
+    const message = `${what} ${dir} does not exist`;
+    const opts = { help: path.endsWith("hdf5") ? "create it with `llavac data hdf5` and `llavac data shuffle`" : "download the images, or point the path at them" };
+    if (ctx.strict) ctx.diags.error("E0408", message, ctx.spanOf(unit, path), opts);
+    else ctx.diags.warning("W0408", message, ctx.spanOf(unit, path), opts);
+  }
+  const writerImages = ir.preprocess.images;
+  if (writerImages !== undefined && ir.images !== undefined && writerImages !== ir.images) {
+    ctx.diags.warning("W0304", `the HDF5 writer checks images in ${writerImages}, but training reads them from ${ir.images}`, ctx.spanOf(unit, "preprocess.images"), {
+      notes: ctx.noteAt(unit, "images", "the training image root"),
+      help: "remove `preprocess.images` so both use the phase's `images`",
+    });
+  }
+}

@@ -1,0 +1,110 @@
+// Model geometry: the sizes that must agree across the vision encoder, projector and language model,
+// and derived values the spec also states.
+import type { CheckContext } from "../context.js";
+import type { PartialDerived } from "../derive.js";
+import { sound, type PhaseIR, type PhaseUnit } from "../ir.js";
+
+export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckContext): void {
+  const { diags } = ctx;
+  if (!sound(unit, "model.vision", "model.language", "model.projector")) {
+    checkAsserted(unit, d, ctx);
+    return;
+  }
+  const m = unit.ir.model;
+  const v = m.vision;
+
+  // Image size divisible by patch size, per dimension.
+  for (let i = 0; d.imageSize && d.patchSize && i < 2; i++) {
+    const img = d.imageSize[i]!, patch = d.patchSize[i]!;
+    if (img % patch === 0) continue;
+    const patchUser = ctx.isUser(ctx.rawSpan(unit, "model.vision.patch_size") ?? unit.nameSpan);
+    const at = patchUser ? "model.vision.patch_size" : "model.vision.image_size";
+    const other = patchUser ? "model.vision.image_size" : "model.vision.patch_size";
+    const divisors = [];
+    for (let p = 2; p <= Math.min(img, 64); p++) if (img % p === 0) divisors.push(p);
+    diags.error("E0301", `image ${i === 0 ? "height" : "width"} ${img} is not divisible by patch size ${patch} (${img} / ${patch} = ${(img / patch).toFixed(2)})`, ctx.spanOf(unit, at), {
+      label: `${img} % ${patch} = ${img % patch}`,
+      notes: ctx.noteAt(unit, other, `the ${patchUser ? "image" : "patch"} size comes from here`),
+      help: `patch sizes that divide ${img}: ${divisors.join(", ")}`,
+    });
+    break;
+  }
+
+  // Projector widths.
+  const p = m.projector;
+  const projectorOk = sound(unit, "model.projector", "model.vision.hidden_size", "model.language.hidden_size");
+  if (projectorOk && p.input_size !== undefined && p.input_size !== v.hidden_size) {
+    diags.error("E0302", `the projector takes ${p.input_size} features but the vision encoder produces ${v.hidden_size}`, ctx.spanOf(unit, "model.projector.input_size"), {
+      notes: [{ message: `${v.$name ?? "the vision encoder"} has hidden_size ${v.hidden_size}`, span: ctx.rawSpan(unit, "model.vision.hidden_size") }],
+      help: "remove `input_size`: llavac derives it from the vision encoder",
+    });
+  }
+  if (projectorOk && p.output_size !== undefined && p.output_size !== m.language.hidden_size) {
+    diags.error("E0303", `the projector writes ${p.output_size} features but the language model's embeddings are ${m.language.hidden_size} wide`, ctx.spanOf(unit, "model.projector.output_size"), {
+      notes: [{ message: `${m.language.$name ?? "the language model"} has hidden_size ${m.language.hidden_size}`, span: ctx.rawSpan(unit, "model.language.hidden_size") }],
+      help: "remove `output_size`: llavac derives it from the language model",
+    });
+  }
+
+  // Select layer within the encoder (Cerebras reduces it modulo the depth, so -25 on 24 layers would
+  // silently pick the last block).
+  const L = v.num_hidden_layers;
+  if (sound(unit, "model.vision.select_layer", "model.vision.num_hidden_layers") && (v.select_layer < -L || v.select_layer >= L)) {
+    diags.error("E0304", `select_layer ${v.select_layer} is out of range for a ${L}-layer encoder`, ctx.spanOf(unit, "model.vision.select_layer"), {
+      label: `valid: ${-L} … ${L - 1}`,
+      notes: ctx.noteAt(unit, "model.vision.num_hidden_layers", `the encoder has ${L} layers`),
+      help: "negative values count from the last block (-1 is the last, -2 the penultimate, as in LLaVA-1.5)",
+    });
+  }
+
+  // Attention shapes.
+  for (const [name, width, heads, at] of [["vision", v.hidden_size, v.num_heads, "model.vision.num_heads"], ["language", m.language.hidden_size, m.language.num_heads, "model.language.num_heads"]] as const) {
+    if (sound(unit, at, at.replace("num_heads", "hidden_size")) && width % heads !== 0) {
+      diags.error("E0310", `the ${name} model's hidden_size ${width} is not divisible by num_heads ${heads}`, ctx.spanOf(unit, at));
+    }
+  }
+  const rd = m.language.rotary_dim;
+  if (rd !== undefined && d.headDim !== undefined && Number.isInteger(d.headDim) && (rd > d.headDim || rd % 2 !== 0)) {
+    diags.error("E0310", `rotary_dim ${rd} must be even and at most the head size ${d.headDim}`, ctx.spanOf(unit, "model.language.rotary_dim"));
+  }
+
+  // Transforms must produce images of the encoder's size.
+  const tPath = unit.ir.transforms ? "transforms" : "model.vision.transforms";
+  const transforms = sound(unit, tPath) ? unit.ir.transforms ?? v.transforms : [];
+  transforms.forEach((t, i) => {
+    if (d.imageSize && (t.$schema === "resize" || t.$schema === "center_crop") && d.imageSize[0] === d.imageSize[1] && t.size !== d.imageSize[0]) {
+      diags.error("E0307", `${t.$schema} to ${t.size} px, but the vision encoder takes ${d.imageSize[0]} px images`, ctx.spanOf(unit, `${tPath}.${i}.size`), {
+        notes: ctx.noteAt(unit, "model.vision.image_size", "the encoder's image size"),
+      });
+    }
+  });
+
+  checkAsserted(unit, d, ctx);
+}
+
+/** Derived values the spec states explicitly. */
+function checkAsserted(unit: PhaseUnit, d: PartialDerived, ctx: CheckContext): void {
+  const { diags } = ctx;
+  const v = unit.ir.model?.vision;
+  const asserted: [keyof PhaseIR, number | undefined, string][] = [
+    ["num_patches", d.numPatches, d.imageSize && d.patchSize ? `(${d.imageSize[0]}/${d.patchSize[0]})·(${d.imageSize[1]}/${d.patchSize[1]})${v?.select === "cls_patch" ? " + 1 (cls_patch)" : ""}` : ""],
+    ["image_start_idx", d.imageStartIdx, `the first image slot of template ${unit.ir.template?.$name ?? ""} with ${d.tokenizer?.source ?? "the tokenizer"}`],
+    ["max_sequence_length", d.msl, "the language model's max_position_embeddings"],
+    ["text_budget", d.textBudget, `${d.msl} − ${d.numPatches} − 1`],
+  ];
+  const given = (key: keyof PhaseIR) => (sound(unit, String(key)) ? (unit.ir[key] as number | undefined) : undefined);
+  for (const [key, derived, formula] of asserted) {
+    const value = given(key);
+    if (value === undefined || derived === undefined || value === derived) continue;
+    diags.error("E0305", `${String(key)} is ${value} here, but llavac derives ${derived}`, ctx.spanOf(unit, String(key)), {
+      label: `derived: ${derived}`,
+      notes: [{ message: `${String(key)} = ${formula} = ${derived}` }],
+      help: `remove \`${String(key)}\` to use the derived value`,
+    });
+  }
+  if (d.textBudget !== undefined && d.textBudget <= 0 && d.msl !== undefined) {
+    diags.error("E0309", `no room for text: ${d.numPatches} image slots + 1 leave ${d.textBudget} of ${d.msl} positions`, ctx.spanOf(unit, "model.language.max_position_embeddings"), {
+      help: "raise max_position_embeddings, or use a larger patch size",
+    });
+  }
+}

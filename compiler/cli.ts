@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// The llavac command line. Exit codes: 0 clean (warnings allowed), 1 errors, 2 usage.
+import { Command, CommanderError } from "commander";
+import pc from "picocolors";
+import path from "node:path";
+import { CODES, type Code } from "./codes.js";
+import { compile, type CompileResult } from "./compile.js";
+import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
+import { phaseSummary } from "./report.js";
+import { VERSION } from "./version.js";
+
+const EXIT_USAGE = 2;
+
+function painter(useColor: boolean): Painter {
+  if (!useColor) return plainPainter;
+  return { red: pc.red, yellow: pc.yellow, blue: pc.blue, cyan: pc.cyan, green: pc.green, bold: pc.bold, dim: pc.dim };
+}
+
+function colorWanted(flag: boolean | undefined): boolean {
+  if (flag === false || process.env.NO_COLOR) return false;
+  return process.stdout.isTTY === true || process.env.FORCE_COLOR !== undefined;
+}
+
+class UsageError extends Error {}
+
+async function compileOrExit(spec: string, strict: boolean): Promise<CompileResult> {
+  const result = await compile(spec, { strict });
+  if (!result.readable) throw new UsageError(`cannot read ${spec}`);
+  return result;
+}
+
+function printDiagnostics(result: CompileResult, paint: Painter): void {
+  for (const d of result.diags.sorted()) process.stderr.write(renderDiagnostic(d, result.graph, paint) + "\n\n");
+}
+
+function tally(result: CompileResult, paint: Painter, verb: string): string {
+  const e = result.diags.errorCount, w = result.diags.warningCount;
+  const parts = [`${e} error${e === 1 ? "" : "s"}`, `${w} warning${w === 1 ? "" : "s"}`];
+  const phases = result.phases.length;
+  const status = e > 0 ? paint.red(paint.bold("✗")) : paint.green(paint.bold("✓"));
+  return `${status} ${verb} ${result.graph.display(result.file)}: ${phases} phase${phases === 1 ? "" : "s"}, ${parts.join(", ")}`;
+}
+
+function jsonReport(result: CompileResult, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    diagnostics: result.diags.sorted().map((d) => toJson(d, result.graph)),
+    phases: result.phases.map((p) => ({
+      name: p.unit.ir.$name,
+      derived: p.derived ? {
+        num_patches: p.derived.numPatches, image_start_idx: p.derived.imageStartIdx ?? null, max_sequence_length: p.derived.msl,
+        text_budget: p.derived.textBudget, max_steps: p.derived.schedule.maxSteps ?? null, warmup_steps: p.derived.schedule.warmup ?? null,
+        decay_steps: p.derived.schedule.decay ?? null,
+      } : null,
+      parameters: p.derived ? { total: p.derived.counts.total, trainable: p.derived.counts.trainable, frozen: p.derived.counts.frozen } : null,
+    })),
+    errors: result.diags.errorCount,
+    warnings: result.diags.warningCount,
+    ...extra,
+  }, null, 2) + "\n";
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command();
+  program
+    .name("llavac")
+    .description("Typed specs for LLaVA training: check them, then build Cerebras configs and TensorFlow.js programs.")
+    .version(VERSION, "-v, --version")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError();
+
+  program
+    .command("check")
+    .description("report every mistake in a spec and print its derived values and parameter counts")
+    .argument("<spec>", "the .llava file")
+    .option("--format <format>", "human or json", "human")
+    .option("--strict", "treat missing data folders as errors")
+    .option("--no-color", "no ANSI colours")
+    .action(async (spec: string, o: { format: string; strict?: boolean; color?: boolean }) => {
+      if (o.format !== "human" && o.format !== "json") throw new UsageError(`unknown format "${o.format}" (use human or json)`);
+      const result = await compileOrExit(spec, o.strict ?? false);
+      if (o.format === "json") process.stdout.write(jsonReport(result));
+      else {
+        const paint = painter(colorWanted(o.color));
+        printDiagnostics(result, paint);
+        process.stdout.write(phaseSummary(result, paint));
+        process.stdout.write(tally(result, paint, "checked") + "\n");
+      }
+      exitCode = result.diags.errorCount > 0 ? 1 : 0;
+    });
+
+  program
+    .command("build")
+    .description("compile a spec into Cerebras params.yaml and preprocess.yaml per phase, plus manifest.json")
+    .argument("<spec>", "the .llava file")
+    .requiredOption("-o, --out <dir>", "output folder")
+    .option("--strict", "treat missing data folders as errors")
+    .option("--format <format>", "human or json", "human")
+    .option("--no-color", "no ANSI colours")
+    .action(async (spec: string, o: { out: string; strict?: boolean; format: string; color?: boolean }) => {
+      if (o.format !== "human" && o.format !== "json") throw new UsageError(`unknown format "${o.format}" (use human or json)`);
+      const result = await compileOrExit(spec, o.strict ?? false);
+      let files: { path: string }[] = [];
+      if (result.diags.errorCount === 0) {
+        // Emission pulls in zod and js-yaml; `check` never loads them.
+        const { Builder, writeAtomically } = await import("./build.js");
+        const outputs = new Builder(result).outputs();
+        if (result.diags.errorCount === 0) {
+          writeAtomically(o.out, outputs);
+          files = outputs;
+        }
+      }
+      if (o.format === "json") process.stdout.write(jsonReport(result, { written: files.map((f) => path.join(o.out, f.path)) }));
+      else {
+        const paint = painter(colorWanted(o.color));
+        printDiagnostics(result, paint);
+        for (const f of files) process.stdout.write(`  wrote ${path.join(o.out, f.path)}\n`);
+        process.stdout.write(tally(result, paint, "built") + "\n");
+      }
+      exitCode = result.diags.errorCount > 0 ? 1 : 0;
+    });
+
+  program
+    .command("explain")
+    .description("explain a diagnostic code, e.g. E0401")
+    .argument("<code>")
+    .action((code: string) => {
+      const c = CODES[code.toUpperCase() as Code];
+      if (!c) throw new UsageError(`unknown code ${code}; codes look like E0401 or W0301`);
+      process.stdout.write(`${code.toUpperCase()}: ${c.title}\n\n${c.explain}\n`);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+      return EXIT_USAGE;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`llavac: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  return exitCode;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    process.stderr.write(`llavac: internal error: ${(err as Error)?.stack ?? String(err)}\nplease report this with the spec that caused it\n`);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,72 @@
+// The compiler pipeline: modules → names → typed values → IR → derived values and checks.
+import { Checker } from "./checker.js";
+import { checkChains } from "./checks/chain.js";
+import { checkDataFolders } from "./checks/data.js";
+import { checkGeometry } from "./checks/geometry.js";
+import { checkBackendDefaults, checkBatch, checkFreeze, checkLoss, checkSchedule } from "./checks/training.js";
+import { CheckContext } from "./context.js";
+import { derivePhase, isComplete, type Derived, type PartialDerived } from "./derive.js";
+import { DiagnosticBag } from "./diagnostics.js";
+import type { PhaseUnit, ProgramIR } from "./ir.js";
+import { Lowerer } from "./lower.js";
+import { ModuleGraph, nodeFs, type FileSystem } from "./modules.js";
+
+export interface CompileOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Missing data folders are errors instead of warnings. */
+  strict?: boolean;
+  fs?: FileSystem;
+  /** Compile this text instead of reading the root file. */
+  source?: string;
+}
+
+export interface PhaseResult {
+  unit: PhaseUnit;
+  /** Absent when the phase has invalid values (their errors are reported). */
+  derived?: Derived;
+  /** Whatever could be derived despite invalid values. */
+  partial: PartialDerived;
+}
+
+export interface CompileResult {
+  file: string;
+  graph: ModuleGraph;
+  diags: DiagnosticBag;
+  ctx: CheckContext;
+  /** False when the root file could not be read at all. */
+  readable: boolean;
+  program?: ProgramIR;
+  phases: PhaseResult[];
+}
+
+export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
+  const diags = new DiagnosticBag();
+  const fs = opts.fs ?? nodeFs;
+  const cwd = opts.cwd ?? process.cwd();
+  const graph = new ModuleGraph(diags, fs, cwd);
+  if (opts.source !== undefined) graph.setOverlay(file, opts.source);
+  const ctx = new CheckContext(diags, graph, fs, cwd, opts.strict ?? false);
+  const root = graph.load(file);
+  if (!root) return { file, graph, diags, ctx, readable: false, phases: [] };
+
+  const checker = new Checker(graph, diags, { env: opts.env ?? process.env });
+  checker.bind();
+  const program = new Lowerer(checker, diags).program(root);
+
+  const phases: PhaseResult[] = [];
+  for (const unit of program.phases) {
+    const derived = await derivePhase(unit, ctx);
+    checkGeometry(unit, derived, ctx);
+    checkFreeze(unit, derived, ctx);
+    checkBatch(unit, program.target, program.targetSpans, ctx);
+    checkLoss(unit, ctx);
+    checkSchedule(unit, derived, ctx);
+    checkBackendDefaults(unit, ctx);
+    checkDataFolders(unit, ctx);
+    const complete = unit.holes.length === 0 && isComplete(derived);
+    phases.push(complete ? { unit, derived, partial: derived } : { unit, partial: derived });
+  }
+  checkChains(program.phases, ctx);
+  return { file: root.path, graph, diags, ctx, readable: true, program, phases };
+}

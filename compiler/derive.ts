@@ -1,0 +1,227 @@
+// Derived values: what the Cerebras configs make users copy by hand, computed from the spec instead.
+//   num_patches      = (H/p)·(W/p), + 1 for cls_patch
+//   image_start_idx  = where the first image slot lands when the template is tokenised
+//   max_seq_length   = the language model's max_position_embeddings
+//   text_budget      = MSL − num_patches − 1
+//   max_steps        = ⌊samples / batch⌋ · epochs; warm-up = round(warmup% · max_steps); decay = rest
+//   parameters       = from the architecture description, split by the freeze patterns
+// A value the spec also states explicitly must agree (E0305).
+import { applyFreeze, llavaParameters, numel, type LlavaArch, type ParamSpec } from "../runtime/model/arch.js";
+import { imageStartIndex, type Template } from "../runtime/text/layout.js";
+import { loadTokenizer, type Tokenizer } from "../runtime/text/tokenizer.js";
+import type { CheckContext } from "./context.js";
+import { sound, type ModelIR, type PhaseIR, type PhaseUnit, type Quantity } from "./ir.js";
+import { thousands } from "../runtime/util/format.js";
+
+export interface ScheduleDerived {
+  samples?: number;
+  runBatch: number;
+  stepsBatch: number;
+  stepsPerEpoch?: number;
+  maxSteps?: number;
+  warmup?: number;
+  decay?: number;
+  formula: { maxSteps?: string; warmup?: string; decay?: string };
+}
+
+export interface ParamCounts {
+  total: number;
+  trainable: number;
+  frozen: number;
+  byComponent: Record<string, { total: number; trainable: number }>;
+  /** Per freeze pattern: how many leaf modules and parameters it matched. */
+  patterns: { source: string; modules: number; params: number }[];
+}
+
+export interface Derived {
+  imageSize: [number, number];
+  patchSize: [number, number];
+  numPatches: number;
+  imageStartIdx?: number;
+  msl: number;
+  textBudget: number;
+  headDim: number;
+  rotaryDim: number;
+  projector: { input_unit: number; layers_units: number[]; layers_activation: (string | null)[]; use_bias: boolean };
+  schedule: ScheduleDerived;
+  arch: LlavaArch;
+  params: ParamSpec[];
+  counts: ParamCounts;
+  freezeMatches: string[][];
+  tokenizer?: { bos: number; eos: number; pad: number; vocabSize: number; source: string };
+}
+
+export function pair(v: number | [number, number]): [number, number] {
+  return Array.isArray(v) ? [v[0], v[1]] : [v, v];
+}
+
+export function templateOf(t: PhaseIR["template"]): Template {
+  return { name: t.$name ?? "template", layout: t.layout, system: t.system, user: t.user, assistant: t.assistant };
+}
+
+export function projectorShape(m: ModelIR): Derived["projector"] {
+  const text = m.language.hidden_size;
+  const p = m.projector;
+  if (p.$schema === "linear_projector") return { input_unit: m.vision.hidden_size, layers_units: [text], layers_activation: [null], use_bias: p.use_bias };
+  const units = Array.from({ length: p.depth }, () => text);
+  const acts = units.map((_, i) => (i < units.length - 1 ? p.activation : null));
+  return { input_unit: m.vision.hidden_size, layers_units: units, layers_activation: acts, use_bias: p.use_bias };
+}
+
+export function archOf(m: ModelIR): LlavaArch {
+  const v = m.vision, t = m.language;
+  const proj = projectorShape(m);
+  return {
+    vision: {
+      hidden_size: v.hidden_size, num_hidden_layers: v.num_hidden_layers, num_heads: v.num_heads, filter_size: v.filter_size,
+      image_size: pair(v.image_size), patch_size: pair(v.patch_size), num_channels: v.num_channels,
+      prepend_cls_token: v.prepend_cls_token, use_conv_patchified_embedding: v.use_conv_patchified_embedding,
+      use_embed_proj_bias: v.use_embed_proj_bias, use_post_embed_layer_norm: v.use_post_embed_layer_norm,
+      use_final_layer_norm: v.use_final_layer_norm, use_projection_bias_in_attention: v.use_projection_bias_in_attention,
+      use_ffn_bias_in_attention: v.use_ffn_bias_in_attention, use_ffn_bias: v.use_ffn_bias,
+      position_embedding_type: v.position_embedding_type === "fixed" ? "fixed" : v.position_embedding_type === "learned" ? "learned" : "none",
+      nonlinearity: v.nonlinearity,
+    },
+    text: {
+      vocab_size: t.vocab_size, hidden_size: t.hidden_size, num_hidden_layers: t.num_hidden_layers, num_heads: t.num_heads,
+      filter_size: t.filter_size, max_position_embeddings: t.max_position_embeddings,
+      position_embedding_type: t.position_embedding_type as LlavaArch["text"]["position_embedding_type"],
+      nonlinearity: t.nonlinearity, norm_type: t.norm_type, use_projection_bias_in_attention: t.use_projection_bias_in_attention,
+      use_ffn_bias_in_attention: t.use_ffn_bias_in_attention, use_ffn_bias: t.use_ffn_bias, use_bias_in_output: t.use_bias_in_output,
+      share_embedding_weights: t.share_embedding_weights,
+    },
+    projector: { input_unit: proj.input_unit, layers_units: proj.layers_units, use_bias: proj.use_bias },
+  };
+}
+
+/** Exact `round(percent% · steps)` without floating-point surprises (3% of 2000 is 60, not 61). */
+export function percentOf(percent: number, steps: number, mode: "ceil" | "floor" | "round"): number {
+  const scaled = Math.round(percent * 1e6);
+  const num = scaled * steps;
+  const den = 100 * 1e6;
+  const q = Math.floor(num / den), r = num - q * den;
+  if (mode === "floor" || r === 0) return q;
+  if (mode === "ceil") return q + 1;
+  return 2 * r >= den ? q + 1 : q;
+}
+
+const fmt = thousands;
+
+export function deriveSchedule(ir: PhaseIR): ScheduleDerived {
+  const s = ir.schedule;
+  const runBatch = ir.batch.global;
+  const stepsBatch = s.reference_batch ?? runBatch;
+  const counts = ir.data.map((d) => d.samples);
+  const samples = counts.length > 0 && counts.every((c) => c !== undefined) ? counts.reduce((a, b) => a! + b!, 0) : undefined;
+  const out: ScheduleDerived = { runBatch, stepsBatch, formula: {} };
+  if (samples !== undefined) out.samples = samples;
+  const length: Quantity = s.length;
+  if (length.unit === "steps") {
+    out.maxSteps = length.value;
+    out.formula.maxSteps = `${fmt(length.value)} steps (given)`;
+  } else if (samples !== undefined) {
+    out.stepsPerEpoch = Math.floor(samples / stepsBatch);
+    out.maxSteps = Math.floor(length.value * out.stepsPerEpoch);
+    out.formula.maxSteps = `⌊${fmt(samples)} / ${stepsBatch}⌋${length.value !== 1 ? ` × ${length.value}` : ""}`;
+  }
+  if (s.$schema === "warmup_cosine" && out.maxSteps !== undefined) {
+    if (s.warmup.unit === "percent") {
+      out.warmup = percentOf(s.warmup.value, out.maxSteps, s.warmup_rounding);
+      const sym = s.warmup_rounding === "ceil" ? ["⌈", "⌉"] : s.warmup_rounding === "floor" ? ["⌊", "⌋"] : ["round(", ")"];
+      out.formula.warmup = `${sym[0]}${s.warmup.value}% × ${fmt(out.maxSteps)}${sym[1]}`;
+    } else {
+      out.warmup = s.warmup.value;
+      out.formula.warmup = `${fmt(s.warmup.value)} steps (given)`;
+    }
+    if (s.decay) {
+      out.decay = s.decay.value;
+      out.formula.decay = `${fmt(s.decay.value)} steps (given)`;
+    } else {
+      out.decay = out.maxSteps - out.warmup;
+      out.formula.decay = `${fmt(out.maxSteps)} − ${fmt(out.warmup)}`;
+    }
+  }
+  return out;
+}
+
+export function countParams(params: ParamSpec[], frozen: ParamSpec[], patterns: { source: string }[], matches: string[][]): ParamCounts {
+  const frozenSet = new Set(frozen);
+  const counts: ParamCounts = { total: 0, trainable: 0, frozen: 0, byComponent: {}, patterns: [] };
+  for (const p of params) {
+    const n = numel(p.shape);
+    counts.total += n;
+    const c = (counts.byComponent[p.component] ??= { total: 0, trainable: 0 });
+    c.total += n;
+    if (frozenSet.has(p)) counts.frozen += n; else { counts.trainable += n; c.trainable += n; }
+  }
+  counts.patterns = patterns.map((pat, i) => {
+    const re = new RegExp(pat.source);
+    const n = params.filter((p) => matches[i]!.includes(p.module) || re.test(p.name)).reduce((a, p) => a + numel(p.shape), 0);
+    return { source: pat.source, modules: matches[i]!.length, params: n };
+  });
+  return counts;
+}
+
+export type PartialDerived = Partial<Derived>;
+
+export function isComplete(d: PartialDerived): d is Derived {
+  return d.imageSize !== undefined && d.schedule !== undefined && d.params !== undefined && d.counts !== undefined && d.imageStartIdx !== undefined && d.projector !== undefined;
+}
+
+/**
+ * Derive what can be derived. Each part needs only its own inputs to be sound, so one bad value in a
+ * phase does not hide the checks that do not depend on it.
+ */
+export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<PartialDerived> {
+  const ir = unit.ir;
+  const m = ir.model;
+  const d: PartialDerived = {};
+  const modelOk = sound(unit, "model");
+  if (sound(unit, "model.vision.image_size", "model.vision.patch_size", "model.vision.select")) {
+    d.imageSize = pair(m.vision.image_size);
+    d.patchSize = pair(m.vision.patch_size);
+    d.numPatches = Math.floor(d.imageSize[0] / d.patchSize[0]) * Math.floor(d.imageSize[1] / d.patchSize[1]) + (m.vision.select === "cls_patch" ? 1 : 0);
+  }
+  if (sound(unit, "model.language.max_position_embeddings")) {
+    d.msl = m.language.max_position_embeddings;
+    if (d.numPatches !== undefined) d.textBudget = d.msl - d.numPatches - 1;
+  }
+  if (sound(unit, "model.language.hidden_size", "model.language.num_heads", "model.language.rotary_dim")) {
+    d.headDim = m.language.hidden_size / m.language.num_heads;
+    d.rotaryDim = m.language.rotary_dim ?? d.headDim;
+  }
+  if (modelOk) {
+    d.projector = projectorShape(m);
+    d.arch = archOf(m);
+    d.params = llavaParameters(d.arch);
+    if (sound(unit, "freeze")) {
+      const freeze = applyFreeze(d.params, ir.freeze.map((f) => new RegExp(f.source, f.flags)));
+      d.counts = countParams(d.params, freeze.frozen, ir.freeze, freeze.matches);
+      d.freezeMatches = freeze.matches;
+    }
+  }
+  if (sound(unit, "schedule", "data", "batch")) d.schedule = deriveSchedule(ir);
+
+  // The tokenizer is needed for image_start_idx (and for bos/pad ids in the configs).
+  if (sound(unit, "model.language.tokenizer", "model.language.vocab_size")) {
+    let tok: Tokenizer | undefined;
+    const tk = m.language.tokenizer;
+    try {
+      tok = await loadTokenizer(tk.model ? { kind: "file", path: ctx.resolvePath(tk.model) } : { kind: "llama2" }, tk.pad_id);
+    } catch (err) {
+      ctx.diags.error("E0308", `cannot load the tokenizer${tk.model ? ` ${tk.model}` : ""}: ${(err as Error).message}`, ctx.spanOf(unit, "model.language.tokenizer.model"), {
+        help: "give a sentencepiece BPE tokenizer.model, or leave `model` unset to use the embedded LLaMA-2 vocabulary",
+      });
+    }
+    if (tok) {
+      d.tokenizer = { bos: tok.bosId, eos: tok.eosId, pad: tok.padId, vocabSize: tok.vocabSize, source: tok.source };
+      if (d.numPatches !== undefined && sound(unit, "template")) d.imageStartIdx = imageStartIndex(tok, templateOf(ir.template), d.numPatches);
+      if (tok.vocabSize !== m.language.vocab_size) {
+        ctx.diags.error("E0310", `the tokenizer has ${fmt(tok.vocabSize)} pieces but the language model's vocab_size is ${fmt(m.language.vocab_size)}`, ctx.spanOf(unit, "model.language.vocab_size"), {
+          notes: [{ message: `tokenizer: ${tok.source}` }],
+        });
+      }
+    }
+  }
+  return d;
+}

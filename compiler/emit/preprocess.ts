@@ -1,0 +1,77 @@
+// The matching HDF5 preprocessing config for Cerebras' `create_hdf5_dataset.py LlavaPhaseOne|LlavaPhaseTwo`.
+import type { Derived } from "../derive.js";
+import type { PhaseIR } from "../ir.js";
+import type { KeyOrigins } from "./cerebras-params.js";
+import { float, type YValue } from "./yaml.js";
+
+export interface PreprocessProblem {
+  irPath: string;
+  message: string;
+  help: string;
+}
+
+export function emitPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
+  const origins: KeyOrigins = new Map();
+  const problems: PreprocessProblem[] = [];
+  const p = ir.preprocess;
+  const chat = ir.template.layout === "chat";
+  const put = (o: Record<string, YValue>, section: string, key: string, value: YValue | undefined, irPath: string, derived?: string) => {
+    if (value === undefined) return;
+    o[key] = value;
+    origins.set(`${section}.${key}`, derived ? { ir: irPath, derived } : { ir: irPath });
+  };
+
+  let input = p.input;
+  let inputPath = "preprocess.input";
+  if (input === undefined) {
+    const jsonl = ir.data.map((x) => x.jsonl).filter((x): x is string => x !== undefined);
+    if (ir.data.length === 1 && jsonl.length === 1) { input = jsonl[0]; inputPath = "data.0.jsonl"; }
+    else problems.push({ irPath: "preprocess", message: "the HDF5 writer needs one input folder of jsonl files", help: "set `preprocess = hdf5_writer { input: \"./jsonl/phase1\", output: \"./h5/phase1\" }`" });
+  }
+  if (p.output === undefined) problems.push({ irPath: "preprocess", message: "the HDF5 writer needs an output folder", help: "set `preprocess = hdf5_writer { output: \"./h5/phase1\", ... }`" });
+  if (chat && !ir.template.cerebras_style) {
+    problems.push({ irPath: "template", message: `template ${ir.template.$name ?? ""} has no Cerebras system_prompt_style, so create_hdf5_dataset.py cannot reproduce it`, help: "set `cerebras_style` on the template, or write the HDF5 files with `llavac data hdf5`" });
+  }
+
+  const setup: Record<string, YValue> = {};
+  put(setup, "setup", "input_dir", input, inputPath);
+  put(setup, "setup", "output_dir", p.output, "preprocess.output");
+  put(setup, "setup", "processes", p.processes, "preprocess.processes");
+  put(setup, "setup", "dataset_processor", chat ? "LlavaPhaseTwoPreprocessor" : "LlavaPhaseOnePreprocessor", "template.layout", "plain → phase one, chat → phase two");
+
+  const processing: Record<string, YValue> = {};
+  put(processing, "processing", "tokenizer_type", "HuggingFaceTokenizer", "model.language.tokenizer");
+  put(processing, "processing", "huggingface_tokenizer", ir.model.language.tokenizer.huggingface, "model.language.tokenizer.huggingface");
+  put(processing, "processing", "max_seq_length", d.msl, "model.language.max_position_embeddings", "the language model's max_position_embeddings");
+  put(processing, "processing", "short_seq_prob", float(p.short_seq_prob), "preprocess.short_seq_prob");
+  put(processing, "processing", "output_name", p.output_name, "preprocess.output_name");
+  put(processing, "processing", "files_per_record", p.files_per_record, "preprocess.files_per_record");
+  put(processing, "processing", "write_in_batch", p.write_in_batch, "preprocess.write_in_batch");
+  put(processing, "processing", "write_remainder", p.write_remainder, "preprocess.write_remainder");
+  put(processing, "processing", "resume_from_checkpoint", p.resume_from_checkpoint, "preprocess.resume_from_checkpoint");
+  put(processing, "processing", "display_pbar", p.display_pbar, "preprocess.display_pbar");
+  put(processing, "processing", "seed", p.seed, "preprocess.seed");
+
+  const dataset: Record<string, YValue> = {};
+  put(dataset, "dataset", "use_ftfy", p.use_ftfy, "preprocess.use_ftfy");
+  put(dataset, "dataset", "ftfy_normalizer", p.ftfy_normalizer, "preprocess.ftfy_normalizer");
+  put(dataset, "dataset", "wikitext_detokenize", p.wikitext_detokenize, "preprocess.wikitext_detokenize");
+  put(dataset, "dataset", "multi_turn_key", "conversations", "data", "the LLaVA record layout");
+  put(dataset, "dataset", "multi_turn_content_key", "value", "data", "the LLaVA record layout");
+  if (chat) put(dataset, "dataset", "multi_modal_non_image_ex_key", "model", "data", "text-only LLaVA records carry a `model` key");
+  put(dataset, "dataset", "image_key", "image", "data", "the LLaVA record layout");
+  put(dataset, "dataset", "image_token", "<image>", "data", "the LLaVA record layout");
+  const imageDir = p.images ?? ir.images;
+  const imagePath = p.images !== undefined ? "preprocess.images" : "images";
+  if (chat) {
+    put(dataset, "dataset", "image_dir", imageDir, imagePath);
+    put(dataset, "dataset", "num_patches", d.numPatches, "model.vision.patch_size", "(H/p)·(W/p), + 1 for cls_patch");
+    put(dataset, "dataset", "system_prompt_style", ir.template.cerebras_style, "template.cerebras_style");
+    put(dataset, "dataset", "prompt_prefix", ir.template.user, "template.user");
+    put(dataset, "dataset", "completion_prefix", ir.template.assistant, "template.assistant");
+  } else {
+    put(dataset, "dataset", "num_patches", d.numPatches, "model.vision.patch_size", "(H/p)·(W/p), + 1 for cls_patch");
+    put(dataset, "dataset", "image_dir", imageDir, imagePath);
+  }
+  return { doc: { setup, processing, dataset }, origins, problems };
+}

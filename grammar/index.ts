@@ -1,0 +1,74 @@
+// Front end of the compiler: text → tokens → CST (with recovery) → AST, plus every syntax problem found.
+import type { IRecognitionException, IToken } from "chevrotain";
+import type { Module, Span } from "./ast.js";
+import { AstBuilder, type SyntaxProblem } from "./build-ast.js";
+import { sharedParser } from "./parser.js";
+import { llavaLexer } from "./tokens.js";
+
+export type { SyntaxProblem };
+export * from "./ast.js";
+
+export interface ParseResult {
+  module: Module;
+  /** Lexing and parsing problems, in source order; each has a span inside the file. */
+  problems: (SyntaxProblem & { kind: "lex" | "parse" })[];
+  comments: { text: string; span: Span }[];
+}
+
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) starts.push(i + 1);
+    else if (c === 13) { if (text.charCodeAt(i + 1) === 10) i++; starts.push(i + 1); }
+  }
+  return starts;
+}
+
+export function parse(text: string, file: string): ParseResult {
+  const builder = new AstBuilder(file, text, lineStarts(text));
+  const lexed = llavaLexer.tokenize(text);
+  const problems: ParseResult["problems"] = [];
+
+  // Merge runs of bad characters into one problem each.
+  for (const e of lexed.errors) {
+    const span = builder.spanAt(e.offset, e.offset + Math.max(1, e.length));
+    const chars = text.slice(e.offset, e.offset + Math.max(1, e.length));
+    const shown = chars.length > 12 ? chars.slice(0, 12) + "…" : chars;
+    problems.push({ kind: "lex", message: `unexpected character${chars.length > 1 ? "s" : ""} \`${shown.replace(/\s/g, " ")}\``, span });
+  }
+
+  const parser = sharedParser();
+  parser.input = lexed.tokens;
+  const cst = parser.file();
+  for (const e of parser.errors) problems.push({ kind: "parse", message: e.message, span: errorSpan(e, builder, text) });
+
+  const module = builder.module(cst);
+  for (const p of builder.problems) problems.push({ kind: "parse", ...p });
+  problems.sort((a, b) => a.span.start - b.span.start);
+
+  const comments = (lexed.groups["comments"] ?? []).map((t: IToken) => ({ text: t.image, span: builder.tokenSpan(t) }));
+  return { module, problems: dedupe(problems), comments };
+}
+
+/** The place to point at: the offending token, or just after the last good one when it was at EOF. */
+function errorSpan(e: IRecognitionException, b: AstBuilder, text: string): Span {
+  const t = e.token;
+  if (t && Number.isFinite(t.startOffset) && t.tokenType?.name !== "EOF") return b.tokenSpan(t);
+  const prev = (e as IRecognitionException & { previousToken?: IToken }).previousToken;
+  if (prev && Number.isFinite(prev.endOffset)) {
+    const at = (prev.endOffset as number) + 1;
+    return b.spanAt(at, at);
+  }
+  return b.spanAt(text.length, text.length);
+}
+
+function dedupe<T extends { message: string; span: Span }>(ps: T[]): T[] {
+  const seen = new Set<string>();
+  return ps.filter((p) => {
+    const key = `${p.span.start}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,135 @@
+// How one conversation becomes the four rows of a Cerebras LLaVA sample. This is the single home of the
+// token layout: the compiler derives `image_start_idx` from it and the HDF5 writer writes its rows.
+//
+// Rows (each MSL long): 0 input_ids, 1 loss mask, 2 labels, 3 key-padding mask (1 = do not attend).
+// input_ids = tokens[:-1] and labels = tokens[1:], so a mask value at position j is about predicting
+// tokens[j + 1].
+//
+//  plain (phase 1): <s> [slots] caption </s>                         the human turn is dropped
+//  chat  (phase 2): <s> SYSTEM USER: ▁ [slots] prompt ASSISTANT: answer </s> USER: ... </s>
+import type { Tokenizer } from "./tokenizer.js";
+
+export type TemplateLayout = "plain" | "chat";
+
+export interface Template {
+  name: string;
+  layout: TemplateLayout;
+  /** System prompt (chat only); tokenised with BOS in front, as the Cerebras writer does. */
+  system: string;
+  /** Role prefixes (chat only), e.g. "USER:" and "ASSISTANT:". */
+  user: string;
+  assistant: string;
+}
+
+export interface Turn {
+  from: string;
+  value: string;
+}
+
+export interface LayoutOptions {
+  numPatches: number;
+  /** Maximum sequence length: the length of every row. */
+  msl: number;
+  /** The placeholder that marks the image in the first human turn. */
+  imageToken?: string;
+}
+
+export type SkipReason = "odd_turns" | "no_turns" | "too_long" | "no_supervised_tokens";
+
+export type LayoutResult =
+  | { ok: true; rows: [Int32Array, Int32Array, Int32Array, Int32Array]; imageStart: number; length: number; supervised: number }
+  | { ok: false; reason: SkipReason; detail: string };
+
+// Per-token roles, from which the loss and key-padding rows follow.
+const TEXT = 0, SUPERVISED = 1, SLOT = 2, EOS_MID = 3;
+
+interface TokenStream {
+  tokens: number[];
+  roles: number[];
+  imageStart: number;
+}
+
+/** The token stream of a conversation before padding, with each token's role. */
+function tokenStream(tok: Tokenizer, template: Template, turns: readonly Turn[], hasImage: boolean, numPatches: number, imageToken: string): TokenStream {
+  const clean = (s: string) => s.normalize("NFC");
+  const tokens: number[] = [];
+  const roles: number[] = [];
+  const push = (ids: readonly number[], role: number) => { for (const id of ids) { tokens.push(id); roles.push(role); } };
+  const slots = () => { for (let i = 0; i < numPatches; i++) { tokens.push(tok.padId); roles.push(SLOT); } };
+  let imageStart = -1;
+
+  if (template.layout === "plain") {
+    push([tok.bosId], TEXT);
+    imageStart = tokens.length;
+    slots();
+    for (let i = 0; i + 1 < turns.length; i += 2) {
+      if (i > 0) roles[roles.length - 1] = EOS_MID;
+      push(tok.encode(clean(turns[i + 1]!.value)), SUPERVISED);
+      push([tok.eosId], SUPERVISED);
+    }
+  } else {
+    push([tok.bosId, ...tok.encode(clean(template.system))], TEXT);
+    const user = tok.encode(template.user);
+    const assistant = tok.encode(template.assistant);
+    const space = tok.pieceToId("\u2581");
+    for (let i = 0; i + 1 < turns.length; i += 2) {
+      let prompt = turns[i]!.value;
+      if (i === 0 && hasImage) prompt = prompt.replaceAll(imageToken, "");
+      push(user, TEXT);
+      if (i === 0) {
+        push([space], SLOT);
+        imageStart = tokens.length;
+        slots();
+      }
+      push(tok.encode(clean(prompt)), TEXT);
+      push(assistant.slice(0, -1), TEXT);
+      push(assistant.slice(-1), SUPERVISED);
+      push(tok.encode(clean(turns[i + 1]!.value)), SUPERVISED);
+      push([tok.eosId], EOS_MID);
+    }
+  }
+  return { tokens, roles, imageStart };
+}
+
+export function layoutConversation(tok: Tokenizer, template: Template, turns: readonly Turn[], hasImage: boolean, opts: LayoutOptions): LayoutResult {
+  if (turns.length === 0) return { ok: false, reason: "no_turns", detail: "the conversation has no turns" };
+  if (turns.length % 2 !== 0) return { ok: false, reason: "odd_turns", detail: `${turns.length} turns: every human turn needs an answer` };
+  const { tokens, roles, imageStart } = tokenStream(tok, template, turns, hasImage, opts.numPatches, opts.imageToken ?? "<image>");
+
+  const length = tokens.length - 1;
+  if (length > opts.msl) return { ok: false, reason: "too_long", detail: `${length} tokens with the image slots; the limit is ${opts.msl}` };
+
+  const msl = opts.msl;
+  const input = new Int32Array(msl).fill(tok.padId);
+  const loss = new Int32Array(msl);
+  const labels = new Int32Array(msl).fill(tok.padId);
+  const masked = new Int32Array(msl).fill(1);
+  let supervised = 0;
+  const image = hasImage ? 1 : 0;
+  for (let j = 0; j < length; j++) {
+    input[j] = tokens[j]!;
+    labels[j] = tokens[j + 1]!;
+    const role = roles[j]!;
+    let lossValue: number, attend: number;
+    if (template.layout === "plain") {
+      // BOS is supervised only without an image; the last slot predicts the first caption token.
+      if (j === 0) { lossValue = 1 - image; attend = 1; }
+      else if (role === SLOT) { lossValue = j === imageStart + opts.numPatches - 1 ? image : 0; attend = image; }
+      else { lossValue = role === SUPERVISED ? 1 : 0; attend = lossValue; }
+    } else {
+      lossValue = role === SUPERVISED ? 1 : 0;
+      attend = role === SLOT ? image : 1;
+    }
+    loss[j] = lossValue;
+    masked[j] = attend ? 0 : 1;
+    supervised += lossValue;
+  }
+  if (supervised === 0) return { ok: false, reason: "no_supervised_tokens", detail: "no position carries loss" };
+  return { ok: true, rows: [input, loss, labels, masked], imageStart, length, supervised };
+}
+
+/** Where the first image slot lands for a template: 1 for plain, 35 for vicuna_v1 with the LLaMA-2 vocabulary. */
+export function imageStartIndex(tok: Tokenizer, template: Template, numPatches: number): number {
+  const probe: Turn[] = [{ from: "human", value: "<image>\nx" }, { from: "gpt", value: "y" }];
+  return tokenStream(tok, template, probe, true, numPatches, "<image>").imageStart;
+}

@@ -1,0 +1,308 @@
+// SentencePiece BPE, exactly as google/sentencepiece encodes: identity normalisation with the dummy
+// prefix and whitespace escaping, symbol-pair merges by piece score (ties to the leftmost pair), unknown
+// symbols decomposed into <0xNN> byte pieces when byte_fallback is on, and runs of unknowns merged
+// otherwise. It reads a real `tokenizer.model` (a ModelProto) or a piece list built in memory.
+
+export const PieceType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
+
+export interface Piece {
+  piece: string;
+  score: number;
+  type: number;
+}
+
+export interface ModelSpec {
+  pieces: Piece[];
+  modelType: number; // 1 unigram, 2 bpe
+  byteFallback: boolean;
+  addDummyPrefix: boolean;
+  removeExtraWhitespaces: boolean;
+  escapeWhitespaces: boolean;
+  normalizerName: string;
+  hasCharsmap: boolean;
+  unkId: number;
+  bosId: number;
+  eosId: number;
+  padId: number;
+}
+
+export class TokenizerError extends Error {}
+
+// ---- a minimal protobuf reader: varints, 32-bit floats and length-delimited fields ----
+
+class ProtoReader {
+  pos = 0;
+  constructor(readonly buf: Uint8Array, readonly end = buf.length) {}
+  varint(): number {
+    let result = 0, shift = 0;
+    for (;;) {
+      if (this.pos >= this.end) throw new TokenizerError("truncated varint");
+      const b = this.buf[this.pos++]!;
+      if (shift < 28) result |= (b & 0x7f) << shift; else result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) break;
+      shift += 7;
+      if (shift > 63) throw new TokenizerError("varint too long");
+    }
+    return shift < 28 ? result >>> 0 : result;
+  }
+  /** int32 fields are written as 10-byte varints when negative. */
+  int32(): number {
+    const v = this.varint();
+    return v > 0x7fffffff ? v - 2 ** 64 : v;
+  }
+  float(): number {
+    if (this.pos + 4 > this.end) throw new TokenizerError("truncated float");
+    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 4).getFloat32(0, true);
+    this.pos += 4;
+    return v;
+  }
+  bytes(): Uint8Array {
+    const n = this.varint();
+    if (this.pos + n > this.end) throw new TokenizerError("truncated field");
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.pos += 8;
+    else if (wire === 2) this.bytes();
+    else if (wire === 5) this.pos += 4;
+    else throw new TokenizerError(`unsupported wire type ${wire}`);
+  }
+  *fields(): Generator<[number, number]> {
+    while (this.pos < this.end) {
+      const key = this.varint();
+      yield [key >>> 3, key & 7];
+    }
+  }
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/** Parse a serialized sentencepiece ModelProto (the `tokenizer.model` file). */
+export function parseModelProto(buf: Uint8Array): ModelSpec {
+  const spec: ModelSpec = {
+    pieces: [], modelType: 1, byteFallback: false, addDummyPrefix: true, removeExtraWhitespaces: true,
+    escapeWhitespaces: true, normalizerName: "", hasCharsmap: false, unkId: 0, bosId: 1, eosId: 2, padId: -1,
+  };
+  const r = new ProtoReader(buf);
+  for (const [field, wire] of r.fields()) {
+    if (field === 1 && wire === 2) {
+      const sub = r.bytes();
+      const pr = new ProtoReader(sub);
+      const p: Piece = { piece: "", score: 0, type: PieceType.NORMAL };
+      for (const [f, w] of pr.fields()) {
+        if (f === 1 && w === 2) p.piece = utf8.decode(pr.bytes());
+        else if (f === 2 && w === 5) p.score = pr.float();
+        else if (f === 3 && w === 0) p.type = pr.varint();
+        else pr.skip(w);
+      }
+      spec.pieces.push(p);
+    } else if (field === 2 && wire === 2) {
+      const t = new ProtoReader(r.bytes());
+      for (const [f, w] of t.fields()) {
+        if (f === 3 && w === 0) spec.modelType = t.varint();
+        else if (f === 35 && w === 0) spec.byteFallback = t.varint() !== 0;
+        else if (f === 40 && w === 0) spec.unkId = t.int32();
+        else if (f === 41 && w === 0) spec.bosId = t.int32();
+        else if (f === 42 && w === 0) spec.eosId = t.int32();
+        else if (f === 43 && w === 0) spec.padId = t.int32();
+        else t.skip(w);
+      }
+    } else if (field === 3 && wire === 2) {
+      const n = new ProtoReader(r.bytes());
+      for (const [f, w] of n.fields()) {
+        if (f === 1 && w === 2) spec.normalizerName = utf8.decode(n.bytes());
+        else if (f === 2 && w === 2) spec.hasCharsmap = n.bytes().length > 0;
+        else if (f === 3 && w === 0) spec.addDummyPrefix = n.varint() !== 0;
+        else if (f === 4 && w === 0) spec.removeExtraWhitespaces = n.varint() !== 0;
+        else if (f === 5 && w === 0) spec.escapeWhitespaces = n.varint() !== 0;
+        else n.skip(w);
+      }
+    } else r.skip(wire);
+  }
+  if (spec.pieces.length === 0) throw new TokenizerError("the model has no pieces");
+  return spec;
+}
+
+// ---- a binary heap of candidate merges: highest score first, then leftmost ----
+
+interface Pair { left: number; right: number; score: number; size: number }
+
+class MergeHeap {
+  private items: Pair[] = [];
+  get size(): number { return this.items.length; }
+  private better(a: Pair, b: Pair): boolean {
+    return a.score > b.score || (a.score === b.score && a.left < b.left);
+  }
+  push(p: Pair): void {
+    const a = this.items;
+    a.push(p);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.better(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+  pop(): Pair {
+    const a = this.items;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let best = i;
+        if (l < a.length && this.better(a[l]!, a[best]!)) best = l;
+        if (r < a.length && this.better(a[r]!, a[best]!)) best = r;
+        if (best === i) break;
+        [a[i], a[best]] = [a[best]!, a[i]!];
+        i = best;
+      }
+    }
+    return top;
+  }
+}
+
+const SPACE = "\u2581";
+
+export class SentencePieceBPE {
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly unkId: number;
+  readonly padId: number;
+  private readonly normal = new Map<string, number>();
+  private readonly reserved = new Map<string, number>();
+  private readonly userDefined: string[];
+  private readonly byteIds = new Int32Array(256).fill(-1);
+
+  constructor(readonly spec: ModelSpec) {
+    if (spec.modelType !== 2) throw new TokenizerError(`only BPE sentencepiece models are supported (this model's type is ${spec.modelType === 1 ? "unigram" : spec.modelType})`);
+    if (spec.hasCharsmap) throw new TokenizerError(`only the identity normalizer is supported (this model uses "${spec.normalizerName || "a precompiled charsmap"}")`);
+    this.vocabSize = spec.pieces.length;
+    const user: string[] = [];
+    spec.pieces.forEach((p, id) => {
+      const isNormal = p.type === PieceType.NORMAL || p.type === PieceType.USER_DEFINED || p.type === PieceType.UNUSED;
+      (isNormal ? this.normal : this.reserved).set(p.piece, id);
+      if (p.type === PieceType.USER_DEFINED) user.push(p.piece);
+      if (p.type === PieceType.BYTE) {
+        const m = /^<0x([0-9A-F]{2})>$/.exec(p.piece);
+        if (m) this.byteIds[parseInt(m[1]!, 16)] = id;
+      }
+    });
+    this.userDefined = user.sort((a, b) => b.length - a.length);
+    this.unkId = spec.unkId;
+    this.bosId = spec.bosId;
+    this.eosId = spec.eosId;
+    this.padId = spec.padId;
+  }
+
+  pieceToId(piece: string): number {
+    return this.normal.get(piece) ?? this.reserved.get(piece) ?? this.unkId;
+  }
+
+  idToPiece(id: number): string {
+    return this.spec.pieces[id]?.piece ?? "";
+  }
+
+  /** The normalised form sentencepiece encodes: dummy prefix, spaces → ▁ (identity rules only). */
+  normalize(text: string): string {
+    const s = this.spec;
+    let input = text;
+    if (s.removeExtraWhitespaces) input = input.replace(/^ +| +$/g, "").replace(/ {2,}/g, " ");
+    if (input.length === 0) return "";
+    if (s.escapeWhitespaces) input = input.replaceAll(" ", SPACE);
+    if (s.addDummyPrefix) input = (s.escapeWhitespaces ? SPACE : " ") + input;
+    return input;
+  }
+
+  /** Token ids of `text`, without BOS/EOS. */
+  encode(text: string): number[] {
+    const normalized = this.normalize(text);
+    if (normalized.length === 0) return [];
+    const pieces = this.bpe(normalized);
+    const out: number[] = [];
+    let prevUnk = false;
+    for (const piece of pieces) {
+      const id = this.normal.get(piece);
+      if (id !== undefined) { out.push(id); prevUnk = false; continue; }
+      if (this.spec.byteFallback) {
+        for (const b of new TextEncoder().encode(piece)) {
+          const bid = this.byteIds[b]!;
+          out.push(bid >= 0 ? bid : this.unkId);
+        }
+        prevUnk = false;
+        continue;
+      }
+      // Without byte fallback sentencepiece merges a run of unknown pieces into one <unk>.
+      if (!prevUnk) out.push(this.unkId);
+      prevUnk = true;
+    }
+    return out;
+  }
+
+  /** BPE over code points; returns the final pieces as strings. */
+  private bpe(normalized: string): string[] {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const frozen: boolean[] = [];
+    for (let i = 0; i < normalized.length;) {
+      let len = 0, freeze = false;
+      for (const u of this.userDefined) {
+        if (normalized.startsWith(u, i)) { len = u.length; freeze = true; break; }
+      }
+      if (len === 0) len = normalized.codePointAt(i)! > 0xffff ? 2 : 1;
+      starts.push(i);
+      ends.push(i + len);
+      frozen.push(freeze);
+      i += len;
+    }
+    const n = starts.length;
+    const prev = new Int32Array(n), next = new Int32Array(n);
+    for (let i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
+    const alive = new Uint8Array(n).fill(1);
+    const heap = new MergeHeap();
+    const scores = this.spec.pieces;
+    const tryPair = (l: number, r: number) => {
+      if (l < 0 || r < 0 || frozen[l] || frozen[r]) return;
+      const id = this.normal.get(normalized.slice(starts[l], ends[r]));
+      if (id === undefined) return;
+      heap.push({ left: l, right: r, score: scores[id]!.score, size: ends[r]! - starts[l]! });
+    };
+    for (let i = 1; i < n; i++) tryPair(i - 1, i);
+    while (heap.size > 0) {
+      const top = heap.pop();
+      const { left: l, right: r } = top;
+      // Stale entry: one side was merged away or grew since this pair was queued.
+      if (!alive[l] || !alive[r] || ends[r]! - starts[l]! !== top.size || next[l] !== r) continue;
+      ends[l] = ends[r]!;
+      alive[r] = 0;
+      next[l] = next[r]!;
+      if (next[r]! >= 0) prev[next[r]!] = l;
+      tryPair(prev[l]!, l);
+      tryPair(l, next[l]!);
+    }
+    const out: string[] = [];
+    for (let i = n > 0 ? 0 : -1; i !== -1; i = next[i]!) out.push(normalized.slice(starts[i], ends[i]));
+    return out;
+  }
+
+  decode(ids: number[]): string {
+    const bytes: number[] = [];
+    const enc = new TextEncoder();
+    for (const id of ids) {
+      const p = this.spec.pieces[id];
+      if (!p || p.type === PieceType.CONTROL || p.type === PieceType.UNKNOWN) continue;
+      if (p.type === PieceType.BYTE) { bytes.push(parseInt(p.piece.slice(3, 5), 16)); continue; }
+      for (const b of enc.encode(p.piece)) bytes.push(b);
+    }
+    let text = utf8.decode(new Uint8Array(bytes)).replaceAll(SPACE, " ");
+    if (this.spec.addDummyPrefix && text.startsWith(" ")) text = text.slice(1);
+    return text;
+  }
+}
