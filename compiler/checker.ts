@@ -372,8 +372,9 @@ export class Checker {
     }
     switch (sym.k) {
       case "value": {
+        // A record used by name is located where it is used; its fields keep their own locations.
         const v = this.valueOfSym(sym, span);
-        return v.k === "error" ? { k: "error", span } : v;
+        return v.k === "error" ? { k: "error", span } : v.k === "record" ? { ...v, span } : v;
       }
       case "schema": return { k: "schemaRef", sym, span };
       case "enum": return { k: "enumRef", sym, span };

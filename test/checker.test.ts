@@ -232,8 +232,7 @@ describe("checker: training setup", () => {
     const src = tinyWith("samples: 1000, ", "");
     const r = await check(src, { dirs: TINY_DIRS });
     const d = r.one("E0306");
-    // The dataset without a sample count is declared in this spec, so that is where the caret goes.
-    expect(pos(d)).toEqual(locate(src, "shapes", "dataset "));
+    expect(pos(d)).toEqual(locate(src, "shapes", "data      ="));
     expect(d.help.join()).toMatch(/samples: N/);
   });
 

@@ -183,6 +183,7 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
     if ((sd.warmup ?? 0) > 0) {
       parts.push({ scheduler: "Linear", initial_learning_rate: float(s.initial_lr), end_learning_rate: float(ir.optimizer.lr), total_iters: sd.warmup ?? 0 });
       at(`optimizer.learning_rate.${parts.length - 1}`, "schedule.warmup");
+      at(`optimizer.learning_rate.${parts.length - 1}.scheduler`, "schedule", "linear warm-up");
       at(`optimizer.learning_rate.${parts.length - 1}.total_iters`, "schedule.warmup", sd.formula.warmup);
       at(`optimizer.learning_rate.${parts.length - 1}.end_learning_rate`, "optimizer.lr");
       at(`optimizer.learning_rate.${parts.length - 1}.initial_learning_rate`, "schedule.initial_lr");
@@ -190,6 +191,7 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
     parts.push({ scheduler: "cosinedecaylr", initial_learning_rate: float(ir.optimizer.lr), end_learning_rate: float(s.final_lr), total_iters: sd.decay ?? 0 });
     const i = parts.length - 1;
     at(`optimizer.learning_rate.${i}`, "schedule");
+    at(`optimizer.learning_rate.${i}.scheduler`, "schedule", "cosine decay");
     at(`optimizer.learning_rate.${i}.total_iters`, s.decay ? "schedule.decay" : "schedule", sd.formula.decay);
     at(`optimizer.learning_rate.${i}.initial_learning_rate`, "optimizer.lr");
     at(`optimizer.learning_rate.${i}.end_learning_rate`, "schedule.final_lr");
