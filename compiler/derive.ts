@@ -164,6 +164,10 @@ export function countParams(params: ParamSpec[], frozen: ParamSpec[], patterns: 
 
 export type PartialDerived = Partial<Derived>;
 
+const paramCache = new Map<string, ParamSpec[]>();
+const freezeCache = new Map<string, { counts: ParamCounts; matches: string[][] }>();
+const startCache = new Map<string, number>();
+
 export function isComplete(d: PartialDerived): d is Derived {
   return d.imageSize !== undefined && d.schedule !== undefined && d.params !== undefined && d.counts !== undefined && d.imageStartIdx !== undefined && d.projector !== undefined;
 }
@@ -193,11 +197,22 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
   if (modelOk) {
     d.projector = projectorShape(m);
     d.arch = archOf(m);
-    d.params = llavaParameters(d.arch);
+    // Specs often share one model between phases (and generated ones, many equal models): the
+    // parameter tree and its freeze split depend only on the architecture and the patterns.
+    const archKey = JSON.stringify(d.arch);
+    let params = paramCache.get(archKey);
+    if (!params) { params = llavaParameters(d.arch); paramCache.set(archKey, params); }
+    d.params = params;
     if (sound(unit, "freeze")) {
-      const freeze = applyFreeze(d.params, ir.freeze.map((f) => new RegExp(f.source, f.flags)));
-      d.counts = countParams(d.params, freeze.frozen, ir.freeze, freeze.matches);
-      d.freezeMatches = freeze.matches;
+      const freezeKey = archKey + JSON.stringify(ir.freeze);
+      let split = freezeCache.get(freezeKey);
+      if (!split) {
+        const freeze = applyFreeze(params, ir.freeze.map((f) => new RegExp(f.source, f.flags)));
+        split = { counts: countParams(params, freeze.frozen, ir.freeze, freeze.matches), matches: freeze.matches };
+        freezeCache.set(freezeKey, split);
+      }
+      d.counts = split.counts;
+      d.freezeMatches = split.matches;
     }
   }
   if (sound(unit, "schedule", "data", "batch")) d.schedule = deriveSchedule(ir);
@@ -215,7 +230,13 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
     }
     if (tok) {
       d.tokenizer = { bos: tok.bosId, eos: tok.eosId, pad: tok.padId, vocabSize: tok.vocabSize, source: tok.source };
-      if (d.numPatches !== undefined && sound(unit, "template")) d.imageStartIdx = imageStartIndex(tok, templateOf(ir.template), d.numPatches);
+      if (d.numPatches !== undefined && sound(unit, "template")) {
+        const t = templateOf(ir.template);
+        const key = `${tok.source}\0${t.layout}\0${t.system}\0${t.user}\0${t.assistant}\0${d.numPatches}`;
+        let idx = startCache.get(key);
+        if (idx === undefined) { idx = imageStartIndex(tok, t, d.numPatches); startCache.set(key, idx); }
+        d.imageStartIdx = idx;
+      }
       if (tok.vocabSize !== m.language.vocab_size) {
         ctx.diags.error("E0310", `the tokenizer has ${fmt(tok.vocabSize)} pieces but the language model's vocab_size is ${fmt(m.language.vocab_size)}`, ctx.spanOf(unit, "model.language.vocab_size"), {
           notes: [{ message: `tokenizer: ${tok.source}` }],

@@ -10,7 +10,7 @@ export function phaseSummary(result: CompileResult, paint: Painter): string {
   for (const p of result.phases) {
     const ir = p.unit.ir;
     const d = p.derived;
-    const head = `phase ${paint.bold(ir.$name)}${ir.model.$name ? `  model ${ir.model.$name}` : ""}${ir.from ? `  from ${ir.from.phase} (${ir.from.states.join(", ")})` : ""}`;
+    const head = `phase ${paint.bold(ir.$name)}${ir.model?.$name ? `  model ${ir.model.$name}` : ""}${ir.from?.states ? `  from ${ir.from.phase} (${ir.from.states.join(", ")})` : ""}`;
     lines.push(head);
     if (!d) { lines.push(paint.dim("  not derived: fix the errors above first")); continue; }
     const s = d.schedule;

@@ -68,7 +68,7 @@ const RULE_NOUNS: Record<string, string> = {
 
 export class LlavaParser extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 3, errorMessageProvider: messages, skipValidations: process.env.LLAVAC_VALIDATE_GRAMMAR !== "1" });
+    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "onlyOffset", maxLookahead: 3, errorMessageProvider: messages, skipValidations: process.env.LLAVAC_VALIDATE_GRAMMAR !== "1" });
     this.performSelfAnalysis();
   }
 

@@ -16,15 +16,15 @@ function literalPrefix(source: string): string {
 export function checkFreeze(unit: PhaseUnit, d: PartialDerived, ctx: CheckContext): void {
   if (!d.params || !d.freezeMatches) return;
   const matches = d.freezeMatches;
-  const modules = [...new Set(d.params.map((p) => p.module))];
-  // Prefixes people write: components and their first few levels.
-  const prefixes = new Set<string>();
-  for (const m of modules) {
-    const parts = m.split(".");
-    for (let i = 1; i <= Math.min(3, parts.length); i++) prefixes.add(parts.slice(0, i).join("."));
-  }
+  const params = d.params;
   unit.ir.freeze.forEach((f, i) => {
     if (matches[i]!.length > 0) return;
+    // Prefixes people write: components and their first few levels.
+    const prefixes = new Set<string>();
+    for (const p of params) {
+      const parts = p.module.split(".");
+      for (let k = 1; k <= Math.min(3, parts.length); k++) prefixes.add(parts.slice(0, k).join("."));
+    }
     const lit = literalPrefix(f.source);
     const hint = lit ? didYouMean(lit, prefixes) : undefined;
     ctx.diags.error("E0401", `freeze pattern /${f.source}/ matches no module of ${unit.ir.model.$name ?? "the model"}`, ctx.spanOf(unit, `freeze.${i}`), {
@@ -109,8 +109,7 @@ export function checkSchedule(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
 }
 
 export function checkBackendDefaults(unit: PhaseUnit, ctx: CheckContext): void {
-  const lang = unit.ir.model.language;
-  if (sound(unit, "model.language") && lang.embd_pdrop === undefined) {
+  if (sound(unit, "model.language") && unit.ir.model.language.embd_pdrop === undefined) {
     ctx.diags.warning("W0303", "`embd_pdrop` is unset, so Cerebras applies its default embedding dropout of 0.1", ctx.spanOf(unit, "model.language.embd_pdrop"), {
       help: "set `embd_pdrop: 0.0` for no dropout (what the other LLaVA-1.5 configs use)",
     });

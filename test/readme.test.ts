@@ -1,0 +1,46 @@
+// The README stays true: its language tour compiles, and the diagnostic it shows is what llavac prints.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderDiagnostic } from "../compiler/diagnostics.js";
+import { check, ROOT, TINY } from "./helpers.js";
+
+const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+
+/** Fenced code blocks of the README, in order, with their info strings. */
+function blocks(): { lang: string; body: string }[] {
+  const out: { lang: string; body: string }[] = [];
+  let current: { lang: string; lines: string[] } | undefined;
+  for (const line of readme.split("\n")) {
+    if (line.startsWith("```")) {
+      if (current) { out.push({ lang: current.lang, body: current.lines.join("\n") + "\n" }); current = undefined; }
+      else current = { lang: line.slice(3).trim(), lines: [] };
+    } else current?.lines.push(line);
+  }
+  return out;
+}
+
+function block(lang: string, containing: string): string {
+  const b = blocks().find((x) => x.lang === lang && x.body.includes(containing));
+  if (!b) throw new Error(`no ${lang || "plain"} block containing ${containing}`);
+  return b.body;
+}
+
+describe("README", () => {
+  it("the language tour compiles with no errors", async () => {
+    const source = block("llava", "import * as shared");
+    const r = await check({ "tour.llava": source, "shared.llava": "let name = 1\n" });
+    expect(r.errors.map((d) => `${d.code} ${d.message} @${d.span.line}:${d.span.col}`)).toEqual([]);
+    expect(r.result.phases.map((p) => p.unit.ir.$name)).toEqual(["pretrain", "finetune"]);
+    expect(r.result.phases.every((p) => p.derived)).toBe(true);
+  });
+
+  it("the diagnostic shown is the one llavac prints", async () => {
+    const shown = block("", "error[E0204]");
+    const src = TINY.replace("optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, betas: (0.9, 1.5) }");
+    const r = await check(src);
+    const d = r.one("E0204");
+    const rendered = renderDiagnostic(d, { text: (f) => r.result.graph.text(f), display: (f) => (f.endsWith("spec.llava") ? "spec.llava" : r.result.graph.display(f)) });
+    expect(rendered.trim()).toBe(shown.trim());
+  });
+});

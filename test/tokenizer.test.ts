@@ -1,0 +1,66 @@
+// The tokenizer: exact sentencepiece BPE over the embedded LLaMA-2 vocabulary, and a user's tokenizer.model.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import llama from "llama-tokenizer-js";
+import { describe, expect, it } from "vitest";
+import { loadLlamaModelSpec } from "../runtime/text/llama-vocab.js";
+import { parseModelProto, SentencePieceBPE } from "../runtime/text/sentencepiece.js";
+import { loadTokenizer } from "../runtime/text/tokenizer.js";
+import { check, TINY, TINY_DIRS } from "./helpers.js";
+import { writeModelProto } from "./sp-model.js";
+
+const SAMPLES = [
+  "A chat between a curious user and an artificial intelligence assistant. USER:",
+  "hello  world", "  leading spaces", "trailing  ", "digits 12345 and 3.14159", "emoji 😀 ü é 日本語 ∑",
+  "tabs\tand\nnewlines\n\n", "▁▁ literal", "ASSISTANT:", "", " ", "<s> is not special here", "\u0000\u0001 control",
+];
+
+describe("tokenizer", () => {
+  it("encodes like llama-tokenizer-js (another implementation over the same vocabulary)", async () => {
+    const t = await loadTokenizer({ kind: "llama2" });
+    for (const s of SAMPLES) expect(t.encode(s), JSON.stringify(s)).toEqual(llama.encode(s, false, true));
+    expect([t.bosId, t.eosId, t.padId, t.vocabSize]).toEqual([1, 2, 0, 32000]);
+  });
+
+  it("decodes what it encodes", async () => {
+    const t = await loadTokenizer({ kind: "llama2" });
+    // A literal "▁" decodes to a space in sentencepiece too; leading spaces fold into the dummy prefix.
+    for (const s of SAMPLES.filter((x) => !x.startsWith(" ") && !x.includes("▁"))) expect(t.decode(t.encode(s))).toBe(s);
+  });
+
+  it("reads a tokenizer.model file: the LLaMA-2 model rebuilt from the embedded data encodes identically", async () => {
+    const spec = await loadLlamaModelSpec();
+    const parsed = parseModelProto(writeModelProto(spec));
+    expect(parsed.pieces.length).toBe(32000);
+    expect(parsed.pieces.slice(0, 4).map((p) => [p.piece, p.type])).toEqual([["<unk>", 2], ["<s>", 3], ["</s>", 3], ["<0x00>", 6]]);
+    const a = new SentencePieceBPE(spec), b = new SentencePieceBPE(parsed);
+    for (const s of SAMPLES) expect(b.encode(s)).toEqual(a.encode(s));
+  });
+
+  it("rejects models it cannot encode exactly, with a reason", () => {
+    expect(() => new SentencePieceBPE({ ...parseModelProto(writeModelProto({ pieces: [{ piece: "a", score: 0, type: 1 }], modelType: 1, byteFallback: false, addDummyPrefix: true, removeExtraWhitespaces: true, escapeWhitespaces: true, normalizerName: "", hasCharsmap: false, unkId: 0, bosId: 1, eosId: 2, padId: -1 })) })).toThrow(/only BPE/);
+  });
+
+  it("a spec's tokenizer.model is the one image_start_idx is derived with", async () => {
+    const spec = await loadLlamaModelSpec();
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-tok-"));
+    writeFileSync(path.join(dir, "same.model"), writeModelProto(spec));
+    // "USER:" is ▁US + ER + ":". Without the pieces that merge its letters it is ▁ U S E R : (six
+    // tokens, three more), so the image slots start three positions later.
+    const pieces = spec.pieces.map((p) => (p.piece.length > 1 && "▁USER".includes(p.piece) ? { ...p, piece: p.piece + "_removed" } : p));
+    writeFileSync(path.join(dir, "other.model"), writeModelProto({ ...spec, pieces }));
+    const withModel = (file: string) => tinyWithTokenizer(path.join(dir, file));
+    const same = await check(withModel("same.model"), { dirs: TINY_DIRS });
+    expect(same.errors).toEqual([]);
+    expect(same.result.phases[1]!.derived!.imageStartIdx).toBe(35);
+    const other = await check(withModel("other.model"), { dirs: TINY_DIRS });
+    expect(other.result.phases[1]!.derived!.imageStartIdx).toBe(38);
+    const missing = await check(withModel("nope.model"), { dirs: TINY_DIRS });
+    expect(missing.one("E0308").message).toMatch(/cannot load the tokenizer/);
+  });
+});
+
+function tinyWithTokenizer(file: string): string {
+  return TINY.replace("language  = tiny_llama", `language  = tiny_llama { tokenizer: tokenizer { model: ${JSON.stringify(file)} } }`);
+}
