@@ -4,7 +4,7 @@
 // wanted). Errors are reported where the value is written, with a note at the declaration it breaks, and
 // evaluation continues with an `error` value so one mistake is reported once.
 import type { CallArg, ConstraintNode, Expr, Ident, InstanceDecl, RecordExpr, Span, TypeNode } from "../grammar/ast.js";
-import { didYouMean, type DiagnosticBag, type Note } from "./diagnostics.js";
+import { didYouMean, type Diagnostic, type DiagnosticBag, type Note } from "./diagnostics.js";
 import type { Code } from "./codes.js";
 import { PRELUDE, type ModuleGraph, type SourceModule } from "./modules.js";
 import {
@@ -16,14 +16,8 @@ export interface CheckOptions {
   env: Record<string, string | undefined>;
 }
 
-interface Failure {
-  code: Code;
-  message: string;
-  span: Span;
-  label?: string;
-  notes: Note[];
-  help: string[];
-}
+/** A diagnostic not yet reported: union members are tried silently, and only the best failure is shown. */
+type Failure = Omit<Diagnostic, "severity">;
 
 type Attempt = { ok: true; value: Value } | { ok: false; failure: Failure };
 

@@ -28,7 +28,7 @@ export const CODES = {
   E0301: { title: "image size not divisible by patch size", explain: "The vision encoder cuts the image into patch_size × patch_size squares; a remainder would be silently dropped by the convolution, and every derived count would be wrong." },
   E0302: { title: "projector input does not match the vision width", explain: "The projector's first layer takes the vision encoder's hidden states, so its input width must equal the encoder's hidden_size." },
   E0303: { title: "projector output does not match the text width", explain: "The projector writes into the text model's embedding space, so its output width must equal the text model's hidden_size." },
-  E0304: { title: "vision select layer out of range", explain: "`select_layer` picks an encoder block: -L ≤ k ≤ L-1 for an L-layer encoder, and not 0 (Cerebras treats 0 as 'no selection')." },
+  E0304: { title: "vision select layer out of range", explain: "`select_layer` picks the encoder block whose output LLaVA uses: -L ≤ k ≤ L-1 for an L-layer encoder (negative values count from the end; -2 is LLaVA-1.5's penultimate block). Cerebras reduces the index modulo L, so an out-of-range value would silently select another block." },
   E0305: { title: "value disagrees with its derivation", explain: "A value llavac derives (num_patches, image_start_idx, max_sequence_length, text budget, schedule steps) was written explicitly with a different value. Remove it to use the derived one." },
   E0306: { title: "schedule length unknown", explain: "The number of steps is derived from the dataset size; a dataset without a known sample count needs `samples: N`, or the schedule needs `total: N steps`." },
   E0307: { title: "image transform size mismatch", explain: "The resize/crop sizes of the image transforms must produce the vision encoder's image size." },
@@ -53,7 +53,6 @@ export const CODES = {
   W0303: { title: "backend default applies", explain: "A field is left unset and the target's own default applies, which differs from the other phases or from what the model family expects." },
   W0304: { title: "paths disagree", explain: "The HDF5 writer and the trainer look for images in different folders." },
   W0408: { title: "data folder missing", explain: "A folder the phase reads does not exist yet. This is a warning in `check` (the data may be prepared later) and an error in `build --strict`." },
-  W0409: { title: "unused declaration", explain: "A declaration in the root spec that no phase uses." },
 } as const;
 
 export type Code = keyof typeof CODES;

@@ -85,7 +85,7 @@ export function archOf(m: ModelIR): LlavaArch {
     text: {
       vocab_size: t.vocab_size, hidden_size: t.hidden_size, num_hidden_layers: t.num_hidden_layers, num_heads: t.num_heads,
       filter_size: t.filter_size, max_position_embeddings: t.max_position_embeddings,
-      position_embedding_type: t.position_embedding_type as LlavaArch["text"]["position_embedding_type"],
+      position_embedding_type: t.position_embedding_type,
       nonlinearity: t.nonlinearity, norm_type: t.norm_type, use_projection_bias_in_attention: t.use_projection_bias_in_attention,
       use_ffn_bias_in_attention: t.use_ffn_bias_in_attention, use_ffn_bias: t.use_ffn_bias, use_bias_in_output: t.use_bias_in_output,
       share_embedding_weights: t.share_embedding_weights,

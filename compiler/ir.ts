@@ -1,6 +1,7 @@
 // The resolved IR: plain data for each phase, shaped like the stdlib schemas (std/core.llava and the
 // modules it imports), with every value's source location kept beside it in a span map.
 import type { Span } from "../grammar/ast.js";
+import type { TextArch } from "../runtime/model/arch.js";
 import type { Unit } from "./types.js";
 
 export type Origin = "explicit" | "default" | "derived";
@@ -72,30 +73,17 @@ export interface TokenizerIR {
   pad_id?: number;
 }
 
-export interface LlamaIR {
+/** The language model: the architecture fields of the runtime's TextArch, plus training and source settings. */
+export interface LlamaIR extends TextArch {
   $schema: "llama";
   $name?: string;
-  vocab_size: number;
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_heads: number;
-  filter_size: number;
-  max_position_embeddings: number;
-  position_embedding_type: string;
   rotary_dim?: number;
   rope_theta: number;
-  share_embedding_weights: boolean;
   embd_pdrop?: number;
   dropout_rate: number;
   attention_dropout_rate: number;
   layer_norm_epsilon: number;
-  norm_type: "rmsnorm" | "layernorm";
-  nonlinearity: string;
   attention_type: string;
-  use_projection_bias_in_attention: boolean;
-  use_ffn_bias_in_attention: boolean;
-  use_ffn_bias: boolean;
-  use_bias_in_output: boolean;
   tokenizer: TokenizerIR;
   huggingface?: string;
 }

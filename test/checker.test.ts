@@ -10,6 +10,22 @@ describe("checker: a valid spec", () => {
   });
 });
 
+describe("checker: syntax", () => {
+  it("E0001 several syntax errors in one run, each at its token; E0002 and E0003 for bad characters and literals", async () => {
+    let src = tinyWith("batch     = 32 per step, 8 per micro-batch", "batch     = 32 per step 8 per micro-batch");
+    src = src.replace("optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: = 1e-3 }");
+    src = src.replace('images    = "./images"\n  hdf5      = "./h5/tune"', 'images    = "./images\n  hdf5      = "./h5/tune"');
+    src = src.replace("freeze    = [/^image_model/]", "freeze    = [/^image_model/] @");
+    const r = await check(src, { dirs: TINY_DIRS });
+    const syntax = r.errors.filter((d) => d.code === "E0001");
+    expect(syntax.length).toBeGreaterThanOrEqual(2);
+    expect(pos(syntax[0]!)).toEqual(locate(src, "8 per micro"));
+    expect(syntax.some((d) => d.span.line === locate(src, "= 1e-3").line)).toBe(true);
+    expect(pos(r.one("E0003"))).toEqual(locate(src, '"./images\n'));
+    expect(pos(r.one("E0002"))).toEqual(locate(src, "@"));
+  });
+});
+
 describe("checker: names", () => {
   it("E0104 unknown name, with did-you-mean", async () => {
     const src = tinyWith("projector = mlp2x_gelu", "projector = mlp2x_gleu");
@@ -186,6 +202,14 @@ describe("checker: model geometry", () => {
     const src = tinyWith("  freeze    = [/^image_model/]", "  freeze    = [/^image_model/]\n  max_sequence_length = 2048\n  text_budget = 100");
     const r = await check(src, { dirs: TINY_DIRS });
     expect(r.errors.map((e) => e.message)).toEqual(["max_sequence_length is 2048 here, but llavac derives 128", "text_budget is 100 here, but llavac derives 111"]);
+  });
+
+  it("E0305 an explicit max_steps that disagrees with the schedule's derivation", async () => {
+    const src = tinyWith("  freeze    = [/^image_model/, /^text_model/]", "  freeze    = [/^image_model/, /^text_model/]\n  max_steps = 100 steps");
+    const d = (await check(src, { dirs: TINY_DIRS })).one("E0305");
+    expect(pos(d)).toEqual(locate(src, "100 steps"));
+    expect(d.message).toBe("max_steps is 100 here, but llavac derives 62");
+    expect(d.notes[0]!.message).toBe("max_steps = ⌊1,000 / 32⌋ × 2 = 62");
   });
 
   it("E0307 transforms that do not produce the encoder's image size", async () => {

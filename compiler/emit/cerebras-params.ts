@@ -25,6 +25,33 @@ function transformYaml(t: TransformIR): YValue {
   }
 }
 
+type Kind = "plain" | "float" | "flow";
+
+// Key order of the Model Zoo's own LLaVA configs.
+const VIT_KEYS: [string, Kind][] = [
+  ["position_embedding_type", "plain"], ["embedding_dropout_rate", "float"], ["hidden_size", "plain"], ["use_post_embed_layer_norm", "plain"],
+  ["use_embed_proj_bias", "plain"], ["num_hidden_layers", "plain"], ["layer_norm_epsilon", "float"], ["num_heads", "plain"],
+  ["attention_type", "plain"], ["attention_softmax_fp32", "plain"], ["dropout_rate", "float"], ["nonlinearity", "plain"],
+  ["attention_dropout_rate", "float"], ["use_projection_bias_in_attention", "plain"], ["use_ffn_bias_in_attention", "plain"],
+  ["filter_size", "plain"], ["use_ffn_bias", "plain"], ["initializer_range", "float"], ["norm_first", "plain"], ["image_size", "flow"],
+  ["num_channels", "plain"], ["patch_size", "flow"], ["use_conv_patchified_embedding", "plain"], ["use_encoder_pooler_layer", "plain"],
+  ["prepend_cls_token", "plain"], ["use_final_layer_norm", "plain"],
+];
+
+const LLAMA_KEYS: [string, Kind][] = [
+  ["vocab_size", "plain"], ["hidden_size", "plain"], ["position_embedding_type", "plain"], ["rotary_dim", "plain"],
+  ["share_embedding_weights", "plain"], ["max_position_embeddings", "plain"], ["embd_pdrop", "float"], ["num_hidden_layers", "plain"],
+  ["dropout_rate", "float"], ["layer_norm_epsilon", "float"], ["norm_type", "plain"], ["num_heads", "plain"], ["attention_type", "plain"],
+  ["attention_dropout_rate", "float"], ["use_projection_bias_in_attention", "plain"], ["use_ffn_bias_in_attention", "plain"],
+  ["filter_size", "plain"], ["nonlinearity", "plain"], ["use_ffn_bias", "plain"], ["use_bias_in_output", "plain"], ["rope_theta", "float"],
+];
+
+function yamlOf(value: unknown, kind: Kind): YValue {
+  if (kind === "float") return float(value as number);
+  if (kind === "flow") return flow(value as YValue[]);
+  return value as YValue;
+}
+
 export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): { doc: YValue; origins: KeyOrigins } {
   const origins: KeyOrigins = new Map();
   const at = (yamlPath: string, irPath: string, derived?: string) => origins.set(yamlPath, derived ? { ir: irPath, derived } : { ir: irPath });
@@ -74,70 +101,24 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
     return o;
   };
 
-  const imageModel: Record<string, YValue> = {};
-  const putV = (key: string, value: YValue | undefined, field = key) => {
-    if (value === undefined) return;
-    imageModel[key] = value;
-    at(`model.image_model.${key}`, `model.vision.${field}`);
-  };
-  imageModel.name = "ViTModel";
+  const imageModel: Record<string, YValue> = { name: "ViTModel" };
   at("model.image_model.name", "model.vision");
-  putV("position_embedding_type", v.position_embedding_type === "none" ? null : v.position_embedding_type);
-  putV("embedding_dropout_rate", float(v.embedding_dropout_rate));
-  putV("hidden_size", v.hidden_size);
-  putV("use_post_embed_layer_norm", v.use_post_embed_layer_norm);
-  putV("use_embed_proj_bias", v.use_embed_proj_bias);
-  putV("num_hidden_layers", v.num_hidden_layers);
-  putV("layer_norm_epsilon", float(v.layer_norm_epsilon));
-  putV("num_heads", v.num_heads);
-  putV("attention_type", v.attention_type);
-  putV("attention_softmax_fp32", v.attention_softmax_fp32);
-  putV("dropout_rate", float(v.dropout_rate));
-  putV("nonlinearity", v.nonlinearity);
-  putV("attention_dropout_rate", float(v.attention_dropout_rate));
-  putV("use_projection_bias_in_attention", v.use_projection_bias_in_attention);
-  putV("use_ffn_bias_in_attention", v.use_ffn_bias_in_attention);
-  putV("filter_size", v.filter_size);
-  putV("use_ffn_bias", v.use_ffn_bias);
-  putV("initializer_range", float(v.initializer_range));
-  putV("norm_first", v.norm_first);
-  putV("image_size", flow(d.imageSize));
-  putV("num_channels", v.num_channels);
-  putV("patch_size", flow(d.patchSize));
-  putV("use_conv_patchified_embedding", v.use_conv_patchified_embedding);
-  putV("use_encoder_pooler_layer", v.use_encoder_pooler_layer);
-  putV("prepend_cls_token", v.prepend_cls_token);
-  if (!v.use_final_layer_norm) putV("use_final_layer_norm", false);
+  const vision: Record<string, unknown> = { ...v, image_size: d.imageSize, patch_size: d.patchSize, position_embedding_type: v.position_embedding_type === "none" ? null : v.position_embedding_type };
+  for (const [key, kind] of VIT_KEYS) {
+    if (key === "use_final_layer_norm" && v.use_final_layer_norm) continue; // only when it differs from the default
+    imageModel[key] = yamlOf(vision[key], kind);
+    at(`model.image_model.${key}`, `model.vision.${key}`);
+  }
 
-  const textModel: Record<string, YValue> = {};
-  const putT = (key: string, value: YValue | undefined, field = key, derived?: string) => {
-    if (value === undefined) return;
-    textModel[key] = value;
-    at(`model.text_model.${key}`, `model.language.${field}`, derived);
-  };
-  textModel.name = "LlamaModel";
+  const textModel: Record<string, YValue> = { name: "LlamaModel" };
   at("model.text_model.name", "model.language");
-  putT("vocab_size", t.vocab_size);
-  putT("hidden_size", t.hidden_size);
-  putT("position_embedding_type", t.position_embedding_type);
-  if (t.position_embedding_type === "rotary") putT("rotary_dim", d.rotaryDim, t.rotary_dim === undefined ? "hidden_size" : "rotary_dim", t.rotary_dim === undefined ? "hidden_size / num_heads" : undefined);
-  putT("share_embedding_weights", t.share_embedding_weights);
-  putT("max_position_embeddings", t.max_position_embeddings);
-  putT("embd_pdrop", t.embd_pdrop === undefined ? undefined : float(t.embd_pdrop));
-  putT("num_hidden_layers", t.num_hidden_layers);
-  putT("dropout_rate", float(t.dropout_rate));
-  putT("layer_norm_epsilon", float(t.layer_norm_epsilon));
-  putT("norm_type", t.norm_type);
-  putT("num_heads", t.num_heads);
-  putT("attention_type", t.attention_type);
-  putT("attention_dropout_rate", float(t.attention_dropout_rate));
-  putT("use_projection_bias_in_attention", t.use_projection_bias_in_attention);
-  putT("use_ffn_bias_in_attention", t.use_ffn_bias_in_attention);
-  putT("filter_size", t.filter_size);
-  putT("nonlinearity", t.nonlinearity);
-  putT("use_ffn_bias", t.use_ffn_bias);
-  putT("use_bias_in_output", t.use_bias_in_output);
-  if (t.rope_theta !== 10000) putT("rope_theta", float(t.rope_theta));
+  const text: Record<string, unknown> = { ...t, rotary_dim: t.position_embedding_type === "rotary" ? d.rotaryDim : undefined, rope_theta: t.rope_theta !== 10000 ? t.rope_theta : undefined };
+  for (const [key, kind] of LLAMA_KEYS) {
+    if (text[key] === undefined) continue;
+    textModel[key] = yamlOf(text[key], kind);
+    if (key === "rotary_dim" && t.rotary_dim === undefined) at("model.text_model.rotary_dim", "model.language.hidden_size", "hidden_size / num_heads");
+    else at(`model.text_model.${key}`, `model.language.${key}`);
+  }
 
   const proj = d.projector;
   const projector: YValue = {

@@ -32,7 +32,7 @@ export interface TextArch {
   num_heads: number;
   filter_size: number;
   max_position_embeddings: number;
-  position_embedding_type: "rotary" | "learned" | "fixed" | "alibi" | "relative";
+  position_embedding_type: "rotary" | "learned" | "fixed" | "alibi" | "relative" | "none";
   nonlinearity: string;
   norm_type: "rmsnorm" | "layernorm";
   use_projection_bias_in_attention: boolean;
