@@ -6,14 +6,17 @@ import path from "node:path";
 import { CODES, type Code } from "./codes.js";
 import { compile, type CompileResult } from "./compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
+import { DataFailure, DataUsageError, registerDataCommands } from "./data-cli.js";
 import { phaseSummary } from "./report.js";
 import { VERSION } from "./version.js";
 
 const EXIT_USAGE = 2;
 
-function painter(useColor: boolean): Painter {
-  if (!useColor) return plainPainter;
-  return { red: pc.red, yellow: pc.yellow, blue: pc.blue, cyan: pc.cyan, green: pc.green, bold: pc.bold, dim: pc.dim };
+type FullPainter = Painter & { magenta(s: string): string; strikethrough(s: string): string };
+
+function painter(useColor: boolean): FullPainter {
+  if (!useColor) return { ...plainPainter, magenta: (s) => s, strikethrough: (s) => s };
+  return { red: pc.red, yellow: pc.yellow, blue: pc.blue, cyan: pc.cyan, green: pc.green, bold: pc.bold, dim: pc.dim, magenta: pc.magenta, strikethrough: pc.strikethrough };
 }
 
 function colorWanted(flag: boolean | undefined): boolean {
@@ -131,6 +134,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${code.toUpperCase()}: ${c.title}\n\n${c.explain}\n`);
     });
 
+  registerDataCommands(program, {
+    paint: (color) => painter(colorWanted(color)),
+    setExit: (code) => { exitCode = code; },
+    compileSpec: (spec) => compileOrExit(spec, false),
+  });
+
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
@@ -138,9 +147,13 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
       return EXIT_USAGE;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof DataUsageError) {
       process.stderr.write(`llavac: ${err.message}\n`);
       return EXIT_USAGE;
+    }
+    if (err instanceof DataFailure) {
+      process.stderr.write(`llavac: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }

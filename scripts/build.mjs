@@ -5,7 +5,9 @@ import { rmSync } from "node:fs";
 
 rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: { llavac: "compiler/cli.ts" },
+  entryPoints: { llavac: "compiler/cli.ts", "hdf5-worker": "runtime/data/hdf5-worker.ts" },
+  // Native and wasm-heavy packages load from node_modules, and only by the commands that need them.
+  external: ["sharp", "h5wasm", "h5wasm/node"],
   outdir: "dist",
   bundle: true,
   splitting: true,

@@ -32,6 +32,8 @@ export interface LayoutOptions {
   msl: number;
   /** The placeholder that marks the image in the first human turn. */
   imageToken?: string;
+  /** A sample longer than MSL is dropped (the Cerebras behaviour for phase 2) or cut to MSL. */
+  overLength?: "drop" | "truncate";
 }
 
 export type SkipReason = "odd_turns" | "no_turns" | "too_long" | "no_supervised_tokens";
@@ -96,8 +98,12 @@ export function layoutConversation(tok: Tokenizer, template: Template, turns: re
   if (turns.length % 2 !== 0) return { ok: false, reason: "odd_turns", detail: `${turns.length} turns: every human turn needs an answer` };
   const { tokens, roles, imageStart } = tokenStream(tok, template, turns, hasImage, opts.numPatches, opts.imageToken ?? "<image>");
 
-  const length = tokens.length - 1;
-  if (length > opts.msl) return { ok: false, reason: "too_long", detail: `${length} tokens with the image slots; the limit is ${opts.msl}` };
+  let length = tokens.length - 1;
+  if (length > opts.msl) {
+    if (opts.overLength !== "truncate") return { ok: false, reason: "too_long", detail: `${length} tokens with the image slots; the limit is ${opts.msl}` };
+    if (imageStart >= 0 && imageStart + opts.numPatches > opts.msl) return { ok: false, reason: "too_long", detail: `the image slots end at ${imageStart + opts.numPatches}, past the limit ${opts.msl}` };
+    length = opts.msl;
+  }
 
   const msl = opts.msl;
   const input = new Int32Array(msl).fill(tok.padId);

@@ -180,6 +180,13 @@ export class SentencePieceBPE {
   private readonly reserved = new Map<string, number>();
   private readonly userDefined: string[];
   private readonly byteIds = new Int32Array(256).fill(-1);
+  /**
+   * Whether encoding may run word by word. It is exact when no piece has "▁" after another character
+   * (then no merge can cross the start of a word), there are no user-defined symbols (matched across
+   * words), and unknown characters fall back to bytes (so runs of <unk> never need merging across words).
+   */
+  private readonly wordwise: boolean;
+  private readonly cache = new Map<string, number[]>();
 
   constructor(readonly spec: ModelSpec) {
     if (spec.modelType !== 2) throw new TokenizerError(`only BPE sentencepiece models are supported (this model's type is ${spec.modelType === 1 ? "unigram" : spec.modelType})`);
@@ -196,6 +203,7 @@ export class SentencePieceBPE {
       }
     });
     this.userDefined = user.sort((a, b) => b.length - a.length);
+    this.wordwise = spec.byteFallback && user.length === 0 && !spec.pieces.some((p) => /[^\u2581]\u2581/.test(p.piece));
     this.unkId = spec.unkId;
     this.bosId = spec.bosId;
     this.eosId = spec.eosId;
@@ -225,6 +233,25 @@ export class SentencePieceBPE {
   encode(text: string): number[] {
     const normalized = this.normalize(text);
     if (normalized.length === 0) return [];
+    if (!this.wordwise) return this.encodeNormalized(normalized);
+    const out: number[] = [];
+    let start = 0;
+    for (let i = 1; i <= normalized.length; i++) {
+      if (i < normalized.length && !(normalized.charCodeAt(i) === 0x2581 && normalized.charCodeAt(i - 1) !== 0x2581)) continue;
+      const word = normalized.slice(start, i);
+      let ids = this.cache.get(word);
+      if (!ids) {
+        ids = this.encodeNormalized(word);
+        if (this.cache.size >= 200_000) this.cache.clear();
+        this.cache.set(word, ids);
+      }
+      for (const id of ids) out.push(id);
+      start = i;
+    }
+    return out;
+  }
+
+  private encodeNormalized(normalized: string): number[] {
     const pieces = this.bpe(normalized);
     const out: number[] = [];
     let prevUnk = false;

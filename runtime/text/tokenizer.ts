@@ -2,7 +2,7 @@
 // vocabulary by default, or a user's sentencepiece `tokenizer.model`.
 import { readFile } from "node:fs/promises";
 import { loadLlamaModelSpec } from "./llama-vocab.js";
-import { parseModelProto, SentencePieceBPE } from "./sentencepiece.js";
+import { parseModelProto, SentencePieceBPE, type ModelSpec } from "./sentencepiece.js";
 
 export interface Tokenizer {
   /** Ids of `text` without special tokens. */
@@ -35,6 +35,11 @@ class SpTokenizer implements Tokenizer {
   get eosId(): number { return this.sp.eosId; }
   get unkId(): number { return this.sp.unkId; }
   get vocabSize(): number { return this.sp.vocabSize; }
+}
+
+/** A tokenizer over a model held in memory (tests, and vocabularies built on the fly). */
+export function tokenizerFromSpec(spec: ModelSpec, source: string, padId?: number): Tokenizer {
+  return new SpTokenizer(new SentencePieceBPE(spec), source, padId);
 }
 
 const cache = new Map<string, Promise<Tokenizer>>();

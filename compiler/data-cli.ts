@@ -1,0 +1,217 @@
+// `llavac data …`: prepare raw datasets, write HDF5 from a spec, shuffle, inspect and verify.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import type { Command } from "commander";
+import { thousands } from "../runtime/util/format.js";
+import { progress } from "../runtime/util/progress.js";
+import type { Painter } from "./diagnostics.js";
+
+export class DataUsageError extends Error {}
+export class DataFailure extends Error {}
+
+interface Io {
+  paint: (color?: boolean) => Painter & { magenta(s: string): string; strikethrough(s: string): string };
+  setExit(code: number): void;
+  compileSpec(spec: string): Promise<import("./compile.js").CompileResult>;
+}
+
+function table(rows: [string, string][], indent = "  "): string {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${indent}${k.padEnd(w)}  ${v}`).join("\n");
+}
+
+function readDataParams(dir: string): Record<string, any> | undefined {
+  for (const d of [dir, path.dirname(dir)]) {
+    const f = path.join(d, "data_params.json");
+    if (existsSync(f)) return JSON.parse(readFileSync(f, "utf8"));
+  }
+  return undefined;
+}
+
+export function registerDataCommands(program: Command, io: Io): void {
+  const data = program.command("data").description("prepare datasets, write and check Cerebras-format HDF5");
+
+  data
+    .command("prepare")
+    .description("convert a raw dataset to LLaVA jsonl (one record per line)")
+    .argument("<kind>", "ai2d, arxivqa, arxivcap, chartqa, dvqa, sp_docvqa, infographics_docvqa, synthdog_en or json2jsonl")
+    .requiredOption("--input <path>", "the raw download")
+    .requiredOption("--out <dir>", "folder for the jsonl files")
+    .option("--images <dir>", "where to write embedded images (synthdog_en, arxivcap); default <out>/images")
+    .option("--image-prefix <prefix>", "prefix of the image paths in the records (relative to the phase's image root)")
+    .option("--splits <list>", "comma-separated splits to convert, or `all` (default: train)")
+    .option("--seed <n>", "seed for random prompt choice", "0")
+    .action(async (kind: string, o: { input: string; out: string; images?: string; imagePrefix?: string; splits?: string; seed: string }) => {
+      const { CONVERTERS, prepare, PrepareError } = await import("../runtime/data/sources/index.js");
+      if (!(kind in CONVERTERS)) throw new DataUsageError(`unknown dataset kind "${kind}"; one of: ${Object.keys(CONVERTERS).join(", ")}`);
+      const seed = Number(o.seed);
+      if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
+      const bar = progress(`prepare ${kind}`, 0, "records");
+      try {
+        const summary = await prepare(kind as keyof typeof CONVERTERS, {
+          input: o.input, out: o.out, seed,
+          ...(o.images ? { images: o.images } : {}), ...(o.imagePrefix !== undefined ? { imagePrefix: o.imagePrefix } : {}),
+          ...(o.splits ? { splits: o.splits.split(",").map((x) => x.trim()) } : {}),
+          onProgress: (n) => bar.update(0, { items: n }),
+        });
+        bar.stop();
+        const skipped = Object.entries(summary.skipped);
+        const rows: [string, string][] = [["kept", thousands(summary.kept)], ...summary.files.map((f) => [`  ${f.path}`, thousands(f.records)] as [string, string])];
+        if (summary.imagesWritten) rows.push(["images written", thousands(summary.imagesWritten)]);
+        rows.push(["skipped", thousands(skipped.reduce((a, [, s]) => a + s.count, 0))]);
+        for (const [reason, s] of skipped) rows.push([`  ${reason}`, `${thousands(s.count)}   e.g. ${s.examples[0]}`]);
+        process.stdout.write(`prepare ${kind}: ${o.input} → ${o.out}\n${table(rows)}\n`);
+      } catch (err) {
+        bar.stop();
+        if (err instanceof PrepareError) throw new DataUsageError(err.message);
+        throw err;
+      }
+    });
+
+  data
+    .command("hdf5")
+    .description("write a phase's jsonl data as Cerebras-format HDF5 (inputs, template, tokenizer, MSL and image root come from the spec)")
+    .argument("<spec>", "the .llava file")
+    .option("--phase <name>", "which phase (needed when the spec has several)")
+    .option("--workers <n>", "worker threads (default: the number of cores)")
+    .option("--report <file>", "write every skipped sample, with its reason, as jsonl")
+    .option("--force", "replace HDF5 files from another run in the output folder")
+    .option("--no-image-check", "do not open the images (they may live on another machine)")
+    .action(async (spec: string, o: { phase?: string; workers?: string; report?: string; force?: boolean; imageCheck: boolean }) => {
+      const workers = o.workers === undefined ? availableParallelism() : Number(o.workers);
+      if (!Number.isInteger(workers) || workers < 0) throw new DataUsageError("--workers must be a whole number");
+      const result = await io.compileSpec(spec);
+      if (result.diags.errorCount > 0) throw new DataFailure(`${spec} has ${result.diags.errorCount} error(s); run \`llavac check ${spec}\``);
+      const { DataJobError, hdf5JobConfig, phaseFor } = await import("./data-job.js");
+      const { runHdf5Job, Hdf5JobError } = await import("../runtime/data/hdf5-job.js");
+      let bar: ReturnType<typeof progress> | undefined;
+      const t0 = Date.now();
+      try {
+        const phase = phaseFor(result, o.phase);
+        const cfg = hdf5JobConfig(result, phase, { workers, force: o.force ?? false, checkImages: o.imageCheck });
+        const r = await runHdf5Job(cfg, {
+          ...(o.report ? { report: o.report } : {}),
+          ...(process.env.LLAVAC_TEST_CRASH_AFTER_FILES ? { crashAfterFiles: Number(process.env.LLAVAC_TEST_CRASH_AFTER_FILES) } : {}),
+          onStart: ({ totalBytes, resumed }) => {
+            if (resumed) process.stderr.write(`resuming the interrupted run in ${cfg.out}\n`);
+            bar = progress(`hdf5 ${phase.unit.ir.$name}`, totalBytes, "samples");
+          },
+          onProgress: ({ bytes, processed }) => bar?.update(bytes, { items: processed }),
+        });
+        bar?.stop();
+        const s = r.stats;
+        const seconds = (Date.now() - t0) / 1000;
+        const skipped = Object.entries(s.skipped);
+        const rows: [string, string][] = [
+          ["samples read", thousands(s.processed)],
+          ["kept", `${thousands(s.kept)} (${thousands(s.withImage)} with an image, ${thousands(s.textOnly)} text-only)`],
+          ["skipped", thousands(skipped.reduce((a, [, n]) => a + n, 0))],
+          ...skipped.map(([k, n]) => [`  ${k}`, thousands(n)] as [string, string]),
+          ["files", `${r.files.length} in ${cfg.out}`],
+          ["image_patch_start_idx", `${s.imageStart ?? "n/a"} (the spec derives ${phase.derived.imageStartIdx})`],
+          ["loss-carrying tokens", thousands(s.lossValidTokens)],
+        ];
+        if (!r.alreadyComplete) rows.push(["time", `${seconds.toFixed(1)} s, ${thousands(Math.round(s.processed / Math.max(seconds, 1e-3)))} samples/s with ${Math.max(1, workers)} worker${workers === 1 ? "" : "s"}`]);
+        if (o.report) rows.push(["skipped samples", `listed in ${o.report}`]);
+        process.stdout.write(`hdf5 ${phase.unit.ir.$name}${r.alreadyComplete ? " (already complete)" : r.resumed ? " (resumed)" : ""}\n${table(rows)}\n`);
+        if (s.imageStart !== null && s.imageStart !== phase.derived.imageStartIdx) throw new DataFailure(`the files put the image at ${s.imageStart} but the spec derives ${phase.derived.imageStartIdx}`);
+      } catch (err) {
+        bar?.stop();
+        if (err instanceof DataJobError || err instanceof Hdf5JobError) throw new DataFailure(err.message);
+        throw err;
+      }
+    });
+
+  data
+    .command("shuffle")
+    .description("mix samples across HDF5 files into data-00000.h5 …, keeping data and img_path together")
+    .argument("<input>", "folder of .h5 files")
+    .requiredOption("--out <dir>", "output folder")
+    .option("--chunks <n>", "number of output files", "16")
+    .option("--seed <n>", "seed", "0")
+    .action(async (input: string, o: { out: string; chunks: string; seed: string }) => {
+      const { shuffle, ShuffleError } = await import("../runtime/data/shuffle.js");
+      const chunks = Number(o.chunks), seed = Number(o.seed);
+      if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
+      const bar = progress("shuffle", 1, "samples");
+      try {
+        const r = await shuffle({ input, out: o.out, chunks, seed, onProgress: (done, total) => bar.update(done / Math.max(1, total), { items: Math.floor(done / 2) }) });
+        bar.stop();
+        process.stdout.write(`shuffle: ${thousands(r.samples)} samples from ${input} → ${r.files.length} files in ${o.out} (${r.perChunk.map(thousands).join(", ")} per file)\n`);
+      } catch (err) {
+        bar.stop();
+        if (err instanceof ShuffleError) throw new DataUsageError(err.message);
+        throw err;
+      }
+    });
+
+  data
+    .command("inspect")
+    .description("decode one sample back to text and show its image slots, loss and masks")
+    .argument("<path>", "an .h5 file or a folder of them")
+    .option("--sample <n>", "which sample (counting across the folder's files)", "0")
+    .option("--html <file>", "also write an HTML page")
+    .option("--no-color", "no ANSI colours")
+    .action(async (target: string, o: { sample: string; html?: string; color?: boolean }) => {
+      const { h5FilesIn } = await import("../runtime/data/shuffle.js");
+      const { h5Ready, openSampleFile } = await import("../runtime/data/hdf5.js");
+      const { viewSample, renderTerminal, renderHtml } = await import("../runtime/data/inspect.js");
+      const { loadTokenizer } = await import("../runtime/text/tokenizer.js");
+      await h5Ready();
+      if (!existsSync(target)) throw new DataUsageError(`not found: ${target}`);
+      const index = Number(o.sample);
+      if (!Number.isInteger(index) || index < 0) throw new DataUsageError("--sample must be a whole number");
+      const files = h5FilesIn(target);
+      const params = readDataParams(existsSync(target) && target.endsWith(".h5") ? path.dirname(target) : target);
+      const tokSource = params?.llavac_tokenizer && params.llavac_tokenizer !== "llama-2 (embedded)" ? { kind: "file" as const, path: params.llavac_tokenizer as string } : { kind: "llama2" as const };
+      const tok = await loadTokenizer(tokSource, params?.processing?.pad_id ?? undefined);
+      let rest = index;
+      for (const file of files) {
+        const f = openSampleFile(file);
+        if (rest < f.n) {
+          const v = viewSample(f, rest, tok, params?.image_patch_info?.image_patch_start_idx ?? undefined, params?.image_patch_info?.num_patches ?? params?.dataset?.num_patches);
+          f.close();
+          const p = io.paint(o.color);
+          process.stdout.write(renderTerminal({ ...v, index }, p));
+          if (o.html) {
+            mkdirSync(path.dirname(path.resolve(o.html)), { recursive: true });
+            const tmp = `${o.html}.tmp-${process.pid}`;
+            writeFileSync(tmp, renderHtml([{ ...v, index }]));
+            renameSync(tmp, o.html);
+            process.stdout.write(`wrote ${o.html}\n`);
+          }
+          return;
+        }
+        rest -= f.n;
+        f.close();
+      }
+      throw new DataUsageError(`sample ${index} is past the end (${index - rest} samples in ${target})`);
+    });
+
+  data
+    .command("verify")
+    .description("check that HDF5 files meet the Cerebras reader's contract")
+    .argument("<dir>", "folder of .h5 files")
+    .option("--images <dir>", "image root, to check that every image exists (default: from data_params.json)")
+    .option("--vocab-size <n>", "token ids must be below this (default: from data_params.json, else 32000)")
+    .action(async (dir: string, o: { images?: string; vocabSize?: string }) => {
+      const { verify } = await import("../runtime/data/verify.js");
+      if (!existsSync(dir)) throw new DataUsageError(`not found: ${dir}`);
+      const params = readDataParams(dir);
+      const images = o.images ?? params?.dataset?.image_dir;
+      const r = await verify({
+        dir,
+        vocabSize: Number(o.vocabSize ?? params?.["post-process"]?.vocab_size ?? 32000),
+        padId: Number(params?.["post-process"]?.pad_id ?? params?.processing?.pad_id ?? 0),
+        ...(images && existsSync(images) ? { images } : {}),
+        ...(params?.image_patch_info?.image_patch_start_idx != null ? { imageStart: params.image_patch_info.image_patch_start_idx, numPatches: params.image_patch_info.num_patches ?? params.dataset?.num_patches } : {}),
+      });
+      const total = Object.values(r.counts).reduce((a, b) => a + b, 0);
+      for (const p of r.problems) process.stdout.write(`${p.file}${p.sample !== undefined ? ` sample ${p.sample}` : ""}: [${p.kind}] ${p.message}\n`);
+      const rows: [string, string][] = [["files", thousands(r.files)], ["samples", thousands(r.samples)], ["problems", thousands(total)], ...Object.entries(r.counts).map(([k, n]) => [`  ${k}`, thousands(n)] as [string, string])];
+      if (!images || !existsSync(images)) rows.push(["images", "not checked (no image root: pass --images)"]);
+      process.stdout.write(`verify ${dir}: ${total === 0 ? "ok" : "problems found"}\n${table(rows)}\n`);
+      if (total > 0) io.setExit(1);
+    });
+}

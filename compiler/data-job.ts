@@ -1,0 +1,53 @@
+// From a spec's phase to the HDF5 job: inputs, template, tokenizer, MSL, num_patches and image root all
+// come from the spec, so nothing is repeated on the command line.
+import path from "node:path";
+import type { Hdf5JobConfig } from "../runtime/data/hdf5-job.js";
+import type { CompileResult, PhaseResult } from "./compile.js";
+import { templateOf, type Derived } from "./derive.js";
+import { emitPreprocess } from "./emit/preprocess.js";
+import { toPlain } from "./emit/yaml.js";
+
+export class DataJobError extends Error {}
+
+export function phaseFor(result: CompileResult, name: string | undefined): PhaseResult & { derived: Derived } {
+  const names = result.phases.map((p) => p.unit.ir.$name);
+  const p = name === undefined && result.phases.length === 1 ? result.phases[0] : result.phases.find((x) => x.unit.ir.$name === name);
+  if (!p) throw new DataJobError(name === undefined ? `the spec has ${names.length} phases (${names.join(", ")}): choose one with --phase` : `no phase \`${name}\` (the spec has ${names.join(", ")})`);
+  if (!p.derived) throw new DataJobError(`phase ${p.unit.ir.$name} has errors; run \`llavac check\` first`);
+  return p as PhaseResult & { derived: Derived };
+}
+
+export function hdf5JobConfig(result: CompileResult, phase: PhaseResult & { derived: Derived }, opts: { workers: number; force: boolean; checkImages: boolean }): Hdf5JobConfig {
+  const ir = phase.unit.ir;
+  const d = phase.derived;
+  const resolve = (p: string) => path.resolve(result.ctx.cwd, p);
+  const jsonl = ir.data.map((x) => x.jsonl);
+  let inputs: string[];
+  if (ir.preprocess.input !== undefined) inputs = [ir.preprocess.input];
+  else if (jsonl.every((x): x is string => x !== undefined)) inputs = [...new Set(jsonl)];
+  else throw new DataJobError(`phase ${ir.$name}: say where the jsonl files are, with \`jsonl\` on each dataset or \`preprocess.input\``);
+  if (ir.preprocess.output === undefined) throw new DataJobError(`phase ${ir.$name}: set \`preprocess.output\`, the folder the HDF5 files go to`);
+  const tk = ir.model.language.tokenizer;
+  const pre = toPlain(emitPreprocess(ir, d).doc) as Record<string, Record<string, unknown>>;
+  pre.setup = { ...pre.setup, input_dir: inputs.length === 1 ? inputs[0] : inputs, output_dir: ir.preprocess.output, processes: Math.max(1, opts.workers) };
+  pre.processing = { ...pre.processing, eos_id: d.tokenizer!.eos, pad_id: d.tokenizer!.pad };
+  return {
+    inputs: inputs.map(resolve),
+    out: resolve(ir.preprocess.output),
+    imageRoot: resolve(ir.preprocess.images ?? ir.images),
+    checkImages: opts.checkImages,
+    template: templateOf(ir.template),
+    tokenizer: tk.model ? { kind: "file", path: resolve(tk.model) } : { kind: "llama2" },
+    ...(tk.pad_id !== undefined ? { padId: tk.pad_id } : { padId: d.tokenizer!.pad }),
+    msl: d.msl,
+    numPatches: d.numPatches,
+    filesPerRecord: ir.preprocess.files_per_record,
+    outputName: ir.preprocess.output_name,
+    overLength: ir.preprocess.over_length,
+    workers: opts.workers,
+    force: opts.force,
+    params: { ...pre, llavac_tokenizer: tk.model ?? "llama-2 (embedded)" },
+    vocabSize: d.tokenizer!.vocabSize,
+    eosId: d.tokenizer!.eos,
+  };
+}

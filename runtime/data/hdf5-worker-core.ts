@@ -1,0 +1,205 @@
+// One HDF5 writer: takes batches of jsonl lines, turns each conversation into its four rows, and writes
+// `examples_<file>_<worker>.h5` files of `filesPerRecord` samples. It runs in a worker thread (or inline)
+// and reports each finished file, with the input position just after it, so a killed job can resume and
+// produce the same bytes.
+import { appendFileSync, existsSync, openSync, closeSync, ftruncateSync } from "node:fs";
+import path from "node:path";
+import sharp from "sharp";
+import { layoutConversation, type SkipReason, type Template } from "../text/layout.js";
+import { loadTokenizer, type Tokenizer, type TokenizerSource } from "../text/tokenizer.js";
+import { h5Ready, SampleFileWriter } from "./hdf5.js";
+import { unsafeRelativePath } from "./paths.js";
+import { isProblem, parseRecord } from "./records.js";
+
+export interface WorkerConfig {
+  out: string;
+  imageRoot: string;
+  checkImages: boolean;
+  template: Template;
+  tokenizer: TokenizerSource;
+  padId?: number;
+  msl: number;
+  numPatches: number;
+  filesPerRecord: number;
+  outputName: string;
+  overLength: "drop" | "truncate";
+}
+
+export interface Position {
+  batch: number;
+  /** Index of the next line within the batch. */
+  line: number;
+}
+
+export interface Stats {
+  processed: number;
+  kept: number;
+  withImage: number;
+  textOnly: number;
+  skipped: Record<string, number>;
+  numTokens: number;
+  nonPadTokens: number;
+  lossValidTokens: number;
+  rawChars: number;
+  rawBytes: number;
+  imageStart: number | null;
+}
+
+export interface WorkerState {
+  /** Files this worker has finished (examples_0_w … examples_{files-1}_w). */
+  files: number;
+  /** First input position not yet in a finished file; null = the start. */
+  resumeAt: Position | null;
+  stats: Stats;
+  /** Bytes of this worker's skip log that belong to finished work. */
+  skipLogBytes: number;
+}
+
+export interface Batch {
+  index: number;
+  file: string;
+  lines: { line: number; text: string }[];
+}
+
+export type WorkerEvent =
+  | { type: "fileDone"; worker: number; state: WorkerState; file: string }
+  | { type: "progress"; worker: number; processed: number }
+  | { type: "finished"; worker: number; state: WorkerState };
+
+export type SkipKind = SkipReason | "malformed_json" | "invalid_record" | "unsafe_image_path" | "missing_image" | "bad_image";
+
+export function emptyStats(): Stats {
+  return { processed: 0, kept: 0, withImage: 0, textOnly: 0, skipped: {}, numTokens: 0, nonPadTokens: 0, lossValidTokens: 0, rawChars: 0, rawBytes: 0, imageStart: null };
+}
+
+export function skipLogPath(out: string, worker: number): string {
+  return path.join(out, `.llavac-skipped-${worker}.jsonl`);
+}
+
+export function examplesPath(out: string, name: string, file: number, worker: number): string {
+  return path.join(out, `${name}_${file}_${worker}.h5`);
+}
+
+const enc = new TextEncoder();
+
+export class Hdf5Worker {
+  private tok!: Tokenizer;
+  private writer: SampleFileWriter | undefined;
+  private readonly state: WorkerState;
+  private pendingSkips = "";
+  private readonly imageCache = new Map<string, SkipKind | null>();
+
+  constructor(readonly id: number, readonly config: WorkerConfig, resume: WorkerState | undefined, private readonly emit: (e: WorkerEvent) => void) {
+    this.state = resume ? structuredClone(resume) : { files: 0, resumeAt: null, stats: emptyStats(), skipLogBytes: 0 };
+  }
+
+  async init(): Promise<void> {
+    await h5Ready();
+    this.tok = await loadTokenizer(this.config.tokenizer, this.config.padId);
+    // Work past the last finished file is redone: its skip-log lines go.
+    const log = skipLogPath(this.config.out, this.id);
+    if (existsSync(log)) {
+      const fd = openSync(log, "r+");
+      ftruncateSync(fd, this.state.skipLogBytes);
+      closeSync(fd);
+    }
+  }
+
+  private before(batch: number, line: number): boolean {
+    const r = this.state.resumeAt;
+    return r !== null && (batch < r.batch || (batch === r.batch && line < r.line));
+  }
+
+  private skip(reason: SkipKind, file: string, line: number, id: unknown, detail: string): void {
+    const s = this.state.stats;
+    s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;
+    this.pendingSkips += JSON.stringify({ file, line, id: id ?? null, reason, detail }) + "\n";
+  }
+
+  private async imageProblem(rel: string): Promise<SkipKind | null> {
+    const cached = this.imageCache.get(rel);
+    if (cached !== undefined) return cached;
+    let problem: SkipKind | null = null;
+    if (unsafeRelativePath(rel)) problem = "unsafe_image_path";
+    else if (this.config.checkImages) {
+      const full = path.join(this.config.imageRoot, rel);
+      if (!existsSync(full)) problem = "missing_image";
+      else {
+        try {
+          const m = await sharp(full).metadata();
+          if (!m.width || !m.height) problem = "bad_image";
+        } catch {
+          problem = "bad_image";
+        }
+      }
+    }
+    if (this.imageCache.size > 100_000) this.imageCache.clear();
+    this.imageCache.set(rel, problem);
+    return problem;
+  }
+
+  async process(batch: Batch): Promise<void> {
+    const c = this.config;
+    const records = batch.lines.map((l, i) => (this.before(batch.index, i) ? undefined : parseRecord(l.text)));
+    // Image checks run concurrently for the batch; the rows are built in order.
+    const imageChecks = await Promise.all(records.map((r) => (r && !isProblem(r) && r.image !== undefined ? this.imageProblem(r.image) : Promise.resolve(null))));
+    for (let i = 0; i < batch.lines.length; i++) {
+      const rec = records[i];
+      if (rec === undefined) continue;
+      const { line } = batch.lines[i]!;
+      const stats = this.state.stats;
+      stats.processed++;
+      if (isProblem(rec)) { this.skip(rec.reason, batch.file, line, null, rec.detail); continue; }
+      const problem = imageChecks[i];
+      if (problem) {
+        const detail = problem === "unsafe_image_path" ? `${rec.image}: ${unsafeRelativePath(rec.image!)}` : problem === "missing_image" ? `${rec.image} not found under ${c.imageRoot}` : `${rec.image} cannot be decoded`;
+        this.skip(problem, batch.file, line, rec.id, detail);
+        continue;
+      }
+      const hasImage = rec.image !== undefined;
+      const r = layoutConversation(this.tok, c.template, rec.conversations, hasImage, { numPatches: c.numPatches, msl: c.msl, overLength: c.overLength });
+      if (!r.ok) { this.skip(r.reason, batch.file, line, rec.id, r.detail); continue; }
+      if (!this.writer) this.writer = new SampleFileWriter(examplesPath(c.out, c.outputName, this.state.files, this.id), c.msl, c.filesPerRecord);
+      this.writer.add(r.rows, rec.image);
+      stats.kept++;
+      if (hasImage) stats.withImage++; else stats.textOnly++;
+      if (hasImage && stats.imageStart === null) stats.imageStart = r.imageStart;
+      stats.numTokens += c.msl;
+      stats.lossValidTokens += r.supervised;
+      const input = r.rows[0];
+      for (let j = 0; j < r.length; j++) if (input[j] !== this.tok.padId) stats.nonPadTokens++;
+      for (const t of rec.conversations) { stats.rawChars += t.value.length; stats.rawBytes += enc.encode(t.value).length; }
+      if (this.writer.count === c.filesPerRecord) this.finishFile({ batch: batch.index, line: i + 1 });
+    }
+    this.emit({ type: "progress", worker: this.id, processed: this.state.stats.processed });
+  }
+
+  private flushSkips(): void {
+    if (!this.pendingSkips) return;
+    appendFileSync(skipLogPath(this.config.out, this.id), this.pendingSkips);
+    this.state.skipLogBytes += Buffer.byteLength(this.pendingSkips);
+    this.pendingSkips = "";
+  }
+
+  private finishFile(after: Position | null): void {
+    const w = this.writer!;
+    w.close();
+    this.writer = undefined;
+    this.state.files++;
+    if (after) this.state.resumeAt = after;
+    this.flushSkips();
+    this.emit({ type: "fileDone", worker: this.id, state: structuredClone(this.state), file: w.path });
+  }
+
+  /** No more input: write the last, partial file. */
+  finish(): void {
+    if (this.writer && this.writer.count > 0) this.finishFile(null);
+    else this.writer?.abort();
+    this.flushSkips();
+    this.emit({ type: "finished", worker: this.id, state: structuredClone(this.state) });
+  }
+
+  abort(): void {
+    this.writer?.abort();
+  }
+}

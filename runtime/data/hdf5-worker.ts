@@ -1,0 +1,20 @@
+// Worker-thread entry of the HDF5 job (bundled as dist/hdf5-worker.js).
+import { parentPort, workerData } from "node:worker_threads";
+import { Hdf5Worker, type Batch, type WorkerConfig, type WorkerState } from "./hdf5-worker-core.js";
+
+type Message = { type: "batch"; batch: Batch } | { type: "end" };
+
+const { id, config, resume } = workerData as { id: number; config: WorkerConfig; resume?: WorkerState };
+const worker = new Hdf5Worker(id, config, resume, (e) => parentPort!.postMessage(e));
+
+// Batches are handled strictly in order, one at a time.
+let queue = worker.init().then(() => parentPort!.postMessage({ type: "ready", worker: id }));
+parentPort!.on("message", (m: Message) => {
+  queue = queue.then(async () => {
+    if (m.type === "batch") await worker.process(m.batch);
+    else worker.finish();
+  }).catch((err: unknown) => {
+    worker.abort();
+    parentPort!.postMessage({ type: "error", worker: id, message: (err as Error)?.stack ?? String(err) });
+  });
+});

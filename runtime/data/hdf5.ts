@@ -1,0 +1,176 @@
+// HDF5 files in the exact layout the Cerebras LLaVA reader expects:
+//   data      int32 (n, 4, MSL), chunks (1, 4, MSL), gzip   rows: input_ids, loss mask, labels, key-padding mask
+//   img_path  fixed-length bytes |S<longest> (n, 1), gzip    the image path relative to the image root, or b"None"
+//   attribute n_examples = n
+// Written with h5wasm to a temporary name and renamed when complete.
+import { renameSync, rmSync } from "node:fs";
+import h5wasm, { type Dataset, type File as H5File, type Filter } from "h5wasm/node";
+
+export const ROWS = 4;
+export const GZIP_LEVEL = 4; // h5py's default for compression="gzip", which the Cerebras writer uses
+
+let ready: Promise<unknown> | undefined;
+export function h5Ready(): Promise<unknown> {
+  ready ??= h5wasm.ready;
+  return ready;
+}
+
+/**
+ * Run `fn` with HDF5's clock pinned. HDF5 stamps object headers with the current time; a fixed clock
+ * (SOURCE_DATE_EPOCH, or the epoch) makes the same samples give byte-identical files.
+ */
+export function withFixedClock<T>(fn: () => T): T {
+  const real = Date.now;
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0) * 1000;
+  Date.now = () => epoch;
+  try {
+    return fn();
+  } finally {
+    Date.now = real;
+  }
+}
+
+const enc = new TextEncoder();
+
+/** Streams samples into one examples file; memory holds one block of samples, not the file. */
+export class SampleFileWriter {
+  private readonly tmp: string;
+  private readonly file: H5File;
+  private dataset: Dataset | undefined;
+  private readonly block: Int32Array;
+  private inBlock = 0;
+  private written = 0;
+  private readonly paths: string[] = [];
+
+  /** `capacity` bounds the file (its maxshape): a full file then has a fixed shape, as h5py writes it. */
+  constructor(readonly path: string, readonly msl: number, private readonly capacity: number, private readonly blockSize = 128) {
+    this.tmp = `${path}.tmp`;
+    rmSync(this.tmp, { force: true });
+    this.file = withFixedClock(() => new h5wasm.File(this.tmp, "w"));
+    this.block = new Int32Array(blockSize * ROWS * msl);
+  }
+
+  get count(): number {
+    return this.written + this.inBlock;
+  }
+
+  /** Add one sample: its four rows (each MSL long) and its image path (undefined for text-only). */
+  add(rows: readonly Int32Array[], imagePath: string | undefined): void {
+    if (this.count >= this.capacity) throw new Error(`${this.path}: more than ${this.capacity} samples`);
+    const base = this.inBlock * ROWS * this.msl;
+    for (let r = 0; r < ROWS; r++) this.block.set(rows[r]!, base + r * this.msl);
+    this.paths.push(imagePath ?? "None");
+    this.inBlock++;
+    if (this.inBlock === this.blockSize) this.flush();
+  }
+
+  private flush(): void {
+    if (this.inBlock === 0) return;
+    const k = this.inBlock;
+    withFixedClock(() => {
+      if (!this.dataset) {
+        this.dataset = this.file.create_dataset({
+          name: "data", data: new Int32Array(0), shape: [0, ROWS, this.msl], maxshape: [this.capacity, ROWS, this.msl],
+          dtype: "<i4", chunks: [1, ROWS, this.msl], compression: "gzip", compression_opts: GZIP_LEVEL,
+        });
+      }
+      this.dataset.resize([this.written + k, ROWS, this.msl]);
+      this.dataset.write_slice([[this.written, this.written + k]], k === this.blockSize ? this.block : this.block.subarray(0, k * ROWS * this.msl));
+    });
+    this.written += k;
+    this.inBlock = 0;
+  }
+
+  /** Finish the file and rename it into place. */
+  close(): void {
+    this.flush();
+    const n = this.written;
+    const longest = Math.max(1, ...this.paths.map((p) => enc.encode(p).length));
+    withFixedClock(() => {
+      this.file.create_dataset({ name: "img_path", data: this.paths, shape: [n, 1], dtype: `S${longest}`, chunks: [Math.max(1, Math.min(n, 4096)), 1], compression: "gzip", compression_opts: GZIP_LEVEL });
+      this.file.create_attribute("n_examples", n);
+      this.file.close();
+    });
+    renameSync(this.tmp, this.path);
+  }
+
+  abort(): void {
+    try { this.file.close(); } catch { /* already closed */ }
+    rmSync(this.tmp, { force: true });
+  }
+}
+
+export interface DtypeInfo {
+  /** "int", "float", "string" (fixed- or variable-length), or "missing". */
+  kind: string;
+  size: number;
+  signed: boolean;
+  vlen: boolean;
+}
+
+function dtypeInfo(d: Dataset | null): DtypeInfo {
+  if (!d) return { kind: "missing", size: 0, signed: false, vlen: false };
+  const m = d.metadata as { type: number; size: number; signed?: boolean; vlen?: boolean };
+  const kind = m.type === 0 ? "int" : m.type === 1 ? "float" : m.type === 3 ? "string" : `type ${m.type}`;
+  return { kind, size: m.size, signed: m.signed ?? false, vlen: m.vlen ?? false };
+}
+
+export interface SampleFile {
+  path: string;
+  n: number;
+  msl: number;
+  /** The four rows of sample i. */
+  rows(i: number): Int32Array[];
+  /** Rows of samples [start, end) as one array (n, 4, MSL), for bulk reads. */
+  block(start: number, end: number): Int32Array;
+  imagePath(i: number): string | undefined;
+  imagePaths(): (string | undefined)[];
+  info(): { dtype: DtypeInfo; shape: number[] | null; chunks: number[] | null; filters: string[]; pathDtype: DtypeInfo; pathShape: number[] | null; nExamples: unknown; datasets: string[] };
+  close(): void;
+}
+
+const dec = new TextDecoder();
+
+function decodePath(v: unknown): string | undefined {
+  const s = typeof v === "string" ? v : v instanceof Uint8Array ? dec.decode(v) : Array.isArray(v) ? decodePath(v[0]) ?? "None" : String(v);
+  const trimmed = s.replace(/\0+$/, "");
+  return trimmed === "None" ? undefined : trimmed;
+}
+
+export function openSampleFile(path: string): SampleFile {
+  const f = new h5wasm.File(path, "r");
+  const data = f.get("data") as Dataset | null;
+  const img = f.get("img_path") as Dataset | null;
+  const shape = data?.shape ?? null;
+  const n = shape?.[0] ?? 0;
+  const msl = shape?.[2] ?? 0;
+  let paths: (string | undefined)[] | undefined;
+  const allPaths = () => {
+    if (!paths) {
+      const v = img?.value;
+      paths = Array.isArray(v) ? v.map(decodePath) : [];
+    }
+    return paths;
+  };
+  return {
+    path, n, msl,
+    rows(i) {
+      const flat = data!.slice([[i, i + 1]]) as Int32Array;
+      return Array.from({ length: ROWS }, (_, r) => flat.subarray(r * msl, (r + 1) * msl));
+    },
+    block(start, end) {
+      return data!.slice([[start, end]]) as Int32Array;
+    },
+    imagePath: (i) => allPaths()[i],
+    imagePaths: allPaths,
+    info() {
+      const meta = data?.metadata as { chunks?: number[] | null } | undefined;
+      return {
+        dtype: dtypeInfo(data), shape, chunks: meta?.chunks ?? null,
+        filters: (data?.filters ?? []).map((x: Filter) => x.name), pathDtype: dtypeInfo(img), pathShape: img?.shape ?? null,
+        nExamples: f.attrs["n_examples"]?.value, datasets: f.keys(),
+      };
+    },
+    close: () => f.close(),
+  };
+}
