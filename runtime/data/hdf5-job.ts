@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { packageRoot } from "../util/package-root.js";
-import { readLines } from "./jsonl.js";
+import { lineBatches } from "./jsonl.js";
 import { emptyStats, Hdf5Worker, skipLogPath, type Batch, type Stats, type WorkerConfig, type WorkerEvent, type WorkerState } from "./hdf5-worker-core.js";
 
 export interface Hdf5JobConfig extends WorkerConfig {
@@ -205,7 +205,7 @@ export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): 
       while (inFlight[w]! >= MAX_IN_FLIGHT && !failure) await new Promise<void>((r) => waiters[w]!.push(r));
       if (failure) throw failure;
       inFlight[w]!++;
-      threads[w]!.postMessage({ type: "batch", batch });
+      threads[w]!.postMessage({ type: "batch", batch }, [batch.bytes.buffer as ArrayBuffer]);
     } else {
       inFlight[w]!++;
       await inline[w]!.process(batch);
@@ -215,16 +215,10 @@ export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): 
   try {
     let index = 0;
     for (const file of files) {
-      let batch: Batch = { index, file, lines: [] };
-      for await (const { line, text } of readLines(file)) {
-        batch.lines.push({ line, text });
-        bytesSent += text.length + 1;
-        if (batch.lines.length === BATCH_LINES) {
-          await send(batch);
-          batch = { index: ++index, file, lines: [] };
-        }
+      for (const { firstLine, bytes } of lineBatches(file, BATCH_LINES)) {
+        bytesSent += bytes.length;
+        await send({ index: index++, file, firstLine, bytes });
       }
-      if (batch.lines.length > 0) { await send(batch); index++; }
       if (failure) throw failure;
     }
     for (let w = 0; w < W; w++) {

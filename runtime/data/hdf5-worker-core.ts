@@ -58,7 +58,24 @@ export interface WorkerState {
 export interface Batch {
   index: number;
   file: string;
-  lines: { line: number; text: string }[];
+  /** 1-based line number of the first line in `bytes`. */
+  firstLine: number;
+  /** Raw jsonl bytes: consecutive lines of `file`. */
+  bytes: Uint8Array;
+}
+
+const utf8 = new TextDecoder();
+
+/** The batch's lines with their numbers; blank lines are left out (but counted). */
+export function batchLines(batch: Batch): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  const parts = utf8.decode(batch.bytes).split("\n");
+  if (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+  parts.forEach((text, i) => {
+    const t = text.endsWith("\r") ? text.slice(0, -1) : text;
+    if (t.trim().length > 0) out.push({ line: batch.firstLine + i, text: t });
+  });
+  return out;
 }
 
 export type WorkerEvent =
@@ -140,13 +157,14 @@ export class Hdf5Worker {
 
   async process(batch: Batch): Promise<void> {
     const c = this.config;
-    const records = batch.lines.map((l, i) => (this.before(batch.index, i) ? undefined : parseRecord(l.text)));
+    const lines = batchLines(batch);
+    const records = lines.map((l, i) => (this.before(batch.index, i) ? undefined : parseRecord(l.text)));
     // Image checks run concurrently for the batch; the rows are built in order.
     const imageChecks = await Promise.all(records.map((r) => (r && !isProblem(r) && r.image !== undefined ? this.imageProblem(r.image) : Promise.resolve(null))));
-    for (let i = 0; i < batch.lines.length; i++) {
+    for (let i = 0; i < lines.length; i++) {
       const rec = records[i];
       if (rec === undefined) continue;
-      const { line } = batch.lines[i]!;
+      const { line } = lines[i]!;
       const stats = this.state.stats;
       stats.processed++;
       if (isProblem(rec)) { this.skip(rec.reason, batch.file, line, null, rec.detail); continue; }

@@ -1,5 +1,5 @@
 // Streaming jsonl: read large files line by line with their line numbers, write atomically.
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, renameSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -47,5 +47,59 @@ export class JsonlWriter {
   async abort(): Promise<void> {
     this.stream.destroy();
     rmSync(this.tmp, { force: true });
+  }
+}
+
+export interface LineBatch {
+  /** 1-based number of the batch's first line in its file. */
+  firstLine: number;
+  /** The raw bytes of `lines` consecutive lines (the last may lack its newline). */
+  bytes: Uint8Array;
+  lines: number;
+}
+
+/**
+ * A file cut into batches of `perBatch` lines, as raw bytes: cheap to produce, and transferable to a
+ * worker thread without copying. Blank lines count as lines (so line numbers stay true).
+ */
+export function* lineBatches(file: string, perBatch: number): Generator<LineBatch> {
+  const fd = openSync(file, "r");
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 22);
+    let pending = Buffer.alloc(0);
+    let firstLine = 1;
+    let eof = false;
+    while (!eof || pending.length > 0) {
+      if (!eof) {
+        const n = readSync(fd, chunk, 0, chunk.length, null);
+        if (n === 0) eof = true;
+        else pending = pending.length ? Buffer.concat([pending, chunk.subarray(0, n)]) : Buffer.from(chunk.subarray(0, n));
+      }
+      // Emit every complete batch in `pending`; at the end of the file, the rest.
+      let start = 0;
+      for (;;) {
+        let pos = start, lines = 0;
+        while (lines < perBatch) {
+          const nl = pending.indexOf(10, pos);
+          if (nl < 0) break;
+          pos = nl + 1;
+          lines++;
+        }
+        if (lines === perBatch || (eof && pos < pending.length) || (eof && lines > 0)) {
+          let end = pos;
+          if (eof && lines < perBatch && end < pending.length) { end = pending.length; lines++; }
+          yield { firstLine, bytes: new Uint8Array(pending.subarray(start, end)), lines };
+          firstLine += lines;
+          start = end;
+          if (start >= pending.length) break;
+          continue;
+        }
+        break;
+      }
+      pending = pending.subarray(start);
+      if (eof && pending.length === 0) break;
+    }
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,0 +1,55 @@
+"""The LLaVA/Cerebras image pipeline with PIL + numpy (what the reference trainers use):
+expand2square → resize shorter side (BICUBIC) → center crop → /255 → normalize → float32 CHW.
+
+  pil_prepare.py dump <size> <out_dir> <image>...   write each result's uint8 pixels (before /255), HWC, raw
+  pil_prepare.py bench <size> <image>...            print images/s for the whole pipeline
+"""
+import os
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
+STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
+BACKGROUND = tuple(int(255 * x) for x in MEAN)
+
+
+def expand2square(img):
+    w, h = img.size
+    if w == h:
+        return img
+    side = max(w, h)
+    out = Image.new(img.mode, (side, side), BACKGROUND)
+    out.paste(img, (0, (w - h) // 2) if w > h else ((h - w) // 2, 0))
+    return out
+
+
+def pixels(path, size):
+    img = expand2square(Image.open(path).convert("RGB"))
+    w, h = img.size
+    nw, nh = (size, int(size * h / w)) if w <= h else (int(size * w / h), size)
+    img = img.resize((nw, nh), Image.BICUBIC)
+    top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
+    return np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.uint8)
+
+
+def tensor(path, size):
+    x = pixels(path, size).astype(np.float32) / 255.0
+    return ((x - MEAN) / STD).transpose(2, 0, 1).copy()
+
+
+if __name__ == "__main__":
+    mode, size = sys.argv[1], int(sys.argv[2])
+    if mode == "dump":
+        out = sys.argv[3]
+        for p in sys.argv[4:]:
+            pixels(p, size).tofile(os.path.join(out, os.path.basename(p) + ".raw"))
+    else:
+        files = sys.argv[3:]
+        t0 = time.perf_counter()
+        for p in files:
+            tensor(p, size)
+        dt = time.perf_counter() - t0
+        print(f"{len(files) / dt:.1f}")
