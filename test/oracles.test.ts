@@ -5,7 +5,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import sharp from "sharp";
 import { runHdf5Job } from "../runtime/data/hdf5-job.js";
+import { prepareImage } from "../runtime/data/images.js";
 import { loadLlamaModelSpec } from "../runtime/text/llama-vocab.js";
 import { loadTokenizer } from "../runtime/text/tokenizer.js";
 import { jobConfig, sample, tempDir, writeImage, writeLines } from "./data-helpers.js";
@@ -16,7 +19,9 @@ const PY = "/usr/bin/python3";
 const has = (module: string) => spawnSync(PY, ["-c", `import ${module}`]).status === 0;
 const hasH5py = has("h5py");
 const hasSp = has("sentencepiece") && spawnSync("spm_train", ["--help"]).error === undefined;
+const hasPil = has("PIL") && has("numpy");
 if (!hasH5py) console.warn("oracles: Debian python3-h5py is not installed; the h5py read-back test is skipped (.ci/run installs it)");
+if (!hasPil) console.warn("oracles: Debian python3-pil / python3-numpy are not installed; the image pipeline comparison is skipped (.ci/run installs them)");
 if (!hasSp) console.warn("oracles: Debian sentencepiece / python3-sentencepiece are not installed; the tokenizer parity tests are skipped (.ci/run installs them)");
 
 /** A corpus with what tokenizers get wrong: accents and scripts, digits, runs of spaces, tabs and newlines. */
@@ -78,5 +83,31 @@ describe("oracle: sentencepiece", () => {
     const got = texts.map((t) => tok.encode(t));
     const mismatches = texts.map((t, i) => [t, got[i], want[i]] as const).filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b));
     expect(mismatches.slice(0, 3)).toEqual([]);
+  });
+});
+
+describe("oracle: PIL", () => {
+  it.skipIf(!hasPil)("the image pipeline gives PIL's pixels: exactly when enlarging, within 3 levels (> 55 dB) when shrinking", async () => {
+    const dir = tempDir();
+    const sizes = [[640, 480], [480, 640], [500, 375], [336, 336], [1024, 200], [120, 90], [90, 300]];
+    const files: string[] = [];
+    for (const [i, [w, h]] of sizes.entries()) {
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><defs><linearGradient id="g"><stop offset="0" stop-color="#e33"/><stop offset="1" stop-color="#33e"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/><circle cx="${w! / 2}" cy="${h! / 2}" r="${Math.min(w!, h!) / 3}" fill="#2c2"/></svg>`;
+      const f = path.join(dir, `${i}.jpg`);
+      await sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toFile(f);
+      files.push(f);
+    }
+    execFileSync(PY, [path.join(ROOT, "tools/oracles/pil_prepare.py"), "dump", "336", dir, ...files]);
+    for (const [i, f] of files.entries()) {
+      const ours = await prepareImage(f, [{ kind: "expand_to_square", background: [122, 116, 104] }, { kind: "resize", size: 336, interpolation: "bicubic" }, { kind: "center_crop", size: 336 }]);
+      const pil = readFileSync(`${f}.raw`);
+      const n = 336 * 336;
+      let maxDiff = 0, se = 0;
+      for (let c = 0; c < 3; c++) for (let p = 0; p < n; p++) { const d = ours.data[c * n + p]! - pil[p * 3 + c]!; maxDiff = Math.max(maxDiff, Math.abs(d)); se += d * d; }
+      const psnr = se === 0 ? Infinity : 10 * Math.log10((255 * 255 * 3 * n) / se);
+      const [w, h] = sizes[i]!;
+      if (Math.max(w!, h!) <= 336) expect(maxDiff, `${w}×${h}`).toBe(0); // enlarged: PIL's own resampling
+      else { expect(maxDiff, `${w}×${h}`).toBeLessThanOrEqual(3); expect(psnr).toBeGreaterThan(55); }
+    }
   });
 });
