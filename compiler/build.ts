@@ -9,6 +9,8 @@ import type { CompileResult, PhaseResult } from "./compile.js";
 import type { Derived } from "./derive.js";
 import { emitParams, type KeyOrigins } from "./emit/cerebras-params.js";
 import { emitPreprocess } from "./emit/preprocess.js";
+import { trainProgram } from "./emit/train-program.js";
+import { runConfig } from "./run-config.js";
 import { renderYaml, toPlain, type YValue } from "./emit/yaml.js";
 import type { PhaseUnit } from "./ir.js";
 import { LlavaConfig, PhaseOnePreprocess, PhaseTwoPreprocess } from "./schemas/cerebras-2.2.1.js";
@@ -45,7 +47,8 @@ function locate(unit: PhaseUnit, irPath: string): Span {
 }
 
 export class Builder {
-  constructor(private readonly result: CompileResult) {}
+  /** `outDir` is where the files will be written: generated programs hold paths relative to it. */
+  constructor(private readonly result: CompileResult, private readonly outDir = "out") {}
 
   /** Stable file names in manifests: relative to the spec's folder, or std/... */
   private displayFile(file: string): string {
@@ -98,6 +101,9 @@ export class Builder {
       const mode = ir.template.layout === "chat" ? "LlavaPhaseTwo" : "LlavaPhaseOne";
       files.push({ path: `${ir.$name}/preprocess.yaml`, content: renderYaml(pre.doc, [...header, `HDF5 preprocessing: python create_hdf5_dataset.py ${mode} --params preprocess.yaml`]) });
     }
+
+    const run = runConfig(this.result, p, this.outDir);
+    files.push({ path: `${ir.$name}/train.ts`, content: trainProgram(run, ir.model, { header: [...header, "TensorFlow.js training program: it imports llavac's runtime and trains this phase on this machine."] }) });
 
     const s = d.schedule;
     const manifest: Record<string, unknown> = {

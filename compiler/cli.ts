@@ -8,6 +8,7 @@ import { compile, type CompileResult } from "./compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data-cli.js";
 import { phaseSummary } from "./report.js";
+import { registerRunCommand, RunFailure } from "./run-cli.js";
 import { VERSION } from "./version.js";
 
 const EXIT_USAGE = 2;
@@ -95,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("build")
-    .description("compile a spec into Cerebras params.yaml and preprocess.yaml per phase, plus manifest.json")
+    .description("compile a spec into Cerebras params.yaml, preprocess.yaml and a TensorFlow.js train.ts per phase, plus manifest.json")
     .argument("<spec>", "the .llava file")
     .requiredOption("-o, --out <dir>", "output folder")
     .option("--strict", "treat missing data folders as errors")
@@ -108,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
       if (result.diags.errorCount === 0) {
         // Emission pulls in zod and js-yaml; `check` never loads them.
         const { Builder, writeAtomically } = await import("./build.js");
-        const outputs = new Builder(result).outputs();
+        const outputs = new Builder(result, o.out).outputs();
         if (result.diags.errorCount === 0) {
           writeAtomically(o.out, outputs);
           files = outputs;
@@ -140,6 +141,13 @@ export async function main(argv: string[]): Promise<number> {
     compileSpec: (spec) => compileOrExit(spec, false),
   });
 
+  registerRunCommand(program, {
+    paint: (color) => painter(colorWanted(color)),
+    compileSpec: (spec) => compileOrExit(spec, false),
+    printDiagnostics,
+    setExit: (code) => { exitCode = code; },
+  });
+
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
@@ -151,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`llavac: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof DataFailure) {
+    if (err instanceof DataFailure || err instanceof RunFailure) {
       process.stderr.write(`llavac: ${err.message}\n`);
       return 1;
     }

@@ -1,13 +1,21 @@
 // Bundles the CLI into dist/ so `llavac check` starts fast: chevrotain and friends load as one file
 // instead of hundreds. The embedded LLaMA vocabulary stays a separate chunk, loaded only when needed.
+// Also bundled: the runtime generated programs import (`llavac/runtime`), its data-loader worker, and a
+// module-resolution hook that lets a program outside this package find the runtime.
 import { build } from "esbuild";
 import { rmSync } from "node:fs";
 
 rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: { llavac: "compiler/cli.ts", "hdf5-worker": "runtime/data/hdf5-worker.ts" },
+  entryPoints: {
+    llavac: "compiler/cli.ts",
+    "hdf5-worker": "runtime/data/hdf5-worker.ts",
+    runtime: "runtime/index.ts",
+    "loader-worker": "runtime/data/loader-worker.ts",
+  },
   // Native and wasm-heavy packages load from node_modules, and only by the commands that need them.
-  external: ["sharp", "h5wasm", "h5wasm/node"],
+  // tfjs and its backends stay one shared copy (they register kernels in a global registry).
+  external: ["sharp", "h5wasm", "h5wasm/node", "@tensorflow/*", "ts-morph"],
   outdir: "dist",
   bundle: true,
   splitting: true,
@@ -27,3 +35,13 @@ const { default: llama } = await import("llama-tokenizer-js");
 const { writeFileSync } = await import("node:fs");
 if (llama.vocabById.length !== 32000 || llama.vocabById.some((p) => p.includes("\n"))) throw new Error("unexpected llama-tokenizer-js vocabulary");
 writeFileSync(new URL("../dist/llama2-vocab.txt", import.meta.url), llama.vocabById.join("\n"));
+
+// `node --import dist/register.mjs program.mjs`: resolves `llavac/runtime` to this package's bundle
+// wherever the program is (out/ folders need not be inside a project that depends on llavac).
+writeFileSync(new URL("../dist/register.mjs", import.meta.url), `import { register } from "node:module";\nregister("./resolve-hook.mjs", import.meta.url);\n`);
+writeFileSync(new URL("../dist/resolve-hook.mjs", import.meta.url), `const runtime = new URL("./runtime.js", import.meta.url).href;
+export async function resolve(specifier, context, next) {
+  if (specifier === "llavac/runtime") return { url: runtime, shortCircuit: true };
+  return next(specifier, context);
+}
+`);

@@ -55,12 +55,12 @@ describe("cli", () => {
     expect(llavac(["build", "examples/llava-v1.5-7b/llava.llava"]).code).toBe(2);
   });
 
-  it("build writes params.yaml and preprocess.yaml per phase and manifest.json, and nothing on errors", () => {
+  it("build writes params.yaml, preprocess.yaml and train.ts per phase and manifest.json, and nothing on errors", () => {
     const out = mkdtempSync(path.join(tmpdir(), "llavac-out-"));
     const r = llavac(["build", "examples/llava-v1.5-13b/llava.llava", "-o", out]);
     expect(r.code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(["finetune", "manifest.json", "pretrain"]);
-    expect(readdirSync(path.join(out, "pretrain")).sort()).toEqual(["params.yaml", "preprocess.yaml"]);
+    expect(readdirSync(path.join(out, "pretrain")).sort()).toEqual(["params.yaml", "preprocess.yaml", "train.ts"]);
     expect(readFileSync(path.join(out, "pretrain/params.yaml"), "utf8")).toBe(readFileSync(path.join(ROOT, "test/golden/llava-v1.5-13b/pretrain/params.yaml"), "utf8"));
     const dir = mkdtempSync(path.join(tmpdir(), "llavac-cli-"));
     writeFileSync(path.join(dir, "bad.llava"), TINY.replace("lr: 1e-3", "lr: -1"));

@@ -86,7 +86,7 @@ describe("emit: build outputs", () => {
   it("the same input gives byte-identical files", async () => {
     const a = await buildFiles(SEVEN_B);
     const b = await buildFiles(SEVEN_B);
-    expect([...a.files.keys()]).toEqual(["pretrain/params.yaml", "pretrain/preprocess.yaml", "finetune/params.yaml", "finetune/preprocess.yaml", "manifest.json"]);
+    expect([...a.files.keys()]).toEqual(["pretrain/params.yaml", "pretrain/preprocess.yaml", "pretrain/train.ts", "finetune/params.yaml", "finetune/preprocess.yaml", "finetune/train.ts", "manifest.json"]);
     expect([...a.files]).toEqual([...b.files]);
   });
 

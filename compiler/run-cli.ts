@@ -1,0 +1,168 @@
+// `llavac run`: build a spec, make sure each phase's HDF5 data exists (drawing synthetic data, writing
+// HDF5, shuffling), then run each phase's generated train.ts with Node. `--smoke` runs the same spec
+// with a shrunken model on the first samples of the real files and reports what a cluster job would
+// trip over.
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import type { Command } from "commander";
+import type { RunReport } from "../runtime/train/run.js";
+import { packageRoot } from "../runtime/util/package-root.js";
+import { thousands } from "../runtime/util/format.js";
+import type { CompileResult, PhaseResult } from "./compile.js";
+import type { Derived } from "./derive.js";
+import type { Painter } from "./diagnostics.js";
+import { SHAPES_DEFAULTS, synthesizeShapes } from "./data-cli.js";
+import { smokeConfig, smokeReport, type SmokeSettings } from "./smoke.js";
+
+export class RunFailure extends Error {}
+
+interface Io {
+  paint: (color?: boolean) => Painter;
+  compileSpec(spec: string): Promise<CompileResult>;
+  printDiagnostics(result: CompileResult, paint: Painter): void;
+  setExit(code: number): void;
+}
+
+type Phase = PhaseResult & { derived: Derived };
+
+const hasH5 = (dir: string) => existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).some((f) => f.endsWith(".h5"));
+
+/** Make the phase's HDF5 folder: draw synthetic datasets that are missing, write HDF5, shuffle if the spec reads another folder. */
+async function ensureData(result: CompileResult, p: Phase, workers: number): Promise<void> {
+  const ir = p.unit.ir;
+  const at = (f: string) => path.resolve(result.ctx.cwd, f);
+  if (hasH5(at(ir.hdf5))) return;
+  for (const d of ir.data) {
+    if (d.format === "synthetic_shapes" && d.jsonl && !existsSync(at(d.jsonl))) {
+      if (!d.root) throw new RunFailure(`dataset ${d.$name ?? "?"}: a synthetic_shapes dataset needs \`root\`, the folder to draw it in`);
+      process.stderr.write(`drawing the shapes dataset in ${d.root}\n`);
+      await synthesizeShapes(at(d.root), SHAPES_DEFAULTS);
+    }
+  }
+  const { DataJobError, hdf5JobConfig } = await import("./data-job.js");
+  const { runHdf5Job, Hdf5JobError } = await import("../runtime/data/hdf5-job.js");
+  const { progress } = await import("../runtime/util/progress.js");
+  let bar: ReturnType<typeof progress> | undefined;
+  try {
+    const cfg = hdf5JobConfig(result, p, { workers, force: false, checkImages: true });
+    const r = await runHdf5Job(cfg, {
+      onStart: ({ totalBytes }) => { bar = progress(`hdf5 ${ir.$name}`, totalBytes, "samples"); },
+      onProgress: ({ bytes, processed }) => bar?.update(bytes, { items: processed }),
+    });
+    bar?.stop();
+    const skipped = Object.values(r.stats.skipped).reduce((a, b) => a + b, 0);
+    process.stderr.write(`hdf5 ${ir.$name}: ${thousands(r.stats.kept)} samples in ${r.files.length} file(s)${skipped ? `, ${thousands(skipped)} skipped (see ${cfg.out})` : ""}\n`);
+    if (path.resolve(cfg.out) !== at(ir.hdf5)) {
+      const { shuffle } = await import("../runtime/data/shuffle.js");
+      const s = await shuffle({ input: cfg.out, out: at(ir.hdf5), chunks: Math.max(1, Math.min(16, r.files.length)), seed: ir.preprocess.seed });
+      process.stderr.write(`shuffle ${ir.$name}: ${thousands(s.samples)} samples into ${ir.hdf5}\n`);
+    }
+  } catch (err) {
+    bar?.stop();
+    if (err instanceof DataJobError || err instanceof Hdf5JobError) throw new RunFailure(`phase ${ir.$name} has no HDF5 data in ${ir.hdf5} and llavac cannot make it: ${err.message}`);
+    throw err;
+  }
+}
+
+/** TypeScript → ESM JavaScript beside it (types are checked by the build's tests, not here). */
+async function transpile(tsFile: string): Promise<string> {
+  const { ts } = await import("ts-morph");
+  const out = ts.transpileModule(readFileSync(tsFile, "utf8"), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
+    fileName: tsFile,
+  });
+  const mjs = tsFile.replace(/\.ts$/, ".mjs");
+  const { writeAtomically } = await import("./build.js");
+  writeAtomically(path.dirname(mjs), [{ path: path.basename(mjs), content: out.outputText }]);
+  return mjs;
+}
+
+function runProgram(mjs: string, args: string[]): Promise<number> {
+  const register = path.join(packageRoot(), "dist", "register.mjs");
+  if (!existsSync(register)) throw new RunFailure(`${register} is missing: run \`npm run build\` in the llavac package`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", pathToUrl(register), mjs, ...args], { stdio: "inherit" });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+const pathToUrl = (p: string) => new URL(`file://${path.resolve(p).split(path.sep).map(encodeURIComponent).join("/")}`).href;
+
+interface RunOpts {
+  phase?: string;
+  out: string;
+  smoke?: boolean;
+  steps?: string;
+  backend?: string;
+  fresh?: boolean;
+  workers?: string;
+}
+
+export function registerRunCommand(program: Command, io: Io): void {
+  program
+    .command("run")
+    .description("train a spec's phases on this machine with TensorFlow.js (building the program and HDF5 data first)")
+    .argument("<spec>", "the .llava file")
+    .option("--phase <name>", "run only this phase (default: every phase, in order)")
+    .option("-o, --out <dir>", "output folder for programs, checkpoints and loss curves", "out")
+    .option("--smoke", "shrink the model and run a few steps on the first samples of the real data, then report")
+    .option("--steps <n>", "stop each phase after n updates (smoke runs: default 50)")
+    .option("--backend <name>", "tensorflow-gpu, tensorflow, wasm or cpu (default: the fastest available)")
+    .option("--fresh", "start over instead of resuming from checkpoints")
+    .option("--workers <n>", "HDF5 writer threads when data must be made (default: the number of cores)")
+    .action(async (spec: string, o: RunOpts) => {
+      const result = await io.compileSpec(spec);
+      const paint = io.paint();
+      if (result.diags.errorCount > 0) {
+        io.printDiagnostics(result, paint);
+        throw new RunFailure(`${spec} has ${result.diags.errorCount} error(s)`);
+      }
+      const all = result.phases.filter((p): p is Phase => p.derived !== undefined);
+      const phases = o.phase === undefined ? all : all.filter((p) => p.unit.ir.$name === o.phase);
+      if (phases.length === 0) throw new RunFailure(`no phase \`${o.phase}\` (the spec has ${all.map((p) => p.unit.ir.$name).join(", ")})`);
+      const steps = o.steps === undefined ? undefined : Number(o.steps);
+      if (steps !== undefined && !(Number.isInteger(steps) && steps > 0)) throw new RunFailure("--steps wants a positive integer");
+      const workers = o.workers === undefined ? availableParallelism() : Number(o.workers);
+
+      const { Builder, writeAtomically } = await import("./build.js");
+      const outDir = o.smoke ? path.join(o.out, "smoke") : o.out;
+      const files = new Builder(result, outDir).outputs();
+      if (result.diags.errorCount > 0) {
+        io.printDiagnostics(result, paint);
+        throw new RunFailure(`${spec} does not build`);
+      }
+      let smoke: SmokeSettings | undefined;
+      if (o.smoke) {
+        smoke = { steps: steps ?? 50, batch: 4, micro: 2, lr: 1e-3 };
+        const { trainProgram } = await import("./emit/train-program.js");
+        const { runConfig } = await import("./run-config.js");
+        for (const p of phases) {
+          const cfg = smokeConfig(runConfig(result, p, outDir), smoke);
+          const idx = files.findIndex((f) => f.path === `${p.unit.ir.$name}/train.ts`);
+          files[idx] = { path: files[idx]!.path, content: trainProgram(cfg, p.unit.ir.model, { header: [`Smoke run of ${path.basename(result.file)}, phase ${p.unit.ir.$name}: the spec's model shrunk, ${smoke.steps} steps on the first samples. Generated by llavac run --smoke.`], notes: { model: "Shrunk for a smoke run: same modules and names, small widths and depths; image size, patches, vocabulary and sequence length as the spec says." } }) };
+        }
+      }
+      writeAtomically(outDir, files);
+
+      let failed = false;
+      for (const p of phases) {
+        const name = p.unit.ir.$name;
+        await ensureData(result, p, workers);
+        const mjs = await transpile(path.join(outDir, name, "train.ts"));
+        process.stderr.write(`${paint.bold(`── ${o.smoke ? "smoke " : ""}${name}`)} (${path.relative(process.cwd(), mjs)})\n`);
+        const args = [...(steps && !o.smoke ? ["--steps", String(steps)] : []), ...(o.backend ? ["--backend", o.backend] : []), ...(o.fresh || o.smoke ? ["--fresh"] : [])];
+        const code = await runProgram(mjs, args);
+        if (code !== 0) throw new RunFailure(`phase ${name} failed (exit code ${code})`);
+        if (smoke) {
+          const report = JSON.parse(readFileSync(path.join(outDir, name, "run.json"), "utf8")) as RunReport;
+          const r = smokeReport(p, report, smoke, paint);
+          process.stdout.write(r.text + "\n");
+          failed ||= !r.ok;
+        }
+      }
+      if (failed) io.setExit(1);
+    });
+}

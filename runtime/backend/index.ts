@@ -1,0 +1,74 @@
+// Backend selection: the fastest backend that loads, in the order tfjs-node-gpu → tfjs-node → wasm → cpu,
+// or the one asked for. The node backends are optional dependencies (they download libtensorflow at
+// install time, which fails without a network); a failed import simply moves on to the next.
+import * as tf from "./tf.js";
+import { patchWasmBackend } from "./wasm-fixes.js";
+
+export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendAttempt {
+  backend: BackendName;
+  ok: boolean;
+  error?: string;
+}
+
+export interface BackendChoice {
+  backend: BackendName;
+  /** The tfjs backend name now active ("tensorflow", "wasm", "cpu"). */
+  tfjs: string;
+  attempts: BackendAttempt[];
+}
+
+/** How each backend is loaded and activated; replaceable in tests. */
+export type BackendLoaders = Record<BackendName, () => Promise<string>>;
+
+export const defaultLoaders: BackendLoaders = {
+  "tensorflow-gpu": async () => {
+    await import("@tensorflow/tfjs-node-gpu" as string);
+    return "tensorflow";
+  },
+  tensorflow: async () => {
+    await import("@tensorflow/tfjs-node" as string);
+    return "tensorflow";
+  },
+  wasm: async () => {
+    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    // Node runs the single-threaded SIMD build (no cross-origin isolation for threads).
+    wasm.setThreadsCount?.(1);
+    patchWasmBackend();
+    return "wasm";
+  },
+  cpu: async () => {
+    await import("@tensorflow/tfjs-backend-cpu");
+    return "cpu";
+  },
+};
+
+export class BackendError extends Error {}
+
+/**
+ * Activate `prefer` (failing if it cannot load), or the first backend of the chain that loads.
+ * `LLAVAC_BACKEND` in the environment stands for `prefer`.
+ */
+export async function selectBackend(prefer?: string, loaders: BackendLoaders = defaultLoaders): Promise<BackendChoice> {
+  const wanted = prefer ?? process.env.LLAVAC_BACKEND;
+  if (wanted !== undefined && !(BACKENDS as readonly string[]).includes(wanted)) {
+    throw new BackendError(`unknown backend "${wanted}" (one of ${BACKENDS.join(", ")})`);
+  }
+  const chain = wanted ? [wanted as BackendName] : [...BACKENDS];
+  const attempts: BackendAttempt[] = [];
+  for (const backend of chain) {
+    try {
+      const name = await loaders[backend]();
+      if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialise the ${name} backend`);
+      await tf.ready();
+      attempts.push({ backend, ok: true });
+      return { backend, tfjs: tf.getBackend(), attempts };
+    } catch (err) {
+      attempts.push({ backend, ok: false, error: (err as Error).message.split("\n")[0]! });
+    }
+  }
+  const detail = attempts.map((a) => `${a.backend}: ${a.error}`).join("; ");
+  throw new BackendError(wanted ? `backend ${wanted} is not available (${detail})` : `no tfjs backend could be loaded (${detail})`);
+}

@@ -1,0 +1,183 @@
+// The building blocks, as functions of tensors: linear, norms, activations, attention with rotary
+// positions, dropout. Weights are PyTorch-shaped ([out, in] for linear layers) so that checkpoints map
+// name-for-name onto Cerebras and HuggingFace ones.
+import * as tf from "../backend/tf.js";
+
+export type Tensor = tf.Tensor;
+
+/** Parameters by full Cerebras name. */
+export interface ParamSource {
+  get(name: string): Tensor;
+  has(name: string): boolean;
+}
+
+/** x[..., in] · Wᵀ + b, with W [out, in]. */
+export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  const inner = x.shape[x.shape.length - 1]!;
+  const flat = x.reshape([-1, inner]);
+  const y = tf.fused.matMul({ a: flat, b: w, transposeB: true, ...(b ? { bias: b } : {}) });
+  return y.reshape([...x.shape.slice(0, -1), w.shape[0]!]);
+}
+
+/** The linear layer `module` of `p` (its bias if it has one). */
+export function dense(p: ParamSource, module: string, x: Tensor): Tensor {
+  return linear(x, p.get(module + ".weight"), p.has(module + ".bias") ? p.get(module + ".bias") : undefined);
+}
+
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | undefined, eps: number): Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const y = x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(weight);
+  return bias ? y.add(bias) : y;
+}
+
+/** LLaMA's RMSNorm: x / √(mean(x²) + ε) · w. */
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+  return x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps))).mul(weight);
+}
+
+export function norm(p: ParamSource, module: string, x: Tensor, eps: number, type: "layernorm" | "rmsnorm"): Tensor {
+  if (type === "rmsnorm") return rmsNorm(x, p.get(module + ".weight"), eps);
+  return layerNorm(x, p.get(module + ".weight"), p.get(module + ".bias"), eps);
+}
+
+const SQRT1_2 = Math.SQRT1_2;
+
+/** Activations by their Cerebras/PyTorch names. GELU is the exact (erf) one, as torch.nn.GELU(). */
+export function activate(name: string, x: Tensor): Tensor {
+  switch (name.toLowerCase()) {
+    case "gelu":
+      return x.mul(0.5).mul(tf.erf(x.mul(SQRT1_2)).add(1));
+    case "quick_gelu":
+      return x.mul(tf.sigmoid(x.mul(1.702)));
+    case "gelu_new":
+    case "gelu_tanh": {
+      const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+      return x.mul(0.5).mul(tf.tanh(inner).add(1));
+    }
+    case "silu":
+    case "swish":
+    case "swiglu":
+      return x.mul(tf.sigmoid(x));
+    case "relu":
+    case "reglu":
+      return tf.relu(x);
+    case "geglu":
+      return activate("gelu", x);
+    default:
+      throw new Error(`the runtime has no activation "${name}"`);
+  }
+}
+
+/** The gated unit's own activation: "swiglu" gates with SiLU, "geglu" with GELU. */
+export function gluActivation(name: string): string {
+  const n = name.toLowerCase();
+  return n === "swiglu" ? "silu" : n === "geglu" ? "gelu" : n === "reglu" ? "relu" : n;
+}
+
+/** Dropout with a seed, so that a resumed run draws the same masks. */
+export function dropout(x: Tensor, rate: number, seed: number | undefined): Tensor {
+  if (rate <= 0 || seed === undefined) return x;
+  return tf.dropout(x, rate, undefined, seed);
+}
+
+export interface Rotary {
+  cos: Tensor;
+  sin: Tensor;
+  dims: number;
+}
+
+/** cos/sin tables [T, rotary_dim] in HuggingFace's layout (frequencies repeated, for rotate_half). */
+export function rotaryTables(length: number, dims: number, theta: number): Rotary {
+  const half = dims / 2;
+  const cos = new Float32Array(length * dims);
+  const sin = new Float32Array(length * dims);
+  for (let t = 0; t < length; t++) {
+    for (let i = 0; i < half; i++) {
+      // In float32, as torch computes inv_freq and the outer product.
+      const invFreq = Math.fround(1 / Math.pow(theta, Math.fround((2 * i) / dims)));
+      const angle = Math.fround(t * invFreq);
+      const c = Math.cos(angle), s = Math.sin(angle);
+      cos[t * dims + i] = c; cos[t * dims + i + half] = c;
+      sin[t * dims + i] = s; sin[t * dims + i + half] = s;
+    }
+  }
+  return { cos: tf.tensor2d(cos, [length, dims]), sin: tf.tensor2d(sin, [length, dims]), dims };
+}
+
+/** q·cos + rotate_half(q)·sin on the first `dims` channels of x [B, heads, T, head]. */
+export function applyRotary(x: Tensor, r: Rotary): Tensor {
+  const head = x.shape[3]!;
+  const rot = r.dims === head ? x : x.slice([0, 0, 0, 0], [-1, -1, -1, r.dims]);
+  const half = r.dims / 2;
+  const [x1, x2] = tf.split(rot, [half, half], 3);
+  const rotated = tf.concat([x2!.neg(), x1!], 3);
+  const out = rot.mul(r.cos).add(rotated.mul(r.sin));
+  return r.dims === head ? out : tf.concat([out, x.slice([0, 0, 0, r.dims], [-1, -1, -1, head - r.dims])], 3);
+}
+
+export interface AttentionOptions {
+  heads: number;
+  /** Additive mask broadcast to [B, heads, T, T] (0 to attend, a large negative number to block). */
+  mask?: Tensor;
+  rotary?: Rotary;
+  dropoutRate: number;
+  seed?: number;
+}
+
+/** Multi-head self-attention with the Cerebras module names proj_{q,k,v,output}_dense_layer. */
+export function selfAttention(p: ParamSource, at: string, x: Tensor, o: AttentionOptions): Tensor {
+  const [B, T, H] = x.shape as [number, number, number];
+  const d = H / o.heads;
+  const heads = (t: Tensor) => t.reshape([B, T, o.heads, d]).transpose([0, 2, 1, 3]);
+  let q = heads(dense(p, `${at}.proj_q_dense_layer`, x));
+  let k = heads(dense(p, `${at}.proj_k_dense_layer`, x));
+  const v = heads(dense(p, `${at}.proj_v_dense_layer`, x));
+  if (o.rotary) {
+    q = applyRotary(q, o.rotary);
+    k = applyRotary(k, o.rotary);
+  }
+  let scores = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(d));
+  if (o.mask) scores = scores.add(o.mask);
+  const probs = dropout(tf.softmax(scores), o.dropoutRate, o.seed);
+  const context = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([B, T, H]);
+  return dense(p, `${at}.proj_output_dense_layer`, context);
+}
+
+/** Cerebras' FeedForwardNetwork: ffn.0 (with a gate for GLU activations), then ffn.1. */
+export function feedForward(p: ParamSource, at: string, x: Tensor, nonlinearity: string): Tensor {
+  const up = dense(p, `${at}.ffn.ffn.0.linear_layer`, x);
+  const gateName = `${at}.ffn.ffn.0.linear_layer_for_glu`;
+  const hidden = p.has(gateName + ".weight") ? up.mul(activate(gluActivation(nonlinearity), dense(p, gateName, x))) : activate(nonlinearity, up);
+  return dense(p, `${at}.ffn.ffn.1.linear_layer`, hidden);
+}
+
+/** 0 where a query may attend a key, −1e9 where it may not: causal, plus keys marked as padding. */
+export function causalPaddingMask(keyPadding: Int32Array, batch: number, length: number, stride: number): Tensor {
+  const causal = new Float32Array(length * length);
+  for (let i = 0; i < length; i++) for (let j = i + 1; j < length; j++) causal[i * length + j] = -1e9;
+  const padding = new Float32Array(batch * length);
+  for (let b = 0; b < batch; b++) for (let j = 0; j < length; j++) if (keyPadding[b * stride + j]) padding[b * length + j] = -1e9;
+  return tf.tensor4d(causal, [1, 1, length, length]).add(tf.tensor4d(padding, [batch, 1, 1, length]));
+}
+
+/**
+ * Per-row cross-entropy of logits [N, V] against int32 targets [N], with a fused gradient
+ * (softmax − one-hot). tfjs's own logSumExp gradient goes through max's, which broadcasts an Equal
+ * over the whole [N, V] block: on wasm that alone cost more than the LM head's matmuls.
+ */
+export const crossEntropy = tf.customGrad(((logits: Tensor, targets: Tensor, save: tf.GradSaveFunc) => {
+  const [N, V] = logits.shape as [number, number];
+  const shifted = logits.sub(logits.max(1, true));
+  const exp = shifted.exp();
+  const sum = exp.sum(1, true);
+  const flat = tf.range(0, N, 1, "int32").mul(tf.scalar(V, "int32")).add(targets);
+  const picked = tf.gather(shifted.reshape([-1]), flat).reshape([-1, 1]);
+  save([exp.div(sum), targets]);
+  return {
+    value: sum.log().sub(picked).reshape([-1]),
+    gradFunc: (dy: Tensor, saved: Tensor[]) => {
+      const [probs, t] = saved as [Tensor, Tensor];
+      return [probs.sub(tf.oneHot(t, V, 1, 0, "float32")).mul(dy.reshape([-1, 1])), tf.zerosLike(t)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (logits: Tensor, targets: Tensor) => Tensor;

@@ -1,0 +1,289 @@
+// One phase's training run: backend, model, weights or checkpoint, data stream, and the step loop
+// (micro-batches with gradient accumulation, global-norm clipping, AdamW, the YAML's schedule), with
+// checkpoints that resume exactly, a per-step log, a progress bar and the loss curve at the end.
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import cliProgress from "cli-progress";
+import * as tf from "../backend/tf.js";
+import { selectBackend, type BackendChoice } from "../backend/index.js";
+import type { ImageFailure, RawSamples } from "../data/loader-core.js";
+import { openLoader, type SampleLoader } from "../data/loader.js";
+import { ROWS } from "../data/hdf5.js";
+import { applyFreeze } from "../model/arch.js";
+import { LlavaModel, type Batch } from "../model/llava.js";
+import { ParamStore } from "../model/params.js";
+import { thousands } from "../util/format.js";
+import { loadWeights, type WeightReport } from "../weights/load.js";
+import { checkpointsIn, latestCheckpoint, loadCheckpoint, readState, saveCheckpoint, type CheckpointRef, type StepLog, type TrainState } from "./checkpoint.js";
+import type { PhaseRunConfig } from "./config.js";
+import { AdamW, clipFactor, globalNorm } from "./optimizer.js";
+import { lossCurveSvg, svgToPng } from "./plot.js";
+import { Sampler } from "./sampler.js";
+import { learningRateAt } from "./schedule.js";
+
+export interface RunOptions {
+  /** Relative paths in the config are relative to this folder (the generated program's). */
+  baseDir?: string;
+  backend?: string;
+  /** Stop after this many updates in total (default: the config's max_steps). */
+  steps?: number;
+  /** Ignore this phase's existing checkpoints and start over. */
+  fresh?: boolean;
+  /** Read data in this thread instead of the loader's worker thread. */
+  inlineLoader?: boolean;
+  /** Per-step log lines (default: stderr). */
+  log?: (line: string) => void;
+  /** A live progress bar (default: when stderr is a terminal). */
+  progress?: boolean;
+}
+
+export interface RunReport {
+  phase: string;
+  backend: BackendChoice;
+  start: { kind: "fresh" | "resumed" | "from_phase" | "weights"; from?: string; step: number; weights?: Omit<WeightReport, "loaded"> & { loaded: number } };
+  steps: StepLog[];
+  /** Steps taken in this process. */
+  taken: number;
+  checkpoint?: string;
+  params: { total: number; trainable: number; frozen: number };
+  samples: number;
+  epochs: number;
+  imageFailures: ImageFailure[];
+  /** Global indices of samples that carried no supervised token. */
+  noSupervised: number[];
+  tokensPerSecond: number;
+  lossCurve?: { svg: string; png: string };
+  seconds: number;
+}
+
+export class TrainingError extends Error {}
+
+const abs = (base: string, p: string) => (path.isAbsolute(p) ? p : path.resolve(base, p));
+
+/** The positions a micro-batch needs: up to its last attended or supervised position, and past the image slots. */
+function usedLength(rows: Int32Array, n: number, msl: number, minimum: number): number {
+  let used = minimum;
+  for (let s = 0; s < n; s++) {
+    const base = s * ROWS * msl;
+    for (let j = msl - 1; j >= used; j--) {
+      if (rows[base + msl + j] !== 0 || rows[base + 3 * msl + j] === 0) { used = j + 1; break; }
+    }
+  }
+  return Math.min(used, msl);
+}
+
+/** HDF5 rows [n, 4, MSL] → a Batch cut to its used length. */
+export function toBatch(raw: RawSamples, imageShape: [number, number, number], minimum: number): Batch {
+  const n = raw.indices.length, msl = raw.msl;
+  const T = usedLength(raw.rows, n, msl, minimum);
+  const pick = (r: number) => {
+    const out = new Int32Array(n * T);
+    for (let s = 0; s < n; s++) out.set(raw.rows.subarray((s * ROWS + r) * msl, (s * ROWS + r) * msl + T), s * T);
+    return out;
+  };
+  return { size: n, length: T, inputIds: pick(0), lossMask: pick(1), labels: pick(2), keyPadding: pick(3), images: raw.images, imageShape };
+}
+
+function formatLog(l: StepLog, total: number): string {
+  return `step ${l.step}/${total} · loss ${l.loss.toFixed(4)} · lr ${l.lr.toExponential(2)} · grad-norm ${l.grad_norm.toFixed(3)} · ${thousands(Math.round(l.tokens / l.seconds))} tok/s · ${l.seconds.toFixed(2)} s`;
+}
+
+function atomicWrite(file: string, data: string | Buffer): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Promise<RunReport> {
+  const started = Date.now();
+  const base = opts.baseDir ?? process.cwd();
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const backend = await selectBackend(opts.backend);
+  const out = abs(base, cfg.output);
+  const ckptDir = path.join(out, "checkpoints");
+  mkdirSync(out, { recursive: true });
+
+  const mc = cfg.model;
+  const store = new ParamStore(mc.arch, {
+    seed: cfg.run.seed,
+    std: { image_model: mc.vision.initializer_range, text_model: mc.text.initializer_range, projector_image_model: mc.text.initializer_range },
+  });
+  const model = new LlavaModel(mc, store);
+  const freeze = applyFreeze(store.specs, cfg.freeze.map((f) => new RegExp(f.source, f.flags)));
+  const unmatched = cfg.freeze.filter((_, i) => freeze.matches[i]!.length === 0).map((f) => `/${f.source}/`);
+  if (unmatched.length) throw new TrainingError(`freeze pattern${unmatched.length > 1 ? "s" : ""} ${unmatched.join(", ")} match no module (Cerebras raises here too)`);
+  const trainable = new Map(freeze.trainable.map((p) => [p.name, store.get(p.name)]));
+  if (trainable.size === 0) throw new TrainingError("every parameter is frozen: there is nothing to train");
+  const frozen = {
+    vision: !freeze.trainable.some((p) => p.component === "image_model"),
+    text: !freeze.trainable.some((p) => p.component === "text_model"),
+  };
+  const opt = new AdamW({ betas: cfg.optimizer.betas, eps: cfg.optimizer.eps, weight_decay: cfg.optimizer.weight_decay, correct_bias: cfg.optimizer.correct_bias }, trainable);
+
+  // Where the run starts: this phase's own latest checkpoint, another phase's model states, pretrained
+  // weights, or the seeded initialisation.
+  if (opts.fresh) for (const c of checkpointsIn(ckptDir)) { rmSync(c.json, { force: true }); rmSync(c.weights, { force: true }); }
+  let state: TrainState = { format: "llavac-checkpoint/1", phase: cfg.phase, step: 0, cursor: 0, seed: cfg.run.seed, history: [], trainable: [...trainable.keys()] };
+  let start: RunReport["start"] = { kind: "fresh", step: 0 };
+  const own = latestCheckpoint(ckptDir);
+  if (own) {
+    state = readState(own);
+    loadCheckpoint(own, store, opt);
+    opt.step = state.step;
+    start = { kind: "resumed", from: own.weights, step: state.step };
+    log(`resuming ${cfg.phase} from ${path.relative(process.cwd(), own.weights) || own.weights} (step ${state.step})`);
+  } else if (cfg.init.from_phase) {
+    const dir = abs(base, cfg.init.from_phase.checkpoints);
+    const prev = latestCheckpoint(dir);
+    if (!prev) throw new TrainingError(`phase ${cfg.phase} starts from phase ${cfg.init.from_phase.phase}, which has no checkpoint in ${dir}: run that phase first`);
+    loadCheckpoint(prev, store);
+    start = { kind: "from_phase", from: prev.weights, step: 0 };
+    log(`${cfg.phase}: model states from ${cfg.init.from_phase.phase} (${path.relative(process.cwd(), prev.weights) || prev.weights})`);
+  } else if (cfg.init.weights?.length) {
+    const w = loadWeights(store, cfg.init.weights.map((p) => abs(base, p)));
+    start = { kind: "weights", from: cfg.init.weights.join(", "), step: 0, weights: { ...w, loaded: w.loaded.length } };
+    log(`${cfg.phase}: loaded ${w.loaded.length} tensors (${w.layouts.join(", ") || "Cerebras names"}); ${w.missing.length} parameters keep their initialisation`);
+  }
+
+  const maxSteps = Math.min(opts.steps ?? cfg.max_steps, cfg.max_steps);
+  const micro = cfg.batch.micro;
+  if (cfg.batch.global % micro !== 0) throw new TrainingError(`the global batch ${cfg.batch.global} is not a multiple of the micro-batch ${micro}`);
+  const microPerStep = cfg.batch.global / micro;
+  const imageShape: [number, number, number] = [mc.arch.vision.num_channels, mc.arch.vision.image_size[0], mc.arch.vision.image_size[1]];
+
+  const loader: SampleLoader = await openLoader({ dirs: cfg.data.hdf5.map((d) => abs(base, d)), imageRoot: abs(base, cfg.data.images), transforms: cfg.data.transforms, imageShape }, { inline: opts.inlineLoader ?? false });
+  const imageFailures: ImageFailure[] = [];
+  const noSupervised: number[] = [];
+  let lastCheckpoint: CheckpointRef | undefined = own;
+  let taken = 0;
+  let tokensSeen = 0, secondsSpent = 0;
+  try {
+    if (loader.info.msl !== mc.max_sequence_length) throw new TrainingError(`the HDF5 files hold sequences of ${loader.info.msl} tokens, but the model's max_sequence_length is ${mc.max_sequence_length}: rebuild the data for this spec`);
+    const sampler = new Sampler(loader.info.samples, { shuffle: cfg.loader.shuffle, seed: cfg.loader.shuffle_seed, dropLast: cfg.loader.drop_last, globalBatch: cfg.batch.global });
+    const minimum = mc.image_start_idx + mc.num_patches;
+
+    // Micro-batches are requested ahead, so the loader thread prepares images while this one computes.
+    const ahead = Math.max(2, Math.min(cfg.loader.prefetch_factor, 16));
+    const pending: Promise<RawSamples>[] = [];
+    let requested = state.cursor;
+    const endCursor = state.cursor + (maxSteps - state.step) * cfg.batch.global;
+    const fill = () => {
+      while (pending.length < ahead && requested < endCursor) {
+        pending.push(loader.read(sampler.take(requested, micro)));
+        requested += micro;
+      }
+    };
+
+    const bar = (opts.progress ?? (process.stderr.isTTY && !process.env.CI)) && maxSteps > state.step
+      ? new cliProgress.SingleBar({ format: `${cfg.phase} [{bar}] {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}`, hideCursor: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic)
+      : undefined;
+    bar?.start(maxSteps, state.step, { loss: "-", tps: "-" });
+    const useDropout = [mc.vision.dropout_rate, mc.vision.attention_dropout_rate, mc.vision.embedding_dropout_rate, mc.text.dropout_rate, mc.text.attention_dropout_rate, mc.text.embedding_dropout_rate].some((r) => r > 0);
+
+    while (state.step < maxSteps) {
+      const t0 = performance.now();
+      fill();
+      const raws: RawSamples[] = [];
+      for (let k = 0; k < microPerStep; k++) {
+        raws.push(await pending.shift()!);
+        fill();
+      }
+      const batches = raws.map((r) => toBatch(r, imageShape, minimum));
+      let supervised = 0, tokens = 0;
+      raws.forEach((r, k) => {
+        imageFailures.push(...r.failures);
+        const b = batches[k]!;
+        for (let s = 0; s < b.size; s++) {
+          let n = 0;
+          for (let j = 0; j < b.length; j++) {
+            n += b.lossMask[s * b.length + j]!;
+            tokens += b.keyPadding[s * b.length + j] === 0 ? 1 : 0;
+          }
+          if (n === 0 && !noSupervised.includes(r.indices[s]!)) noSupervised.push(r.indices[s]!);
+          supervised += n;
+        }
+      });
+      // A sample whose image failed to load keeps its place but carries no loss.
+      for (const [k, r] of raws.entries()) {
+        for (const f of r.failures) {
+          const s = r.indices.indexOf(f.sample);
+          const b = batches[k]!;
+          for (let j = 0; j < b.length; j++) { supervised -= b.lossMask[s * b.length + j]!; b.lossMask[s * b.length + j] = 0; }
+        }
+      }
+
+      const lr = learningRateAt(cfg.optimizer.learning_rate, state.step);
+      const divisor = model.lossDivisor(supervised, cfg.batch.global);
+      const acc = new Map<string, tf.Tensor>();
+      let lossTotal = 0;
+      batches.forEach((b, k) => {
+        const seed = useDropout ? ((cfg.run.seed * 1_000_003 + state.step * 1009 + k) % 2147483647) : undefined;
+        const features = frozen.vision && !useDropout ? tf.tidy(() => model.visionFeatures(b, { training: false })) : undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const r = model.lossSum(b, { training: true, frozen, ...(seed !== undefined ? { seed } : {}), ...(features ? { features } : {}) });
+          return r.sum.div(divisor) as tf.Scalar;
+        }, [...trainable.values()]);
+        lossTotal += value.dataSync()[0]!;
+        value.dispose();
+        features?.dispose();
+        for (const [name, g] of Object.entries(grads)) {
+          const prev = acc.get(name);
+          if (prev) { acc.set(name, prev.add(g)); prev.dispose(); g.dispose(); } else acc.set(name, g);
+        }
+      });
+      // Cerebras' loss: Σ CE / tokens of the whole step (num_tokens) or / batch size.
+      const loss = lossTotal;
+      const norm = globalNorm(acc.values());
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+        tf.dispose([...acc.values()]);
+        bar?.stop();
+        const kept = lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint.weights} (step ${lastCheckpoint.step})` : "no checkpoint was written yet";
+        throw new TrainingError(`step ${state.step + 1}: the loss is ${loss} (gradient norm ${norm}); stopping. ${kept}. Lower the learning rate, check the data (\`llavac data verify\`), or add max_grad_norm.`);
+      }
+      const factor = clipFactor(norm, cfg.optimizer.max_grad_norm);
+      if (factor < 1) for (const [name, g] of acc) { acc.set(name, g.mul(factor)); g.dispose(); }
+      opt.apply(acc, lr);
+      tf.dispose([...acc.values()]);
+
+      state.step += 1;
+      state.cursor += cfg.batch.global;
+      taken += 1;
+      const seconds = (performance.now() - t0) / 1000;
+      const entry: StepLog = { step: state.step, loss, lr, grad_norm: norm, tokens, supervised, seconds };
+      state.history.push(entry);
+      tokensSeen += tokens;
+      secondsSpent += seconds;
+      bar?.update(state.step, { loss: loss.toFixed(4), tps: thousands(Math.round(tokens / seconds)) });
+      if (!bar && (state.step % cfg.run.log_steps === 0 || state.step === maxSteps)) log(formatLog(entry, maxSteps));
+      if (state.step % cfg.run.checkpoint_steps === 0 || state.step === maxSteps) {
+        lastCheckpoint = await saveCheckpoint(ckptDir, store, opt, state, cfg.run.max_checkpoints);
+      }
+    }
+    bar?.stop();
+  } finally {
+    await loader.close();
+  }
+
+  let lossCurve: RunReport["lossCurve"];
+  if (state.history.length > 0) {
+    const svg = lossCurveSvg(state.history, `${cfg.spec} · phase ${cfg.phase} · loss`);
+    lossCurve = { svg: path.join(out, "loss.svg"), png: path.join(out, "loss.png") };
+    atomicWrite(lossCurve.svg, svg);
+    atomicWrite(lossCurve.png, await svgToPng(svg));
+  }
+  const report: RunReport = {
+    phase: cfg.phase, backend, start, steps: state.history, taken,
+    ...(lastCheckpoint ? { checkpoint: lastCheckpoint.weights } : {}),
+    params: { total: store.count(), trainable: store.count(trainable.keys()), frozen: store.count() - store.count(trainable.keys()) },
+    samples: loader.info.samples,
+    epochs: state.cursor / Math.max(1, loader.info.samples),
+    imageFailures, noSupervised,
+    tokensPerSecond: secondsSpent > 0 ? tokensSeen / secondsSpent : 0,
+    ...(lossCurve ? { lossCurve } : {}),
+    seconds: (Date.now() - started) / 1000,
+  };
+  atomicWrite(path.join(out, "run.json"), JSON.stringify(report, null, 1) + "\n");
+  opt.dispose();
+  store.dispose();
+  return report;
+}
