@@ -37,7 +37,8 @@ export function smokeConfig(cfg: PhaseRunConfig, s: SmokeSettings): PhaseRunConf
     batch: { global: s.batch, micro: s.micro },
     optimizer: { ...cfg.optimizer, learning_rate: s.lr },
     max_steps: s.steps,
-    loader: { ...cfg.loader, shuffle: false, drop_last: true },
+    // In order from the first sample; a dataset smaller than a batch wraps around.
+    loader: { ...cfg.loader, shuffle: false, drop_last: false },
     run: { ...cfg.run, log_steps: Math.max(1, Math.floor(s.steps / 10)), checkpoint_steps: s.steps, max_checkpoints: 1 },
     init: cfg.init.from_phase ? { from_phase: cfg.init.from_phase } : {},
   };

@@ -69,6 +69,7 @@ export async function main(config: PhaseRunConfig, programUrl: string, argv: str
       process.exitCode = 1;
       return;
     }
-    throw err;
+    process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\nplease report this with the spec that caused it\n`);
+    process.exitCode = 70;
   }
 }

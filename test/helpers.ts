@@ -111,3 +111,19 @@ export function tinyWith(find: string, replace: string): string {
   if (i < 0 || TINY.indexOf(find, i + 1) >= 0) throw new Error(`"${find}" must occur exactly once in TINY`);
   return TINY.slice(0, i) + replace + TINY.slice(i + find.length);
 }
+
+/**
+ * Run a command without blocking the test worker's event loop (vitest's RPC times out when a
+ * synchronous child process holds it for minutes).
+ */
+export async function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { spawn } = await import("node:child_process");
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -69,10 +69,10 @@ export function trainProgram(cfg: PhaseRunConfig, model: ModelIR, extra: { heade
     `  image features replace ${cfg.model.num_patches} slots from position ${cfg.model.image_start_idx}`,
   ];
   const notes: Notes = {
-    model: graph.join("\n"),
-    "optimizer.learning_rate": "As params.yaml states it (Cerebras scheduler list).",
-    max_steps: "runconfig.max_steps of params.yaml.",
     ...(extra.notes ?? {}),
+    model: [extra.notes?.model, ...graph].filter((x) => x !== undefined).join("\n"),
+    "optimizer.learning_rate": extra.notes?.["optimizer.learning_rate"] ?? "As params.yaml states it (Cerebras scheduler list).",
+    max_steps: extra.notes?.max_steps ?? "runconfig.max_steps of params.yaml.",
   };
   w.write("const config: PhaseRunConfig = ");
   writeValue(w, cfg as unknown as Json, "", notes);

@@ -56,6 +56,8 @@ export async function selectBackend(prefer?: string, loaders: BackendLoaders = d
   if (wanted !== undefined && !(BACKENDS as readonly string[]).includes(wanted)) {
     throw new BackendError(`unknown backend "${wanted}" (one of ${BACKENDS.join(", ")})`);
   }
+  // PROD silences tfjs's console advice ("install our node backend"): the choice is reported instead.
+  tf.env().set("PROD", true);
   const chain = wanted ? [wanted as BackendName] : [...BACKENDS];
   const attempts: BackendAttempt[] = [];
   for (const backend of chain) {

@@ -27,8 +27,12 @@ function initialValue(p: ParamSpec, o: InitOptions): tf.Tensor {
   return tf.truncatedNormal(p.shape, 0, o.std[p.component], "float32", nameSeed(p.name, o.seed));
 }
 
+let stores = 0;
+
 export class ParamStore implements ParamSource {
   readonly specs: ParamSpec[];
+  /** tfjs names variables globally; each store's names carry its own prefix ("3:text_model.…"). */
+  private readonly prefix = `${++stores}:`;
   private readonly vars = new Map<string, tf.Variable>();
   private readonly alias = new Map<string, string>();
 
@@ -36,7 +40,7 @@ export class ParamStore implements ParamSource {
     this.specs = llavaParameters(arch);
     for (const p of this.specs) {
       const value = tf.tidy(() => initialValue(p, init));
-      this.vars.set(p.name, tf.variable(value, true, p.name));
+      this.vars.set(p.name, tf.variable(value, true, this.prefix + p.name));
       value.dispose();
       for (const a of p.aliases) this.alias.set(a, p.name);
     }
@@ -56,6 +60,11 @@ export class ParamStore implements ParamSource {
     const c = this.canonical(name);
     if (c === undefined) throw new Error(`the model has no parameter ${name}`);
     return this.vars.get(c)!;
+  }
+
+  /** The parameter a tfjs variable name (as variableGrads keys its gradients) belongs to. */
+  parameterOf(variableName: string): string {
+    return variableName.startsWith(this.prefix) ? variableName.slice(this.prefix.length) : variableName;
   }
 
   names(): string[] {

@@ -145,6 +145,11 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
     log(`${cfg.phase}: loaded ${w.loaded.length} tensors (${w.layouts.join(", ") || "Cerebras names"}); ${w.missing.length} parameters keep their initialisation`);
   }
 
+  try {
+    learningRateAt(cfg.optimizer.learning_rate, 0);
+  } catch (err) {
+    throw new TrainingError((err as Error).message);
+  }
   const maxSteps = Math.min(opts.steps ?? cfg.max_steps, cfg.max_steps);
   const micro = cfg.batch.micro;
   if (cfg.batch.global % micro !== 0) throw new TrainingError(`the global batch ${cfg.batch.global} is not a multiple of the micro-batch ${micro}`);
@@ -159,6 +164,7 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
   let tokensSeen = 0, secondsSpent = 0;
   try {
     if (loader.info.msl !== mc.max_sequence_length) throw new TrainingError(`the HDF5 files hold sequences of ${loader.info.msl} tokens, but the model's max_sequence_length is ${mc.max_sequence_length}: rebuild the data for this spec`);
+    if (cfg.loader.drop_last && loader.info.samples < cfg.batch.global) throw new TrainingError(`${loader.info.samples} samples do not fill one batch of ${cfg.batch.global}, and drop_last is on: every epoch would be empty`);
     const sampler = new Sampler(loader.info.samples, { shuffle: cfg.loader.shuffle, seed: cfg.loader.shuffle_seed, dropLast: cfg.loader.drop_last, globalBatch: cfg.batch.global });
     const minimum = mc.image_start_idx + mc.num_patches;
 
@@ -191,7 +197,8 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       const batches = raws.map((r) => toBatch(r, imageShape, minimum));
       let supervised = 0, tokens = 0;
       raws.forEach((r, k) => {
-        imageFailures.push(...r.failures);
+        // Each failing image once, however often the sample comes round.
+        for (const f of r.failures) if (!imageFailures.some((x) => x.sample === f.sample)) imageFailures.push(f);
         const b = batches[k]!;
         for (let s = 0; s < b.size; s++) {
           let n = 0;
@@ -226,7 +233,8 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
         lossTotal += value.dataSync()[0]!;
         value.dispose();
         features?.dispose();
-        for (const [name, g] of Object.entries(grads)) {
+        for (const [variable, g] of Object.entries(grads)) {
+          const name = store.parameterOf(variable);
           const prev = acc.get(name);
           if (prev) { acc.set(name, prev.add(g)); prev.dispose(); g.dispose(); } else acc.set(name, g);
         }
@@ -255,9 +263,11 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       secondsSpent += seconds;
       bar?.update(state.step, { loss: loss.toFixed(4), tps: thousands(Math.round(tokens / seconds)) });
       if (!bar && (state.step % cfg.run.log_steps === 0 || state.step === maxSteps)) log(formatLog(entry, maxSteps));
-      if (state.step % cfg.run.checkpoint_steps === 0 || state.step === maxSteps) {
+      if ((cfg.run.checkpoint_steps > 0 && state.step % cfg.run.checkpoint_steps === 0) || state.step === maxSteps) {
         lastCheckpoint = await saveCheckpoint(ckptDir, store, opt, state, cfg.run.max_checkpoints);
       }
+      // Tests simulate a crash: the process dies at once, as with SIGKILL or a power cut.
+      if (process.env.LLAVAC_TEST_KILL_AFTER_STEP && state.step === Number(process.env.LLAVAC_TEST_KILL_AFTER_STEP)) process.kill(process.pid, "SIGKILL");
     }
     bar?.stop();
   } finally {

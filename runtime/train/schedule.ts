@@ -21,11 +21,12 @@ function segmentRate(s: SchedulerSegment, t: number): number {
   const T = s.total_iters ?? 0;
   const name = s.scheduler.toLowerCase();
   if (name === "constant" || name === "constantlr") return s.learning_rate ?? a;
+  const linear = name === "linear" || name === "linearlr";
+  const cosine = name === "cosinedecay" || name === "cosinedecaylr";
+  if (!linear && !cosine) throw new Error(`the runtime has no scheduler "${s.scheduler}"`);
   if (T <= 0) return b;
   const x = Math.min(t, T) / T;
-  if (name === "linear" || name === "linearlr") return a + (b - a) * x;
-  if (name === "cosinedecay" || name === "cosinedecaylr") return b + (a - b) * 0.5 * (1 + Math.cos(Math.PI * x));
-  throw new Error(`the runtime has no scheduler "${s.scheduler}"`);
+  return linear ? a + (b - a) * x : b + (a - b) * 0.5 * (1 + Math.cos(Math.PI * x));
 }
 
 /** The learning rate of update `step` (0-based). */

@@ -1,14 +1,15 @@
 // HuggingFace ↔ Cerebras parameter names for LLaVA (the table of the Cerebras checkpoint converter),
 // for the three layouts LLaVA weights come in:
-//   transformers  LlavaForConditionalGeneration ≥ 4.52: model.vision_tower.*, model.multi_modal_projector.*,
-//                 model.language_model.*, lm_head.weight
-//   legacy        LlavaForConditionalGeneration < 4.52: vision_tower.*, multi_modal_projector.*,
-//                 language_model.model.*, language_model.lm_head.weight
+//   transformers  LlavaForConditionalGeneration's modules (≥ 4.52): model.vision_tower.*,
+//                 model.multi_modal_projector.*, model.language_model.*, lm_head.weight
+//   hub           the llava-hf checkpoint format (what save_pretrained writes, and transformers < 4.52):
+//                 vision_tower.*, multi_modal_projector.*, language_model.model.*, language_model.lm_head.weight
 //   llava         the original LLaVA repository (what Cerebras converts): model.*, model.mm_projector.{0,2},
 //                 lm_head.weight, with the CLIP tower as vision_model.* (its own folder)
+// The CLIP tower's own prefix varies too (vision_model.* inside or not); every form is accepted.
 // One difference is not a rename: HF keeps the CLS position row first, Cerebras keeps it last.
 
-export type HfLayout = "transformers" | "legacy" | "llava";
+export type HfLayout = "transformers" | "hub" | "llava";
 
 /** Rules between the layout-free part of an HF name and the Cerebras name; `#` is a layer index. */
 const VISION: [string, string][] = [
@@ -49,9 +50,12 @@ const DROPPED = [
 
 const PREFIX: Record<HfLayout, { vision: string; projector: string; text: string; lmHead: string }> = {
   transformers: { vision: "model.vision_tower.vision_model.", projector: "model.multi_modal_projector.linear_", text: "model.language_model.", lmHead: "lm_head.weight" },
-  legacy: { vision: "vision_tower.vision_model.", projector: "multi_modal_projector.linear_", text: "language_model.model.", lmHead: "language_model.lm_head.weight" },
+  hub: { vision: "vision_tower.vision_model.", projector: "multi_modal_projector.linear_", text: "language_model.model.", lmHead: "language_model.lm_head.weight" },
   llava: { vision: "vision_model.", projector: "model.mm_projector.", text: "model.", lmHead: "lm_head.weight" },
 };
+
+/** Every prefix the CLIP tower's names are found under, longest first. */
+const VISION_PREFIXES = ["model.vision_tower.vision_model.", "model.vision_tower.", "vision_tower.vision_model.", "vision_tower.", "vision_model."];
 
 function compile(rules: [string, string][], from: 0 | 1): [RegExp, string][] {
   return rules.map((r) => {
@@ -79,13 +83,15 @@ export function hfToCerebras(name: string): Mapped {
   // vision weights from the separate CLIP folder instead.
   if (name.startsWith("model.vision_tower.vision_tower.")) return { kind: "dropped", reason: "vision tower copy inside an original LLaVA checkpoint (the CLIP folder's weights are used)" };
   for (const r of DROPPED) if (r.test(name)) return { kind: "dropped", reason: "not a LLaVA weight" };
-  for (const layout of ["transformers", "legacy", "llava"] as const) {
+  for (const prefix of VISION_PREFIXES) {
+    if (!name.startsWith(prefix)) continue;
+    const cs = apply(HF_TO_CS.vision, name.slice(prefix.length));
+    const layout: HfLayout = prefix.startsWith("model.") ? "transformers" : prefix.startsWith("vision_tower.") ? "hub" : "llava";
+    if (cs) return { kind: "param", cs: "image_model." + cs, layout, ...(cs.endsWith("position_embeddings.weight") ? { clsRowFirst: true as const } : {}) };
+  }
+  for (const layout of ["transformers", "hub", "llava"] as const) {
     const p = PREFIX[layout];
     if (name === p.lmHead) return { kind: "param", cs: "text_model.lm_head.weight", layout };
-    if (name.startsWith(p.vision)) {
-      const cs = apply(HF_TO_CS.vision, name.slice(p.vision.length));
-      if (cs) return { kind: "param", cs: "image_model." + cs, layout, ...(cs.endsWith("position_embeddings.weight") ? { clsRowFirst: true as const } : {}) };
-    }
     if (name.startsWith(p.projector)) {
       const m = /^(\d+)\.(weight|bias)$/.exec(name.slice(p.projector.length));
       if (m) {

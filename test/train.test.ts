@@ -1,0 +1,131 @@
+// Training runs through `llavac run`: a killed run resumes with exactly the losses of an uninterrupted
+// one; a NaN stops the run and keeps the last good checkpoint; a phase that starts from another takes
+// its model states only.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { RunReport } from "../runtime/train/run.js";
+import { tempDir } from "./data-helpers.js";
+import { ROOT, run } from "./helpers.js";
+
+const BIN = path.join(ROOT, "bin/llavac.js");
+
+function llavac(args: string[], cwd: string, env: Record<string, string> = {}) {
+  return run(process.execPath, [BIN, ...args], { cwd, env: { NO_COLOR: "1", CI: "1", ...env } });
+}
+
+const spec = (o: { lr: string; schedule: string; checkpoint: number; phase2?: boolean }) => `
+import { tiny_vit } from "std/vision"
+import { tiny_llama } from "std/language"
+import { mlp2x_gelu } from "std/projectors"
+import { plain, vicuna_v1 } from "std/templates"
+
+model m {
+  vision    = tiny_vit
+  projector = mlp2x_gelu
+  language  = tiny_llama { dropout_rate: 0.1 }
+}
+
+dataset caps { format: synthetic_shapes, samples: 48, root: "data", jsonl: "data/captions" }
+dataset questions { format: synthetic_shapes, samples: 96, root: "data", jsonl: "data/questions" }
+
+phase pretrain {
+  model      = m
+  data       = caps
+  template   = plain
+  images     = "data"
+  hdf5       = "data/h5/pretrain"
+  preprocess = hdf5_writer { output: "data/h5/pretrain" }
+  freeze     = [/^image_model/]
+  batch      = 8 per step, 4 per micro-batch
+  optimizer  = adamw { lr: ${o.lr}, max_grad_norm: none }
+  schedule   = ${o.schedule}
+  run        = run { checkpoint_steps: ${o.checkpoint}, max_checkpoints: 2 }
+}
+${o.phase2 ? `
+phase finetune {
+  from       = pretrain(states: model)
+  model      = m
+  data       = questions
+  template   = vicuna_v1
+  images     = "data"
+  hdf5       = "data/h5/finetune"
+  preprocess = hdf5_writer { output: "data/h5/finetune" }
+  freeze     = [/^image_model/]
+  batch      = 8 per step
+  optimizer  = adamw { lr: 1e-3 }
+  schedule   = constant_lr { length: 3 steps }
+}` : ""}
+`;
+
+async function project(text: string): Promise<string> {
+  const dir = tempDir("llavac-train-");
+  writeFileSync(path.join(dir, "spec.llava"), text);
+  const r = await llavac(["data", "synth", "shapes", "--out", "data", "--train", "48", "--heldout", "0"], dir);
+  expect(r.code, r.stderr).toBe(0);
+  return dir;
+}
+
+const report = (dir: string, out: string, phase = "pretrain") => JSON.parse(readFileSync(path.join(dir, out, phase, "run.json"), "utf8")) as RunReport;
+
+describe("training runs", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await project(spec({ lr: "3e-3", schedule: "warmup_cosine { length: 12 steps, warmup: 2 steps }", checkpoint: 4, phase2: true }));
+  });
+
+  it("a run killed at step 10 and resumed has exactly the losses of an uninterrupted run (seeded dropout included)", async () => {
+    const whole = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "whole"], dir);
+    expect(whole.code, whole.stderr).toBe(0);
+    const expected = report(dir, "whole").steps;
+    expect(expected.map((s) => s.step)).toEqual([...Array(12).keys()].map((i) => i + 1));
+
+    const killed = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "killed"], dir, { LLAVAC_TEST_KILL_AFTER_STEP: "10" });
+    expect(killed.code).not.toBe(0);
+    // Checkpoints at 4 and 8 survived (the kill came between checkpoints); no report was written.
+    const ckpts = readdirSync(path.join(dir, "killed/pretrain/checkpoints")).filter((f) => f.endsWith(".json")).sort();
+    expect(ckpts).toEqual(["checkpoint_4.json", "checkpoint_8.json"]);
+    expect(existsSync(path.join(dir, "killed/pretrain/run.json"))).toBe(false);
+
+    const resumed = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "killed"], dir);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming pretrain from .*checkpoint_8\.safetensors \(step 8\)/);
+    const r = report(dir, "killed");
+    expect(r.start).toMatchObject({ kind: "resumed", step: 8 });
+    expect(r.taken).toBe(4);
+    expect(r.steps.map((s) => s.loss)).toEqual(expected.map((s) => s.loss));
+    expect(r.steps.map((s) => s.grad_norm)).toEqual(expected.map((s) => s.grad_norm));
+    // Only the newest two checkpoints are kept; the loss curve is drawn.
+    expect(readdirSync(path.join(dir, "killed/pretrain/checkpoints")).filter((f) => f.endsWith(".json")).sort()).toEqual(["checkpoint_12.json", "checkpoint_8.json"]);
+    expect(readFileSync(path.join(dir, "killed/pretrain/loss.png")).subarray(1, 4).toString()).toBe("PNG");
+    expect(readFileSync(path.join(dir, "killed/pretrain/loss.svg"), "utf8")).toContain("<svg");
+  }, 240_000);
+
+  it("a phase that starts from another loads its model states only: step, optimizer and data start over", async () => {
+    const r = await llavac(["run", "spec.llava", "--phase", "finetune", "-o", "whole"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = report(dir, "whole", "finetune");
+    expect(rep.start.kind).toBe("from_phase");
+    expect(rep.start.from).toMatch(/whole\/pretrain\/checkpoints\/checkpoint_12\.safetensors$/);
+    expect(rep.steps.map((s) => s.step)).toEqual([1, 2, 3]);
+    const state = JSON.parse(readFileSync(path.join(dir, "whole/finetune/checkpoints/checkpoint_3.json"), "utf8"));
+    expect(state.step).toBe(3);
+    expect(state.cursor).toBe(24);
+    // Without the first phase's checkpoints, the second refuses to start from scratch.
+    const lonely = await llavac(["run", "spec.llava", "--phase", "finetune", "-o", "nowhere"], dir);
+    expect(lonely.code).toBe(1);
+    expect(lonely.stderr).toMatch(/starts from phase pretrain, which has no checkpoint in .*nowhere\/pretrain\/checkpoints: run that phase first/);
+  }, 240_000);
+
+  it("a NaN loss stops the run with a clear error and keeps the last good checkpoint", async () => {
+    const bad = await project(spec({ lr: "1e30", schedule: "constant_lr { length: 10 steps }", checkpoint: 1 }));
+    const r = await llavac(["run", "spec.llava", "-o", "out"], bad);
+    expect(r.code).toBe(1);
+    const m = /error: step (\d+): the loss is (NaN|Infinity|-Infinity) \(gradient norm [^)]*\); stopping\. the last good checkpoint is (\S+) \(step (\d+)\)/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const [, failed, , kept, keptStep] = m!;
+    expect(Number(keptStep)).toBe(Number(failed) - 1);
+    expect(existsSync(kept!)).toBe(true);
+    expect(existsSync(path.join(bad, `out/pretrain/checkpoints/checkpoint_${failed}.json`))).toBe(false);
+  }, 240_000);
+});
