@@ -50,6 +50,11 @@ export class Builder {
   /** `outDir` is where the files will be written: generated programs hold paths relative to it. */
   constructor(private readonly result: CompileResult, private readonly outDir = "out") {}
 
+  /** The spec as the user would name it on the command line (relative to the working directory). */
+  private specPath(): string {
+    return path.relative(this.result.ctx.cwd, this.result.file).split(path.sep).join("/") || path.basename(this.result.file);
+  }
+
   /** Stable file names in manifests: relative to the spec's folder, or std/... */
   private displayFile(file: string): string {
     const m = this.result.graph.modules.get(file);
@@ -103,7 +108,7 @@ export class Builder {
     }
 
     const run = runConfig(this.result, p, this.outDir);
-    files.push({ path: `${ir.$name}/train.ts`, content: trainProgram(run, ir.model, { header: [...header, "TensorFlow.js training program: it imports llavac's runtime and trains this phase on this machine."] }) });
+    files.push({ path: `${ir.$name}/train.ts`, content: trainProgram(run, ir.model, { header: [...header, "TensorFlow.js training program: it imports llavac's runtime and trains this phase on this machine."], specPath: this.specPath() }) });
 
     const s = d.schedule;
     const manifest: Record<string, unknown> = {

@@ -62,7 +62,10 @@ async function ensureData(result: CompileResult, p: Phase, workers: number): Pro
     }
   } catch (err) {
     bar?.stop();
-    if (err instanceof DataJobError || err instanceof Hdf5JobError) throw new RunFailure(`phase ${ir.$name} has no HDF5 data in ${ir.hdf5} and llavac cannot make it: ${err.message}`);
+    if (err instanceof DataJobError || err instanceof Hdf5JobError) {
+      const fix = /--force/.test(err.message) ? ` (\`llavac data hdf5 ${path.relative(process.cwd(), result.file)} --phase ${ir.$name} --force\` rewrites them)` : "";
+      throw new RunFailure(`phase ${ir.$name} has no HDF5 data in ${ir.hdf5} and llavac cannot make it: ${err.message.replace(/; pass --force to replace them$/, "")}${fix}`);
+    }
     throw err;
   }
 }
@@ -143,7 +146,7 @@ export function registerRunCommand(program: Command, io: Io): void {
         const base = runConfig(result, p, outDir);
         const cfg = smoke ? smokeConfig(base, smoke) : base;
         const notes: Record<string, string> = smoke ? { model: "Shrunk for a smoke run: the spec's modules and names with small widths and depths; image size, patches,\nvocabulary and sequence length as the spec says." } : {};
-        return { path: `${p.unit.ir.$name}/train.ts`, content: trainProgram(cfg, p.unit.ir.model, { header: header(p.unit.ir.$name), notes }) };
+        return { path: `${p.unit.ir.$name}/train.ts`, content: trainProgram(cfg, p.unit.ir.model, { header: header(p.unit.ir.$name), notes, specPath: path.relative(result.ctx.cwd, result.file).split(path.sep).join("/") }) };
       });
       writeAtomically(outDir, files);
 

@@ -13,3 +13,6 @@ export { openSafetensors, writeSafetensors } from "./weights/safetensors.js";
 export { hfToCerebras, cerebrasToHf } from "./weights/names.js";
 export { learningRateAt, type LearningRate } from "./train/schedule.js";
 export type { ImageTransform } from "./data/images.js";
+export { AdamW, globalNorm, clipFactor, type AdamWOptions } from "./train/optimizer.js";
+export { trainStep, type StepOptions, type StepResult } from "./train/step.js";
+export { choiceAccuracy, type ChoiceItem, type ChoiceResult } from "./eval/choice.js";

@@ -69,6 +69,12 @@ export async function main(config: PhaseRunConfig, programUrl: string, argv: str
       process.exitCode = 1;
       return;
     }
+    if (err instanceof Error && err.name === "RuntimeError" && /Aborted/.test(err.message)) {
+      // XNNPACK aborts the module when an allocation fails: the wasm heap is 32-bit.
+      process.stderr.write(`error: the wasm backend ran out of memory (its heap is limited to 4 GiB). Make the micro-batch smaller (\`batch = ${config.batch.global} per step, ${Math.max(1, Math.floor(config.batch.micro / 2))} per micro-batch\` in the spec), or install @tensorflow/tfjs-node.\n`);
+      process.exitCode = 1;
+      return;
+    }
     process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\nplease report this with the spec that caused it\n`);
     process.exitCode = 70;
   }

@@ -44,3 +44,16 @@ describe("README", () => {
     expect(rendered.trim()).toBe(shown.trim());
   });
 });
+
+describe("README: training commands", () => {
+  it("shows `llavac run` on the tiny example and the smoke run that the program and smoke tests run", () => {
+    const sh = blocks().filter((b) => b.lang === "sh").map((b) => b.body).join("");
+    // test/program.test.ts runs the first; test/smoke.test.ts runs the last two (with fewer steps).
+    expect(sh).toContain("npx llavac run examples/tiny-shapes/tiny.llava\n");
+    expect(sh).toContain("npx llavac data prepare json2jsonl --input examples/data-fixtures/root/llava/blip_laion_cc_sbu_sample.json --out out/jsonl/captions --image-prefix llava\nnpx llavac run examples/data-demo/demo.llava --phase pretrain --smoke\n");
+    const program = readFileSync(path.join(ROOT, "test/program.test.ts"), "utf8");
+    expect(program).toContain('"run", "examples/tiny-shapes/tiny.llava"');
+    const smoke = readFileSync(path.join(ROOT, "test/smoke.test.ts"), "utf8");
+    expect(smoke).toContain('"run", "examples/data-demo/demo.llava", "--phase", "pretrain", "--smoke"');
+  });
+});

@@ -53,10 +53,10 @@ function writeValue(w: CodeBlockWriter, v: Json, at: string, notes: Notes): void
 /** One line per comment; spec text in comments cannot end the comment (line comments, newlines removed). */
 const oneLine = (s: string) => s.replace(/[\r\n\u2028\u2029]+/g, " ");
 
-export function trainProgram(cfg: PhaseRunConfig, model: ModelIR, extra: { header: string[]; notes?: Notes }): string {
+export function trainProgram(cfg: PhaseRunConfig, model: ModelIR, extra: { header: string[]; notes?: Notes; specPath?: string }): string {
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: false });
   for (const line of extra.header) w.writeLine(`// ${oneLine(line)}`);
-  w.writeLine(`// Run it with: npx llavac run ${oneLine(cfg.spec)} --phase ${cfg.phase}   (--help for options)`);
+  w.writeLine(`// Run it with: npx llavac run ${oneLine(extra.specPath ?? cfg.spec)} --phase ${cfg.phase}`);
   w.blankLine();
   w.writeLine(`import { main, type PhaseRunConfig } from "llavac/runtime";`);
   w.blankLine();

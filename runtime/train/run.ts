@@ -4,7 +4,6 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import cliProgress from "cli-progress";
-import * as tf from "../backend/tf.js";
 import { selectBackend, type BackendChoice } from "../backend/index.js";
 import type { ImageFailure, RawSamples } from "../data/loader-core.js";
 import { openLoader, type SampleLoader } from "../data/loader.js";
@@ -16,7 +15,8 @@ import { thousands } from "../util/format.js";
 import { loadWeights, type WeightReport } from "../weights/load.js";
 import { checkpointsIn, latestCheckpoint, loadCheckpoint, readState, saveCheckpoint, type CheckpointRef, type StepLog, type TrainState } from "./checkpoint.js";
 import type { PhaseRunConfig } from "./config.js";
-import { AdamW, clipFactor, globalNorm } from "./optimizer.js";
+import { AdamW } from "./optimizer.js";
+import { trainStep } from "./step.js";
 import { lossCurveSvg, svgToPng } from "./plot.js";
 import { Sampler } from "./sampler.js";
 import { learningRateAt } from "./schedule.js";
@@ -220,38 +220,17 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       }
 
       const lr = learningRateAt(cfg.optimizer.learning_rate, state.step);
-      const divisor = model.lossDivisor(supervised, cfg.batch.global);
-      const acc = new Map<string, tf.Tensor>();
-      let lossTotal = 0;
-      batches.forEach((b, k) => {
-        const seed = useDropout ? ((cfg.run.seed * 1_000_003 + state.step * 1009 + k) % 2147483647) : undefined;
-        const features = frozen.vision && !useDropout ? tf.tidy(() => model.visionFeatures(b, { training: false })) : undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const r = model.lossSum(b, { training: true, frozen, ...(seed !== undefined ? { seed } : {}), ...(features ? { features } : {}) });
-          return r.sum.div(divisor) as tf.Scalar;
-        }, [...trainable.values()]);
-        lossTotal += value.dataSync()[0]!;
-        value.dispose();
-        features?.dispose();
-        for (const [variable, g] of Object.entries(grads)) {
-          const name = store.parameterOf(variable);
-          const prev = acc.get(name);
-          if (prev) { acc.set(name, prev.add(g)); prev.dispose(); g.dispose(); } else acc.set(name, g);
-        }
+      const step = state.step;
+      const { loss, gradNorm: norm, applied } = trainStep(model, opt, batches, {
+        supervised, globalBatch: cfg.batch.global, lr, frozen,
+        ...(cfg.optimizer.max_grad_norm !== undefined ? { maxGradNorm: cfg.optimizer.max_grad_norm } : {}),
+        ...(useDropout ? { seed: (k: number) => (cfg.run.seed * 1_000_003 + step * 1009 + k) % 2147483647 } : {}),
       });
-      // Cerebras' loss: Σ CE / tokens of the whole step (num_tokens) or / batch size.
-      const loss = lossTotal;
-      const norm = globalNorm(acc.values());
-      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-        tf.dispose([...acc.values()]);
+      if (!applied) {
         bar?.stop();
         const kept = lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint.weights} (step ${lastCheckpoint.step})` : "no checkpoint was written yet";
         throw new TrainingError(`step ${state.step + 1}: the loss is ${loss} (gradient norm ${norm}); stopping. ${kept}. Lower the learning rate, check the data (\`llavac data verify\`), or add max_grad_norm.`);
       }
-      const factor = clipFactor(norm, cfg.optimizer.max_grad_norm);
-      if (factor < 1) for (const [name, g] of acc) { acc.set(name, g.mul(factor)); g.dispose(); }
-      opt.apply(acc, lr);
-      tf.dispose([...acc.values()]);
 
       state.step += 1;
       state.cursor += cfg.batch.global;
