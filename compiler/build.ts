@@ -9,6 +9,7 @@ import type { CompileResult, PhaseResult } from "./compile.js";
 import type { Derived } from "./derive.js";
 import { emitParams, type KeyOrigins } from "./emit/cerebras-params.js";
 import { emitPreprocess } from "./emit/preprocess.js";
+import { jobScripts } from "./emit/job-scripts.js";
 import { trainProgram } from "./emit/train-program.js";
 import { runConfig } from "./run-config.js";
 import { renderYaml, toPlain, type YValue } from "./emit/yaml.js";
@@ -151,7 +152,7 @@ export class Builder {
     return { files, manifest };
   }
 
-  outputs(): OutputFile[] {
+  outputs(opts: { cerebras?: boolean } = {}): OutputFile[] {
     const files: OutputFile[] = [];
     const phases: Record<string, unknown> = {};
     for (const p of this.result.phases) {
@@ -168,6 +169,10 @@ export class Builder {
       phases,
     };
     files.push({ path: "manifest.json", content: JSON.stringify(manifest, null, 2) + "\n" });
+    if (opts.cerebras && program) {
+      const built = this.result.phases.filter((p) => p.derived).map((p) => p.unit.ir);
+      files.push(...jobScripts(built, program.target, VERSION, this.specPath()).files);
+    }
     return files;
   }
 }
@@ -181,7 +186,7 @@ export function writeAtomically(outDir: string, files: OutputFile[]): void {
     mkdirSync(path.dirname(target), { recursive: true });
     const tmp = `${target}.tmp-${process.pid}`;
     try {
-      writeFileSync(tmp, f.content);
+      writeFileSync(tmp, f.content, { mode: f.path.endsWith(".sh") ? 0o755 : 0o644 });
       renameSync(tmp, target);
     } catch (err) {
       rmSync(tmp, { force: true });

@@ -100,16 +100,18 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<spec>", "the .llava file")
     .requiredOption("-o, --out <dir>", "output folder")
     .option("--strict", "treat missing data folders as errors")
+    .option("--target <target>", "also write the job scripts for a target: cerebras")
     .option("--format <format>", "human or json", "human")
     .option("--no-color", "no ANSI colours")
-    .action(async (spec: string, o: { out: string; strict?: boolean; format: string; color?: boolean }) => {
+    .action(async (spec: string, o: { out: string; strict?: boolean; target?: string; format: string; color?: boolean }) => {
+      if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
       if (o.format !== "human" && o.format !== "json") throw new UsageError(`unknown format "${o.format}" (use human or json)`);
       const result = await compileOrExit(spec, o.strict ?? false);
       let files: { path: string }[] = [];
       if (result.diags.errorCount === 0) {
         // Emission pulls in zod and js-yaml; `check` never loads them.
         const { Builder, writeAtomically } = await import("./build.js");
-        const outputs = new Builder(result, o.out).outputs();
+        const outputs = new Builder(result, o.out).outputs({ cerebras: o.target === "cerebras" });
         if (result.diags.errorCount === 0) {
           writeAtomically(o.out, outputs);
           files = outputs;

@@ -180,6 +180,10 @@ export interface CerebrasTargetIR {
   python_paths: string[];
   job_labels: string[];
   model_dir?: string;
+  modelzoo: string;
+  weights: string;
+  python: string;
+  eval: string[];
 }
 
 export interface PhaseUnit {

@@ -67,7 +67,7 @@ export class Lowerer {
       targetSpans.clear();
       const schema = c.preludeSchema("cerebras");
       const dflt = schema ? c.instantiate(schema, undefined, schema.module, undefined, schema.decl.name.span) : undefined;
-      target = (dflt ? this.plain(dflt, "", targetSpans, root.ast.span, "default") : { release: "2.2.1", num_csx: 1, mount_dirs: [], python_paths: [], job_labels: [] }) as CerebrasTargetIR;
+      target = (dflt ? this.plain(dflt, "", targetSpans, root.ast.span, "default") : { release: "2.2.1", num_csx: 1, mount_dirs: [], python_paths: [], job_labels: [], modelzoo: "./modelzoo", weights: "./pretrained", python: "python", eval: [] }) as CerebrasTargetIR;
     }
     return { file: root.path, phases, target: target!, targetSpans };
   }
