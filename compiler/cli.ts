@@ -27,8 +27,8 @@ function colorWanted(flag: boolean | undefined): boolean {
 
 class UsageError extends Error {}
 
-async function compileOrExit(spec: string, strict: boolean): Promise<CompileResult> {
-  const result = await compile(spec, { strict });
+async function compileOrExit(spec: string, strict: boolean, weights?: string): Promise<CompileResult> {
+  const result = await compile(spec, { strict, ...(weights !== undefined ? { weights } : {}) });
   if (!result.readable) throw new UsageError(`cannot read ${spec}`);
   return result;
 }
@@ -80,10 +80,11 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<spec>", "the .llava file")
     .option("--format <format>", "human or json", "human")
     .option("--strict", "treat missing data folders as errors")
+    .option("--weights <dir>", "also check a HuggingFace weights folder (image_model/, text_model/) against the spec")
     .option("--no-color", "no ANSI colours")
-    .action(async (spec: string, o: { format: string; strict?: boolean; color?: boolean }) => {
+    .action(async (spec: string, o: { format: string; strict?: boolean; weights?: string; color?: boolean }) => {
       if (o.format !== "human" && o.format !== "json") throw new UsageError(`unknown format "${o.format}" (use human or json)`);
-      const result = await compileOrExit(spec, o.strict ?? false);
+      const result = await compileOrExit(spec, o.strict ?? false, o.weights);
       if (o.format === "json") process.stdout.write(jsonReport(result));
       else {
         const paint = painter(colorWanted(o.color));

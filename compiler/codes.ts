@@ -46,6 +46,12 @@ export const CODES = {
   E0408: { title: "data folder missing", explain: "A folder the phase reads does not exist. `check` warns; `build --strict` refuses." },
   E0409: { title: "no phases", explain: "The spec declares no `phase`, so there is nothing to build." },
 
+  E0601: { title: "weights folder incomplete", explain: "`check --weights DIR` expects seed step 3's layout: DIR/image_model (config.json, preprocessor_config.json, the CLIP weights) and DIR/text_model (LLaVA's config.json, Vicuna's config renamed config_lmsys.json, the weight shards with their index, and the tokenizer files)." },
+  E0602: { title: "weights disagree with the spec", explain: "A value in the weights' config.json (hidden sizes, layers, heads, intermediate size, vocabulary, norm epsilon, rope theta, projector type, vision select layer, image and patch size) differs from the spec. The Cerebras converter would build a model the spec does not describe, or fail." },
+  E0603: { title: "shard index lists missing files", explain: "A `*.index.json` maps tensors to shard files; every file it names must be in the folder." },
+  E0604: { title: "tokenizer differs from the weights'", explain: "The spec's tokenizer.model derives image_start_idx and writes the HDF5 files; it must be the tokenizer the language model was trained with." },
+  E0605: { title: "unreadable config", explain: "A JSON file of the weights folder could not be parsed." },
+
   E0501: { title: "emitted config rejected by the target schema", explain: "The YAML llavac produced failed the strict schema of the target release. This is a bug in llavac or an unsupported combination; the key and the spec location are shown." },
 
   W0301: { title: "schedule does not add up", explain: "warmup + decay steps differ from max_steps. The Cerebras 13B phase-1 reference has this inconsistency (66 + 2144 ≠ 2180); llavac reproduces an explicit value but says so." },

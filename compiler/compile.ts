@@ -7,7 +7,8 @@ import { checkBackendDefaults, checkBatch, checkFreeze, checkLoss, checkSchedule
 import { CheckContext } from "./context.js";
 import { derivePhase, isComplete, type Derived, type PartialDerived } from "./derive.js";
 import { DiagnosticBag } from "./diagnostics.js";
-import type { PhaseUnit, ProgramIR } from "./ir.js";
+import { sound, type PhaseUnit, type ProgramIR } from "./ir.js";
+import { checkWeights } from "./checks/weights.js";
 import { Lowerer } from "./lower.js";
 import { ModuleGraph, nodeFs, type FileSystem } from "./modules.js";
 
@@ -19,6 +20,8 @@ export interface CompileOptions {
   fs?: FileSystem;
   /** Compile this text instead of reading the root file. */
   source?: string;
+  /** A HuggingFace weights folder (seed step 3) to check against the spec. */
+  weights?: string;
 }
 
 export interface PhaseResult {
@@ -68,5 +71,6 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
     phases.push(complete ? { unit, derived, partial: derived } : { unit, partial: derived });
   }
   checkChains(program.phases, ctx);
+  if (opts.weights !== undefined) checkWeights(opts.weights, phases.filter((p) => sound(p.unit, "model")).map((p) => p.unit), ctx);
   return { file: root.path, graph, diags, ctx, readable: true, program, phases };
 }

@@ -1,0 +1,157 @@
+// `llavac check --weights DIR`: the HuggingFace weights folder of seed step 3, against the spec.
+//   DIR/image_model/  config.json (CLIP; a CLIPModel's vision_config is unwrapped), preprocessor_config.json, weights
+//   DIR/text_model/   config.json (LLaVA's), config_lmsys.json, weight shards and their index, tokenizer files
+// Every architecture value the converter reads (fidelity-cerebras.md §7.3) is compared with the spec's;
+// a mismatch is reported at the spec field, with the JSON file and key in a note.
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import type { Span } from "../../grammar/ast.js";
+import type { CheckContext } from "../context.js";
+import { pair } from "../derive.js";
+import type { PhaseUnit } from "../ir.js";
+
+type Json = Record<string, unknown>;
+
+interface Folder {
+  dir: string;
+  files: string[];
+}
+
+function list(dir: string): Folder | undefined {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return undefined;
+  return { dir, files: readdirSync(dir) };
+}
+
+const WEIGHT_FILE = /^(pytorch_model.*\.bin|model.*\.safetensors|.*\.safetensors)$/;
+const INDEX_FILE = /\.index\.json$/;
+const TOKENIZER_FILES = ["tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"];
+
+/** A weights folder's problems, reported against the first phase (the spec's model) that uses them. */
+export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext): void {
+  const unit = units[0];
+  if (!unit) return;
+  const d = ctx.diags;
+  const at = unit.nameSpan;
+  const root = path.resolve(ctx.cwd, dir);
+  const show = (f: string) => path.relative(ctx.cwd, f) || f;
+  if (!existsSync(root)) {
+    d.error("E0601", `weights folder ${dir} does not exist`, at, { help: "lay out the HuggingFace weights as seed step 3 says: <dir>/image_model and <dir>/text_model" });
+    return;
+  }
+
+  const readJson = (file: string): Json | undefined => {
+    try {
+      return JSON.parse(readFileSync(file, "utf8")) as Json;
+    } catch (err) {
+      d.error("E0605", `${show(file)} is not valid JSON: ${(err as Error).message}`, at);
+      return undefined;
+    }
+  };
+
+  /** Missing files of a part, each one a diagnostic. */
+  const need = (part: Folder | undefined, name: string, files: (string | RegExp)[], what: string) => {
+    for (const f of files) {
+      const ok = part?.files.some((x) => (typeof f === "string" ? x === f : f.test(x)));
+      if (!ok) d.error("E0601", `${show(path.join(root, name))} has no ${typeof f === "string" ? f : what}`, at, { help: `seed step 3: ${name}/ holds ${what}` });
+    }
+  };
+
+  const image = list(path.join(root, "image_model"));
+  const text = list(path.join(root, "text_model"));
+  if (!image) d.error("E0601", `${show(path.join(root, "image_model"))} is missing`, at, { help: "copy the CLIP ViT-L/14-336 checkpoint there (config.json, preprocessor_config.json, weights)" });
+  if (!text) d.error("E0601", `${show(path.join(root, "text_model"))} is missing`, at, { help: "copy the LLaVA (or Vicuna) checkpoint there, with LLaVA's config.json and Vicuna's renamed config_lmsys.json" });
+  need(image, "image_model", ["config.json", "preprocessor_config.json", WEIGHT_FILE], "the weights (pytorch_model.bin or .safetensors)");
+  need(text, "text_model", ["config.json", "config_lmsys.json", INDEX_FILE, WEIGHT_FILE, ...TOKENIZER_FILES], "the weight shards and their index");
+
+  // Shard indexes must list files that exist.
+  for (const part of [image, text]) {
+    for (const idx of part?.files.filter((f) => INDEX_FILE.test(f)) ?? []) {
+      const file = path.join(part!.dir, idx);
+      const j = readJson(file);
+      const map = (j?.weight_map ?? {}) as Record<string, string>;
+      const shards = [...new Set(Object.values(map))];
+      const missing = shards.filter((s) => !existsSync(path.join(part!.dir, s)));
+      if (missing.length) d.error("E0603", `${show(file)} lists ${missing.length} shard file(s) that do not exist: ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}`, at, { help: "download the missing shards, or the index that matches the shards you have" });
+    }
+  }
+
+  const compare = (irPath: string, spec: unknown, file: string, key: string, value: unknown, explain?: string) => {
+    if (value === undefined) return;
+    const same = typeof spec === "number" && typeof value === "number" ? Math.abs(spec - value) <= 1e-12 * Math.max(1, Math.abs(value)) : JSON.stringify(spec) === JSON.stringify(value);
+    if (same) return;
+    const span: Span = ctx.spanOf(unit, irPath);
+    d.error("E0602", `the weights say ${key} = ${JSON.stringify(value)}, but the spec has ${JSON.stringify(spec)}${explain ? ` (${explain})` : ""}`, span, {
+      notes: [{ message: `${show(file)}: "${key}": ${JSON.stringify(value)}` }, ...ctx.noteAt(unit, irPath, "the spec's value comes from here")],
+      help: "use the spec that matches these weights, or the weights that match the spec",
+    });
+  };
+
+  const m = unit.ir.model;
+  if (image?.files.includes("config.json")) {
+    const file = path.join(image.dir, "config.json");
+    let c = readJson(file);
+    if (c && typeof c.vision_config === "object" && c.vision_config) c = c.vision_config as Json;
+    if (c) {
+      const v = m.vision;
+      compare("model.vision.hidden_size", v.hidden_size, file, "hidden_size", c.hidden_size);
+      compare("model.vision.num_hidden_layers", v.num_hidden_layers, file, "num_hidden_layers", c.num_hidden_layers);
+      compare("model.vision.num_heads", v.num_heads, file, "num_attention_heads", c.num_attention_heads);
+      compare("model.vision.filter_size", v.filter_size, file, "intermediate_size", c.intermediate_size);
+      compare("model.vision.layer_norm_epsilon", v.layer_norm_epsilon, file, "layer_norm_eps", c.layer_norm_eps);
+      compare("model.vision.nonlinearity", v.nonlinearity, file, "hidden_act", c.hidden_act);
+      if (typeof c.image_size === "number") compare("model.vision.image_size", pair(v.image_size), file, "image_size", [c.image_size, c.image_size]);
+      if (typeof c.patch_size === "number") compare("model.vision.patch_size", pair(v.patch_size), file, "patch_size", [c.patch_size, c.patch_size]);
+    }
+  }
+  if (text?.files.includes("config.json")) {
+    const file = path.join(text.dir, "config.json");
+    const c = readJson(file);
+    if (c) {
+      const t = m.language;
+      compare("model.language.hidden_size", t.hidden_size, file, "hidden_size", c.hidden_size);
+      compare("model.language.num_hidden_layers", t.num_hidden_layers, file, "num_hidden_layers", c.num_hidden_layers);
+      compare("model.language.num_heads", t.num_heads, file, "num_attention_heads", c.num_attention_heads);
+      compare("model.language.filter_size", t.filter_size, file, "intermediate_size", c.intermediate_size);
+      compare("model.language.vocab_size", t.vocab_size, file, "vocab_size", c.vocab_size);
+      compare("model.language.layer_norm_epsilon", t.layer_norm_epsilon, file, "rms_norm_eps", c.rms_norm_eps);
+      compare("model.language.rope_theta", t.rope_theta, file, "rope_theta", c.rope_theta);
+      if (typeof c.max_position_embeddings === "number" && t.max_position_embeddings > c.max_position_embeddings) {
+        d.error("E0602", `the spec's max_position_embeddings ${t.max_position_embeddings} is longer than the weights were trained for (${c.max_position_embeddings})`, ctx.spanOf(unit, "model.language.max_position_embeddings"), {
+          notes: [{ message: `${show(file)}: "max_position_embeddings": ${c.max_position_embeddings}` }],
+        });
+      }
+      compare("model.vision.hidden_size", m.vision.hidden_size, file, "mm_hidden_size", c.mm_hidden_size, "the projector's input width");
+      const feature = c.mm_vision_select_feature;
+      if (typeof feature === "string") compare("model.vision.select", m.vision.select, file, "mm_vision_select_feature", feature);
+      // HF counts hidden states (the embeddings are state 0): a positive k is Cerebras' block k − 1.
+      if (typeof c.mm_vision_select_layer === "number") {
+        const k = c.mm_vision_select_layer;
+        const cerebras = k > 0 ? k - 1 : k;
+        if (cerebras !== m.vision.select_layer) compare("model.vision.select_layer", m.vision.select_layer, file, "mm_vision_select_layer", k, k > 0 ? `HF's ${k} is Cerebras' ${cerebras}` : undefined);
+      }
+      if (typeof c.mm_projector_type === "string") {
+        const p = m.projector;
+        const ours = p.$schema === "linear_projector" ? "linear" : `mlp${p.depth}x_${p.activation}`;
+        compare("model.projector", ours, file, "mm_projector_type", c.mm_projector_type);
+      }
+      for (const flag of ["mm_use_im_start_end", "mm_use_im_patch_token"]) {
+        if (c[flag] === true) d.error("E0602", `${show(file)} sets ${flag}: true, which the Cerebras converter and LLaVA-1.5 do not support`, at, { notes: [{ message: `${show(file)}: "${flag}": true` }] });
+      }
+    }
+  }
+
+  // The tokenizer the spec derives image_start_idx with must be the one shipped with the weights.
+  const tk = m.language.tokenizer;
+  const shipped = text && text.files.includes("tokenizer.model") ? path.join(text.dir, "tokenizer.model") : undefined;
+  if (tk.model && shipped) {
+    const ours = ctx.resolvePath(tk.model);
+    const hash = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
+    if (existsSync(ours) && hash(ours) !== hash(shipped)) {
+      d.error("E0604", `the spec's tokenizer ${tk.model} is not the weights' ${show(shipped)}`, ctx.spanOf(unit, "model.language.tokenizer.model"), {
+        notes: [{ message: "image_start_idx and the HDF5 files are derived with the spec's tokenizer; training would read them with another vocabulary" }],
+        help: `point \`tokenizer.model\` at ${show(shipped)}`,
+      });
+    }
+  }
+}
