@@ -27,6 +27,16 @@ const WEIGHT_FILE = /^(pytorch_model.*\.bin|model.*\.safetensors|.*\.safetensors
 const INDEX_FILE = /\.index\.json$/;
 const TOKENIZER_FILES = ["tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"];
 
+/** Spec field ↔ HF config key, as the Cerebras converter reads them (fidelity-cerebras.md §7.3). */
+const VISION_KEYS: [string, string][] = [
+  ["hidden_size", "hidden_size"], ["num_hidden_layers", "num_hidden_layers"], ["num_heads", "num_attention_heads"],
+  ["filter_size", "intermediate_size"], ["layer_norm_epsilon", "layer_norm_eps"], ["nonlinearity", "hidden_act"],
+];
+const TEXT_KEYS: [string, string][] = [
+  ["hidden_size", "hidden_size"], ["num_hidden_layers", "num_hidden_layers"], ["num_heads", "num_attention_heads"],
+  ["filter_size", "intermediate_size"], ["vocab_size", "vocab_size"], ["layer_norm_epsilon", "rms_norm_eps"], ["rope_theta", "rope_theta"],
+];
+
 /** A weights folder's problems, reported against the first phase (the spec's model) that uses them. */
 export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext): void {
   const unit = units[0];
@@ -93,15 +103,10 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
     let c = readJson(file);
     if (c && typeof c.vision_config === "object" && c.vision_config) c = c.vision_config as Json;
     if (c) {
-      const v = m.vision;
-      compare("model.vision.hidden_size", v.hidden_size, file, "hidden_size", c.hidden_size);
-      compare("model.vision.num_hidden_layers", v.num_hidden_layers, file, "num_hidden_layers", c.num_hidden_layers);
-      compare("model.vision.num_heads", v.num_heads, file, "num_attention_heads", c.num_attention_heads);
-      compare("model.vision.filter_size", v.filter_size, file, "intermediate_size", c.intermediate_size);
-      compare("model.vision.layer_norm_epsilon", v.layer_norm_epsilon, file, "layer_norm_eps", c.layer_norm_eps);
-      compare("model.vision.nonlinearity", v.nonlinearity, file, "hidden_act", c.hidden_act);
-      if (typeof c.image_size === "number") compare("model.vision.image_size", pair(v.image_size), file, "image_size", [c.image_size, c.image_size]);
-      if (typeof c.patch_size === "number") compare("model.vision.patch_size", pair(v.patch_size), file, "patch_size", [c.patch_size, c.patch_size]);
+      const v = m.vision as unknown as Record<string, unknown>;
+      for (const [field, key] of VISION_KEYS) compare(`model.vision.${field}`, v[field], file, key, c[key]);
+      if (typeof c.image_size === "number") compare("model.vision.image_size", pair(m.vision.image_size), file, "image_size", [c.image_size, c.image_size]);
+      if (typeof c.patch_size === "number") compare("model.vision.patch_size", pair(m.vision.patch_size), file, "patch_size", [c.patch_size, c.patch_size]);
     }
   }
   if (text?.files.includes("config.json")) {
@@ -109,13 +114,7 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
     const c = readJson(file);
     if (c) {
       const t = m.language;
-      compare("model.language.hidden_size", t.hidden_size, file, "hidden_size", c.hidden_size);
-      compare("model.language.num_hidden_layers", t.num_hidden_layers, file, "num_hidden_layers", c.num_hidden_layers);
-      compare("model.language.num_heads", t.num_heads, file, "num_attention_heads", c.num_attention_heads);
-      compare("model.language.filter_size", t.filter_size, file, "intermediate_size", c.intermediate_size);
-      compare("model.language.vocab_size", t.vocab_size, file, "vocab_size", c.vocab_size);
-      compare("model.language.layer_norm_epsilon", t.layer_norm_epsilon, file, "rms_norm_eps", c.rms_norm_eps);
-      compare("model.language.rope_theta", t.rope_theta, file, "rope_theta", c.rope_theta);
+      for (const [field, key] of TEXT_KEYS) compare(`model.language.${field}`, (t as unknown as Record<string, unknown>)[field], file, key, c[key]);
       if (typeof c.max_position_embeddings === "number" && t.max_position_embeddings > c.max_position_embeddings) {
         d.error("E0602", `the spec's max_position_embeddings ${t.max_position_embeddings} is longer than the weights were trained for (${c.max_position_embeddings})`, ctx.spanOf(unit, "model.language.max_position_embeddings"), {
           notes: [{ message: `${show(file)}: "max_position_embeddings": ${c.max_position_embeddings}` }],
