@@ -121,7 +121,7 @@ export const FeedForwardNetwork = z.strictObject({
   if (v.layers_activation && v.layers_activation.length !== v.layers_units.length) ctx.addIssue({ code: "custom", message: "layers_activation needs one entry per layer", path: ["layers_activation"] });
 });
 
-export const LlavaModelConfig = z.strictObject({
+export const LlavaModelFields = z.strictObject({
   freeze: z.array(str),
   image_feature_select_layer_idx: int,
   image_start_idx: int.nonnegative(),
@@ -135,13 +135,20 @@ export const LlavaModelConfig = z.strictObject({
   fp16_type: z.enum(["bfloat16", "float16", "cbfloat16"]).optional(),
   boundary_casting: bool.optional(),
   lora_params: z.unknown().optional(),
-}).superRefine((m, ctx) => {
+});
+
+/** The cross-field rules of LlavaModelConfig (every release). */
+type ModelForChecks = Pick<z.infer<typeof LlavaModelFields>, "loss_scaling" | "loss_weight" | "projector" | "image_model" | "text_model">;
+
+export const checkLlavaModel = (m: ModelForChecks, ctx: z.RefinementCtx): void => {
   if (m.loss_scaling === "num_tokens" && m.loss_weight !== 1) ctx.addIssue({ code: "custom", message: "loss_weight must be 1.0 with num_tokens scaling", path: ["loss_weight"] });
   const proj = m.projector.image_model;
   if (m.image_model.hidden_size !== m.text_model.hidden_size && !proj) ctx.addIssue({ code: "custom", message: "a projector is required when the hidden sizes differ", path: ["projector"] });
   if (proj && proj.input_unit !== m.image_model.hidden_size) ctx.addIssue({ code: "custom", message: "projector input_unit must equal image_model.hidden_size", path: ["projector", "image_model", "input_unit"] });
   if (proj && proj.layers_units[proj.layers_units.length - 1] !== m.text_model.hidden_size) ctx.addIssue({ code: "custom", message: "the projector's last layer must output text_model.hidden_size", path: ["projector", "image_model", "layers_units"] });
-});
+};
+
+export const LlavaModelConfig = LlavaModelFields.superRefine(checkLlavaModel);
 
 const scheduler = z.strictObject({
   scheduler: z.string(),
@@ -229,14 +236,8 @@ export const RunConfig = z.strictObject({
   debug_args: z.record(str, z.unknown()).optional(),
 });
 
-export const LlavaConfig = z.strictObject({
-  train_input: DataConfig.optional(),
-  eval_input: DataConfig.optional(),
-  model: LlavaModelConfig,
-  optimizer: OptimizerConfig,
-  runconfig: RunConfig,
-  sparsity: z.record(str, z.unknown()).optional(),
-}).superRefine((c, ctx) => {
+/** image_data_size of each input must match the image model's image_size (every release). */
+export function checkImageDataSize(c: { train_input?: { image_data_size: number[] } | undefined; eval_input?: { image_data_size: number[] } | undefined; model: { image_model: { image_size: number[] } } }, ctx: z.RefinementCtx): void {
   for (const section of ["train_input", "eval_input"] as const) {
     const input = c[section];
     if (!input) continue;
@@ -244,7 +245,16 @@ export const LlavaConfig = z.strictObject({
     const [ih, iw] = c.model.image_model.image_size;
     if (h !== ih || w !== iw) ctx.addIssue({ code: "custom", message: "image_data_size must match model.image_model.image_size", path: [section, "image_data_size"] });
   }
-});
+}
+
+export const LlavaConfig = z.strictObject({
+  train_input: DataConfig.optional(),
+  eval_input: DataConfig.optional(),
+  model: LlavaModelConfig,
+  optimizer: OptimizerConfig,
+  runconfig: RunConfig,
+  sparsity: z.record(str, z.unknown()).optional(),
+}).superRefine(checkImageDataSize);
 
 const setupSchema = z.strictObject({
   input_dir: str,

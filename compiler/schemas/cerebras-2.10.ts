@@ -1,0 +1,60 @@
+// Model Zoo 2.10's `trainer:` format for LLaVA: the model section (2.2.1's keys without the precision
+// ones, plus `name: llava`), and the trainer's own sections, all strict.
+import { z } from "zod";
+import { checkImageDataSize, checkLlavaModel, LlavaModelFields } from "./cerebras-2.2.1.js";
+import { DataConfig as DataConfig230 } from "./cerebras-2.3.0.js";
+
+const int = z.number().int();
+const num = z.number();
+
+const Model = LlavaModelFields.omit({ mixed_precision: true, fp16_type: true }).extend({ name: z.literal("llava") }).superRefine(checkLlavaModel);
+
+const Loader = DataConfig230.omit({ micro_batch_size: true, mixed_precision: true });
+
+const lrSegment = z.strictObject({ initial_learning_rate: num.min(0), end_learning_rate: num.min(0), total_iters: int.nonnegative() });
+const Scheduler = z.union([
+  z.strictObject({ SequentialLR: z.strictObject({ schedulers: z.array(z.union([z.strictObject({ LinearLR: lrSegment }), z.strictObject({ CosineDecayLR: lrSegment })])).min(1) }) }),
+  z.strictObject({ LinearLR: lrSegment }),
+  z.strictObject({ CosineDecayLR: lrSegment }),
+  z.strictObject({ ConstantLR: z.strictObject({ learning_rate: num.positive() }) }),
+]);
+
+const microFlags = z.strictObject({ "csx.performance.micro_batch_size": z.union([int.positive(), z.enum(["auto", "explore"])]) });
+const Callback = z.union([
+  z.strictObject({ ScopedTrainFlags: microFlags }),
+  z.strictObject({ ScopedValidateFlags: microFlags }),
+  z.strictObject({ ComputeNorm: z.strictObject({}) }),
+  z.strictObject({ KeepNCheckpoints: z.strictObject({ n: int.positive() }) }),
+  z.strictObject({ LoadCheckpointStates: z.strictObject({ load_checkpoint_states: z.string() }) }),
+]);
+
+export const TrainerConfig = z.strictObject({
+  trainer: z.strictObject({
+    init: z.strictObject({
+      backend: z.strictObject({ backend_type: z.enum(["CSX", "CPU", "GPU"]) }),
+      seed: int.optional(),
+      model: Model,
+      optimizer: z.strictObject({
+        AdamW: z.strictObject({ betas: z.tuple([num.min(0).lt(1), num.min(0).lt(1)]), eps: num.positive(), weight_decay: num.min(0).optional(), correct_bias: z.boolean().optional() }),
+      }),
+      schedulers: z.array(Scheduler).min(1),
+      precision: z.strictObject({
+        enabled: z.boolean(),
+        fp16_type: z.enum(["bfloat16", "float16", "cbfloat16"]).optional(),
+        loss_scaling_factor: z.union([num.min(0), z.literal("dynamic")]).optional(),
+        max_gradient_norm: num.positive().optional(),
+        log_loss_scale: z.boolean().optional(),
+      }),
+      loop: z.strictObject({ max_steps: int.positive(), eval_frequency: int.positive().optional(), eval_steps: int.nonnegative().optional() }),
+      checkpoint: z.strictObject({ steps: int.nonnegative() }),
+      logging: z.strictObject({ log_steps: int.positive() }),
+      callbacks: z.array(Callback),
+    }),
+    fit: z.strictObject({ train_dataloader: Loader, val_dataloader: Loader.optional() }),
+    validate: z.strictObject({ val_dataloader: Loader }).optional(),
+    validate_all: z.strictObject({ val_dataloaders: z.union([Loader, z.array(Loader)]) }).optional(),
+  }),
+}).superRefine((c, ctx) => {
+  const t = c.trainer;
+  checkImageDataSize({ train_input: t.fit.train_dataloader, eval_input: t.fit.val_dataloader, model: t.init.model }, ctx);
+});
