@@ -247,14 +247,19 @@ export function checkImageDataSize(c: { train_input?: { image_data_size: number[
   }
 }
 
-export const LlavaConfig = z.strictObject({
-  train_input: DataConfig.optional(),
-  eval_input: DataConfig.optional(),
-  model: LlavaModelConfig,
-  optimizer: OptimizerConfig,
-  runconfig: RunConfig,
-  sparsity: z.record(str, z.unknown()).optional(),
-}).superRefine(checkImageDataSize);
+/** The flat LLaVA config (2.2.1 and 2.3.0) around a release's data config. */
+export function flatLlavaConfig<D extends z.ZodType<{ image_data_size: number[] }>>(data: D) {
+  return z.strictObject({
+    train_input: data.optional(),
+    eval_input: data.optional(),
+    model: LlavaModelConfig,
+    optimizer: OptimizerConfig,
+    runconfig: RunConfig,
+    sparsity: z.record(str, z.unknown()).optional(),
+  }).superRefine(checkImageDataSize);
+}
+
+export const LlavaConfig = flatLlavaConfig(DataConfig);
 
 const setupSchema = z.strictObject({
   input_dir: str,

@@ -2,7 +2,7 @@
 // (LlavaHDF5MapDataProcessorConfig) no longer takes bos_token_id, pad_token_id or fp16_type, and gains
 // a few loader options. Everything else is 2.2.1's schema.
 import { z } from "zod";
-import { checkImageDataSize, DataConfig as DataConfig221, LlavaModelConfig, OptimizerConfig, RunConfig } from "./cerebras-2.2.1.js";
+import { DataConfig as DataConfig221, flatLlavaConfig } from "./cerebras-2.2.1.js";
 
 export const DataConfig = DataConfig221.omit({ bos_token_id: true, pad_token_id: true, fp16_type: true }).extend({
   use_worker_cache: z.boolean().optional(),
@@ -15,11 +15,4 @@ export const DataConfig = DataConfig221.omit({ bos_token_id: true, pad_token_id:
   dataset_map_fn: z.string().optional(),
 });
 
-export const LlavaConfig = z.strictObject({
-  train_input: DataConfig.optional(),
-  eval_input: DataConfig.optional(),
-  model: LlavaModelConfig,
-  optimizer: OptimizerConfig,
-  runconfig: RunConfig,
-  sparsity: z.record(z.string(), z.unknown()).optional(),
-}).superRefine(checkImageDataSize);
+export const LlavaConfig = flatLlavaConfig(DataConfig);
