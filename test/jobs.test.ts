@@ -109,8 +109,8 @@ describe("Cerebras job scripts", () => {
     expect(JSON.parse(readFileSync(path.join(out, "export/text_model_llava/config.json"), "utf8")).mm_vision_tower).toBe(path.join(out, "export/image_model"));
 
     // The evaluation commands of the benchmarks the target names (seed step 7).
-    expect(r.out).toContain(`CKPT="${out}/export/text_model_llava" bash scripts/v1_5/eval/textvqa.sh    # TextVQA val`);
-    expect(r.out.match(/bash scripts\/v1_5\/eval\//g)).toHaveLength(6);
+    expect(r.out).toContain(`sed "s#liuhaotian/llava-v1.5-13b#${out}/export/text_model_llava#g" scripts/v1_5/eval/textvqa.sh | bash    # TextVQA val`);
+    expect(r.out.match(/scripts\/v1_5\/eval\/\w+\.sh \| bash/g)).toHaveLength(6);
 
     // Again: every step is finished, so nothing runs.
     const again = bash(path.join(out, "pipeline.sh"), [], env);

@@ -137,8 +137,8 @@ PY`);
   if (t.eval.length) {
     lines.push("cat <<EVAL");
     lines.push("Evaluate with the LLaVA repository (seed step 7), from its root, after extracting eval.zip into ./playground/data/eval.");
-    lines.push("Each script takes the model path as CKPT; conv-mode vicuna_v1, greedy decoding:");
-    for (const b of t.eval) lines.push(`  CKPT="$export_dir/text_model_llava" bash scripts/v1_5/eval/${b}.sh    # ${BENCHMARKS[b] ?? b}`);
+    lines.push("The v1.5 scripts name the released model (liuhaotian/llava-v1.5-13b); each command runs one with this model instead:");
+    for (const b of t.eval) lines.push(`  sed "s#liuhaotian/llava-v1.5-13b#$export_dir/text_model_llava#g" scripts/v1_5/eval/${b}.sh | bash    # ${BENCHMARKS[b] ?? b}`);
     lines.push("EVAL");
   }
   return lines.join("\n") + "\n";
