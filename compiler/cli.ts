@@ -138,6 +138,28 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${code.toUpperCase()}: ${c.title}\n\n${c.explain}\n`);
     });
 
+  program
+    .command("import")
+    .description("read Cerebras Model Zoo LLaVA params YAML (2.2.1, 2.3.0 or 2.10; one file per phase) and print a .llava spec")
+    .argument("<configs...>", "params_*.yaml files, phase 1 before phase 2")
+    .option("-o, --out <file>", "write the spec to a file instead of standard output")
+    .action(async (configs: string[], o: { out?: string }) => {
+      const { readFileSync, existsSync } = await import("node:fs");
+      for (const c of configs) if (!existsSync(c)) throw new UsageError(`not found: ${c}`);
+      const { importConfigs } = await import("./import/import.js");
+      const r = await importConfigs(configs.map((file) => ({ file, text: readFileSync(file, "utf8") })));
+      for (const p of r.problems) process.stderr.write(`${p.file}${p.line ? `:${p.line}:${p.column}` : ""}: ${p.message}\n`);
+      if (r.spec) {
+        if (o.out) {
+          const { writeAtomically } = await import("./build.js");
+          writeAtomically(path.dirname(path.resolve(o.out)), [{ path: path.basename(o.out), content: r.spec }]);
+          process.stderr.write(`wrote ${o.out}\n`);
+        } else process.stdout.write(r.spec);
+      }
+      process.stderr.write(r.verified ? `✓ the spec rebuilds every key of the input\n` : `✗ ${r.problems.length} problem(s): the spec does not reproduce the input exactly\n`);
+      exitCode = r.verified ? 0 : 1;
+    });
+
   registerDataCommands(program, {
     paint: (color) => painter(colorWanted(color)),
     setExit: (code) => { exitCode = code; },

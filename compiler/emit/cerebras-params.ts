@@ -28,7 +28,7 @@ function transformYaml(t: TransformIR): YValue {
 type Kind = "plain" | "float" | "flow";
 
 // Key order of the Model Zoo's own LLaVA configs.
-const VIT_KEYS: [string, Kind][] = [
+export const VIT_KEYS: [string, Kind][] = [
   ["position_embedding_type", "plain"], ["embedding_dropout_rate", "float"], ["hidden_size", "plain"], ["use_post_embed_layer_norm", "plain"],
   ["use_embed_proj_bias", "plain"], ["num_hidden_layers", "plain"], ["layer_norm_epsilon", "float"], ["num_heads", "plain"],
   ["attention_type", "plain"], ["attention_softmax_fp32", "plain"], ["dropout_rate", "float"], ["nonlinearity", "plain"],
@@ -38,7 +38,7 @@ const VIT_KEYS: [string, Kind][] = [
   ["prepend_cls_token", "plain"], ["use_final_layer_norm", "plain"],
 ];
 
-const LLAMA_KEYS: [string, Kind][] = [
+export const LLAMA_KEYS: [string, Kind][] = [
   ["vocab_size", "plain"], ["hidden_size", "plain"], ["position_embedding_type", "plain"], ["rotary_dim", "plain"],
   ["share_embedding_weights", "plain"], ["max_position_embeddings", "plain"], ["embd_pdrop", "float"], ["num_hidden_layers", "plain"],
   ["dropout_rate", "float"], ["layer_norm_epsilon", "float"], ["norm_type", "plain"], ["num_heads", "plain"], ["attention_type", "plain"],

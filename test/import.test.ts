@@ -1,0 +1,101 @@
+// `llavac import`: Cerebras LLaVA params YAML → .llava. Importing and building again gives YAML equal to
+// the input, key by key, for every LLaVA reference config of every release (when ../shared is there) and
+// for the committed golden configs (always); the spec uses the standard library where values match;
+// unknown keys are reported with line and column; comments that say something are kept.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { load } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { Builder } from "../compiler/build.js";
+import { compile } from "../compiler/compile.js";
+import { importConfigs } from "../compiler/import/import.js";
+import { flatten } from "./build-helpers.js";
+import { ROOT } from "./helpers.js";
+
+const REFERENCE = path.resolve(ROOT, "../shared/reference/cerebras");
+const haveReference = existsSync(REFERENCE);
+if (!haveReference) console.warn(`import: ${REFERENCE} is absent, so the round trip over the reference configs is skipped; the golden configs still run.`);
+
+const read = (file: string) => ({ file, text: readFileSync(file, "utf8") });
+
+/** Import the files, build the spec, and list every key where a rebuilt params.yaml differs from its input. */
+async function roundTrip(files: string[]): Promise<{ spec: string; differences: string[]; problems: string[] }> {
+  const r = await importConfigs(files.map(read), ROOT);
+  const result = await compile(path.join(ROOT, "imported.llava"), { source: r.spec, cwd: ROOT, env: {} });
+  expect(result.diags.errorCount, result.diags.sorted().map((d) => d.message).join("\n")).toBe(0);
+  const built = new Map(new Builder(result).outputs().map((f) => [f.path, f.content]));
+  const differences: string[] = [];
+  for (const [i, file] of files.entries()) {
+    const phase = result.phases[i]!.unit.ir.$name;
+    const ours = flatten(load(built.get(`${phase}/params.yaml`)!));
+    const theirs = flatten(load(readFileSync(file, "utf8")));
+    for (const [k, v] of theirs) if (JSON.stringify(ours.get(k)) !== JSON.stringify(v)) differences.push(`${path.basename(file)} ${k}: ours ${JSON.stringify(ours.get(k))}, input ${JSON.stringify(v)}`);
+    for (const k of ours.keys()) if (!theirs.has(k)) differences.push(`${path.basename(file)} extra ${k}`);
+  }
+  return { spec: r.spec, differences, problems: r.problems.map((p) => `${p.file}:${p.line}: ${p.message}`) };
+}
+
+const PAIRS: [string, string, string][] = [];
+for (const [release, dir] of [["2.2.1", ""], ["2.3.0", "release_2.3.0/llava_configs"], ["2.10", "release_2.10.0_head/llava_configs"]] as const) {
+  for (const size of ["7b", "13b"]) PAIRS.push([release, path.join(REFERENCE, dir, `params_llava_v1p5_pretrain_${size}_phase1_MSL2K.yaml`), path.join(REFERENCE, dir, `params_llava_v1p5_pretrain_${size}_phase2_MSL2K.yaml`)]);
+}
+
+describe.skipIf(!haveReference)("import round-trips every LLaVA reference config", () => {
+  it.each(PAIRS)("release %s: %s + phase 2", async (release, phase1, phase2) => {
+    const r = await roundTrip([phase1, phase2]);
+    expect(r.problems).toEqual([]);
+    expect(r.differences).toEqual([]);
+    expect(r.spec).toContain(`cerebras cluster { release: "${release}" }`);
+  });
+
+  it("configs it cannot import are named, not half-read", async () => {
+    const v2 = await importConfigs([read(path.join(REFERENCE, "release_2.3.0/llava_configs/params_llava_v1p5_pretrain_7b_phase1_MSL2K_v2.yaml"))]);
+    expect(v2.problems.map((p) => p.message)).toEqual([expect.stringMatching(/2.3.0 trainer-format \("v2"\) config/)]);
+    const mm = await importConfigs([read(path.join(REFERENCE, "release_2.10.0_head/multimodal_simple_configs/params_mm_llava_llama2_7b_phase1.yaml"))]);
+    expect(mm.problems).toEqual([expect.objectContaining({ line: 7, message: expect.stringMatching(/model `multimodal_simple` is not LLaVA/) })]);
+    expect(mm.verified).toBe(false);
+  });
+});
+
+describe("import", () => {
+  const golden = (size: string, phase: string) => path.join(ROOT, "test/golden", `llava-v1.5-${size}`, phase, "params.yaml");
+
+  it("round-trips the committed golden configs (2.2.1), and the spec is idiomatic", async () => {
+    for (const size of ["7b", "13b"]) {
+      const r = await roundTrip([golden(size, "pretrain"), golden(size, "finetune")]);
+      expect(r.differences).toEqual([]);
+      expect(r.problems).toEqual([]);
+      // Standard-library models, and only the overrides that differ.
+      expect(r.spec).toContain(`language  = vicuna_${size}_v1_5 { max_position_embeddings: 2048 }`);
+      expect(r.spec).toContain("vision    = clip_vit_l14_336\n");
+      expect(r.spec).toContain("projector = mlp2x_gelu");
+      expect(r.spec).toMatch(/phase finetune \{\n  from {7}= pretrain\(states: model\)/);
+    }
+  });
+
+  it("reports an unknown key with its line and column, and does not claim a round trip", async () => {
+    const text = readFileSync(golden("7b", "pretrain"), "utf8").replace("    vocab_size: 32000\n", "    vocab_size: 32000\n    secret_knob: 3\n");
+    const line = text.split("\n").findIndex((l) => l.includes("secret_knob")) + 1;
+    const r = await importConfigs([{ file: "p1.yaml", text }]);
+    expect(r.problems).toEqual([{ file: "p1.yaml", line, column: 5, message: "unknown key `model.text_model.secret_knob` (llavac has no field for it; it is not in the spec)" }]);
+    expect(r.verified).toBe(false);
+  });
+
+  it("a phase-2 config alone: its load_checkpoint_states needs the phase it loads from", async () => {
+    const r = await importConfigs([read(golden("7b", "finetune"))]);
+    expect(r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/load_checkpoint_states: this phase starts from another phase's checkpoint; import that phase's config too/)]);
+    expect(r.problems[0]!.line).toBeGreaterThan(1);
+  });
+
+  it("keeps the comments that say something: the header, disabled settings, notes; not section headings", async () => {
+    const yaml = `# LLaVA - tiny test\n# Text model: Vicuna-7B\n` + readFileSync(golden("7b", "pretrain"), "utf8").split("\n").filter((l) => !l.startsWith("#")).join("\n")
+      .replace("optimizer:\n", "optimizer:\n  # weight_decay: 0.001\n  # Encoder ffn\n")
+      .replace("    max_position_embeddings: 2048\n", "    max_position_embeddings: 2048 #### MSL 2K\n");
+    const r = await importConfigs([{ file: "p1.yaml", text: yaml }]);
+    expect(r.verified).toBe(true);
+    expect(r.spec).toContain("// LLaVA - tiny test\n// Text model: Vicuna-7B\n");
+    expect(r.spec).toMatch(/\/\/ p1.yaml:\d+: weight_decay: 0.001/);
+    expect(r.spec).not.toContain("Encoder ffn");
+    expect(r.spec).toContain("max_position_embeddings: 2048   /* MSL 2K */");
+  });
+});
