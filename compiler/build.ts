@@ -16,7 +16,7 @@ import { renderYaml, toPlain, type YValue } from "./emit/yaml.js";
 import type { PhaseUnit } from "./ir.js";
 import { LlavaConfig, PhaseOnePreprocess, PhaseTwoPreprocess } from "./schemas/cerebras-2.2.1.js";
 import { LlavaConfig as LlavaConfig230 } from "./schemas/cerebras-2.3.0.js";
-import { TrainerConfig } from "./schemas/cerebras-2.10.js";
+import { TrainerConfig, TrainerConfig230 } from "./schemas/cerebras-2.10.js";
 import { toTrainer } from "./emit/cerebras-trainer.js";
 import { VERSION } from "./version.js";
 
@@ -100,10 +100,14 @@ export class Builder {
     const files: OutputFile[] = [];
 
     const flat = emitParams(ir, d, target);
-    // 2.2.1 and 2.3.0 share the flat format; 2.10 regroups the same values under `trainer:`.
-    const params = target.release === "2.10" ? toTrainer(flat.doc, flat.origins) : flat;
-    const schema = target.release === "2.10" ? TrainerConfig : target.release === "2.3.0" ? LlavaConfig230 : LlavaConfig;
-    this.validate(schema, params.doc, unit, params.origins, "params.yaml");
+    // 2.2.1 and 2.3.0 read the flat format; 2.10 (and 2.3.0 on request) regroups the same values under `trainer:`.
+    const trainer = target.release === "2.10" || target.format === "trainer";
+    const formatProblem = target.release === "2.2.1" && target.format === "trainer" ? "release 2.2.1 has no trainer format" : target.release === "2.10" && target.format === "flat" ? "release 2.10 reads only the trainer format" : undefined;
+    if (formatProblem) this.result.diags.error("E0501", formatProblem, this.result.program!.targetSpans.get("format")?.span ?? unit.nameSpan, { help: "remove `format` to use the release's own layout" });
+    const params = trainer ? toTrainer(flat.doc, flat.origins, target.release === "2.10" ? "2.10" : "2.3.0") : flat;
+    const schema = target.release === "2.10" ? TrainerConfig : trainer ? TrainerConfig230 : target.release === "2.3.0" ? LlavaConfig230 : LlavaConfig;
+    // A layout the release cannot read is reported once, not as a cascade of schema errors.
+    if (!formatProblem) this.validate(schema, params.doc, unit, params.origins, "params.yaml");
     files.push({ path: `${ir.$name}/params.yaml`, content: renderYaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`]) });
 
     const pre = emitPreprocess(ir, d);

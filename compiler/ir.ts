@@ -174,6 +174,7 @@ export interface PhaseIR {
 export interface CerebrasTargetIR {
   $name?: string;
   release: "2.2.1" | "2.3.0" | "2.10";
+  format?: "flat" | "trainer";
   num_csx: number;
   mgmt_address?: string;
   mount_dirs: string[];

@@ -130,3 +130,24 @@ function* flattenKeys(v: unknown, prefix = ""): Generator<string> {
     for (const [k, x] of Object.entries(v)) yield* flattenKeys(x, prefix ? `${prefix}.${k}` : k);
   } else yield prefix;
 }
+
+describe("emit: release layouts", () => {
+  const variant = (cluster: string) => readFileSync(path.join(ROOT, "examples/llava-v1.5-7b/release-2.3.0-trainer.llava"), "utf8").replace(/cerebras cluster = .*/, cluster);
+  const spec = path.join(ROOT, "examples/llava-v1.5-7b/release-2.3.0-trainer.llava");
+
+  it("2.3.0 writes its trainer layout on request, 2.10 always", async () => {
+    const t230 = await buildFiles(spec);
+    expect(t230.files.get("pretrain/params.yaml")).toMatch(/^trainer:\n  init:\n    seed: 1\n    model:\n      image_model:/m);
+    const t210 = await buildFiles(spec, { source: variant('cerebras cluster = v15.cluster { release: "2.10" }') });
+    expect(t210.files.get("pretrain/params.yaml")).toMatch(/^trainer:\n  init:\n    backend:\n      backend_type: CSX\n/m);
+  });
+
+  it("a layout the release does not read is an error at the target's `format`", async () => {
+    for (const [cluster, message] of [['cerebras cluster = v15.cluster { format: "trainer" }', "release 2.2.1 has no trainer format"], ['cerebras cluster = v15.cluster { release: "2.10", format: "flat" }', "release 2.10 reads only the trainer format"]]) {
+      const r = await buildFiles(spec, { source: variant(cluster!) });
+      const d = r.result.diags.sorted().find((x) => x.code === "E0501");
+      expect(d?.message).toBe(message);
+      expect(d?.span.file.endsWith("llava.llava") || d?.span.file.endsWith("release-2.3.0-trainer.llava")).toBe(true);
+    }
+  });
+});

@@ -33,6 +33,8 @@ for (const [release, dir] of [["2.3.0", "release_2.3.0/llava_configs"], ["2.10",
   }
 }
 
+RELEASES.push(["llava-v1.5-7b/release-2.3.0-trainer.llava", "pretrain/params.yaml", "release_2.3.0/llava_configs/params_llava_v1p5_pretrain_7b_phase1_MSL2K_v2.yaml", "2.3.0"]);
+
 const built = new Map<string, Map<string, string>>();
 async function outputs(example: string): Promise<Map<string, string>> {
   let files = built.get(example);
@@ -57,7 +59,7 @@ describe.skipIf(!haveReference)("fidelity: examples compile to the six Cerebras 
   });
 });
 
-describe.skipIf(!haveReference)("fidelity: release variants compile to the 2.3.0 and 2.10 reference files", () => {
+describe.skipIf(!haveReference)("fidelity: release variants compile to the 2.3.0 (both layouts) and 2.10 reference files", () => {
   it.each(RELEASES)("%s %s = %s", async (spec, file, reference, release) => {
     const text = (await outputs(spec)).get(file)!;
     expect(text).toContain(`Cerebras Model Zoo ${release} LLaVA training config`);

@@ -11,7 +11,13 @@ type Obj = { [key: string]: YValue };
 
 const SCHEDULERS: Record<string, string> = { linear: "LinearLR", linearlr: "LinearLR", cosinedecaylr: "CosineDecayLR", cosinedecay: "CosineDecayLR", constant: "ConstantLR", constantlr: "ConstantLR" };
 
-export function toTrainer(flat: YValue, flatOrigins: KeyOrigins): { doc: YValue; origins: KeyOrigins } {
+/**
+ * `variant` "2.10" is the Model Zoo 2.10 layout; "2.3.0" is 2.3.0's own trainer layout (its `_v2`
+ * configs): the model keeps mixed_precision and fp16_type and has no name, the loaders keep
+ * mixed_precision, and there is no backend block.
+ */
+export function toTrainer(flat: YValue, flatOrigins: KeyOrigins, variant: "2.3.0" | "2.10" = "2.10"): { doc: YValue; origins: KeyOrigins } {
+  const v210 = variant === "2.10";
   const f = flat as Obj;
   const origins: KeyOrigins = new Map();
   /** Record that `to` (and everything under it) comes from `from` in the flat document. */
@@ -29,10 +35,10 @@ export function toTrainer(flat: YValue, flatOrigins: KeyOrigins): { doc: YValue;
     carry(to, from);
   };
 
-  const model: Obj = { name: "llava" };
+  const model: Obj = v210 ? { name: "llava" } : {};
   const flatModel = f.model as Obj;
   for (const key of Object.keys(flatModel)) {
-    if (key === "mixed_precision" || key === "fp16_type") continue; // → precision
+    if (v210 && (key === "mixed_precision" || key === "fp16_type")) continue; // → precision
     take(model, key, `trainer.init.model.${key}`, `model.${key}`);
   }
   carry("trainer.init.model.name", "model");
@@ -97,12 +103,12 @@ export function toTrainer(flat: YValue, flatOrigins: KeyOrigins): { doc: YValue;
   const loader = (section: "train_input" | "eval_input", to: string): Obj => {
     const o: Obj = {};
     for (const key of Object.keys((f[section] as Obj | undefined) ?? {})) {
-      if (key === "micro_batch_size" || key === "mixed_precision") continue; // → callbacks, precision
+      if (key === "micro_batch_size" || (v210 && key === "mixed_precision")) continue; // → callbacks, precision
       take(o, key, `${to}.${key}`, `${section}.${key}`);
     }
     return o;
   };
-  const init: Obj = { backend: { backend_type: "CSX" } };
+  const init: Obj = v210 ? { backend: { backend_type: "CSX" } } : {};
   take(init, "seed", "trainer.init.seed", "runconfig.seed");
   Object.assign(init, { model, optimizer: { AdamW: adamw }, schedulers, precision, loop, checkpoint, logging, callbacks });
   const val = loader("eval_input", "trainer.fit.val_dataloader");

@@ -223,6 +223,8 @@ interface Phase {
   flat: Obj;
   origin: Map<string, string>;
   release: CerebrasTargetIR["release"];
+  /** A 2.3.0 config in the trainer layout. */
+  trainerLayout: boolean;
   name: string;
   from?: string;
   /** Spec overrides by place: field → literal (and the YAML key it answers, for comments). */
@@ -247,14 +249,15 @@ export async function importConfigs(inputs: { file: string; text: string }[], cw
       return off === undefined ? {} : { line: src.position(off).line, column: src.position(off).column };
     };
     const doc = src.value as Obj;
-    let flat: Obj, origin = new Map<string, string>(), release: CerebrasTargetIR["release"];
+    let flat: Obj, origin = new Map<string, string>(), release: CerebrasTargetIR["release"], trainerLayout = false;
     if (isObj(doc?.trainer)) {
       const t = doc.trainer as Obj;
       const model = ((t.init as Obj | undefined)?.model ?? {}) as Obj;
-      if (model.name === undefined && "mixed_precision" in model) { problems.push({ file: input.file, ...at("trainer.init.model.mixed_precision"), message: "a 2.3.0 trainer-format (\"v2\") config; llavac writes 2.3.0's flat format and 2.10's trainer format: import the flat 2.3.0 config instead" }); continue; }
-      if (model.name !== "llava") { problems.push({ file: input.file, ...at("trainer.init.model.name"), message: `model \`${String(model.name)}\` is not LLaVA (\`llava\`); llavac imports LLaVA configs` }); continue; }
+      // 2.3.0's own trainer layout (its _v2 configs): no model name, precision keys kept in the model.
+      const v230 = model.name === undefined && "mixed_precision" in model;
+      if (!v230 && model.name !== "llava") { problems.push({ file: input.file, ...at("trainer.init.model.name"), message: `model \`${String(model.name)}\` is not LLaVA (\`llava\`); llavac imports LLaVA configs` }); continue; }
       const r = fromTrainer(t, (key, message) => problems.push({ file: input.file, ...at(key), message }));
-      flat = r.flat; origin = r.origin; release = "2.10";
+      flat = r.flat; origin = r.origin; release = v230 ? "2.3.0" : "2.10"; trainerLayout = v230;
     } else if (isObj(doc?.model)) {
       flat = doc; release = isObj(doc.train_input) && "bos_token_id" in (doc.train_input as Obj) ? "2.2.1" : "2.3.0";
     } else {
@@ -265,7 +268,7 @@ export async function importConfigs(inputs: { file: string; text: string }[], cw
     const pretrainLike = model.image_start_idx === 1 || ((model.freeze ?? []) as string[]).some((f) => /text_model/.test(f));
     let name = pretrainLike ? "pretrain" : "finetune";
     if (phases.some((p) => p.name === name)) name = `${name}_${phases.length + 1}`;
-    phases.push({ src, flat, origin, release, name, overrides: emptyOverrides() });
+    phases.push({ src, flat, origin, release, trainerLayout, name, overrides: emptyOverrides() });
   }
   if (phases.length === 0) return { spec: "", problems, verified: false };
   const release = phases[0]!.release;
@@ -295,7 +298,8 @@ export async function importConfigs(inputs: { file: string; text: string }[], cw
   const projector = !units ? "mlp2x_gelu" : units.length === 1 ? "linear" : `mlp${units.length}x_gelu`;
   const modelName = language.size === "tiny" ? "llava" : `llava_${language.size}`;
 
-  const render = (): string => spec(phases, { vision: vision.name, language: language.name, projector, model: modelName, release });
+  const format = release === "2.3.0" && phases.some((p) => p.trainerLayout) ? "trainer" : undefined;
+  const render = (): string => spec(phases, { vision: vision.name, language: language.name, projector, model: modelName, release, ...(format ? { format } : {}) });
   // Pass 1: the bases and the skeleton; every differing key becomes an override.
   const first1 = await emitAll(render(), phases, cwd);
   if (first1.errors.length) return { spec: render(), problems: [...problems, ...first1.errors.map((m) => ({ file: "(import)", message: m }))], verified: false };
@@ -359,7 +363,7 @@ async function emitAll(text: string, phases: Phase[], cwd: string): Promise<{ do
 
 // ---- the spec text --------------------------------------------------------------------------------
 
-function spec(phases: Phase[], b: { vision: string; language: string; projector: string; model: string; release: string }): string {
+function spec(phases: Phase[], b: { vision: string; language: string; projector: string; model: string; release: string; format?: string }): string {
   const lines: string[] = [];
   const header = phases.flatMap((p) => p.src.standalone.filter((c) => c.before === "" && meaningful(c.text)).map((c) => c.text));
   lines.push(`// Imported by llavac from ${phases.map((p) => path.basename(p.src.file)).join(", ")}.`);
@@ -434,7 +438,7 @@ function spec(phases: Phase[], b: { vision: string; language: string; projector:
     if (p.overrides.run.size) put("run", `run { ${body([...p.overrides.run], p)} }`);
     lines.push("}", "");
   }
-  lines.push(`cerebras cluster { release: "${b.release}" }`);
+  lines.push(`cerebras cluster { release: "${b.release}"${b.format ? `, format: "${b.format}"` : ""} }`);
   return lines.join("\n") + "\n";
 }
 

@@ -8,8 +8,11 @@ const int = z.number().int();
 const num = z.number();
 
 const Model = LlavaModelFields.omit({ mixed_precision: true, fp16_type: true }).extend({ name: z.literal("llava") }).superRefine(checkLlavaModel);
+// 2.3.0's trainer layout keeps the precision keys in the model and the loaders, and has no backend block.
+const Model230 = LlavaModelFields.superRefine(checkLlavaModel);
 
 const Loader = DataConfig230.omit({ micro_batch_size: true, mixed_precision: true });
+const Loader230 = DataConfig230.omit({ micro_batch_size: true });
 
 const lrSegment = z.strictObject({ initial_learning_rate: num.min(0), end_learning_rate: num.min(0), total_iters: int.nonnegative() });
 const Scheduler = z.union([
@@ -28,12 +31,13 @@ const Callback = z.union([
   z.strictObject({ LoadCheckpointStates: z.strictObject({ load_checkpoint_states: z.string() }) }),
 ]);
 
-export const TrainerConfig = z.strictObject({
+function trainerConfig<M extends z.ZodType<{ image_model: { image_size: number[] } }>, L extends z.ZodType<{ image_data_size: number[] }>>(model: M, loader: L, backend: boolean) {
+  return z.strictObject({
   trainer: z.strictObject({
     init: z.strictObject({
-      backend: z.strictObject({ backend_type: z.enum(["CSX", "CPU", "GPU"]) }),
+      ...(backend ? { backend: z.strictObject({ backend_type: z.enum(["CSX", "CPU", "GPU"]) }) } : {}),
       seed: int.optional(),
-      model: Model,
+      model,
       optimizer: z.strictObject({
         AdamW: z.strictObject({ betas: z.tuple([num.min(0).lt(1), num.min(0).lt(1)]), eps: num.positive(), weight_decay: num.min(0).optional(), correct_bias: z.boolean().optional() }),
       }),
@@ -50,11 +54,15 @@ export const TrainerConfig = z.strictObject({
       logging: z.strictObject({ log_steps: int.positive() }),
       callbacks: z.array(Callback),
     }),
-    fit: z.strictObject({ train_dataloader: Loader, val_dataloader: Loader.optional() }),
-    validate: z.strictObject({ val_dataloader: Loader }).optional(),
-    validate_all: z.strictObject({ val_dataloaders: z.union([Loader, z.array(Loader)]) }).optional(),
+    fit: z.strictObject({ train_dataloader: loader, val_dataloader: loader.optional() }),
+    validate: z.strictObject({ val_dataloader: loader }).optional(),
+    validate_all: z.strictObject({ val_dataloaders: z.union([loader, z.array(loader)]) }).optional(),
   }),
-}).superRefine((c, ctx) => {
-  const t = c.trainer;
-  checkImageDataSize({ train_input: t.fit.train_dataloader, eval_input: t.fit.val_dataloader, model: t.init.model }, ctx);
-});
+  }).superRefine((c, ctx) => {
+    const t = c.trainer as unknown as { init: { model: { image_model: { image_size: number[] } } }; fit: { train_dataloader: { image_data_size: number[] }; val_dataloader?: { image_data_size: number[] } } };
+    checkImageDataSize({ train_input: t.fit.train_dataloader, eval_input: t.fit.val_dataloader, model: t.init.model }, ctx);
+  });
+}
+
+export const TrainerConfig = trainerConfig(Model, Loader, true);
+export const TrainerConfig230 = trainerConfig(Model230, Loader230, false);
