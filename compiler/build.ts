@@ -8,7 +8,7 @@ import type { Span } from "../grammar/ast.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
 import type { Derived } from "./derive.js";
 import { emitParams, type KeyOrigins } from "./emit/cerebras-params.js";
-import { emitPreprocess } from "./emit/preprocess.js";
+import { emitDataPreprocess, emitPreprocess } from "./emit/preprocess.js";
 import { jobScripts } from "./emit/job-scripts.js";
 import { trainProgram } from "./emit/train-program.js";
 import { runConfig } from "./run-config.js";
@@ -16,7 +16,7 @@ import { renderYaml, toPlain, type YValue } from "./emit/yaml.js";
 import type { PhaseUnit } from "./ir.js";
 import { LlavaConfig, PhaseOnePreprocess, PhaseTwoPreprocess } from "./schemas/cerebras-2.2.1.js";
 import { LlavaConfig as LlavaConfig230 } from "./schemas/cerebras-2.3.0.js";
-import { TrainerConfig, TrainerConfig230 } from "./schemas/cerebras-2.10.js";
+import { DataPreprocess, TrainerConfig, TrainerConfig230 } from "./schemas/cerebras-2.10.js";
 import { toTrainer } from "./emit/cerebras-trainer.js";
 import { VERSION } from "./version.js";
 
@@ -110,12 +110,15 @@ export class Builder {
     if (!formatProblem) this.validate(schema, params.doc, unit, params.origins, "params.yaml");
     files.push({ path: `${ir.$name}/params.yaml`, content: renderYaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`]) });
 
-    const pre = emitPreprocess(ir, d);
+    // 2.10 dropped create_hdf5_dataset.py for the data_preprocessing pipeline and its config format.
+    const pipeline = target.release === "2.10";
+    const pre = pipeline ? emitDataPreprocess(ir, d) : emitPreprocess(ir, d);
     for (const prob of pre.problems) this.result.diags.error("E0501", `preprocess.yaml: ${prob.message}`, this.result.ctx.spanOf(unit, prob.irPath), { help: prob.help });
     if (pre.problems.length === 0) {
-      this.validate(ir.template.layout === "chat" ? PhaseTwoPreprocess : PhaseOnePreprocess, pre.doc, unit, pre.origins, "preprocess.yaml");
+      this.validate(pipeline ? DataPreprocess : ir.template.layout === "chat" ? PhaseTwoPreprocess : PhaseOnePreprocess, pre.doc, unit, pre.origins, "preprocess.yaml");
       const mode = ir.template.layout === "chat" ? "LlavaPhaseTwo" : "LlavaPhaseOne";
-      files.push({ path: `${ir.$name}/preprocess.yaml`, content: renderYaml(pre.doc, [...header, `HDF5 preprocessing: python create_hdf5_dataset.py ${mode} --params preprocess.yaml`]) });
+      const how = pipeline ? "Model Zoo 2.10 data preprocessing (data_preparation/data_preprocessing) config" : `HDF5 preprocessing: python create_hdf5_dataset.py ${mode} --params preprocess.yaml`;
+      files.push({ path: `${ir.$name}/preprocess.yaml`, content: renderYaml(pre.doc, [...header, how]) });
     }
 
     const run = runConfig(this.result, p, this.outDir);

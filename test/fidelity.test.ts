@@ -33,6 +33,14 @@ for (const [release, dir] of [["2.3.0", "release_2.3.0/llava_configs"], ["2.10",
   }
 }
 
+// Preprocessing: 2.3.0 still runs create_hdf5_dataset.py (its configs equal 2.2.1's); 2.10 replaced it
+// with the data_preprocessing pipeline (its LLaVA reference is the phase-2 one; phase 1's is Llama-3 only).
+const PREPROCESS: [string, string, string][] = [];
+for (const size of ["7b", "13b"]) {
+  PREPROCESS.push([`llava-v1.5-${size}/release-2.3.0.llava`, "pretrain/preprocess.yaml", "release_2.3.0/hdf5_preprocessing_configs/llava_phase_1_preproc.yaml"]);
+  PREPROCESS.push([`llava-v1.5-${size}/release-2.3.0.llava`, "finetune/preprocess.yaml", "release_2.3.0/hdf5_preprocessing_configs/llava_phase_2_preproc.yaml"]);
+  PREPROCESS.push([`llava-v1.5-${size}/release-2.10.llava`, "finetune/preprocess.yaml", "release_2.10.0_head/data_preprocessing_configs/llava_phase_2_preproc.yaml"]);
+}
 RELEASES.push(["llava-v1.5-7b/release-2.3.0-trainer.llava", "pretrain/params.yaml", "release_2.3.0/llava_configs/params_llava_v1p5_pretrain_7b_phase1_MSL2K_v2.yaml", "2.3.0"]);
 
 const built = new Map<string, Map<string, string>>();
@@ -68,6 +76,15 @@ describe.skipIf(!haveReference)("fidelity: release variants compile to the 2.3.0
     const differences: string[] = [];
     for (const [k, v] of theirs) if (!ours.has(k)) differences.push(`missing ${k} (reference: ${JSON.stringify(v)})`); else if (JSON.stringify(ours.get(k)) !== JSON.stringify(v)) differences.push(`${k}: ours ${JSON.stringify(ours.get(k))}, reference ${JSON.stringify(v)}`);
     for (const [k, v] of ours) if (!theirs.has(k)) differences.push(`extra ${k} = ${JSON.stringify(v)}`);
+    expect(differences).toEqual([]);
+  });
+
+  it.each(PREPROCESS)("%s %s = %s", async (spec, file, reference) => {
+    const ours = flatten(load((await outputs(spec)).get(file)!));
+    const theirs = flatten(load(readFileSync(path.join(REFERENCE, reference), "utf8")));
+    const differences: string[] = [];
+    for (const [k, v] of theirs) if (JSON.stringify(ours.get(k)) !== JSON.stringify(v)) differences.push(`${k}: ours ${JSON.stringify(ours.get(k))}, reference ${JSON.stringify(v)}`);
+    for (const k of ours.keys()) if (!theirs.has(k)) differences.push(`extra ${k}`);
     expect(differences).toEqual([]);
   });
 

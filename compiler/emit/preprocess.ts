@@ -75,3 +75,51 @@ export function emitPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins:
   }
   return { doc: { setup, processing, dataset }, origins, problems };
 }
+
+/**
+ * The same job for Model Zoo 2.10's data-preprocessing pipeline (data_preparation/data_preprocessing,
+ * which replaced create_hdf5_dataset.py): LLaVA records through the `finetuning_llava_hook` read hook.
+ * Phase 2 follows the 2.10 reference (llava_phase_2_preproc.yaml); phase 1 uses the prompt–completion
+ * hook the 2.10 Llama-3 phase-1 config uses, with the spec's own tokenizer.
+ */
+export function emitDataPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
+  const base = emitPreprocess(ir, d);
+  const origins: KeyOrigins = new Map();
+  const b = base.doc as Record<string, Record<string, YValue>>;
+  const from = (to: string, key: string) => { const o = base.origins.get(key); if (o) origins.set(to, o); };
+  const p = ir.preprocess;
+  const chat = ir.template.layout === "chat";
+  const setup: Record<string, YValue> = {};
+  if (b.setup!.input_dir !== undefined) { setup.data = { source: b.setup!.input_dir!, type: "local" }; from("setup.data.source", "setup.input_dir"); }
+  if (b.setup!.output_dir !== undefined) { setup.output_dir = b.setup!.output_dir!; from("setup.output_dir", "setup.output_dir"); }
+  setup.image_dir = b.dataset!.image_dir!;
+  from("setup.image_dir", "dataset.image_dir");
+  setup.processes = p.processes;
+  origins.set("setup.processes", { ir: "preprocess.processes" });
+  setup.mode = "finetuning";
+  origins.set("setup.mode", { ir: "template", derived: "LLaVA data goes through the fine-tuning mode" });
+
+  const hookKwargs: Record<string, YValue> = { multi_turn_key: "conversations", image_key: "image", image_token: "<image>", multi_turn_content_key: "value" };
+  if (chat && ir.template.cerebras_style) hookKwargs.system_prompt_style = ir.template.cerebras_style;
+  hookKwargs.phase = chat ? 2 : 1;
+  const processing: Record<string, YValue> = {
+    huggingface_tokenizer: ir.model.language.tokenizer.huggingface,
+    max_seq_length: d.msl,
+    write_in_batch: p.write_in_batch,
+    resume_from_checkpoint: p.resume_from_checkpoint,
+    read_hook: `cerebras.modelzoo.data_preparation.data_preprocessing.hooks:${chat ? "finetuning_llava_hook" : "finetuning_llava_hook_prompt_completion"}`,
+    read_hook_kwargs: hookKwargs,
+    shuffle_seed: p.seed,
+    shuffle: true,
+    use_ftfy: p.use_ftfy,
+    ftfy_normalizer: p.ftfy_normalizer,
+    wikitext_detokenize: p.wikitext_detokenize,
+    UNSAFE_skip_jsonl_decoding_errors: false,
+  };
+  for (const [k, key] of [["huggingface_tokenizer", "processing.huggingface_tokenizer"], ["max_seq_length", "processing.max_seq_length"], ["write_in_batch", "processing.write_in_batch"], ["resume_from_checkpoint", "processing.resume_from_checkpoint"], ["shuffle_seed", "processing.seed"], ["use_ftfy", "dataset.use_ftfy"], ["ftfy_normalizer", "dataset.ftfy_normalizer"], ["wikitext_detokenize", "dataset.wikitext_detokenize"]] as const) from(`processing.${k}`, key);
+  origins.set("processing.read_hook", { ir: "template.layout", derived: "chat → finetuning_llava_hook, plain → its prompt–completion variant" });
+  from("processing.read_hook_kwargs.system_prompt_style", "dataset.system_prompt_style");
+  const dataset: Record<string, YValue> = { num_patches: d.numPatches, is_multimodal: true, max_num_img: 1 };
+  from("dataset.num_patches", "dataset.num_patches");
+  return { doc: { setup, processing, dataset }, origins, problems: base.problems };
+}

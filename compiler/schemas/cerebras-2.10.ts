@@ -66,3 +66,32 @@ function trainerConfig<M extends z.ZodType<{ image_model: { image_size: number[]
 
 export const TrainerConfig = trainerConfig(Model, Loader, true);
 export const TrainerConfig230 = trainerConfig(Model230, Loader230, false);
+
+/** 2.10's data-preprocessing config for LLaVA records (data_preparation/data_preprocessing). */
+export const DataPreprocess = z.strictObject({
+  setup: z.strictObject({
+    data: z.strictObject({ source: z.string(), type: z.literal("local") }),
+    output_dir: z.string(),
+    image_dir: z.string(),
+    processes: int.positive(),
+    mode: z.literal("finetuning"),
+  }),
+  processing: z.strictObject({
+    huggingface_tokenizer: z.string(),
+    max_seq_length: int.positive(),
+    write_in_batch: z.boolean().optional(),
+    resume_from_checkpoint: z.boolean().optional(),
+    read_hook: z.enum(["cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook", "cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook_prompt_completion"]),
+    read_hook_kwargs: z.strictObject({
+      multi_turn_key: z.string(), image_key: z.string(), image_token: z.string(), multi_turn_content_key: z.string(),
+      system_prompt_style: z.string().optional(), phase: z.union([z.literal(1), z.literal(2)]),
+    }),
+    shuffle_seed: int.optional(),
+    shuffle: z.boolean().optional(),
+    use_ftfy: z.boolean().optional(),
+    ftfy_normalizer: z.string().optional(),
+    wikitext_detokenize: z.boolean().optional(),
+    UNSAFE_skip_jsonl_decoding_errors: z.boolean().optional(),
+  }),
+  dataset: z.strictObject({ num_patches: int.positive(), is_multimodal: z.literal(true), max_num_img: int.positive() }),
+});
