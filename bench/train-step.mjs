@@ -25,7 +25,13 @@ const add = (r) => {
 };
 for (let i = 0; i < rounds; i++) {
   add(runJson(process.execPath, [path.join(root, "bench/train-step-tfjs.mjs"), steps, "1", "1"]));
-  for (const py of pythons) add(runJson(py, [path.join(root, "tools/bench/torch_step.py"), "--steps", steps, "--warmup", "1"]));
+  for (const py of pythons) {
+    try {
+      add(runJson(py, [path.join(root, "tools/bench/torch_step.py"), "--steps", steps, "--warmup", "1"]));
+    } catch {
+      console.log(`  ${py}: no PyTorch here (skipped); set PYTHONS to Pythons that have it`);
+    }
+  }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`training step · ViT 2×256 (224/16) + mlp2x_gelu + LLaMA 4×512 (8 heads, MSL 512, vocab 32,000) · batch 4 · phase-2 freezing`);

@@ -57,3 +57,24 @@ describe("README: training commands", () => {
     expect(smoke).toContain('"run", "examples/data-demo/demo.llava", "--phase", "pretrain", "--smoke"');
   });
 });
+
+describe("README: the Cerebras workflow commands", () => {
+  it("`llavac import` as shown writes a spec that rebuilds its inputs, and `build --target cerebras` writes the scripts", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { mkdtempSync, cpSync, existsSync: exists } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const sh = blocks().filter((b) => b.lang === "sh").map((b) => b.body).join("");
+    const importLine = sh.split("\n").find((l) => l.startsWith("npx llavac import "))!;
+    const buildLine = sh.split("\n").find((l) => l.includes("--target cerebras"))!.replace(/\s+#.*$/, "");
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-readme-cerebras-"));
+    cpSync(path.join(ROOT, "test/golden"), path.join(dir, "test/golden"), { recursive: true });
+    cpSync(path.join(ROOT, "examples"), path.join(dir, "examples"), { recursive: true });
+    for (const line of [importLine, buildLine]) {
+      const args = line.replace(/^npx llavac /, "").split(/\s+/);
+      const r = spawnSync(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...args], { cwd: dir, encoding: "utf8" });
+      expect(r.status, `${line}\n${r.stderr}`).toBe(0);
+    }
+    expect(exists(path.join(dir, "out/imported.llava"))).toBe(true);
+    for (const f of ["convert-in.sh", "pretrain/run.sh", "finetune/run.sh", "pipeline.sh", "convert-out.sh"]) expect(exists(path.join(dir, "out", f)), f).toBe(true);
+  });
+});
