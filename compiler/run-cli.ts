@@ -54,7 +54,7 @@ async function ensureData(result: CompileResult, p: Phase, workers: number): Pro
     });
     bar?.stop();
     const skipped = Object.values(r.stats.skipped).reduce((a, b) => a + b, 0);
-    process.stderr.write(`hdf5 ${ir.$name}: ${thousands(r.stats.kept)} samples in ${r.files.length} file(s)${skipped ? `, ${thousands(skipped)} skipped (see ${cfg.out})` : ""}\n`);
+    process.stderr.write(`hdf5 ${ir.$name}: ${thousands(r.stats.kept)} samples in ${r.files.length} file(s)${skipped ? `, ${thousands(skipped)} skipped (see ${path.relative(process.cwd(), cfg.out) || "."})` : ""}\n`);
     if (path.resolve(cfg.out) !== at(ir.hdf5)) {
       const { shuffle } = await import("../runtime/data/shuffle.js");
       const s = await shuffle({ input: cfg.out, out: at(ir.hdf5), chunks: Math.max(1, Math.min(16, r.files.length)), seed: ir.preprocess.seed });
@@ -97,6 +97,7 @@ const pathToUrl = (p: string) => new URL(`file://${path.resolve(p).split(path.se
 
 interface RunOpts {
   phase?: string;
+  weights?: string[];
   out: string;
   smoke?: boolean;
   steps?: string;
@@ -116,6 +117,7 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option("--steps <n>", "stop each phase after n updates (smoke runs: default 50)")
     .option("--backend <name>", "tensorflow-gpu, tensorflow, wasm or cpu (default: the fastest available)")
     .option("--fresh", "start over instead of resuming from checkpoints")
+    .option("--weights <paths...>", "start phases that do not start from another phase from these safetensors files or folders (HF or Cerebras names)")
     .option("--workers <n>", "HDF5 writer threads when data must be made (default: the number of cores)")
     .action(async (spec: string, o: RunOpts) => {
       const result = await io.compileSpec(spec);
@@ -130,6 +132,7 @@ export function registerRunCommand(program: Command, io: Io): void {
       const steps = o.steps === undefined ? undefined : Number(o.steps);
       if (steps !== undefined && !(Number.isInteger(steps) && steps > 0)) throw new RunFailure("--steps wants a positive integer");
       const workers = o.workers === undefined ? availableParallelism() : Number(o.workers);
+      for (const w of o.weights ?? []) if (!existsSync(w)) throw new RunFailure(`--weights: not found: ${w}`);
 
       // Only the programs: a phase trains here even when its Cerebras YAML cannot be emitted
       // (`llavac build` reports that).
@@ -144,6 +147,10 @@ export function registerRunCommand(program: Command, io: Io): void {
       ];
       const files = phases.map((p) => {
         const base = runConfig(result, p, outDir);
+        if (o.weights?.length && !base.init.from_phase) {
+          const here = path.resolve(outDir, p.unit.ir.$name);
+          base.init = { weights: o.weights.map((w) => path.relative(here, path.resolve(w)).split(path.sep).join("/")) };
+        }
         const cfg = smoke ? smokeConfig(base, smoke) : base;
         const notes: Record<string, string> = smoke ? { model: "Shrunk for a smoke run: the spec's modules and names with small widths and depths; image size, patches,\nvocabulary and sequence length as the spec says." } : {};
         return { path: `${p.unit.ir.$name}/train.ts`, content: trainProgram(cfg, p.unit.ir.model, { header: header(p.unit.ir.$name), notes, specPath: path.relative(result.ctx.cwd, result.file).split(path.sep).join("/") }) };

@@ -101,6 +101,20 @@ describe("training runs", () => {
     expect(readFileSync(path.join(dir, "killed/pretrain/loss.svg"), "utf8")).toContain("<svg");
   }, 240_000);
 
+  it("--weights starts a phase from pretrained weights (here a trained checkpoint: its loss starts lower)", async () => {
+    const fresh = report(dir, "whole").steps[0]!.loss;
+    const r = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "pretrained", "--steps", "1", "--weights", "whole/pretrain/checkpoints/checkpoint_12.safetensors"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = report(dir, "pretrained");
+    expect(rep.start.kind).toBe("weights");
+    expect(rep.start.weights!.missing).toEqual([]);
+    expect(rep.start.weights!.loaded).toBeGreaterThan(20);
+    expect(rep.steps[0]!.loss).toBeLessThan(fresh - 1);
+    const missing = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "x", "--weights", "nowhere.safetensors"], dir);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/--weights: not found: nowhere.safetensors/);
+  }, 240_000);
+
   it("a phase that starts from another loads its model states only: step, optimizer and data start over", async () => {
     const r = await llavac(["run", "spec.llava", "--phase", "finetune", "-o", "whole"], dir);
     expect(r.code, r.stderr).toBe(0);

@@ -48,6 +48,8 @@ export function loadWeights(store: ParamStore, sources: string[]): WeightReport 
     const f = openSafetensors(file);
     try {
       for (const name of f.names()) {
+        // llavac checkpoints carry the optimizer's moments beside the weights.
+        if (name.startsWith("optimizer.")) { report.dropped.push({ name, reason: "optimizer state (a run resumes it from its own checkpoints)" }); continue; }
         let cs = cerebrasName(store, name);
         let clsRowFirst = false;
         if (cs === undefined) {
