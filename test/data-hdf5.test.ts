@@ -1,5 +1,5 @@
 // `llavac data hdf5`: the Cerebras file layout, what is skipped and why, and agreement with the compiler.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { hdf5JobConfig, phaseFor } from "../compiler/data-job.js";
@@ -154,6 +154,18 @@ describe("hdf5: runs and reruns", () => {
     const forced = await runHdf5Job(jobConfig(dir, { msl: 256, force: true }));
     expect(forced.alreadyComplete).toBe(false);
     expect(readdirSync(path.join(dir, "h5")).filter((f) => f.endsWith(".h5")).length).toBe(2);
+  });
+
+  it("inputs are recognised by content: the same data written again is the same job, changed data is not", async () => {
+    const dir = await dataset(5);
+    await runHdf5Job(jobConfig(dir));
+    const jsonl = readdirSync(path.join(dir, "jsonl")).map((f) => path.join(dir, "jsonl", f))[0]!;
+    const text = readFileSync(jsonl, "utf8");
+    writeFileSync(jsonl, text); // a new modification time, the same bytes
+    utimesSync(jsonl, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+    expect((await runHdf5Job(jobConfig(dir))).alreadyComplete).toBe(true);
+    writeFileSync(jsonl, text.replace("Answer number 0.", "Answer number zero."));
+    await expect(runHdf5Job(jobConfig(dir))).rejects.toThrow(/from a run with other inputs or settings/);
   });
 });
 

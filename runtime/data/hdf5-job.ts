@@ -4,7 +4,7 @@
 // on the input and W. A journal records, for each worker, its finished files and the input position
 // just after them; a killed job restarts from there and writes byte-identical files.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { packageRoot } from "../util/package-root.js";
@@ -103,6 +103,18 @@ export function mergeStats(states: WorkerState[]): Stats {
   return s;
 }
 
+function contentHash(file: string): string {
+  const h = createHash("sha256");
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest("hex");
+}
+
 export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): Promise<Hdf5JobResult> {
   const files = listInputs(cfg.inputs);
   const W = Math.max(1, cfg.workers);
@@ -112,8 +124,10 @@ export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): 
     msl: cfg.msl, numPatches: cfg.numPatches, filesPerRecord: cfg.filesPerRecord, outputName: cfg.outputName, overLength: cfg.overLength,
     ...(cfg.padId !== undefined ? { padId: cfg.padId } : {}),
   };
+  // Inputs are identified by content, not modification time: preparing the same data again must not
+  // make a finished or interrupted job look like a different one.
   const fingerprint = createHash("sha256").update(JSON.stringify({
-    inputs: files.map((f) => ({ f: path.resolve(f), size: statSync(f).size, mtime: statSync(f).mtimeMs })),
+    inputs: files.map((f) => ({ f: path.resolve(f), size: statSync(f).size, sha256: contentHash(f) })),
     workerConfig: { ...workerConfig, out: path.resolve(cfg.out), imageRoot: path.resolve(cfg.imageRoot) }, W,
   })).digest("hex");
 
