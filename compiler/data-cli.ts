@@ -1,11 +1,12 @@
 // `llavac data …`: prepare raw datasets, write HDF5 from a spec, shuffle, inspect and verify.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { thousands } from "../runtime/util/format.js";
 import { progress } from "../runtime/util/progress.js";
 import type { Painter } from "./diagnostics.js";
+import { writeFileAtomic } from "../runtime/util/atomic.js";
 
 export class DataUsageError extends Error {}
 export class DataFailure extends Error {}
@@ -204,10 +205,7 @@ export function registerDataCommands(program: Command, io: Io): void {
           const p = io.paint(o.color);
           process.stdout.write(renderTerminal({ ...v, index }, p));
           if (o.html) {
-            mkdirSync(path.dirname(path.resolve(o.html)), { recursive: true });
-            const tmp = `${o.html}.tmp-${process.pid}`;
-            writeFileSync(tmp, renderHtml([{ ...v, index }]));
-            renameSync(tmp, o.html);
+            writeFileAtomic(o.html, renderHtml([{ ...v, index }]));
             process.stdout.write(`wrote ${o.html}\n`);
           }
           return;

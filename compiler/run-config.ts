@@ -9,7 +9,7 @@ import type { LearningRate } from "../runtime/train/schedule.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
 import type { Derived } from "./derive.js";
 import { emitParams } from "./emit/cerebras-params.js";
-import { toPlain } from "./emit/yaml.js";
+import { toPlain, type YValue } from "./emit/yaml.js";
 import type { TransformIR } from "./ir.js";
 import { VERSION } from "./version.js";
 
@@ -54,11 +54,12 @@ export function phaseDir(outDir: string, phase: string): string {
   return path.join(outDir, phase);
 }
 
-export function runConfig(result: CompileResult, p: PhaseResult & { derived: Derived }, outDir: string): PhaseRunConfig {
+/** `emitted` is the phase's params.yaml document when the caller already has it (the flat layout). */
+export function runConfig(result: CompileResult, p: PhaseResult & { derived: Derived }, outDir: string, emitted?: YValue): PhaseRunConfig {
   const ir = p.unit.ir, d = p.derived;
   const here = path.resolve(phaseDir(outDir, ir.$name));
   const rel = (file: string) => path.relative(here, path.resolve(result.ctx.cwd, file)).split(path.sep).join("/") || ".";
-  const params = toPlain(emitParams(ir, d, result.program!.target).doc) as {
+  const params = toPlain(emitted ?? emitParams(ir, d, result.program!.target).doc) as {
     optimizer: { learning_rate: LearningRate };
     runconfig: { max_steps: number };
     train_input: { shuffle_seed?: number };

@@ -8,7 +8,7 @@ import { float, flow, type YValue } from "./yaml.js";
 /** YAML key path → the IR path that produced it (and, for derived values, how). */
 export type KeyOrigins = Map<string, { ir: string; derived?: string }>;
 
-const FP16_TYPE = { bf16: "bfloat16", fp16: "float16", cbf16: "cbfloat16" } as const;
+export const FP16_TYPE = { bf16: "bfloat16", fp16: "float16", cbf16: "cbfloat16" } as const;
 
 export function regexForPython(r: { source: string; flags: string }): string {
   // Python's re takes flags inline; Cerebras calls re.search(pattern, name) with no flags.

@@ -9,7 +9,10 @@ import { Float, type YValue } from "./yaml.js";
 
 type Obj = { [key: string]: YValue };
 
-const SCHEDULERS: Record<string, string> = { linear: "LinearLR", linearlr: "LinearLR", cosinedecaylr: "CosineDecayLR", cosinedecay: "CosineDecayLR", constant: "ConstantLR", constantlr: "ConstantLR" };
+/** The flat format's scheduler names (as llavac emits them) and the trainer format's classes. */
+export const TRAINER_SCHEDULERS = { Linear: "LinearLR", cosinedecaylr: "CosineDecayLR", constant: "ConstantLR" } as const;
+const SCHEDULERS: Record<string, string> = Object.fromEntries(Object.entries(TRAINER_SCHEDULERS).map(([flat, cls]) => [flat.toLowerCase(), cls]));
+for (const [alias, flat] of [["linearlr", "linear"], ["cosinedecay", "cosinedecaylr"], ["constantlr", "constant"]] as const) SCHEDULERS[alias] = SCHEDULERS[flat]!;
 
 /**
  * `variant` "2.10" is the Model Zoo 2.10 layout; "2.3.0" is 2.3.0's own trainer layout (its `_v2`

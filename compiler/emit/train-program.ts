@@ -56,6 +56,7 @@ const oneLine = (s: string) => s.replace(/[\r\n\u2028\u2029]+/g, " ");
 export function trainProgram(cfg: PhaseRunConfig, model: ModelIR, extra: { header: string[]; notes?: Notes; specPath?: string }): string {
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: false });
   for (const line of extra.header) w.writeLine(`// ${oneLine(line)}`);
+  w.writeLine("// TensorFlow.js training program: it imports llavac's runtime and trains this phase on this machine.");
   w.writeLine(`// Run it with: npx llavac run ${oneLine(extra.specPath ?? cfg.spec)} --phase ${cfg.phase}`);
   w.blankLine();
   w.writeLine(`import { main, type PhaseRunConfig } from "llavac/runtime";`);

@@ -7,7 +7,8 @@
 import path from "node:path";
 import { compile } from "../compile.js";
 import type { Derived } from "../derive.js";
-import { emitParams, LLAMA_KEYS, VIT_KEYS } from "../emit/cerebras-params.js";
+import { emitParams, FP16_TYPE, LLAMA_KEYS, VIT_KEYS } from "../emit/cerebras-params.js";
+import { TRAINER_SCHEDULERS } from "../emit/cerebras-trainer.js";
 import { toPlain } from "../emit/yaml.js";
 import type { CerebrasTargetIR } from "../ir.js";
 import { readYaml, type YamlSource } from "./yaml-source.js";
@@ -40,7 +41,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 // ---- the trainer format (2.10) back to the flat one ------------------------------------------------
 
-const SCHEDULER_NAMES: Record<string, string> = { LinearLR: "Linear", CosineDecayLR: "cosinedecaylr", ConstantLR: "constant" };
+const SCHEDULER_NAMES: Record<string, string> = Object.fromEntries(Object.entries(TRAINER_SCHEDULERS).map(([flat, cls]) => [cls, flat]));
 
 /** The flat document of a 2.10 config, and for each flat key the trainer key it came from. */
 function fromTrainer(t: Obj, problems: (path: string, message: string) => void): { flat: Obj; origin: Map<string, string> } {
@@ -126,7 +127,7 @@ const TEXT_FIELDS = new Set(LLAMA_KEYS.map(([k]) => k));
 
 const ENUM_FIELDS = new Set(["nonlinearity", "position_embedding_type", "attention_type", "norm_type", "select", "interpolation", "loss_scaling"]);
 const PAIR_FIELDS = new Set(["image_size", "patch_size", "betas"]);
-const FP16: Record<string, string> = { bfloat16: "bf16", float16: "fp16", cbfloat16: "cbf16" };
+const FP16: Record<string, string> = Object.fromEntries(Object.entries(FP16_TYPE).map(([spec, yaml]) => [yaml, spec]));
 
 function fieldOf(key: string): FieldRef | undefined {
   const [section, ...rest] = key.split(".");

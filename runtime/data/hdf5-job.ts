@@ -4,9 +4,10 @@
 // on the input and W. A journal records, for each worker, its finished files and the input position
 // just after them; a killed job restarts from there and writes byte-identical files.
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
+import { writeFileAtomic } from "../util/atomic.js";
 import { packageRoot } from "../util/package-root.js";
 import { lineBatches } from "./jsonl.js";
 import { emptyStats, Hdf5Worker, skipLogPath, type Batch, type Stats, type WorkerConfig, type WorkerEvent, type WorkerState } from "./hdf5-worker-core.js";
@@ -77,9 +78,7 @@ export function listInputs(inputs: string[]): string[] {
 }
 
 function writeJsonAtomically(file: string, value: unknown, indent = 2): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, indent) + "\n");
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(value, null, indent) + "\n");
 }
 
 /** JSON with sorted keys (as the Cerebras writer's data_params.json). */
@@ -306,8 +305,5 @@ function writeReport(report: string, out: string, W: number, files: string[]): v
     for (const l of readFileSync(log, "utf8").split("\n")) if (l) entries.push(JSON.parse(l) as { file: string; line: number });
   }
   entries.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line);
-  mkdirSync(path.dirname(path.resolve(report)), { recursive: true });
-  const tmp = `${report}.tmp-${process.pid}`;
-  writeFileSync(tmp, entries.map((e) => JSON.stringify(e)).join("\n") + (entries.length ? "\n" : ""));
-  renameSync(tmp, report);
+  writeFileAtomic(report, entries.map((e) => JSON.stringify(e)).join("\n") + (entries.length ? "\n" : ""));
 }

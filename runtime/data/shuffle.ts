@@ -3,10 +3,11 @@
 // Pass 1 sends every sample to a random chunk (spilled to disk as raw rows); pass 2 writes each chunk in
 // a random order. Memory holds one block of samples, whatever the data size. Seeded: the same inputs
 // and seed give the same bytes.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 import { Random } from "../util/random.js";
 import { h5Ready, openSampleFile, ROWS, SampleFileWriter } from "./hdf5.js";
+import { writeFileAtomic } from "../util/atomic.js";
 
 export interface ShuffleOptions {
   input: string;
@@ -127,9 +128,7 @@ export async function shuffle(opts: ShuffleOptions): Promise<ShuffleResult> {
   if (existsSync(params)) {
     const p = JSON.parse(readFileSync(params, "utf8")) as Record<string, unknown>;
     p.shuffle = { chunks: opts.chunks, seed: opts.seed, inputs: inputs.map((f) => path.relative(opts.input, f)), samples: total, files: files.map((f) => path.basename(f)) };
-    const tmp = path.join(opts.out, `data_params.json.tmp-${process.pid}`);
-    writeFileSync(tmp, JSON.stringify(p, null, 4) + "\n");
-    renameSync(tmp, path.join(opts.out, "data_params.json"));
+    writeFileAtomic(path.join(opts.out, "data_params.json"), JSON.stringify(p, null, 4) + "\n");
   }
   return { files, samples: total, perChunk };
 }

@@ -2,12 +2,13 @@
 // file, and a JSON state beside it (step, data position, loss history). The safetensors file is written
 // first and the JSON last, each atomically, so a checkpoint exists exactly when its JSON does; a run
 // killed mid-write leaves the previous checkpoint intact.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import * as tf from "../backend/tf.js";
 import type { ParamStore } from "../model/params.js";
 import { f32Entry, openSafetensors, writeSafetensors, type TensorEntry } from "../weights/safetensors.js";
 import type { AdamW } from "./optimizer.js";
+import { writeFileAtomic } from "../util/atomic.js";
 
 export interface StepLog {
   step: number;
@@ -56,11 +57,6 @@ export function latestCheckpoint(dir: string): CheckpointRef | undefined {
   return all[all.length - 1];
 }
 
-function atomicWrite(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 export async function saveCheckpoint(dir: string, store: ParamStore, opt: AdamW, state: TrainState, keep: number): Promise<CheckpointRef> {
   mkdirSync(dir, { recursive: true });
@@ -71,7 +67,7 @@ export async function saveCheckpoint(dir: string, store: ParamStore, opt: AdamW,
   for (const [name, v] of opt.v) await put(V + name, v);
   const ref: CheckpointRef = { step: state.step, json: path.join(dir, `checkpoint_${state.step}.json`), weights: path.join(dir, `checkpoint_${state.step}.safetensors`) };
   writeSafetensors(ref.weights, tensors, { format: "llavac-checkpoint/1", phase: state.phase, step: String(state.step) });
-  atomicWrite(ref.json, JSON.stringify(state, null, 1) + "\n");
+  writeFileAtomic(ref.json, JSON.stringify(state, null, 1) + "\n");
   // Keep the newest `keep`.
   const all = checkpointsIn(dir);
   for (const old of all.slice(0, Math.max(0, all.length - Math.max(1, keep)))) {

@@ -1,7 +1,7 @@
 // One phase's training run: backend, model, weights or checkpoint, data stream, and the step loop
 // (micro-batches with gradient accumulation, global-norm clipping, AdamW, the YAML's schedule), with
 // checkpoints that resume exactly, a per-step log, a progress bar and the loss curve at the end.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import { selectBackend, type BackendChoice } from "../backend/index.js";
@@ -20,6 +20,7 @@ import { trainStep } from "./step.js";
 import { lossCurveSvg, svgToPng } from "./plot.js";
 import { Sampler } from "./sampler.js";
 import { learningRateAt } from "./schedule.js";
+import { writeFileAtomic } from "../util/atomic.js";
 
 export interface RunOptions {
   /** Relative paths in the config are relative to this folder (the generated program's). */
@@ -88,11 +89,6 @@ function formatLog(l: StepLog, total: number): string {
   return `step ${l.step}/${total} · loss ${l.loss.toFixed(4)} · lr ${l.lr.toExponential(2)} · grad-norm ${l.grad_norm.toFixed(3)} · ${thousands(Math.round(l.tokens / l.seconds))} tok/s · ${l.seconds.toFixed(2)} s`;
 }
 
-function atomicWrite(file: string, data: string | Buffer): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
 
 export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Promise<RunReport> {
   const started = Date.now();
@@ -158,7 +154,7 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
 
   const loader: SampleLoader = await openLoader({ dirs: cfg.data.hdf5.map((d) => abs(base, d)), imageRoot: abs(base, cfg.data.images), transforms: cfg.data.transforms, imageShape }, { inline: opts.inlineLoader ?? false });
   const imageFailures: ImageFailure[] = [];
-  const noSupervised: number[] = [];
+  const noSupervised = new Set<number>();
   let lastCheckpoint: CheckpointRef | undefined = own;
   let taken = 0;
   let tokensSeen = 0, secondsSpent = 0;
@@ -206,7 +202,7 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
             n += b.lossMask[s * b.length + j]!;
             tokens += b.keyPadding[s * b.length + j] === 0 ? 1 : 0;
           }
-          if (n === 0 && !noSupervised.includes(r.indices[s]!)) noSupervised.push(r.indices[s]!);
+          if (n === 0) noSupervised.add(r.indices[s]!);
           supervised += n;
         }
       });
@@ -257,8 +253,8 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
   if (state.history.length > 0) {
     const svg = lossCurveSvg(state.history, `${cfg.spec} · phase ${cfg.phase} · loss`);
     lossCurve = { svg: path.join(out, "loss.svg"), png: path.join(out, "loss.png") };
-    atomicWrite(lossCurve.svg, svg);
-    atomicWrite(lossCurve.png, await svgToPng(svg));
+    writeFileAtomic(lossCurve.svg, svg);
+    writeFileAtomic(lossCurve.png, await svgToPng(svg));
   }
   const report: RunReport = {
     phase: cfg.phase, backend, start, steps: state.history, taken,
@@ -266,12 +262,12 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
     params: { total: store.count(), trainable: store.count(trainable.keys()), frozen: store.count() - store.count(trainable.keys()) },
     samples: loader.info.samples,
     epochs: state.cursor / Math.max(1, loader.info.samples),
-    imageFailures, noSupervised,
+    imageFailures, noSupervised: [...noSupervised],
     tokensPerSecond: secondsSpent > 0 ? tokensSeen / secondsSpent : 0,
     ...(lossCurve ? { lossCurve } : {}),
     seconds: (Date.now() - started) / 1000,
   };
-  atomicWrite(path.join(out, "run.json"), JSON.stringify(report, null, 1) + "\n");
+  writeFileAtomic(path.join(out, "run.json"), JSON.stringify(report, null, 1) + "\n");
   opt.dispose();
   store.dispose();
   return report;

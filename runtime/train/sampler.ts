@@ -36,8 +36,4 @@ export class Sampler {
     for (let c = cursor; c < cursor + count; c++) out.push(this.permutation(Math.floor(c / this.perEpoch))[c % this.perEpoch]!);
     return out;
   }
-
-  epochOf(cursor: number): number {
-    return cursor / this.perEpoch;
-  }
 }

@@ -1,6 +1,6 @@
 // Parquet datasets with embedded images (Synthdog-EN, ArxivCap): the images are written out as files and
 // the records point at them. Row groups are read one at a time, so a file never sits in memory whole.
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
@@ -9,6 +9,7 @@ import { parsePythonLiteral } from "../python-literal.js";
 import { llavaRecord } from "../records.js";
 import { Random } from "../../util/random.js";
 import { joinImage, PrepareError, requireDir, type PrepareOptions, type Sink } from "./sink.js";
+import { writeFileAtomic } from "../../util/atomic.js";
 
 async function* parquetRows(file: string, columns: string[]): AsyncGenerator<{ row: number; value: Record<string, unknown> }> {
   const buffer = await asyncBufferFromFile(file);
@@ -39,10 +40,7 @@ function extensionOf(bytes: Uint8Array, fallback: string): string {
 
 /** Write an image file atomically. */
 function writeImage(file: string, bytes: Uint8Array): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, file);
+  writeFileAtomic(file, bytes);
 }
 
 function parquetFiles(dir: string, what: string): string[] {

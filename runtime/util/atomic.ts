@@ -1,0 +1,16 @@
+// Writing a file atomically: into a temporary name beside it, then renamed over it, so a reader (or a
+// run killed mid-write) sees the old file or the new one, never half of one.
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { mode?: number } = {}): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, data, opts.mode !== undefined ? { mode: opts.mode } : {});
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
