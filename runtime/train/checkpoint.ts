@@ -39,8 +39,10 @@ export interface CheckpointRef {
   weights: string;
 }
 
-const M = "optimizer.exp_avg.";
-const V = "optimizer.exp_avg_sq.";
+/** Checkpoint tensors under this prefix are the optimizer's, not the model's. */
+export const OPTIMIZER_PREFIX = "optimizer.";
+const M = `${OPTIMIZER_PREFIX}exp_avg.`;
+const V = `${OPTIMIZER_PREFIX}exp_avg_sq.`;
 
 export function checkpointsIn(dir: string): CheckpointRef[] {
   if (!existsSync(dir)) return [];

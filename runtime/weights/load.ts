@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import * as tf from "../backend/tf.js";
 import type { ParamStore } from "../model/params.js";
+import { OPTIMIZER_PREFIX } from "../train/checkpoint.js";
 import { clsRowToLast, hfToCerebras, type HfLayout } from "./names.js";
 import { openSafetensors } from "./safetensors.js";
 
@@ -49,7 +50,7 @@ export function loadWeights(store: ParamStore, sources: string[]): WeightReport 
     try {
       for (const name of f.names()) {
         // llavac checkpoints carry the optimizer's moments beside the weights.
-        if (name.startsWith("optimizer.")) { report.dropped.push({ name, reason: "optimizer state (a run resumes it from its own checkpoints)" }); continue; }
+        if (name.startsWith(OPTIMIZER_PREFIX)) { report.dropped.push({ name, reason: "optimizer state (a run resumes it from its own checkpoints)" }); continue; }
         let cs = cerebrasName(store, name);
         let clsRowFirst = false;
         if (cs === undefined) {
