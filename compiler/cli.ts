@@ -7,6 +7,7 @@ import { CODES, type Code } from "./codes.js";
 import { compile, type CompileResult } from "./compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data-cli.js";
+import { registerParamsCommand } from "./params-cli.js";
 import { phaseSummary } from "./report.js";
 import { registerRunCommand, RunFailure } from "./run-cli.js";
 import { VERSION } from "./version.js";
@@ -170,6 +171,13 @@ export async function main(argv: string[]): Promise<number> {
     paint: (color) => painter(colorWanted(color)),
     compileSpec: (spec) => compileOrExit(spec, false),
     printDiagnostics,
+    setExit: (code) => { exitCode = code; },
+  });
+
+  registerParamsCommand(program, {
+    paint: (color) => painter(colorWanted(color)),
+    compileSpec: (spec) => compileOrExit(spec, false),
+    usage: (message) => new UsageError(message),
     setExit: (code) => { exitCode = code; },
   });
 

@@ -6,7 +6,7 @@
 //   max_steps        = ⌊samples / batch⌋ · epochs; warm-up = round(warmup% · max_steps); decay = rest
 //   parameters       = from the architecture description, split by the freeze patterns
 // A value the spec also states explicitly must agree (E0305).
-import { applyFreeze, llavaParameters, numel, type LlavaArch, type ParamSpec } from "../runtime/model/arch.js";
+import { applyFreeze, llavaParameters, numel, type FreezePattern, type FreezeResult, type LlavaArch, type ParamSpec } from "../runtime/model/arch.js";
 import { imageStartIndex, type Template } from "../runtime/text/layout.js";
 import { loadTokenizer, type Tokenizer } from "../runtime/text/tokenizer.js";
 import type { CheckContext } from "./context.js";
@@ -30,7 +30,7 @@ export interface ParamCounts {
   frozen: number;
   byComponent: Record<string, { total: number; trainable: number }>;
   /** Per freeze pattern: how many leaf modules and parameters it matched. */
-  patterns: { source: string; modules: number; params: number }[];
+  patterns: { source: string; flags?: string; modules: number; params: number }[];
 }
 
 export interface Derived {
@@ -47,6 +47,8 @@ export interface Derived {
   arch: LlavaArch;
   params: ParamSpec[];
   counts: ParamCounts;
+  /** The freeze split itself: which parameters each pattern freezes (what `llavac params` lists). */
+  freeze: FreezeResult;
   freezeMatches: string[][];
   tokenizer?: { bos: number; eos: number; pad: number; vocabSize: number; source: string };
 }
@@ -144,8 +146,9 @@ export function deriveSchedule(ir: PhaseIR): ScheduleDerived {
   return out;
 }
 
-export function countParams(params: ParamSpec[], frozen: ParamSpec[], patterns: { source: string }[], matches: string[][]): ParamCounts {
-  const frozenSet = new Set(frozen);
+/** Totals of a freeze split; the per-pattern counts are sums over the split's own `frozenBy` lists. */
+export function countParams(params: readonly ParamSpec[], split: FreezeResult, patterns: readonly FreezePattern[]): ParamCounts {
+  const frozenSet = new Set(split.frozen);
   const counts: ParamCounts = { total: 0, trainable: 0, frozen: 0, byComponent: {}, patterns: [] };
   for (const p of params) {
     const n = numel(p.shape);
@@ -154,18 +157,19 @@ export function countParams(params: ParamSpec[], frozen: ParamSpec[], patterns: 
     c.total += n;
     if (frozenSet.has(p)) counts.frozen += n; else { counts.trainable += n; c.trainable += n; }
   }
-  counts.patterns = patterns.map((pat, i) => {
-    const re = new RegExp(pat.source);
-    const n = params.filter((p) => matches[i]!.includes(p.module) || re.test(p.name)).reduce((a, p) => a + numel(p.shape), 0);
-    return { source: pat.source, modules: matches[i]!.length, params: n };
-  });
+  counts.patterns = patterns.map((pat, i) => ({
+    source: pat.source,
+    ...(pat.flags ? { flags: pat.flags } : {}),
+    modules: split.matches[i]!.length,
+    params: split.frozenBy[i]!.reduce((a, p) => a + numel(p.shape), 0),
+  }));
   return counts;
 }
 
 export type PartialDerived = Partial<Derived>;
 
 const paramCache = new Map<string, ParamSpec[]>();
-const freezeCache = new Map<string, { counts: ParamCounts; matches: string[][] }>();
+const freezeCache = new Map<string, { counts: ParamCounts; split: FreezeResult }>();
 const startCache = new Map<string, number>();
 
 export function isComplete(d: PartialDerived): d is Derived {
@@ -207,12 +211,13 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
       const freezeKey = archKey + JSON.stringify(ir.freeze);
       let split = freezeCache.get(freezeKey);
       if (!split) {
-        const freeze = applyFreeze(params, ir.freeze.map((f) => new RegExp(f.source, f.flags)));
-        split = { counts: countParams(params, freeze.frozen, ir.freeze, freeze.matches), matches: freeze.matches };
+        const freeze = applyFreeze(params, ir.freeze);
+        split = { counts: countParams(params, freeze, ir.freeze), split: freeze };
         freezeCache.set(freezeKey, split);
       }
       d.counts = split.counts;
-      d.freezeMatches = split.matches;
+      d.freeze = split.split;
+      d.freezeMatches = split.split.matches;
     }
   }
   if (sound(unit, "schedule", "data", "batch")) d.schedule = deriveSchedule(ir);

@@ -68,8 +68,8 @@ export function smokeReport(p: PhaseResult & { derived: Derived }, r: RunReport,
   // The compiler's count for the same shrunk model and freeze patterns, from the one architecture description.
   const arch = shrinkArch(p.derived.arch);
   const params = llavaParameters(arch);
-  const split = applyFreeze(params, ir.freeze.map((f) => new RegExp(f.source, f.flags)));
-  const c = countParams(params, split.frozen, ir.freeze, split.matches);
+  const split = applyFreeze(params, ir.freeze);
+  const c = countParams(params, split, ir.freeze);
   const same = c.trainable === r.params.trainable && c.frozen === r.params.frozen;
   rows.push(["parameters", `${thousands(r.params.trainable)} trainable · ${thousands(r.params.frozen)} frozen in the runtime; the compiler counts ${thousands(c.trainable)} · ${thousands(c.frozen)} ${ok(same)}`]);
   rows.push(["", `full size: ${thousands(p.derived.counts.trainable)} trainable · ${thousands(p.derived.counts.frozen)} frozen, with the same freeze patterns`]);

@@ -181,28 +181,47 @@ export function leafModules(params: readonly ParamSpec[]): string[] {
   return [...modules].filter((m) => !parents.has(m)).sort();
 }
 
+/** A freeze pattern as the spec gives it (a RegExp fits too): Python's `re` flags i, m and s. */
+export interface FreezePattern {
+  source: string;
+  flags: string;
+}
+
 export interface FreezeResult {
   frozen: ParamSpec[];
   trainable: ParamSpec[];
   /** For each pattern, the leaf modules it matched (Cerebras raises when this is empty). */
   matches: string[][];
+  /** For each pattern, the parameters it freezes (a parameter two patterns freeze is in both lists). */
+  frozenBy: ParamSpec[][];
+  /** For each parameter, the indices of the patterns that freeze it (empty: trainable). */
+  reasons: Map<ParamSpec, number[]>;
 }
 
 /**
  * Cerebras' rule: each regex is searched (not anchored) in every leaf module name; a matched module is
- * frozen whole, and so is any parameter whose own name matches.
+ * frozen whole, and so is any parameter whose own name matches. Aliases count as names: `/ln_f/` freezes
+ * `transformer_decoder.norm`. This is the one implementation: the runtime's trainable variables, the
+ * compiler's counts (total and per pattern) and `llavac params` all come from it.
  */
-export function applyFreeze(params: readonly ParamSpec[], patterns: readonly RegExp[]): FreezeResult {
+export function applyFreeze(params: readonly ParamSpec[], patterns: readonly FreezePattern[]): FreezeResult {
+  const res = patterns.map((p) => new RegExp(p.source, p.flags));
   const leaves = leafModules(params);
-  const matches = patterns.map((re) => leaves.filter((m) => re.test(m)));
-  const frozenModules = new Set(matches.flat());
+  const matches = res.map((re) => leaves.filter((m) => re.test(m)));
+  const matched = matches.map((m) => new Set(m));
   const frozen: ParamSpec[] = [];
   const trainable: ParamSpec[] = [];
+  const frozenBy: ParamSpec[][] = res.map(() => []);
+  const reasons = new Map<ParamSpec, number[]>();
   for (const p of params) {
     const names = [p.name, ...p.aliases];
     const modules = names.map((n) => n.slice(0, n.lastIndexOf(".")));
-    const isFrozen = modules.some((m) => frozenModules.has(m)) || patterns.some((re) => names.some((n) => re.test(n)));
-    (isFrozen ? frozen : trainable).push(p);
+    const by: number[] = [];
+    res.forEach((re, i) => {
+      if (modules.some((m) => matched[i]!.has(m)) || names.some((n) => re.test(n))) { by.push(i); frozenBy[i]!.push(p); }
+    });
+    reasons.set(p, by);
+    (by.length > 0 ? frozen : trainable).push(p);
   }
-  return { frozen, trainable, matches };
+  return { frozen, trainable, matches, frozenBy, reasons };
 }

@@ -105,8 +105,8 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
     std: { image_model: mc.vision.initializer_range, text_model: mc.text.initializer_range, projector_image_model: mc.text.initializer_range },
   });
   const model = new LlavaModel(mc, store);
-  const freeze = applyFreeze(store.specs, cfg.freeze.map((f) => new RegExp(f.source, f.flags)));
-  const unmatched = cfg.freeze.filter((_, i) => freeze.matches[i]!.length === 0).map((f) => `/${f.source}/`);
+  const freeze = applyFreeze(store.specs, cfg.freeze);
+  const unmatched = cfg.freeze.filter((_, i) => freeze.matches[i]!.length === 0).map((f) => `/${f.source}/${f.flags}`);
   if (unmatched.length) throw new TrainingError(`freeze pattern${unmatched.length > 1 ? "s" : ""} ${unmatched.join(", ")} match no module (Cerebras raises here too)`);
   const trainable = new Map(freeze.trainable.map((p) => [p.name, store.get(p.name)]));
   if (trainable.size === 0) throw new TrainingError("every parameter is frozen: there is nothing to train");
