@@ -115,6 +115,17 @@ describe("llavac params", () => {
     expect(r.stdout).not.toContain("phase finetune");
   });
 
+  it("the README's example prints what the README shows", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const m = /```sh\n(npx llavac params [^\n]*)\n```\n\n```\n([\s\S]*?)```/.exec(readme);
+    expect(m, "README has a `llavac params` example followed by its output").not.toBeNull();
+    // Shell words: plain, or in single quotes.
+    const words = [...m![1]!.replace(/^npx llavac /, "").matchAll(/'([^']*)'|(\S+)/g)].map((w) => w[1] ?? w[2]!);
+    const r = llavac(words);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(m![2]);
+  });
+
   it("usage errors exit 2: unknown phase, bad --match, bad format", () => {
     expect(llavac(["params", SPEC, "--phase", "nope"])).toMatchObject({ code: 2, stderr: expect.stringContaining("no phase `nope` (the spec has pretrain, finetune)") });
     expect(llavac(["params", SPEC, "--match", "(unclosed"]).code).toBe(2);
