@@ -145,7 +145,7 @@ export class Builder {
         tokenizer: d.tokenizer ?? null,
       },
       formulas: {
-        num_patches: `(${d.imageSize[0]}/${d.patchSize[0]})·(${d.imageSize[1]}/${d.patchSize[1]})${ir.model.vision.select === "cls_patch" ? " + 1" : ""}`,
+        num_patches: d.numPatchesFormula,
         text_budget: `${d.msl} − ${d.numPatches} − 1`,
         ...Object.fromEntries(Object.entries(s.formula).filter(([, v]) => v !== undefined)),
       },

@@ -1,12 +1,12 @@
 // Derived values: what the Cerebras configs make users copy by hand, computed from the spec instead.
-//   num_patches      = (H/p)·(W/p), + 1 for cls_patch
+//   num_patches      = (H/p)·(W/p), + 1 for cls_patch (runtime/model/arch.ts imageSlots)
 //   image_start_idx  = where the first image slot lands when the template is tokenised
 //   max_seq_length   = the language model's max_position_embeddings
 //   text_budget      = MSL − num_patches − 1
 //   max_steps        = ⌊samples / batch⌋ · epochs; warm-up = round(warmup% · max_steps); decay = rest
 //   parameters       = from the architecture description, split by the freeze patterns
 // A value the spec also states explicitly must agree (E0305).
-import { applyFreeze, llavaParameters, numel, type FreezePattern, type FreezeResult, type LlavaArch, type ParamSpec } from "../runtime/model/arch.js";
+import { applyFreeze, imageSlots, llavaParameters, numel, type FreezePattern, type FreezeResult, type LlavaArch, type ParamSpec } from "../runtime/model/arch.js";
 import { imageStartIndex, type Template } from "../runtime/text/layout.js";
 import { loadTokenizer, type Tokenizer } from "../runtime/text/tokenizer.js";
 import type { CheckContext } from "./context.js";
@@ -37,6 +37,8 @@ export interface Derived {
   imageSize: [number, number];
   patchSize: [number, number];
   numPatches: number;
+  /** `num_patches` with this model's numbers, e.g. `(336/14)·(336/14)`. */
+  numPatchesFormula: string;
   imageStartIdx?: number;
   msl: number;
   textBudget: number;
@@ -188,7 +190,9 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
   if (sound(unit, "model.vision.image_size", "model.vision.patch_size", "model.vision.select")) {
     d.imageSize = pair(m.vision.image_size);
     d.patchSize = pair(m.vision.patch_size);
-    d.numPatches = Math.floor(d.imageSize[0] / d.patchSize[0]) * Math.floor(d.imageSize[1] / d.patchSize[1]) + (m.vision.select === "cls_patch" ? 1 : 0);
+    const slots = imageSlots({ image_size: d.imageSize, patch_size: d.patchSize }, m.vision.select);
+    d.numPatches = slots.count;
+    d.numPatchesFormula = slots.formula;
   }
   if (sound(unit, "model.language.max_position_embeddings")) {
     d.msl = m.language.max_position_embeddings;

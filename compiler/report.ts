@@ -15,7 +15,7 @@ export function phaseSummary(result: CompileResult, paint: Painter): string {
     if (!d) { lines.push(paint.dim("  not derived: fix the errors above first")); continue; }
     const s = d.schedule;
     const rows: [string, string, string][] = [
-      ["num_patches", n(d.numPatches), `(${d.imageSize[0]}/${d.patchSize[0]})·(${d.imageSize[1]}/${d.patchSize[1]})${ir.model.vision.select === "cls_patch" ? " + 1" : ""}`],
+      ["num_patches", n(d.numPatches), d.numPatchesFormula],
       ["image_start_idx", d.imageStartIdx === undefined ? "?" : String(d.imageStartIdx), `template ${ir.template.$name ?? ir.template.layout}, ${d.tokenizer?.source ?? "no tokenizer"}`],
       ["max_sequence_length", n(d.msl), "language.max_position_embeddings"],
       ["text_budget", n(d.textBudget), `${n(d.msl)} − ${n(d.numPatches)} − 1`],

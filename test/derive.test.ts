@@ -4,10 +4,10 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compile } from "../compiler/compile.js";
 import { percentOf } from "../compiler/derive.js";
-import { applyFreeze, leafModules, llavaParameters, numel } from "../runtime/model/arch.js";
+import { applyFreeze, imageSlots, leafModules, llavaParameters, numel } from "../runtime/model/arch.js";
 import { imageStartIndex } from "../runtime/text/layout.js";
 import { loadTokenizer } from "../runtime/text/tokenizer.js";
-import { ROOT } from "./helpers.js";
+import { check, ROOT, TINY_DIRS, tinyWith } from "./helpers.js";
 
 const SEVEN_B = path.join(ROOT, "examples/llava-v1.5-7b/llava.llava");
 const THIRTEEN_B = path.join(ROOT, "examples/llava-v1.5-13b/llava.llava");
@@ -150,5 +150,27 @@ describe("derive: parameter counts, exact, from shapes", () => {
     expect(r.trainable.every((p) => !p.name.startsWith("text_model"))).toBe(true);
     const total = params.reduce((a, p) => a + numel(p.shape), 0);
     expect(r.frozen.reduce((a, p) => a + numel(p.shape), 0) + r.trainable.reduce((a, p) => a + numel(p.shape), 0)).toBe(total);
+  });
+});
+
+describe("derive: num_patches has one home (runtime/model/arch.ts imageSlots)", () => {
+  it("check's report, the manifest formula and the E0305 note show the count and formula imageSlots gives, + 1 for cls_patch", async () => {
+    const { Builder } = await import("../compiler/build.js");
+    const { phaseSummary } = await import("../compiler/report.js");
+    const { plainPainter } = await import("../compiler/diagnostics.js");
+    const src = tinyWith("vision    = tiny_vit", "vision    = tiny_vit { select: cls_patch }");
+    const r = await check(src, { dirs: TINY_DIRS });
+    expect(r.errors).toEqual([]);
+    const d = r.result.phases[0]!.derived!;
+    const slots = imageSlots({ image_size: d.imageSize, patch_size: d.patchSize }, "cls_patch");
+    expect(slots).toEqual({ count: 17, formula: "(32/8)·(32/8) + 1" });
+    expect(imageSlots({ image_size: d.imageSize, patch_size: d.patchSize }, "patch")).toEqual({ count: 16, formula: "(32/8)·(32/8)" });
+    expect([d.numPatches, d.numPatchesFormula]).toEqual([slots.count, slots.formula]);
+    expect(phaseSummary(r.result, plainPainter)).toMatch(new RegExp(`num_patches +17 += ${slots.formula.replace(/[()+.]/g, "\\$&")}\n`));
+    const manifest = JSON.parse(new Builder(r.result, "out").outputs().find((f) => f.path === "manifest.json")!.content);
+    expect(manifest.phases.align.formulas.num_patches).toBe(slots.formula);
+    expect(manifest.phases.align.derived.num_patches).toBe(17);
+    const asserted = await check(src.replace("  batch     = 32 per step, 8", "  num_patches = 16\n  batch     = 32 per step, 8"), { dirs: TINY_DIRS });
+    expect(asserted.one("E0305").notes.map((n) => n.message)).toContain(`num_patches = ${slots.formula} = 17`);
   });
 });

@@ -85,9 +85,8 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
 /** Derived values the spec states explicitly. */
 function checkAsserted(unit: PhaseUnit, d: PartialDerived, ctx: CheckContext): void {
   const { diags } = ctx;
-  const v = unit.ir.model?.vision;
   const asserted: [keyof PhaseIR, number | undefined, string][] = [
-    ["num_patches", d.numPatches, d.imageSize && d.patchSize ? `(${d.imageSize[0]}/${d.patchSize[0]})·(${d.imageSize[1]}/${d.patchSize[1]})${v?.select === "cls_patch" ? " + 1 (cls_patch)" : ""}` : ""],
+    ["num_patches", d.numPatches, d.numPatchesFormula ?? ""],
     ["image_start_idx", d.imageStartIdx, `the first image slot of template ${unit.ir.template?.$name ?? ""} with ${d.tokenizer?.source ?? "the tokenizer"}`],
     ["max_sequence_length", d.msl, "the language model's max_position_embeddings"],
     ["text_budget", d.textBudget, `${d.msl} − ${d.numPatches} − 1`],

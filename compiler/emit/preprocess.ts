@@ -1,4 +1,5 @@
 // The matching HDF5 preprocessing config for Cerebras' `create_hdf5_dataset.py LlavaPhaseOne|LlavaPhaseTwo`.
+import { NUM_PATCHES_RULE } from "../../runtime/model/arch.js";
 import type { Derived } from "../derive.js";
 import type { PhaseIR } from "../ir.js";
 import type { KeyOrigins } from "./cerebras-params.js";
@@ -65,12 +66,12 @@ export function emitPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins:
   const imagePath = p.images !== undefined ? "preprocess.images" : "images";
   if (chat) {
     put(dataset, "dataset", "image_dir", imageDir, imagePath);
-    put(dataset, "dataset", "num_patches", d.numPatches, "model.vision.patch_size", "(H/p)·(W/p), + 1 for cls_patch");
+    put(dataset, "dataset", "num_patches", d.numPatches, "model.vision.patch_size", NUM_PATCHES_RULE);
     put(dataset, "dataset", "system_prompt_style", ir.template.cerebras_style, "template.cerebras_style");
     put(dataset, "dataset", "prompt_prefix", ir.template.user, "template.user");
     put(dataset, "dataset", "completion_prefix", ir.template.assistant, "template.assistant");
   } else {
-    put(dataset, "dataset", "num_patches", d.numPatches, "model.vision.patch_size", "(H/p)·(W/p), + 1 for cls_patch");
+    put(dataset, "dataset", "num_patches", d.numPatches, "model.vision.patch_size", NUM_PATCHES_RULE);
     put(dataset, "dataset", "image_dir", imageDir, imagePath);
   }
   return { doc: { setup, processing, dataset }, origins, problems };

@@ -76,6 +76,23 @@ export function numPatchesOf(v: Pick<VisionArch, "image_size" | "patch_size">): 
   return Math.floor(v.image_size[0] / v.patch_size[0]) * Math.floor(v.image_size[1] / v.patch_size[1]);
 }
 
+/** Which encoder outputs LLaVA feeds the projector: the patches, or the CLS token and the patches. */
+export type FeatureSelect = "patch" | "cls_patch";
+
+/** The rule behind `num_patches`, as the emitted YAML's source map states it. */
+export const NUM_PATCHES_RULE = "(H/p)·(W/p), + 1 for cls_patch";
+
+/**
+ * `num_patches`: the image slots LLaVA splices into the text, one per patch (plus the CLS token for
+ * `cls_patch`), and the formula with this model's numbers. The one home of both: `check`, the manifest,
+ * the E0305 note and the configs all show these.
+ */
+export function imageSlots(v: Pick<VisionArch, "image_size" | "patch_size">, select: FeatureSelect): { count: number; formula: string } {
+  const [[h, w], [ph, pw]] = [v.image_size, v.patch_size];
+  const cls = select === "cls_patch";
+  return { count: numPatchesOf(v) + (cls ? 1 : 0), formula: `(${h}/${ph})·(${w}/${pw})${cls ? " + 1" : ""}` };
+}
+
 class ParamList {
   readonly params: ParamSpec[] = [];
   constructor(private readonly component: Component) {}
