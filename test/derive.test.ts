@@ -111,7 +111,7 @@ describe("derive: parameter counts, exact, from shapes", () => {
 
   it("parameter names are the Cerebras module names, and ln_f is one tensor with two names", async () => {
     const p = await phases(SEVEN_B);
-    const names = new Set(p.pretrain!.params.map((x) => x.name));
+    const names = new Set<string>(p.pretrain!.params.map((x) => x.name));
     for (const n of [
       "image_model.embedding_layer.linear_proj.weight",
       "image_model.embedding_layer.cls_embedding",

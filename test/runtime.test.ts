@@ -5,6 +5,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../runtime/backend/tf.js";
 import { selectBackend } from "../runtime/backend/index.js";
+import { llavaParameters } from "../runtime/model/arch.js";
 import { crossEntropy } from "../runtime/model/layers.js";
 import { patchify } from "../runtime/model/vit.js";
 import { selectedBlock } from "../runtime/model/config.js";
@@ -144,6 +145,28 @@ describe("HF ↔ Cerebras names", () => {
     expect(hfToCerebras("vision_model.embeddings.position_ids").kind).toBe("dropped");
     expect(hfToCerebras("model.vision_tower.vision_tower.vision_model.embeddings.class_embedding").kind).toBe("dropped");
     expect(hfToCerebras("something.else").kind).toBe("unknown");
+  });
+
+  it("every parameter of a LLaVA-1.5-shaped model maps to an HF name in each layout and back (one set of names, from arch.ts)", () => {
+    const params = llavaParameters({
+      vision: { hidden_size: 8, num_hidden_layers: 2, num_heads: 2, filter_size: 16, image_size: [4, 4], patch_size: [2, 2], num_channels: 3, prepend_cls_token: true, use_conv_patchified_embedding: true, use_embed_proj_bias: false, use_post_embed_layer_norm: true, use_final_layer_norm: true, use_projection_bias_in_attention: true, use_ffn_bias_in_attention: true, use_ffn_bias: true, position_embedding_type: "learned", nonlinearity: "quick_gelu" },
+      text: { vocab_size: 10, hidden_size: 8, num_hidden_layers: 2, num_heads: 2, filter_size: 16, max_position_embeddings: 16, position_embedding_type: "rotary", nonlinearity: "swiglu", norm_type: "rmsnorm", use_projection_bias_in_attention: false, use_ffn_bias_in_attention: false, use_ffn_bias: false, use_bias_in_output: false, share_embedding_weights: false },
+      projector: { input_unit: 8, layers_units: [8, 8], use_bias: true },
+    });
+    for (const layout of ["transformers", "hub", "llava"] as const) {
+      const seen = new Set<string>();
+      for (const p of params) {
+        const hf = cerebrasToHf(p.name, layout);
+        expect(hf, `${p.name} (${layout})`).toBeDefined();
+        seen.add(hf!.hf);
+        const back = hfToCerebras(hf!.hf);
+        expect(back.kind === "param" && back.cs, `${hf!.hf} (${layout})`).toBe(p.name);
+        expect(back.kind === "param" && back.clsRowFirst === true).toBe(p.name === "image_model.embedding_layer.position_embeddings.weight");
+      }
+      expect(seen.size).toBe(params.length);
+    }
+    // Aliases are not HF names of their own.
+    expect(cerebrasToHf("text_model.ln_f.weight", "hub")).toBeUndefined();
   });
 
   it("moves the CLS position row from first to last and back", () => {

@@ -28,7 +28,7 @@ export function checkFreeze(unit: PhaseUnit, d: PartialDerived, ctx: CheckContex
     const lit = literalPrefix(f.source);
     const hint = lit ? didYouMean(lit, prefixes) : undefined;
     ctx.diags.error("E0401", `freeze pattern /${f.source}/ matches no module of ${unit.ir.model.$name ?? "the model"}`, ctx.spanOf(unit, `freeze.${i}`), {
-      notes: [{ message: "Cerebras would raise `ValueError` when building the model; the patterns are searched in names such as `image_model.encoder...`, `projector_image_model.ffn.0...`, `text_model.transformer_decoder...`" }],
+      notes: [{ message: "Cerebras would raise `ValueError` when building the model; the patterns are searched in names such as `image_model.encoder...`, `projector_image_model.ffn.0...`, `text_model.transformer_decoder...` (`llavac params <spec>` lists them all)" }],
       help: hint ? `did you mean /${f.source.replace(lit, hint)}/?` : "the top-level modules are `image_model`, `projector_image_model` and `text_model`",
     });
   });

@@ -57,15 +57,81 @@ export interface LlavaArch {
 
 export type Component = "image_model" | "text_model" | "projector_image_model";
 
+// ── Names ──────────────────────────────────────────────────────────────────────────────────────────
+// Every module and parameter name is made here, by the builders below; the model code, the initialiser
+// and the HF name table take them from here instead of spelling them. The brands make a hand-written
+// string a type error where a name is expected.
+
+/** A module's full Cerebras name, e.g. `text_model.transformer_decoder.layers.3.self_attn.proj_q_dense_layer`. */
+export type ModuleName = string & { readonly __name: "module" };
+/** A parameter's full Cerebras name, e.g. `text_model.lm_head.weight`. */
+export type ParamName = string & { readonly __name: "param" };
+/** A layer index, or `#` for the pattern of every layer (the HF name table's rules). */
+export type LayerIndex = number | "#";
+
+const mod = (...parts: (string | number)[]): ModuleName => parts.join(".") as ModuleName;
+export const weightOf = (m: ModuleName): ParamName => `${m}.weight` as ParamName;
+export const biasOf = (m: ModuleName): ParamName => `${m}.bias` as ParamName;
+
+export interface AttentionNames { q: ModuleName; k: ModuleName; v: ModuleName; output: ModuleName }
+/** Cerebras' FeedForwardNetwork: ffn.0 (`up`, with `gate` for GLU activations), then ffn.1 (`down`). */
+export interface FeedForwardNames { up: ModuleName; gate: ModuleName; down: ModuleName }
+export interface BlockNames { attention: AttentionNames; ffn: FeedForwardNames }
+
+function blockNames(at: ModuleName): BlockNames {
+  const attn = mod(at, "self_attn");
+  return {
+    attention: { q: mod(attn, "proj_q_dense_layer"), k: mod(attn, "proj_k_dense_layer"), v: mod(attn, "proj_v_dense_layer"), output: mod(attn, "proj_output_dense_layer") },
+    ffn: { up: mod(at, "ffn.ffn.0.linear_layer"), gate: mod(at, "ffn.ffn.0.linear_layer_for_glu"), down: mod(at, "ffn.ffn.1.linear_layer") },
+  };
+}
+
+const VISION_EMBED = mod("image_model", "embedding_layer");
+const VISION_ENCODER = mod("image_model", "encoder.transformer_encoder");
+const TEXT_EMBED = mod("text_model", "embedding_layer");
+const TEXT_DECODER = mod("text_model", "transformer_decoder");
+
+/** The ViT's names (Cerebras' ViTModel inside `Llava.image_model`). */
+export const VISION_NAMES = {
+  /** The patch embedding: a Conv2d weight [H, C, ph, pw] (or a linear one [H, C·ph·pw]). */
+  patchEmbedding: mod(VISION_EMBED, "linear_proj"),
+  /** A bare parameter, with no module of its own. */
+  cls: `${VISION_EMBED}.cls_embedding` as ParamName,
+  positions: mod(VISION_EMBED, "position_embeddings"),
+  postEmbedNorm: mod(VISION_EMBED, "post_embed_ln"),
+  block: (i: LayerIndex) => ({ ...blockNames(mod(VISION_ENCODER, "layers", i)), norm1: mod(VISION_ENCODER, "layers", i, "norm1"), norm2: mod(VISION_ENCODER, "layers", i, "norm2") }),
+  finalNorm: mod(VISION_ENCODER, "norm"),
+} as const;
+
+/** The LLaMA decoder's names (Cerebras' GPT2LMHeadModel inside `Llava.text_model`). */
+export const TEXT_NAMES = {
+  wordEmbeddings: mod(TEXT_EMBED, "word_embeddings"),
+  positions: mod(TEXT_EMBED, "position_embeddings"),
+  block: (i: LayerIndex) => ({ ...blockNames(mod(TEXT_DECODER, "layers", i)), norm1: mod(TEXT_DECODER, "layers", i, "norm1"), norm3: mod(TEXT_DECODER, "layers", i, "norm3") }),
+  finalNorm: mod(TEXT_DECODER, "norm"),
+  /** The same module as `finalNorm`: one tensor, two names. */
+  finalNormAlias: mod("text_model", "ln_f"),
+  lmHead: mod("text_model", "lm_head"),
+} as const;
+
+/** The projector's names (`Llava.projector_image_model`, a FeedForwardNetwork). */
+export const PROJECTOR_NAMES = {
+  layer: (i: LayerIndex) => mod("projector_image_model", "ffn", i, "linear_layer"),
+} as const;
+
+/** What a parameter is, which decides how it starts (runtime/model/params.ts). */
+export type ParamRole = "weight" | "bias" | "norm_scale" | "norm_shift" | "embedding";
+
 export interface ParamSpec {
   /** Full name relative to `Llava`, e.g. `text_model.lm_head.weight`. */
-  name: string;
+  name: ParamName;
   shape: number[];
   /** The module that owns the parameter (the name without its last part). */
-  module: string;
+  module: ModuleName;
   component: Component;
+  role: ParamRole;
   /** Other names of the same tensor (`text_model.ln_f.weight` is `transformer_decoder.norm.weight`). */
-  aliases: string[];
+  aliases: ParamName[];
 }
 
 export function isGlu(nonlinearity: string): boolean {
@@ -96,73 +162,81 @@ export function imageSlots(v: Pick<VisionArch, "image_size" | "patch_size">, sel
 class ParamList {
   readonly params: ParamSpec[] = [];
   constructor(private readonly component: Component) {}
-  add(module: string, leaf: string, shape: number[], aliases: string[] = []): void {
-    const prefix = this.component + "." + module;
-    this.params.push({ name: prefix + "." + leaf, shape, module: prefix, component: this.component, aliases: aliases.map((a) => this.component + "." + a) });
+  private push(name: ParamName, shape: number[], role: ParamRole, aliases: ParamName[] = []): void {
+    this.params.push({ name, shape, module: name.slice(0, name.lastIndexOf(".")) as ModuleName, component: this.component, role, aliases });
   }
-  linear(module: string, out: number, inp: number, bias: boolean): void {
-    this.add(module, "weight", [out, inp]);
-    if (bias) this.add(module, "bias", [out]);
+  /** A tensor that is a module's `weight` but no linear layer's (embedding tables). */
+  table(module: ModuleName, shape: number[], alias?: ModuleName): void {
+    this.push(weightOf(module), shape, "embedding", alias ? [weightOf(alias)] : []);
+  }
+  bare(name: ParamName, shape: number[]): void {
+    this.push(name, shape, "embedding");
+  }
+  linear(module: ModuleName, out: number, inp: number | number[], bias: boolean): void {
+    this.push(weightOf(module), typeof inp === "number" ? [out, inp] : [out, ...inp], "weight");
+    if (bias) this.push(biasOf(module), [out], "bias");
+  }
+  /** A bias-only tensor beside a weight another call made (the LM head's optional bias). */
+  bias(module: ModuleName, width: number): void {
+    this.push(biasOf(module), [width], "bias");
+  }
+  norm(module: ModuleName, width: number, type: "rmsnorm" | "layernorm", alias?: ModuleName): void {
+    this.push(weightOf(module), [width], "norm_scale", alias ? [weightOf(alias)] : []);
+    if (type === "layernorm") this.push(biasOf(module), [width], "norm_shift", alias ? [biasOf(alias)] : []);
   }
 }
 
-function feedForward(p: ParamList, at: string, hidden: number, filter: number, nonlinearity: string, bias: boolean): void {
-  p.linear(`${at}.ffn.ffn.0.linear_layer`, filter, hidden, bias);
-  if (isGlu(nonlinearity)) p.linear(`${at}.ffn.ffn.0.linear_layer_for_glu`, filter, hidden, bias);
-  p.linear(`${at}.ffn.ffn.1.linear_layer`, hidden, filter, bias);
+function feedForward(p: ParamList, n: FeedForwardNames, hidden: number, filter: number, nonlinearity: string, bias: boolean): void {
+  p.linear(n.up, filter, hidden, bias);
+  if (isGlu(nonlinearity)) p.linear(n.gate, filter, hidden, bias);
+  p.linear(n.down, hidden, filter, bias);
 }
 
-function attention(p: ParamList, at: string, hidden: number, projBias: boolean, outBias: boolean): void {
-  for (const x of ["q", "k", "v"]) p.linear(`${at}.self_attn.proj_${x}_dense_layer`, hidden, hidden, projBias);
-  p.linear(`${at}.self_attn.proj_output_dense_layer`, hidden, hidden, outBias);
-}
-
-function norm(p: ParamList, module: string, width: number, type: "rmsnorm" | "layernorm"): void {
-  p.add(module, "weight", [width]);
-  if (type === "layernorm") p.add(module, "bias", [width]);
+function attention(p: ParamList, n: AttentionNames, hidden: number, projBias: boolean, outBias: boolean): void {
+  for (const m of [n.q, n.k, n.v]) p.linear(m, hidden, hidden, projBias);
+  p.linear(n.output, hidden, hidden, outBias);
 }
 
 export function visionParameters(v: VisionArch): ParamSpec[] {
   const p = new ParamList("image_model");
+  const N = VISION_NAMES;
   const H = v.hidden_size;
   const [ph, pw] = v.patch_size;
-  if (v.use_conv_patchified_embedding) p.add("embedding_layer.linear_proj", "weight", [H, v.num_channels, ph, pw]);
-  else p.add("embedding_layer.linear_proj", "weight", [H, v.num_channels * ph * pw]);
-  if (v.use_embed_proj_bias) p.add("embedding_layer.linear_proj", "bias", [H]);
-  if (v.prepend_cls_token) p.params.push({ name: "image_model.embedding_layer.cls_embedding", shape: [H], module: "image_model.embedding_layer", component: "image_model", aliases: [] });
+  p.linear(N.patchEmbedding, H, v.use_conv_patchified_embedding ? [v.num_channels, ph, pw] : v.num_channels * ph * pw, v.use_embed_proj_bias);
+  if (v.prepend_cls_token) p.bare(N.cls, [H]);
   if (v.position_embedding_type === "learned") {
     // Cerebras keeps the CLS position as the last row (HF keeps it first).
-    p.add("embedding_layer.position_embeddings", "weight", [numPatchesOf(v) + (v.prepend_cls_token ? 1 : 0), H]);
+    p.table(N.positions, [numPatchesOf(v) + (v.prepend_cls_token ? 1 : 0), H]);
   }
-  if (v.use_post_embed_layer_norm) norm(p, "embedding_layer.post_embed_ln", H, "layernorm");
+  if (v.use_post_embed_layer_norm) p.norm(N.postEmbedNorm, H, "layernorm");
   for (let i = 0; i < v.num_hidden_layers; i++) {
-    const at = `encoder.transformer_encoder.layers.${i}`;
-    attention(p, at, H, v.use_projection_bias_in_attention, v.use_ffn_bias_in_attention);
-    feedForward(p, at, H, v.filter_size, v.nonlinearity, v.use_ffn_bias);
-    norm(p, `${at}.norm1`, H, "layernorm");
-    norm(p, `${at}.norm2`, H, "layernorm");
+    const b = N.block(i);
+    attention(p, b.attention, H, v.use_projection_bias_in_attention, v.use_ffn_bias_in_attention);
+    feedForward(p, b.ffn, H, v.filter_size, v.nonlinearity, v.use_ffn_bias);
+    p.norm(b.norm1, H, "layernorm");
+    p.norm(b.norm2, H, "layernorm");
   }
-  if (v.use_final_layer_norm) norm(p, "encoder.transformer_encoder.norm", H, "layernorm");
+  if (v.use_final_layer_norm) p.norm(N.finalNorm, H, "layernorm");
   return p.params;
 }
 
 export function textParameters(t: TextArch): ParamSpec[] {
   const p = new ParamList("text_model");
+  const N = TEXT_NAMES;
   const H = t.hidden_size;
-  p.add("embedding_layer.word_embeddings", "weight", [t.vocab_size, H], t.share_embedding_weights ? ["lm_head.weight"] : []);
-  if (t.position_embedding_type === "learned") p.add("embedding_layer.position_embeddings", "weight", [t.max_position_embeddings, H]);
+  p.table(N.wordEmbeddings, [t.vocab_size, H], t.share_embedding_weights ? N.lmHead : undefined);
+  if (t.position_embedding_type === "learned") p.table(N.positions, [t.max_position_embeddings, H]);
   for (let i = 0; i < t.num_hidden_layers; i++) {
-    const at = `transformer_decoder.layers.${i}`;
-    attention(p, at, H, t.use_projection_bias_in_attention, t.use_ffn_bias_in_attention);
-    norm(p, `${at}.norm1`, H, t.norm_type);
-    norm(p, `${at}.norm3`, H, t.norm_type);
-    feedForward(p, at, H, t.filter_size, t.nonlinearity, t.use_ffn_bias);
+    const b = N.block(i);
+    attention(p, b.attention, H, t.use_projection_bias_in_attention, t.use_ffn_bias_in_attention);
+    p.norm(b.norm1, H, t.norm_type);
+    p.norm(b.norm3, H, t.norm_type);
+    feedForward(p, b.ffn, H, t.filter_size, t.nonlinearity, t.use_ffn_bias);
   }
   // `ln_f` is the same module as `transformer_decoder.norm`: one tensor, two names.
-  p.add("transformer_decoder.norm", "weight", [H], ["ln_f.weight"]);
-  if (t.norm_type === "layernorm") p.add("transformer_decoder.norm", "bias", [H], ["ln_f.bias"]);
-  if (!t.share_embedding_weights) p.add("lm_head", "weight", [t.vocab_size, H]);
-  if (t.use_bias_in_output) p.add("lm_head", "bias", [t.vocab_size]);
+  p.norm(N.finalNorm, H, t.norm_type, N.finalNormAlias);
+  if (!t.share_embedding_weights) p.linear(N.lmHead, t.vocab_size, H, false);
+  if (t.use_bias_in_output) p.bias(N.lmHead, t.vocab_size);
   return p.params;
 }
 
@@ -170,7 +244,7 @@ export function projectorParameters(pr: ProjectorArch): ParamSpec[] {
   const p = new ParamList("projector_image_model");
   let inp = pr.input_unit;
   pr.layers_units.forEach((out, i) => {
-    p.linear(`ffn.${i}.linear_layer`, out, inp, pr.use_bias);
+    p.linear(PROJECTOR_NAMES.layer(i), out, inp, pr.use_bias);
     inp = out;
   });
   return p.params;

@@ -2,13 +2,14 @@
 // positions, dropout. Weights are PyTorch-shaped ([out, in] for linear layers) so that checkpoints map
 // name-for-name onto Cerebras and HuggingFace ones.
 import * as tf from "../backend/tf.js";
+import { biasOf, weightOf, type AttentionNames, type FeedForwardNames, type ModuleName, type ParamName } from "./arch.js";
 
 export type Tensor = tf.Tensor;
 
-/** Parameters by full Cerebras name. */
+/** Parameters by full Cerebras name (made by runtime/model/arch.ts). */
 export interface ParamSource {
-  get(name: string): Tensor;
-  has(name: string): boolean;
+  get(name: ParamName): Tensor;
+  has(name: ParamName): boolean;
 }
 
 /** x[..., in] · Wᵀ + b, with W [out, in]. */
@@ -20,8 +21,8 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
 }
 
 /** The linear layer `module` of `p` (its bias if it has one). */
-export function dense(p: ParamSource, module: string, x: Tensor): Tensor {
-  return linear(x, p.get(module + ".weight"), p.has(module + ".bias") ? p.get(module + ".bias") : undefined);
+export function dense(p: ParamSource, module: ModuleName, x: Tensor): Tensor {
+  return linear(x, p.get(weightOf(module)), p.has(biasOf(module)) ? p.get(biasOf(module)) : undefined);
 }
 
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | undefined, eps: number): Tensor {
@@ -35,9 +36,9 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   return x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps))).mul(weight);
 }
 
-export function norm(p: ParamSource, module: string, x: Tensor, eps: number, type: "layernorm" | "rmsnorm"): Tensor {
-  if (type === "rmsnorm") return rmsNorm(x, p.get(module + ".weight"), eps);
-  return layerNorm(x, p.get(module + ".weight"), p.get(module + ".bias"), eps);
+export function norm(p: ParamSource, module: ModuleName, x: Tensor, eps: number, type: "layernorm" | "rmsnorm"): Tensor {
+  if (type === "rmsnorm") return rmsNorm(x, p.get(weightOf(module)), eps);
+  return layerNorm(x, p.get(weightOf(module)), p.get(biasOf(module)), eps);
 }
 
 const SQRT1_2 = Math.SQRT1_2;
@@ -125,13 +126,13 @@ export interface AttentionOptions {
 }
 
 /** Multi-head self-attention with the Cerebras module names proj_{q,k,v,output}_dense_layer. */
-export function selfAttention(p: ParamSource, at: string, x: Tensor, o: AttentionOptions): Tensor {
+export function selfAttention(p: ParamSource, n: AttentionNames, x: Tensor, o: AttentionOptions): Tensor {
   const [B, T, H] = x.shape as [number, number, number];
   const d = H / o.heads;
   const heads = (t: Tensor) => t.reshape([B, T, o.heads, d]).transpose([0, 2, 1, 3]);
-  let q = heads(dense(p, `${at}.proj_q_dense_layer`, x));
-  let k = heads(dense(p, `${at}.proj_k_dense_layer`, x));
-  const v = heads(dense(p, `${at}.proj_v_dense_layer`, x));
+  let q = heads(dense(p, n.q, x));
+  let k = heads(dense(p, n.k, x));
+  const v = heads(dense(p, n.v, x));
   if (o.rotary) {
     q = applyRotary(q, o.rotary);
     k = applyRotary(k, o.rotary);
@@ -140,15 +141,14 @@ export function selfAttention(p: ParamSource, at: string, x: Tensor, o: Attentio
   if (o.mask) scores = scores.add(o.mask);
   const probs = dropout(tf.softmax(scores), o.dropoutRate, o.seed);
   const context = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([B, T, H]);
-  return dense(p, `${at}.proj_output_dense_layer`, context);
+  return dense(p, n.output, context);
 }
 
 /** Cerebras' FeedForwardNetwork: ffn.0 (with a gate for GLU activations), then ffn.1. */
-export function feedForward(p: ParamSource, at: string, x: Tensor, nonlinearity: string): Tensor {
-  const up = dense(p, `${at}.ffn.ffn.0.linear_layer`, x);
-  const gateName = `${at}.ffn.ffn.0.linear_layer_for_glu`;
-  const hidden = p.has(gateName + ".weight") ? up.mul(activate(gluActivation(nonlinearity), dense(p, gateName, x))) : activate(nonlinearity, up);
-  return dense(p, `${at}.ffn.ffn.1.linear_layer`, hidden);
+export function feedForward(p: ParamSource, n: FeedForwardNames, x: Tensor, nonlinearity: string): Tensor {
+  const up = dense(p, n.up, x);
+  const hidden = p.has(weightOf(n.gate)) ? up.mul(activate(gluActivation(nonlinearity), dense(p, n.gate, x))) : activate(nonlinearity, up);
+  return dense(p, n.down, hidden);
 }
 
 /** 0 where a query may attend a key, −1e9 where it may not: causal, plus keys marked as padding. */

@@ -2,15 +2,13 @@
 // come from rotary attention), pre-norm blocks (norm1 → attention, norm3 → SwiGLU), final norm (ln_f)
 // and the LM head.
 import * as tf from "../backend/tf.js";
-import type { TextArch } from "./arch.js";
+import { TEXT_NAMES as N, weightOf, type TextArch } from "./arch.js";
 import type { TextRuntime } from "./config.js";
 import { dense, dropout, feedForward, norm, rotaryTables, selfAttention, type ParamSource, type Rotary, type Tensor } from "./layers.js";
 import type { RunOptions } from "./vit.js";
 
-const D = "text_model.transformer_decoder";
-
 export function embedTokens(p: ParamSource, ids: Tensor): Tensor {
-  return tf.gather(p.get("text_model.embedding_layer.word_embeddings.weight"), ids);
+  return tf.gather(p.get(weightOf(N.wordEmbeddings)), ids);
 }
 
 const rotaryCache = new Map<string, Rotary>();
@@ -31,24 +29,24 @@ function rotaryFor(length: number, r: TextRuntime): Rotary {
 /** Embeddings [B, T, H] → final hidden states [B, T, H] (after ln_f). */
 export function decoder(p: ParamSource, a: TextArch, r: TextRuntime, x: Tensor, mask: Tensor, o: RunOptions): Tensor {
   const T = x.shape[1]!;
-  if (a.position_embedding_type === "learned") x = x.add(p.get("text_model.embedding_layer.position_embeddings.weight").slice([0, 0], [T, -1]));
+  if (a.position_embedding_type === "learned") x = x.add(p.get(weightOf(N.positions)).slice([0, 0], [T, -1]));
   const rotary = a.position_embedding_type === "rotary" ? rotaryFor(T, r) : undefined;
   x = dropout(x, o.training ? r.embedding_dropout_rate : 0, o.seed);
   for (let i = 0; i < a.num_hidden_layers; i++) {
-    const at = `${D}.layers.${i}`;
+    const b = N.block(i);
     const seed = o.seed === undefined ? undefined : o.seed + 7919 * (i + 1);
     const drop = (t: Tensor, k: number) => dropout(t, o.training ? r.dropout_rate : 0, seed === undefined ? undefined : seed + k);
-    const h = norm(p, `${at}.norm1`, x, r.layer_norm_epsilon, a.norm_type);
-    x = x.add(drop(selfAttention(p, `${at}.self_attn`, h, {
+    const h = norm(p, b.norm1, x, r.layer_norm_epsilon, a.norm_type);
+    x = x.add(drop(selfAttention(p, b.attention, h, {
       heads: a.num_heads, mask, dropoutRate: o.training ? r.attention_dropout_rate : 0,
       ...(rotary ? { rotary } : {}), ...(seed !== undefined ? { seed } : {}),
     }), 1));
-    x = x.add(drop(feedForward(p, at, norm(p, `${at}.norm3`, x, r.layer_norm_epsilon, a.norm_type), a.nonlinearity), 2));
+    x = x.add(drop(feedForward(p, b.ffn, norm(p, b.norm3, x, r.layer_norm_epsilon, a.norm_type), a.nonlinearity), 2));
   }
-  return norm(p, "text_model.ln_f", x, r.layer_norm_epsilon, a.norm_type);
+  return norm(p, N.finalNorm, x, r.layer_norm_epsilon, a.norm_type);
 }
 
-/** Hidden states [..., H] → logits [..., V]. */
+/** Hidden states [..., H] → logits [..., V] (the tied word embeddings answer to the head's name). */
 export function lmHead(p: ParamSource, h: Tensor): Tensor {
-  return dense(p, "text_model.lm_head", h);
+  return dense(p, N.lmHead, h);
 }

@@ -18,13 +18,13 @@ export interface InitOptions {
   std: { image_model: number; text_model: number; projector_image_model: number };
 }
 
-/** How a fresh parameter starts: norms at one, biases at zero, the rest normal(0, std) (as Cerebras initialises). */
+/** How a fresh parameter starts: norm scales at one, norm shifts and biases at zero, the rest normal(0, std) (as Cerebras initialises). */
 function initialValue(p: ParamSpec, o: InitOptions): tf.Tensor {
-  const leaf = p.name.slice(p.name.lastIndexOf(".") + 1);
-  const isNorm = /(^|\.)(norm\d*|post_embed_ln|ln_f)$/.test(p.module);
-  if (isNorm) return leaf === "weight" ? tf.ones(p.shape) : tf.zeros(p.shape);
-  if (leaf === "bias") return tf.zeros(p.shape);
-  return tf.truncatedNormal(p.shape, 0, o.std[p.component], "float32", nameSeed(p.name, o.seed));
+  switch (p.role) {
+    case "norm_scale": return tf.ones(p.shape);
+    case "norm_shift": case "bias": return tf.zeros(p.shape);
+    case "weight": case "embedding": return tf.truncatedNormal(p.shape, 0, o.std[p.component], "float32", nameSeed(p.name, o.seed));
+  }
 }
 
 let stores = 0;

@@ -8,40 +8,49 @@
 //                 lm_head.weight, with the CLIP tower as vision_model.* (its own folder)
 // The CLIP tower's own prefix varies too (vision_model.* inside or not); every form is accepted.
 // One difference is not a rename: HF keeps the CLS position row first, Cerebras keeps it last.
+import { biasOf, PROJECTOR_NAMES, TEXT_NAMES, VISION_NAMES, weightOf, type ModuleName, type ParamName } from "../model/arch.js";
 
 export type HfLayout = "transformers" | "hub" | "llava";
 
-/** Rules between the layout-free part of an HF name and the Cerebras name; `#` is a layer index. */
-const VISION: [string, string][] = [
-  ["embeddings.patch_embedding.weight", "embedding_layer.linear_proj.weight"],
-  ["embeddings.patch_embedding.bias", "embedding_layer.linear_proj.bias"],
-  ["embeddings.class_embedding", "embedding_layer.cls_embedding"],
-  ["embeddings.position_embedding.weight", "embedding_layer.position_embeddings.weight"],
-  ["pre_layrnorm.weight", "embedding_layer.post_embed_ln.weight"],
-  ["pre_layrnorm.bias", "embedding_layer.post_embed_ln.bias"],
-  ["post_layernorm.weight", "encoder.transformer_encoder.norm.weight"],
-  ["post_layernorm.bias", "encoder.transformer_encoder.norm.bias"],
-  ...(["q", "k", "v"] as const).flatMap((x) => (["weight", "bias"] as const).map((w): [string, string] => [`encoder.layers.#.self_attn.${x}_proj.${w}`, `encoder.transformer_encoder.layers.#.self_attn.proj_${x}_dense_layer.${w}`])),
-  ...(["weight", "bias"] as const).flatMap((w): [string, string][] => [
-    [`encoder.layers.#.self_attn.out_proj.${w}`, `encoder.transformer_encoder.layers.#.self_attn.proj_output_dense_layer.${w}`],
-    [`encoder.layers.#.mlp.fc1.${w}`, `encoder.transformer_encoder.layers.#.ffn.ffn.0.linear_layer.${w}`],
-    [`encoder.layers.#.mlp.fc2.${w}`, `encoder.transformer_encoder.layers.#.ffn.ffn.1.linear_layer.${w}`],
-    [`encoder.layers.#.layer_norm1.${w}`, `encoder.transformer_encoder.layers.#.norm1.${w}`],
-    [`encoder.layers.#.layer_norm2.${w}`, `encoder.transformer_encoder.layers.#.norm2.${w}`],
-  ]),
+/** A module's weight and bias under an HF module name. */
+const both = (hf: string, cs: ModuleName): [string, ParamName][] => [[`${hf}.weight`, weightOf(cs)], [`${hf}.bias`, biasOf(cs)]];
+
+/**
+ * Rules between the layout-free part of an HF name and the full Cerebras name (from runtime/model/arch.ts,
+ * the one home of those names); `#` is a layer index.
+ */
+const V = VISION_NAMES, VB = VISION_NAMES.block("#");
+const VISION: [string, ParamName][] = [
+  ...both("embeddings.patch_embedding", V.patchEmbedding),
+  ["embeddings.class_embedding", V.cls],
+  ["embeddings.position_embedding.weight", weightOf(V.positions)],
+  ...both("pre_layrnorm", V.postEmbedNorm),
+  ...both("post_layernorm", V.finalNorm),
+  ...(["q", "k", "v"] as const).flatMap((x) => both(`encoder.layers.#.self_attn.${x}_proj`, VB.attention[x])),
+  ...both("encoder.layers.#.self_attn.out_proj", VB.attention.output),
+  ...both("encoder.layers.#.mlp.fc1", VB.ffn.up),
+  ...both("encoder.layers.#.mlp.fc2", VB.ffn.down),
+  ...both("encoder.layers.#.layer_norm1", VB.norm1),
+  ...both("encoder.layers.#.layer_norm2", VB.norm2),
 ];
 
-const TEXT: [string, string][] = [
-  ["embed_tokens.weight", "embedding_layer.word_embeddings.weight"],
-  ["norm.weight", "transformer_decoder.norm.weight"],
-  ...(["q", "k", "v"] as const).map((x): [string, string] => [`layers.#.self_attn.${x}_proj.weight`, `transformer_decoder.layers.#.self_attn.proj_${x}_dense_layer.weight`]),
-  ["layers.#.self_attn.o_proj.weight", "transformer_decoder.layers.#.self_attn.proj_output_dense_layer.weight"],
-  ["layers.#.input_layernorm.weight", "transformer_decoder.layers.#.norm1.weight"],
-  ["layers.#.post_attention_layernorm.weight", "transformer_decoder.layers.#.norm3.weight"],
-  ["layers.#.mlp.up_proj.weight", "transformer_decoder.layers.#.ffn.ffn.0.linear_layer.weight"],
-  ["layers.#.mlp.gate_proj.weight", "transformer_decoder.layers.#.ffn.ffn.0.linear_layer_for_glu.weight"],
-  ["layers.#.mlp.down_proj.weight", "transformer_decoder.layers.#.ffn.ffn.1.linear_layer.weight"],
+const T = TEXT_NAMES, TB = TEXT_NAMES.block("#");
+const TEXT: [string, ParamName][] = [
+  ["embed_tokens.weight", weightOf(T.wordEmbeddings)],
+  ["norm.weight", weightOf(T.finalNorm)],
+  ...(["q", "k", "v"] as const).map((x): [string, ParamName] => [`layers.#.self_attn.${x}_proj.weight`, weightOf(TB.attention[x])]),
+  ["layers.#.self_attn.o_proj.weight", weightOf(TB.attention.output)],
+  ["layers.#.input_layernorm.weight", weightOf(TB.norm1)],
+  ["layers.#.post_attention_layernorm.weight", weightOf(TB.norm3)],
+  ["layers.#.mlp.up_proj.weight", weightOf(TB.ffn.up)],
+  ["layers.#.mlp.gate_proj.weight", weightOf(TB.ffn.gate)],
+  ["layers.#.mlp.down_proj.weight", weightOf(TB.ffn.down)],
 ];
+
+const LM_HEAD = weightOf(T.lmHead);
+const VISION_POSITIONS = weightOf(V.positions);
+/** `projector_image_model.ffn.(\d+).linear_layer.(weight|bias)`, from the projector's name builder. */
+const PROJECTOR_PARAM = new RegExp(`^${PROJECTOR_NAMES.layer("#").replace(/\./g, "\\.").replace("#", "(\\d+)")}\\.(weight|bias)$`);
 
 /** HF names that carry no weights (buffers) or belong to parts LLaVA does not use. */
 const DROPPED = [
@@ -67,13 +76,13 @@ function compile(rules: [string, string][], from: 0 | 1): [RegExp, string][] {
 const HF_TO_CS = { vision: compile(VISION, 0), text: compile(TEXT, 0) };
 const CS_TO_HF = { vision: compile(VISION, 1), text: compile(TEXT, 1) };
 
-function apply(rules: [RegExp, string][], name: string): string | undefined {
-  for (const [re, to] of rules) if (re.test(name)) return name.replace(re, to);
+function apply<T extends string = string>(rules: [RegExp, string][], name: string): T | undefined {
+  for (const [re, to] of rules) if (re.test(name)) return name.replace(re, to) as T;
   return undefined;
 }
 
 export type Mapped =
-  | { kind: "param"; cs: string; layout: HfLayout; clsRowFirst?: true }
+  | { kind: "param"; cs: ParamName; layout: HfLayout; clsRowFirst?: true }
   | { kind: "dropped"; reason: string }
   | { kind: "unknown" };
 
@@ -85,25 +94,28 @@ export function hfToCerebras(name: string): Mapped {
   for (const r of DROPPED) if (r.test(name)) return { kind: "dropped", reason: "not a LLaVA weight" };
   for (const prefix of VISION_PREFIXES) {
     if (!name.startsWith(prefix)) continue;
-    const cs = apply(HF_TO_CS.vision, name.slice(prefix.length));
+    const cs = apply<ParamName>(HF_TO_CS.vision, name.slice(prefix.length));
     const layout: HfLayout = prefix.startsWith("model.") ? "transformers" : prefix.startsWith("vision_tower.") ? "hub" : "llava";
-    if (cs) return { kind: "param", cs: "image_model." + cs, layout, ...(cs.endsWith("position_embeddings.weight") ? { clsRowFirst: true as const } : {}) };
+    if (cs) return { kind: "param", cs, layout, ...(cs === VISION_POSITIONS ? { clsRowFirst: true as const } : {}) };
   }
   for (const layout of ["transformers", "hub", "llava"] as const) {
     const p = PREFIX[layout];
-    if (name === p.lmHead) return { kind: "param", cs: "text_model.lm_head.weight", layout };
+    if (name === p.lmHead) return { kind: "param", cs: LM_HEAD, layout };
     if (name.startsWith(p.projector)) {
       const m = /^(\d+)\.(weight|bias)$/.exec(name.slice(p.projector.length));
       if (m) {
         const k = Number(m[1]);
         // linear_1, linear_2 (transformers) or Sequential indices 0, 2 with the GELU at 1 (original LLaVA).
         const index = layout === "llava" ? k / 2 : k - 1;
-        if (Number.isInteger(index) && index >= 0) return { kind: "param", cs: `projector_image_model.ffn.${index}.linear_layer.${m[2]}`, layout };
+        if (Number.isInteger(index) && index >= 0) {
+          const layer = PROJECTOR_NAMES.layer(index);
+          return { kind: "param", cs: m[2] === "bias" ? biasOf(layer) : weightOf(layer), layout };
+        }
       }
     }
     if (name.startsWith(p.text)) {
-      const cs = apply(HF_TO_CS.text, name.slice(p.text.length));
-      if (cs) return { kind: "param", cs: "text_model." + cs, layout };
+      const cs = apply<ParamName>(HF_TO_CS.text, name.slice(p.text.length));
+      if (cs) return { kind: "param", cs, layout };
     }
   }
   return { kind: "unknown" };
@@ -112,18 +124,13 @@ export function hfToCerebras(name: string): Mapped {
 /** The HF name of a Cerebras parameter in `layout`; undefined for aliases (ln_f) and tied heads. */
 export function cerebrasToHf(cs: string, layout: HfLayout): { hf: string; clsRowFirst?: true } | undefined {
   const p = PREFIX[layout];
-  if (cs === "text_model.lm_head.weight") return { hf: p.lmHead };
-  if (cs.startsWith("image_model.")) {
-    const rest = apply(CS_TO_HF.vision, cs.slice("image_model.".length));
-    return rest ? { hf: p.vision + rest, ...(rest.endsWith("position_embedding.weight") ? { clsRowFirst: true as const } : {}) } : undefined;
-  }
-  const m = /^projector_image_model\.ffn\.(\d+)\.linear_layer\.(weight|bias)$/.exec(cs);
+  if (cs === LM_HEAD) return { hf: p.lmHead };
+  const vision = apply(CS_TO_HF.vision, cs);
+  if (vision) return { hf: p.vision + vision, ...(cs === VISION_POSITIONS ? { clsRowFirst: true as const } : {}) };
+  const m = PROJECTOR_PARAM.exec(cs);
   if (m) return { hf: `${p.projector}${layout === "llava" ? Number(m[1]) * 2 : Number(m[1]) + 1}.${m[2]}` };
-  if (cs.startsWith("text_model.")) {
-    const rest = apply(CS_TO_HF.text, cs.slice("text_model.".length));
-    return rest ? { hf: p.text + rest } : undefined;
-  }
-  return undefined;
+  const text = apply(CS_TO_HF.text, cs);
+  return text ? { hf: p.text + text } : undefined;
 }
 
 /** HF's position table (CLS row first) → Cerebras' (CLS row last), for a [rows, width] table. */
