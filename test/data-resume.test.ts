@@ -64,6 +64,21 @@ describe("hdf5: kill and resume", () => {
     expectSame(want, snapshot(dir));
   });
 
+  it("killed right after each worker's last, partial file (before the summary), then resumed: no sample written twice", async () => {
+    const dir = await project(600);
+    expect(spawnSync(process.execPath, [BIN, ...args], { cwd: dir }).status).toBe(0);
+    const want = snapshot(dir);
+    const files = [...want.keys()].filter((k) => k.endsWith(".h5")).length;
+    for (const after of [files - 1, files]) {
+      rmSync(path.join(dir, "h5"), { recursive: true });
+      const killed = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, LLAVAC_TEST_CRASH_AFTER_FILES: String(after) } });
+      expect(killed.signal, `killed after ${after} files`).toBe("SIGKILL");
+      const resumed = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8" });
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expectSame(want, snapshot(dir));
+    }
+  });
+
   it("killed from outside at whatever point it reached, then resumed: byte-identical output", async () => {
     const dir = await project(3000);
     expect(spawnSync(process.execPath, [BIN, ...args], { cwd: dir }).status).toBe(0);

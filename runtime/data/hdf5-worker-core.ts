@@ -104,6 +104,8 @@ export class Hdf5Worker {
   private writer: SampleFileWriter | undefined;
   private readonly state: WorkerState;
   private pendingSkips = "";
+  /** Index of the last batch this worker was given (its input ends there). */
+  private lastBatch: number | undefined;
   private readonly imageCache = new Map<string, SkipKind | null>();
 
   constructor(readonly id: number, readonly config: WorkerConfig, resume: WorkerState | undefined, private readonly emit: (e: WorkerEvent) => void) {
@@ -157,6 +159,7 @@ export class Hdf5Worker {
 
   async process(batch: Batch): Promise<void> {
     const c = this.config;
+    this.lastBatch = batch.index;
     const lines = batchLines(batch);
     const records = lines.map((l, i) => (this.before(batch.index, i) ? undefined : parseRecord(l.text)));
     // Image checks run concurrently for the batch; the rows are built in order.
@@ -209,8 +212,14 @@ export class Hdf5Worker {
     this.emit({ type: "fileDone", worker: this.id, state: structuredClone(this.state), file: w.path });
   }
 
-  /** No more input: write the last, partial file. */
+  /**
+   * No more input: write the last, partial file. The resume position moves past all of this worker's
+   * input, so a job killed after this point (before its summary) neither writes these samples into
+   * another file nor counts its skips twice.
+   */
   finish(): void {
+    const end: Position | null = this.lastBatch !== undefined ? { batch: this.lastBatch + 1, line: 0 } : null;
+    if (end) this.state.resumeAt = end;
     if (this.writer && this.writer.count > 0) this.finishFile(null);
     else this.writer?.abort();
     this.flushSkips();
