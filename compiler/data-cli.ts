@@ -57,7 +57,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--splits <list>", "comma-separated splits to convert, or `all` (default: train)")
     .option("--seed <n>", "seed for random prompt choice", "0")
     .action(async (kind: string, o: { input: string; out: string; images?: string; imagePrefix?: string; splits?: string; seed: string }) => {
-      const { CONVERTERS, prepare, PrepareError } = await import("../runtime/data/sources/index.js");
+      const { CONVERTERS, prepare, PrepareError, PrepareEmpty, OutputWriteError } = await import("../runtime/data/sources/index.js");
       if (!(kind in CONVERTERS)) throw new DataUsageError(`unknown dataset kind "${kind}"; one of: ${Object.keys(CONVERTERS).join(", ")}`);
       const seed = Number(o.seed);
       if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
@@ -78,6 +78,7 @@ export function registerDataCommands(program: Command, io: Io): void {
         process.stdout.write(`prepare ${kind}: ${o.input} → ${o.out}\n${table(rows)}\n`);
       } catch (err) {
         bar.stop();
+        if (err instanceof PrepareEmpty || err instanceof OutputWriteError) throw new DataFailure(err.message);
         if (err instanceof PrepareError) throw new DataUsageError(err.message);
         throw err;
       }
