@@ -35,12 +35,28 @@ export async function synthesizeShapes(out: string, o: { train: number; heldout:
   }
 }
 
-function readDataParams(dir: string): Record<string, any> | undefined {
+interface DataParamsRead { file?: string; params?: Record<string, any>; problem?: string }
+
+/** data_params.json of a folder of HDF5 files (or its parent): its content, or what is wrong with it. */
+function readDataParamsFile(dir: string): DataParamsRead {
   for (const d of [dir, path.dirname(dir)]) {
-    const f = path.join(d, "data_params.json");
-    if (existsSync(f)) return JSON.parse(readFileSync(f, "utf8"));
+    const file = path.join(d, "data_params.json");
+    if (!existsSync(file)) continue;
+    try {
+      const v: unknown = JSON.parse(readFileSync(file, "utf8"));
+      if (v === null || typeof v !== "object" || Array.isArray(v)) return { file, problem: "is not a JSON object" };
+      return { file, params: v as Record<string, any> };
+    } catch (err) {
+      return { file, problem: `is not valid JSON (${(err as Error).message})` };
+    }
   }
-  return undefined;
+  return {};
+}
+
+function readDataParams(dir: string): Record<string, any> | undefined {
+  const r = readDataParamsFile(dir);
+  if (r.problem) throw new DataFailure(`${r.file} ${r.problem}`);
+  return r.params;
 }
 
 export function registerDataCommands(program: Command, io: Io): void {
@@ -226,10 +242,13 @@ export function registerDataCommands(program: Command, io: Io): void {
     .action(async (dir: string, o: { images?: string; vocabSize?: string }) => {
       const { verify } = await import("../runtime/data/verify.js");
       if (!existsSync(dir)) throw new DataUsageError(`not found: ${dir}`);
-      const params = readDataParams(dir);
+      const read = readDataParamsFile(dir);
+      const params = read.params;
+      const paramsProblems = read.problem ? [{ file: read.file!, kind: "data_params", message: `${read.problem}` }]
+        : !read.file ? [{ file: path.join(dir, "data_params.json"), kind: "data_params", message: "missing: the writer's statistics and image_patch_start_idx (which the phase's image_start_idx must equal) cannot be checked" }] : [];
       const images = o.images ?? params?.dataset?.image_dir;
       const r = await verify({
-        dir,
+        dir, paramsProblems,
         vocabSize: Number(o.vocabSize ?? params?.["post-process"]?.vocab_size ?? 32000),
         padId: Number(params?.["post-process"]?.pad_id ?? params?.processing?.pad_id ?? 0),
         ...(images && existsSync(images) ? { images } : {}),
