@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import { thousands } from "../runtime/util/format.js";
 import { progress } from "../runtime/util/progress.js";
 import type { Painter } from "./diagnostics.js";
-import { writeFileAtomic } from "../runtime/util/atomic.js";
+import { OutputWriteError, writeFileAtomic } from "../runtime/util/atomic.js";
+import { LockHeld } from "../runtime/util/lock.js";
 
 export class DataUsageError extends Error {}
 export class DataFailure extends Error {}
@@ -73,7 +74,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--splits <list>", "comma-separated splits to convert, or `all` (default: train)")
     .option("--seed <n>", "seed for random prompt choice", "0")
     .action(async (kind: string, o: { input: string; out: string; images?: string; imagePrefix?: string; splits?: string; seed: string }) => {
-      const { CONVERTERS, prepare, PrepareError, PrepareEmpty, OutputWriteError } = await import("../runtime/data/sources/index.js");
+      const { CONVERTERS, prepare, PrepareError, PrepareEmpty } = await import("../runtime/data/sources/index.js");
       if (!(kind in CONVERTERS)) throw new DataUsageError(`unknown dataset kind "${kind}"; one of: ${Object.keys(CONVERTERS).join(", ")}`);
       const seed = Number(o.seed);
       if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
@@ -94,6 +95,7 @@ export function registerDataCommands(program: Command, io: Io): void {
         process.stdout.write(`prepare ${kind}: ${o.input} → ${o.out}\n${table(rows)}\n`);
       } catch (err) {
         bar.stop();
+        if (err instanceof LockHeld) throw new DataUsageError(err.message);
         if (err instanceof PrepareEmpty || err instanceof OutputWriteError) throw new DataFailure(err.message);
         if (err instanceof PrepareError) throw new DataUsageError(err.message);
         throw err;
@@ -149,6 +151,8 @@ export function registerDataCommands(program: Command, io: Io): void {
         if (s.imageStart !== null && s.imageStart !== phase.derived.imageStartIdx) throw new DataFailure(`the files put the image at ${s.imageStart} but the spec derives ${phase.derived.imageStartIdx}`);
       } catch (err) {
         bar?.stop();
+        if (err instanceof LockHeld) throw new DataUsageError(err.message);
+        if (err instanceof OutputWriteError) throw new DataFailure(err.message);
         if (err instanceof DataJobError || err instanceof Hdf5JobError) throw new DataFailure(err.message);
         throw err;
       }
@@ -188,7 +192,8 @@ export function registerDataCommands(program: Command, io: Io): void {
         process.stdout.write(`shuffle: ${thousands(r.samples)} samples from ${input} → ${r.files.length} files in ${o.out} (${r.perChunk.map(thousands).join(", ")} per file)\n`);
       } catch (err) {
         bar.stop();
-        if (err instanceof ShuffleError) throw new DataUsageError(err.message);
+        if (err instanceof ShuffleError || err instanceof LockHeld) throw new DataUsageError(err.message);
+        if (err instanceof OutputWriteError) throw new DataFailure(err.message);
         throw err;
       }
     });

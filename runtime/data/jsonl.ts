@@ -3,6 +3,7 @@ import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, re
 import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { OutputWriteError } from "../util/atomic.js";
 
 export interface Line {
   file: string;
@@ -21,12 +22,7 @@ export async function* readLines(file: string): AsyncGenerator<Line> {
   }
 }
 
-/** A write that failed (no space left, a read-only or missing folder, ...), naming the path. */
-export class OutputWriteError extends Error {
-  constructor(readonly path: string, cause: unknown) {
-    super(`cannot write ${path}: ${(cause as Error)?.message ?? String(cause)}`);
-  }
-}
+export { OutputWriteError };
 
 /**
  * Writes records one per line to `<file>.tmp-<pid>` and renames it into place on `close()`. A failed

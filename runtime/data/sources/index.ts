@@ -2,6 +2,7 @@
 import { ai2d, arxivqa, chartqa, dvqa, infographicsDocvqa, spDocvqa } from "./qa.js";
 import { arxivcap, synthdog } from "./parquet.js";
 import { json2jsonl } from "./json2jsonl.js";
+import { lockFolder } from "../../util/lock.js";
 import { PrepareError, removeStaleTemporaries, Sink, type PrepareOptions, type PrepareSummary } from "./sink.js";
 
 /** Every input was skipped: nothing was written. */
@@ -12,6 +13,7 @@ export class PrepareEmpty extends PrepareError {
 }
 
 export { OutputWriteError } from "../jsonl.js";
+export { LockHeld } from "../../util/lock.js";
 export { PrepareError, type PrepareOptions, type PrepareSummary } from "./sink.js";
 
 export const CONVERTERS = {
@@ -29,15 +31,21 @@ export const CONVERTERS = {
 export type ConverterKind = keyof typeof CONVERTERS;
 
 export async function prepare(kind: ConverterKind, opts: PrepareOptions): Promise<PrepareSummary> {
-  if (opts.images) removeStaleTemporaries(opts.images);
-  const sink = new Sink(kind, opts.out, opts.onProgress);
+  const lock = lockFolder(opts.out, `llavac data prepare ${kind}`);
+  let summary: PrepareSummary;
   try {
-    await CONVERTERS[kind].run(opts, sink);
-  } catch (err) {
-    await sink.abort();
-    throw err;
+    if (opts.images) removeStaleTemporaries(opts.images);
+    const sink = new Sink(kind, opts.out, opts.onProgress);
+    try {
+      await CONVERTERS[kind].run(opts, sink);
+    } catch (err) {
+      await sink.abort();
+      throw err;
+    }
+    summary = await sink.close();
+  } finally {
+    lock.release();
   }
-  const summary = await sink.close();
   // A run that wrote nothing is not a success: every input was skipped (the summary says why).
   if (summary.kept === 0) throw new PrepareEmpty(summary);
   return summary;
