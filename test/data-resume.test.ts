@@ -98,4 +98,18 @@ describe("hdf5: kill and resume", () => {
     expect(resumed.status, resumed.stderr).toBe(0);
     expectSame(want, snapshot(dir));
   });
+
+  it("out of space (a file-size limit stands in for a full disk): one clear error naming the file, exit 1, no incomplete file under a final name, no temporary file", async () => {
+    const dir = await project(600);
+    // `trap '' XFSZ` makes writes past the limit fail (EFBIG) instead of killing the process.
+    const r = spawnSync("bash", ["-c", `trap '' XFSZ; ulimit -f 24; exec "${process.execPath}" "${BIN}" ${args.join(" ")}`], { cwd: dir, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/cannot write .*examples_\d+_\d+\.h5: the file was not written completely .*is the disk full\?/);
+    expect(r.stderr).not.toMatch(/HDF5-DIAG|internal error/);
+    const left = readdirSync(path.join(dir, "h5"));
+    expect(left.filter((f) => f.includes(".tmp"))).toEqual([]);
+    const check = spawnSync(process.execPath, [BIN, "data", "verify", "h5"], { cwd: dir, encoding: "utf8" });
+    expect(check.stdout).not.toContain("[unreadable]"); // every .h5 left behind is whole
+  });
 });
+

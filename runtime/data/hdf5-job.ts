@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { writeFileAtomic } from "../util/atomic.js";
+import { OutputWriteError, writeFileAtomic } from "../util/atomic.js";
 import { LOCK_FILE, lockFolder } from "../util/lock.js";
 import { packageRoot } from "../util/package-root.js";
 import { lineBatches } from "./jsonl.js";
@@ -182,8 +182,8 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   const waiters: (() => void)[][] = Array.from({ length: W }, () => []);
   const inFlight = new Array<number>(W).fill(0);
   let bytesSent = 0;
-  const onEvent = (e: WorkerEvent | { type: "error"; worker: number; message: string } | { type: "ready"; worker: number }) => {
-    if (e.type === "error") { failure ??= new Hdf5JobError(`worker ${e.worker} failed: ${e.message}`); waiters.flat().forEach((f) => f()); return; }
+  const onEvent = (e: WorkerEvent | { type: "error"; worker: number; message: string; write?: boolean } | { type: "ready"; worker: number }) => {
+    if (e.type === "error") { failure ??= new Hdf5JobError(e.write ? e.message : `worker ${e.worker} failed: ${e.message}`); waiters.flat().forEach((f) => f()); return; }
     if (e.type === "ready") return;
     if (e.type === "progress") {
       processed[e.worker] = e.processed;
@@ -254,7 +254,9 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   } catch (err) {
     inline.forEach((w) => w.abort());
     await Promise.all(threads.map((t) => t.terminate()));
-    throw err;
+    // Half-written files go; finished ones stay for the resumed run.
+    for (const f of readdirSync(cfg.out)) if (f.endsWith(".h5.tmp")) rmSync(path.join(cfg.out, f), { force: true });
+    throw err instanceof OutputWriteError ? new Hdf5JobError(err.message) : err;
   }
   await Promise.all(threads.map((t) => t.terminate()));
   await Promise.all(done);

@@ -1,22 +1,30 @@
-// HDF5's C library prints its whole error stack to stderr (through console.error, which h5wasm binds when
-// it loads) before h5wasm throws. llavac reports such failures itself, naming the file, so the stack is
-// kept here, its last line available for messages, instead of being printed. Other output is untouched.
-// Imported before h5wasm (see hdf5.ts), so that the binding h5wasm takes is this filter.
-const print = console.error.bind(console);
-let stack: string[] = [];
-let inStack = false;
+// HDF5's C library writes its whole error stack to standard error (h5wasm's file system sends file
+// descriptor 2 straight to the process's stderr) before, or instead of, h5wasm throwing. llavac reports
+// such failures itself, naming the file, so the stack is kept here, its innermost message available for
+// those reports, instead of being printed.
 
-console.error = (...args: unknown[]) => {
-  const line = args.map(String).join(" ");
-  if (line.startsWith("HDF5-DIAG")) { inStack = true; stack = []; return; }
-  if (inStack && /^\s+(#\d+|major:|minor:)/.test(line)) { stack.push(line.trim()); return; }
-  inStack = false;
-  print(...args);
-};
+interface EmscriptenFs {
+  write(stream: { fd: number }, buffer: Uint8Array, offset: number, length: number, ...rest: unknown[]): number;
+}
+
+let text = "";
+
+/** Route the module's stderr into the kept stack. Called once h5wasm's module is ready. */
+export function quietHdf5(fs: EmscriptenFs): void {
+  const write = fs.write;
+  fs.write = function (stream, buffer, offset, length, ...rest) {
+    if (stream.fd !== 2) return write.call(this, stream, buffer, offset, length, ...rest);
+    text += Buffer.from(buffer.subarray(offset, offset + length)).toString("utf8");
+    const start = text.lastIndexOf("HDF5-DIAG");
+    if (start > 0) text = text.slice(start); // keep the last stack only
+    if (text.length > 1 << 16) text = text.slice(-(1 << 16));
+    return length;
+  };
+}
 
 /** The innermost message of the last HDF5 error stack (e.g. "file signature not found"). */
 export function lastHdf5Error(): string | undefined {
-  const frames = stack.filter((l) => l.startsWith("#"));
+  const frames = text.split("\n").filter((l) => /^\s+#\d+:/.test(l));
   const last = frames[frames.length - 1];
-  return last?.replace(/^#\d+:\s*\S+ line \d+ in [^:]+:\s*/, "");
+  return last?.trim().replace(/^#\d+:\s*\S+ line \d+ in [^:]+:\s*/, "");
 }

@@ -4,15 +4,16 @@
 //   attribute n_examples = n
 // Written with h5wasm to a temporary name and renamed when complete.
 import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
-import { lastHdf5Error } from "./hdf5-quiet.js";
+import { lastHdf5Error, quietHdf5 } from "./hdf5-quiet.js";
 import h5wasm, { type Dataset, type File as H5File, type Filter } from "h5wasm/node";
+import { OutputWriteError } from "../util/atomic.js";
 
 export const ROWS = 4;
 export const GZIP_LEVEL = 4; // h5py's default for compression="gzip", which the Cerebras writer uses
 
 let ready: Promise<unknown> | undefined;
 export function h5Ready(): Promise<unknown> {
-  ready ??= h5wasm.ready;
+  ready ??= h5wasm.ready.then((m) => { quietHdf5((m as unknown as { FS: Parameters<typeof quietHdf5>[0] }).FS); return m; });
   return ready;
 }
 
@@ -92,6 +93,13 @@ export class SampleFileWriter {
       this.file.create_attribute("n_examples", n);
       this.file.close();
     });
+    // h5wasm does not report failed writes (a full disk, a size limit): the HDF5 library only logs them.
+    // So the file is read back before it takes its final name; a short or unreadable one never does.
+    const why = notHdf5(this.tmp) ?? readBackProblem(this.tmp, n);
+    if (why) {
+      rmSync(this.tmp, { force: true });
+      throw new OutputWriteError(this.path, `the file was not written completely (${why}); is the disk full?`);
+    }
     renameSync(this.tmp, this.path);
   }
 
@@ -175,6 +183,24 @@ function storedEof(sb: Buffer): number | undefined {
   if (at < 0 || at + offsets > sb.length) return undefined;
   const v = offsets === 8 ? Number(sb.readBigUInt64LE(at)) : sb.readUInt32LE(at);
   return v === 2 ** 64 - 1 ? undefined : v;
+}
+
+/** Whether a just-written file holds what was written: `data` with n rows and n_examples = n. */
+function readBackProblem(file: string, n: number): string | undefined {
+  try {
+    const f = new h5wasm.File(file, "r");
+    try {
+      const data = f.get("data") as Dataset | null;
+      const nEx = Number(f.attrs["n_examples"]?.value);
+      if (!data || data.shape?.[0] !== n || nEx !== n) return `reads back ${data?.shape?.[0] ?? "no"} samples, n_examples ${nEx}, of ${n}`;
+      if (n > 0) data.slice([[n - 1, n]]);
+      return undefined;
+    } finally {
+      f.close();
+    }
+  } catch (err) {
+    return lastHdf5Error() ?? (err as Error).message;
+  }
 }
 
 /** An HDF5 file that h5wasm could not open or read, with HDF5's own reason. */
