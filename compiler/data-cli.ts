@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import { thousands } from "../runtime/util/format.js";
 import { progress } from "../runtime/util/progress.js";
 import type { Painter } from "./diagnostics.js";
-import { writeFileAtomic } from "../runtime/util/atomic.js";
+import { OutputWriteError, writeFileAtomic } from "../runtime/util/atomic.js";
+import { LockHeld } from "../runtime/util/lock.js";
 
 export class DataUsageError extends Error {}
 export class DataFailure extends Error {}
@@ -35,12 +36,28 @@ export async function synthesizeShapes(out: string, o: { train: number; heldout:
   }
 }
 
-function readDataParams(dir: string): Record<string, any> | undefined {
+interface DataParamsRead { file?: string; params?: Record<string, any>; problem?: string }
+
+/** data_params.json of a folder of HDF5 files (or its parent): its content, or what is wrong with it. */
+function readDataParamsFile(dir: string): DataParamsRead {
   for (const d of [dir, path.dirname(dir)]) {
-    const f = path.join(d, "data_params.json");
-    if (existsSync(f)) return JSON.parse(readFileSync(f, "utf8"));
+    const file = path.join(d, "data_params.json");
+    if (!existsSync(file)) continue;
+    try {
+      const v: unknown = JSON.parse(readFileSync(file, "utf8"));
+      if (v === null || typeof v !== "object" || Array.isArray(v)) return { file, problem: "is not a JSON object" };
+      return { file, params: v as Record<string, any> };
+    } catch (err) {
+      return { file, problem: `is not valid JSON (${(err as Error).message})` };
+    }
   }
-  return undefined;
+  return {};
+}
+
+function readDataParams(dir: string): Record<string, any> | undefined {
+  const r = readDataParamsFile(dir);
+  if (r.problem) throw new DataFailure(`${r.file} ${r.problem}`);
+  return r.params;
 }
 
 export function registerDataCommands(program: Command, io: Io): void {
@@ -57,7 +74,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--splits <list>", "comma-separated splits to convert, or `all` (default: train)")
     .option("--seed <n>", "seed for random prompt choice", "0")
     .action(async (kind: string, o: { input: string; out: string; images?: string; imagePrefix?: string; splits?: string; seed: string }) => {
-      const { CONVERTERS, prepare, PrepareError } = await import("../runtime/data/sources/index.js");
+      const { CONVERTERS, prepare, PrepareError, PrepareEmpty } = await import("../runtime/data/sources/index.js");
       if (!(kind in CONVERTERS)) throw new DataUsageError(`unknown dataset kind "${kind}"; one of: ${Object.keys(CONVERTERS).join(", ")}`);
       const seed = Number(o.seed);
       if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
@@ -78,6 +95,8 @@ export function registerDataCommands(program: Command, io: Io): void {
         process.stdout.write(`prepare ${kind}: ${o.input} → ${o.out}\n${table(rows)}\n`);
       } catch (err) {
         bar.stop();
+        if (err instanceof LockHeld) throw new DataUsageError(err.message);
+        if (err instanceof PrepareEmpty || err instanceof OutputWriteError) throw new DataFailure(err.message);
         if (err instanceof PrepareError) throw new DataUsageError(err.message);
         throw err;
       }
@@ -132,6 +151,8 @@ export function registerDataCommands(program: Command, io: Io): void {
         if (s.imageStart !== null && s.imageStart !== phase.derived.imageStartIdx) throw new DataFailure(`the files put the image at ${s.imageStart} but the spec derives ${phase.derived.imageStartIdx}`);
       } catch (err) {
         bar?.stop();
+        if (err instanceof LockHeld) throw new DataUsageError(err.message);
+        if (err instanceof OutputWriteError) throw new DataFailure(err.message);
         if (err instanceof DataJobError || err instanceof Hdf5JobError) throw new DataFailure(err.message);
         throw err;
       }
@@ -171,7 +192,8 @@ export function registerDataCommands(program: Command, io: Io): void {
         process.stdout.write(`shuffle: ${thousands(r.samples)} samples from ${input} → ${r.files.length} files in ${o.out} (${r.perChunk.map(thousands).join(", ")} per file)\n`);
       } catch (err) {
         bar.stop();
-        if (err instanceof ShuffleError) throw new DataUsageError(err.message);
+        if (err instanceof ShuffleError || err instanceof LockHeld) throw new DataUsageError(err.message);
+        if (err instanceof OutputWriteError) throw new DataFailure(err.message);
         throw err;
       }
     });
@@ -225,10 +247,13 @@ export function registerDataCommands(program: Command, io: Io): void {
     .action(async (dir: string, o: { images?: string; vocabSize?: string }) => {
       const { verify } = await import("../runtime/data/verify.js");
       if (!existsSync(dir)) throw new DataUsageError(`not found: ${dir}`);
-      const params = readDataParams(dir);
+      const read = readDataParamsFile(dir);
+      const params = read.params;
+      const paramsProblems = read.problem ? [{ file: read.file!, kind: "data_params", message: `${read.problem}` }]
+        : !read.file ? [{ file: path.join(dir, "data_params.json"), kind: "data_params", message: "missing: the writer's statistics and image_patch_start_idx (which the phase's image_start_idx must equal) cannot be checked" }] : [];
       const images = o.images ?? params?.dataset?.image_dir;
       const r = await verify({
-        dir,
+        dir, paramsProblems,
         vocabSize: Number(o.vocabSize ?? params?.["post-process"]?.vocab_size ?? 32000),
         padId: Number(params?.["post-process"]?.pad_id ?? params?.processing?.pad_id ?? 0),
         ...(images && existsSync(images) ? { images } : {}),

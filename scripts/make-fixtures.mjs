@@ -20,14 +20,39 @@ const json = (rel, v) => write(rel, JSON.stringify(v, null, 1) + "\n");
 
 const COLORS = { red: "#d62728", green: "#2ca02c", blue: "#1f77b4", orange: "#ff7f0e", purple: "#9467bd" };
 
+// A 3×5 pixel font for the labels. The pictures are drawn pixel by pixel into a raw RGB buffer and only
+// encoded by sharp: text rendered through SVG would go through librsvg and the machine's fontconfig, so the
+// committed fixtures would depend on which fonts happen to be installed.
+const GLYPHS = {
+  a: "010101111101101", b: "110101110101110", c: "011100100100011", d: "110101101101110", e: "111100110100111",
+  f: "111100110100100", g: "011100101101011", h: "101101111101101", i: "111010010010111", j: "001001001101010",
+  k: "101101110101101", l: "100100100100111", m: "101111111101101", n: "110101101101101", o: "010101101101010",
+  p: "110101110100100", q: "010101101110011", r: "110101110101101", s: "011100010001110", t: "111010010010010",
+  u: "101101101101111", v: "101101101101010", w: "101101111111101", x: "101101010101101", y: "101101010010010",
+  z: "111001010100111", 0: "111101101101111", 1: "010110010010111", 2: "110001010100111", 3: "110001010001110",
+  4: "101101111001001", 5: "111100110001110", 6: "011100111101111", 7: "111001010010010", 8: "111101111101111",
+  9: "111101111001110", "/": "001001010100100", "%": "101001010100101", ".": "000000000000010", "(": "010100100100010",
+  ")": "010001001001010", "-": "000000111000000", " ": "000000000000000",
+};
+
+function hex(c) { return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)); }
+
 /** A small chart or shape picture; PNG by default. */
 async function picture(kind, color, label, format = "png", width = 64, height = 48) {
-  const fill = COLORS[color];
-  const shape = kind === "bars"
-    ? `<rect x="8" y="20" width="10" height="24" fill="${fill}"/><rect x="26" y="10" width="10" height="34" fill="${fill}"/><rect x="44" y="28" width="10" height="16" fill="${fill}"/>`
-    : kind === "circle" ? `<circle cx="${width / 2}" cy="${height / 2}" r="16" fill="${fill}"/>` : `<rect x="16" y="8" width="32" height="32" fill="${fill}"/>`;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/>${shape}<text x="2" y="9" font-size="7" fill="black">${label}</text></svg>`;
-  const img = sharp(Buffer.from(svg));
+  const px = Buffer.alloc(width * height * 3, 255);
+  const put = (x, y, rgb) => { if (x >= 0 && y >= 0 && x < width && y < height) px.set(rgb, (y * width + x) * 3); };
+  const rect = (x0, y0, w, h, rgb) => { for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) put(x, y, rgb); };
+  const fill = hex(COLORS[color]);
+  if (kind === "bars") { rect(8, 20, 10, 24, fill); rect(26, 10, 10, 34, fill); rect(44, 28, 10, 16, fill); }
+  else if (kind === "circle") {
+    const cx = width / 2, cy = height / 2;
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if ((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 <= 256) put(x, y, fill);
+  } else rect(16, 8, 32, 32, fill);
+  [...label.toLowerCase()].forEach((ch, i) => {
+    const g = GLYPHS[ch] ?? GLYPHS[" "];
+    for (let k = 0; k < 15; k++) if (g[k] === "1") put(2 + i * 4 + (k % 3), 2 + Math.floor(k / 3), [0, 0, 0]);
+  });
+  const img = sharp(px, { raw: { width, height, channels: 3 } });
   return format === "jpg" ? img.jpeg({ quality: 80 }).toBuffer() : img.png({ compressionLevel: 9 }).toBuffer();
 }
 

@@ -1,6 +1,7 @@
 // `llavac data hdf5`: the Cerebras file layout, what is skipped and why, and agreement with the compiler.
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { hdf5JobConfig, phaseFor } from "../compiler/data-job.js";
 import { compile } from "../compiler/compile.js";
@@ -119,6 +120,42 @@ describe("hdf5: bad input is skipped with a reason and counted, never a crash", 
     const p = JSON.parse(readFileSync(path.join(dir, "h5/data_params.json"), "utf8"));
     expect(p["post-process"].discarded_files).toBe(9);
     expect(p.llavac.skipped).toEqual(r.stats.skipped);
+  });
+
+  it("bad roles, role order, <image> counts, invalid UTF-8, truncated images and symlinks out of the image root: each skipped with its reason and line", async () => {
+    const dir = tempDir();
+    await writeImage(path.join(dir, "images/ok.jpg"));
+    const full = await sharp(Buffer.from(Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 7919) % 251)), { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer();
+    writeFileSync(path.join(dir, "images/truncated.png"), full.subarray(0, full.length >> 1));
+    await writeImage(path.join(dir, "secret/outside.jpg"));
+    symlinkSync(path.join(dir, "secret/outside.jpg"), path.join(dir, "images/link.jpg"));
+    const turns = (...t: [string, string][]) => t.map(([from, value]) => ({ from, value }));
+    const rec = (id: string, image: string | undefined, conversations: { from: string; value: string }[]) => JSON.stringify({ id, ...(image ? { image } : {}), conversations });
+    const lines = [
+      sample("good", "ok.jpg", "Q?", "A."),                                                              // 1
+      rec("human_human", "ok.jpg", turns(["human", "<image>\nQ?"], ["human", "A."])),                    // 2
+      rec("gpt_first", "ok.jpg", turns(["gpt", "<image>\nQ?"], ["human", "A."])),                        // 3
+      rec("unknown_role", "ok.jpg", turns(["human", "<image>\nQ?"], ["bot", "A."])),                     // 4
+      rec("two_images", "ok.jpg", turns(["human", "<image>\nQ?"], ["gpt", "A."], ["human", "<image> again?"], ["gpt", "B."])), // 5
+      rec("text_with_image_token", undefined, turns(["human", "<image>\nQ?"], ["gpt", "A."])),          // 6
+      "INVALID_UTF8",                                                                                     // 7
+      sample("truncated", "truncated.png", "Q?", "A."),                                                  // 8
+      sample("symlink", "link.jpg", "Q?", "A."),                                                         // 9
+      rec("user_assistant", "ok.jpg", turns(["user", "<image>\nQ?"], ["assistant", "A."])),             // 10
+    ];
+    mkdirSync(path.join(dir, "jsonl"), { recursive: true });
+    const bytes = Buffer.from(lines.join("\n") + "\n");
+    const at = bytes.indexOf("INVALID_UTF8");
+    writeFileSync(path.join(dir, "jsonl/in.jsonl"), Buffer.concat([bytes.subarray(0, at), Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), bytes.subarray(at + "INVALID_UTF8".length)]));
+    const report = path.join(dir, "skipped.jsonl");
+    const r = await runHdf5Job(jobConfig(dir), { report });
+    expect(r.stats.kept).toBe(2);
+    expect(r.stats.skipped).toEqual({ bad_image: 1, bad_role: 1, image_token_count: 2, invalid_utf8: 1, role_order: 2, unsafe_image_path: 1 });
+    const entries = readFileSync(report, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(entries.map((e) => [e.line, e.reason])).toEqual([
+      [2, "role_order"], [3, "role_order"], [4, "bad_role"], [5, "image_token_count"], [6, "image_token_count"], [7, "invalid_utf8"], [8, "bad_image"], [9, "unsafe_image_path"],
+    ]);
+    expect(entries.find((e) => e.line === 9).detail).toMatch(/symlink/);
   });
 
   it("over-length samples are truncated instead when the spec asks", async () => {

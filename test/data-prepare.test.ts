@@ -1,6 +1,6 @@
 // `llavac data prepare`: every converter on fixtures in its dataset's upstream layout.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -111,5 +111,52 @@ describe("fixtures", () => {
     const committed = walk(path.join(ROOT, "examples/data-fixtures")).map((f) => path.relative(path.join(ROOT, "examples/data-fixtures"), f)).sort();
     expect(walk(out).map((f) => path.relative(out, f)).sort()).toEqual(committed);
     for (const f of committed) expect(readFileSync(path.join(out, f)).equals(readFileSync(path.join(ROOT, "examples/data-fixtures", f))), f).toBe(true);
+  });
+});
+
+describe("prepare: failures are reported, and nothing partial is left", () => {
+  const BIN = path.join(ROOT, "bin/llavac.js");
+  const bigArray = (dir: string, n: number) => {
+    const file = path.join(dir, "big.json");
+    writeFileSync(file, JSON.stringify(Array.from({ length: n }, (_, i) => ({ id: `r${i}`, image: "a.jpg", conversations: [{ from: "human", value: "<image>\nDescribe the picture in detail, please." }, { from: "gpt", value: `Picture number ${i} shows a scene with several objects.` }] }))));
+    return file;
+  };
+  const leftovers = (dir: string) => readdirSync(dir, { recursive: true }).map(String).filter((f) => /\.tmp-\d+$/.test(f) || f.endsWith(".jsonl"));
+
+  it("a write that fails mid-way (file size limit, as on a full disk): exit 1 naming the file, no output, no temporary file", () => {
+    const dir = tmp(), out = path.join(dir, "out");
+    const input = bigArray(dir, 3000);
+    // `trap '' XFSZ` makes writes past the limit fail with EFBIG instead of killing the process.
+    const r = spawnSync("bash", ["-c", `trap '' XFSZ; ulimit -f 64; exec "${process.execPath}" "${BIN}" data prepare json2jsonl --input "${input}" --out "${out}"`], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/cannot write .*big\.jsonl/);
+    expect(r.stderr).not.toMatch(/malformed_json|internal error/);
+    expect(leftovers(out)).toEqual([]);
+  });
+
+  it("an output folder that cannot be created: exit 1 naming the path (not malformed_json, not exit 0)", () => {
+    const dir = tmp();
+    writeFileSync(path.join(dir, "a-file"), "");
+    const r = spawnSync(process.execPath, [BIN, "data", "prepare", "json2jsonl", "--input", bigArray(dir, 3), "--out", path.join(dir, "a-file", "out")], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`cannot write ${path.join(dir, "a-file", "out")}`);
+  });
+
+  it("every input skipped: exit 1 with the reasons, never a silent success", () => {
+    const dir = tmp();
+    const input = path.join(dir, "bad.json");
+    writeFileSync(input, JSON.stringify([{ id: "x" }, { id: "y", conversations: "not a list" }]));
+    const r = spawnSync(process.execPath, [BIN, "data", "prepare", "json2jsonl", "--input", input, "--out", path.join(dir, "out")], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/nothing was written: all inputs were skipped/);
+  });
+
+  it("temporary files of a killed run (a dead process id) are removed; a live process's are left alone", async () => {
+    const out = tmp();
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    writeFileSync(path.join(out, `llava_v1_5_mix_sample.jsonl.tmp-${dead}`), "half a line");
+    writeFileSync(path.join(out, `other.jsonl.tmp-${process.ppid}`), "someone else's");
+    await prepare("json2jsonl", { input: path.join(FIX, "llava/llava_v1_5_mix_sample.json"), out, seed: 0 });
+    expect(readdirSync(out).sort()).toEqual(["llava_v1_5_mix_sample.jsonl", `other.jsonl.tmp-${process.ppid}`]);
   });
 });

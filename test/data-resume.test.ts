@@ -64,6 +64,21 @@ describe("hdf5: kill and resume", () => {
     expectSame(want, snapshot(dir));
   });
 
+  it("killed right after each worker's last, partial file (before the summary), then resumed: no sample written twice", async () => {
+    const dir = await project(600);
+    expect(spawnSync(process.execPath, [BIN, ...args], { cwd: dir }).status).toBe(0);
+    const want = snapshot(dir);
+    const files = [...want.keys()].filter((k) => k.endsWith(".h5")).length;
+    for (const after of [files - 1, files]) {
+      rmSync(path.join(dir, "h5"), { recursive: true });
+      const killed = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, LLAVAC_TEST_CRASH_AFTER_FILES: String(after) } });
+      expect(killed.signal, `killed after ${after} files`).toBe("SIGKILL");
+      const resumed = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8" });
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expectSame(want, snapshot(dir));
+    }
+  });
+
   it("killed from outside at whatever point it reached, then resumed: byte-identical output", async () => {
     const dir = await project(3000);
     expect(spawnSync(process.execPath, [BIN, ...args], { cwd: dir }).status).toBe(0);
@@ -83,4 +98,18 @@ describe("hdf5: kill and resume", () => {
     expect(resumed.status, resumed.stderr).toBe(0);
     expectSame(want, snapshot(dir));
   });
+
+  it("out of space (a file-size limit stands in for a full disk): one clear error naming the file, exit 1, no incomplete file under a final name, no temporary file", async () => {
+    const dir = await project(600);
+    // `trap '' XFSZ` makes writes past the limit fail (EFBIG) instead of killing the process.
+    const r = spawnSync("bash", ["-c", `trap '' XFSZ; ulimit -f 24; exec "${process.execPath}" "${BIN}" ${args.join(" ")}`], { cwd: dir, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/cannot write .*examples_\d+_\d+\.h5: the file was not written completely .*is the disk full\?/);
+    expect(r.stderr).not.toMatch(/HDF5-DIAG|internal error/);
+    const left = readdirSync(path.join(dir, "h5"));
+    expect(left.filter((f) => f.includes(".tmp"))).toEqual([]);
+    const check = spawnSync(process.execPath, [BIN, "data", "verify", "h5"], { cwd: dir, encoding: "utf8" });
+    expect(check.stdout).not.toContain("[unreadable]"); // every .h5 left behind is whole
+  });
 });
+

@@ -1,5 +1,6 @@
 // `llavac data shuffle`, `inspect` and `verify`.
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import h5wasm from "h5wasm/node";
 import { describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import { shuffle } from "../runtime/data/shuffle.js";
 import { verify } from "../runtime/data/verify.js";
 import { loadTokenizer } from "../runtime/text/tokenizer.js";
 import { jobConfig, sample, tempDir, writeImage, writeLines } from "./data-helpers.js";
+import { ROOT } from "./helpers.js";
 
 async function written(n: number) {
   const dir = tempDir();
@@ -109,5 +111,50 @@ describe("verify", () => {
     expect(r.counts).toEqual({ missing_dataset: 1, n_examples: 1, vocab_range: 1, labels: 2, missing_image: 3 });
     expect(r.problems.find((p) => p.kind === "labels" && p.file === "d.h5")).toMatchObject({ file: "d.h5", sample: 0, message: "labels[3] = 99 but input[4] = " + rows[4] });
     expect(r.problems.find((p) => p.kind === "missing_image")).toMatchObject({ message: expect.stringMatching(/gone\.jpg not found/) });
+  });
+});
+
+describe("verify: broken files are findings, never a crash", () => {
+  const BIN = path.join(ROOT, "bin/llavac.js");
+  const run = (dir: string, ...extra: string[]) => spawnSync(process.execPath, [BIN, "data", "verify", dir, ...extra], { encoding: "utf8" });
+
+  it("empty, non-HDF5 and truncated .h5 files: one finding each with the file, exit 1, no HDF5 library noise", async () => {
+    const dir = await written(20);
+    const h5 = path.join(dir, "h5");
+    writeFileSync(path.join(h5, "empty.h5"), "");
+    writeFileSync(path.join(h5, "text.h5"), "not hdf5 at all\n");
+    const whole = readFileSync(path.join(h5, "examples_0_0.h5"));
+    writeFileSync(path.join(h5, "truncated.h5"), whole.subarray(0, whole.length >> 1));
+    const r = run(h5);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toContain("empty.h5: [unreadable]");
+    expect(r.stdout).toMatch(/text\.h5: \[unreadable\].*not an HDF5 file/);
+    expect(r.stdout).toMatch(/truncated\.h5: \[unreadable\].*truncated: \d+ bytes, the HDF5 superblock says \d+/);
+    expect(r.stderr).not.toMatch(/HDF5-DIAG|internal error/);
+    const ok = run(path.join(dir, "h5-ok"));
+    expect(ok.status).toBe(2); // a folder that does not exist is a usage error
+  });
+
+  it("data_params.json: garbage and missing are findings (exit 1); a whole folder passes (exit 0)", async () => {
+    const dir = await written(10);
+    const h5 = path.join(dir, "h5");
+    expect(run(h5).status).toBe(0);
+    writeFileSync(path.join(h5, "data_params.json"), "{garbage");
+    const garbage = run(h5);
+    expect(garbage.status, garbage.stderr).toBe(1);
+    expect(garbage.stdout).toMatch(/data_params\.json: \[data_params\] is not valid JSON/);
+    rmSync(path.join(h5, "data_params.json"));
+    const missing = run(h5);
+    expect(missing.status, missing.stderr).toBe(1);
+    expect(missing.stdout).toMatch(/\[data_params\] missing/);
+  });
+
+  it("--images: a truncated image is found by a full decode", async () => {
+    const dir = await written(10);
+    const img = readFileSync(path.join(dir, "images/1.jpg"));
+    writeFileSync(path.join(dir, "images/1.jpg"), img.subarray(0, img.length >> 1));
+    const r = run(path.join(dir, "h5"), "--images", path.join(dir, "images"));
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/\[bad_image\] 1\.jpg cannot be decoded/);
   });
 });

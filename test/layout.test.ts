@@ -75,6 +75,16 @@ describe("golden rows: phase 2 (chat, LlavaPhaseTwo)", () => {
     expect([...r.rows[3]]).toEqual([...new Array(21).fill(0), 1, 1, 1]);
   });
 
+  it("<image> in a later turn is removed too (as the Cerebras writer does), leaving that turn's tokens alone", () => {
+    const withLater = layoutConversation(tok, chat, [h("<image>\nq"), g("a"), h("<image>q"), g("b")], true, { numPatches: P, msl: 24 });
+    const without = layoutConversation(tok, chat, [h("<image>\nq"), g("a"), h("q"), g("b")], true, { numPatches: P, msl: 24 });
+    if (!withLater.ok || !without.ok) throw new Error("layout failed");
+    expect(withLater.rows.map((r) => [...r])).toEqual(without.rows.map((r) => [...r]));
+    // A text-only sample keeps the literal text: nothing is removed where there is no image.
+    const textOnly = layoutConversation(tok, chat, [h("q"), g("a"), h("<image>q"), g("b")], false, { numPatches: P, msl: 40 });
+    expect(textOnly.ok && textOnly.length).toBeGreaterThan(without.length);
+  });
+
   it("<image> after the text: removed from the prompt, the slots still follow \"USER:\"", () => {
     const tokens = [1, 5, 7, 8, 3, 0, 0, 0, 17, 11, 10, 8, 14, 16, 2];
     const r = rows(chat, [h("q\n<image>"), g("a b")], true);

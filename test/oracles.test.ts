@@ -84,6 +84,22 @@ describe("oracle: sentencepiece", () => {
     const mismatches = texts.map((t, i) => [t, got[i], want[i]] as const).filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b));
     expect(mismatches.slice(0, 3)).toEqual([]);
   });
+
+  it.skipIf(!hasSp)("the LLaMA-2 tokenizer.model read from the file: all 32,000 pieces as sentencepiece reads them, and each piece's text encodes to the same ids", async () => {
+    const dir = tempDir();
+    const model = path.join(dir, "llama2.model");
+    writeFileSync(model, writeModelProto(await loadLlamaModelSpec()));
+    const tok = await loadTokenizer({ kind: "file", path: model });
+    const want: string[] = JSON.parse(execFileSync(PY, [path.join(ROOT, "tools/oracles/sp_encode.py"), model, "pieces"], { maxBuffer: 1 << 28 }).toString());
+    expect(want.length).toBe(32000);
+    const pieces = want.map((_, id) => tok.idToPiece(id));
+    const pieceMismatches = want.flatMap((p, id) => (pieces[id] === p ? [] : [[id, pieces[id], p]]));
+    expect(pieceMismatches.slice(0, 3)).toEqual([]); // e.g. U+FEFF (id 30143) must not be dropped as a byte-order mark
+    const texts = want.filter((p) => !/^<.*>$/.test(p)).map((p) => p.replaceAll("\u2581", " "));
+    const ids = pythonIds(model, texts);
+    const encodeMismatches = texts.flatMap((t, i) => (JSON.stringify(tok.encode(t)) === JSON.stringify(ids[i]) ? [] : [[t, tok.encode(t), ids[i]]]));
+    expect(`${texts.length - encodeMismatches.length}/${texts.length} pieces encode identically`).toBe(`${texts.length}/${texts.length} pieces encode identically`);
+  });
 });
 
 describe("oracle: PIL", () => {

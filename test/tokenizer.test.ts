@@ -29,6 +29,22 @@ describe("tokenizer", () => {
     for (const s of SAMPLES.filter((x) => !x.startsWith(" ") && !x.includes("▁"))) expect(t.decode(t.encode(s))).toBe(s);
   });
 
+  it("pads as the Cerebras writer does: the folder's pad_token (tokenizer_config.json, then special_tokens_map.json), else eos; a spec's pad_id wins", async () => {
+    const model = writeModelProto(await loadLlamaModelSpec());
+    const folder = (files: Record<string, unknown>) => {
+      const dir = mkdtempSync(path.join(tmpdir(), "llavac-pad-"));
+      writeFileSync(path.join(dir, "tokenizer.model"), model);
+      for (const [name, v] of Object.entries(files)) writeFileSync(path.join(dir, name), JSON.stringify(v));
+      return path.join(dir, "tokenizer.model");
+    };
+    const pad = async (file: string, padId?: number) => (await loadTokenizer({ kind: "file", path: file }, padId)).padId;
+    expect(await pad(folder({}))).toBe(2); // a bare tokenizer.model has no pad token: eos
+    expect(await pad(folder({ "special_tokens_map.json": { pad_token: "<unk>" } }))).toBe(0);
+    expect(await pad(folder({ "tokenizer_config.json": { pad_token: { content: "</s>" } }, "special_tokens_map.json": { pad_token: "<unk>" } }))).toBe(2);
+    expect(await pad(folder({ "tokenizer_config.json": { pad_token: null }, "special_tokens_map.json": { pad_token: "<unk>" } }))).toBe(0);
+    expect(await pad(folder({}), 7)).toBe(7);
+  });
+
   it("reads a tokenizer.model file: the LLaMA-2 model rebuilt from the embedded data encodes identically", async () => {
     const spec = await loadLlamaModelSpec();
     const parsed = parseModelProto(writeModelProto(spec));

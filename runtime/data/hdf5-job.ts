@@ -4,10 +4,11 @@
 // on the input and W. A journal records, for each worker, its finished files and the input position
 // just after them; a killed job restarts from there and writes byte-identical files.
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { writeFileAtomic } from "../util/atomic.js";
+import { OutputWriteError, writeFileAtomic } from "../util/atomic.js";
+import { LOCK_FILE, lockFolder } from "../util/lock.js";
 import { packageRoot } from "../util/package-root.js";
 import { lineBatches } from "./jsonl.js";
 import { emptyStats, Hdf5Worker, skipLogPath, type Batch, type Stats, type WorkerConfig, type WorkerEvent, type WorkerState } from "./hdf5-worker-core.js";
@@ -116,8 +117,16 @@ function contentHash(file: string): string {
 
 export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): Promise<Hdf5JobResult> {
   const files = listInputs(cfg.inputs);
+  const lock = lockFolder(cfg.out, "llavac data hdf5");
+  try {
+    return await runLocked(cfg, hooks, files);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[]): Promise<Hdf5JobResult> {
   const W = Math.max(1, cfg.workers);
-  mkdirSync(cfg.out, { recursive: true });
   const workerConfig: WorkerConfig = {
     out: cfg.out, imageRoot: cfg.imageRoot, checkImages: cfg.checkImages, template: cfg.template, tokenizer: cfg.tokenizer,
     msl: cfg.msl, numPatches: cfg.numPatches, filesPerRecord: cfg.filesPerRecord, outputName: cfg.outputName, overLength: cfg.overLength,
@@ -133,7 +142,7 @@ export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): 
   // Resume, refuse, or start fresh.
   const journalPath = path.join(cfg.out, JOURNAL);
   let journal: Journal | undefined = existsSync(journalPath) ? (JSON.parse(readFileSync(journalPath, "utf8")) as Journal) : undefined;
-  const ours = (f: string) => /\.h5(\.tmp)?$/.test(f) || f === "data_params.json" || f.startsWith(".llavac-");
+  const ours = (f: string) => /\.h5(\.tmp)?$/.test(f) || f === "data_params.json" || (f.startsWith(".llavac-") && f !== LOCK_FILE);
   if (cfg.force || (journal && journal.fingerprint !== fingerprint) || (!journal && readdirSync(cfg.out).some((f) => f.endsWith(".h5")))) {
     if (!cfg.force) {
       throw new Hdf5JobError(journal
@@ -173,8 +182,8 @@ export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): 
   const waiters: (() => void)[][] = Array.from({ length: W }, () => []);
   const inFlight = new Array<number>(W).fill(0);
   let bytesSent = 0;
-  const onEvent = (e: WorkerEvent | { type: "error"; worker: number; message: string } | { type: "ready"; worker: number }) => {
-    if (e.type === "error") { failure ??= new Hdf5JobError(`worker ${e.worker} failed: ${e.message}`); waiters.flat().forEach((f) => f()); return; }
+  const onEvent = (e: WorkerEvent | { type: "error"; worker: number; message: string; write?: boolean } | { type: "ready"; worker: number }) => {
+    if (e.type === "error") { failure ??= new Hdf5JobError(e.write ? e.message : `worker ${e.worker} failed: ${e.message}`); waiters.flat().forEach((f) => f()); return; }
     if (e.type === "ready") return;
     if (e.type === "progress") {
       processed[e.worker] = e.processed;
@@ -245,7 +254,9 @@ export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): 
   } catch (err) {
     inline.forEach((w) => w.abort());
     await Promise.all(threads.map((t) => t.terminate()));
-    throw err;
+    // Half-written files go; finished ones stay for the resumed run.
+    for (const f of readdirSync(cfg.out)) if (f.endsWith(".h5.tmp")) rmSync(path.join(cfg.out, f), { force: true });
+    throw err instanceof OutputWriteError ? new Hdf5JobError(err.message) : err;
   }
   await Promise.all(threads.map((t) => t.terminate()));
   await Promise.all(done);

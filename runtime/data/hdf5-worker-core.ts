@@ -8,8 +8,8 @@ import sharp from "sharp";
 import { layoutConversation, type SkipReason, type Template } from "../text/layout.js";
 import { loadTokenizer, type Tokenizer, type TokenizerSource } from "../text/tokenizer.js";
 import { h5Ready, SampleFileWriter } from "./hdf5.js";
-import { unsafeRelativePath } from "./paths.js";
-import { isProblem, parseRecord } from "./records.js";
+import { staysInside, unsafeRelativePath } from "./paths.js";
+import { conversationProblem, isProblem, parseRecord, type RecordProblem } from "./records.js";
 
 export interface WorkerConfig {
   out: string;
@@ -23,6 +23,18 @@ export interface WorkerConfig {
   filesPerRecord: number;
   outputName: string;
   overLength: "drop" | "truncate";
+  /** The placeholder of the image in the text (the writer's `image_token`). */
+  imageToken?: string;
+}
+
+/** A full decode, as the trainer's reader will do it: a truncated file fails here, not in the job. */
+export async function decodes(file: string): Promise<boolean> {
+  try {
+    const { info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+    return info.width > 0 && info.height > 0;
+  } catch {
+    return false;
+  }
 }
 
 export interface Position {
@@ -64,14 +76,30 @@ export interface Batch {
   bytes: Uint8Array;
 }
 
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** The batch's lines with their numbers; blank lines are left out (but counted). */
-export function batchLines(batch: Batch): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
-  const parts = utf8.decode(batch.bytes).split("\n");
+/**
+ * The batch's lines with their numbers; blank lines are left out (but counted). A line that is not valid
+ * UTF-8 comes back with `invalid` set instead of being decoded with replacement characters.
+ */
+export function batchLines(batch: Batch): { line: number; text: string; invalid?: true }[] {
+  let parts: (string | undefined)[];
+  try {
+    parts = utf8.decode(batch.bytes).split("\n");
+  } catch {
+    // Rare: find the offending lines one by one.
+    parts = [];
+    for (let start = 0; start <= batch.bytes.length;) {
+      let end = batch.bytes.indexOf(10, start);
+      if (end < 0) end = batch.bytes.length;
+      try { parts.push(utf8.decode(batch.bytes.subarray(start, end))); } catch { parts.push(undefined); }
+      start = end + 1;
+    }
+  }
   if (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+  const out: { line: number; text: string; invalid?: true }[] = [];
   parts.forEach((text, i) => {
+    if (text === undefined) { out.push({ line: batch.firstLine + i, text: "", invalid: true }); return; }
     const t = text.endsWith("\r") ? text.slice(0, -1) : text;
     if (t.trim().length > 0) out.push({ line: batch.firstLine + i, text: t });
   });
@@ -83,7 +111,7 @@ export type WorkerEvent =
   | { type: "progress"; worker: number; processed: number }
   | { type: "finished"; worker: number; state: WorkerState };
 
-export type SkipKind = SkipReason | "malformed_json" | "invalid_record" | "unsafe_image_path" | "missing_image" | "bad_image";
+export type SkipKind = SkipReason | "malformed_json" | "invalid_utf8" | "invalid_record" | "bad_role" | "role_order" | "image_token_count" | "unsafe_image_path" | "missing_image" | "bad_image";
 
 export function emptyStats(): Stats {
   return { processed: 0, kept: 0, withImage: 0, textOnly: 0, skipped: {}, numTokens: 0, nonPadTokens: 0, lossValidTokens: 0, rawChars: 0, rawBytes: 0, imageStart: null };
@@ -104,6 +132,8 @@ export class Hdf5Worker {
   private writer: SampleFileWriter | undefined;
   private readonly state: WorkerState;
   private pendingSkips = "";
+  /** Index of the last batch this worker was given (its input ends there). */
+  private lastBatch: number | undefined;
   private readonly imageCache = new Map<string, SkipKind | null>();
 
   constructor(readonly id: number, readonly config: WorkerConfig, resume: WorkerState | undefined, private readonly emit: (e: WorkerEvent) => void) {
@@ -141,14 +171,8 @@ export class Hdf5Worker {
     else if (this.config.checkImages) {
       const full = path.join(this.config.imageRoot, rel);
       if (!existsSync(full)) problem = "missing_image";
-      else {
-        try {
-          const m = await sharp(full).metadata();
-          if (!m.width || !m.height) problem = "bad_image";
-        } catch {
-          problem = "bad_image";
-        }
-      }
+      else if (!staysInside(this.config.imageRoot, full)) problem = "unsafe_image_path";
+      else problem = (await decodes(full)) ? null : "bad_image";
     }
     if (this.imageCache.size > 100_000) this.imageCache.clear();
     this.imageCache.set(rel, problem);
@@ -157,8 +181,9 @@ export class Hdf5Worker {
 
   async process(batch: Batch): Promise<void> {
     const c = this.config;
+    this.lastBatch = batch.index;
     const lines = batchLines(batch);
-    const records = lines.map((l, i) => (this.before(batch.index, i) ? undefined : parseRecord(l.text)));
+    const records = lines.map((l, i) => (this.before(batch.index, i) ? undefined : l.invalid ? ({ reason: "invalid_utf8", detail: "the line is not valid UTF-8" } as RecordProblem) : parseRecord(l.text)));
     // Image checks run concurrently for the batch; the rows are built in order.
     const imageChecks = await Promise.all(records.map((r) => (r && !isProblem(r) && r.image !== undefined ? this.imageProblem(r.image) : Promise.resolve(null))));
     for (let i = 0; i < lines.length; i++) {
@@ -168,9 +193,11 @@ export class Hdf5Worker {
       const stats = this.state.stats;
       stats.processed++;
       if (isProblem(rec)) { this.skip(rec.reason, batch.file, line, null, rec.detail); continue; }
+      const bad = conversationProblem(rec, c.imageToken);
+      if (bad) { this.skip(bad.reason, batch.file, line, rec.id, bad.detail); continue; }
       const problem = imageChecks[i];
       if (problem) {
-        const detail = problem === "unsafe_image_path" ? `${rec.image}: ${unsafeRelativePath(rec.image!)}` : problem === "missing_image" ? `${rec.image} not found under ${c.imageRoot}` : `${rec.image} cannot be decoded`;
+        const detail = problem === "unsafe_image_path" ? `${rec.image}: ${unsafeRelativePath(rec.image!) ?? `leaves ${c.imageRoot} through a symlink`}` : problem === "missing_image" ? `${rec.image} not found under ${c.imageRoot}` : `${rec.image} cannot be decoded`;
         this.skip(problem, batch.file, line, rec.id, detail);
         continue;
       }
@@ -209,8 +236,14 @@ export class Hdf5Worker {
     this.emit({ type: "fileDone", worker: this.id, state: structuredClone(this.state), file: w.path });
   }
 
-  /** No more input: write the last, partial file. */
+  /**
+   * No more input: write the last, partial file. The resume position moves past all of this worker's
+   * input, so a job killed after this point (before its summary) neither writes these samples into
+   * another file nor counts its skips twice.
+   */
   finish(): void {
+    const end: Position | null = this.lastBatch !== undefined ? { batch: this.lastBatch + 1, line: 0 } : null;
+    if (end) this.state.resumeAt = end;
     if (this.writer && this.writer.count > 0) this.finishFile(null);
     else this.writer?.abort();
     this.flushSkips();

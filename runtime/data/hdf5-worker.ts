@@ -1,5 +1,6 @@
 // Worker-thread entry of the HDF5 job (bundled as dist/hdf5-worker.js).
 import { parentPort, workerData } from "node:worker_threads";
+import { OutputWriteError } from "../util/atomic.js";
 import { Hdf5Worker, type Batch, type WorkerConfig, type WorkerState } from "./hdf5-worker-core.js";
 
 type Message = { type: "batch"; batch: Batch } | { type: "end" };
@@ -15,6 +16,8 @@ parentPort!.on("message", (m: Message) => {
     else worker.finish();
   }).catch((err: unknown) => {
     worker.abort();
-    parentPort!.postMessage({ type: "error", worker: id, message: (err as Error)?.stack ?? String(err) });
+    // A failed write is the user's situation (a full disk), told as is; anything else is a fault, with its stack.
+    const write = err instanceof OutputWriteError;
+    parentPort!.postMessage({ type: "error", worker: id, write, message: write ? err.message : (err as Error)?.stack ?? String(err) });
   });
 });

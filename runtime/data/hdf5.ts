@@ -3,15 +3,17 @@
 //   img_path  fixed-length bytes |S<longest> (n, 1), gzip    the image path relative to the image root, or b"None"
 //   attribute n_examples = n
 // Written with h5wasm to a temporary name and renamed when complete.
-import { renameSync, rmSync } from "node:fs";
+import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { lastHdf5Error, quietHdf5 } from "./hdf5-quiet.js";
 import h5wasm, { type Dataset, type File as H5File, type Filter } from "h5wasm/node";
+import { OutputWriteError } from "../util/atomic.js";
 
 export const ROWS = 4;
 export const GZIP_LEVEL = 4; // h5py's default for compression="gzip", which the Cerebras writer uses
 
 let ready: Promise<unknown> | undefined;
 export function h5Ready(): Promise<unknown> {
-  ready ??= h5wasm.ready;
+  ready ??= h5wasm.ready.then((m) => { quietHdf5((m as unknown as { FS: Parameters<typeof quietHdf5>[0] }).FS); return m; });
   return ready;
 }
 
@@ -91,6 +93,13 @@ export class SampleFileWriter {
       this.file.create_attribute("n_examples", n);
       this.file.close();
     });
+    // h5wasm does not report failed writes (a full disk, a size limit): the HDF5 library only logs them.
+    // So the file is read back before it takes its final name; a short or unreadable one never does.
+    const why = notHdf5(this.tmp) ?? readBackProblem(this.tmp, n);
+    if (why) {
+      rmSync(this.tmp, { force: true });
+      throw new OutputWriteError(this.path, `the file was not written completely (${why}); is the disk full?`);
+    }
     renameSync(this.tmp, this.path);
   }
 
@@ -137,8 +146,76 @@ function decodePath(v: unknown): string | undefined {
   return trimmed === "None" ? undefined : trimmed;
 }
 
+const SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Why a file cannot be read as HDF5 (empty, no signature, shorter than its superblock says), or undefined.
+ * Checked before h5wasm opens it, so that the common faults get a plain reason (the HDF5 library's own
+ * error stack goes to stderr unasked). The signature may sit at 0, 512, 1024, ...
+ */
+export function notHdf5(file: string): string | undefined {
+  const size = statSync(file).size;
+  if (size === 0) return "the file is empty";
+  const fd = openSync(file, "r");
+  try {
+    const head = Buffer.alloc(96);
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      const n = readSync(fd, head, 0, head.length, at);
+      if (n < 8 || !head.subarray(0, 8).equals(SIGNATURE)) continue;
+      const eof = storedEof(head.subarray(0, n));
+      if (eof !== undefined && at + eof > size) return `truncated: ${size} bytes, the HDF5 superblock says ${at + eof}`;
+      return undefined;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return "not an HDF5 file (no HDF5 signature)";
+}
+
+/** The end-of-file address a superblock records (versions 0–3), relative to its base. */
+function storedEof(sb: Buffer): number | undefined {
+  const version = sb[8];
+  const offsets = version === 0 || version === 1 ? sb[13] : sb[9];
+  if (offsets !== 8 && offsets !== 4) return undefined;
+  // v0/v1: fixed fields, then base, free-space, EOF; v1 adds 4 bytes (indexed storage K + reserved).
+  // v2/v3: flags at 11, then base, extension, EOF.
+  const at = version === 0 ? 24 + 2 * offsets : version === 1 ? 28 + 2 * offsets : version === 2 || version === 3 ? 12 + 2 * offsets : -1;
+  if (at < 0 || at + offsets > sb.length) return undefined;
+  const v = offsets === 8 ? Number(sb.readBigUInt64LE(at)) : sb.readUInt32LE(at);
+  return v === 2 ** 64 - 1 ? undefined : v;
+}
+
+/** Whether a just-written file holds what was written: `data` with n rows and n_examples = n. */
+function readBackProblem(file: string, n: number): string | undefined {
+  try {
+    const f = new h5wasm.File(file, "r");
+    try {
+      const data = f.get("data") as Dataset | null;
+      const nEx = Number(f.attrs["n_examples"]?.value);
+      if (!data || data.shape?.[0] !== n || nEx !== n) return `reads back ${data?.shape?.[0] ?? "no"} samples, n_examples ${nEx}, of ${n}`;
+      if (n > 0) data.slice([[n - 1, n]]);
+      return undefined;
+    } finally {
+      f.close();
+    }
+  } catch (err) {
+    return lastHdf5Error() ?? (err as Error).message;
+  }
+}
+
+/** An HDF5 file that h5wasm could not open or read, with HDF5's own reason. */
+export class Hdf5ReadError extends Error {}
+
 export function openSampleFile(path: string): SampleFile {
-  const f = new h5wasm.File(path, "r");
+  const why = notHdf5(path);
+  if (why) throw new Hdf5ReadError(`${path}: ${why}`);
+  let f: H5File;
+  try {
+    f = new h5wasm.File(path, "r");
+    f.keys();
+  } catch (err) {
+    throw new Hdf5ReadError(`${path}: cannot be read as HDF5 (${lastHdf5Error() ?? (err as Error).message}); it may be truncated`);
+  }
   const data = f.get("data") as Dataset | null;
   const img = f.get("img_path") as Dataset | null;
   const shape = data?.shape ?? null;

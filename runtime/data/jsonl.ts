@@ -3,6 +3,7 @@ import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, re
 import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { OutputWriteError } from "../util/atomic.js";
 
 export interface Line {
   file: string;
@@ -21,27 +22,46 @@ export async function* readLines(file: string): AsyncGenerator<Line> {
   }
 }
 
-/** Writes records one per line to `<file>.tmp-<pid>` and renames it into place on `close()`. */
+export { OutputWriteError };
+
+/**
+ * Writes records one per line to `<file>.tmp-<pid>` and renames it into place on `close()`. A failed
+ * write stops with an OutputWriteError and removes the temporary file, so no partial file is left under
+ * either name.
+ */
 export class JsonlWriter {
   private readonly tmp: string;
   private readonly stream;
+  private failure: Error | undefined;
+  private readonly failed: Promise<never>;
   count = 0;
 
   constructor(readonly file: string) {
-    mkdirSync(path.dirname(file), { recursive: true });
+    try { mkdirSync(path.dirname(file), { recursive: true }); } catch (err) { throw new OutputWriteError(path.dirname(file), err); }
     this.tmp = `${file}.tmp-${process.pid}`;
     this.stream = createWriteStream(this.tmp, { encoding: "utf8" });
+    this.failed = new Promise<never>((_, reject) => this.stream.once("error", (err) => { this.failure = err; reject(err); }));
+    this.failed.catch(() => undefined);
+  }
+
+  private async fail(err: unknown): Promise<never> {
+    await this.abort();
+    throw new OutputWriteError(this.file, err);
   }
 
   async write(record: unknown): Promise<void> {
+    if (this.failure) await this.fail(this.failure);
     this.count++;
-    if (!this.stream.write(JSON.stringify(record) + "\n")) await once(this.stream, "drain");
+    if (!this.stream.write(JSON.stringify(record) + "\n")) {
+      try { await Promise.race([once(this.stream, "drain"), this.failed]); } catch (err) { await this.fail(err); }
+    }
   }
 
   async close(): Promise<void> {
+    if (this.failure) await this.fail(this.failure);
     this.stream.end();
-    await once(this.stream, "finish");
-    renameSync(this.tmp, this.file);
+    try { await Promise.race([once(this.stream, "finish"), this.failed]); } catch (err) { await this.fail(err); }
+    try { renameSync(this.tmp, this.file); } catch (err) { await this.fail(err); }
   }
 
   async abort(): Promise<void> {

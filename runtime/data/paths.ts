@@ -1,4 +1,5 @@
 // Paths that come from data files are untrusted: they must stay inside the folder they are relative to.
+import { realpathSync } from "node:fs";
 import path from "node:path";
 
 /** Why `rel` may not be used under a root folder, or undefined when it is safe. */
@@ -19,4 +20,17 @@ export function resolveInside(root: string, rel: string): string {
   const base = path.resolve(root);
   if (full !== base && !full.startsWith(base + path.sep)) throw new Error(`${rel}: escapes ${root}`);
   return full;
+}
+
+/**
+ * Whether an existing file, with every symlink followed, is still inside `root` (itself resolved). A
+ * relative path without `..` can still leave the root through a symlink inside it.
+ */
+export function staysInside(root: string, full: string): boolean {
+  try {
+    const base = realpathSync(root), real = realpathSync(full);
+    return real === base || real.startsWith(base.endsWith(path.sep) ? base : base + path.sep);
+  } catch {
+    return false;
+  }
 }

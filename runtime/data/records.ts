@@ -14,7 +14,7 @@ export interface LlavaRecord {
   [extra: string]: unknown;
 }
 
-export type RecordProblem = { reason: "malformed_json" | "invalid_record"; detail: string };
+export type RecordProblem = { reason: "malformed_json" | "invalid_utf8" | "invalid_record"; detail: string };
 
 /** Parse one jsonl line into a record, or say precisely what is wrong with it. */
 export function parseRecord(line: string): LlavaRecord | RecordProblem {
@@ -55,4 +55,30 @@ export function llavaRecord(id: string | number, image: string | undefined, ques
   if (image !== undefined) rec.image = image;
   // Key order: id, image, conversations.
   return image === undefined ? rec : { id, image, conversations: rec.conversations };
+}
+
+/** The roles LLaVA data uses for the two sides of a turn pair (its own "human"/"gpt", and the chat names). */
+const PROMPT_ROLES = new Set(["human", "user"]);
+const ANSWER_ROLES = new Set(["gpt", "assistant"]);
+
+export type ConversationProblem = { reason: "bad_role" | "role_order" | "image_token_count"; detail: string };
+
+/**
+ * What makes a well-formed record a bad training sample, before any tokenising. The Cerebras writer pairs
+ * turns by position and ignores roles, so a human turn in an answer's place would be trained as the
+ * assistant's answer; and it removes every `<image>` while the features fill exactly one slot block, so a
+ * count other than one (or any in a text-only sample) means the text and the image disagree. Used by the
+ * HDF5 writer and by `check --data`, so both count the same samples.
+ */
+export function conversationProblem(rec: LlavaRecord, imageToken = "<image>"): ConversationProblem | undefined {
+  for (const [i, t] of rec.conversations.entries()) {
+    const prompt = i % 2 === 0;
+    if (!PROMPT_ROLES.has(t.from) && !ANSWER_ROLES.has(t.from)) return { reason: "bad_role", detail: `conversations[${i}].from is ${JSON.stringify(t.from)}: expected human or gpt` };
+    if (prompt !== PROMPT_ROLES.has(t.from)) return { reason: "role_order", detail: `conversations[${i}] is a ${t.from} turn where a ${prompt ? "human" : "gpt"} turn belongs (turns alternate human, gpt, ...)` };
+  }
+  let count = 0;
+  for (const t of rec.conversations) for (let at = t.value.indexOf(imageToken); at >= 0; at = t.value.indexOf(imageToken, at + imageToken.length)) count++;
+  if (rec.image !== undefined && count !== 1) return { reason: "image_token_count", detail: `${count} ${imageToken} placeholders for one image (expected exactly 1)` };
+  if (rec.image === undefined && count > 0) return { reason: "image_token_count", detail: `${count} ${imageToken} placeholder${count > 1 ? "s" : ""} in a sample without an image` };
+  return undefined;
 }

@@ -8,6 +8,7 @@ import path from "node:path";
 import { Random } from "../util/random.js";
 import { h5Ready, openSampleFile, ROWS, SampleFileWriter } from "./hdf5.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { lockFolder } from "../util/lock.js";
 
 export interface ShuffleOptions {
   input: string;
@@ -47,6 +48,15 @@ export async function shuffle(opts: ShuffleOptions): Promise<ShuffleResult> {
   if (inputs.length === 0) throw new ShuffleError(`no .h5 files in ${opts.input}`);
   if (path.resolve(opts.out) === path.resolve(opts.input)) throw new ShuffleError("the output folder must differ from the input folder");
   mkdirSync(opts.out, { recursive: true });
+  const lock = lockFolder(opts.out, "llavac data shuffle");
+  try {
+    return await shuffleLocked(opts, inputs);
+  } finally {
+    lock.release();
+  }
+}
+
+async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<ShuffleResult> {
   const spillDir = path.join(opts.out, ".llavac-shuffle");
   rmSync(spillDir, { recursive: true, force: true });
   mkdirSync(spillDir, { recursive: true });

@@ -4,8 +4,10 @@
 // every path.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { h5Ready, openSampleFile, ROWS } from "./hdf5.js";
-import { unsafeRelativePath } from "./paths.js";
+import { h5Ready, openSampleFile, ROWS, type SampleFile } from "./hdf5.js";
+import { lastHdf5Error } from "./hdf5-quiet.js";
+import { decodes } from "./hdf5-worker-core.js";
+import { staysInside, unsafeRelativePath } from "./paths.js";
 import { h5FilesIn } from "./shuffle.js";
 
 export interface VerifyOptions {
@@ -18,6 +20,8 @@ export interface VerifyOptions {
   numPatches?: number;
   /** Stop listing a problem kind after this many (they are still counted). */
   maxListed?: number;
+  /** Findings about data_params.json, made by the caller that read it. */
+  paramsProblems?: Problem[];
 }
 
 export interface Problem {
@@ -46,10 +50,23 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   };
   let msl: number | undefined;
   let samples = 0;
+  for (const p of opts.paramsProblems ?? []) report(p);
+  const imageOk = new Map<string, Promise<string | undefined>>();
+  const imageProblem = (img: string): Promise<string | undefined> => {
+    let p = imageOk.get(img);
+    if (!p) {
+      const full = path.join(opts.images!, img);
+      p = !existsSync(full) ? Promise.resolve(`${img} not found under ${opts.images}`)
+        : !staysInside(opts.images!, full) ? Promise.resolve(`${img} leaves ${opts.images} through a symlink`)
+        : decodes(full).then((ok) => (ok ? undefined : `${img} cannot be decoded (truncated or not an image)`));
+      imageOk.set(img, p);
+    }
+    return p;
+  };
   if (files.length === 0) report({ file: opts.dir, kind: "no_files", message: "no .h5 files" });
   for (const file of files) {
     const name = path.relative(opts.dir, file) || path.basename(file);
-    let f;
+    let f: SampleFile;
     try {
       f = openSampleFile(file);
     } catch (err) {
@@ -57,13 +74,20 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
       continue;
     }
     try {
-      const info = f.info();
-      if (!info.datasets.includes("data")) { report({ file: name, kind: "missing_dataset", message: "no `data` dataset" }); continue; }
+      await checkFile();
+    } catch (err) {
+      report({ file: name, kind: "unreadable", message: `${lastHdf5Error() ?? (err as Error).message}; the file may be truncated` });
+    } finally {
+      f.close();
+    }
+    async function checkFile(): Promise<void> {
+      const info = f!.info();
+      if (!info.datasets.includes("data")) { report({ file: name, kind: "missing_dataset", message: "no `data` dataset" }); return; }
       if (!info.datasets.includes("img_path")) report({ file: name, kind: "missing_dataset", message: "no `img_path` dataset (the LLaVA reader needs it; shuffle with llavac or with --multi_modal)" });
       const dt = info.dtype;
       if (dt.kind !== "int" || dt.size !== 4 || !dt.signed) report({ file: name, kind: "dtype", message: `data holds ${dt.signed ? "" : "unsigned "}${dt.kind} of ${dt.size} bytes, not int32` });
       const shape = info.shape ?? [];
-      if (shape.length !== 3 || shape[1] !== ROWS) { report({ file: name, kind: "shape", message: `data shape is (${shape.join(", ")}), not (n, 4, MSL)` }); continue; }
+      if (shape.length !== 3 || shape[1] !== ROWS) { report({ file: name, kind: "shape", message: `data shape is (${shape.join(", ")}), not (n, 4, MSL)` }); return; }
       if (msl === undefined) msl = shape[2]; else if (shape[2] !== msl) report({ file: name, kind: "shape", message: `sequence length ${shape[2]} differs from the other files' ${msl}` });
       if (info.chunks && (info.chunks[0] !== 1 || info.chunks[1] !== ROWS || info.chunks[2] !== shape[2])) report({ file: name, kind: "chunks", message: `chunks (${info.chunks.join(", ")}), expected (1, 4, ${shape[2]})` });
       if (!info.filters.some((x) => /deflate|gzip/i.test(x))) report({ file: name, kind: "compression", message: `data is not gzip-compressed (filters: ${info.filters.join(", ") || "none"})` });
@@ -72,11 +96,11 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
       if (info.pathShape && (info.pathShape[0] !== shape[0] || info.pathShape[1] !== 1)) report({ file: name, kind: "shape", message: `img_path shape (${info.pathShape.join(", ")}), expected (${shape[0]}, 1)` });
       if (info.datasets.includes("img_path") && (info.pathDtype.kind !== "string" || info.pathDtype.vlen)) report({ file: name, kind: "dtype", message: `img_path holds ${info.pathDtype.vlen ? "variable-length " : ""}${info.pathDtype.kind}, not fixed-length bytes` });
 
-      const n = f.n, L = f.msl;
-      const paths = info.datasets.includes("img_path") ? f.imagePaths() : [];
+      const n = f!.n, L = f!.msl;
+      const paths = info.datasets.includes("img_path") ? f!.imagePaths() : [];
       for (let start = 0; start < n; start += 256) {
         const end = Math.min(n, start + 256);
-        const block = f.block(start, end);
+        const block = f!.block(start, end);
         for (let i = start; i < end; i++) {
           const base = (i - start) * ROWS * L;
           const row = (r: number) => block.subarray(base + r * L, base + (r + 1) * L);
@@ -103,13 +127,14 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
           if (img !== undefined) {
             const unsafe = unsafeRelativePath(img);
             if (unsafe) report({ ...at, kind: "image_path", message: `${img}: ${unsafe}` });
-            else if (opts.images && !existsSync(path.join(opts.images, img))) report({ ...at, kind: "missing_image", message: `${img} not found under ${opts.images}` });
+            else if (opts.images) {
+              const why = await imageProblem(img);
+              if (why) report({ ...at, kind: why.includes("not found") ? "missing_image" : why.includes("symlink") ? "image_path" : "bad_image", message: why });
+            }
           }
         }
         samples += end - start;
       }
-    } finally {
-      f.close();
     }
   }
   return { files: files.length, samples, problems, counts };

@@ -30,7 +30,7 @@ export interface LayoutOptions {
   numPatches: number;
   /** Maximum sequence length: the length of every row. */
   msl: number;
-  /** The placeholder that marks the image in the first human turn. */
+  /** The placeholder that marks the image; removed from every prompt of a sample with an image. */
   imageToken?: string;
   /** A sample longer than MSL is dropped (the Cerebras behaviour for phase 2) or cut to MSL. */
   overLength?: "drop" | "truncate";
@@ -75,8 +75,8 @@ function tokenStream(tok: Tokenizer, template: Template, turns: readonly Turn[],
     const assistant = tok.encode(template.assistant);
     const space = tok.pieceToId("\u2581");
     for (let i = 0; i + 1 < turns.length; i += 2) {
-      let prompt = turns[i]!.value;
-      if (i === 0 && hasImage) prompt = prompt.replaceAll(imageToken, "");
+      // The Cerebras writer removes the placeholder from every prompt of an image sample, wherever it is.
+      const prompt = hasImage ? turns[i]!.value.replaceAll(imageToken, "") : turns[i]!.value;
       push(user, TEXT);
       if (i === 0) {
         push([space], SLOT);

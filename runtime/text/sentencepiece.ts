@@ -78,7 +78,8 @@ class ProtoReader {
   }
 }
 
-const utf8 = new TextDecoder("utf-8");
+// ignoreBOM: a piece that is U+FEFF (id 30143 in the LLaMA-2 vocabulary) is text, not a byte-order mark.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Parse a serialized sentencepiece ModelProto (the `tokenizer.model` file). */
 export function parseModelProto(buf: Uint8Array): ModelSpec {

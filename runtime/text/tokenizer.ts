@@ -1,6 +1,7 @@
 // One tokenizer interface for the compiler (image_start_idx) and the HDF5 writer: the embedded LLaMA-2
 // vocabulary by default, or a user's sentencepiece `tokenizer.model`.
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { loadLlamaModelSpec } from "./llama-vocab.js";
 import { parseModelProto, SentencePieceBPE, type ModelSpec } from "./sentencepiece.js";
 
@@ -21,11 +22,17 @@ export interface Tokenizer {
 
 export type TokenizerSource = { kind: "llama2" } | { kind: "file"; path: string };
 
+/** How the padding id is chosen when the spec does not state one (the one home of this rule). */
+export type PadRule =
+  /** The embedded LLaMA-2 vocabulary: <unk> (0), LLaVA's pad and the Cerebras configs' pad_token_id. */
+  | { kind: "unk" }
+  /** A tokenizer folder: the Cerebras writer's rule, the HF tokenizer's pad_token, else eos. */
+  | { kind: "token"; token: string | undefined };
+
 class SpTokenizer implements Tokenizer {
   readonly padId: number;
-  constructor(private readonly sp: SentencePieceBPE, readonly source: string, padId?: number) {
-    // A model without a pad piece pads with <unk>, as LLaVA and the Cerebras configs do (pad_token_id 0).
-    this.padId = padId ?? (sp.padId >= 0 ? sp.padId : sp.unkId);
+  constructor(private readonly sp: SentencePieceBPE, readonly source: string, padId: number | undefined, rule: PadRule) {
+    this.padId = padId ?? (rule.kind === "unk" ? (sp.padId >= 0 ? sp.padId : sp.unkId) : rule.token !== undefined ? sp.pieceToId(rule.token) : sp.eosId);
   }
   encode(text: string): number[] { return this.sp.encode(text); }
   decode(ids: number[]): string { return this.sp.decode(ids); }
@@ -39,7 +46,31 @@ class SpTokenizer implements Tokenizer {
 
 /** A tokenizer over a model held in memory (tests, and vocabularies built on the fly). */
 export function tokenizerFromSpec(spec: ModelSpec, source: string, padId?: number): Tokenizer {
-  return new SpTokenizer(new SentencePieceBPE(spec), source, padId);
+  return new SpTokenizer(new SentencePieceBPE(spec), source, padId, { kind: "unk" });
+}
+
+function tokenText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string") return (v as { content: string }).content;
+  return undefined;
+}
+
+async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
+  try { return JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>; } catch { return undefined; }
+}
+
+/**
+ * The pad token of a tokenizer folder as HF's LlamaTokenizer sees it: `pad_token` of tokenizer_config.json,
+ * else of special_tokens_map.json. The Cerebras writer pads with it, or with eos when there is none
+ * (`pad_id = tokenizer.pad_token_id or eos_id`); a bare tokenizer.model therefore pads with eos.
+ */
+export async function folderPadRule(modelFile: string): Promise<PadRule> {
+  const dir = path.dirname(modelFile);
+  for (const name of ["tokenizer_config.json", "special_tokens_map.json"]) {
+    const token = tokenText((await readJson(path.join(dir, name)))?.pad_token);
+    if (token !== undefined) return { kind: "token", token };
+  }
+  return { kind: "token", token: undefined };
 }
 
 const cache = new Map<string, Promise<Tokenizer>>();
@@ -49,8 +80,8 @@ export function loadTokenizer(source: TokenizerSource, padId?: number): Promise<
   let t = cache.get(key);
   if (!t) {
     t = source.kind === "llama2"
-      ? loadLlamaModelSpec().then((spec) => new SpTokenizer(new SentencePieceBPE(spec), "llama-2 (embedded)", padId))
-      : readFile(source.path).then((buf) => new SpTokenizer(new SentencePieceBPE(parseModelProto(new Uint8Array(buf))), source.path, padId));
+      ? loadLlamaModelSpec().then((spec) => new SpTokenizer(new SentencePieceBPE(spec), "llama-2 (embedded)", padId, { kind: "unk" }))
+      : Promise.all([readFile(source.path), folderPadRule(source.path)]).then(([buf, rule]) => new SpTokenizer(new SentencePieceBPE(parseModelProto(new Uint8Array(buf))), source.path, padId, rule));
     cache.set(key, t);
     t.catch(() => cache.delete(key));
   }

@@ -2,8 +2,18 @@
 import { ai2d, arxivqa, chartqa, dvqa, infographicsDocvqa, spDocvqa } from "./qa.js";
 import { arxivcap, synthdog } from "./parquet.js";
 import { json2jsonl } from "./json2jsonl.js";
-import { Sink, type PrepareOptions, type PrepareSummary } from "./sink.js";
+import { lockFolder } from "../../util/lock.js";
+import { PrepareError, removeStaleTemporaries, Sink, type PrepareOptions, type PrepareSummary } from "./sink.js";
 
+/** Every input was skipped: nothing was written. */
+export class PrepareEmpty extends PrepareError {
+  constructor(readonly summary: PrepareSummary) {
+    super(`nothing was written: all inputs were skipped (${Object.entries(summary.skipped).map(([r, s]) => `${r} ${s.count}`).join(", ") || "no records found"})`);
+  }
+}
+
+export { OutputWriteError } from "../jsonl.js";
+export { LockHeld } from "../../util/lock.js";
 export { PrepareError, type PrepareOptions, type PrepareSummary } from "./sink.js";
 
 export const CONVERTERS = {
@@ -21,12 +31,22 @@ export const CONVERTERS = {
 export type ConverterKind = keyof typeof CONVERTERS;
 
 export async function prepare(kind: ConverterKind, opts: PrepareOptions): Promise<PrepareSummary> {
-  const sink = new Sink(kind, opts.out, opts.onProgress);
+  const lock = lockFolder(opts.out, `llavac data prepare ${kind}`);
+  let summary: PrepareSummary;
   try {
-    await CONVERTERS[kind].run(opts, sink);
-  } catch (err) {
-    await sink.abort();
-    throw err;
+    if (opts.images) removeStaleTemporaries(opts.images);
+    const sink = new Sink(kind, opts.out, opts.onProgress);
+    try {
+      await CONVERTERS[kind].run(opts, sink);
+    } catch (err) {
+      await sink.abort();
+      throw err;
+    }
+    summary = await sink.close();
+  } finally {
+    lock.release();
   }
-  return sink.close();
+  // A run that wrote nothing is not a success: every input was skipped (the summary says why).
+  if (summary.kept === 0) throw new PrepareEmpty(summary);
+  return summary;
 }

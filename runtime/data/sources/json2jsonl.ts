@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { jsonArray } from "../json-stream.js";
+import { OutputWriteError } from "../jsonl.js";
 import { isProblem, validateRecord, type LlavaRecord } from "../records.js";
 import { joinImage, PrepareError, type PrepareOptions, type Sink } from "./sink.js";
 
@@ -24,6 +25,7 @@ export async function json2jsonl(opts: PrepareOptions, sink: Sink): Promise<void
         await sink.add(out, record);
       }
     } catch (err) {
+      if (err instanceof OutputWriteError) throw err;
       // A truncated or invalid document: what came before the fault is kept, the rest is reported.
       sink.skip("malformed_json", file, (err as Error).message);
     }

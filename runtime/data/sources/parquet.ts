@@ -10,6 +10,7 @@ import { llavaRecord } from "../records.js";
 import { Random } from "../../util/random.js";
 import { joinImage, PrepareError, requireDir, type PrepareOptions, type Sink } from "./sink.js";
 import { writeFileAtomic } from "../../util/atomic.js";
+import { OutputWriteError } from "../jsonl.js";
 
 async function* parquetRows(file: string, columns: string[]): AsyncGenerator<{ row: number; value: Record<string, unknown> }> {
   const buffer = await asyncBufferFromFile(file);
@@ -38,9 +39,9 @@ function extensionOf(bytes: Uint8Array, fallback: string): string {
   return fallback;
 }
 
-/** Write an image file atomically. */
+/** Write an image file atomically; a failed write stops the run, naming the file. */
 function writeImage(file: string, bytes: Uint8Array): void {
-  writeFileAtomic(file, bytes);
+  try { writeFileAtomic(file, bytes); } catch (err) { throw new OutputWriteError(file, err); }
 }
 
 function parquetFiles(dir: string, what: string): string[] {

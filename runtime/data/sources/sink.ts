@@ -1,6 +1,6 @@
 // Where converters put their records: real jsonl files, one record per line, written atomically, with
 // every skipped input counted by reason (and a few examples of each kept for the report).
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { JsonlWriter } from "../jsonl.js";
 import { validateRecord, type LlavaRecord } from "../records.js";
@@ -43,7 +43,9 @@ export class Sink {
   kept = 0;
   imagesWritten = 0;
 
-  constructor(readonly kind: string, readonly out: string, private readonly onProgress?: (n: number) => void) {}
+  constructor(readonly kind: string, readonly out: string, private readonly onProgress?: (n: number) => void) {
+    removeStaleTemporaries(out);
+  }
 
   async add(file: string, rec: LlavaRecord): Promise<void> {
     const checked = validateRecord(rec);
@@ -75,6 +77,27 @@ export class Sink {
   async abort(): Promise<void> {
     for (const w of this.writers.values()) await w.abort();
   }
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === "EPERM"; }
+}
+
+/** `<file>.tmp-<pid>` files of runs that were killed: their process is gone, so nobody will finish them. */
+export function removeStaleTemporaries(dir: string): number {
+  let removed = 0;
+  const walk = (d: string) => {
+    let entries;
+    try { entries = readdirSync(d, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) { walk(p); continue; }
+      const m = /\.tmp-(\d+)$/.exec(e.name);
+      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) { rmSync(p, { force: true }); removed++; }
+    }
+  };
+  walk(dir);
+  return removed;
 }
 
 export function requireDir(p: string, what: string): void {
