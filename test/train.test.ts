@@ -1,9 +1,10 @@
 // Training runs through `llavac run`: a killed run resumes with exactly the losses of an uninterrupted
 // one; a NaN stops the run and keeps the last good checkpoint; a phase that starts from another takes
 // its model states only.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { latestVerifiedCheckpoint } from "../runtime/train/checkpoint.js";
 import type { RunReport } from "../runtime/train/run.js";
 import { tempDir } from "./data-helpers.js";
 import { ROOT, run } from "./helpers.js";
@@ -99,6 +100,37 @@ describe("training runs", () => {
     expect(readdirSync(path.join(dir, "killed/pretrain/checkpoints")).filter((f) => f.endsWith(".json")).sort()).toEqual(["checkpoint_12.json", "checkpoint_8.json"]);
     expect(readFileSync(path.join(dir, "killed/pretrain/loss.png")).subarray(1, 4).toString()).toBe("PNG");
     expect(readFileSync(path.join(dir, "killed/pretrain/loss.svg"), "utf8")).toContain("<svg");
+  }, 240_000);
+
+  it("a corrupt newest checkpoint is named and the run falls back to the one before; partial, empty and bad-JSON ones too", async () => {
+    cpSync(path.join(dir, "whole/pretrain/checkpoints"), path.join(dir, "corrupt/pretrain/checkpoints"), { recursive: true });
+    const ck = (step: number, ext: string) => path.join(dir, "corrupt/pretrain/checkpoints", `checkpoint_${step}.${ext}`);
+    const bytes = readFileSync(ck(12, "safetensors"));
+    bytes[bytes.length - 100] ^= 0x40; // one flipped bit in a tensor
+    writeFileSync(ck(12, "safetensors"), bytes);
+    const r = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "corrupt"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/checkpoint_12\.safetensors \(step 12\) is not usable: .*does not match its recorded SHA-256/);
+    expect(r.stderr).toMatch(/resuming pretrain from .*checkpoint_8\.safetensors \(step 8\)/);
+    expect(report(dir, "corrupt").steps.map((s) => s.loss)).toEqual(report(dir, "whole").steps.map((s) => s.loss));
+
+    // The other ways a newest checkpoint goes bad, each reported by name, with the previous one used.
+    const ckDir = path.join(dir, "faults");
+    const faults: [string, () => void, RegExp][] = [
+      ["truncated", () => writeFileSync(path.join(ckDir, "checkpoint_12.safetensors"), bytes.subarray(0, bytes.length >> 1)), /has \d+ bytes, the state says \d+/],
+      ["empty", () => writeFileSync(path.join(ckDir, "checkpoint_12.safetensors"), ""), /has 0 bytes/],
+      ["bad JSON", () => writeFileSync(path.join(ckDir, "checkpoint_12.json"), "{\"format\": "), /checkpoint_12\.json cannot be read/],
+      ["missing tensors", () => rmSync(path.join(ckDir, "checkpoint_12.safetensors")), /checkpoint_12\.safetensors is missing/],
+    ];
+    for (const [what, breakIt, why] of faults) {
+      rmSync(ckDir, { recursive: true, force: true });
+      cpSync(path.join(dir, "whole/pretrain/checkpoints"), ckDir, { recursive: true });
+      breakIt();
+      const v = latestVerifiedCheckpoint(ckDir);
+      expect(v.found?.ref.step, what).toBe(8);
+      expect(v.rejected.map((x) => x.ref.step), what).toEqual([12]);
+      expect(v.rejected[0]!.problem, what).toMatch(why);
+    }
   }, 240_000);
 
   it("--weights starts a phase from pretrained weights (here a trained checkpoint: its loss starts lower)", async () => {

@@ -13,7 +13,7 @@ import { LlavaModel, type Batch } from "../model/llava.js";
 import { ParamStore } from "../model/params.js";
 import { thousands } from "../util/format.js";
 import { loadWeights, type WeightReport } from "../weights/load.js";
-import { checkpointsIn, latestCheckpoint, loadCheckpoint, readState, saveCheckpoint, type CheckpointRef, type StepLog, type TrainState } from "./checkpoint.js";
+import { checkpointsIn, latestVerifiedCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointRef, type StepLog, type TrainState } from "./checkpoint.js";
 import type { PhaseRunConfig } from "./config.js";
 import { AdamW } from "./optimizer.js";
 import { trainStep } from "./step.js";
@@ -121,17 +121,24 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
   if (opts.fresh) for (const c of checkpointsIn(ckptDir)) { rmSync(c.json, { force: true }); rmSync(c.weights, { force: true }); }
   let state: TrainState = { format: "llavac-checkpoint/1", phase: cfg.phase, step: 0, cursor: 0, seed: cfg.run.seed, history: [], trainable: [...trainable.keys()] };
   let start: RunReport["start"] = { kind: "fresh", step: 0 };
-  const own = latestCheckpoint(ckptDir);
+  const reportRejected = (rejected: { ref: CheckpointRef; problem: string }[]) => {
+    for (const r of rejected) log(`checkpoint ${path.relative(process.cwd(), r.ref.weights) || r.ref.weights} (step ${r.ref.step}) is not usable: ${r.problem}; falling back to an earlier one`);
+  };
+  const verified = latestVerifiedCheckpoint(ckptDir);
+  reportRejected(verified.rejected);
+  const own = verified.found?.ref;
   if (own) {
-    state = readState(own);
+    state = verified.found!.state;
     loadCheckpoint(own, store, opt);
     opt.step = state.step;
     start = { kind: "resumed", from: own.weights, step: state.step };
     log(`resuming ${cfg.phase} from ${path.relative(process.cwd(), own.weights) || own.weights} (step ${state.step})`);
   } else if (cfg.init.from_phase) {
     const dir = abs(base, cfg.init.from_phase.checkpoints);
-    const prev = latestCheckpoint(dir);
-    if (!prev) throw new TrainingError(`phase ${cfg.phase} starts from phase ${cfg.init.from_phase.phase}, which has no checkpoint in ${dir}: run that phase first`);
+    const other = latestVerifiedCheckpoint(dir);
+    reportRejected(other.rejected);
+    const prev = other.found?.ref;
+    if (!prev) throw new TrainingError(`phase ${cfg.phase} starts from phase ${cfg.init.from_phase.phase}, which has no ${other.rejected.length ? "usable " : ""}checkpoint in ${dir}: run that phase first`);
     loadCheckpoint(prev, store);
     start = { kind: "from_phase", from: prev.weights, step: 0 };
     log(`${cfg.phase}: model states from ${cfg.init.from_phase.phase} (${path.relative(process.cwd(), prev.weights) || prev.weights})`);
