@@ -67,11 +67,15 @@ export interface VitIR {
 }
 
 export interface TokenizerIR {
+  $schema: "tokenizer";
   $name?: string;
   model?: string;
-  huggingface: string;
+  huggingface?: string;
   pad_id?: number;
 }
+
+/** std/language's `tokenizer_family`; the embedded vocabulary serves EMBEDDED_FAMILY. */
+export type TokenizerFamily = "llama2" | "llama3" | "mistral" | "qwen2";
 
 /** The language model: the architecture fields of the runtime's TextArch, plus training and source settings. */
 export interface LlamaIR extends TextArch {
@@ -84,7 +88,8 @@ export interface LlamaIR extends TextArch {
   attention_dropout_rate: number;
   layer_norm_epsilon: number;
   attention_type: string;
-  tokenizer: TokenizerIR;
+  tokenizer_family: TokenizerFamily;
+  tokenizer?: TokenizerIR;
   huggingface?: string;
 }
 

@@ -21,6 +21,9 @@ export interface Tokenizer {
 
 export type TokenizerSource = { kind: "llama2" } | { kind: "file"; path: string };
 
+/** The tokenizer family (std/language's `tokenizer_family`) whose vocabulary `{ kind: "llama2" }` embeds. */
+export const EMBEDDED_FAMILY = "llama2";
+
 class SpTokenizer implements Tokenizer {
   readonly padId: number;
   constructor(private readonly sp: SentencePieceBPE, readonly source: string, padId?: number) {
