@@ -1,5 +1,7 @@
 // The resolved IR: plain data for each phase, shaped like the stdlib schemas (std/core.llava and the
 // modules it imports), with every value's source location kept beside it in a span map.
+// The schemas are the source of truth: test/ir-schemas.test.ts holds each type here to its schema field
+// by field (name, type, optionality), so a field added on one side only fails there.
 import type { Span } from "../grammar/ast.js";
 import type { TextArch } from "../runtime/model/arch.js";
 import type { Unit } from "./types.js";
