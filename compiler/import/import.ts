@@ -246,14 +246,14 @@ function closest(instances: StdInstance[], config: Obj, keys: [string, unknown][
 /**
  * The inverse of the templates: the standard-library template that puts the first image slot where the
  * config's image_start_idx says, tokenised with the language model's vocabulary (the layout alone when
- * that is not the embedded one).
+ * that is not the embedded one). Where the first slot lands does not depend on how many follow.
  */
-async function templateFor(imageStart: unknown, language: LlamaIR, numPatches: number): Promise<string> {
+async function templateFor(imageStart: unknown, language: LlamaIR): Promise<string> {
   const templates = stdlib().instances("template").map((t) => ({ name: t.name, ir: t.plain as unknown as TemplateIR }));
   const byLayout = templates.find((t) => t.ir.layout === (imageStart === 1 ? "plain" : "chat"));
   if (language.tokenizer_family !== EMBEDDED_FAMILY || language.tokenizer?.model !== undefined || typeof imageStart !== "number") return (byLayout ?? templates[0]!).name;
   const tok = await loadTokenizer({ kind: "llama2" });
-  const hit = templates.find((t) => imageStartIndex(tok, { name: t.name, layout: t.ir.layout, system: t.ir.system, user: t.ir.user, assistant: t.ir.assistant }, numPatches) === imageStart);
+  const hit = templates.find((t) => imageStartIndex(tok, { name: t.name, layout: t.ir.layout, system: t.ir.system, user: t.ir.user, assistant: t.ir.assistant }, 1) === imageStart);
   return (hit ?? byLayout ?? templates[0]!).name;
 }
 
@@ -348,9 +348,7 @@ export async function importConfigs(inputs: { file: string; text: string }[], cw
   const projector = projectorFor(units);
   const size = /_(\d+b)(_|$)/.exec(language.name)?.[1];
   const modelName = size ? `llava_${size}` : "llava";
-  const [ih, iw] = pairOf(im.image_size ?? vision.plain.image_size) as number[], [ph, pw] = pairOf(im.patch_size ?? vision.plain.patch_size) as number[];
-  const numPatches = Math.floor(ih! / ph!) * Math.floor(iw! / pw!);
-  for (const p of phases) p.template = await templateFor((p.flat.model as Obj).image_start_idx, language.plain as unknown as LlamaIR, numPatches);
+  for (const p of phases) p.template = await templateFor((p.flat.model as Obj).image_start_idx, language.plain as unknown as LlamaIR);
 
   const format = release === "2.3.0" && phases.some((p) => p.trainerLayout) ? "trainer" : undefined;
   const render = (): string => spec(phases, { vision, language, projector, model: modelName, release, ...(format ? { format } : {}) });
