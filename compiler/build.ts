@@ -113,7 +113,7 @@ export class Builder {
     // 2.10 dropped create_hdf5_dataset.py for the data_preprocessing pipeline and its config format.
     const pipeline = target.release === "2.10";
     const pre = pipeline ? emitDataPreprocess(ir, d) : emitPreprocess(ir, d);
-    for (const prob of pre.problems) this.result.diags.error("E0501", `preprocess.yaml: ${prob.message}`, this.result.ctx.spanOf(unit, prob.irPath), { help: prob.help });
+    for (const prob of pre.problems) this.result.diags.error(prob.code ?? "E0501", `preprocess.yaml: ${prob.message}`, this.result.ctx.spanOf(unit, prob.irPath), { help: prob.help });
     if (pre.problems.length === 0) {
       this.validate(pipeline ? DataPreprocess : ir.template.layout === "chat" ? PhaseTwoPreprocess : PhaseOnePreprocess, pre.doc, unit, pre.origins, "preprocess.yaml");
       const mode = ir.template.layout === "chat" ? "LlavaPhaseTwo" : "LlavaPhaseOne";

@@ -35,6 +35,8 @@ export const CODES = {
   E0308: { title: "tokenizer unavailable", explain: "The tokenizer named by the spec could not be loaded, so token-derived values (image_start_idx) cannot be computed." },
   E0309: { title: "text does not fit", explain: "The image slots and fixed template tokens leave no room for text within max_sequence_length." },
   E0310: { title: "model inconsistency", explain: "Two parts of the model disagree (heads that do not divide the width, a rotary dimension larger than a head, ...)." },
+  E0311: { title: "no tokenizer for the model's family", explain: "A language model names its `tokenizer_family`. llavac embeds LLaMA-2's vocabulary only, so a model of another family (llama3, mistral, qwen2) needs its own sentencepiece `tokenizer.model`: `tokenizer: tokenizer { model: \"…/tokenizer.model\", huggingface: \"…\" }`. Tokenising its template with LLaMA-2's vocabulary would give a wrong image_start_idx and wrong HDF5 files." },
+  E0312: { title: "no Hugging Face tokenizer named", explain: "The Cerebras HDF5 writer (`huggingface_tokenizer` in preprocess.yaml) loads the tokenizer by its Hugging Face name, and llavac never guesses it: set `tokenizer.huggingface` on the language model (the standard library's LLaMA-2 models use `llama2_tokenizer`, NousResearch/Llama-2-7b-hf)." },
 
   E0401: { title: "freeze pattern matches nothing", explain: "Cerebras raises at model build time when a freeze regex matches no module. llavac checks the regex against the model's real parameter tree before anything runs." },
   E0402: { title: "batch not divisible by systems", explain: "The global batch is split evenly across `num_csx` systems: batch % num_csx must be 0." },

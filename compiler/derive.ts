@@ -8,7 +8,7 @@
 // A value the spec also states explicitly must agree (E0305).
 import { applyFreeze, imageSlots, llavaParameters, numel, type FreezePattern, type FreezeResult, type LlavaArch, type ParamSpec } from "../runtime/model/arch.js";
 import { imageStartIndex, type Template } from "../runtime/text/layout.js";
-import { loadTokenizer, type Tokenizer } from "../runtime/text/tokenizer.js";
+import { EMBEDDED_FAMILY, loadTokenizer, type Tokenizer } from "../runtime/text/tokenizer.js";
 import type { CheckContext } from "./context.js";
 import { sound, type ModelIR, type PhaseIR, type PhaseUnit, type Quantity } from "./ir.js";
 import { thousands } from "../runtime/util/format.js";
@@ -227,14 +227,21 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
   if (sound(unit, "schedule", "data", "batch")) d.schedule = deriveSchedule(ir);
 
   // The tokenizer is needed for image_start_idx (and for bos/pad ids in the configs).
-  if (sound(unit, "model.language.tokenizer", "model.language.vocab_size")) {
+  if (sound(unit, "model.language.tokenizer", "model.language.tokenizer_family", "model.language.vocab_size")) {
     let tok: Tokenizer | undefined;
-    const tk = m.language.tokenizer;
-    try {
-      tok = await loadTokenizer(tk.model ? { kind: "file", path: ctx.resolvePath(tk.model) } : { kind: "llama2" }, tk.pad_id);
+    const tk = m.language.tokenizer, family = m.language.tokenizer_family;
+    if (!tk?.model && family !== EMBEDDED_FAMILY) {
+      // The embedded vocabulary is LLaMA-2's: tokenising another family's prompts with it gives a wrong
+      // image_start_idx and wrong HDF5 files, so there is no tokenizer to derive with.
+      ctx.diags.error("E0311", `${m.language.$name ? `\`${m.language.$name}\`` : "the language model"} is a ${family}-family model, but the spec gives it no tokenizer \`model\`; llavac's embedded vocabulary is ${EMBEDDED_FAMILY}'s`, ctx.spanOf(unit, "model.language.tokenizer_family"), {
+        notes: [...ctx.noteAt(unit, "model.language.tokenizer_family", `the family is declared here`), { message: "image_start_idx and the HDF5 files are derived by tokenising the template with the model's vocabulary" }],
+        help: `give the model's own: \`tokenizer: tokenizer { model: "…/tokenizer.model", huggingface: "<its Hugging Face name>" }\``,
+      });
+    } else try {
+      tok = await loadTokenizer(tk?.model ? { kind: "file", path: ctx.resolvePath(tk.model) } : { kind: "llama2" }, tk?.pad_id);
     } catch (err) {
-      ctx.diags.error("E0308", `cannot load the tokenizer${tk.model ? ` ${tk.model}` : ""}: ${(err as Error).message}`, ctx.spanOf(unit, "model.language.tokenizer.model"), {
-        help: "give a sentencepiece BPE tokenizer.model, or leave `model` unset to use the embedded LLaMA-2 vocabulary",
+      ctx.diags.error("E0308", `cannot load the tokenizer${tk?.model ? ` ${tk.model}` : ""}: ${(err as Error).message}`, ctx.spanOf(unit, "model.language.tokenizer.model"), {
+        help: `give a sentencepiece BPE tokenizer.model${family === EMBEDDED_FAMILY ? ", or leave `model` unset to use the embedded LLaMA-2 vocabulary" : ""}`,
       });
     }
     if (tok) {

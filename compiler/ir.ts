@@ -1,5 +1,7 @@
 // The resolved IR: plain data for each phase, shaped like the stdlib schemas (std/core.llava and the
 // modules it imports), with every value's source location kept beside it in a span map.
+// The schemas are the source of truth: test/ir-schemas.test.ts holds each type here to its schema field
+// by field (name, type, optionality), so a field added on one side only fails there.
 import type { Span } from "../grammar/ast.js";
 import type { TextArch } from "../runtime/model/arch.js";
 import type { Unit } from "./types.js";
@@ -67,11 +69,15 @@ export interface VitIR {
 }
 
 export interface TokenizerIR {
+  $schema: "tokenizer";
   $name?: string;
   model?: string;
-  huggingface: string;
+  huggingface?: string;
   pad_id?: number;
 }
+
+/** std/language's `tokenizer_family`; the embedded vocabulary serves EMBEDDED_FAMILY. */
+export type TokenizerFamily = "llama2" | "llama3" | "mistral" | "qwen2";
 
 /** The language model: the architecture fields of the runtime's TextArch, plus training and source settings. */
 export interface LlamaIR extends TextArch {
@@ -84,7 +90,8 @@ export interface LlamaIR extends TextArch {
   attention_dropout_rate: number;
   layer_norm_epsilon: number;
   attention_type: string;
-  tokenizer: TokenizerIR;
+  tokenizer_family: TokenizerFamily;
+  tokenizer?: TokenizerIR;
   huggingface?: string;
 }
 

@@ -65,9 +65,10 @@ export class Lowerer {
     if (targets[0]) target = this.plain(targets[0].value, "", targetSpans, targets[0].nameSpan, "explicit") as CerebrasTargetIR;
     if (!targets[0] || this.holes.length > 0) {
       targetSpans.clear();
+      // The default target is std/core's `cerebras` schema with its defaults: they have one home there.
       const schema = c.preludeSchema("cerebras");
-      const dflt = schema ? c.instantiate(schema, undefined, schema.module, undefined, schema.decl.name.span) : undefined;
-      target = (dflt ? this.plain(dflt, "", targetSpans, root.ast.span, "default") : { release: "2.2.1", num_csx: 1, mount_dirs: [], python_paths: [], job_labels: [], modelzoo: "./modelzoo", weights: "./pretrained", python: "python", eval: [] }) as CerebrasTargetIR;
+      if (!schema) throw new Error("std/core declares no `cerebras` schema");
+      target = this.plain(c.instantiate(schema, undefined, schema.module, undefined, schema.decl.name.span), "", targetSpans, root.ast.span, "default") as CerebrasTargetIR;
     }
     return { file: root.path, phases, target: target!, targetSpans };
   }

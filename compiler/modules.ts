@@ -87,7 +87,8 @@ export class ModuleGraph implements SourceLookup {
   load(rootFile: string): SourceModule | undefined {
     const root = path.resolve(rootFile);
     const m = this.loadFile(root, []);
-    if (m && !m.isStd) this.loadPrelude();
+    // The prelude also for a standard module compiled on its own: lowering reads its `cerebras` defaults.
+    if (m) this.loadPrelude();
     return m;
   }
 

@@ -10,7 +10,7 @@ import { Builder } from "../compiler/build.js";
 import { compile } from "../compiler/compile.js";
 import { importConfigs } from "../compiler/import/import.js";
 import { flatten } from "./build-helpers.js";
-import { ROOT } from "./helpers.js";
+import { ROOT, TINY } from "./helpers.js";
 
 const REFERENCE = path.resolve(ROOT, "../shared/reference/cerebras");
 const haveReference = existsSync(REFERENCE);
@@ -76,6 +76,20 @@ describe("import", () => {
       expect(r.spec).toContain("projector = mlp2x_gelu");
       expect(r.spec).toMatch(/phase finetune \{\n  from {7}= pretrain\(states: model\)/);
     }
+  });
+
+  it("the bases, enum members and tuples come from the standard library: a tiny model's config imports as tiny_vit and tiny_llama", async () => {
+    const built = await compile(path.join(ROOT, "tiny.llava"), { source: TINY.replace("language  = tiny_llama", "language  = tiny_llama { norm_type: layernorm }").replace("adamw { lr: 1e-3 }", "adamw { lr: 1e-3, betas: (0.9, 0.95) }"), cwd: ROOT, env: {} });
+    const files = new Map(new Builder(built).outputs().map((f) => [f.path, f.content]));
+    const r = await importConfigs([{ file: "align.yaml", text: files.get("align/params.yaml")! }, { file: "tune.yaml", text: files.get("tune/params.yaml")! }], ROOT);
+    expect(r.problems).toEqual([]);
+    expect(r.verified).toBe(true);
+    expect(r.spec).toContain('import { tiny_vit } from "std/vision"\nimport { tiny_llama } from "std/language"\nimport { mlp2x_gelu } from "std/projectors"\nimport { plain, vicuna_v1 } from "std/templates"\n');
+    // An enum-typed field is written as its member, not a string (norm_type's type is norm_kind).
+    expect(r.spec).toContain("language  = tiny_llama { norm_type: layernorm }");
+    // A tuple-typed field is written as a tuple (adamw.betas is a pair).
+    expect(r.spec).toMatch(/optimizer {2}= adamw \{ lr: 0\.001, betas: \(0\.9, 0\.95\)/);
+    expect(r.spec).toMatch(/^model llava \{/m);
   });
 
   it("reports an unknown key with its line and column, and does not claim a round trip", async () => {

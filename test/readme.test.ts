@@ -27,6 +27,16 @@ function block(lang: string, containing: string): string {
 }
 
 describe("README", () => {
+  it("the tokenizer-family example: without a tokenizer.model it is E0311, with one it is not", async () => {
+    const [bare, fixed] = block("llava", "tokenizer_family: mistral").trim().split("\n").map((l) => l.replace(/\s*\/\/.*$/, "").replace(/^language = /, "language  = "));
+    const spec = (line: string) => TINY.replace("language  = tiny_llama", line!);
+    const withoutModel = await check(spec(bare!));
+    expect(withoutModel.one("E0311").message).toMatch(/mistral-family model/);
+    const withModel = await check(spec(fixed!));
+    expect(withModel.codes).not.toContain("E0311");
+    expect(withModel.one("E0308").message).toMatch(/mistral\/tokenizer\.model/);
+  });
+
   it("the language tour compiles with no errors", async () => {
     const source = block("llava", "import * as shared");
     const r = await check({ "tour.llava": source, "shared.llava": "let name = 1\n" });

@@ -7,7 +7,10 @@ import { describe, expect, it } from "vitest";
 import { loadLlamaModelSpec } from "../runtime/text/llama-vocab.js";
 import { parseModelProto, SentencePieceBPE } from "../runtime/text/sentencepiece.js";
 import { loadTokenizer } from "../runtime/text/tokenizer.js";
-import { check, TINY, TINY_DIRS } from "./helpers.js";
+import { load } from "js-yaml";
+import { Builder } from "../compiler/build.js";
+import { stdlib } from "../compiler/stdlib.js";
+import { check, locate, pos, TINY, TINY_DIRS } from "./helpers.js";
 import { writeModelProto } from "./sp-model.js";
 
 const SAMPLES = [
@@ -80,3 +83,53 @@ describe("tokenizer", () => {
 function tinyWithTokenizer(file: string): string {
   return TINY.replace("language  = tiny_llama", `language  = tiny_llama { tokenizer: tokenizer { model: ${JSON.stringify(file)} } }`);
 }
+
+describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
+  const lang = (override: string) => TINY.replace("language  = tiny_llama", `language  = tiny_llama { ${override} }`);
+
+  it("every standard-library language model names its family and the Hugging Face tokenizer the Cerebras writer loads", () => {
+    const models = stdlib().instances("llama");
+    expect(models.map((m) => m.name)).toContain("vicuna_7b_v1_5");
+    for (const m of models) {
+      expect(m.plain.tokenizer_family, m.name).toBe("llama2");
+      expect((m.plain.tokenizer as { huggingface?: string } | undefined)?.huggingface, m.name).toBe("NousResearch/Llama-2-7b-hf");
+    }
+  });
+
+  it("a model of another family without a tokenizer.model is E0311 at the family, naming it and the fix; nothing is derived", async () => {
+    const source = lang("tokenizer_family: llama3");
+    const r = await check(source, { dirs: TINY_DIRS });
+    const e = r.one("E0311");
+    expect(e.message).toMatch(/llama3-family model/);
+    expect(e.message).toMatch(/embedded vocabulary is llama2's/);
+    expect(e.help.join("\n")).toMatch(/tokenizer: tokenizer \{ model: "…\/tokenizer\.model", huggingface:/);
+    expect(pos(e)).toEqual(locate(source, "llama3"));
+    expect(r.result.phases.every((p) => p.derived === undefined)).toBe(true);
+  });
+
+  it("the same model with its own tokenizer.model derives with it (no E0311)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-fam-"));
+    const file = path.join(dir, "own.model");
+    writeFileSync(file, writeModelProto(await loadLlamaModelSpec()));
+    const r = await check(lang(`tokenizer_family: mistral, tokenizer: tokenizer { model: ${JSON.stringify(file)}, huggingface: "org/own" }`), { dirs: TINY_DIRS });
+    expect(r.errors).toEqual([]);
+    expect(r.result.phases[1]!.derived!.tokenizer!.source).toContain("own.model");
+  });
+
+  it("the emitted huggingface_tokenizer is the spec's; a tokenizer without one is E0312 at build, not a default", async () => {
+    const named = await check(lang('tokenizer: tokenizer { huggingface: "org/some-tokenizer" }'), { dirs: TINY_DIRS });
+    expect(named.errors).toEqual([]);
+    const files = new Map(new Builder(named.result).outputs().map((f) => [f.path, f.content]));
+    expect((load(files.get("align/preprocess.yaml")!) as { processing: Record<string, unknown> }).processing.huggingface_tokenizer).toBe("org/some-tokenizer");
+
+    const source = lang("tokenizer: tokenizer {}");
+    const unnamed = await check(source, { dirs: TINY_DIRS });
+    expect(unnamed.errors).toEqual([]);
+    const outputs = new Builder(unnamed.result).outputs();
+    const e = unnamed.result.diags.sorted().find((d) => d.code === "E0312");
+    expect(e?.message).toMatch(/loads a Hugging Face tokenizer, and the language model names none/);
+    expect(e?.help.join("\n")).toMatch(/llama2_tokenizer/);
+    expect(pos(e!)).toEqual(locate(source, "tokenizer {}"));
+    expect(outputs.some((f) => f.path.endsWith("preprocess.yaml"))).toBe(false);
+  });
+});

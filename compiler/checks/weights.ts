@@ -143,7 +143,7 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
   // The tokenizer the spec derives image_start_idx with must be the one shipped with the weights.
   const tk = m.language.tokenizer;
   const shipped = text && text.files.includes("tokenizer.model") ? path.join(text.dir, "tokenizer.model") : undefined;
-  if (tk.model && shipped) {
+  if (tk?.model && shipped) {
     const ours = ctx.resolvePath(tk.model);
     const hash = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
     if (existsSync(ours) && hash(ours) !== hash(shipped)) {

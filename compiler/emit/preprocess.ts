@@ -4,8 +4,11 @@ import type { Derived } from "../derive.js";
 import type { PhaseIR } from "../ir.js";
 import type { KeyOrigins } from "./cerebras-params.js";
 import { float, type YValue } from "./yaml.js";
+import { EMBEDDED_FAMILY } from "../../runtime/text/tokenizer.js";
 
 export interface PreprocessProblem {
+  /** The diagnostic code; E0501 when absent. */
+  code?: "E0312";
   irPath: string;
   message: string;
   help: string;
@@ -34,6 +37,13 @@ export function emitPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins:
     problems.push({ irPath: "template", message: `template ${ir.template.$name ?? ""} has no Cerebras system_prompt_style, so create_hdf5_dataset.py cannot reproduce it`, help: "set `cerebras_style` on the template, or write the HDF5 files with `llavac data hdf5`" });
   }
 
+  // The writer loads the tokenizer by its Hugging Face name; it comes from the spec, never a default here.
+  const tk = ir.model.language.tokenizer;
+  if (tk?.huggingface === undefined) {
+    const std = ir.model.language.tokenizer_family === EMBEDDED_FAMILY ? "`tokenizer: llama2_tokenizer` (std/language) or " : "";
+    problems.push({ code: "E0312", irPath: tk ? "model.language.tokenizer" : "model.language", message: `the Cerebras HDF5 writer loads a Hugging Face tokenizer, and the language model${ir.model.language.$name ? ` ${ir.model.language.$name}` : ""} names none`, help: `set ${std}\`tokenizer: tokenizer { huggingface: "<the tokenizer's Hugging Face name>", ... }\` on the language model` });
+  }
+
   const setup: Record<string, YValue> = {};
   put(setup, "setup", "input_dir", input, inputPath);
   put(setup, "setup", "output_dir", p.output, "preprocess.output");
@@ -42,7 +52,7 @@ export function emitPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins:
 
   const processing: Record<string, YValue> = {};
   put(processing, "processing", "tokenizer_type", "HuggingFaceTokenizer", "model.language.tokenizer");
-  put(processing, "processing", "huggingface_tokenizer", ir.model.language.tokenizer.huggingface, "model.language.tokenizer.huggingface");
+  put(processing, "processing", "huggingface_tokenizer", tk?.huggingface, "model.language.tokenizer.huggingface");
   put(processing, "processing", "max_seq_length", d.msl, "model.language.max_position_embeddings", "the language model's max_position_embeddings");
   put(processing, "processing", "short_seq_prob", float(p.short_seq_prob), "preprocess.short_seq_prob");
   put(processing, "processing", "output_name", p.output_name, "preprocess.output_name");
@@ -104,7 +114,7 @@ export function emitDataPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; orig
   if (chat && ir.template.cerebras_style) hookKwargs.system_prompt_style = ir.template.cerebras_style;
   hookKwargs.phase = chat ? 2 : 1;
   const processing: Record<string, YValue> = {
-    huggingface_tokenizer: ir.model.language.tokenizer.huggingface,
+    ...(ir.model.language.tokenizer?.huggingface !== undefined ? { huggingface_tokenizer: ir.model.language.tokenizer.huggingface } : {}),
     max_seq_length: d.msl,
     write_in_batch: p.write_in_batch,
     resume_from_checkpoint: p.resume_from_checkpoint,

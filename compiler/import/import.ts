@@ -10,7 +10,11 @@ import type { Derived } from "../derive.js";
 import { emitParams, FP16_TYPE, LLAMA_KEYS, VIT_KEYS } from "../emit/cerebras-params.js";
 import { TRAINER_SCHEDULERS } from "../emit/cerebras-trainer.js";
 import { toPlain } from "../emit/yaml.js";
-import type { CerebrasTargetIR } from "../ir.js";
+import type { CerebrasTargetIR, LlamaIR, TemplateIR } from "../ir.js";
+import { stdlib, type StdInstance } from "../stdlib.js";
+import { baseOf, enumsIn, type Type } from "../types.js";
+import { imageStartIndex } from "../../runtime/text/layout.js";
+import { EMBEDDED_FAMILY, loadTokenizer } from "../../runtime/text/tokenizer.js";
 import { readYaml, type YamlSource } from "./yaml-source.js";
 
 export interface ImportProblem {
@@ -125,8 +129,9 @@ interface FieldRef { where: Where; field: string }
 const VISION_FIELDS = new Set(VIT_KEYS.map(([k]) => k));
 const TEXT_FIELDS = new Set(LLAMA_KEYS.map(([k]) => k));
 
-const ENUM_FIELDS = new Set(["nonlinearity", "position_embedding_type", "attention_type", "norm_type", "select", "interpolation", "loss_scaling"]);
-const PAIR_FIELDS = new Set(["image_size", "patch_size", "betas"]);
+/** The standard-library schema each place's fields belong to (their types say how to write a value). */
+const SCHEMA_OF: Partial<Record<Where, string>> = { vision: "vit", language: "llama", phase: "phase", loader: "loader", run: "run", optimizer: "adamw", eval: "eval_input" };
+const typeAt = (where: Where, field: string): Type | undefined => (SCHEMA_OF[where] ? stdlib().fieldType(SCHEMA_OF[where]!, field) : undefined);
 const FP16: Record<string, string> = Object.fromEntries(Object.entries(FP16_TYPE).map(([spec, yaml]) => [yaml, spec]));
 
 function fieldOf(key: string): FieldRef | undefined {
@@ -183,18 +188,31 @@ function fieldOf(key: string): FieldRef | undefined {
   return undefined;
 }
 
-function literal(field: string, v: unknown): string {
+/** The options of a type, through refinements and unions. */
+const optionsOf = (t: Type | undefined): Type[] => {
+  if (!t) return [];
+  const b = baseOf(t);
+  return b.k === "union" ? b.options.flatMap(optionsOf) : [b];
+};
+
+/** A YAML value as a spec literal of the field's type: enum members bare, tuples in parentheses. */
+function literal(type: Type | undefined, v: unknown): string {
   if (v === null || v === undefined) return "none";
-  if (typeof v === "string") return ENUM_FIELDS.has(field) && /^[a-z_][a-z0-9_]*$/.test(v) ? v : JSON.stringify(v);
+  if (typeof v === "string") return enumsIn(type ?? { k: "error" }).some((e) => e.members.includes(v)) ? v : JSON.stringify(v);
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(v).includes("e") || String(v).includes(".") ? String(v) : `${v}.0`;
   if (typeof v === "boolean") return String(v);
-  if (Array.isArray(v)) return PAIR_FIELDS.has(field) && v.length === 2 ? `(${v.map((x) => literal(field, x)).join(", ")})` : `[${v.map((x) => literal(field, x)).join(", ")}]`;
+  if (Array.isArray(v)) {
+    const tuple = optionsOf(type).find((o): o is Extract<Type, { k: "tuple" }> => o.k === "tuple" && o.elems.length === v.length);
+    if (tuple) return `(${v.map((x, i) => literal(tuple.elems[i], x)).join(", ")})`;
+    const list = optionsOf(type).find((o): o is Extract<Type, { k: "list" }> => o.k === "list");
+    return `[${v.map((x) => literal(list?.elem, x)).join(", ")}]`;
+  }
   return JSON.stringify(v);
 }
 
 function transformLiteral(t: Obj): string {
   const name = String(t.name);
-  const fields = Object.entries(t).filter(([k]) => k !== "name").map(([k, v]) => `${k}: ${Array.isArray(v) ? `(${(v as unknown[]).join(", ")})` : literal(k === "interpolation" ? "interpolation" : k, v)}`);
+  const fields = Object.entries(t).filter(([k]) => k !== "name").map(([k, v]) => `${k}: ${literal(stdlib().fieldType(name, k), v)}`);
   return fields.length ? `${name} { ${fields.join(", ")} }` : name;
 }
 
@@ -207,17 +225,45 @@ function regexLiteral(p: string): string {
 
 // ---- the standard-library bases ---------------------------------------------------------------------
 
-const VISION_BASES: { name: string; hidden: number; patch: number; image: number }[] = [
-  { name: "clip_vit_l14_336", hidden: 1024, patch: 14, image: 336 },
-  { name: "clip_vit_b16_224", hidden: 768, patch: 16, image: 224 },
-  { name: "tiny_vit", hidden: 64, patch: 8, image: 32 },
-];
-const LANGUAGE_BASES: { name: string; hidden: number; layers: number; size: string }[] = [
-  { name: "vicuna_7b_v1_5", hidden: 4096, layers: 32, size: "7b" },
-  { name: "vicuna_13b_v1_5", hidden: 5120, layers: 40, size: "13b" },
-  { name: "tiny_llama", hidden: 64, layers: 2, size: "tiny" },
-  { name: "tiny_llama_256", hidden: 256, layers: 4, size: "tiny" },
-];
+const pairOf = (v: unknown) => (Array.isArray(v) ? v : [v, v]);
+
+/**
+ * The standard-library model closest to a config's: the one whose emitted keys differ from the config's
+ * in the fewest places (the first declared on a tie). Its shape must match, or the spec would override
+ * the model's identity rather than a setting.
+ */
+function closest(instances: StdInstance[], config: Obj, keys: [string, unknown][], shape: string[]): StdInstance | undefined {
+  let best: { inst: StdInstance; cost: number } | undefined;
+  for (const inst of instances) {
+    const value = (k: string) => (k === "image_size" || k === "patch_size" ? pairOf(inst.plain[k]) : inst.plain[k]);
+    if (!shape.every((k) => same(value(k), config[k]))) continue;
+    const cost = keys.filter(([k]) => config[k] !== undefined && !same(value(k), config[k])).length;
+    if (!best || cost < best.cost) best = { inst, cost };
+  }
+  return best?.inst;
+}
+
+/**
+ * The inverse of the templates: the standard-library template that puts the first image slot where the
+ * config's image_start_idx says, tokenised with the language model's vocabulary (the layout alone when
+ * that is not the embedded one). Where the first slot lands does not depend on how many follow.
+ */
+async function templateFor(imageStart: unknown, language: LlamaIR): Promise<string> {
+  const templates = stdlib().instances("template").map((t) => ({ name: t.name, ir: t.plain as unknown as TemplateIR }));
+  const byLayout = templates.find((t) => t.ir.layout === (imageStart === 1 ? "plain" : "chat"));
+  if (language.tokenizer_family !== EMBEDDED_FAMILY || language.tokenizer?.model !== undefined || typeof imageStart !== "number") return (byLayout ?? templates[0]!).name;
+  const tok = await loadTokenizer({ kind: "llama2" });
+  const hit = templates.find((t) => imageStartIndex(tok, { name: t.name, layout: t.ir.layout, system: t.ir.system, user: t.ir.user, assistant: t.ir.assistant }, 1) === imageStart);
+  return (hit ?? byLayout ?? templates[0]!).name;
+}
+
+/** A projector of the library with these layer widths' depth, or an inline record when it has none. */
+function projectorFor(units: number[] | undefined): { expr: string; name?: string; module?: string } {
+  const depth = units?.length ?? 2;
+  const lib = stdlib();
+  const hit = depth === 1 ? lib.instances("linear_projector")[0] : lib.instances("mlp_projector").find((p) => p.plain.depth === depth && p.plain.activation === "gelu");
+  return hit ? { expr: hit.name, name: hit.name, module: hit.module } : { expr: `mlp_projector { depth: ${depth} }` };
+}
 
 interface Phase {
   src: YamlSource;
@@ -228,6 +274,8 @@ interface Phase {
   trainerLayout: boolean;
   name: string;
   from?: string;
+  /** The standard-library template whose image_start_idx the config has. */
+  template?: string;
   /** Spec overrides by place: field → literal (and the YAML key it answers, for comments). */
   overrides: Record<Where, Map<string, { literal: string; key: string }>>;
 }
@@ -292,15 +340,18 @@ export async function importConfigs(inputs: { file: string; text: string }[], cw
   }
 
   const first = phases[0]!.flat.model as Obj;
-  const im = first.image_model as Obj, tm = first.text_model as Obj;
-  const vision = VISION_BASES.find((b) => b.hidden === im.hidden_size && same([b.patch, b.patch], im.patch_size) && same([b.image, b.image], im.image_size)) ?? VISION_BASES[0]!;
-  const language = LANGUAGE_BASES.find((b) => b.hidden === tm.hidden_size && b.layers === tm.num_hidden_layers) ?? LANGUAGE_BASES[0]!;
+  const im = (first.image_model ?? {}) as Obj, tm = (first.text_model ?? {}) as Obj;
+  const lib = stdlib();
+  const vision = closest(lib.instances("vit"), im, VIT_KEYS, ["hidden_size", "patch_size", "image_size"]) ?? lib.instances("vit")[0]!;
+  const language = closest(lib.instances("llama"), tm, LLAMA_KEYS, ["hidden_size", "num_hidden_layers"]) ?? lib.instances("llama")[0]!;
   const units = ((first.projector as Obj | undefined)?.image_model as Obj | undefined)?.layers_units as number[] | undefined;
-  const projector = !units ? "mlp2x_gelu" : units.length === 1 ? "linear" : `mlp${units.length}x_gelu`;
-  const modelName = language.size === "tiny" ? "llava" : `llava_${language.size}`;
+  const projector = projectorFor(units);
+  const size = /_(\d+b)(_|$)/.exec(language.name)?.[1];
+  const modelName = size ? `llava_${size}` : "llava";
+  for (const p of phases) p.template = await templateFor((p.flat.model as Obj).image_start_idx, language.plain as unknown as LlamaIR);
 
   const format = release === "2.3.0" && phases.some((p) => p.trainerLayout) ? "trainer" : undefined;
-  const render = (): string => spec(phases, { vision: vision.name, language: language.name, projector, model: modelName, release, ...(format ? { format } : {}) });
+  const render = (): string => spec(phases, { vision, language, projector, model: modelName, release, ...(format ? { format } : {}) });
   // Pass 1: the bases and the skeleton; every differing key becomes an override.
   const first1 = await emitAll(render(), phases, cwd);
   if (first1.errors.length) return { spec: render(), problems: [...problems, ...first1.errors.map((m) => ({ file: "(import)", message: m }))], verified: false };
@@ -322,7 +373,7 @@ export async function importConfigs(inputs: { file: string; text: string }[], cw
         p.overrides.precision.set("precision", { literal: mixed === false ? "fp32" : FP16[fp16 ?? "bfloat16"] ?? "bf16", key: "model.fp16_type" });
         continue;
       }
-      p.overrides[f.where].set(f.field, { literal: literal(f.field, value), key });
+      p.overrides[f.where].set(f.field, { literal: literal(typeAt(f.where, f.field), value), key });
     }
     if (transformsDiffer) {
       const list = (((p.flat.train_input as Obj | undefined)?.transforms ?? []) as Obj[]).map(transformLiteral);
@@ -364,14 +415,21 @@ async function emitAll(text: string, phases: Phase[], cwd: string): Promise<{ do
 
 // ---- the spec text --------------------------------------------------------------------------------
 
-function spec(phases: Phase[], b: { vision: string; language: string; projector: string; model: string; release: string; format?: string }): string {
+function spec(phases: Phase[], std: { vision: StdInstance; language: StdInstance; projector: { expr: string; name?: string; module?: string }; model: string; release: string; format?: string }): string {
+  const b = { ...std, vision: std.vision.name, language: std.language.name, projector: std.projector.expr };
   const lines: string[] = [];
   const header = phases.flatMap((p) => p.src.standalone.filter((c) => c.before === "" && meaningful(c.text)).map((c) => c.text));
   lines.push(`// Imported by llavac from ${phases.map((p) => path.basename(p.src.file)).join(", ")}.`);
   for (const h of [...new Set(header)]) lines.push(`// ${h}`);
-  lines.push(`import { ${b.vision} } from "std/vision"`, `import { ${b.language} } from "std/language"`, `import { ${b.projector} } from "std/projectors"`);
-  const templates = [...new Set(phases.map(templateOf))];
-  lines.push(`import { ${templates.join(", ")} } from "std/templates"`, "");
+  // Each name is imported from the module that declares it.
+  const imports = new Map<string, string[]>();
+  const use = (name: string, module: string) => { const l = imports.get(module) ?? []; if (!l.includes(name)) l.push(name); imports.set(module, l); };
+  use(std.vision.name, std.vision.module);
+  use(std.language.name, std.language.module);
+  if (std.projector.name) use(std.projector.name, std.projector.module!);
+  for (const p of phases) { const t = stdlib().values.find((v) => v.name === p.template); if (t) use(t.name, t.module); }
+  for (const [module, names] of imports) lines.push(`import { ${names.join(", ")} } from "${module}"`);
+  lines.push("");
 
   // Model overrides common to every phase live in the model; a phase's own go into its `model =`.
   const shared = (where: "vision" | "language") => {
@@ -411,7 +469,7 @@ function spec(phases: Phase[], b: { vision: string; language: string; projector:
     if (p.from) put("from", `${p.from}(states: model)`);
     put("model", modelRef);
     put("data", `${p.name}_data`);
-    put("template", templateOf(p));
+    put("template", p.template!);
     put("images", JSON.stringify(String(train.img_data_dir ?? ".")), "train_input.img_data_dir");
     put("hdf5", JSON.stringify(String(Array.isArray(train.data_dir) ? train.data_dir[0] : train.data_dir ?? ".")), "train_input.data_dir");
     if (p.overrides.eval.size) put("eval", `eval_input { ${body([...p.overrides.eval], p)} }`);
@@ -423,15 +481,15 @@ function spec(phases: Phase[], b: { vision: string; language: string; projector:
     const warm = segs.find((s) => String(s.scheduler).toLowerCase().startsWith("linear"));
     const cos = segs.find((s) => String(s.scheduler).toLowerCase().startsWith("cosine"));
     const peak = typeof lr === "number" ? lr : Number((warm?.end_learning_rate ?? cos?.initial_learning_rate) ?? 0);
-    put("optimizer", `adamw { lr: ${literal("lr", peak)}${p.overrides.optimizer.size ? `, ${body([...p.overrides.optimizer], p)}` : ""} }`, "optimizer.learning_rate");
+    put("optimizer", `adamw { lr: ${literal(undefined, peak)}${p.overrides.optimizer.size ? `, ${body([...p.overrides.optimizer], p)}` : ""} }`, "optimizer.learning_rate");
     const max = Number(run.max_steps ?? 0);
     if (typeof lr === "number") put("schedule", `constant_lr { length: ${max} steps }`, "runconfig.max_steps");
     else {
       const w = Number(warm?.total_iters ?? 0), c = Number(cos?.total_iters ?? max - w);
       const parts = [`length: ${max} steps`, `warmup: ${w} steps`];
       if (c !== max - w) parts.push(`decay: ${c} steps`);
-      if (warm && Number(warm.initial_learning_rate) !== 0) parts.push(`initial_lr: ${literal("lr", warm.initial_learning_rate)}`);
-      if (cos && Number(cos.end_learning_rate) !== 0) parts.push(`final_lr: ${literal("lr", cos.end_learning_rate)}`);
+      if (warm && Number(warm.initial_learning_rate) !== 0) parts.push(`initial_lr: ${literal(undefined, warm.initial_learning_rate)}`);
+      if (cos && Number(cos.end_learning_rate) !== 0) parts.push(`final_lr: ${literal(undefined, cos.end_learning_rate)}`);
       put("schedule", `warmup_cosine { ${parts.join(", ")} }`, "runconfig.max_steps");
     }
     for (const [k, o] of p.overrides.phase) put(k, o.literal, o.key);
@@ -441,10 +499,6 @@ function spec(phases: Phase[], b: { vision: string; language: string; projector:
   }
   lines.push(`cerebras cluster { release: "${b.release}"${b.format ? `, format: "${b.format}"` : ""} }`);
   return lines.join("\n") + "\n";
-}
-
-function templateOf(p: Phase): string {
-  return (p.flat.model as Obj).image_start_idx === 1 ? "plain" : "vicuna_v1";
 }
 
 /** Comments worth keeping: not empty, not only punctuation. */

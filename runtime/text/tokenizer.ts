@@ -22,6 +22,9 @@ export interface Tokenizer {
 
 export type TokenizerSource = { kind: "llama2" } | { kind: "file"; path: string };
 
+/** The tokenizer family (std/language's `tokenizer_family`) whose vocabulary `{ kind: "llama2" }` embeds. */
+export const EMBEDDED_FAMILY = "llama2";
+
 /** How the padding id is chosen when the spec does not state one (the one home of this rule). */
 export type PadRule =
   /** The embedded LLaMA-2 vocabulary: <unk> (0), LLaVA's pad and the Cerebras configs' pad_token_id. */
