@@ -85,6 +85,10 @@ function explainText(code: keyof typeof CODES): string {
     if (t.edit) out.push(...t.edit[0].split("\n").map((l) => "  - " + l), ...t.edit[1].split("\n").map((l) => "  + " + l));
     if (t.append) out.push(...t.append.trim().split("\n").map((l) => "  + " + l));
   }
+  if (t?.noData) out.push("", "for example, a valid spec whose data folders do not exist yet.");
+  if (t?.weights) out.push("", `checked with \`--weights ${t.weights}\``);
+  for (const [f, text] of Object.entries(t?.files ?? {})) out.push(`  ${f}: ${text}`);
+  if (t?.build) out.push("", "(raised by `llavac build`)");
   if (defaultLevel(code) === "warning") out.push("", `\`--deny ${code}\` makes it an error; \`--allow ${code}\` silences it.`);
   return out.join("\n") + "\n";
 }

@@ -37,7 +37,6 @@ export function toSarif(diags: Diagnostic[], cwd: string): object {
       fullDescription: { text: info.explain },
       help: { text: `${info.explain}\n\n(llavac explain ${c})` },
       defaultConfiguration: { level: defaultLevel(c) },
-      properties: { tags: ["llavac"] },
     };
   });
   const results = diags.map((d) => {
