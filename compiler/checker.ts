@@ -84,7 +84,7 @@ export class Checker {
         const sym = exported.get(name.name);
         if (!sym) {
           const hint = didYouMean(name.name, exported.keys());
-          this.diags.error("E0103", `module "${decl.path}" has no declaration \`${name.name}\``, name.span, { help: hint ? `did you mean \`${hint}\`?` : `it declares: ${[...exported.keys()].slice(0, 12).join(", ")}` });
+          this.diags.error("E0103", { module: `"${decl.path}"`, name: name.name }, name.span, { help: hint ? `did you mean \`${hint}\`?` : `it declares: ${[...exported.keys()].slice(0, 12).join(", ")}` });
           continue;
         }
         this.define(scope, alias ?? name, sym);
@@ -149,7 +149,7 @@ export class Checker {
         const sym = this.lookup(node.name.name, m);
         if (!sym) {
           const hint = didYouMean(node.name.name, [...Object.keys(PRIMITIVE_TYPES), ...this.visibleNames(m).filter((n) => { const s = this.lookup(n, m); return s?.k === "schema" || s?.k === "enum" || s?.k === "alias"; })]);
-          this.diags.error("E0104", `unknown type \`${node.name.name}\``, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
+          this.diags.error("E0104", { kind: "type", name: node.name.name }, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
           return T.error;
         }
         if (sym.k === "schema") return { k: "schema", sym };
@@ -174,7 +174,7 @@ export class Checker {
   private aliasType(sym: Extract<Sym, { k: "alias" }>): Type {
     if (sym.resolved) return sym.resolved;
     if (sym.resolving) {
-      this.diags.error("E0208", `type \`${sym.name}\` is defined in terms of itself`, sym.decl.name.span);
+      this.diags.error("E0208", { what: `type \`${sym.name}\`` }, sym.decl.name.span);
       return T.error;
     }
     sym.resolving = true;
@@ -227,7 +227,7 @@ export class Checker {
     sym.used = true;
     if (sym.state === "done") return sym.value!;
     if (sym.state === "evaluating") {
-      this.diags.error("E0208", `\`${sym.name}\` depends on itself`, at, { notes: [{ message: `\`${sym.name}\` is declared here`, span: sym.decl.name.span }] });
+      this.diags.error("E0208", { what: `\`${sym.name}\`` }, at, { notes: [{ message: `\`${sym.name}\` is declared here`, span: sym.decl.name.span }] });
       return { k: "error", span: at };
     }
     sym.state = "evaluating";
@@ -248,7 +248,7 @@ export class Checker {
     const kind = this.lookup(d.schema.name, m);
     if (!kind) {
       const hint = didYouMean(d.schema.name, this.visibleNames(m).filter((n) => this.lookup(n, m)?.k === "schema"));
-      this.diags.error("E0104", `unknown kind \`${d.schema.name}\``, d.schema.span, { help: hint ? `did you mean \`${hint}\`?` : "a declaration starts with a schema name, as in `phase pretrain { ... }`" });
+      this.diags.error("E0104", { kind: "kind", name: d.schema.name }, d.schema.span, { help: hint ? `did you mean \`${hint}\`?` : "a declaration starts with a schema name, as in `phase pretrain { ... }`" });
       return { k: "error", span: d.span };
     }
     if (kind.k !== "schema") {
@@ -354,14 +354,14 @@ export class Checker {
       if (enums.length > 0) {
         const members = enums.flatMap((en) => en.members);
         const hint = didYouMean(name, members);
-        this.diags.error("E0205", `\`${name}\` is not a member of ${enums.map((en) => `\`${en.name}\``).join(" or ")}`, span, {
+        this.diags.error("E0205", { name, enums: enums.map((en) => `\`${en.name}\``).join(" or ") }, span, {
           notes: enums.map((en) => ({ message: `\`${en.name}\` is declared here`, span: en.decl.name.span })),
           help: hint ? `did you mean \`${hint}\`?` : `the members are ${members.map((x) => `\`${x}\``).join(", ")}`,
         });
         return { k: "error", span };
       }
       const hint = didYouMean(name, this.visibleNames(m));
-      this.diags.error("E0104", `unknown name \`${name}\``, span, { help: hint ? `did you mean \`${hint}\`?` : importHint(name) });
+      this.diags.error("E0104", { kind: "name", name }, span, { help: hint ? `did you mean \`${hint}\`?` : importHint(name) });
       return { k: "error", span };
     }
     switch (sym.k) {
@@ -389,7 +389,7 @@ export class Checker {
         const sym = this.localsOf(obj.target).get(name.name);
         if (!sym) {
           const hint = didYouMean(name.name, this.localsOf(obj.target).keys());
-          this.diags.error("E0103", `module ${obj.target.display} has no declaration \`${name.name}\``, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
+          this.diags.error("E0103", { module: obj.target.display, name: name.name }, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
           return { k: "error", span };
         }
         if (sym.k === "value") return this.valueOfSym(sym, name.span);
@@ -401,7 +401,7 @@ export class Checker {
       case "enumRef": {
         if (obj.sym.members.includes(name.name)) return { k: "enum", sym: obj.sym, member: name.name, span };
         const hint = didYouMean(name.name, obj.sym.members);
-        this.diags.error("E0205", `\`${name.name}\` is not a member of \`${obj.sym.name}\``, name.span, { notes: [{ message: "the enum is declared here", span: obj.sym.decl.name.span }], help: hint ? `did you mean \`${hint}\`?` : undefined });
+        this.diags.error("E0205", { name: name.name, enums: `\`${obj.sym.name}\`` }, name.span, { notes: [{ message: "the enum is declared here", span: obj.sym.decl.name.span }], help: hint ? `did you mean \`${hint}\`?` : undefined });
         return { k: "error", span };
       }
       case "record": {
@@ -409,10 +409,10 @@ export class Checker {
         if (slot) return slot.value;
         const info = this.fieldsOf(obj.schema).get(name.name);
         if (info) {
-          this.diags.error("E0203", `\`${name.name}\` is not set on ${describeValue(obj)}`, name.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
+          this.diags.error("E0235", { name: name.name, what: describeValue(obj) }, name.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
         } else {
           const hint = didYouMean(name.name, this.fieldsOf(obj.schema).keys());
-          this.diags.error("E0202", `${obj.schema.name} has no field \`${name.name}\``, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
+          this.diags.error("E0202", { schema: obj.schema.name, name: name.name }, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
         }
         return { k: "error", span };
       }
@@ -572,7 +572,7 @@ export class Checker {
       const info = infos.get(name);
       if (!info) {
         const hint = didYouMean(name, infos.keys());
-        this.diags.error("E0202", `\`${schema.name}\` has no field \`${name}\``, f.name.span, {
+        this.diags.error("E0202", { schema: schema.name, name }, f.name.span, {
           notes: [{ message: `schema \`${schema.name}\` is declared here`, span: schema.decl.name.span }],
           help: hint ? `did you mean \`${hint}\`?` : `its fields are ${[...infos.keys()].map((x) => `\`${x}\``).join(", ")}`,
         });
@@ -699,7 +699,7 @@ export class Checker {
         for (const c of t.constraints) {
           const broken = violates(r.value, c);
           if (broken) {
-            return { ok: false, failure: { code: "E0204", message: broken, span: v.span, label: `breaks \`${c.op} ${typeof c.value === "string" ? JSON.stringify(c.value) : c.value}\``, help: [], notes: [{ message: "the constraint is declared here", span: c.span }] } };
+            return { ok: false, failure: { code: broken.code, message: broken.message, span: v.span, label: `breaks \`${c.op} ${typeof c.value === "string" ? JSON.stringify(c.value) : c.value}\``, help: [], notes: [{ message: "the constraint is declared here", span: c.span }] } };
           }
         }
         return r;
@@ -721,17 +721,17 @@ export class Checker {
   }
 }
 
-function violates(v: Value, c: ConstraintNode): string | undefined {
+function violates(v: Value, c: ConstraintNode): { code: "E0204" | "E0236"; message: string } | undefined {
   if (c.op === "=~") {
     const s = v.k === "string" || v.k === "path" ? v.v : undefined;
     if (s === undefined) return undefined;
-    return new RegExp(String(c.value)).test(s) ? undefined : `${JSON.stringify(s)} does not match /${c.value}/`;
+    return new RegExp(String(c.value)).test(s) ? undefined : { code: "E0236", message: fill("E0236", { value: JSON.stringify(s), pattern: String(c.value) }) };
   }
   const n = v.k === "int" || v.k === "float" || v.k === "quantity" ? v.v : undefined;
   if (n === undefined) return undefined;
   const bound = c.value as number;
   const okay = c.op === ">=" ? n >= bound : c.op === "<=" ? n <= bound : c.op === ">" ? n > bound : c.op === "<" ? n < bound : n !== bound;
-  return okay ? undefined : `value \`${n}\` is out of range: it must be ${c.op} ${bound}`;
+  return okay ? undefined : { code: "E0204", message: fill("E0204", { value: n, op: c.op, bound }) };
 }
 
 function listElem(t?: Type): Type | undefined {
