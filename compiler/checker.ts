@@ -5,7 +5,7 @@
 // evaluation continues with an `error` value so one mistake is reported once.
 import type { CallArg, ConstraintNode, Expr, Ident, InstanceDecl, RecordExpr, Span, TypeNode } from "../grammar/ast.js";
 import { didYouMean, type Diagnostic, type DiagnosticBag, type Note } from "./diagnostics.js";
-import { fill, type Code } from "./codes.js";
+import { fill, type ErrorCode } from "./codes.js";
 import { PRELUDE, type ModuleGraph, type SourceModule } from "./modules.js";
 import {
   PRIMITIVE_TYPES, T, baseOf, describeValue, enumsIn, schemasIn, typeToString,
@@ -17,7 +17,7 @@ export interface CheckOptions {
 }
 
 /** A diagnostic not yet reported: union members are tried silently, and only the best failure is shown. */
-type Failure = Omit<Diagnostic, "severity">;
+type Failure = Omit<Diagnostic, "severity" | "code"> & { code: ErrorCode };
 
 type Attempt = { ok: true; value: Value } | { ok: false; failure: Failure };
 
@@ -625,7 +625,7 @@ export class Checker {
 
   private tryAssign(v: Value, t: Type): Attempt {
     const ok = (value: Value): Attempt => ({ ok: true, value });
-    const fail = (message: string, help: string[] = [], code: Code = "E0201", span = v.span, notes: Note[] = []): Attempt =>
+    const fail = (message: string, help: string[] = [], code: ErrorCode = "E0201", span = v.span, notes: Note[] = []): Attempt =>
       ({ ok: false, failure: { code, message, span, help, notes } });
     const mismatch = (help: string[] = []) => fail(fill("E0201", { expected: typeToString(t), found: describeValue(v) }), help);
     if (v.k === "error") return ok(v);

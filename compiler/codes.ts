@@ -121,6 +121,8 @@ export const CODES = {
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
+export type ErrorCode = Extract<Code, `E${string}`>;
+export type WarningCode = Extract<Code, `W${string}`>;
 
 export function isCode(s: string): s is Code {
   return Object.hasOwn(CODES, s);
@@ -149,12 +151,18 @@ export function fill<C extends Code>(code: C, holes: Holes<C>): string {
   return template.replace(HOLE, (_, name: string) => String((holes as Record<string, string | number>)[name]));
 }
 
+const templateRegex = new Map<Code, RegExp>();
+
 /** Whether a message is an instance of its code's template (every hole matches some text). */
 export function fitsTemplate(code: Code, message: string): boolean {
   const template = (CODES[code] as CodeInfo).message;
   if (template === undefined) return true;
-  const parts = template.split(HOLE).map((p, i) => (i % 2 === 1 ? "([\\s\\S]*)" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
-  return new RegExp(`^${parts.join("")}$`).test(message);
+  let re = templateRegex.get(code);
+  if (!re) {
+    const parts = template.split(HOLE).map((p, i) => (i % 2 === 1 ? "([\\s\\S]*)" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    templateRegex.set(code, (re = new RegExp(`^${parts.join("")}$`)));
+  }
+  return re.test(message);
 }
 
 // ---------------- levels ----------------

@@ -1,6 +1,6 @@
 // Diagnostics: what the compiler says, where, and how it prints it (rustc/KCL layout, or JSON).
 import type { Span } from "../grammar/ast.js";
-import { CODES, defaultLevel, fill, type Code, type Holes, type LevelPolicy } from "./codes.js";
+import { CODES, defaultLevel, fill, type Code, type ErrorCode, type Holes, type LevelPolicy, type WarningCode } from "./codes.js";
 
 export type Severity = "error" | "warning";
 
@@ -54,12 +54,13 @@ export class DiagnosticBag {
     return d;
   }
 
-  // `error` and `warning` say at the raise site what the code's default level is; the catalog decides.
-  error<C extends Code>(code: C, message: Message<C>, span: Span, opts?: DiagnosticOptions): Diagnostic | undefined {
+  // `error` and `warning` say at the raise site what the code's default level is (the type checks that it is
+  // the catalog's); `--deny`/`--allow` may change it.
+  error<C extends ErrorCode>(code: C, message: Message<C>, span: Span, opts?: DiagnosticOptions): Diagnostic | undefined {
     return this.report(code, message, span, opts);
   }
 
-  warning<C extends Code>(code: C, message: Message<C>, span: Span, opts?: DiagnosticOptions): Diagnostic | undefined {
+  warning<C extends WarningCode>(code: C, message: Message<C>, span: Span, opts?: DiagnosticOptions): Diagnostic | undefined {
     return this.report(code, message, span, opts);
   }
 
