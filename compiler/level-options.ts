@@ -7,12 +7,12 @@ export interface LevelOptions {
   strict?: boolean;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function addLevelOptions(cmd: Command): Command {
   return cmd
-    .option("--deny <code>", "raise this warning as an error (repeatable)", collect, [])
-    .option("--allow <code>", "silence this warning (repeatable; errors cannot be allowed)", collect, [])
+    .option("--deny <code>", "raise this warning as an error (repeatable)", collect)
+    .option("--allow <code>", "silence this warning (repeatable; errors cannot be allowed)", collect)
     .option("--strict", "deny the data-presence warnings (a missing data folder is an error)");
 }
 
