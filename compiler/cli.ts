@@ -89,6 +89,7 @@ function explainText(code: keyof typeof CODES): string {
   if (t?.weights) out.push("", `checked with \`--weights ${t.weights}\``);
   for (const [f, text] of Object.entries(t?.files ?? {})) out.push(`  ${f}: ${text}`);
   if (t?.build) out.push("", "(raised by `llavac build`)");
+  if (t?.internal) out.push("", `only a bug in llavac raises it (${t.internal}): please report it with the spec`);
   if (defaultLevel(code) === "warning") out.push("", `\`--deny ${code}\` makes it an error; \`--allow ${code}\` silences it.`);
   return out.join("\n") + "\n";
 }

@@ -6,7 +6,8 @@
 // 3 model geometry and derived values, 4 training setup, 5 output, 6 weights.
 //
 // Adding a code: one entry here, `trigger` included. A trigger is either a whole spec (`spec`) or an edit of
-// the small valid spec the tests start from (test/helpers.ts TINY): `edit: [find, replace]` and/or `append`.
+// the small valid spec the tests start from (test/helpers.ts TINY): `edit: [find, replace]` and/or `append`;
+// a code that only a bug in llavac raises says so instead: `trigger: { internal: "why" }`.
 
 export type Level = "error" | "warning";
 
@@ -25,6 +26,9 @@ export interface Trigger {
   weights?: string;
   /** Raised by `build` (emission), not by `check`. */
   build?: true;
+  /** No spec can produce it: it reports a bug in llavac (the reason says why). The catalog test checks that no
+   *  trigger, example or fuzz input produces it. */
+  internal?: string;
 }
 
 export interface CodeInfo {

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import path from "node:path";
 import { expect } from "vitest";
-import { CODES, fitsTemplate, isCode } from "../compiler/codes.js";
+import { CODES, fitsTemplate, isCode, type CodeInfo } from "../compiler/codes.js";
 import { compile } from "../compiler/compile.js";
 import type { Span } from "../grammar/ast.js";
 import { VIRTUAL } from "./helpers.js";
@@ -23,7 +23,8 @@ export async function compilesSafely(source: string): Promise<void> {
     const where = `${d.code} ${d.message} @${d.span.file}:${d.span.line}:${d.span.col}`;
     // Every code the corpus produces is in the catalog, with a message of its template.
     expect(isCode(d.code), `${where}: not in the catalog`).toBe(true);
-    expect(fitsTemplate(d.code, d.message), `${where}: does not fit "${(CODES[d.code] as { message?: string }).message}"`).toBe(true);
+    expect(fitsTemplate(d.code, d.message), `${where}: does not fit "${(CODES[d.code] as CodeInfo).message}"`).toBe(true);
+    expect((CODES[d.code] as CodeInfo).trigger?.internal, `${where}: an internal code for user input`).toBeUndefined();
     expect(spanInside(d.span, r.graph.text(d.span.file)), where).toBe(true);
     for (const n of d.notes) if (n.span) expect(spanInside(n.span, r.graph.text(n.span.file)), `note of ${where}`).toBe(true);
   }
