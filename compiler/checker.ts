@@ -5,7 +5,7 @@
 // evaluation continues with an `error` value so one mistake is reported once.
 import type { CallArg, ConstraintNode, Expr, Ident, InstanceDecl, RecordExpr, Span, TypeNode } from "../grammar/ast.js";
 import { didYouMean, type Diagnostic, type DiagnosticBag, type Note } from "./diagnostics.js";
-import type { Code } from "./codes.js";
+import { fill, type ErrorCode } from "./codes.js";
 import { PRELUDE, type ModuleGraph, type SourceModule } from "./modules.js";
 import {
   PRIMITIVE_TYPES, T, baseOf, describeValue, enumsIn, schemasIn, typeToString,
@@ -17,7 +17,7 @@ export interface CheckOptions {
 }
 
 /** A diagnostic not yet reported: union members are tried silently, and only the best failure is shown. */
-type Failure = Omit<Diagnostic, "severity">;
+type Failure = Omit<Diagnostic, "severity" | "code"> & { code: ErrorCode };
 
 type Attempt = { ok: true; value: Value } | { ok: false; failure: Failure };
 
@@ -84,7 +84,7 @@ export class Checker {
         const sym = exported.get(name.name);
         if (!sym) {
           const hint = didYouMean(name.name, exported.keys());
-          this.diags.error("E0103", `module "${decl.path}" has no declaration \`${name.name}\``, name.span, { help: hint ? `did you mean \`${hint}\`?` : `it declares: ${[...exported.keys()].slice(0, 12).join(", ")}` });
+          this.diags.error("E0103", { module: `"${decl.path}"`, name: name.name }, name.span, { help: hint ? `did you mean \`${hint}\`?` : `it declares: ${[...exported.keys()].slice(0, 12).join(", ")}` });
           continue;
         }
         this.define(scope, alias ?? name, sym);
@@ -149,13 +149,13 @@ export class Checker {
         const sym = this.lookup(node.name.name, m);
         if (!sym) {
           const hint = didYouMean(node.name.name, [...Object.keys(PRIMITIVE_TYPES), ...this.visibleNames(m).filter((n) => { const s = this.lookup(n, m); return s?.k === "schema" || s?.k === "enum" || s?.k === "alias"; })]);
-          this.diags.error("E0104", `unknown type \`${node.name.name}\``, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
+          this.diags.error("E0104", { kind: "type", name: node.name.name }, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
           return T.error;
         }
         if (sym.k === "schema") return { k: "schema", sym };
         if (sym.k === "enum") return { k: "enum", sym };
         if (sym.k === "alias") return this.aliasType(sym);
-        this.diags.error("E0201", `\`${node.name.name}\` is a value, not a type`, node.name.span);
+        this.diags.error("E0212", { name: node.name.name }, node.name.span);
         return T.error;
       }
       case "list": return { k: "list", elem: this.resolveType(node.elem, m) };
@@ -174,7 +174,7 @@ export class Checker {
   private aliasType(sym: Extract<Sym, { k: "alias" }>): Type {
     if (sym.resolved) return sym.resolved;
     if (sym.resolving) {
-      this.diags.error("E0208", `type \`${sym.name}\` is defined in terms of itself`, sym.decl.name.span);
+      this.diags.error("E0208", { what: `type \`${sym.name}\`` }, sym.decl.name.span);
       return T.error;
     }
     sym.resolving = true;
@@ -188,10 +188,10 @@ export class Checker {
     const numeric = b.k === "prim" ? b.name === "int" || b.name === "float" : b.k === "quantity";
     const stringy = b.k === "prim" && (b.name === "string" || b.name === "path");
     if (c.op === "=~") {
-      if (!stringy) this.diags.error("E0201", `\`=~\` constrains strings, not \`${typeToString(base)}\``, c.span);
+      if (!stringy) this.diags.error("E0213", { type: typeToString(base) }, c.span);
       else this.compileRegex(String(c.value), "", c.span);
     } else if (!numeric && b.k !== "error") {
-      this.diags.error("E0201", `\`${c.op}\` constrains numbers, not \`${typeToString(base)}\``, c.span);
+      this.diags.error("E0214", { op: c.op, type: typeToString(base) }, c.span);
     }
   }
 
@@ -227,7 +227,7 @@ export class Checker {
     sym.used = true;
     if (sym.state === "done") return sym.value!;
     if (sym.state === "evaluating") {
-      this.diags.error("E0208", `\`${sym.name}\` depends on itself`, at, { notes: [{ message: `\`${sym.name}\` is declared here`, span: sym.decl.name.span }] });
+      this.diags.error("E0208", { what: `\`${sym.name}\`` }, at, { notes: [{ message: `\`${sym.name}\` is declared here`, span: sym.decl.name.span }] });
       return { k: "error", span: at };
     }
     sym.state = "evaluating";
@@ -248,11 +248,11 @@ export class Checker {
     const kind = this.lookup(d.schema.name, m);
     if (!kind) {
       const hint = didYouMean(d.schema.name, this.visibleNames(m).filter((n) => this.lookup(n, m)?.k === "schema"));
-      this.diags.error("E0104", `unknown kind \`${d.schema.name}\``, d.schema.span, { help: hint ? `did you mean \`${hint}\`?` : "a declaration starts with a schema name, as in `phase pretrain { ... }`" });
+      this.diags.error("E0104", { kind: "kind", name: d.schema.name }, d.schema.span, { help: hint ? `did you mean \`${hint}\`?` : "a declaration starts with a schema name, as in `phase pretrain { ... }`" });
       return { k: "error", span: d.span };
     }
     if (kind.k !== "schema") {
-      this.diags.error("E0211", `\`${d.schema.name}\` is not a schema, so it cannot start a declaration`, d.schema.span, {
+      this.diags.error("E0211", { name: d.schema.name }, d.schema.span, {
         help: kind.k === "value" ? `to build on \`${d.schema.name}\`, write \`let ${d.name.name} = ${d.schema.name} { ... }\`` : undefined,
       });
       return { k: "error", span: d.span };
@@ -279,7 +279,7 @@ export class Checker {
         const unit = UNITS[e.unit.name];
         if (!unit) {
           const hint = didYouMean(e.unit.name, Object.keys(UNITS));
-          this.diags.error("E0207", `unknown unit \`${e.unit.name}\``, e.unit.span, { help: hint ? `did you mean \`${hint}\`?` : "units are `steps`, `epochs` and `%`" });
+          this.diags.error("E0230", { kind: "unit", unit: e.unit.name }, e.unit.span, { help: hint ? `did you mean \`${hint}\`?` : "units are `steps`, `epochs` and `%`" });
           return { k: "error", span: e.span };
         }
         return { k: "quantity", unit, v: e.value, span: e.span };
@@ -302,7 +302,7 @@ export class Checker {
       case "record": {
         const schemas = expected ? schemasIn(expected) : [];
         if (schemas.length !== 1) {
-          this.diags.error("E0201", schemas.length === 0 ? "a record here needs its schema name" : "this record could be more than one schema", e.span, {
+          this.diags.error(schemas.length === 0 ? "E0215" : "E0216", {}, e.span, {
             help: schemas.length > 1 ? `write one of ${schemas.map((s) => `\`${s.name} { ... }\``).join(", ")}` : expected ? `this field expects \`${typeToString(expected)}\`` : "write `schema_name { ... }`",
           });
           return { k: "error", span: e.span };
@@ -316,7 +316,7 @@ export class Checker {
         if (base.k === "error") return base;
         if (base.k === "schemaRef") return this.instantiate(base.sym, e.record, m, undefined, e.span);
         if (base.k === "record") return this.instantiate(base.schema, e.record, m, base, e.span);
-        this.diags.error("E0211", `${describeValue(base)} cannot be overridden with \`{ ... }\``, e.base.span, { help: "only a schema (`vit { ... }`) or an instance (`clip_vit_l14_336 { ... }`) takes fields" });
+        this.diags.error("E0233", { what: describeValue(base) }, e.base.span, { help: "only a schema (`vit { ... }`) or an instance (`clip_vit_l14_336 { ... }`) takes fields" });
         return { k: "error", span: e.span };
       }
       case "call": return this.evalCall(e.callee, e.args, e.span, m, expected);
@@ -325,7 +325,7 @@ export class Checker {
         const v = this.eval(e.operand, m);
         if (v.k === "int" || v.k === "float") return { ...v, v: -v.v, span: e.span };
         if (v.k === "error") return v;
-        this.diags.error("E0201", `cannot negate ${describeValue(v)}`, e.span);
+        this.diags.error("E0217", { what: describeValue(v) }, e.span);
         return { k: "error", span: e.span };
       }
       case "per":
@@ -354,14 +354,14 @@ export class Checker {
       if (enums.length > 0) {
         const members = enums.flatMap((en) => en.members);
         const hint = didYouMean(name, members);
-        this.diags.error("E0205", `\`${name}\` is not a member of ${enums.map((en) => `\`${en.name}\``).join(" or ")}`, span, {
+        this.diags.error("E0205", { name, enums: enums.map((en) => `\`${en.name}\``).join(" or ") }, span, {
           notes: enums.map((en) => ({ message: `\`${en.name}\` is declared here`, span: en.decl.name.span })),
           help: hint ? `did you mean \`${hint}\`?` : `the members are ${members.map((x) => `\`${x}\``).join(", ")}`,
         });
         return { k: "error", span };
       }
       const hint = didYouMean(name, this.visibleNames(m));
-      this.diags.error("E0104", `unknown name \`${name}\``, span, { help: hint ? `did you mean \`${hint}\`?` : importHint(name) });
+      this.diags.error("E0104", { kind: "name", name }, span, { help: hint ? `did you mean \`${hint}\`?` : importHint(name) });
       return { k: "error", span };
     }
     switch (sym.k) {
@@ -375,7 +375,7 @@ export class Checker {
       case "namespace": return { k: "namespace", target: sym.target, span };
       case "builtin": return { k: "builtin", name: sym.name, span };
       case "alias":
-        this.diags.error("E0201", `\`${name}\` is a type, not a value`, span);
+        this.diags.error("E0218", { name }, span);
         return { k: "error", span };
     }
   }
@@ -389,19 +389,19 @@ export class Checker {
         const sym = this.localsOf(obj.target).get(name.name);
         if (!sym) {
           const hint = didYouMean(name.name, this.localsOf(obj.target).keys());
-          this.diags.error("E0103", `module ${obj.target.display} has no declaration \`${name.name}\``, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
+          this.diags.error("E0103", { module: obj.target.display, name: name.name }, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
           return { k: "error", span };
         }
         if (sym.k === "value") return this.valueOfSym(sym, name.span);
         if (sym.k === "schema") return { k: "schemaRef", sym, span };
         if (sym.k === "enum") return { k: "enumRef", sym, span };
-        this.diags.error("E0201", `\`${name.name}\` is a type, not a value`, name.span);
+        this.diags.error("E0218", { name: name.name }, name.span);
         return { k: "error", span };
       }
       case "enumRef": {
         if (obj.sym.members.includes(name.name)) return { k: "enum", sym: obj.sym, member: name.name, span };
         const hint = didYouMean(name.name, obj.sym.members);
-        this.diags.error("E0205", `\`${name.name}\` is not a member of \`${obj.sym.name}\``, name.span, { notes: [{ message: "the enum is declared here", span: obj.sym.decl.name.span }], help: hint ? `did you mean \`${hint}\`?` : undefined });
+        this.diags.error("E0205", { name: name.name, enums: `\`${obj.sym.name}\`` }, name.span, { notes: [{ message: "the enum is declared here", span: obj.sym.decl.name.span }], help: hint ? `did you mean \`${hint}\`?` : undefined });
         return { k: "error", span };
       }
       case "record": {
@@ -409,16 +409,16 @@ export class Checker {
         if (slot) return slot.value;
         const info = this.fieldsOf(obj.schema).get(name.name);
         if (info) {
-          this.diags.error("E0203", `\`${name.name}\` is not set on ${describeValue(obj)}`, name.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
+          this.diags.error("E0235", { name: name.name, what: describeValue(obj) }, name.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
         } else {
           const hint = didYouMean(name.name, this.fieldsOf(obj.schema).keys());
-          this.diags.error("E0202", `${obj.schema.name} has no field \`${name.name}\``, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
+          this.diags.error("E0202", { schema: obj.schema.name, name: name.name }, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
         }
         return { k: "error", span };
       }
       default:
         void expected;
-        this.diags.error("E0201", `${describeValue(obj)} has no fields`, name.span);
+        this.diags.error("E0219", { what: describeValue(obj) }, name.span);
         return { k: "error", span };
     }
   }
@@ -431,15 +431,15 @@ export class Checker {
       if (!sym) return this.evalRef(callee.name, callee.span, m, expected);
     }
     const v = this.eval(callee, m);
-    if (v.k !== "error") this.diags.error("E0209", `${describeValue(v)} cannot be called`, callee.span, { help: "the callable things are `env(\"NAME\", \"default\")` and a phase reference such as `pretrain(states: model)`" });
+    if (v.k !== "error") this.diags.error("E0209", { what: describeValue(v) }, callee.span, { help: "the callable things are `env(\"NAME\", \"default\")` and a phase reference such as `pretrain(states: model)`" });
     return { k: "error", span };
   }
 
   private evalEnv(args: CallArg[], span: Span, m: SourceModule): Value {
     const positional = args.filter((a) => !a.name);
-    for (const a of args) if (a.name) this.diags.error("E0209", `env() takes no named arguments`, a.name.span);
+    for (const a of args) if (a.name) this.diags.error("E0226", {}, a.name.span);
     if (positional.length < 1 || positional.length > 2) {
-      this.diags.error("E0209", `env() takes a variable name and an optional default, got ${positional.length} arguments`, span, { help: 'write env("LLAVA_DATA", "./data")' });
+      this.diags.error("E0227", { count: positional.length }, span, { help: 'write env("LLAVA_DATA", "./data")' });
       return { k: "error", span };
     }
     const name = this.assign(this.eval(positional[0]!.value, m, T.string), T.string);
@@ -448,7 +448,7 @@ export class Checker {
     const value = this.opts.env[name.v];
     if (value !== undefined && value !== "") return { k: "string", v: value, span };
     if (def?.k === "string") return { k: "string", v: def.v, span };
-    this.diags.error("E0209", `environment variable ${name.v} is not set and has no default`, span, { help: `set it, or give a default: env("${name.v}", "./data")` });
+    this.diags.error("E0228", { name: name.v }, span, { help: `set it, or give a default: env("${name.v}", "./data")` });
     return { k: "error", span };
   }
 
@@ -459,7 +459,7 @@ export class Checker {
     let states: Value = stateEnum ? { k: "list", items: [{ k: "enum", sym: stateEnum, member: "model", span: id.span }], span: id.span } : { k: "error", span };
     for (const a of args ?? []) {
       if (a.name && a.name.name !== "states") {
-        this.diags.error("E0209", `a phase reference takes only \`states\`, not \`${a.name.name}\``, a.name.span, { help: "write `pretrain(states: model)`" });
+        this.diags.error("E0229", { name: a.name.name }, a.name.span, { help: "write `pretrain(states: model)`" });
         continue;
       }
       const v = this.assign(this.eval(a.value, m, statesType), statesType);
@@ -475,7 +475,7 @@ export class Checker {
     const textual = (v: Value): v is Extract<Value, { k: "string" | "path" }> => v.k === "string" || v.k === "path";
     if (op === "/" && textual(l)) {
       if (!textual(r)) {
-        this.diags.error("E0201", `a path can only be joined with a string, not ${describeValue(r)}`, re.span);
+        this.diags.error("E0220", { what: describeValue(r) }, re.span);
         return { k: "error", span };
       }
       const left = l.v.endsWith("/") ? l.v.slice(0, -1) : l.v;
@@ -485,12 +485,12 @@ export class Checker {
     if (op === "+" && textual(l) && textual(r)) return { k: l.k === "path" ? "path" : "string", v: l.v + r.v, span };
     const num = (v: Value): v is Extract<Value, { k: "int" | "float" }> => v.k === "int" || v.k === "float";
     if (!num(l) || !num(r)) {
-      this.diags.error("E0201", `\`${op}\` cannot combine ${describeValue(l)} and ${describeValue(r)}`, span);
+      this.diags.error("E0221", { op, left: describeValue(l), right: describeValue(r) }, span);
       return { k: "error", span };
     }
     if (op === "/") {
       if (r.v === 0) {
-        this.diags.error("E0201", "division by zero", re.span);
+        this.diags.error("E0222", {}, re.span);
         return { k: "error", span };
       }
       return { k: "float", v: l.v / r.v, span };
@@ -498,7 +498,7 @@ export class Checker {
     const v = op === "+" ? l.v + r.v : op === "-" ? l.v - r.v : l.v * r.v;
     if (l.k === "int" && r.k === "int") {
       if (!Number.isSafeInteger(v)) {
-        this.diags.error("E0201", "integer overflow", span);
+        this.diags.error("E0223", {}, span);
         return { k: "error", span };
       }
       return { k: "int", v, span };
@@ -517,7 +517,7 @@ export class Checker {
       const slot = unit === "step" || unit === "steps" ? "global" : unit === "micro-batch" || unit === "micro_batch" ? "micro" : undefined;
       if (!slot) {
         const hint = didYouMean(unit, ["step", "micro-batch"]);
-        this.diags.error("E0207", `unknown batch unit \`${unit}\``, it.unit.span, { help: hint ? `did you mean \`${hint}\`?` : "write `256 per step, 32 per micro-batch`" });
+        this.diags.error("E0230", { kind: "batch unit", unit }, it.unit.span, { help: hint ? `did you mean \`${hint}\`?` : "write `256 per step, 32 per micro-batch`" });
         ok = false;
         continue;
       }
@@ -531,7 +531,7 @@ export class Checker {
     }
     if (!ok) return { k: "error", span };
     if (!global) {
-      this.diags.error("E0207", "a batch needs its size per step", span, { help: "write `256 per step, 32 per micro-batch`" });
+      this.diags.error("E0232", {}, span, { help: "write `256 per step, 32 per micro-batch`" });
       return { k: "error", span };
     }
     const b: Value = { k: "batch", global: global.v, span, globalSpan: global.span };
@@ -542,13 +542,13 @@ export class Checker {
   compileRegex(source: string, flags: string, span: Span): RegExp | undefined {
     const bad = flags.replace(/[ims]/g, "");
     if (bad) {
-      this.diags.error("E0206", `unsupported regex flag${bad.length > 1 ? "s" : ""} \`${bad}\``, span, { help: "the flags Python's `re` shares with JavaScript are i, m and s" });
+      this.diags.error("E0234", { plural: bad.length > 1 ? "s" : "", flags: bad }, span, { help: "the flags Python's `re` shares with JavaScript are i, m and s" });
       return undefined;
     }
     try {
       return new RegExp(source, flags);
     } catch (err) {
-      this.diags.error("E0206", `invalid regex: ${(err as Error).message.replace(/^Invalid regular expression: /, "")}`, span);
+      this.diags.error("E0206", { reason: (err as Error).message.replace(/^Invalid regular expression: /, "") }, span);
       return undefined;
     }
   }
@@ -572,7 +572,7 @@ export class Checker {
       const info = infos.get(name);
       if (!info) {
         const hint = didYouMean(name, infos.keys());
-        this.diags.error("E0202", `\`${schema.name}\` has no field \`${name}\``, f.name.span, {
+        this.diags.error("E0202", { schema: schema.name, name }, f.name.span, {
           notes: [{ message: `schema \`${schema.name}\` is declared here`, span: schema.decl.name.span }],
           help: hint ? `did you mean \`${hint}\`?` : `its fields are ${[...infos.keys()].map((x) => `\`${x}\``).join(", ")}`,
         });
@@ -581,14 +581,14 @@ export class Checker {
       }
       const prev = given.get(name);
       if (prev) {
-        this.diags.error("E0210", `field \`${name}\` is given twice`, f.name.span, { notes: [{ message: "first given here", span: prev }] });
+        this.diags.error("E0210", { name }, f.name.span, { notes: [{ message: "first given here", span: prev }] });
         continue;
       }
       given.set(name, f.name.span);
       const raw = this.eval(f.value, m, info.type);
       if (raw.k === "none") {
         if (!info.optional) {
-          this.diags.error("E0201", `\`${name}\` is required and cannot be \`none\``, f.value.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
+          this.diags.error("E0224", { name }, f.value.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
           fields.set(name, { value: { k: "error", span: f.value.span }, origin: "explicit", at: f.span });
           continue;
         }
@@ -618,16 +618,16 @@ export class Checker {
     if (r.ok) return r.value;
     const f = r.failure;
     const notes = [...f.notes];
-    if (field && f.code === "E0201") notes.push({ message: `\`${field.name}\` is declared as \`${typeToString(field.type)}\``, span: field.decl.type.span });
+    if (field && (f.code === "E0201" || f.code === "E0225")) notes.push({ message: `\`${field.name}\` is declared as \`${typeToString(field.type)}\``, span: field.decl.type.span });
     this.diags.error(f.code, f.message, f.span, { notes, help: f.help, ...(f.label ? { label: f.label } : {}) });
     return { k: "error", span: v.span };
   }
 
   private tryAssign(v: Value, t: Type): Attempt {
     const ok = (value: Value): Attempt => ({ ok: true, value });
-    const fail = (message: string, help: string[] = [], code: Code = "E0201", span = v.span, notes: Note[] = []): Attempt =>
+    const fail = (message: string, help: string[] = [], code: ErrorCode = "E0201", span = v.span, notes: Note[] = []): Attempt =>
       ({ ok: false, failure: { code, message, span, help, notes } });
-    const mismatch = (help: string[] = []) => fail(`expected \`${typeToString(t)}\`, found ${describeValue(v)}`, help);
+    const mismatch = (help: string[] = []) => fail(fill("E0201", { expected: typeToString(t), found: describeValue(v) }), help);
     if (v.k === "error") return ok(v);
     switch (t.k) {
       case "error": return ok(v);
@@ -653,12 +653,12 @@ export class Checker {
         return mismatch();
       case "quantity": {
         if (v.k === "quantity" && v.unit === t.unit) {
-          if (t.unit === "steps" && !Number.isInteger(v.v)) return fail(`a number of steps must be whole, found \`${v.v}\``, [], "E0207");
+          if (t.unit === "steps" && !Number.isInteger(v.v)) return fail(fill("E0231", { value: v.v }), [], "E0231");
           return ok(v);
         }
         if (v.k === "int" || v.k === "float") {
           const unit = t.unit === "percent" ? `${v.v}%` : `${v.v} ${t.unit}`;
-          return fail(`expected \`${t.unit}\`, found a plain number`, [`add the unit: \`${unit}\``], "E0207");
+          return fail(fill("E0207", { unit: t.unit }), [`add the unit: \`${unit}\``], "E0207");
         }
         return mismatch();
       }
@@ -674,7 +674,7 @@ export class Checker {
       }
       case "tuple": {
         if (v.k !== "tuple" && v.k !== "list") return mismatch();
-        if (v.items.length !== t.elems.length) return fail(`expected a tuple of ${t.elems.length} (\`${typeToString(t)}\`), found ${v.items.length} item${v.items.length === 1 ? "" : "s"}`);
+        if (v.items.length !== t.elems.length) return fail(fill("E0225", { count: t.elems.length, expected: typeToString(t), found: `${v.items.length} item${v.items.length === 1 ? "" : "s"}` }), [], "E0225");
         const items: Value[] = [];
         for (let i = 0; i < v.items.length; i++) {
           const r = this.tryAssign(v.items[i]!, t.elems[i]!);
@@ -695,11 +695,11 @@ export class Checker {
       }
       case "refined": {
         const r = this.tryAssign(v, t.base);
-        if (!r.ok) return r.failure.code === "E0201" && r.failure.span === v.span ? { ok: false, failure: { ...r.failure, message: `expected \`${typeToString(t)}\`, found ${describeValue(v)}` } } : r;
+        if (!r.ok) return r.failure.code === "E0201" && r.failure.span === v.span ? { ok: false, failure: { ...r.failure, message: fill("E0201", { expected: typeToString(t), found: describeValue(v) }) } } : r;
         for (const c of t.constraints) {
           const broken = violates(r.value, c);
           if (broken) {
-            return { ok: false, failure: { code: "E0204", message: broken, span: v.span, label: `breaks \`${c.op} ${typeof c.value === "string" ? JSON.stringify(c.value) : c.value}\``, help: [], notes: [{ message: "the constraint is declared here", span: c.span }] } };
+            return { ok: false, failure: { code: broken.code, message: broken.message, span: v.span, label: `breaks \`${c.op} ${typeof c.value === "string" ? JSON.stringify(c.value) : c.value}\``, help: [], notes: [{ message: "the constraint is declared here", span: c.span }] } };
           }
         }
         return r;
@@ -713,7 +713,7 @@ export class Checker {
         }
         // A value of the right kind that breaks a constraint, or fails inside (one item of a tuple),
         // says more than "expected A | B".
-        const specific = failures.find((f) => f.code !== "E0201") ?? failures.find((f) => f.span.start !== v.span.start || f.span.end !== v.span.end);
+        const specific = failures.find((f) => f.code !== "E0201" && f.code !== "E0225") ?? failures.find((f) => f.span.start !== v.span.start || f.span.end !== v.span.end);
         if (specific) return { ok: false, failure: specific };
         return mismatch();
       }
@@ -721,17 +721,17 @@ export class Checker {
   }
 }
 
-function violates(v: Value, c: ConstraintNode): string | undefined {
+function violates(v: Value, c: ConstraintNode): { code: "E0204" | "E0236"; message: string } | undefined {
   if (c.op === "=~") {
     const s = v.k === "string" || v.k === "path" ? v.v : undefined;
     if (s === undefined) return undefined;
-    return new RegExp(String(c.value)).test(s) ? undefined : `${JSON.stringify(s)} does not match /${c.value}/`;
+    return new RegExp(String(c.value)).test(s) ? undefined : { code: "E0236", message: fill("E0236", { value: JSON.stringify(s), pattern: String(c.value) }) };
   }
   const n = v.k === "int" || v.k === "float" || v.k === "quantity" ? v.v : undefined;
   if (n === undefined) return undefined;
   const bound = c.value as number;
   const okay = c.op === ">=" ? n >= bound : c.op === "<=" ? n <= bound : c.op === ">" ? n > bound : c.op === "<" ? n < bound : n !== bound;
-  return okay ? undefined : `value \`${n}\` is out of range: it must be ${c.op} ${bound}`;
+  return okay ? undefined : { code: "E0204", message: fill("E0204", { value: n, op: c.op, bound }) };
 }
 
 function listElem(t?: Type): Type | undefined {

@@ -3,10 +3,11 @@
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import path from "node:path";
-import { CODES, type Code } from "./codes.js";
+import { CODES, defaultLevel, isCode, LevelUsageError, type CodeInfo } from "./codes.js";
 import { compile, type CompileResult } from "./compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data-cli.js";
+import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
 import { registerParamsCommand } from "./params-cli.js";
 import { phaseSummary } from "./report.js";
 import { registerRunCommand, RunFailure } from "./run-cli.js";
@@ -28,8 +29,8 @@ function colorWanted(flag: boolean | undefined): boolean {
 
 class UsageError extends Error {}
 
-async function compileOrExit(spec: string, strict: boolean, weights?: string): Promise<CompileResult> {
-  const result = await compile(spec, { strict, ...(weights !== undefined ? { weights } : {}) });
+async function compileOrExit(spec: string, levels: LevelOptions = {}, weights?: string): Promise<CompileResult> {
+  const result = await compile(spec, { ...levels, ...(weights !== undefined ? { weights } : {}) });
   if (!result.readable) throw new UsageError(`cannot read ${spec}`);
   return result;
 }
@@ -64,6 +65,36 @@ function jsonReport(result: CompileResult, extra: Record<string, unknown> = {}):
   }, null, 2) + "\n";
 }
 
+function checkFormat(format: string): void {
+  if (format !== "human" && format !== "json" && format !== "sarif") throw new UsageError(`unknown format "${format}" (use human, json or sarif)`);
+}
+
+async function sarifReport(result: CompileResult): Promise<string> {
+  const { toSarif } = await import("./sarif.js");
+  return JSON.stringify(toSarif(result.diags.sorted(), process.cwd()), null, 2) + "\n";
+}
+
+/** `llavac explain`: the catalog entry, with the trigger as an example. */
+function explainText(code: keyof typeof CODES): string {
+  const c: CodeInfo = CODES[code];
+  const out = [`${code}: ${c.title} (${defaultLevel(code)}${c.strict ? ", denied by --strict" : ""})`, "", c.explain];
+  if (c.message) out.push("", `message: ${c.message}`);
+  const t = c.trigger;
+  if (t?.spec) out.push("", "for example, this spec:", "", ...t.spec.trimEnd().split("\n").map((l) => "    " + l));
+  else if (t?.edit || t?.append) {
+    out.push("", "for example, in a valid spec:");
+    if (t.edit) out.push(...t.edit[0].split("\n").map((l) => "  - " + l), ...t.edit[1].split("\n").map((l) => "  + " + l));
+    if (t.append) out.push(...t.append.trim().split("\n").map((l) => "  + " + l));
+  }
+  if (t?.noData) out.push("", "for example, a valid spec whose data folders do not exist yet.");
+  if (t?.weights) out.push("", `checked with \`--weights ${t.weights}\``);
+  for (const [f, text] of Object.entries(t?.files ?? {})) out.push(`  ${f}: ${text}`);
+  if (t?.build) out.push("", "(raised by `llavac build`)");
+  if (t?.internal) out.push("", `only a bug in llavac raises it (${t.internal}): please report it with the spec`);
+  if (defaultLevel(code) === "warning") out.push("", `\`--deny ${code}\` makes it an error; \`--allow ${code}\` silences it.`);
+  return out.join("\n") + "\n";
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command();
@@ -75,18 +106,18 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
 
-  program
+  addLevelOptions(program
     .command("check")
     .description("report every mistake in a spec and print its derived values and parameter counts")
     .argument("<spec>", "the .llava file")
-    .option("--format <format>", "human or json", "human")
-    .option("--strict", "treat missing data folders as errors")
+    .option("--format <format>", "human, json or sarif", "human")
     .option("--weights <dir>", "also check a HuggingFace weights folder (image_model/, text_model/) against the spec")
-    .option("--no-color", "no ANSI colours")
-    .action(async (spec: string, o: { format: string; strict?: boolean; weights?: string; color?: boolean }) => {
-      if (o.format !== "human" && o.format !== "json") throw new UsageError(`unknown format "${o.format}" (use human or json)`);
-      const result = await compileOrExit(spec, o.strict ?? false, o.weights);
+    .option("--no-color", "no ANSI colours"))
+    .action(async (spec: string, o: { format: string; weights?: string; color?: boolean } & LevelOptions) => {
+      checkFormat(o.format);
+      const result = await compileOrExit(spec, levelsOf(o), o.weights);
       if (o.format === "json") process.stdout.write(jsonReport(result));
+      else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
       else {
         const paint = painter(colorWanted(o.color));
         printDiagnostics(result, paint);
@@ -96,19 +127,18 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = result.diags.errorCount > 0 ? 1 : 0;
     });
 
-  program
+  addLevelOptions(program
     .command("build")
     .description("compile a spec into Cerebras params.yaml, preprocess.yaml and a TensorFlow.js train.ts per phase, plus manifest.json")
     .argument("<spec>", "the .llava file")
     .requiredOption("-o, --out <dir>", "output folder")
-    .option("--strict", "treat missing data folders as errors")
     .option("--target <target>", "also write the job scripts for a target: cerebras")
-    .option("--format <format>", "human or json", "human")
-    .option("--no-color", "no ANSI colours")
-    .action(async (spec: string, o: { out: string; strict?: boolean; target?: string; format: string; color?: boolean }) => {
+    .option("--format <format>", "human, json or sarif", "human")
+    .option("--no-color", "no ANSI colours"))
+    .action(async (spec: string, o: { out: string; target?: string; format: string; color?: boolean } & LevelOptions) => {
       if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
-      if (o.format !== "human" && o.format !== "json") throw new UsageError(`unknown format "${o.format}" (use human or json)`);
-      const result = await compileOrExit(spec, o.strict ?? false);
+      checkFormat(o.format);
+      const result = await compileOrExit(spec, levelsOf(o));
       let files: { path: string }[] = [];
       if (result.diags.errorCount === 0) {
         // Emission pulls in zod and js-yaml; `check` never loads them.
@@ -120,6 +150,7 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       if (o.format === "json") process.stdout.write(jsonReport(result, { written: files.map((f) => path.join(o.out, f.path)) }));
+      else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
       else {
         const paint = painter(colorWanted(o.color));
         printDiagnostics(result, paint);
@@ -133,10 +164,10 @@ export async function main(argv: string[]): Promise<number> {
     .command("explain")
     .description("explain a diagnostic code, e.g. E0401")
     .argument("<code>")
-    .action((code: string) => {
-      const c = CODES[code.toUpperCase() as Code];
-      if (!c) throw new UsageError(`unknown code ${code}; codes look like E0401 or W0301`);
-      process.stdout.write(`${code.toUpperCase()}: ${c.title}\n\n${c.explain}\n`);
+    .action((raw: string) => {
+      const code = raw.toUpperCase();
+      if (!isCode(code)) throw new UsageError(`unknown code ${raw}; codes look like E0401 or W0301`);
+      process.stdout.write(explainText(code));
     });
 
   program
@@ -164,19 +195,19 @@ export async function main(argv: string[]): Promise<number> {
   registerDataCommands(program, {
     paint: (color) => painter(colorWanted(color)),
     setExit: (code) => { exitCode = code; },
-    compileSpec: (spec) => compileOrExit(spec, false),
+    compileSpec: (spec) => compileOrExit(spec),
   });
 
   registerRunCommand(program, {
     paint: (color) => painter(colorWanted(color)),
-    compileSpec: (spec) => compileOrExit(spec, false),
+    compileSpec: (spec, levels) => compileOrExit(spec, levels),
     printDiagnostics,
     setExit: (code) => { exitCode = code; },
   });
 
   registerParamsCommand(program, {
     paint: (color) => painter(colorWanted(color)),
-    compileSpec: (spec) => compileOrExit(spec, false),
+    compileSpec: (spec) => compileOrExit(spec),
     usage: (message) => new UsageError(message),
     setExit: (code) => { exitCode = code; },
   });
@@ -188,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
       return EXIT_USAGE;
     }
-    if (err instanceof UsageError || err instanceof DataUsageError) {
+    if (err instanceof UsageError || err instanceof DataUsageError || err instanceof LevelUsageError) {
       process.stderr.write(`llavac: ${err.message}\n`);
       return EXIT_USAGE;
     }

@@ -1,66 +1,199 @@
-// Every diagnostic the compiler can emit, with a title and an explanation (`llavac explain <code>`).
-// Errors are E…, warnings W…; the hundreds group them: 0 syntax, 1 modules and names, 2 types,
-// 3 model geometry and derived values, 4 training setup, 5 output.
+// The diagnostics catalog: every diagnostic the compiler can emit, one condition per code. For each code:
+// a title, the message template its raise site fills (`{hole}`s), the explanation `llavac explain` prints,
+// and the trigger: a small spec that produces it (test/catalog.test.ts compiles every trigger).
+// The letter is the default level (E… error, W… warning); `--deny CODE` makes a warning an error,
+// `--allow CODE` silences a warning. The hundreds group the codes: 0 syntax, 1 modules and names, 2 types,
+// 3 model geometry and derived values, 4 training setup, 5 output, 6 weights.
+//
+// Adding a code: one entry here, `trigger` included. A trigger is either a whole spec (`spec`) or an edit of
+// the small valid spec the tests start from (test/helpers.ts TINY): `edit: [find, replace]` and/or `append`;
+// a code that only a bug in llavac raises says so instead: `trigger: { internal: "why" }`.
+
+export type Level = "error" | "warning";
+
+export interface Trigger {
+  /** A whole spec (the root file, spec.llava). */
+  spec?: string;
+  /** Replace the one occurrence of `find` in the test's small valid spec. */
+  edit?: readonly [find: string, replace: string];
+  /** Text added at the end of the small valid spec. */
+  append?: string;
+  /** More files next to the spec (relative path → text). */
+  files?: Readonly<Record<string, string>>;
+  /** The data folders the small valid spec reads are not created. */
+  noData?: true;
+  /** `check --weights` of this folder (made of `files`). */
+  weights?: string;
+  /** Raised by `build` (emission), not by `check`. */
+  build?: true;
+  /** No spec can produce it: it reports a bug in llavac (the reason says why). The catalog test checks that no
+   *  trigger, example or fuzz input produces it. */
+  internal?: string;
+}
+
+export interface CodeInfo {
+  title: string;
+  /** The message, with `{name}` holes that the raise site fills. */
+  message?: string;
+  explain: string;
+  /** The data-presence warnings that `--strict` denies. */
+  strict?: true;
+  trigger?: Trigger;
+}
 
 export const CODES = {
-  E0001: { title: "syntax error", explain: "The file does not follow the .llava grammar. The parser recovers and keeps going, so every syntax error in the file is listed in one run." },
-  E0002: { title: "unexpected character", explain: "A character that cannot start any token (such as `@` or `$`). Strings are written in double quotes; comments start with `//`." },
-  E0003: { title: "invalid literal", explain: "A literal that cannot be read: an unterminated string, a bad escape, or a number out of range." },
+  E0001: { title: "syntax error", message: "{detail}", explain: "The file does not follow the .llava grammar. The parser recovers and keeps going, so every syntax error in the file is listed in one run.", trigger: { spec: "let = 1\n" } },
+  E0002: { title: "unexpected character", message: "{detail}", explain: "A character that cannot start any token (such as `@` or `$`). Strings are written in double quotes; comments start with `//`.", trigger: { spec: "let a = @\n" } },
+  E0003: { title: "invalid literal", message: "{detail}", explain: "A literal that cannot be read: an unterminated string, a bad escape, or a number out of range.", trigger: { spec: "let a = \"\\q\"\n" } },
 
-  E0101: { title: "module not found", explain: "`import ... from \"std/x\"` looks in the standard library; a path starting with `./` or `../` is relative to the importing file (`.llava` may be omitted)." },
-  E0102: { title: "import cycle", explain: "Modules import each other in a loop. Move the shared declarations into a third module that both import." },
-  E0103: { title: "name not exported", explain: "The imported module has no declaration with that name." },
-  E0104: { title: "unknown name", explain: "No declaration, import or enum member with this name is visible here." },
-  E0105: { title: "duplicate declaration", explain: "Two declarations in one module have the same name. Names must be unique per module (imports count)." },
+  E0101: { title: "module not found", explain: "`import ... from \"std/x\"` looks in the standard library; a path starting with `./` or `../` is relative to the importing file (`.llava` may be omitted).", trigger: { edit: ['"std/projectors"', '"std/projector"'] } },
+  E0102: { title: "import cycle", message: "import cycle: {chain}", explain: "Modules import each other in a loop. Move the shared declarations into a third module that both import.", trigger: { spec: 'import { b } from "./b"\nlet a = 1\n', files: { "b.llava": 'import { a } from "./spec"\nlet b = 1\n' } } },
+  E0103: { title: "name not exported", message: "module {module} has no declaration `{name}`", explain: "The imported module has no declaration with that name.", trigger: { edit: ['import { tiny_vit } from "std/vision"', 'import { tiny_vitt } from "std/vision"'] } },
+  E0104: { title: "unknown name", message: "unknown {kind} `{name}`", explain: "No declaration, import or enum member with this name is visible here.", trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gleu"] } },
+  E0105: { title: "duplicate declaration", explain: "Two declarations in one module have the same name. Names must be unique per module (imports count).", trigger: { append: "\nlet shapes = 3\n" } },
 
-  E0201: { title: "type mismatch", explain: "The value does not have the type the field declares." },
-  E0202: { title: "unknown field", explain: "The schema has no field of this name. Schemas are closed: a misspelled field is an error, never silently ignored." },
-  E0203: { title: "missing field", explain: "A required field (no default, not optional) has no value in an instance that is used by a phase." },
-  E0204: { title: "constraint violated", explain: "The value has the right type but breaks a constraint of its field (a range such as `>= 1`, or a pattern `=~`)." },
-  E0205: { title: "unknown enum member", explain: "The enum has no member of this name." },
-  E0206: { title: "invalid regex", explain: "A regex literal that JavaScript's RegExp (and Python's `re`, which Cerebras uses) cannot compile, or that uses flags the target cannot honour." },
-  E0207: { title: "bad unit", explain: "A quantity with an unknown unit, or a plain number where the field needs a unit (`66 steps`, `1 epoch`, `3%`)." },
-  E0208: { title: "definition cycle", explain: "Declarations refer to each other in a loop, so none of them has a value." },
-  E0209: { title: "bad call", explain: "A call of something that is not a function, or with wrong arguments. The built-in functions are `env(name, default)`; a phase reference takes `(states: ...)`." },
-  E0210: { title: "duplicate field", explain: "The same field is given twice in one record." },
-  E0211: { title: "not a schema", explain: "The name used as the kind of a declaration (`<kind> <name> { ... }`) or as a record constructor is not a schema." },
+  E0201: { title: "type mismatch", message: "expected `{expected}`, found {found}", explain: "The value does not have the type the field declares.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", 'optimizer = adamw { lr: "fast" }'] } },
+  E0202: { title: "unknown field", message: "`{schema}` has no field `{name}`", explain: "The schema has no field of this name. Schemas are closed: a misspelled field is an error, never silently ignored.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, beta: (0.9, 0.99) }"] } },
+  E0203: { title: "missing field", message: "{what} is missing `{name}`", explain: "A required field (no default, not optional) has no value in an instance that is used by a phase.", trigger: { edit: ['  images    = "./images"\n  hdf5      = "./h5/align"', '  hdf5      = "./h5/align"'] } },
+  E0204: { title: "constraint violated", message: "value `{value}` is out of range: it must be {op} {bound}", explain: "The value has the right type but breaks a constraint of its field (a range such as `>= 1`, or a pattern `=~`).", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, betas: (0.9, 1.5) }"] } },
+  E0205: { title: "unknown enum member", message: "`{name}` is not a member of {enums}", explain: "The enum has no member of this name.", trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { select: pach }"] } },
+  E0206: { title: "invalid regex", message: "invalid regex: {reason}", explain: "A regex literal that JavaScript's RegExp (and Python's `re`, which Cerebras uses) cannot compile.", trigger: { edit: ["freeze    = [/^image_model/]", "freeze    = [/^image_model(/]"] } },
+  E0207: { title: "plain number where a unit is needed", message: "expected `{unit}`, found a plain number", explain: "The field counts steps, epochs or a percentage, so the number needs its unit (`66 steps`, `1 epoch`, `3%`).", trigger: { edit: ["warmup: 10%", "warmup: 10"] } },
+  E0208: { title: "definition cycle", message: "{what} is defined in terms of itself", explain: "Declarations refer to each other in a loop, so none of them has a value.", trigger: { append: "\nlet a = b\nlet b = a\n" } },
+  E0209: { title: "not callable", message: "{what} cannot be called", explain: "Only two things can be called: the built-in `env(name, default)` and a phase reference such as `pretrain(states: model)`.", trigger: { append: "\nlet a = shapes()\n" } },
+  E0210: { title: "duplicate field", message: "field `{name}` is given twice", explain: "The same field is given twice in one record.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, lr: 1e-3 }"] } },
+  E0211: { title: "not a schema", message: "`{name}` is not a schema, so it cannot start a declaration", explain: "The name used as the kind of a declaration (`<kind> <name> { ... }`) is not a schema.", trigger: { append: "\nshapes other { samples: 1 }\n" } },
+  E0212: { title: "a value used as a type", message: "`{name}` is a value, not a type", explain: "A type position (a field's type, an alias) names a declared value. Types are the primitive types (int, float, bool, string, path, regex, steps, epochs, percent) and schema, enum or type-alias names.", trigger: { append: "\nschema s { a: shapes }\n" } },
+  E0213: { title: "pattern constraint on a non-string type", message: "`=~` constrains strings, not `{type}`", explain: "`=~ \"regex\"` constrains a string or path field; other types cannot match a pattern.", trigger: { append: "\nschema s { a: int & =~ \"x\" }\n" } },
+  E0214: { title: "range constraint on a non-numeric type", message: "`{op}` constrains numbers, not `{type}`", explain: "Range constraints (`>=`, `<=`, `>`, `<`, `!=`) apply to numbers and quantities (steps, epochs, percent) only.", trigger: { append: "\nschema s { a: string & >= 1 }\n" } },
+  E0215: { title: "record without a schema name", message: "a record here needs its schema name", explain: "A bare `{ ... }` is only understood where the expected type is one schema. Elsewhere write the schema's name before the braces: `adamw { lr: 1e-3 }`.", trigger: { append: "\nlet a = { x: 1 }\n" } },
+  E0216: { title: "ambiguous record", message: "this record could be more than one schema", explain: "The field accepts several schemas, so a bare `{ ... }` does not say which one it is. Write the schema's name before the braces.", trigger: { edit: ["projector = mlp2x_gelu", "projector = { input_size: 64 }"] } },
+  E0217: { title: "cannot negate", message: "cannot negate {what}", explain: "Unary `-` applies to numbers only.", trigger: { append: "\nlet a = -\"x\"\n" } },
+  E0218: { title: "a type used as a value", message: "`{name}` is a type, not a value", explain: "A type alias names a type; it has no value to use in an expression or a field.", trigger: { append: "\ntype t = int\nlet a = t\n" } },
+  E0219: { title: "value without fields", message: "{what} has no fields", explain: "`.name` reads a field of a record, a member of an enum or a declaration of an imported module; other values have no fields.", trigger: { append: "\nlet a = 3\nlet b = a.x\n" } },
+  E0220: { title: "path joined with a non-string", message: "a path can only be joined with a string, not {what}", explain: "`path / x` joins path segments; `x` must be a string or a path.", trigger: { append: "\nlet a = \"./x\" / 3\n" } },
+  E0221: { title: "operator cannot combine these values", message: "`{op}` cannot combine {left} and {right}", explain: "`+ - * /` combine numbers; `+` also concatenates strings and `/` joins paths. Other combinations have no meaning.", trigger: { append: "\nlet a = 1 + \"x\"\n" } },
+  E0222: { title: "division by zero", message: "division by zero", explain: "The right side of `/` evaluates to zero.", trigger: { append: "\nlet a = 1 / 0\n" } },
+  E0223: { title: "integer overflow", message: "integer overflow", explain: "An integer result is larger than 2^53 − 1, beyond which integers are not exact (JavaScript numbers, and the YAML readers of the targets).", trigger: { append: "\nlet a = 9007199254740991 + 1\n" } },
+  E0224: { title: "required field set to none", message: "`{name}` is required and cannot be `none`", explain: "`none` unsets an optional field (`name?: type`); a required field needs a value.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: none }"] } },
+  E0225: { title: "wrong tuple length", message: "expected a tuple of {count} (`{expected}`), found {found}", explain: "A tuple type has a fixed number of items, such as `(float, float)` for the AdamW betas.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, betas: (0.9, 0.99, 0.5) }"] } },
+  E0226: { title: "env() with a named argument", message: "env() takes no named arguments", explain: "`env(\"NAME\", default)` takes the variable's name and an optional default, both positional.", trigger: { append: "\nlet a = env(\"X\", \"d\", default: \"y\")\n" } },
+  E0227: { title: "env() with the wrong number of arguments", message: "env() takes a variable name and an optional default, got {count} arguments", explain: "`env(\"NAME\")` or `env(\"NAME\", default)`: one or two arguments.", trigger: { append: "\nlet a = env(\"X\", \"a\", \"b\")\n" } },
+  E0228: { title: "environment variable not set", message: "environment variable {name} is not set and has no default", explain: "`env(\"NAME\")` without a default needs the variable to be set (and not empty) when the spec is compiled.", trigger: { append: "\nlet a = env(\"LLAVAC_TRIGGER_UNSET\")\n" } },
+  E0229: { title: "unknown argument of a phase reference", message: "a phase reference takes only `states`, not `{name}`", explain: "A phase reference (`from = pretrain(states: model)`) takes one named argument, `states`: what the next phase loads from the earlier one's checkpoint.", trigger: { edit: ["from      = align(states: model)", "from      = align(state: model)"] } },
+  E0230: { title: "unknown unit", message: "unknown {kind} `{unit}`", explain: "Quantities are written with `steps`, `epochs` or `%`; a batch with `per step` and `per micro-batch`.", trigger: { edit: ["length: 2 epochs", "length: 2 epochz"] } },
+  E0231: { title: "fractional number of steps", message: "a number of steps must be whole, found `{value}`", explain: "Steps count optimizer updates, so a number of steps is a whole number (a fraction of an epoch may be written as `0.5 epochs`).", trigger: { edit: ["length: 3 epochs", "length: 2.5 steps"] } },
+  E0232: { title: "batch without its size per step", message: "a batch needs its size per step", explain: "A batch is written `256 per step`, optionally with `, 32 per micro-batch`; the size per step is the global batch.", trigger: { edit: ["batch     = 32 per step, 8 per micro-batch", "batch     = 8 per micro-batch"] } },
+  E0233: { title: "cannot be overridden", message: "{what} cannot be overridden with `{ ... }`", explain: "Only a schema (`vit { ... }`) or an instance (`clip_vit_l14_336 { ... }`) takes fields in braces.", trigger: { append: "\nlet a = 3\nlet b = a { x: 1 }\n" } },
+  E0234: { title: "unsupported regex flag", message: "unsupported regex flag{plural} `{flags}`", explain: "The freeze patterns run in Python's `re` on Cerebras and in JavaScript here; the flags both honour alike are i, m and s.", trigger: { edit: ["freeze    = [/^image_model/]", "freeze    = [/^image_model/g]"] } },
+  E0235: { title: "field read but not set", message: "`{name}` is not set on {what}", explain: "`record.field` reads a field that this record leaves unset (an optional field without a default). Set it on the record, or do not read it.", trigger: { append: "\nlet b = warmup_cosine {}.reference_batch\n" } },
+  E0236: { title: "string does not match its pattern", message: "{value} does not match /{pattern}/", explain: "The field constrains its string with a pattern (`=~ \"regex\"`), and the value does not match it.", trigger: { append: "\nschema s { a: string & =~ \"^x\" }\nlet v = s { a: \"y\" }\n" } },
 
-  E0301: { title: "image size not divisible by patch size", explain: "The vision encoder cuts the image into patch_size × patch_size squares; a remainder would be silently dropped by the convolution, and every derived count would be wrong." },
-  E0302: { title: "projector input does not match the vision width", explain: "The projector's first layer takes the vision encoder's hidden states, so its input width must equal the encoder's hidden_size." },
-  E0303: { title: "projector output does not match the text width", explain: "The projector writes into the text model's embedding space, so its output width must equal the text model's hidden_size." },
-  E0304: { title: "vision select layer out of range", explain: "`select_layer` picks the encoder block whose output LLaVA uses: -L ≤ k ≤ L-1 for an L-layer encoder (negative values count from the end; -2 is LLaVA-1.5's penultimate block). Cerebras reduces the index modulo L, so an out-of-range value would silently select another block." },
-  E0305: { title: "value disagrees with its derivation", explain: "A value llavac derives (num_patches, image_start_idx, max_sequence_length, text budget, schedule steps) was written explicitly with a different value. Remove it to use the derived one." },
-  E0306: { title: "schedule length unknown", explain: "The number of steps is derived from the dataset size; a dataset without a known sample count needs `samples: N`, or the schedule needs `total: N steps`." },
-  E0307: { title: "image transform size mismatch", explain: "The resize/crop sizes of the image transforms must produce the vision encoder's image size." },
-  E0308: { title: "tokenizer unavailable", explain: "The tokenizer named by the spec could not be loaded, so token-derived values (image_start_idx) cannot be computed." },
-  E0309: { title: "text does not fit", explain: "The image slots and fixed template tokens leave no room for text within max_sequence_length." },
-  E0310: { title: "model inconsistency", explain: "Two parts of the model disagree (heads that do not divide the width, a rotary dimension larger than a head, ...)." },
-  E0311: { title: "no tokenizer for the model's family", explain: "A language model names its `tokenizer_family`. llavac embeds LLaMA-2's vocabulary only, so a model of another family (llama3, mistral, qwen2) needs its own sentencepiece `tokenizer.model`: `tokenizer: tokenizer { model: \"…/tokenizer.model\", huggingface: \"…\" }`. Tokenising its template with LLaMA-2's vocabulary would give a wrong image_start_idx and wrong HDF5 files." },
-  E0312: { title: "no Hugging Face tokenizer named", explain: "The Cerebras HDF5 writer (`huggingface_tokenizer` in preprocess.yaml) loads the tokenizer by its Hugging Face name, and llavac never guesses it: set `tokenizer.huggingface` on the language model (the standard library's LLaMA-2 models use `llama2_tokenizer`, NousResearch/Llama-2-7b-hf)." },
+  E0301: { title: "image size not divisible by patch size", message: "image {dim} {size} is not divisible by patch size {patch} ({size} / {patch} = {ratio})", explain: "The vision encoder cuts the image into patch_size × patch_size squares; a remainder would be silently dropped by the convolution, and every derived count would be wrong.", trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { patch_size: 7 }"] } },
+  E0302: { title: "projector input does not match the vision width", message: "the projector takes {input} features but the vision encoder produces {width}", explain: "The projector's first layer takes the vision encoder's hidden states, so its input width must equal the encoder's hidden_size.", trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gelu { input_size: 128 }"] } },
+  E0303: { title: "projector output does not match the text width", message: "the projector writes {output} features but the language model's embeddings are {width} wide", explain: "The projector writes into the text model's embedding space, so its output width must equal the text model's hidden_size.", trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gelu { output_size: 100 }"] } },
+  E0304: { title: "vision select layer out of range", message: "select_layer {layer} is out of range for a {layers}-layer encoder", explain: "`select_layer` picks the encoder block whose output LLaVA uses: -L ≤ k ≤ L-1 for an L-layer encoder (negative values count from the end; -2 is LLaVA-1.5's penultimate block). Cerebras reduces the index modulo L, so an out-of-range value would silently select another block.", trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { select_layer: -3 }"] } },
+  E0305: { title: "value disagrees with its derivation", explain: "A value llavac derives (num_patches, image_start_idx, max_sequence_length, text budget, schedule steps) was written explicitly with a different value. Remove it to use the derived one.", trigger: { edit: ["  freeze    = [/^image_model/, /^text_model/]", "  freeze    = [/^image_model/, /^text_model/]\n  num_patches = 17"] } },
+  E0306: { title: "schedule length unknown", message: "the schedule runs for {length}, but {why}", explain: "The number of steps is derived from the dataset size; a dataset without a known sample count needs `samples: N`, or the schedule needs `total: N steps`.", trigger: { edit: ["samples: 1000, ", ""] } },
+  E0307: { title: "image transform size mismatch", message: "{transform} to {size} px, but the vision encoder takes {image} px images", explain: "The resize/crop sizes of the image transforms must produce the vision encoder's image size.", trigger: { edit: ["  freeze    = [/^image_model/]", "  freeze    = [/^image_model/]\n  transforms = [resize { size: 48 }, center_crop { size: 32 }, to_tensor]"] } },
+  E0308: { title: "tokenizer unavailable", message: "cannot load the tokenizer{which}: {reason}", explain: "The tokenizer named by the spec could not be loaded, so token-derived values (image_start_idx) cannot be computed.", trigger: { edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { model: "./missing.model" } }'] } },
+  E0309: { title: "text does not fit", message: "no room for text: {slots} image slots + 1 leave {budget} of {msl} positions", explain: "The image slots and fixed template tokens leave no room for text within max_sequence_length.", trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { max_position_embeddings: 8 }"] } },
+  E0310: { title: "model inconsistency", explain: "Two parts of the model disagree (heads that do not divide the width, a rotary dimension larger than a head, ...).", trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { num_heads: 5 }"] } },
+  E0311: { title: "no tokenizer for the model's family", message: "{what} is a {family}-family model, but the spec gives it no tokenizer `model`; llavac's embedded vocabulary is {embedded}'s", explain: "A language model names its `tokenizer_family`. llavac embeds LLaMA-2's vocabulary only, so a model of another family (llama3, mistral, qwen2) needs its own sentencepiece `tokenizer.model`: `tokenizer: tokenizer { model: \"…/tokenizer.model\", huggingface: \"…\" }`. Tokenising its template with LLaMA-2's vocabulary would give a wrong image_start_idx and wrong HDF5 files.", trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer_family: llama3 }"] } },
+  E0312: { title: "no Hugging Face tokenizer named", explain: "The Cerebras HDF5 writer (`huggingface_tokenizer` in preprocess.yaml) loads the tokenizer by its Hugging Face name, and llavac never guesses it: set `tokenizer.huggingface` on the language model (the standard library's LLaMA-2 models use `llama2_tokenizer`, NousResearch/Llama-2-7b-hf).", trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer: tokenizer {} }"], build: true } },
 
-  E0401: { title: "freeze pattern matches nothing", explain: "Cerebras raises at model build time when a freeze regex matches no module. llavac checks the regex against the model's real parameter tree before anything runs." },
-  E0402: { title: "batch not divisible by systems", explain: "The global batch is split evenly across `num_csx` systems: batch % num_csx must be 0." },
-  E0403: { title: "per-system batch not divisible by micro-batch", explain: "Each system accumulates micro-batches: (batch / num_csx) % micro_batch must be 0." },
-  E0404: { title: "loss weight must be 1.0 with num_tokens scaling", explain: "With `loss_scaling: num_tokens` the loss is already normalised by the token count; Cerebras requires `loss_weight: 1.0`." },
-  E0405: { title: "phase chain cycle", explain: "Phases start from each other in a loop; there is no first phase to run." },
-  E0406: { title: "not a phase", explain: "`from` must name a phase declared in the spec." },
-  E0407: { title: "chained phase loads more than model states", explain: "A phase that starts from another loads model weights only (`load_checkpoint_states: \"model\"`); optimizer, schedule and data position start fresh." },
-  E0408: { title: "data folder missing", explain: "A folder the phase reads does not exist. `check` warns; `build --strict` refuses." },
-  E0409: { title: "no phases", explain: "The spec declares no `phase`, so there is nothing to build." },
+  E0401: { title: "freeze pattern matches nothing", message: "freeze pattern /{pattern}/ matches no module of {model}", explain: "Cerebras raises at model build time when a freeze regex matches no module. llavac checks the regex against the model's real parameter tree before anything runs.", trigger: { edit: ["freeze    = [/^image_model/, /^text_model/]", "freeze    = [/^image_model/, /^text_models/]"] } },
+  E0402: { title: "batch not divisible by systems", message: "batch {batch} does not split evenly across {systems} systems", explain: "The global batch is split evenly across `num_csx` systems: batch % num_csx must be 0.", trigger: { append: "\ncerebras cluster { num_csx: 3 }\n" } },
+  E0403: { title: "per-system batch not divisible by micro-batch", message: "each system gets {per} samples per step, which is not a multiple of the micro-batch {micro}", explain: "Each system accumulates micro-batches: (batch / num_csx) % micro_batch must be 0.", trigger: { edit: ["batch     = 32 per step, 8 per micro-batch", "batch     = 32 per step, 12 per micro-batch"] } },
+  E0404: { title: "loss weight must be 1.0 with num_tokens scaling", message: "loss_weight must be 1.0 with loss_scaling num_tokens, found {weight}", explain: "With `loss_scaling: num_tokens` the loss is already normalised by the token count; Cerebras requires `loss_weight: 1.0`.", trigger: { edit: ["  freeze    = [/^image_model/]", "  freeze    = [/^image_model/]\n  loss_weight = 0.5"] } },
+  E0405: { title: "phase chain cycle", message: "phases start from each other in a loop: {loop}", explain: "Phases start from each other in a loop; there is no first phase to run.", trigger: { edit: ["  model     = tiny\n  data      = shapes\n  template  = plain", "  from      = tune\n  model     = tiny\n  data      = shapes\n  template  = plain"] } },
+  E0406: { title: "not a phase", explain: "`from` must name a phase declared in the spec.", trigger: { edit: ["from      = align(states: model)", "from      = aling(states: model)"] } },
+  E0407: { title: "chained phase loads more than model states", message: "a phase that starts from another loads model states only, not {states}", explain: "A phase that starts from another loads model weights only (`load_checkpoint_states: \"model\"`); optimizer, schedule and data position start fresh.", trigger: { edit: ["from      = align(states: model)", "from      = align(states: [model, optimizer])"] } },
+  E0409: { title: "no phases", message: "this spec declares no phase, so there is nothing to train", explain: "The spec declares no `phase`, so there is nothing to build.", trigger: { spec: "let a = 1\n" } },
 
-  E0601: { title: "weights folder incomplete", explain: "`check --weights DIR` expects seed step 3's layout: DIR/image_model (config.json, preprocessor_config.json, the CLIP weights) and DIR/text_model (LLaVA's config.json, Vicuna's config renamed config_lmsys.json, the weight shards with their index, and the tokenizer files)." },
-  E0602: { title: "weights disagree with the spec", explain: "A value in the weights' config.json (hidden sizes, layers, heads, intermediate size, vocabulary, norm epsilon, rope theta, projector type, vision select layer, image and patch size) differs from the spec. The Cerebras converter would build a model the spec does not describe, or fail." },
-  E0603: { title: "shard index lists missing files", explain: "A `*.index.json` maps tensors to shard files; every file it names must be in the folder." },
-  E0604: { title: "tokenizer differs from the weights'", explain: "The spec's tokenizer.model derives image_start_idx and writes the HDF5 files; it must be the tokenizer the language model was trained with." },
-  E0605: { title: "unreadable config", explain: "A JSON file of the weights folder could not be parsed." },
+  E0501: { title: "emitted config rejected by the target schema", explain: "The YAML llavac produced failed the strict schema of the target release. This is a bug in llavac or an unsupported combination; the key and the spec location are shown.", trigger: { edit: ["template  = vicuna_v1", 'template  = vicuna_v1 { cerebras_style: "mine" }'], build: true } },
 
-  E0501: { title: "emitted config rejected by the target schema", explain: "The YAML llavac produced failed the strict schema of the target release. This is a bug in llavac or an unsupported combination; the key and the spec location are shown." },
+  E0601: { title: "weights folder incomplete", explain: "`check --weights DIR` expects seed step 3's layout: DIR/image_model (config.json, preprocessor_config.json, the CLIP weights) and DIR/text_model (LLaVA's config.json, Vicuna's config renamed config_lmsys.json, the weight shards with their index, and the tokenizer files).", trigger: { weights: "weights" } },
+  E0602: { title: "weights disagree with the spec", explain: "A value in the weights' config.json (hidden sizes, layers, heads, intermediate size, vocabulary, norm epsilon, rope theta, projector type, vision select layer, image and patch size) differs from the spec. The Cerebras converter would build a model the spec does not describe, or fail.", trigger: { weights: "weights", files: { "weights/image_model/config.json": '{ "hidden_size": 1 }' } } },
+  E0603: { title: "shard index lists missing files", message: "{index} lists {count} shard file(s) that do not exist: {files}", explain: "A `*.index.json` maps tensors to shard files; every file it names must be in the folder.", trigger: { weights: "weights", files: { "weights/text_model/model.safetensors.index.json": '{ "weight_map": { "w": "model-00001.safetensors" } }' } } },
+  E0604: { title: "tokenizer differs from the weights'", message: "the spec's tokenizer {ours} is not the weights' {theirs}", explain: "The spec's tokenizer.model derives image_start_idx and writes the HDF5 files; it must be the tokenizer the language model was trained with.", trigger: { weights: "weights", edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { model: "./ours.model" } }'], files: { "ours.model": "ours", "weights/text_model/tokenizer.model": "theirs" } } },
+  E0605: { title: "unreadable config", message: "{file} is not valid JSON: {reason}", explain: "A JSON file of the weights folder could not be parsed.", trigger: { weights: "weights", files: { "weights/image_model/config.json": "{" } } },
 
-  W0301: { title: "schedule does not add up", explain: "warmup + decay steps differ from max_steps. The Cerebras 13B phase-1 reference has this inconsistency (66 + 2144 ≠ 2180); llavac reproduces an explicit value but says so." },
-  W0302: { title: "schedule counts a different batch", explain: "The step count is computed with a reference batch that differs from the batch the phase trains with, so '1 epoch' is not one pass over the data." },
-  W0303: { title: "backend default applies", explain: "A field is left unset and the target's own default applies, which differs from the other phases or from what the model family expects." },
-  W0304: { title: "paths disagree", explain: "The HDF5 writer and the trainer look for images in different folders." },
-  W0408: { title: "data folder missing", explain: "A folder the phase reads does not exist yet. This is a warning in `check` (the data may be prepared later) and an error in `build --strict`." },
-} as const;
+  W0301: { title: "schedule does not add up", message: "warm-up {warmup} + decay {decay} = {sum} steps, but the phase runs {steps}", explain: "warmup + decay steps differ from max_steps. The Cerebras 13B phase-1 reference has this inconsistency (66 + 2144 ≠ 2180); llavac reproduces an explicit value but says so.", trigger: { edit: ["schedule  = warmup_cosine { length: 2 epochs, warmup: 10% }", "schedule  = warmup_cosine { length: 2 epochs, warmup: 10%, decay: 60 steps }"] } },
+  W0302: { title: "schedule counts a different batch", message: "the schedule counts steps of {reference} samples, but the phase trains {batch} per step", explain: "The step count is computed with a reference batch that differs from the batch the phase trains with, so '1 epoch' is not one pass over the data.", trigger: { edit: ["schedule  = warmup_cosine { length: 3 epochs }", "schedule  = warmup_cosine { length: 3 epochs, reference_batch: 64 }"] } },
+  W0303: { title: "backend default applies", message: "`{field}` is unset, so Cerebras applies its default {default}", explain: "A field is left unset and the target's own default applies, which differs from the other phases or from what the model family expects.", trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { embd_pdrop: none }"] } },
+  W0304: { title: "paths disagree", message: "the HDF5 writer checks images in {writer}, but training reads them from {trainer}", explain: "The HDF5 writer and the trainer look for images in different folders.", trigger: { edit: ['preprocess = hdf5_writer { output: "./h5/align_raw" }', 'preprocess = hdf5_writer { output: "./h5/align_raw", images: "./other" }'] } },
+  W0408: { title: "data folder missing", message: "{what} {dir} does not exist", strict: true, explain: "A folder the phase reads does not exist yet. A warning by default (the data may be prepared later); `--strict` (or `--deny W0408`) makes it an error, for a build that is about to run.", trigger: { noData: true } },
+} as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
+export type ErrorCode = Extract<Code, `E${string}`>;
+export type WarningCode = Extract<Code, `W${string}`>;
+
+export function isCode(s: string): s is Code {
+  return Object.hasOwn(CODES, s);
+}
+
+export function defaultLevel(code: Code): Level {
+  return code.startsWith("W") ? "warning" : "error";
+}
+
+/** The codes `--strict` denies. */
+export const STRICT_CODES: Code[] = (Object.keys(CODES) as Code[]).filter((c) => (CODES[c] as CodeInfo).strict === true);
+
+// ---------------- message templates ----------------
+
+type HoleNames<S extends string> = S extends `${string}{${infer H}}${infer R}` ? (H extends `${string} ${string}` ? HoleNames<R> : H | HoleNames<R>) : never;
+type TemplateOf<C extends Code> = (typeof CODES)[C] extends { message: infer M extends string } ? M : never;
+/** The values a raise site gives for a code's `{hole}`s. */
+export type Holes<C extends Code> = { [K in HoleNames<TemplateOf<C>>]: string | number };
+
+const HOLE = /\{([A-Za-z_]+)\}/g;
+
+/** A code's message with its holes filled. */
+export function fill<C extends Code>(code: C, holes: Holes<C>): string {
+  const template = (CODES[code] as CodeInfo).message;
+  if (template === undefined) throw new Error(`${code} has no message template`);
+  return template.replace(HOLE, (_, name: string) => String((holes as Record<string, string | number>)[name]));
+}
+
+const templateRegex = new Map<Code, RegExp>();
+
+/** Whether a message is an instance of its code's template (every hole matches some text). */
+export function fitsTemplate(code: Code, message: string): boolean {
+  const template = (CODES[code] as CodeInfo).message;
+  if (template === undefined) return true;
+  let re = templateRegex.get(code);
+  if (!re) {
+    const parts = template.split(HOLE).map((p, i) => (i % 2 === 1 ? "([\\s\\S]*)" : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    templateRegex.set(code, (re = new RegExp(`^${parts.join("")}$`)));
+  }
+  return re.test(message);
+}
+
+// ---------------- levels ----------------
+
+/** The level a code is raised at after `--deny`/`--allow`: "allow" drops it. */
+export type LevelPolicy = ReadonlyMap<Code, Level | "allow">;
+
+export class LevelUsageError extends Error {}
+
+/** `--deny`, `--allow` and `--strict` as one policy; a mistake in them is a usage error. */
+export function levelPolicy(o: { deny?: readonly string[]; allow?: readonly string[]; strict?: boolean }): Map<Code, Level | "allow"> {
+  const policy = new Map<Code, Level | "allow">();
+  const known = (raw: string, flag: string): Code => {
+    const c = raw.toUpperCase();
+    if (!isCode(c)) throw new LevelUsageError(`${flag} ${raw}: unknown code (codes look like E0401 or W0301; \`llavac explain CODE\` describes one)`);
+    return c;
+  };
+  for (const raw of o.allow ?? []) {
+    const c = known(raw, "--allow");
+    if (defaultLevel(c) === "error") throw new LevelUsageError(`--allow ${c}: ${c} is an error, and an error cannot be allowed (only warnings can)`);
+    policy.set(c, "allow");
+  }
+  for (const c of [...(o.strict ? STRICT_CODES : []), ...(o.deny ?? []).map((raw) => known(raw, "--deny"))]) {
+    if (policy.get(c) === "allow") throw new LevelUsageError(`${c} is both allowed and denied`);
+    policy.set(c, "error");
+  }
+  return policy;
+}

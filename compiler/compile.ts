@@ -6,6 +6,7 @@ import { checkGeometry } from "./checks/geometry.js";
 import { checkBackendDefaults, checkBatch, checkFreeze, checkLoss, checkSchedule } from "./checks/training.js";
 import { CheckContext } from "./context.js";
 import { derivePhase, isComplete, type Derived, type PartialDerived } from "./derive.js";
+import { levelPolicy } from "./codes.js";
 import { DiagnosticBag } from "./diagnostics.js";
 import { sound, type PhaseUnit, type ProgramIR } from "./ir.js";
 import { checkWeights } from "./checks/weights.js";
@@ -15,8 +16,11 @@ import { ModuleGraph, nodeFs, type FileSystem } from "./modules.js";
 export interface CompileOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
-  /** Missing data folders are errors instead of warnings. */
+  /** Missing data folders are errors instead of warnings (`--deny` of the catalog's data-presence warnings). */
   strict?: boolean;
+  /** Warnings raised as errors, and warnings silenced (`--deny`, `--allow`); a bad code throws LevelUsageError. */
+  deny?: readonly string[];
+  allow?: readonly string[];
   fs?: FileSystem;
   /** Compile this text instead of reading the root file. */
   source?: string;
@@ -44,7 +48,7 @@ export interface CompileResult {
 }
 
 export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
-  const diags = new DiagnosticBag();
+  const diags = new DiagnosticBag(levelPolicy(opts));
   const fs = opts.fs ?? nodeFs;
   const cwd = opts.cwd ?? process.cwd();
   const graph = new ModuleGraph(diags, fs, cwd);

@@ -240,7 +240,7 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
     } else try {
       tok = await loadTokenizer(tk?.model ? { kind: "file", path: ctx.resolvePath(tk.model) } : { kind: "llama2" }, tk?.pad_id);
     } catch (err) {
-      ctx.diags.error("E0308", `cannot load the tokenizer${tk?.model ? ` ${tk.model}` : ""}: ${(err as Error).message}`, ctx.spanOf(unit, "model.language.tokenizer.model"), {
+      ctx.diags.error("E0308", { which: tk?.model ? ` ${tk.model}` : "", reason: (err as Error).message }, ctx.spanOf(unit, "model.language.tokenizer.model"), {
         help: `give a sentencepiece BPE tokenizer.model${family === EMBEDDED_FAMILY ? ", or leave `model` unset to use the embedded LLaMA-2 vocabulary" : ""}`,
       });
     }

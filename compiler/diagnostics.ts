@@ -1,6 +1,6 @@
 // Diagnostics: what the compiler says, where, and how it prints it (rustc/KCL layout, or JSON).
 import type { Span } from "../grammar/ast.js";
-import { CODES, type Code } from "./codes.js";
+import { CODES, defaultLevel, fill, type Code, type ErrorCode, type Holes, type LevelPolicy, type WarningCode } from "./codes.js";
 
 export type Severity = "error" | "warning";
 
@@ -26,16 +26,26 @@ export interface DiagnosticOptions {
   help?: string | string[];
 }
 
+/** A message: the text, or the values for the holes of the code's template (compiler/codes.ts). */
+export type Message<C extends Code> = string | Holes<C>;
+
 export class DiagnosticBag {
   readonly items: Diagnostic[] = [];
   private readonly seen = new Set<string>();
 
-  report(severity: Severity, code: Code, message: string, span: Span, opts: DiagnosticOptions = {}): Diagnostic | undefined {
-    const key = `${severity}|${code}|${span.file}|${span.start}|${message}`;
+  /** `levels`: the `--deny`/`--allow` overrides of the catalog's default levels. */
+  constructor(private readonly levels: LevelPolicy = new Map()) {}
+
+  /** The catalog decides the level (after the overrides); an allowed warning is dropped. */
+  report<C extends Code>(code: C, message: Message<C>, span: Span, opts: DiagnosticOptions = {}): Diagnostic | undefined {
+    const level = this.levels.get(code) ?? defaultLevel(code);
+    if (level === "allow") return undefined;
+    const text = typeof message === "string" ? message : fill(code, message);
+    const key = `${code}|${span.file}|${span.start}|${text}`;
     if (this.seen.has(key)) return undefined;
     this.seen.add(key);
     const d: Diagnostic = {
-      severity, code, message, span,
+      severity: level, code, message: text, span,
       notes: opts.notes ?? [],
       help: opts.help === undefined ? [] : Array.isArray(opts.help) ? opts.help : [opts.help],
     };
@@ -44,12 +54,14 @@ export class DiagnosticBag {
     return d;
   }
 
-  error(code: Code, message: string, span: Span, opts?: DiagnosticOptions): Diagnostic | undefined {
-    return this.report("error", code, message, span, opts);
+  // `error` and `warning` say at the raise site what the code's default level is (the type checks that it is
+  // the catalog's); `--deny`/`--allow` may change it.
+  error<C extends ErrorCode>(code: C, message: Message<C>, span: Span, opts?: DiagnosticOptions): Diagnostic | undefined {
+    return this.report(code, message, span, opts);
   }
 
-  warning(code: Code, message: string, span: Span, opts?: DiagnosticOptions): Diagnostic | undefined {
-    return this.report("warning", code, message, span, opts);
+  warning<C extends WarningCode>(code: C, message: Message<C>, span: Span, opts?: DiagnosticOptions): Diagnostic | undefined {
+    return this.report(code, message, span, opts);
   }
 
   get errorCount(): number {

@@ -54,7 +54,7 @@ export class Lowerer {
     }
     if (phases.length === 0) {
       const at = root.ast.decls[0]?.span ?? root.ast.span;
-      this.diags.error("E0409", "this spec declares no phase, so there is nothing to train", { ...at, end: at.start, endLine: at.line, endCol: at.col }, { help: "declare one: `phase pretrain { model = ..., data = ..., ... }`" });
+      this.diags.error("E0409", {}, { ...at, end: at.start, endLine: at.line, endCol: at.col }, { help: "declare one: `phase pretrain { model = ..., data = ..., ... }`" });
     }
     if (targets.length > 1) {
       for (const t of targets.slice(1)) this.diags.error("E0105", "a spec has at most one `cerebras` target", t.nameSpan, { notes: [{ message: "the first target", span: targets[0]!.nameSpan }] });
@@ -101,7 +101,7 @@ export class Lowerer {
         if (v.name) out.$name = v.name;
         for (const info of this.checker.missingFields(v)) {
           this.holes.push(child(info.name));
-          this.diags.error("E0203", `${describeValue(v)} is missing \`${info.name}\``, here, {
+          this.diags.error("E0203", { what: describeValue(v), name: info.name }, here, {
             notes: [{ message: `\`${info.name}\` is declared here, without a default`, span: info.decl.span }],
             help: `set it: \`${info.name}: ...\``,
           });

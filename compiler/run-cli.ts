@@ -17,13 +17,14 @@ import type { Derived } from "./derive.js";
 import type { Painter } from "./diagnostics.js";
 import { SHAPES_DEFAULTS, synthesizeShapes } from "./data-cli.js";
 import { generatedBy } from "./version.js";
+import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
 import { smokeConfig, smokeReport, type SmokeSettings } from "./smoke.js";
 
 export class RunFailure extends Error {}
 
 interface Io {
   paint: (color?: boolean) => Painter;
-  compileSpec(spec: string): Promise<CompileResult>;
+  compileSpec(spec: string, levels?: LevelOptions): Promise<CompileResult>;
   printDiagnostics(result: CompileResult, paint: Painter): void;
   setExit(code: number): void;
 }
@@ -106,8 +107,8 @@ interface RunOpts {
 }
 
 export function registerRunCommand(program: Command, io: Io): void {
-  program
-    .command("run")
+  addLevelOptions(program
+    .command("run"))
     .description("train a spec's phases on this machine with TensorFlow.js (building the program and HDF5 data first)")
     .argument("<spec>", "the .llava file")
     .option("--phase <name>", "run only this phase (default: every phase, in order)")
@@ -118,8 +119,8 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option("--fresh", "start over instead of resuming from checkpoints")
     .option("--weights <paths...>", "start phases that do not start from another phase from these safetensors files or folders (HF or Cerebras names)")
     .option("--workers <n>", "HDF5 writer threads when data must be made (default: the number of cores)")
-    .action(async (spec: string, o: RunOpts) => {
-      const result = await io.compileSpec(spec);
+    .action(async (spec: string, o: RunOpts & LevelOptions) => {
+      const result = await io.compileSpec(spec, levelsOf(o));
       const paint = io.paint();
       if (result.diags.errorCount > 0) {
         io.printDiagnostics(result, paint);

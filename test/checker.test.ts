@@ -127,9 +127,9 @@ describe("checker: types, ranges and enums (use site, with a note at the constra
     expect(d.help).toContain("add the unit: `10%`");
   });
 
-  it("E0207 an unknown unit", async () => {
+  it("E0230 an unknown unit", async () => {
     const src = tinyWith("length: 2 epochs", "length: 2 epochz");
-    const d = (await check(src, { dirs: TINY_DIRS })).one("E0207");
+    const d = (await check(src, { dirs: TINY_DIRS })).one("E0230");
     expect(pos(d)).toEqual(locate(src, "epochz"));
     expect(d.help).toContain("did you mean `epochs`?");
   });
@@ -150,7 +150,8 @@ describe("checker: types, ranges and enums (use site, with a note at the constra
   it("`none` unsets an optional field and is rejected for a required one", async () => {
     const src = tinyWith("optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: none, max_grad_norm: none }");
     const r = await check(src, { dirs: TINY_DIRS });
-    const d = r.one("E0201");
+    const d = r.one("E0224");
+    expect(d.message).toBe("`lr` is required and cannot be `none`");
     expect(pos(d)).toEqual(locate(src, "none"));
     expect(r.errors).toHaveLength(1);
   });
@@ -292,14 +293,16 @@ describe("checker: phase chains", () => {
 });
 
 describe("checker: data folders", () => {
-  it("W0408 in check, E0408 with --strict", async () => {
+  it("W0408 is a warning in check, and an error with --strict", async () => {
     const lenient = await check(TINY, { dirs: ["images", "h5/align"] });
     const w = lenient.one("W0408");
     expect(w.severity).toBe("warning");
     expect(pos(w)).toEqual(locate(TINY, '"./h5/tune"'));
     expect(lenient.errors).toEqual([]);
     const strict = await check(TINY, { dirs: ["images", "h5/align"], strict: true });
-    expect(pos(strict.one("E0408"))).toEqual(locate(TINY, '"./h5/tune"'));
+    const e = strict.one("W0408");
+    expect(e.severity).toBe("error");
+    expect(pos(e)).toEqual(locate(TINY, '"./h5/tune"'));
   });
 });
 

@@ -73,7 +73,26 @@ describe("cli", () => {
     const out = mkdtempSync(path.join(tmpdir(), "llavac-out-"));
     const r = llavac(["build", "examples/llava-v1.5-7b/llava.llava", "-o", out, "--strict"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("error[E0408]: image root ./LLaVA/LLaVA-Pretrain/images does not exist");
+    expect(r.stderr).toContain("error[W0408]: image root ./LLaVA/LLaVA-Pretrain/images does not exist");
+  });
+
+  it("--deny and --allow set a warning's level; an error cannot be allowed", () => {
+    const out = mkdtempSync(path.join(tmpdir(), "llavac-out-"));
+    const spec = "examples/llava-v1.5-7b/llava.llava";
+    const denied = llavac(["check", spec, "--deny", "W0408", "--format", "json"]);
+    expect(denied.code).toBe(1);
+    const diags = (JSON.parse(denied.stdout) as { diagnostics: { code: string; severity: string }[] }).diagnostics;
+    expect(diags.filter((d) => d.code === "W0408").map((d) => d.severity)).toContain("error");
+    expect(diags.filter((d) => d.code === "W0408").every((d) => d.severity === "error")).toBe(true);
+    const allowed = llavac(["check", spec, "--allow", "W0408", "--allow", "W0303"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).not.toMatch(/W0408|W0303/);
+    const bad = llavac(["build", spec, "-o", out, "--allow", "E0401"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("llavac: --allow E0401: E0401 is an error, and an error cannot be allowed");
+    expect(llavac(["check", spec, "--deny", "W9999"]).code).toBe(2);
+    // run takes the same flags (a usage error before anything trains).
+    expect(llavac(["run", spec, "--allow", "E0401"]).stderr).toContain("an error cannot be allowed");
   });
 
   it("--version matches package.json", () => {
@@ -84,7 +103,10 @@ describe("cli", () => {
   it("explain prints a code's explanation", () => {
     const r = llavac(["explain", "E0401"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^E0401: freeze pattern matches nothing/);
+    expect(r.stdout).toMatch(/^E0401: freeze pattern matches nothing \(error\)/);
+    expect(r.stdout).toContain("+ freeze    = [/^image_model/, /^text_models/]");
+    expect(llavac(["explain", "w0408"]).stdout).toMatch(/^W0408: data folder missing \(warning, denied by --strict\)/);
+    expect(llavac(["explain", "E0408"]).code).toBe(2);
     expect(llavac(["explain", "E9999"]).code).toBe(2);
   });
 });

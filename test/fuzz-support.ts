@@ -1,8 +1,9 @@
 // The fuzzers' shared property: compiling any text never throws, and every diagnostic points inside a
-// real file; a rejected input always has at least one diagnostic in the input itself.
+// real file, under a catalogued code; a rejected input always has at least one diagnostic in the input itself.
 import fc from "fast-check";
 import path from "node:path";
 import { expect } from "vitest";
+import { CODES, fitsTemplate, isCode, type CodeInfo } from "../compiler/codes.js";
 import { compile } from "../compiler/compile.js";
 import type { Span } from "../grammar/ast.js";
 import { VIRTUAL } from "./helpers.js";
@@ -20,6 +21,10 @@ export async function compilesSafely(source: string): Promise<void> {
   const r = await compile(FUZZ_FILE, { source, env: {}, cwd: VIRTUAL });
   for (const d of r.diags.items) {
     const where = `${d.code} ${d.message} @${d.span.file}:${d.span.line}:${d.span.col}`;
+    // Every code the corpus produces is in the catalog, with a message of its template.
+    expect(isCode(d.code), `${where}: not in the catalog`).toBe(true);
+    expect(fitsTemplate(d.code, d.message), `${where}: does not fit "${(CODES[d.code] as CodeInfo).message}"`).toBe(true);
+    expect((CODES[d.code] as CodeInfo).trigger?.internal, `${where}: an internal code for user input`).toBeUndefined();
     expect(spanInside(d.span, r.graph.text(d.span.file)), where).toBe(true);
     for (const n of d.notes) if (n.span) expect(spanInside(n.span, r.graph.text(n.span.file)), `note of ${where}`).toBe(true);
   }

@@ -1,4 +1,5 @@
 // The README stays true: its language tour compiles, and the diagnostic it shows is what llavac prints.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -86,5 +87,20 @@ describe("README: the Cerebras workflow commands", () => {
     }
     expect(exists(path.join(dir, "out/imported.llava"))).toBe(true);
     for (const f of ["convert-in.sh", "pretrain/run.sh", "finetune/run.sh", "pipeline.sh", "convert-out.sh"]) expect(exists(path.join(dir, "out", f)), f).toBe(true);
+  });
+});
+
+describe("README: the command table", () => {
+  it("every flag a row of the table shows is one its command accepts (--help lists it)", () => {
+    const rows = readme.split("\n").filter((l) => l.startsWith("| `llavac "));
+    expect(rows.length).toBeGreaterThan(5);
+    for (const row of rows) {
+      const usage = row.split(/(?<!\\)\|/)[1]!.replace(/`/g, ""); // cells split at unescaped pipes
+      const command = usage.match(/^\s*llavac (\w+)/)![1]!;
+      if (command === "data") continue; // a family of subcommands, documented in its own section
+      const flags = [...usage.matchAll(/(?<![\w-])--?[a-z][\w-]*/g)].map((m) => m[0]);
+      const help = spawnSync(process.execPath, [path.join(ROOT, "bin/llavac.js"), command, "--help"], { encoding: "utf8" }).stdout;
+      for (const f of flags) expect(help, `${command} ${f}`).toMatch(new RegExp(`(^|[\\s,])${f}[\\s,]`, "m"));
+    }
   });
 });

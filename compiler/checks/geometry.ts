@@ -22,7 +22,7 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
     const other = patchUser ? "model.vision.image_size" : "model.vision.patch_size";
     const divisors = [];
     for (let p = 2; p <= Math.min(img, 64); p++) if (img % p === 0) divisors.push(p);
-    diags.error("E0301", `image ${i === 0 ? "height" : "width"} ${img} is not divisible by patch size ${patch} (${img} / ${patch} = ${(img / patch).toFixed(2)})`, ctx.spanOf(unit, at), {
+    diags.error("E0301", { dim: i === 0 ? "height" : "width", size: img, patch, ratio: (img / patch).toFixed(2) }, ctx.spanOf(unit, at), {
       label: `${img} % ${patch} = ${img % patch}`,
       notes: ctx.noteAt(unit, other, `the ${patchUser ? "image" : "patch"} size comes from here`),
       help: `patch sizes that divide ${img}: ${divisors.join(", ")}`,
@@ -34,13 +34,13 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   const p = m.projector;
   const projectorOk = sound(unit, "model.projector", "model.vision.hidden_size", "model.language.hidden_size");
   if (projectorOk && p.input_size !== undefined && p.input_size !== v.hidden_size) {
-    diags.error("E0302", `the projector takes ${p.input_size} features but the vision encoder produces ${v.hidden_size}`, ctx.spanOf(unit, "model.projector.input_size"), {
+    diags.error("E0302", { input: p.input_size, width: v.hidden_size }, ctx.spanOf(unit, "model.projector.input_size"), {
       notes: [{ message: `${v.$name ?? "the vision encoder"} has hidden_size ${v.hidden_size}`, span: ctx.rawSpan(unit, "model.vision.hidden_size") }],
       help: "remove `input_size`: llavac derives it from the vision encoder",
     });
   }
   if (projectorOk && p.output_size !== undefined && p.output_size !== m.language.hidden_size) {
-    diags.error("E0303", `the projector writes ${p.output_size} features but the language model's embeddings are ${m.language.hidden_size} wide`, ctx.spanOf(unit, "model.projector.output_size"), {
+    diags.error("E0303", { output: p.output_size, width: m.language.hidden_size }, ctx.spanOf(unit, "model.projector.output_size"), {
       notes: [{ message: `${m.language.$name ?? "the language model"} has hidden_size ${m.language.hidden_size}`, span: ctx.rawSpan(unit, "model.language.hidden_size") }],
       help: "remove `output_size`: llavac derives it from the language model",
     });
@@ -50,7 +50,7 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   // silently pick the last block).
   const L = v.num_hidden_layers;
   if (sound(unit, "model.vision.select_layer", "model.vision.num_hidden_layers") && (v.select_layer < -L || v.select_layer >= L)) {
-    diags.error("E0304", `select_layer ${v.select_layer} is out of range for a ${L}-layer encoder`, ctx.spanOf(unit, "model.vision.select_layer"), {
+    diags.error("E0304", { layer: v.select_layer, layers: L }, ctx.spanOf(unit, "model.vision.select_layer"), {
       label: `valid: ${-L} … ${L - 1}`,
       notes: ctx.noteAt(unit, "model.vision.num_hidden_layers", `the encoder has ${L} layers`),
       help: "negative values count from the last block (-1 is the last, -2 the penultimate, as in LLaVA-1.5)",
@@ -73,7 +73,7 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   const transforms = sound(unit, tPath) ? unit.ir.transforms ?? v.transforms : [];
   transforms.forEach((t, i) => {
     if (d.imageSize && (t.$schema === "resize" || t.$schema === "center_crop") && d.imageSize[0] === d.imageSize[1] && t.size !== d.imageSize[0]) {
-      diags.error("E0307", `${t.$schema} to ${t.size} px, but the vision encoder takes ${d.imageSize[0]} px images`, ctx.spanOf(unit, `${tPath}.${i}.size`), {
+      diags.error("E0307", { transform: t.$schema, size: t.size, image: d.imageSize[0] }, ctx.spanOf(unit, `${tPath}.${i}.size`), {
         notes: ctx.noteAt(unit, "model.vision.image_size", "the encoder's image size"),
       });
     }
@@ -101,8 +101,8 @@ function checkAsserted(unit: PhaseUnit, d: PartialDerived, ctx: CheckContext): v
       help: `remove \`${String(key)}\` to use the derived value`,
     });
   }
-  if (d.textBudget !== undefined && d.textBudget <= 0 && d.msl !== undefined) {
-    diags.error("E0309", `no room for text: ${d.numPatches} image slots + 1 leave ${d.textBudget} of ${d.msl} positions`, ctx.spanOf(unit, "model.language.max_position_embeddings"), {
+  if (d.textBudget !== undefined && d.textBudget <= 0 && d.msl !== undefined && d.numPatches !== undefined) {
+    diags.error("E0309", { slots: d.numPatches, budget: d.textBudget, msl: d.msl }, ctx.spanOf(unit, "model.language.max_position_embeddings"), {
       help: "raise max_position_embeddings, or use a larger patch size",
     });
   }

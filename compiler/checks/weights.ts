@@ -54,7 +54,7 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
     try {
       return JSON.parse(readFileSync(file, "utf8")) as Json;
     } catch (err) {
-      d.error("E0605", `${show(file)} is not valid JSON: ${(err as Error).message}`, at);
+      d.error("E0605", { file: show(file), reason: (err as Error).message }, at);
       return undefined;
     }
   };
@@ -82,7 +82,7 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
       const map = (j?.weight_map ?? {}) as Record<string, string>;
       const shards = [...new Set(Object.values(map))];
       const missing = shards.filter((s) => !existsSync(path.join(part!.dir, s)));
-      if (missing.length) d.error("E0603", `${show(file)} lists ${missing.length} shard file(s) that do not exist: ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}`, at, { help: "download the missing shards, or the index that matches the shards you have" });
+      if (missing.length) d.error("E0603", { index: show(file), count: missing.length, files: missing.slice(0, 3).join(", ") + (missing.length > 3 ? ", …" : "") }, at, { help: "download the missing shards, or the index that matches the shards you have" });
     }
   }
 
@@ -147,7 +147,7 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
     const ours = ctx.resolvePath(tk.model);
     const hash = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
     if (existsSync(ours) && hash(ours) !== hash(shipped)) {
-      d.error("E0604", `the spec's tokenizer ${tk.model} is not the weights' ${show(shipped)}`, ctx.spanOf(unit, "model.language.tokenizer.model"), {
+      d.error("E0604", { ours: tk.model, theirs: show(shipped) }, ctx.spanOf(unit, "model.language.tokenizer.model"), {
         notes: [{ message: "image_start_idx and the HDF5 files are derived with the spec's tokenizer; training would read them with another vocabulary" }],
         help: `point \`tokenizer.model\` at ${show(shipped)}`,
       });
