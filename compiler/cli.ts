@@ -8,6 +8,7 @@ import { compile, type CompileResult } from "./compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data-cli.js";
 import { phaseSummary } from "./report.js";
+import { addSetOption } from "./overrides.js";
 import { registerRunCommand, RunFailure } from "./run-cli.js";
 import { VERSION } from "./version.js";
 
@@ -27,8 +28,8 @@ function colorWanted(flag: boolean | undefined): boolean {
 
 class UsageError extends Error {}
 
-async function compileOrExit(spec: string, strict: boolean, weights?: string): Promise<CompileResult> {
-  const result = await compile(spec, { strict, ...(weights !== undefined ? { weights } : {}) });
+async function compileOrExit(spec: string, strict: boolean, weights?: string, overrides: string[] = []): Promise<CompileResult> {
+  const result = await compile(spec, { strict, overrides, ...(weights !== undefined ? { weights } : {}) });
   if (!result.readable) throw new UsageError(`cannot read ${spec}`);
   return result;
 }
@@ -74,17 +75,17 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
 
-  program
+  addSetOption(program
     .command("check")
     .description("report every mistake in a spec and print its derived values and parameter counts")
-    .argument("<spec>", "the .llava file")
+    .argument("<spec>", "the .llava file"))
     .option("--format <format>", "human or json", "human")
     .option("--strict", "treat missing data folders as errors")
     .option("--weights <dir>", "also check a HuggingFace weights folder (image_model/, text_model/) against the spec")
     .option("--no-color", "no ANSI colours")
-    .action(async (spec: string, o: { format: string; strict?: boolean; weights?: string; color?: boolean }) => {
+    .action(async (spec: string, o: { format: string; strict?: boolean; weights?: string; color?: boolean; set: string[] }) => {
       if (o.format !== "human" && o.format !== "json") throw new UsageError(`unknown format "${o.format}" (use human or json)`);
-      const result = await compileOrExit(spec, o.strict ?? false, o.weights);
+      const result = await compileOrExit(spec, o.strict ?? false, o.weights, o.set);
       if (o.format === "json") process.stdout.write(jsonReport(result));
       else {
         const paint = painter(colorWanted(o.color));
@@ -95,19 +96,19 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = result.diags.errorCount > 0 ? 1 : 0;
     });
 
-  program
+  addSetOption(program
     .command("build")
     .description("compile a spec into Cerebras params.yaml, preprocess.yaml and a TensorFlow.js train.ts per phase, plus manifest.json")
-    .argument("<spec>", "the .llava file")
+    .argument("<spec>", "the .llava file"))
     .requiredOption("-o, --out <dir>", "output folder")
     .option("--strict", "treat missing data folders as errors")
     .option("--target <target>", "also write the job scripts for a target: cerebras")
     .option("--format <format>", "human or json", "human")
     .option("--no-color", "no ANSI colours")
-    .action(async (spec: string, o: { out: string; strict?: boolean; target?: string; format: string; color?: boolean }) => {
+    .action(async (spec: string, o: { out: string; strict?: boolean; target?: string; format: string; color?: boolean; set: string[] }) => {
       if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
       if (o.format !== "human" && o.format !== "json") throw new UsageError(`unknown format "${o.format}" (use human or json)`);
-      const result = await compileOrExit(spec, o.strict ?? false);
+      const result = await compileOrExit(spec, o.strict ?? false, undefined, o.set);
       let files: { path: string }[] = [];
       if (result.diags.errorCount === 0) {
         // Emission pulls in zod and js-yaml; `check` never loads them.
@@ -168,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerRunCommand(program, {
     paint: (color) => painter(colorWanted(color)),
-    compileSpec: (spec) => compileOrExit(spec, false),
+    compileSpec: (spec, overrides) => compileOrExit(spec, false, undefined, overrides),
     printDiagnostics,
     setExit: (code) => { exitCode = code; },
   });

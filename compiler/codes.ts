@@ -52,6 +52,13 @@ export const CODES = {
   E0604: { title: "tokenizer differs from the weights'", explain: "The spec's tokenizer.model derives image_start_idx and writes the HDF5 files; it must be the tokenizer the language model was trained with." },
   E0605: { title: "unreadable config", explain: "A JSON file of the weights folder could not be parsed." },
 
+  E0701: { title: "malformed --set", explain: "A command-line override is written `--set <declaration>.<field>...=<value>`: a declaration of the spec, then field names separated by `.`, then `=` and a value written as in the spec (`--set finetune.optimizer.lr=2e-5`, `--set 'pretrain.batch=128 per step'`)." },
+  E0702: { title: "--set names no declaration", explain: "The first name of a `--set` path must be a declaration of the spec file itself (a phase, a model, a `let`), not an imported or standard-library name." },
+  E0703: { title: "--set names no field", explain: "A name after the first in a `--set` path must be a field of the schema of the value before it; a path descends only into records (instances), not into lists or plain values." },
+  E0704: { title: "--set value does not parse", explain: "The text after `=` in a `--set` must be one value in the spec's own syntax: strings in double quotes (quote them for the shell too: `--set 'pretrain.images=\"./imgs\"'`), enum members and declarations by name, `128 per step`, `3%`, `[a, b]`." },
+  E0705: { title: "environment value has the wrong type", explain: "`env(\"NAME\", default)` takes the type of its default: with a number, a bool or a quantity as the default, the environment variable must hold a value of that type, written as in a spec (`2e-5`, `true`, `100 steps`, `3%`)." },
+  E0706: { title: "--set given twice", explain: "Two `--set` options assign the same path (or one assigns a field inside a value another replaces whole); keep one." },
+
   E0501: { title: "emitted config rejected by the target schema", explain: "The YAML llavac produced failed the strict schema of the target release. This is a bug in llavac or an unsupported combination; the key and the spec location are shown." },
 
   W0301: { title: "schedule does not add up", explain: "warmup + decay steps differ from max_steps. The Cerebras 13B phase-1 reference has this inconsistency (66 + 2144 ≠ 2180); llavac reproduces an explicit value but says so." },
