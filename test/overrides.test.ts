@@ -153,3 +153,12 @@ describe("--set on the command line", () => {
     expect(readFileSync(path.join(dir, "out/align/params.yaml"), "utf8")).toMatch(/batch_size: 64/);
   });
 });
+
+describe("--set and the phase checks", () => {
+  it("a check on an overridden value puts its caret in the command line (a freeze pattern that matches nothing)", async () => {
+    const r = await check(TINY, { overrides: ["tune.freeze=[/^image_model/, /^no_such_module/]"] });
+    const d = r.one("E0401");
+    expect(d.span.file).toBe("--set #1");
+    expect(d.span.col).toBe("tune.freeze=[/^image_model/, ".length + 1);
+  });
+});
