@@ -4,9 +4,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Builder } from "../compiler/build.js";
 import { renderDiagnostic } from "../compiler/diagnostics.js";
+import { mutated } from "./fuzz-support.js";
 import { check, ROOT, TINY, tinyWith } from "./helpers.js";
 
 const phase = (r: Awaited<ReturnType<typeof check>>, name: string) => r.result.phases.find((p) => p.unit.ir.$name === name)!;
@@ -161,4 +163,22 @@ describe("--set and the phase checks", () => {
     expect(d.span.file).toBe("--set #1");
     expect(d.span.col).toBe("tune.freeze=[/^image_model/, ".length + 1);
   });
+});
+
+describe("fuzz: mangled --set arguments and environment values", () => {
+  it("never crash, and every diagnostic in a --set lies inside its argument", async () => {
+    const good = fc.constantFrom("tune.optimizer.lr=5e-4", "align.batch=64 per step, 16 per micro-batch", "tiny.language.max_position_embeddings=256", 'tune.images="./x" / "y"', "tune.freeze=[/^image_model/]", "align.from=tune(states: model)");
+    const arg = good.chain((g) => fc.oneof(fc.constant(g), mutated(g)));
+    const env = fc.oneof(fc.constantFrom("1e-4", "-1", "", " ", "1e999", "3%", "2 steps", "true", "(", "\u0000", "x".repeat(100)), fc.string({ maxLength: 12 }));
+    await fc.assert(fc.asyncProperty(fc.array(arg, { minLength: 1, maxLength: 3 }), env, async (overrides, lr) => {
+      const r = await check(tinyWith("optimizer = adamw { lr: 2e-4 }", 'optimizer = adamw { lr: env("LR", 2e-4) }'), { overrides, env: { LR: lr } });
+      for (const d of r.diags) {
+        const text = r.result.graph.text(d.span.file);
+        expect(text, d.span.file).toBeDefined();
+        expect(d.span.end).toBeLessThanOrEqual(text!.length);
+        if (d.span.file.startsWith("--set #")) expect(text).toBe(overrides[Number(d.span.file.slice(7)) - 1]);
+        renderDiagnostic(d, r.result.graph);
+      }
+    }), { numRuns: 300, seed: 808 });
+  }, 120_000);
 });
