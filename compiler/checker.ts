@@ -518,7 +518,7 @@ export class Checker {
   private evalCall(callee: Expr, args: CallArg[], span: Span, m: SourceModule, expected?: Type): Value {
     if (callee.k === "ref") {
       const sym = this.lookup(callee.name.name, m);
-      if (sym?.k === "builtin") return this.evalEnv(args, span, m);
+      if (sym?.k === "builtin") return this.evalEnv(args, span, m, expected);
       if (sym?.k === "value" && sym.decl.kind === "instance" && this.isPhaseDecl(sym.decl)) return this.phaseRef(sym, callee.name, args, span, m);
       if (!sym) return this.evalRef(callee.name, callee.span, m, expected);
     }
@@ -527,7 +527,7 @@ export class Checker {
     return { k: "error", span };
   }
 
-  private evalEnv(args: CallArg[], span: Span, m: SourceModule): Value {
+  private evalEnv(args: CallArg[], span: Span, m: SourceModule, expected?: Type): Value {
     const positional = args.filter((a) => !a.name);
     for (const a of args) if (a.name) this.diags.error("E0209", `env() takes no named arguments`, a.name.span);
     if (positional.length < 1 || positional.length > 2) {
@@ -538,6 +538,8 @@ export class Checker {
     // The default's type is the variable's: text for a string or path, else a number, bool or quantity.
     let def = positional[1] ? this.eval(positional[1].value, m) : undefined;
     if (def?.k === "path") def = { k: "string", v: def.v, span: def.span };
+    // `lr: env("LR", 1)` reads a float, as the field would take `1` as one.
+    if (def?.k === "int" && expected) { const b = baseOf(expected); if (b.k === "prim" && b.name === "float") def = { k: "float", v: def.v, span: def.span }; }
     if (def && def.k !== "error" && def.k !== "string" && def.k !== "int" && def.k !== "float" && def.k !== "bool" && def.k !== "quantity") {
       this.diags.error("E0209", `env()'s default is a string, a number, a bool or a quantity, not ${describeValue(def)}`, def.span, { help: 'write env("LLAVA_DATA", "./data") or env("LR", 2e-5)' });
       return { k: "error", span };

@@ -108,6 +108,10 @@ describe("typed env()", () => {
     expect(phase(unset, "tune").unit.ir.optimizer.lr).toBe(2e-5);
     const int = await check(spec('env("LR", 2e-5)'), { env: { LR: "1" } });
     expect(phase(int, "tune").unit.ir.optimizer.lr).toBe(1);
+    // An int default where the field is a float reads a float, as the field takes `1` as one.
+    const intDefault = await check(spec('env("LR", 1)'), { env: { LR: "3e-4" } });
+    expect(intDefault.errors).toEqual([]);
+    expect(phase(intDefault, "tune").unit.ir.optimizer.lr).toBe(3e-4);
   });
 
   it("ints, bools and quantities parse as in a spec", async () => {
