@@ -180,8 +180,8 @@ export class Builder {
       llavac: VERSION,
       spec: path.basename(this.result.file),
       target: program ? { release: program.target.release, num_csx: program.target.num_csx } : null,
-      // The command-line `--set`s this build applied, in order.
-      overrides: this.result.overrides.map((o) => ({ set: o.text, path: o.path.map((p) => p.name).join("."), value: o.valueText })),
+      // The command-line `--set`s this build applied, in order (absent when there were none).
+      ...(this.result.overrides.length ? { overrides: this.result.overrides.map((o) => ({ set: o.text, path: o.path.map((p) => p.name).join("."), value: o.valueText })) } : {}),
       phases,
     };
     files.push({ path: "manifest.json", content: JSON.stringify(manifest, null, 2) + "\n" });

@@ -94,6 +94,8 @@ describe("--set overrides", () => {
     const lr = Object.entries(map).find(([k]) => /learning_rate.*end_learning_rate|initial_learning_rate/.test(k) && map[k]!.file === "--set #1");
     expect(lr, JSON.stringify(map)).toBeDefined();
     expect(files.get("tune/params.yaml")).toMatch(/learning_rate: 0\.0005/);
+    const none = await check(TINY);
+    expect(JSON.parse(new Builder(none.result, "out").outputs().find((f) => f.path === "manifest.json")!.content).overrides).toBeUndefined();
   });
 });
 
