@@ -61,6 +61,7 @@ export class Builder {
 
   /** Stable file names in manifests: relative to the spec's folder, or std/... */
   private displayFile(file: string): string {
+    if (this.result.graph.isVirtual(file)) return file;
     const m = this.result.graph.modules.get(file);
     if (m?.isStd) return m.display;
     return path.relative(path.dirname(this.result.file), file).split(path.sep).join("/") || path.basename(file);
@@ -179,6 +180,8 @@ export class Builder {
       llavac: VERSION,
       spec: path.basename(this.result.file),
       target: program ? { release: program.target.release, num_csx: program.target.num_csx } : null,
+      // The command-line `--set`s this build applied, in order (absent when there were none).
+      ...(this.result.overrides.length ? { overrides: this.result.overrides.map((o) => ({ set: o.text, path: o.path.map((p) => p.name).join("."), value: o.valueText })) } : {}),
       phases,
     };
     files.push({ path: "manifest.json", content: JSON.stringify(manifest, null, 2) + "\n" });

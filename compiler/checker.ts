@@ -7,6 +7,8 @@ import type { CallArg, ConstraintNode, Expr, Ident, InstanceDecl, RecordExpr, Sp
 import { didYouMean, type Diagnostic, type DiagnosticBag, type Note } from "./diagnostics.js";
 import { fill, type ErrorCode } from "./codes.js";
 import { PRELUDE, type ModuleGraph, type SourceModule } from "./modules.js";
+import type { Override } from "./overrides.js";
+import { parseValue } from "../grammar/index.js";
 import {
   PRIMITIVE_TYPES, T, baseOf, describeValue, enumsIn, schemasIn, typeToString,
   type EnumSym, type FieldInfo, type FieldSlot, type RecordValue, type SchemaSym, type Sym, type Type, type Unit, type Value, type ValueSym,
@@ -14,6 +16,8 @@ import {
 
 export interface CheckOptions {
   env: Record<string, string | undefined>;
+  /** Command-line `--set`s, applied to the root module's declarations (see attachOverrides). */
+  overrides?: readonly Override[];
 }
 
 /** A diagnostic not yet reported: union members are tried silently, and only the best failure is shown. */
@@ -29,6 +33,7 @@ export class Checker {
   private readonly locals = new Map<SourceModule, Map<string, Sym>>();
   private prelude: Map<string, Sym> | undefined;
   private readonly env: Sym = { k: "builtin", name: "env" };
+  private readonly pendingOverrides = new Map<ValueSym, Override[]>();
 
   constructor(readonly graph: ModuleGraph, readonly diags: DiagnosticBag, readonly opts: CheckOptions) {}
 
@@ -231,7 +236,8 @@ export class Checker {
       return { k: "error", span: at };
     }
     sym.state = "evaluating";
-    const v = this.evalDecl(sym);
+    let v = this.evalDecl(sym);
+    for (const o of this.pendingOverrides.get(sym) ?? []) v = this.applyOverride(sym, v, o);
     sym.value = v;
     sym.state = "done";
     return v;
@@ -262,6 +268,92 @@ export class Checker {
       return named(this.instantiate(kind, d.value.record, m, undefined, d.name.span), sym.name);
     }
     return named(this.assign(this.eval(d.value, m, schemaType), schemaType), sym.name);
+  }
+
+  // ------------------------------------------------------------------ command-line overrides
+
+  /** Attach each `--set` to its declaration in the root module; it is applied when that declaration is evaluated. */
+  attachOverrides(root: SourceModule): void {
+    const taken: Override[] = [];
+    const pathSpan = (o: Override): Span => {
+      const a = o.path[0]!.span, b = o.path[o.path.length - 1]!.span;
+      return { ...a, end: b.end, endLine: b.endLine, endCol: b.endCol };
+    };
+    for (const o of this.opts.overrides ?? []) {
+      const head = o.path[0]!;
+      const locals = this.localsOf(root);
+      const sym = locals.get(head.name);
+      if (sym?.k !== "value") {
+        const values = [...locals.values()].filter((x) => x.k === "value").map((x) => x.name);
+        const hint = didYouMean(head.name, values);
+        this.diags.error("E0702", sym ? `\`${head.name}\` is a ${sym.k === "alias" ? "type" : sym.k}, not a declaration with a value` : `${this.graph.display(root.path)} declares no \`${head.name}\``, head.span, {
+          help: hint ? `did you mean \`${hint}\`?` : `its declarations are ${values.map((x) => `\`${x}\``).join(", ")}`,
+        });
+        continue;
+      }
+      const within = (a: Override, b: Override) => a.path.length <= b.path.length && a.path.every((p, i) => p.name === b.path[i]!.name);
+      const clash = taken.find((t) => within(t, o) || within(o, t));
+      if (clash) {
+        this.diags.error("E0706", `\`${o.path.map((p) => p.name).join(".")}\` is set twice`, pathSpan(o), { notes: [{ message: "also set here", span: pathSpan(clash) }], help: "keep one of the two `--set`s" });
+        continue;
+      }
+      taken.push(o);
+      this.pendingOverrides.set(sym, [...(this.pendingOverrides.get(sym) ?? []), o]);
+    }
+  }
+
+  private applyOverride(sym: ValueSym, v: Value, o: Override): Value {
+    const m = sym.module;
+    if (o.path.length > 1) return this.setField(v, o, 1, m);
+    // The whole declaration, at its declared type (a `let` without one takes the value as written).
+    const d = sym.decl;
+    let t: Type | undefined;
+    if (d.kind === "let") t = d.type ? this.resolveType(d.type, m) : undefined;
+    else {
+      const kind = this.lookup(d.schema.name, m);
+      t = kind?.k === "schema" ? { k: "schema", sym: kind } : undefined;
+    }
+    const raw = this.eval(o.value, m, t);
+    return named(t ? this.assign(raw, t) : raw, sym.name);
+  }
+
+  /** `v` with the field `o.path[i]` (and below) set; records are copied, so a value shared by two declarations changes in one. */
+  private setField(v: Value, o: Override, i: number, m: SourceModule): Value {
+    const id = o.path[i]!;
+    const where = o.path.slice(0, i).map((p) => p.name).join(".");
+    if (v.k === "error") return v;
+    if (v.k !== "record") {
+      this.diags.error("E0703", `\`${where}\` is ${describeValue(v)}, which has no fields`, id.span, { help: `set it whole: \`--set ${where}=<value>\`` });
+      return v;
+    }
+    const infos = this.fieldsOf(v.schema);
+    const info = infos.get(id.name);
+    if (!info) {
+      const hint = didYouMean(id.name, infos.keys());
+      this.diags.error("E0703", `\`${where}\` (\`${v.schema.name}\`) has no field \`${id.name}\``, id.span, {
+        notes: [{ message: `schema \`${v.schema.name}\` is declared here`, span: v.schema.decl.name.span }],
+        help: hint ? `did you mean \`${hint}\`?` : `its fields are ${[...infos.keys()].map((x) => `\`${x}\``).join(", ")}`,
+      });
+      return v;
+    }
+    const fields = new Map(v.fields);
+    if (i === o.path.length - 1) {
+      const raw = this.eval(o.value, m, info.type);
+      let value: Value;
+      if (raw.k === "none" && !info.optional) {
+        this.diags.error("E0201", `\`${id.name}\` is required and cannot be \`none\``, o.value.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
+        value = { k: "error", span: o.value.span };
+      } else value = raw.k === "none" ? raw : this.assign(raw, info.type, info);
+      fields.set(id.name, { value, origin: "explicit", at: o.span });
+    } else {
+      const slot = v.fields.get(id.name);
+      if (!slot) {
+        this.diags.error("E0703", `\`${where}.${id.name}\` is not set, so it has no fields to set`, id.span, { help: `set it whole: \`--set ${where}.${id.name}=<value>\`` });
+        return v;
+      }
+      fields.set(id.name, { ...slot, value: this.setField(slot.value, o, i + 1, m) });
+    }
+    return { ...v, fields };
   }
 
   isPhaseDecl(d: InstanceDecl): boolean {
@@ -426,7 +518,7 @@ export class Checker {
   private evalCall(callee: Expr, args: CallArg[], span: Span, m: SourceModule, expected?: Type): Value {
     if (callee.k === "ref") {
       const sym = this.lookup(callee.name.name, m);
-      if (sym?.k === "builtin") return this.evalEnv(args, span, m);
+      if (sym?.k === "builtin") return this.evalEnv(args, span, m, expected);
       if (sym?.k === "value" && sym.decl.kind === "instance" && this.isPhaseDecl(sym.decl)) return this.phaseRef(sym, callee.name, args, span, m);
       if (!sym) return this.evalRef(callee.name, callee.span, m, expected);
     }
@@ -435,7 +527,7 @@ export class Checker {
     return { k: "error", span };
   }
 
-  private evalEnv(args: CallArg[], span: Span, m: SourceModule): Value {
+  private evalEnv(args: CallArg[], span: Span, m: SourceModule, expected?: Type): Value {
     const positional = args.filter((a) => !a.name);
     for (const a of args) if (a.name) this.diags.error("E0226", {}, a.name.span);
     if (positional.length < 1 || positional.length > 2) {
@@ -443,12 +535,43 @@ export class Checker {
       return { k: "error", span };
     }
     const name = this.assign(this.eval(positional[0]!.value, m, T.string), T.string);
-    const def = positional[1] ? this.assign(this.eval(positional[1].value, m, T.string), T.string) : undefined;
-    if (name.k !== "string" || (def && def.k !== "string")) return { k: "error", span };
+    // The default's type is the variable's: text for a string or path, else a number, bool or quantity.
+    let def = positional[1] ? this.eval(positional[1].value, m) : undefined;
+    if (def?.k === "path") def = { k: "string", v: def.v, span: def.span };
+    // `lr: env("LR", 1)` reads a float, as the field would take `1` as one.
+    if (def?.k === "int" && expected) { const b = baseOf(expected); if (b.k === "prim" && b.name === "float") def = { k: "float", v: def.v, span: def.span }; }
+    if (def && def.k !== "error" && def.k !== "string" && def.k !== "int" && def.k !== "float" && def.k !== "bool" && def.k !== "quantity") {
+      this.diags.error("E0237", `env()'s default is a string, a number, a bool or a quantity, not ${describeValue(def)}`, def.span, { help: 'write env("LLAVA_DATA", "./data") or env("LR", 2e-5)' });
+      return { k: "error", span };
+    }
+    if (name.k !== "string" || def?.k === "error") return { k: "error", span };
     const value = this.opts.env[name.v];
-    if (value !== undefined && value !== "") return { k: "string", v: value, span };
-    if (def?.k === "string") return { k: "string", v: def.v, span };
+    if (value !== undefined && value !== "") return !def || def.k === "string" ? { k: "string", v: value, span } : this.envTyped(name.v, value, def, span);
+    if (def) return { ...def, span };
     this.diags.error("E0228", { name: name.v }, span, { help: `set it, or give a default: env("${name.v}", "./data")` });
+    return { k: "error", span };
+  }
+
+  /** An environment variable's text read as the type of env()'s default, written as in a spec. */
+  private envTyped(name: string, text: string, def: Extract<Value, { k: "int" | "float" | "bool" | "quantity" }>, span: Span): Value {
+    const parsed = parseValue(text, `env ${name}`);
+    const lit = parsed.problems.length === 0 ? literalValue(parsed.value) : undefined;
+    let v: Value | undefined;
+    if (lit) {
+      if (def.k === "int" && lit.k === "int") v = lit;
+      else if (def.k === "float" && (lit.k === "int" || lit.k === "float")) v = { k: "float", v: lit.v, span };
+      else if (def.k === "bool" && lit.k === "bool") v = lit;
+      else if (def.k === "quantity" && lit.k === "quantity" && lit.unit === def.unit && (lit.unit !== "steps" || Number.isInteger(lit.v))) v = lit;
+    }
+    if (v) return { ...v, span };
+    const want = def.k === "int" ? "an integer" : def.k === "float" ? "a number" : def.k === "bool" ? "`true` or `false`"
+      : def.unit === "percent" ? "a percentage (`5%`)" : def.unit === "steps" ? "a whole number of steps (`100 steps`)" : "a number of epochs (`2 epochs`)";
+    const shown = JSON.stringify(text.length > 40 ? text.slice(0, 40) + "…" : text);
+    const bare = lit && (lit.k === "int" || lit.k === "float") && def.k === "quantity" ? [`write the unit too: ${name}="${lit.v}${def.unit === "percent" ? "%" : " " + def.unit}"`] : [];
+    this.diags.error("E0705", `environment variable ${name} is ${shown}, which is not ${want}`, span, {
+      label: `${name} is read as ${want}`,
+      help: [...bare, `the default ${describeValue(def)} gives ${name} its type; set ${name} to ${want}, or unset it to use the default`],
+    });
     return { k: "error", span };
   }
 
@@ -732,6 +855,19 @@ function violates(v: Value, c: ConstraintNode): { code: "E0204" | "E0236"; messa
   const bound = c.value as number;
   const okay = c.op === ">=" ? n >= bound : c.op === "<=" ? n <= bound : c.op === ">" ? n > bound : c.op === "<" ? n < bound : n !== bound;
   return okay ? undefined : { code: "E0204", message: fill("E0204", { value: n, op: c.op, bound }) };
+}
+
+/** A literal number, bool or quantity from a parsed environment value (nothing that needs names). */
+function literalValue(e: Expr): Extract<Value, { k: "int" | "float" | "bool" | "quantity" }> | undefined {
+  switch (e.k) {
+    case "int": return { k: "int", v: e.value, span: e.span };
+    case "float": return { k: "float", v: e.value, span: e.span };
+    case "bool": return { k: "bool", v: e.value, span: e.span };
+    case "percent": return { k: "quantity", unit: "percent", v: e.value, span: e.span };
+    case "quantity": { const unit = UNITS[e.unit.name]; return unit ? { k: "quantity", unit, v: e.value, span: e.span } : undefined; }
+    case "neg": { const v = literalValue(e.operand); return v && (v.k === "int" || v.k === "float") ? { ...v, v: -v.v, span: e.span } : undefined; }
+    default: return undefined;
+  }
 }
 
 function listElem(t?: Type): Type | undefined {

@@ -10,6 +10,7 @@ import { DataFailure, DataUsageError, registerDataCommands } from "./data-cli.js
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
 import { registerParamsCommand } from "./params-cli.js";
 import { phaseSummary } from "./report.js";
+import { addSetOption } from "./overrides.js";
 import { registerRunCommand, RunFailure } from "./run-cli.js";
 import { VERSION } from "./version.js";
 
@@ -29,8 +30,8 @@ function colorWanted(flag: boolean | undefined): boolean {
 
 class UsageError extends Error {}
 
-async function compileOrExit(spec: string, levels: LevelOptions = {}, weights?: string): Promise<CompileResult> {
-  const result = await compile(spec, { ...levels, ...(weights !== undefined ? { weights } : {}) });
+async function compileOrExit(spec: string, levels: LevelOptions = {}, weights?: string, overrides: string[] = []): Promise<CompileResult> {
+  const result = await compile(spec, { ...levels, overrides, ...(weights !== undefined ? { weights } : {}) });
   if (!result.readable) throw new UsageError(`cannot read ${spec}`);
   return result;
 }
@@ -106,16 +107,16 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
 
-  addLevelOptions(program
+  addSetOption(addLevelOptions(program
     .command("check")
     .description("report every mistake in a spec and print its derived values and parameter counts")
     .argument("<spec>", "the .llava file")
     .option("--format <format>", "human, json or sarif", "human")
     .option("--weights <dir>", "also check a HuggingFace weights folder (image_model/, text_model/) against the spec")
-    .option("--no-color", "no ANSI colours"))
-    .action(async (spec: string, o: { format: string; weights?: string; color?: boolean } & LevelOptions) => {
+    .option("--no-color", "no ANSI colours")))
+    .action(async (spec: string, o: { format: string; weights?: string; color?: boolean; set: string[] } & LevelOptions) => {
       checkFormat(o.format);
-      const result = await compileOrExit(spec, levelsOf(o), o.weights);
+      const result = await compileOrExit(spec, levelsOf(o), o.weights, o.set);
       if (o.format === "json") process.stdout.write(jsonReport(result));
       else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
       else {
@@ -127,18 +128,18 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = result.diags.errorCount > 0 ? 1 : 0;
     });
 
-  addLevelOptions(program
+  addSetOption(addLevelOptions(program
     .command("build")
     .description("compile a spec into Cerebras params.yaml, preprocess.yaml and a TensorFlow.js train.ts per phase, plus manifest.json")
     .argument("<spec>", "the .llava file")
     .requiredOption("-o, --out <dir>", "output folder")
     .option("--target <target>", "also write the job scripts for a target: cerebras")
     .option("--format <format>", "human, json or sarif", "human")
-    .option("--no-color", "no ANSI colours"))
-    .action(async (spec: string, o: { out: string; target?: string; format: string; color?: boolean } & LevelOptions) => {
+    .option("--no-color", "no ANSI colours")))
+    .action(async (spec: string, o: { out: string; target?: string; format: string; color?: boolean; set: string[] } & LevelOptions) => {
       if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
       checkFormat(o.format);
-      const result = await compileOrExit(spec, levelsOf(o));
+      const result = await compileOrExit(spec, levelsOf(o), undefined, o.set);
       let files: { path: string }[] = [];
       if (result.diags.errorCount === 0) {
         // Emission pulls in zod and js-yaml; `check` never loads them.
@@ -200,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerRunCommand(program, {
     paint: (color) => painter(colorWanted(color)),
-    compileSpec: (spec, levels) => compileOrExit(spec, levels),
+    compileSpec: (spec, levels, overrides) => compileOrExit(spec, levels, undefined, overrides),
     printDiagnostics,
     setExit: (code) => { exitCode = code; },
   });

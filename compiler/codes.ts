@@ -26,6 +26,10 @@ export interface Trigger {
   weights?: string;
   /** Raised by `build` (emission), not by `check`. */
   build?: true;
+  /** Command-line overrides (`--set path=value` each). */
+  set?: readonly string[];
+  /** The environment the spec is compiled in. */
+  env?: Readonly<Record<string, string>>;
   /** No spec can produce it: it reports a bug in llavac (the reason says why). The catalog test checks that no
    *  trigger, example or fuzz input produces it. */
   internal?: string;
@@ -89,6 +93,8 @@ export const CODES = {
   E0235: { title: "field read but not set", message: "`{name}` is not set on {what}", explain: "`record.field` reads a field that this record leaves unset (an optional field without a default). Set it on the record, or do not read it.", trigger: { append: "\nlet b = warmup_cosine {}.reference_batch\n" } },
   E0236: { title: "string does not match its pattern", message: "{value} does not match /{pattern}/", explain: "The field constrains its string with a pattern (`=~ \"regex\"`), and the value does not match it.", trigger: { append: "\nschema s { a: string & =~ \"^x\" }\nlet v = s { a: \"y\" }\n" } },
 
+  E0237: { title: "env() default of another kind", explain: "`env(\"NAME\", default)` reads the variable as the default's type, so the default is a string (or path), a number, a bool or a quantity (`100 steps`, `3%`).", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", 'optimizer = adamw { lr: env("LR", [1]) }'] } },
+
   E0301: { title: "image size not divisible by patch size", message: "image {dim} {size} is not divisible by patch size {patch} ({size} / {patch} = {ratio})", explain: "The vision encoder cuts the image into patch_size × patch_size squares; a remainder would be silently dropped by the convolution, and every derived count would be wrong.", trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { patch_size: 7 }"] } },
   E0302: { title: "projector input does not match the vision width", message: "the projector takes {input} features but the vision encoder produces {width}", explain: "The projector's first layer takes the vision encoder's hidden states, so its input width must equal the encoder's hidden_size.", trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gelu { input_size: 128 }"] } },
   E0303: { title: "projector output does not match the text width", message: "the projector writes {output} features but the language model's embeddings are {width} wide", explain: "The projector writes into the text model's embedding space, so its output width must equal the text model's hidden_size.", trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gelu { output_size: 100 }"] } },
@@ -118,6 +124,13 @@ export const CODES = {
   E0603: { title: "shard index lists missing files", message: "{index} lists {count} shard file(s) that do not exist: {files}", explain: "A `*.index.json` maps tensors to shard files; every file it names must be in the folder.", trigger: { weights: "weights", files: { "weights/text_model/model.safetensors.index.json": '{ "weight_map": { "w": "model-00001.safetensors" } }' } } },
   E0604: { title: "tokenizer differs from the weights'", message: "the spec's tokenizer {ours} is not the weights' {theirs}", explain: "The spec's tokenizer.model derives image_start_idx and writes the HDF5 files; it must be the tokenizer the language model was trained with.", trigger: { weights: "weights", edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { model: "./ours.model" } }'], files: { "ours.model": "ours", "weights/text_model/tokenizer.model": "theirs" } } },
   E0605: { title: "unreadable config", message: "{file} is not valid JSON: {reason}", explain: "A JSON file of the weights folder could not be parsed.", trigger: { weights: "weights", files: { "weights/image_model/config.json": "{" } } },
+
+  E0701: { title: "malformed --set", explain: "A command-line override is written `--set <declaration>.<field>...=<value>`: a declaration of the spec, then field names separated by `.`, then `=` and a value written as in the spec (`--set finetune.optimizer.lr=2e-5`, `--set 'pretrain.batch=128 per step'`).", trigger: { set: ["tune"] } },
+  E0702: { title: "--set names no declaration", explain: "The first name of a `--set` path must be a declaration of the spec file itself (a phase, a model, a `let`), not an imported or standard-library name.", trigger: { set: ["tnue.batch=3 per step"] } },
+  E0703: { title: "--set names no field", explain: "A name after the first in a `--set` path must be a field of the schema of the value before it; a path descends only into records (instances), not into lists or plain values.", trigger: { set: ["tune.optimizer.lrr=2e-5"] } },
+  E0704: { title: "--set value does not parse", explain: "The text after `=` in a `--set` must be one value in the spec's own syntax: strings in double quotes (quote them for the shell too: `--set 'pretrain.images=\"./imgs\"'`), enum members and declarations by name, `128 per step`, `3%`, `[a, b]`.", trigger: { set: ["tune.optimizer.lr=2e-5)"] } },
+  E0705: { title: "environment value has the wrong type", explain: "`env(\"NAME\", default)` takes the type of its default: with a number, a bool or a quantity as the default, the environment variable must hold a value of that type, written as in a spec (`2e-5`, `true`, `100 steps`, `3%`).", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", 'optimizer = adamw { lr: env("LR", 1e-3) }'], env: { LR: "fast" } } },
+  E0706: { title: "--set given twice", explain: "Two `--set` options assign the same path (or one assigns a field inside a value another replaces whole); keep one.", trigger: { set: ["tune.optimizer.lr=1e-3", "tune.optimizer=adamw { lr: 2e-3 }"] } },
 
   W0301: { title: "schedule does not add up", message: "warm-up {warmup} + decay {decay} = {sum} steps, but the phase runs {steps}", explain: "warmup + decay steps differ from max_steps. The Cerebras 13B phase-1 reference has this inconsistency (66 + 2144 ≠ 2180); llavac reproduces an explicit value but says so.", trigger: { edit: ["schedule  = warmup_cosine { length: 2 epochs, warmup: 10% }", "schedule  = warmup_cosine { length: 2 epochs, warmup: 10%, decay: 60 steps }"] } },
   W0302: { title: "schedule counts a different batch", message: "the schedule counts steps of {reference} samples, but the phase trains {batch} per step", explain: "The step count is computed with a reference batch that differs from the batch the phase trains with, so '1 epoch' is not one pass over the data.", trigger: { edit: ["schedule  = warmup_cosine { length: 3 epochs }", "schedule  = warmup_cosine { length: 3 epochs, reference_batch: 64 }"] } },

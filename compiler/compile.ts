@@ -12,6 +12,7 @@ import { sound, type PhaseUnit, type ProgramIR } from "./ir.js";
 import { checkWeights } from "./checks/weights.js";
 import { Lowerer } from "./lower.js";
 import { ModuleGraph, nodeFs, type FileSystem } from "./modules.js";
+import { parseOverrides, type Override } from "./overrides.js";
 
 export interface CompileOptions {
   cwd?: string;
@@ -26,6 +27,8 @@ export interface CompileOptions {
   source?: string;
   /** A HuggingFace weights folder (seed step 3) to check against the spec. */
   weights?: string;
+  /** Command-line overrides, `path=value` each (`--set finetune.optimizer.lr=2e-5`). */
+  overrides?: readonly string[];
 }
 
 export interface PhaseResult {
@@ -45,6 +48,8 @@ export interface CompileResult {
   readable: boolean;
   program?: ProgramIR;
   phases: PhaseResult[];
+  /** The `--set`s that parsed (the manifest records them). */
+  overrides: Override[];
 }
 
 export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
@@ -55,10 +60,12 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   if (opts.source !== undefined) graph.setOverlay(file, opts.source);
   const ctx = new CheckContext(diags, graph, fs, cwd, opts.strict ?? false);
   const root = graph.load(file);
-  if (!root) return { file, graph, diags, ctx, readable: false, phases: [] };
+  if (!root) return { file, graph, diags, ctx, readable: false, phases: [], overrides: [] };
 
-  const checker = new Checker(graph, diags, { env: opts.env ?? process.env });
+  const overrides = parseOverrides(opts.overrides ?? [], graph, diags);
+  const checker = new Checker(graph, diags, { env: opts.env ?? process.env, overrides });
   checker.bind();
+  checker.attachOverrides(root);
   const program = new Lowerer(checker, diags).program(root);
 
   const phases: PhaseResult[] = [];
@@ -76,5 +83,5 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   }
   checkChains(program.phases, ctx);
   if (opts.weights !== undefined) checkWeights(opts.weights, phases.filter((p) => sound(p.unit, "model")).map((p) => p.unit), ctx);
-  return { file: root.path, graph, diags, ctx, readable: true, program, phases };
+  return { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides };
 }

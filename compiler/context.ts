@@ -17,7 +17,8 @@ export class CheckContext {
 
   isUser = (span: Span): boolean => {
     const m = this.graph.modules.get(span.file);
-    return m !== undefined && !m.isStd;
+    // A command-line `--set` is the user's too: carets go there.
+    return (m !== undefined && !m.isStd) || this.graph.isVirtual(span.file);
   };
 
   /** Where to put the caret for an IR path: in the user's spec, as close to the value as possible. */

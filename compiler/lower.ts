@@ -16,7 +16,7 @@ export class Lowerer {
 
   isUserSpan(span: Span): boolean {
     const m = this.checker.graph.modules.get(span.file);
-    return m !== undefined && !m.isStd;
+    return (m !== undefined && !m.isStd) || this.checker.graph.isVirtual(span.file);
   }
 
   program(root: SourceModule): ProgramIR {

@@ -47,6 +47,8 @@ function parseCached(text: string, file: string, isStd: boolean): ParseResult {
 export class ModuleGraph implements SourceLookup {
   readonly modules = new Map<string, SourceModule>();
   private readonly overlay = new Map<string, string>();
+  /** Sources that are not files (a command-line `--set`): named as given, never resolved or imported. */
+  private readonly virtual = new Map<string, string>();
 
   constructor(private readonly diags: DiagnosticBag, private readonly fs: FileSystem = nodeFs, private readonly cwd = process.cwd()) {}
 
@@ -55,11 +57,21 @@ export class ModuleGraph implements SourceLookup {
     this.overlay.set(path.resolve(file), text);
   }
 
+  /** A source that is not a file, such as `--set #1`: diagnostics show its text like a spec line. */
+  setVirtual(name: string, text: string): void {
+    this.virtual.set(name, text);
+  }
+
+  isVirtual(name: string): boolean {
+    return this.virtual.has(name);
+  }
+
   text(file: string): string | undefined {
-    return this.modules.get(file)?.text ?? this.overlay.get(file) ?? this.fs.read(file);
+    return this.virtual.get(file) ?? this.modules.get(file)?.text ?? this.overlay.get(file) ?? this.fs.read(file);
   }
 
   display(file: string): string {
+    if (this.virtual.has(file)) return file;
     const m = this.modules.get(file);
     if (m) return m.display;
     return this.displayOf(file);

@@ -19,12 +19,13 @@ import { SHAPES_DEFAULTS, synthesizeShapes } from "./data-cli.js";
 import { generatedBy } from "./version.js";
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
 import { smokeConfig, smokeReport, type SmokeSettings } from "./smoke.js";
+import { addSetOption } from "./overrides.js";
 
 export class RunFailure extends Error {}
 
 interface Io {
   paint: (color?: boolean) => Painter;
-  compileSpec(spec: string, levels?: LevelOptions): Promise<CompileResult>;
+  compileSpec(spec: string, levels?: LevelOptions, overrides?: string[]): Promise<CompileResult>;
   printDiagnostics(result: CompileResult, paint: Painter): void;
   setExit(code: number): void;
 }
@@ -98,7 +99,8 @@ function runProgram(mjs: string, args: string[]): Promise<number> {
 interface RunOpts {
   phase?: string;
   weights?: string[];
-  out: string;
+  out?: string;
+  set: string[];
   smoke?: boolean;
   steps?: string;
   backend?: string;
@@ -106,13 +108,18 @@ interface RunOpts {
   workers?: string;
 }
 
+/** Where `llavac run` writes when no `-o` is given: a folder per spec, so two specs never share checkpoints. */
+export function defaultRunDir(spec: string): string {
+  return path.join("out", path.parse(spec).name);
+}
+
 export function registerRunCommand(program: Command, io: Io): void {
-  addLevelOptions(program
-    .command("run"))
+  addSetOption(addLevelOptions(program
+    .command("run")
     .description("train a spec's phases on this machine with TensorFlow.js (building the program and HDF5 data first)")
-    .argument("<spec>", "the .llava file")
+    .argument("<spec>", "the .llava file")))
     .option("--phase <name>", "run only this phase (default: every phase, in order)")
-    .option("-o, --out <dir>", "output folder for programs, checkpoints and loss curves", "out")
+    .option("-o, --out <dir>", "output folder for programs, checkpoints and loss curves (default: out/<spec name>)")
     .option("--smoke", "shrink the model and run a few steps on the first samples of the real data, then report")
     .option("--steps <n>", "stop each phase after n updates (smoke runs: default 50)")
     .option("--backend <name>", "tensorflow-gpu, tensorflow, wasm or cpu (default: the fastest available)")
@@ -120,7 +127,7 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option("--weights <paths...>", "start phases that do not start from another phase from these safetensors files or folders (HF or Cerebras names)")
     .option("--workers <n>", "HDF5 writer threads when data must be made (default: the number of cores)")
     .action(async (spec: string, o: RunOpts & LevelOptions) => {
-      const result = await io.compileSpec(spec, levelsOf(o));
+      const result = await io.compileSpec(spec, levelsOf(o), o.set);
       const paint = io.paint();
       if (result.diags.errorCount > 0) {
         io.printDiagnostics(result, paint);
@@ -139,7 +146,8 @@ export function registerRunCommand(program: Command, io: Io): void {
       const { writeAtomically } = await import("./build.js");
       const { trainProgram } = await import("./emit/train-program.js");
       const { runConfig } = await import("./run-config.js");
-      const outDir = o.smoke ? path.join(o.out, "smoke") : o.out;
+      const out = o.out ?? defaultRunDir(spec);
+      const outDir = o.smoke ? path.join(out, "smoke") : out;
       const smoke: SmokeSettings | undefined = o.smoke ? { steps: steps ?? 50, batch: 4, micro: 2, lr: 1e-3 } : undefined;
       const header = (name: string) => [generatedBy(path.basename(result.file), `, phase ${name}${smoke ? `, shrunk for a smoke run (${smoke.steps} steps on the first samples)` : ""}`)];
       const files = phases.map((p) => {

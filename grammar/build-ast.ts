@@ -257,7 +257,7 @@ export class AstBuilder {
 
   // ---- values ----
 
-  private fieldValue(n: CstNode): A.Expr {
+  fieldValue(n: CstNode): A.Expr {
     const exprs = this.nodes(n.children, "expr").map((e) => this.expr(e));
     if (exprs.length === 0) return { k: "error", span: this.nodeSpan(n) };
     if (exprs.length === 1) return exprs[0]!;

@@ -1,6 +1,6 @@
 // Front end of the compiler: text → tokens → CST (with recovery) → AST, plus every syntax problem found.
 import type { IRecognitionException, IToken } from "chevrotain";
-import type { Module, Span } from "./ast.js";
+import type { Expr, Module, Span } from "./ast.js";
 import { AstBuilder, type SyntaxProblem } from "./build-ast.js";
 import { sharedParser } from "./parser.js";
 import { llavaLexer } from "./tokens.js";
@@ -49,6 +49,38 @@ export function parse(text: string, file: string): ParseResult {
 
   const comments = (lexed.groups["comments"] ?? []).map((t: IToken) => ({ text: t.image, span: builder.tokenSpan(t) }));
   return { module, problems: dedupe(problems), comments };
+}
+
+export interface ValueParseResult {
+  value: Expr;
+  problems: (SyntaxProblem & { kind: "lex" | "parse" })[];
+}
+
+/**
+ * One value (what follows `field =` in a spec) from `text.slice(start)`, with spans into the whole of
+ * `text`: a command-line `--set path=value` is shown as its own line, the caret under the value.
+ */
+export function parseValue(text: string, file: string, start = 0): ValueParseResult {
+  const builder = new AstBuilder(file, text, lineStarts(text));
+  // Blanks in place of the prefix keep the lexer's offsets those of `text`.
+  const lexed = llavaLexer.tokenize(text.slice(0, start).replace(/[^\r\n]/g, " ") + text.slice(start));
+  const problems: ValueParseResult["problems"] = [];
+  for (const e of lexed.errors) {
+    const chars = text.slice(e.offset, e.offset + Math.max(1, e.length));
+    problems.push({ kind: "lex", message: `unexpected character${chars.length > 1 ? "s" : ""} \`${chars.length > 12 ? chars.slice(0, 12) + "…" : chars}\``, span: builder.spanAt(e.offset, e.offset + Math.max(1, e.length)) });
+  }
+  const parser = sharedParser();
+  parser.input = lexed.tokens;
+  const cst = parser.fieldValue();
+  for (const e of parser.errors) {
+    const message = e.name === "NotAllInputParsedException" ? `unexpected ${e.token.image ? "`" + e.token.image + "`" : "text"} after the value` : e.message;
+    problems.push({ kind: "parse", message, span: errorSpan(e, builder, text) });
+  }
+  if (lexed.tokens.length === 0) problems.push({ kind: "parse", message: "expected a value, found nothing", span: builder.spanAt(text.length, text.length) });
+  const value = builder.fieldValue(cst);
+  for (const p of builder.problems) problems.push({ kind: "parse", ...p });
+  problems.sort((a, b) => a.span.start - b.span.start);
+  return { value, problems: dedupe(problems) };
 }
 
 /** The place to point at: the offending token, or just after the last good one when it was at EOF. */

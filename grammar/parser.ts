@@ -226,8 +226,8 @@ export class LlavaParser extends CstParser {
 
   // ---- values ----
 
-  /** A field's value; `256 per step, 22 per micro-batch` continues across the comma. */
-  private fieldValue = this.RULE("fieldValue", () => {
+  /** A field's value; `256 per step, 22 per micro-batch` continues across the comma. Public: `parseValue` starts here. */
+  public fieldValue = this.RULE("fieldValue", () => {
     this.SUBRULE(this.expr);
     this.MANY({
       GATE: () => this.LA(1).tokenType === T.Comma && NUMBER.has(this.LA(2).tokenType) && this.LA(3).tokenType === T.Per,

@@ -26,7 +26,7 @@ async function runTrigger(t: Trigger, levels: { deny?: string[]; allow?: string[
     writeFileSync(path.join(dir, f), text);
   }
   if (!t.noData) for (const d of TINY_DIRS) mkdirSync(path.join(dir, d), { recursive: true });
-  const result = await compile(path.join(dir, "spec.llava"), { cwd: dir, env: {}, ...levels, ...(t.weights ? { weights: t.weights } : {}) });
+  const result = await compile(path.join(dir, "spec.llava"), { cwd: dir, env: { ...t.env }, ...levels, ...(t.weights ? { weights: t.weights } : {}), ...(t.set ? { overrides: t.set } : {}) });
   if (t.build && result.diags.errorCount === 0) {
     const { Builder } = await import("../compiler/build.js");
     new Builder(result).outputs({ cerebras: true });

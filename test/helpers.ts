@@ -21,7 +21,7 @@ export interface Checked {
  * Compile `files` (name → text, the first one is the root) as if they were in test/virtual/.
  * `dirs` lists folders that exist (relative to the working directory) for data-folder checks.
  */
-export async function check(files: Record<string, string> | string, opts: { strict?: boolean; env?: Record<string, string>; dirs?: string[] } = {}): Promise<Checked> {
+export async function check(files: Record<string, string> | string, opts: { strict?: boolean; env?: Record<string, string>; dirs?: string[]; overrides?: string[] } = {}): Promise<Checked> {
   const map = typeof files === "string" ? { "spec.llava": files } : files;
   const abs = new Map(Object.entries(map).map(([k, v]) => [path.join(VIRTUAL, k), v]));
   const dirs = new Set((opts.dirs ?? []).map((d) => path.resolve(VIRTUAL, d)));
@@ -30,7 +30,7 @@ export async function check(files: Record<string, string> | string, opts: { stri
     exists: (f) => abs.has(f) || dirs.has(f),
   };
   const rootName = Object.keys(map)[0]!;
-  const result = await compile(path.join(VIRTUAL, rootName), { fs, cwd: VIRTUAL, env: opts.env ?? {}, strict: opts.strict ?? false });
+  const result = await compile(path.join(VIRTUAL, rootName), { fs, cwd: VIRTUAL, env: opts.env ?? {}, strict: opts.strict ?? false, overrides: opts.overrides ?? [] });
   const diags = result.diags.sorted();
   return {
     result,

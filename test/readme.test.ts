@@ -56,6 +56,22 @@ describe("README", () => {
   });
 });
 
+describe("README: overrides", () => {
+  it("the bad --set shown is what llavac prints for it", async () => {
+    const shown = block("", "error[E0703]");
+    const { compile } = await import("../compiler/compile.js");
+    const r = await compile(path.join(ROOT, "examples/llava-v1.5-7b/llava.llava"), { cwd: ROOT, env: {}, overrides: ["finetune.optimizer.lrr=2e-5"] });
+    const d = r.diags.sorted().find((x) => x.code === "E0703")!;
+    expect(renderDiagnostic(d, r.graph).trim()).toBe(shown.trim());
+    const good = blocks().filter((b) => b.lang === "sh").map((b) => b.body).join("").split("\n").find((l) => l.includes(" --set "))!;
+    const args = [...good.matchAll(/--set (?:'([^']*)'|(\S+))/g)].map((m) => m[1] ?? m[2]!);
+    expect(args).toEqual(["finetune.optimizer.lr=2e-5", "pretrain.batch=128 per step"]);
+    const ok = await compile(path.join(ROOT, "examples/llava-v1.5-7b/llava.llava"), { cwd: ROOT, env: {}, overrides: args });
+    expect(ok.diags.errorCount).toBe(0);
+    expect(ok.phases.find((p) => p.unit.ir.$name === "pretrain")!.unit.ir.batch.global).toBe(128);
+  });
+});
+
 describe("README: training commands", () => {
   it("shows `llavac run` on the tiny example and the smoke run that the program and smoke tests run", () => {
     const sh = blocks().filter((b) => b.lang === "sh").map((b) => b.body).join("");

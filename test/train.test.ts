@@ -147,6 +147,25 @@ describe("training runs", () => {
     expect(missing.stderr).toMatch(/--weights: not found: nowhere.safetensors/);
   }, 240_000);
 
+  it("a run folder remembers its settings: --steps resumes, other settings stop with what changed, --fresh starts over", async () => {
+    const first = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "fp", "--steps", "2"], dir);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(dir, "fp/pretrain/fingerprint.json"), "utf8")).settings["batch.global"]).toBe("8");
+    // `--steps` only stops early: a longer run continues.
+    const more = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "fp", "--steps", "3"], dir);
+    expect(more.code, more.stderr).toBe(0);
+    expect(more.stderr).toMatch(/resuming pretrain from .*checkpoint_2\.safetensors \(step 2\)/);
+    const changed = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "fp", "--steps", "4", "--set", "pretrain.optimizer.lr=1e-3"], dir);
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toMatch(/fp\/pretrain holds checkpoints of a run with other settings, so it is not resumed/);
+    expect(changed.stderr).toMatch(/\n {2}optimizer\.learning_rate\S*\s+0\.003 → 0\.001\n/);
+    expect(changed.stderr).toMatch(/--fresh .*-o <new folder>/s);
+    const fresh = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "fp", "--steps", "1", "--fresh", "--set", "pretrain.optimizer.lr=1e-3"], dir);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(report(dir, "fp").start.kind).toBe("fresh");
+    expect(report(dir, "fp").steps.map((s) => s.step)).toEqual([1]);
+  }, 240_000);
+
   it("a phase that starts from another loads its model states only: step, optimizer and data start over", async () => {
     const r = await llavac(["run", "spec.llava", "--phase", "finetune", "-o", "whole"], dir);
     expect(r.code, r.stderr).toBe(0);
@@ -157,21 +176,23 @@ describe("training runs", () => {
     const state = JSON.parse(readFileSync(path.join(dir, "whole/finetune/checkpoints/checkpoint_3.json"), "utf8"));
     expect(state.step).toBe(3);
     expect(state.cursor).toBe(24);
-    // Without the first phase's checkpoints, the second refuses to start from scratch.
-    const lonely = await llavac(["run", "spec.llava", "--phase", "finetune", "-o", "nowhere"], dir);
+    // Without the first phase's checkpoints, the second refuses to start from scratch. Without -o, the
+    // run goes to a folder of this spec's own, out/spec/.
+    const lonely = await llavac(["run", "spec.llava", "--phase", "finetune"], dir);
     expect(lonely.code).toBe(1);
-    expect(lonely.stderr).toMatch(/starts from phase pretrain, which has no checkpoint in .*nowhere\/pretrain\/checkpoints: run that phase first/);
+    expect(lonely.stderr).toMatch(/starts from phase pretrain, which has no checkpoint in .*out\/spec\/pretrain\/checkpoints: run that phase first/);
+    expect(existsSync(path.join(dir, "out/spec/finetune/train.ts"))).toBe(true);
   }, 240_000);
 
   it("a NaN loss stops the run with a clear error and keeps the last good checkpoint", async () => {
     const bad = await project(spec({ lr: "1e30", schedule: "constant_lr { length: 10 steps }", checkpoint: 1 }));
-    const r = await llavac(["run", "spec.llava", "-o", "out"], bad);
+    const r = await llavac(["run", "spec.llava"], bad);
     expect(r.code).toBe(1);
     const m = /error: step (\d+): the loss is (NaN|Infinity|-Infinity) \(gradient norm [^)]*\); stopping\. the last good checkpoint is (\S+) \(step (\d+)\)/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     const [, failed, , kept, keptStep] = m!;
     expect(Number(keptStep)).toBe(Number(failed) - 1);
     expect(existsSync(kept!)).toBe(true);
-    expect(existsSync(path.join(bad, `out/pretrain/checkpoints/checkpoint_${failed}.json`))).toBe(false);
+    expect(existsSync(path.join(bad, `out/spec/pretrain/checkpoints/checkpoint_${failed}.json`))).toBe(false);
   }, 240_000);
 });

@@ -15,6 +15,7 @@ import { thousands } from "../util/format.js";
 import { loadWeights, type WeightReport } from "../weights/load.js";
 import { checkpointsIn, latestVerifiedCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointRef, type StepLog, type TrainState } from "./checkpoint.js";
 import type { PhaseRunConfig } from "./config.js";
+import { describeChanges, fingerprintChanges, fingerprintOf, readFingerprint } from "./fingerprint.js";
 import { AdamW } from "./optimizer.js";
 import { trainStep } from "./step.js";
 import { lossCurveSvg, svgToPng } from "./plot.js";
@@ -90,6 +91,26 @@ function formatLog(l: StepLog, total: number): string {
 }
 
 
+/**
+ * Refuse to resume checkpoints trained with other settings, then record this run's. A folder with
+ * checkpoints but no fingerprint (written before fingerprints) is resumed and gets one.
+ */
+export function checkFingerprint(cfg: PhaseRunConfig, out: string, ckptDir: string, fresh: boolean): void {
+  const file = path.join(out, "fingerprint.json");
+  const now = fingerprintOf(cfg);
+  const old = readFingerprint(file);
+  if (!fresh && old && old.hash !== now.hash && checkpointsIn(ckptDir).length > 0) {
+    const changes = fingerprintChanges(old, now);
+    const where = path.relative(process.cwd(), out) || ".";
+    throw new TrainingError(
+      `phase ${cfg.phase}: ${where} holds checkpoints of a run with other settings, so it is not resumed. What changed (recorded → now):\n` +
+      `${describeChanges(changes)}\n` +
+      `Either start this phase over with --fresh (its checkpoints in ${where} are deleted), or keep them and train into a new folder (\`llavac run <spec> -o <new folder>\`).`,
+    );
+  }
+  if (old?.hash !== now.hash) writeFileAtomic(file, JSON.stringify(now, null, 1) + "\n");
+}
+
 export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Promise<RunReport> {
   const started = Date.now();
   const base = opts.baseDir ?? process.cwd();
@@ -98,6 +119,7 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
   const out = abs(base, cfg.output);
   const ckptDir = path.join(out, "checkpoints");
   mkdirSync(out, { recursive: true });
+  checkFingerprint(cfg, out, ckptDir, opts.fresh ?? false);
 
   const mc = cfg.model;
   const store = new ParamStore(mc.arch, {
