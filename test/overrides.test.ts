@@ -142,7 +142,7 @@ describe("typed env()", () => {
     expect(negative.span.start).toBe(at);
     // A string default keeps today's meaning: the variable's text.
     expect((await check(spec('env("LR", "2e-5")'))).one("E0201").message).toMatch(/expected `float & > 0`, found string "2e-5"/);
-    expect((await check(spec('env("LR", [1])'))).one("E0209").message).toMatch(/default is a string, a number, a bool or a quantity/);
+    expect((await check(spec('env("LR", [1])'))).one("E0237").message).toMatch(/default is a string, a number, a bool or a quantity/);
   });
 });
 
@@ -154,7 +154,7 @@ describe("--set on the command line", () => {
     writeFileSync(path.join(dir, "spec.llava"), TINY);
     const bad = llavac(["check", "spec.llava", "--set", "tune.optimizer.lr=1e-4", "--set", "tune.batch=32 per stepp"], dir);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain("error[E0207]: unknown batch unit `stepp`\n --> --set #2:1:19\n  |\n1 | tune.batch=32 per stepp\n  |                   ^^^^^\n  = help: did you mean `step`?");
+    expect(bad.stderr).toContain("error[E0230]: unknown batch unit `stepp`\n --> --set #2:1:19\n  |\n1 | tune.batch=32 per stepp\n  |                   ^^^^^\n  = help: did you mean `step`?");
     const good = llavac(["build", "spec.llava", "-o", "out", "--set", "tune.optimizer.lr=1e-4", "--set", "align.batch=64 per step"], dir);
     expect(good.status, good.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path.join(dir, "out/manifest.json"), "utf8")).overrides.map((o: { set: string }) => o.set)).toEqual(["tune.optimizer.lr=1e-4", "align.batch=64 per step"]);
