@@ -6,6 +6,9 @@ export const CODES = {
   E0001: { title: "syntax error", explain: "The file does not follow the .llava grammar. The parser recovers and keeps going, so every syntax error in the file is listed in one run." },
   E0002: { title: "unexpected character", explain: "A character that cannot start any token (such as `@` or `$`). Strings are written in double quotes; comments start with `//`." },
   E0003: { title: "invalid literal", explain: "A literal that cannot be read: an unterminated string, a bad escape, or a number out of range." },
+  E0004: { title: "nesting too deep", explain: "Brackets nested more than 64 levels deep, more than 64 `-` signs in a row, or an expression more than 256 levels deep (each operator of a chain such as `a / b / c` counts as one level). No real spec comes near these limits; they keep the compiler from running out of stack. Name the inner parts with `let` declarations." },
+  E0005: { title: "unterminated comment", explain: "A `/*` comment has no closing `*/`, so it runs to the end of the file. The error points at the opening `/*`." },
+  E0006: { title: "unclosed bracket", explain: "A `{`, `[` or `(` is still open where the next top-level declaration starts (a declaration at the start of a line, such as `let x` or `phase p {`) or at the end of the file. The error points where the closer is needed; the notes show where each open bracket was opened." },
 
   E0101: { title: "module not found", explain: "`import ... from \"std/x\"` looks in the standard library; a path starting with `./` or `../` is relative to the importing file (`.llava` may be omitted)." },
   E0102: { title: "import cycle", explain: "Modules import each other in a loop. Move the shared declarations into a third module that both import." },

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, type ImportDecl, type Module, type ParseResult, type Span } from "../grammar/index.js";
+import type { Code } from "./codes.js";
 import type { DiagnosticBag, SourceLookup } from "./diagnostics.js";
 
 export const STDLIB_DIR = fileURLToPath(new URL("../stdlib/", import.meta.url));
@@ -106,7 +107,8 @@ export class ModuleGraph implements SourceLookup {
     const m: SourceModule = { path: file, display: this.displayOf(file), isStd, text, ast: parsed.module, comments: parsed.comments, imports: [] };
     this.modules.set(file, m);
     for (const p of parsed.problems) {
-      this.diags.error(p.kind === "lex" ? "E0002" : /unterminated|escape|too large|out of range/.test(p.message) ? "E0003" : "E0001", p.message, p.span);
+      const code = (p.code as Code | undefined) ?? (p.kind === "lex" ? "E0002" : /unterminated|escape|too large|out of range/.test(p.message) ? "E0003" : "E0001");
+      this.diags.error(code, p.message, p.span, p.notes ? { notes: p.notes } : {});
     }
     const here = [...stack, file];
     for (const decl of parsed.module.imports) {

@@ -2,6 +2,7 @@
 import type { IRecognitionException, IToken } from "chevrotain";
 import type { Module, Span } from "./ast.js";
 import { AstBuilder, type SyntaxProblem } from "./build-ast.js";
+import { guardTokens, limitDepth } from "./guard.js";
 import { sharedParser } from "./parser.js";
 import { llavaLexer } from "./tokens.js";
 
@@ -38,13 +39,20 @@ export function parse(text: string, file: string): ParseResult {
     problems.push({ kind: "lex", message: `unexpected character${chars.length > 1 ? "s" : ""} \`${shown.replace(/\s/g, " ")}\``, span });
   }
 
+  for (const t of lexed.groups["comments"] ?? []) {
+    if (t.tokenType.name === "UnterminatedComment") problems.push({ kind: "lex", code: "E0005", message: "unterminated comment: this `/*` has no closing `*/`", span: builder.spanAt(t.startOffset, t.startOffset + 2) });
+  }
+
+  const guarded = guardTokens(lexed.tokens, builder);
+  for (const p of guarded.problems) problems.push({ kind: "parse", ...p });
   const parser = sharedParser();
-  parser.input = lexed.tokens;
+  parser.input = guarded.tokens;
   const cst = parser.file();
   for (const e of parser.errors) problems.push({ kind: "parse", message: e.message, span: errorSpan(e, builder, text) });
 
   const module = builder.module(cst);
   for (const p of builder.problems) problems.push({ kind: "parse", ...p });
+  for (const p of limitDepth(module, builder)) problems.push({ kind: "parse", ...p });
   problems.sort((a, b) => a.span.start - b.span.start);
 
   const comments = (lexed.groups["comments"] ?? []).map((t: IToken) => ({ text: t.image, span: builder.tokenSpan(t) }));
