@@ -23,6 +23,7 @@ type Attempt = { ok: true; value: Value } | { ok: false; failure: Failure };
 
 const UNITS: Record<string, Unit> = { step: "steps", steps: "steps", epoch: "epochs", epochs: "epochs" };
 const PHASE_SCHEMA = "phase";
+const MAX_EVAL_DEPTH = 500;
 
 export class Checker {
   private readonly scopes = new Map<SourceModule, Map<string, Sym>>();
@@ -178,7 +179,7 @@ export class Checker {
       return T.error;
     }
     sym.resolving = true;
-    sym.resolved = this.resolveType(sym.decl.type, sym.module);
+    sym.resolved = this.deeper(sym.decl.name.span, () => this.resolveType(sym.decl.type, sym.module), (): Type => T.error);
     sym.resolving = false;
     return sym.resolved;
   }
@@ -270,7 +271,28 @@ export class Checker {
 
   // ------------------------------------------------------------------ expressions
 
+  /** Evaluation recurses through expressions and the declarations they name; bounded (E0007) so that a
+   *  chain of 10,000 `let`s, each naming the next, is a diagnostic rather than a stack overflow. */
   eval(e: Expr, m: SourceModule, expected?: Type): Value {
+    return this.deeper(e.span, () => this.evalExpr(e, m, expected), () => ({ k: "error", span: e.span }));
+  }
+
+  private depth = 0;
+  private tooDeep = false;
+
+  private deeper<R>(at: Span, run: () => R, fallback: () => R): R {
+    if (this.depth >= MAX_EVAL_DEPTH) {
+      if (!this.tooDeep) {
+        this.tooDeep = true;
+        this.diags.error("E0007", `definitions nest too deeply here: more than ${MAX_EVAL_DEPTH} levels of names and expressions inside each other`, at, { help: "a chain of declarations that each name the next is limited; shorten the chain" });
+      }
+      return fallback();
+    }
+    this.depth++;
+    try { return run(); } finally { this.depth--; }
+  }
+
+  private evalExpr(e: Expr, m: SourceModule, expected?: Type): Value {
     switch (e.k) {
       case "int": return { k: "int", v: e.value, span: e.span };
       case "float": return { k: "float", v: e.value, span: e.span };

@@ -29,7 +29,7 @@ class UsageError extends Error {}
 
 async function compileOrExit(spec: string, strict: boolean, weights?: string): Promise<CompileResult> {
   const result = await compile(spec, { strict, ...(weights !== undefined ? { weights } : {}) });
-  if (!result.readable) throw new UsageError(`cannot read ${spec}`);
+  if (!result.readable) throw new UsageError(`cannot read ${spec}${result.unreadable ? `: ${result.unreadable}` : ""}`);
   return result;
 }
 

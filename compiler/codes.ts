@@ -9,12 +9,14 @@ export const CODES = {
   E0004: { title: "nesting too deep", explain: "Brackets nested more than 64 levels deep, more than 64 `-` signs in a row, or an expression more than 256 levels deep (each operator of a chain such as `a / b / c` counts as one level). No real spec comes near these limits; they keep the compiler from running out of stack. Name the inner parts with `let` declarations." },
   E0005: { title: "unterminated comment", explain: "A `/*` comment has no closing `*/`, so it runs to the end of the file. The error points at the opening `/*`." },
   E0006: { title: "unclosed bracket", explain: "A `{`, `[` or `(` is still open where the next top-level declaration starts (a declaration at the start of a line, such as `let x` or `phase p {`) or at the end of the file. The error points where the closer is needed; the notes show where each open bracket was opened." },
+  E0007: { title: "definitions nest too deeply", explain: "Evaluating a value went more than 500 levels deep through names and expressions (for example a chain of `let` declarations, each naming the next, or type aliases of aliases). The limit keeps the checker from running out of stack; no real spec comes near it." },
 
   E0101: { title: "module not found", explain: "`import ... from \"std/x\"` looks in the standard library; a path starting with `./` or `../` is relative to the importing file (`.llava` may be omitted)." },
   E0102: { title: "import cycle", explain: "Modules import each other in a loop. Move the shared declarations into a third module that both import." },
   E0103: { title: "name not exported", explain: "The imported module has no declaration with that name." },
   E0104: { title: "unknown name", explain: "No declaration, import or enum member with this name is visible here." },
   E0105: { title: "duplicate declaration", explain: "Two declarations in one module have the same name. Names must be unique per module (imports count)." },
+  E0106: { title: "module is not a readable file", explain: "The imported path exists but is not a source file llavac can read: a folder, a named pipe (FIFO), a device such as /dev/zero, a socket, or a file over 16 MiB. llavac checks the kind of file before reading it, so such an import never hangs." },
 
   E0201: { title: "type mismatch", explain: "The value does not have the type the field declares." },
   E0202: { title: "unknown field", explain: "The schema has no field of this name. Schemas are closed: a misspelled field is an error, never silently ignored." },

@@ -1,6 +1,6 @@
 // Modules and imports: find, read and parse every module a spec reaches, and report missing modules and
 // import cycles at the import that causes them.
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, type Stats } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, type ImportDecl, type Module, type ParseResult, type Span } from "../grammar/index.js";
@@ -25,13 +25,60 @@ export interface SourceModule {
 export interface FileSystem {
   read(file: string): string | undefined;
   exists(file: string): boolean;
+  /** Why `read` gave nothing for a path that exists (a folder, a FIFO, a device, too large). */
+  whyUnreadable?(file: string): string | undefined;
+}
+
+/** Spec and config files are small; a larger one is a mistake (or /dev/zero behind a link), not a spec. */
+export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
+
+/** What is wrong with a path as a source file, from its status alone (a stat never blocks, a read of a FIFO does). */
+function refusal(st: Stats, limit: number): string | undefined {
+  if (st.isDirectory()) return "it is a folder, not a file";
+  if (st.isFIFO()) return "it is a named pipe (FIFO), not a regular file";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "it is a device, not a regular file";
+  if (st.isSocket()) return "it is a socket, not a regular file";
+  if (!st.isFile()) return "it is not a regular file";
+  if (st.size > limit) return `it is ${(st.size / 1048576).toFixed(1)} MiB; a source file may be at most ${limit / 1048576} MiB`;
+  return undefined;
+}
+
+/** Read a regular file as UTF-8 text, or say why not. The type is checked on the open descriptor (opened
+ *  non-blocking, so a FIFO without a writer cannot hang us), and the size again after reading. */
+export function readSource(file: string, limit = MAX_SOURCE_BYTES): { text: string } | { problem: string; missing?: true } {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return { problem: "no such file", missing: true };
+    if (code === "EACCES" || code === "EPERM") return { problem: "permission denied" };
+    if (code === "EISDIR") return { problem: "it is a folder, not a file" };
+    return { problem: (err as Error).message };
+  }
+  try {
+    const why = refusal(fstatSync(fd), limit);
+    if (why) return { problem: why };
+    const buf = readFileSync(fd);
+    if (buf.length > limit) return { problem: `it is larger than ${limit / 1048576} MiB` };
+    return { text: buf.toString("utf8") };
+  } catch (err) {
+    return { problem: (err as Error).message };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export const nodeFs: FileSystem = {
   read(file) {
-    try { return readFileSync(file, "utf8"); } catch { return undefined; }
+    const r = readSource(file);
+    return "text" in r ? r.text : undefined;
   },
   exists: existsSync,
+  whyUnreadable(file) {
+    const r = readSource(file);
+    return "problem" in r && !r.missing ? r.problem : undefined;
+  },
 };
 
 // Parsing the standard library is the same work every time; keep it for the life of the process.
@@ -48,6 +95,8 @@ function parseCached(text: string, file: string, isStd: boolean): ParseResult {
 export class ModuleGraph implements SourceLookup {
   readonly modules = new Map<string, SourceModule>();
   private readonly overlay = new Map<string, string>();
+  /** Paths that exist but are not readable sources, with the reason. */
+  readonly unreadable = new Map<string, string>();
 
   constructor(private readonly diags: DiagnosticBag, private readonly fs: FileSystem = nodeFs, private readonly cwd = process.cwd()) {}
 
@@ -101,7 +150,11 @@ export class ModuleGraph implements SourceLookup {
     const existing = this.modules.get(file);
     if (existing) return existing;
     const text = this.overlay.get(file) ?? this.fs.read(file);
-    if (text === undefined) return undefined;
+    if (text === undefined) {
+      const why = this.fs.whyUnreadable?.(file);
+      if (why) this.unreadable.set(file, why);
+      return undefined;
+    }
     const isStd = file.startsWith(STDLIB_DIR);
     const parsed = parseCached(text, file, isStd);
     const m: SourceModule = { path: file, display: this.displayOf(file), isStd, text, ast: parsed.module, comments: parsed.comments, imports: [] };
@@ -126,7 +179,10 @@ export class ModuleGraph implements SourceLookup {
         continue;
       }
       const loaded = this.loadFile(target, here);
-      if (!loaded) {
+      const why = loaded ? undefined : this.unreadable.get(target);
+      if (why) {
+        this.diags.error("E0106", `module "${decl.path}" cannot be read: ${why}`, decl.pathSpan, { help: "an import names a .llava source file" });
+      } else if (!loaded) {
         this.diags.error("E0101", `module "${decl.path}" not found (looked for ${this.displayOf(target)})`, decl.pathSpan, isStd ? {} : { help: stdHint(decl.path) });
       }
       m.imports.push({ decl, target: loaded });
