@@ -6,7 +6,7 @@
 import type { CallArg, ConstraintNode, Expr, Ident, InstanceDecl, RecordExpr, Span, TypeNode } from "../grammar/ast.js";
 import { didYouMean, type Diagnostic, type DiagnosticBag, type Note } from "./diagnostics.js";
 import type { Code } from "./codes.js";
-import { PRELUDE, type ModuleGraph, type SourceModule } from "./modules.js";
+import { PRELUDE, stdlibExports, type ModuleGraph, type SourceModule } from "./modules.js";
 import {
   PRIMITIVE_TYPES, T, baseOf, describeValue, enumsIn, schemasIn, typeToString,
   type EnumSym, type FieldInfo, type FieldSlot, type RecordValue, type SchemaSym, type Sym, type Type, type Unit, type Value, type ValueSym,
@@ -150,7 +150,7 @@ export class Checker {
         const sym = this.lookup(node.name.name, m);
         if (!sym) {
           const hint = didYouMean(node.name.name, [...Object.keys(PRIMITIVE_TYPES), ...this.visibleNames(m).filter((n) => { const s = this.lookup(n, m); return s?.k === "schema" || s?.k === "enum" || s?.k === "alias"; })]);
-          this.diags.error("E0104", `unknown type \`${node.name.name}\``, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
+          this.diags.error("E0104", `unknown type \`${node.name.name}\``, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : stdlibExports().has(node.name.name) ? importHint(node.name.name) : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
           return T.error;
         }
         if (sym.k === "schema") return { k: "schema", sym };
@@ -800,9 +800,12 @@ function declSpan(s: Sym): Span | undefined {
   }
 }
 
+/** For a name nothing in scope resembles: the standard module that really declares it (or a close name). */
 function importHint(name: string): string {
-  if (/^(clip|vit|siglip)/.test(name)) return `vision encoders live in std/vision: import { ${name} } from "std/vision"`;
-  if (/^(vicuna|llama|tiny)/.test(name)) return `language models live in std/language: import { ${name} } from "std/language"`;
-  if (/^(mlp|linear)/.test(name)) return `projectors live in std/projectors: import { ${name} } from "std/projectors"`;
+  const exports = stdlibExports();
+  const at = (n: string) => exports.get(n)!.map((mod) => `import { ${n} } from "${mod}"`).join(" or ");
+  if (exports.has(name)) return `\`${name}\` is declared in ${exports.get(name)!.join(" and ")}: ${at(name)}`;
+  const close = didYouMean(name, exports.keys());
+  if (close) return `did you mean \`${close}\`? ${at(close)}`;
   return "declare it, or import it from the module that declares it";
 }

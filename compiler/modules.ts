@@ -1,6 +1,6 @@
 // Modules and imports: find, read and parse every module a spec reaches, and report missing modules and
 // import cycles at the import that causes them.
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, type Stats } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, type Stats } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, type ImportDecl, type Module, type ParseResult, type Span } from "../grammar/index.js";
@@ -90,6 +90,29 @@ function parseCached(text: string, file: string, isStd: boolean): ParseResult {
   let r = parseCache.get(key);
   if (!r) { r = parse(text, file); parseCache.set(key, r); }
   return r;
+}
+
+let stdExports: Map<string, string[]> | undefined;
+
+/** Every standard module's own declarations: name → the modules (`std/vision`) that declare it, which is
+ *  what `import { name } from "std/..."` can import. Read and parsed once, on first use (only when a name
+ *  is unknown), from the standard library itself, so import hints cannot drift from it. */
+export function stdlibExports(): Map<string, string[]> {
+  if (stdExports) return stdExports;
+  const index = new Map<string, string[]>();
+  let files: string[] = [];
+  try { files = readdirSync(STDLIB_DIR).filter((f) => f.endsWith(".llava")).sort(); } catch { /* no stdlib: no hints */ }
+  for (const f of files) {
+    const file = path.join(STDLIB_DIR, f);
+    const r = readSource(file);
+    if (!("text" in r)) continue;
+    const mod = "std/" + f.slice(0, -".llava".length);
+    for (const d of parseCached(r.text, file, true).module.decls) {
+      if (d.name.name) index.set(d.name.name, [...(index.get(d.name.name) ?? []), mod]);
+    }
+  }
+  stdExports = index;
+  return index;
 }
 
 export class ModuleGraph implements SourceLookup {
