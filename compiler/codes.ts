@@ -10,6 +10,7 @@ export const CODES = {
   E0005: { title: "unterminated comment", explain: "A `/*` comment has no closing `*/`, so it runs to the end of the file. The error points at the opening `/*`." },
   E0006: { title: "unclosed bracket", explain: "A `{`, `[` or `(` is still open where the next top-level declaration starts (a declaration at the start of a line, such as `let x` or `phase p {`) or at the end of the file. The error points where the closer is needed; the notes show where each open bracket was opened." },
   E0007: { title: "definitions nest too deeply", explain: "Evaluating a value went more than 500 levels deep through names and expressions (for example a chain of `let` declarations, each naming the next, or type aliases of aliases). The limit keeps the checker from running out of stack; no real spec comes near it." },
+  E0008: { title: "file too large", explain: "A source file with more than 200,000 tokens (a spec has a few thousand). Parsing keeps every token in memory, so such a file, generated or hostile, is refused before it is parsed. Split it into modules, or generate less." },
 
   E0101: { title: "module not found", explain: "`import ... from \"std/x\"` looks in the standard library; a path starting with `./` or `../` is relative to the importing file (`.llava` may be omitted)." },
   E0102: { title: "import cycle", explain: "Modules import each other in a loop. Move the shared declarations into a third module that both import." },
