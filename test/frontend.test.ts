@@ -1,7 +1,7 @@
 // The front end under hostile input: deep nesting, huge literals and files, files that are not files,
 // unterminated comments and strings, a missing `}`, and import hints. Each case is one clear diagnostic,
 // never a crash, a hang or a cascade.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,7 +10,7 @@ import { compile } from "../compiler/compile.js";
 import { STDLIB_DIR } from "../compiler/modules.js";
 import { MAX_EXPR_DEPTH, MAX_NESTING } from "../grammar/guard.js";
 import { parse } from "../grammar/index.js";
-import { check, locate, pos, TINY } from "./helpers.js";
+import { check, locate, pos, ROOT, TINY } from "./helpers.js";
 
 const MiB = 1024 * 1024;
 /** Diagnostics other than "this spec declares no phase" (the snippets below declare none on purpose). */
@@ -204,5 +204,37 @@ describe("import hints name the module that declares the name", () => {
       }
     }
     expect(hinted).toBeGreaterThan(names.length / 2);
+  });
+});
+
+describe("the command line on such inputs: a message and an exit code, never an internal error", () => {
+  const BIN = path.join(ROOT, "bin/llavac.js");
+  const llavac = (args: string[], cwd: string) => {
+    const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 60_000, input: "", env: { ...process.env, NO_COLOR: "1" } });
+    return { code: r.status, stderr: r.stderr };
+  };
+  const dir = mkdtempSync(path.join(tmpdir(), "llavac-cli-kinds-"));
+  const canFifo = process.platform !== "win32";
+  if (canFifo) execFileSync("mkfifo", [path.join(dir, "pipe.yaml")]);
+  mkdirSync(path.join(dir, "folder.llava"));
+  writeFileSync(path.join(dir, "gpt2.yaml"), "model: {name: gpt2}\n");
+
+  it("check of a folder and import of a FIFO: exit 2 with the reason", () => {
+    const folder = llavac(["check", "folder.llava"], dir);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain("llavac: cannot read folder.llava: it is a folder, not a file");
+    if (canFifo) {
+      const pipe = llavac(["import", "pipe.yaml"], dir);
+      expect(pipe.code).toBe(2);
+      expect(pipe.stderr).toContain("llavac: cannot read pipe.yaml: it is a named pipe (FIFO), not a regular file");
+    }
+  });
+
+  it("import of a non-LLaVA YAML: exit 1, the reason, nothing imported", () => {
+    const r = llavac(["import", "gpt2.yaml"], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/gpt2\.yaml:1:1: model `gpt2` is not LLaVA/);
+    expect(r.stderr).toContain("✗ nothing imported");
+    expect(r.stderr).not.toContain("internal error");
   });
 });
