@@ -11,14 +11,10 @@ import { describe, expect, it } from "vitest";
 import { compile } from "../compiler/compile.js";
 import { importConfigs } from "../compiler/import/import.js";
 import { MAX_EXPR_DEPTH, MAX_NESTING } from "../grammar/guard.js";
-import { compilesSafely, FUZZ_FILE } from "./fuzz-support.js";
+import { breathe, compilesSafely, FUZZ_FILE } from "./fuzz-support.js";
 import { VIRTUAL } from "./helpers.js";
 
-/** Let the test runner's own messages through between runs (each run is one long synchronous stretch). */
-const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 async function codesOf(source: string): Promise<string[]> {
-  await breathe();
   await compilesSafely(source);
   const r = await compile(FUZZ_FILE, { source, env: {}, cwd: VIRTUAL });
   return r.diags.items.filter((d) => d.severity === "error").map((d) => d.code);
