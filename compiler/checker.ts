@@ -6,7 +6,7 @@
 import type { CallArg, ConstraintNode, Expr, Ident, InstanceDecl, RecordExpr, Span, TypeNode } from "../grammar/ast.js";
 import { didYouMean, type Diagnostic, type DiagnosticBag, type Note } from "./diagnostics.js";
 import { fill, type ErrorCode } from "./codes.js";
-import { PRELUDE, type ModuleGraph, type SourceModule } from "./modules.js";
+import { PRELUDE, stdlibExports, type ModuleGraph, type SourceModule } from "./modules.js";
 import type { Override } from "./overrides.js";
 import { parseValue } from "../grammar/index.js";
 import {
@@ -27,6 +27,7 @@ type Attempt = { ok: true; value: Value } | { ok: false; failure: Failure };
 
 const UNITS: Record<string, Unit> = { step: "steps", steps: "steps", epoch: "epochs", epochs: "epochs" };
 const PHASE_SCHEMA = "phase";
+const MAX_EVAL_DEPTH = 500;
 
 export class Checker {
   private readonly scopes = new Map<SourceModule, Map<string, Sym>>();
@@ -154,7 +155,7 @@ export class Checker {
         const sym = this.lookup(node.name.name, m);
         if (!sym) {
           const hint = didYouMean(node.name.name, [...Object.keys(PRIMITIVE_TYPES), ...this.visibleNames(m).filter((n) => { const s = this.lookup(n, m); return s?.k === "schema" || s?.k === "enum" || s?.k === "alias"; })]);
-          this.diags.error("E0104", { kind: "type", name: node.name.name }, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
+          this.diags.error("E0104", { kind: "type", name: node.name.name }, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : stdlibExports().has(node.name.name) ? importHint(node.name.name) : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
           return T.error;
         }
         if (sym.k === "schema") return { k: "schema", sym };
@@ -183,7 +184,7 @@ export class Checker {
       return T.error;
     }
     sym.resolving = true;
-    sym.resolved = this.resolveType(sym.decl.type, sym.module);
+    sym.resolved = this.deeper(sym.decl.name.span, () => this.resolveType(sym.decl.type, sym.module), (): Type => T.error);
     sym.resolving = false;
     return sym.resolved;
   }
@@ -362,7 +363,28 @@ export class Checker {
 
   // ------------------------------------------------------------------ expressions
 
+  /** Evaluation recurses through expressions and the declarations they name; bounded (E0007) so that a
+   *  chain of 10,000 `let`s, each naming the next, is a diagnostic rather than a stack overflow. */
   eval(e: Expr, m: SourceModule, expected?: Type): Value {
+    return this.deeper(e.span, () => this.evalExpr(e, m, expected), () => ({ k: "error", span: e.span }));
+  }
+
+  private depth = 0;
+  private tooDeep = false;
+
+  private deeper<R>(at: Span, run: () => R, fallback: () => R): R {
+    if (this.depth >= MAX_EVAL_DEPTH) {
+      if (!this.tooDeep) {
+        this.tooDeep = true;
+        this.diags.error("E0007", `definitions nest too deeply here: more than ${MAX_EVAL_DEPTH} levels of names and expressions inside each other`, at, { help: "a chain of declarations that each name the next is limited; shorten the chain" });
+      }
+      return fallback();
+    }
+    this.depth++;
+    try { return run(); } finally { this.depth--; }
+  }
+
+  private evalExpr(e: Expr, m: SourceModule, expected?: Type): Value {
     switch (e.k) {
       case "int": return { k: "int", v: e.value, span: e.span };
       case "float": return { k: "float", v: e.value, span: e.span };
@@ -914,9 +936,12 @@ function declSpan(s: Sym): Span | undefined {
   }
 }
 
+/** For a name nothing in scope resembles: the standard module that really declares it (or a close name). */
 function importHint(name: string): string {
-  if (/^(clip|vit|siglip)/.test(name)) return `vision encoders live in std/vision: import { ${name} } from "std/vision"`;
-  if (/^(vicuna|llama|tiny)/.test(name)) return `language models live in std/language: import { ${name} } from "std/language"`;
-  if (/^(mlp|linear)/.test(name)) return `projectors live in std/projectors: import { ${name} } from "std/projectors"`;
+  const exports = stdlibExports();
+  const at = (n: string) => exports.get(n)!.map((mod) => `import { ${n} } from "${mod}"`).join(" or ");
+  if (exports.has(name)) return `\`${name}\` is declared in ${exports.get(name)!.join(" and ")}: ${at(name)}`;
+  const close = didYouMean(name, exports.keys());
+  if (close) return `did you mean \`${close}\`? ${at(close)}`;
   return "declare it, or import it from the module that declares it";
 }

@@ -32,7 +32,7 @@ class UsageError extends Error {}
 
 async function compileOrExit(spec: string, levels: LevelOptions = {}, weights?: string, overrides: string[] = []): Promise<CompileResult> {
   const result = await compile(spec, { ...levels, overrides, ...(weights !== undefined ? { weights } : {}) });
-  if (!result.readable) throw new UsageError(`cannot read ${spec}`);
+  if (!result.readable) throw new UsageError(`cannot read ${spec}${result.unreadable ? `: ${result.unreadable}` : ""}`);
   return result;
 }
 
@@ -177,10 +177,14 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<configs...>", "params_*.yaml files, phase 1 before phase 2")
     .option("-o, --out <file>", "write the spec to a file instead of standard output")
     .action(async (configs: string[], o: { out?: string }) => {
-      const { readFileSync, existsSync } = await import("node:fs");
-      for (const c of configs) if (!existsSync(c)) throw new UsageError(`not found: ${c}`);
+      const { readSource } = await import("./modules.js");
+      const inputs = configs.map((file) => {
+        const r = readSource(file);
+        if ("problem" in r) throw new UsageError(r.missing ? `not found: ${file}` : `cannot read ${file}: ${r.problem}`);
+        return { file, text: r.text };
+      });
       const { importConfigs } = await import("./import/import.js");
-      const r = await importConfigs(configs.map((file) => ({ file, text: readFileSync(file, "utf8") })));
+      const r = await importConfigs(inputs);
       for (const p of r.problems) process.stderr.write(`${p.file}${p.line ? `:${p.line}:${p.column}` : ""}: ${p.message}\n`);
       if (r.spec) {
         if (o.out) {
@@ -189,7 +193,7 @@ export async function main(argv: string[]): Promise<number> {
           process.stderr.write(`wrote ${o.out}\n`);
         } else process.stdout.write(r.spec);
       }
-      process.stderr.write(r.verified ? `✓ the spec rebuilds every key of the input\n` : `✗ ${r.problems.length} problem(s): the spec does not reproduce the input exactly\n`);
+      process.stderr.write(r.verified ? `✓ the spec rebuilds every key of the input\n` : !r.spec ? `✗ nothing imported: ${r.problems.length} problem(s)\n` : `✗ ${r.problems.length} problem(s): the spec does not reproduce the input exactly\n`);
       exitCode = r.verified ? 0 : 1;
     });
 

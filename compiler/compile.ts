@@ -1,4 +1,5 @@
 // The compiler pipeline: modules → names → typed values → IR → derived values and checks.
+import path from "node:path";
 import { Checker } from "./checker.js";
 import { checkChains } from "./checks/chain.js";
 import { checkDataFolders } from "./checks/data.js";
@@ -46,6 +47,8 @@ export interface CompileResult {
   ctx: CheckContext;
   /** False when the root file could not be read at all. */
   readable: boolean;
+  /** Why the root file could not be read, when it exists (a folder, a FIFO, a device, too large). */
+  unreadable?: string;
   program?: ProgramIR;
   phases: PhaseResult[];
   /** The `--set`s that parsed (the manifest records them). */
@@ -60,7 +63,10 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   if (opts.source !== undefined) graph.setOverlay(file, opts.source);
   const ctx = new CheckContext(diags, graph, fs, cwd, opts.strict ?? false);
   const root = graph.load(file);
-  if (!root) return { file, graph, diags, ctx, readable: false, phases: [], overrides: [] };
+  if (!root) {
+    const why = graph.unreadable.get(path.resolve(file));
+    return { file, graph, diags, ctx, readable: false, ...(why ? { unreadable: why } : {}), phases: [], overrides: [] };
+  }
 
   const overrides = parseOverrides(opts.overrides ?? [], graph, diags);
   const checker = new Checker(graph, diags, { env: opts.env ?? process.env, overrides });

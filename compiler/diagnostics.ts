@@ -109,16 +109,26 @@ function lineText(text: string, line: number): string {
   return text.slice(start, end < 0 ? text.length : end).replace(/\r$/, "");
 }
 
+const MAX_SHOWN = 160;
+
 /** Columns count code points, and tabs print as one space so the caret stays under its character. */
 function excerpt(sources: SourceLookup, span: Span, paint: Painter, underline: (s: string) => string, width: number, label?: string): string[] {
   const text = sources.text(span.file);
   if (text === undefined) return [];
-  const src = lineText(text, span.line).replace(/\t/g, " ");
   const gutter = String(span.line).padStart(width);
   const pad = " ".repeat(width);
-  const chars = Array.from(src);
-  const startCol = Math.min(span.col - 1, chars.length);
-  const caretCount = span.endLine === span.line ? Math.max(1, span.endCol - span.col) : Math.max(1, chars.length - startCol);
+  let chars = Array.from(lineText(text, span.line).replace(/\t/g, " "));
+  let startCol = Math.min(span.col - 1, chars.length);
+  let caretCount = span.endLine === span.line ? Math.max(1, span.endCol - span.col) : Math.max(1, chars.length - startCol);
+  // A very long line (a generated or hostile file) is shown as a window around the caret.
+  if (chars.length > MAX_SHOWN) {
+    const from = Math.max(0, startCol - 40);
+    const shown = chars.slice(from, from + MAX_SHOWN);
+    chars = [...(from > 0 ? ["…"] : []), ...shown, ...(from + MAX_SHOWN < chars.length ? ["…"] : [])];
+    startCol = startCol - from + (from > 0 ? 1 : 0);
+    caretCount = Math.max(1, Math.min(caretCount, shown.length - (startCol - (from > 0 ? 1 : 0))));
+  }
+  const src = chars.join("");
   const carets = " ".repeat(startCol) + underline("^".repeat(caretCount)) + (label ? " " + underline(label) : "");
   return [
     `${pad} ${paint.blue("|")}`,

@@ -52,7 +52,8 @@ export class Lowerer {
         targets.push({ value: v, nameSpan: d.name.span });
       }
     }
-    if (phases.length === 0) {
+    // A root file refused whole (E0008) was never parsed; "no phase" would only repeat that.
+    if (phases.length === 0 && !this.diags.items.some((d) => d.code === "E0008" && d.span.file === root.path)) {
       const at = root.ast.decls[0]?.span ?? root.ast.span;
       this.diags.error("E0409", {}, { ...at, end: at.start, endLine: at.line, endCol: at.col }, { help: "declare one: `phase pretrain { model = ..., data = ..., ... }`" });
     }

@@ -1,9 +1,10 @@
 // Modules and imports: find, read and parse every module a spec reaches, and report missing modules and
 // import cycles at the import that causes them.
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, type Stats } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, type ImportDecl, type Module, type ParseResult, type Span } from "../grammar/index.js";
+import type { ErrorCode } from "./codes.js";
 import type { DiagnosticBag, SourceLookup } from "./diagnostics.js";
 
 export const STDLIB_DIR = fileURLToPath(new URL("../stdlib/", import.meta.url));
@@ -24,13 +25,60 @@ export interface SourceModule {
 export interface FileSystem {
   read(file: string): string | undefined;
   exists(file: string): boolean;
+  /** Why `read` gave nothing for a path that exists (a folder, a FIFO, a device, too large). */
+  whyUnreadable?(file: string): string | undefined;
+}
+
+/** Spec and config files are small; a larger one is a mistake (or /dev/zero behind a link), not a spec. */
+export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
+
+/** What is wrong with a path as a source file, from its status alone (a stat never blocks, a read of a FIFO does). */
+function refusal(st: Stats, limit: number): string | undefined {
+  if (st.isDirectory()) return "it is a folder, not a file";
+  if (st.isFIFO()) return "it is a named pipe (FIFO), not a regular file";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "it is a device, not a regular file";
+  if (st.isSocket()) return "it is a socket, not a regular file";
+  if (!st.isFile()) return "it is not a regular file";
+  if (st.size > limit) return `it is ${(st.size / 1048576).toFixed(1)} MiB; a source file may be at most ${limit / 1048576} MiB`;
+  return undefined;
+}
+
+/** Read a regular file as UTF-8 text, or say why not. The type is checked on the open descriptor (opened
+ *  non-blocking, so a FIFO without a writer cannot hang us), and the size again after reading. */
+export function readSource(file: string, limit = MAX_SOURCE_BYTES): { text: string } | { problem: string; missing?: true } {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return { problem: "no such file", missing: true };
+    if (code === "EACCES" || code === "EPERM") return { problem: "permission denied" };
+    if (code === "EISDIR") return { problem: "it is a folder, not a file" };
+    return { problem: (err as Error).message };
+  }
+  try {
+    const why = refusal(fstatSync(fd), limit);
+    if (why) return { problem: why };
+    const buf = readFileSync(fd);
+    if (buf.length > limit) return { problem: `it is larger than ${limit / 1048576} MiB` };
+    return { text: buf.toString("utf8") };
+  } catch (err) {
+    return { problem: (err as Error).message };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export const nodeFs: FileSystem = {
   read(file) {
-    try { return readFileSync(file, "utf8"); } catch { return undefined; }
+    const r = readSource(file);
+    return "text" in r ? r.text : undefined;
   },
   exists: existsSync,
+  whyUnreadable(file) {
+    const r = readSource(file);
+    return "problem" in r && !r.missing ? r.problem : undefined;
+  },
 };
 
 // Parsing the standard library is the same work every time; keep it for the life of the process.
@@ -44,11 +92,36 @@ function parseCached(text: string, file: string, isStd: boolean): ParseResult {
   return r;
 }
 
+let stdExports: Map<string, string[]> | undefined;
+
+/** Every standard module's own declarations: name → the modules (`std/vision`) that declare it, which is
+ *  what `import { name } from "std/..."` can import. Read and parsed once, on first use (only when a name
+ *  is unknown), from the standard library itself, so import hints cannot drift from it. */
+export function stdlibExports(): Map<string, string[]> {
+  if (stdExports) return stdExports;
+  const index = new Map<string, string[]>();
+  let files: string[] = [];
+  try { files = readdirSync(STDLIB_DIR).filter((f) => f.endsWith(".llava")).sort(); } catch { /* no stdlib: no hints */ }
+  for (const f of files) {
+    const file = path.join(STDLIB_DIR, f);
+    const r = readSource(file);
+    if (!("text" in r)) continue;
+    const mod = "std/" + f.slice(0, -".llava".length);
+    for (const d of parseCached(r.text, file, true).module.decls) {
+      if (d.name.name) index.set(d.name.name, [...(index.get(d.name.name) ?? []), mod]);
+    }
+  }
+  stdExports = index;
+  return index;
+}
+
 export class ModuleGraph implements SourceLookup {
   readonly modules = new Map<string, SourceModule>();
   private readonly overlay = new Map<string, string>();
   /** Sources that are not files (a command-line `--set`): named as given, never resolved or imported. */
   private readonly virtual = new Map<string, string>();
+  /** Paths that exist but are not readable sources, with the reason. */
+  readonly unreadable = new Map<string, string>();
 
   constructor(private readonly diags: DiagnosticBag, private readonly fs: FileSystem = nodeFs, private readonly cwd = process.cwd()) {}
 
@@ -113,13 +186,18 @@ export class ModuleGraph implements SourceLookup {
     const existing = this.modules.get(file);
     if (existing) return existing;
     const text = this.overlay.get(file) ?? this.fs.read(file);
-    if (text === undefined) return undefined;
+    if (text === undefined) {
+      const why = this.fs.whyUnreadable?.(file);
+      if (why) this.unreadable.set(file, why);
+      return undefined;
+    }
     const isStd = file.startsWith(STDLIB_DIR);
     const parsed = parseCached(text, file, isStd);
     const m: SourceModule = { path: file, display: this.displayOf(file), isStd, text, ast: parsed.module, comments: parsed.comments, imports: [] };
     this.modules.set(file, m);
     for (const p of parsed.problems) {
-      this.diags.error(p.kind === "lex" ? "E0002" : /unterminated|escape|too large|out of range/.test(p.message) ? "E0003" : "E0001", p.message, p.span);
+      const code = (p.code as ErrorCode | undefined) ?? (p.kind === "lex" ? "E0002" : /unterminated|escape|too large|out of range/.test(p.message) ? "E0003" : "E0001");
+      this.diags.error(code, p.message, p.span, p.notes ? { notes: p.notes } : {});
     }
     const here = [...stack, file];
     for (const decl of parsed.module.imports) {
@@ -137,7 +215,10 @@ export class ModuleGraph implements SourceLookup {
         continue;
       }
       const loaded = this.loadFile(target, here);
-      if (!loaded) {
+      const why = loaded ? undefined : this.unreadable.get(target);
+      if (why) {
+        this.diags.error("E0106", `module "${decl.path}" cannot be read: ${why}`, decl.pathSpan, { help: "an import names a .llava source file" });
+      } else if (!loaded) {
         this.diags.error("E0101", `module "${decl.path}" not found (looked for ${this.displayOf(target)})`, decl.pathSpan, isStd ? {} : { help: stdHint(decl.path) });
       }
       m.imports.push({ decl, target: loaded });

@@ -7,6 +7,9 @@ import type { Span } from "./ast.js";
 export interface SyntaxProblem {
   message: string;
   span: Span;
+  /** The diagnostic code, where the message alone does not decide it. */
+  code?: string;
+  notes?: { message: string; span: Span }[];
 }
 
 type Children = Record<string, CstElement[] | undefined>;
@@ -339,6 +342,8 @@ export class AstBuilder {
     for (const a of this.nodes(c, "callArgs")) {
       steps.push({ offset: a.location?.startOffset ?? 0, apply: (e) => { const args = this.callArgs(a); return { k: "call", callee: e, args, span: this.join(e.span, this.nodeSpan(a)) }; } });
     }
+    // A bracket group cut off for depth (already reported) spoils the whole chain.
+    for (const t of this.tokens(c, "TooDeep")) steps.push({ offset: t.startOffset, apply: (e) => ({ k: "error", span: this.join(e.span, this.tokenSpan(t)) }) });
     steps.sort((a, b) => a.offset - b.offset);
     for (const s of steps) acc = s.apply(acc);
     return acc;
@@ -406,13 +411,13 @@ export class AstBuilder {
     let lit: A.Expr;
     if (intTok) {
       if (!Number.isSafeInteger(value)) {
-        this.problems.push({ message: `integer \`${numTok.image}\` is too large (the limit is 2^53 − 1)`, span: numSpan });
+        this.problems.push({ message: `integer \`${clip(numTok.image)}\` is too large (the limit is 2^53 − 1)`, span: numSpan });
         return { k: "error", span };
       }
       lit = { k: "int", value, span: numSpan };
     } else {
       if (!Number.isFinite(value)) {
-        this.problems.push({ message: `number \`${numTok.image}\` is out of range`, span: numSpan });
+        this.problems.push({ message: `number \`${clip(numTok.image)}\` is out of range`, span: numSpan });
         return { k: "error", span };
       }
       lit = { k: "float", value, span: numSpan };
@@ -460,6 +465,11 @@ export class AstBuilder {
     }
     return out;
   }
+}
+
+/** A literal as a message quotes it: a 10 MB number is shown by its first digits. */
+function clip(image: string): string {
+  return image.length > 40 ? `${image.slice(0, 20)}… (${image.length} characters)` : image;
 }
 
 export function splitRegex(image: string): { pattern: string; flags: string } {

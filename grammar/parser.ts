@@ -24,6 +24,7 @@ export function label(t: TokenType): string {
     case T.FloatLit: return "a number";
     case T.RegexLit: return "a regex";
     case T.Percent: return "a percentage";
+    case T.TooDeep: return "a value";
     case EOF: return "end of file";
     default: {
       const p = t.PATTERN;
@@ -197,6 +198,7 @@ export class LlavaParser extends CstParser {
         },
       },
       { ALT: () => this.CONSUME(T.StringLit) },
+      { ALT: () => this.CONSUME(T.TooDeep) },
     ]);
   });
 
@@ -280,6 +282,7 @@ export class LlavaParser extends CstParser {
         { ALT: () => { this.CONSUME(T.Dot); this.CONSUME(T.Name, { LABEL: "member" }); } },
         { ALT: () => this.SUBRULE(this.recordBody) },
         { ALT: () => this.SUBRULE(this.callArgs) },
+        { ALT: () => this.CONSUME(T.TooDeep) },
       ]);
     });
   });
@@ -316,6 +319,7 @@ export class LlavaParser extends CstParser {
       { ALT: () => this.SUBRULE(this.parenExpr) },
       { ALT: () => this.SUBRULE(this.recordBody) },
       { ALT: () => this.CONSUME(T.Identifier) },
+      { ALT: () => this.CONSUME(T.TooDeep) },
     ]);
   });
 

@@ -10,6 +10,8 @@ import { createToken, Lexer, type CustomPatternMatcherFunc, type IToken, type To
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\uFEFF]+/, group: Lexer.SKIPPED, line_breaks: true });
 export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
 export const BlockComment = createToken({ name: "BlockComment", pattern: /\/\*[\s\S]*?\*\//, group: "comments", line_breaks: true });
+// A `/*` without its `*/` swallows the rest of the file; parse() names it at its opening.
+export const UnterminatedComment = createToken({ name: "UnterminatedComment", pattern: /\/\*[\s\S]*/, group: "comments", line_breaks: true });
 
 // Every word that can name a field. Keywords carry this category so field positions accept them.
 export const Name = createToken({ name: "Name", pattern: Lexer.NA });
@@ -33,8 +35,10 @@ export const Per = keyword("per");
 // `micro-batch` is a unit word; without its own token the hyphen would read as a minus.
 export const MicroBatch = createToken({ name: "MicroBatch", pattern: /micro-batch(?![A-Za-z0-9_])/, longer_alt: Identifier, categories: [Name] });
 
-export const StringLit = createToken({ name: "StringLit", pattern: /"(?:[^"\\\r\n]|\\.)*"/ });
-export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\r\n]|\\.)*/ });
+// Written as the "unrolled loop" (`[^"\\]*(?:\\.[^"\\]*)*`): an alternation under `*` backtracks per
+// character and overflows the regex engine's stack on a multi-megabyte literal.
+export const StringLit = createToken({ name: "StringLit", pattern: /"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"/ });
+export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*/ });
 export const Percent = createToken({ name: "Percent", pattern: /\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?%/ });
 export const FloatLit = createToken({ name: "FloatLit", pattern: /\d[\d_]*(?:\.\d[\d_]*(?:[eE][+-]?\d+)?|[eE][+-]?\d+)/ });
 export const IntLit = createToken({ name: "IntLit", pattern: /\d[\d_]*/ });
@@ -90,17 +94,20 @@ export const Plus = createToken({ name: "Plus", pattern: /\+/ });
 export const Minus = createToken({ name: "Minus", pattern: /-/ });
 export const Star = createToken({ name: "Star", pattern: /\*/ });
 export const Slash = createToken({ name: "Slash", pattern: /\// });
+// Never lexed: parse() puts one in place of a bracket group nested deeper than the limit (reported once),
+// so the parser and every later stage see a bounded tree.
+export const TooDeep = createToken({ name: "TooDeep", pattern: Lexer.NA });
 
 // Order matters: comments before `/`, regex before `/`, longer operators before their prefixes,
 // Percent and FloatLit before IntLit, keywords before Identifier.
 export const allTokens: TokenType[] = [
-  WhiteSpace, LineComment, BlockComment,
+  WhiteSpace, LineComment, BlockComment, UnterminatedComment,
   StringLit, UnterminatedString, RegexLit,
   Percent, FloatLit, IntLit,
   Import, From, As, Schema, Enum, Let, TypeKw, True, False, None, Per, MicroBatch,
   Identifier, Name,
   LCurly, RCurly, LBracket, RBracket, LParen, RParen, Comma, Colon, Dot, Question, Pipe, Amp,
-  Match, EqEq, NotEq, GtEq, LtEq, Gt, Lt, Equals, Plus, Minus, Star, Slash,
+  Match, EqEq, NotEq, GtEq, LtEq, Gt, Lt, Equals, Plus, Minus, Star, Slash, TooDeep,
 ];
 
 export const llavaLexer = new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false, skipValidations: true });

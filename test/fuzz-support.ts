@@ -17,7 +17,12 @@ function spanInside(span: Span, text: string | undefined): boolean {
     && span.line <= lines.length && span.col <= lines[span.line - 1]!.length + 1;
 }
 
+/** Let the test runner's own messages through between runs: a property run is one long synchronous
+ *  stretch, and thousands of them back to back starve the worker's reports ("Timeout calling onTaskUpdate"). */
+export const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export async function compilesSafely(source: string): Promise<void> {
+  await breathe();
   const r = await compile(FUZZ_FILE, { source, env: {}, cwd: VIRTUAL });
   for (const d of r.diags.items) {
     const where = `${d.code} ${d.message} @${d.span.file}:${d.span.line}:${d.span.col}`;

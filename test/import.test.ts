@@ -118,3 +118,42 @@ describe("import", () => {
     expect(r.spec).toContain("max_position_embeddings: 2048   /* MSL 2K */");
   });
 });
+
+describe("import refuses what is not a LLaVA config, with the reason", () => {
+  /** `levels` anchors, each a list of `width` aliases of the one before: width^levels values once expanded. */
+  const bomb = (levels: number, width: number) =>
+    [`a0: &a0 ["lol"]`, ...Array.from({ length: levels }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(width).fill(`*a${i}`).join(", ")}]`), `model: *a${levels}`].join("\n") + "\n";
+
+  it("an alias bomb is refused by its expanded size, without expanding it", async () => {
+    const r = await importConfigs([{ file: "bomb.yaml", text: bomb(10, 9) }]);
+    expect(r.problems).toEqual([{ file: "bomb.yaml", message: expect.stringMatching(/^refused: its aliases \(`\*name`\) expand it to more than 100,000 values/) }]);
+    expect(r.spec).toBe("");
+    expect(r.verified).toBe(false);
+  });
+
+  it("a recursive alias is refused", async () => {
+    const r = await importConfigs([{ file: "rec.yaml", text: "model: &m\n  image_model: *m\n" }]);
+    expect(r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/recursive alias/)]);
+  });
+
+  it("a few aliases, as a hand-written config may use, are read", async () => {
+    const text = readFileSync(path.join(ROOT, "test/golden/llava-v1.5-7b/pretrain/params.yaml"), "utf8");
+    const withAlias = text.replace(/^(\s+)mixed_precision: (\w+)$/m, "$1mixed_precision: &mp $2").replace(/^(\s+)mixed_precision: (\w+)$/gm, (line, ws) => line.includes("&mp") ? line : `${ws}mixed_precision: *mp`);
+    expect(withAlias).toContain("*mp");
+    const r = await importConfigs([{ file: "p1.yaml", text: withAlias }]);
+    expect(r.problems).toEqual([]);
+    expect(r.verified).toBe(true);
+  });
+
+  it("a non-LLaVA model says what it lacks, and a document without a model says what it expected", async () => {
+    const gpt2 = await importConfigs([{ file: "gpt2.yaml", text: "model: {name: gpt2}\n" }]);
+    expect(gpt2.problems).toEqual([{ file: "gpt2.yaml", line: 1, column: 1, message: expect.stringMatching(/^model `gpt2` is not LLaVA \(`llava`\): model has no `image_model` and `text_model` mapping/) }]);
+    const half = await importConfigs([{ file: "half.yaml", text: "model:\n  image_model: {hidden_size: 1024}\n" }]);
+    expect(half.problems.map((p) => p.message)).toEqual([expect.stringMatching(/model has no `text_model` mapping/)]);
+    const odd = await importConfigs([{ file: "odd.yaml", text: "model:\n  image_model: {hidden_size: big}\n  text_model: {}\n" }]);
+    expect(odd.problems.map((p) => p.message)).toEqual([expect.stringMatching(/model.image_model.hidden_size must be a number, found "big"/)]);
+    const foo = await importConfigs([{ file: "foo.yaml", text: "foo: 1\n" }]);
+    expect(foo.problems.map((p) => p.message)).toEqual([expect.stringMatching(/neither a flat LLaVA config/)]);
+    for (const r of [gpt2, half, odd, foo]) { expect(r.spec).toBe(""); expect(r.verified).toBe(false); }
+  });
+});

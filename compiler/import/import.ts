@@ -15,7 +15,7 @@ import { stdlib, type StdInstance } from "../stdlib.js";
 import { baseOf, enumsIn, type Type } from "../types.js";
 import { imageStartIndex } from "../../runtime/text/layout.js";
 import { EMBEDDED_FAMILY, loadTokenizer } from "../../runtime/text/tokenizer.js";
-import { readYaml, type YamlSource } from "./yaml-source.js";
+import { readYaml, YamlRefused, type YamlSource } from "./yaml-source.js";
 
 export interface ImportProblem {
   file: string;
@@ -282,6 +282,25 @@ interface Phase {
 
 const emptyOverrides = (): Phase["overrides"] => ({ vision: new Map(), language: new Map(), phase: new Map(), loader: new Map(), run: new Map(), optimizer: new Map(), eval: new Map(), derived: new Map(), skeleton: new Map(), precision: new Map() });
 
+/** What a LLaVA config must have before its values are read, as the reason a document is not one. */
+function llavaShapeProblem(flat: Obj, where: string): string | undefined {
+  const model = flat.model as Obj;
+  const missing = ["image_model", "text_model"].filter((k) => !isObj(model[k]));
+  const named = typeof model.name === "string" && model.name !== "llava" ? `model \`${model.name}\` is not LLaVA (\`llava\`): ` : "";
+  if (missing.length > 0) return `${named}${where} has no ${missing.map((k) => `\`${k}\``).join(" and ")} mapping (the vision encoder and the language model of a LLaVA config); llavac imports Cerebras Model Zoo LLaVA configs`;
+  const freeze = model.freeze;
+  if (freeze !== undefined && freeze !== null && !(Array.isArray(freeze) && freeze.every((f) => typeof f === "string"))) return `${where}.freeze must be a list of regex strings`;
+  const units = (model.projector as Obj | undefined)?.image_model;
+  if (model.projector !== undefined && (!isObj(model.projector) || (units !== undefined && !isObj(units)))) return `${where}.projector must be a mapping with an \`image_model\` mapping`;
+  for (const [k, v] of [["image_model", model.image_model], ["text_model", model.text_model]] as const) {
+    for (const key of ["hidden_size", "num_hidden_layers"]) {
+      const x = (v as Obj)[key];
+      if (x !== undefined && typeof x !== "number") return `${where}.${k}.${key} must be a number, found ${JSON.stringify(x)}`;
+    }
+  }
+  return undefined;
+}
+
 export async function importConfigs(inputs: { file: string; text: string }[], cwd = process.cwd()): Promise<ImportResult> {
   const problems: ImportProblem[] = [];
   const phases: Phase[] = [];
@@ -290,7 +309,7 @@ export async function importConfigs(inputs: { file: string; text: string }[], cw
     try {
       src = readYaml(input.file, input.text);
     } catch (err) {
-      problems.push({ file: input.file, message: `not YAML: ${(err as Error).message.split("\n")[0]}` });
+      problems.push({ file: input.file, message: err instanceof YamlRefused ? err.message : `not YAML: ${(err as Error).message.split("\n")[0]}` });
       continue;
     }
     const at = (key: string) => {
@@ -314,6 +333,12 @@ export async function importConfigs(inputs: { file: string; text: string }[], cw
       continue;
     }
     const model = flat.model as Obj;
+    const notLlava = llavaShapeProblem(flat, trainerLayout || release === "2.10" ? "trainer.init.model" : "model");
+    if (notLlava) {
+      const key = release === "2.10" || trainerLayout ? "trainer.init.model" : "model";
+      problems.push({ file: input.file, ...at(key), message: notLlava });
+      continue;
+    }
     const pretrainLike = model.image_start_idx === 1 || ((model.freeze ?? []) as string[]).some((f) => /text_model/.test(f));
     let name = pretrainLike ? "pretrain" : "finetune";
     if (phases.some((p) => p.name === name)) name = `${name}_${phases.length + 1}`;

@@ -32,10 +32,45 @@ function commentOf(line: string): { text: string; column: number } | undefined {
   return undefined;
 }
 
+/** A YAML document llavac refuses to read whole (an alias bomb, a recursive alias). */
+export class YamlRefused extends Error {}
+
+/** Aliases (`*name`) per document; a Model Zoo params file has none. */
+export const MAX_ALIASES = 1000;
+/** Values of the document with every alias expanded: a params file has a few hundred. */
+export const MAX_EXPANDED = 100_000;
+
+/** The document's size with aliases expanded, counted on the shared graph (each node once, with memo), so a
+ *  "billion laughs" document is measured in microseconds instead of being expanded; a recursive alias
+ *  (a node inside itself) has no finite expansion. */
+function expansionProblem(root: unknown): string | undefined {
+  const size = new Map<object, number>();
+  const active = new Set<object>();
+  let problem: string | undefined;
+  const count = (v: unknown): number => {
+    if (problem || v === null || typeof v !== "object") return 1;
+    const known = size.get(v);
+    if (known !== undefined) return known;
+    if (active.has(v)) { problem = "it has a recursive alias (a node that contains itself), which has no finite value"; return 1; }
+    active.add(v);
+    let n = 1;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) { n += count(x); if (n > MAX_EXPANDED) break; }
+    active.delete(v);
+    size.set(v, n);
+    return n;
+  };
+  const n = count(root);
+  if (problem) return problem;
+  if (n > MAX_EXPANDED) return `its aliases (\`*name\`) expand it to more than ${MAX_EXPANDED.toLocaleString("en-US")} values; a params file has a few hundred`;
+  return undefined;
+}
+
 export function readYaml(file: string, text: string): YamlSource {
   // js-yaml's default (core) schema: its YAML 1.1 schema would read the key `n` (KeepNCheckpoints.n) as
   // `false`, which PyYAML, and so the Model Zoo, does not.
-  const value = load(text);
+  const value = load(text, { filename: file, maxAliases: MAX_ALIASES });
+  const refused = expansionProblem(value);
+  if (refused) throw new YamlRefused(`refused: ${refused}`);
   const keys = new Map<string, number>();
   type Frame = { kind: "map" | "seq"; path: string; index: number; key?: string | undefined };
   const stack: Frame[] = [];
