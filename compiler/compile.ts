@@ -1,4 +1,6 @@
-// The compiler pipeline: modules → names → typed values → IR → derived values and checks.
+// The compiler pipeline: modules → names → typed values → IR → derived values and checks → emission.
+// `check` and `build` both run all of it (build only writes what emission produced), so a spec that
+// passes `check` builds.
 import { Checker } from "./checker.js";
 import { checkChains } from "./checks/chain.js";
 import { checkDataFolders } from "./checks/data.js";
@@ -11,6 +13,7 @@ import { sound, type PhaseUnit, type ProgramIR } from "./ir.js";
 import { checkWeights } from "./checks/weights.js";
 import { Lowerer } from "./lower.js";
 import { ModuleGraph, nodeFs, type FileSystem } from "./modules.js";
+import type { Emitted } from "./build.js";
 
 export interface CompileOptions {
   cwd?: string;
@@ -22,6 +25,10 @@ export interface CompileOptions {
   source?: string;
   /** A HuggingFace weights folder (seed step 3) to check against the spec. */
   weights?: string;
+  /** The folder `build` writes to (generated programs hold paths relative to it); default `out`. */
+  outDir?: string;
+  /** false: stop after the checks, before emission and the target's schemas (derived values only). */
+  emit?: boolean;
 }
 
 export interface PhaseResult {
@@ -41,6 +48,8 @@ export interface CompileResult {
   readable: boolean;
   program?: ProgramIR;
   phases: PhaseResult[];
+  /** What `build` writes (absent when emission was skipped). */
+  emitted?: Emitted;
 }
 
 export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
@@ -72,5 +81,11 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   }
   checkChains(program.phases, ctx);
   if (opts.weights !== undefined) checkWeights(opts.weights, phases.filter((p) => sound(p.unit, "model")).map((p) => p.unit), ctx);
-  return { file: root.path, graph, diags, ctx, readable: true, program, phases };
+  const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases };
+  if (opts.emit !== false) {
+    // Emission pulls in zod and js-yaml: loaded on first use, after the front end's own work.
+    const { Builder } = await import("./build.js");
+    result.emitted = new Builder(result, opts.outDir ?? "out").emit();
+  }
+  return result;
 }

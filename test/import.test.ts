@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { Builder } from "../compiler/build.js";
+import { filesToWrite } from "../compiler/build.js";
 import { compile } from "../compiler/compile.js";
 import { importConfigs } from "../compiler/import/import.js";
 import { flatten } from "./build-helpers.js";
@@ -23,7 +23,7 @@ async function roundTrip(files: string[]): Promise<{ spec: string; differences: 
   const r = await importConfigs(files.map(read), ROOT);
   const result = await compile(path.join(ROOT, "imported.llava"), { source: r.spec, cwd: ROOT, env: {} });
   expect(result.diags.errorCount, result.diags.sorted().map((d) => d.message).join("\n")).toBe(0);
-  const built = new Map(new Builder(result).outputs().map((f) => [f.path, f.content]));
+  const built = new Map(filesToWrite(result.emitted).map((f) => [f.path, f.content]));
   const differences: string[] = [];
   for (const [i, file] of files.entries()) {
     const phase = result.phases[i]!.unit.ir.$name;

@@ -18,7 +18,7 @@ export function checkDataFolders(unit: PhaseUnit, ctx: CheckContext): void {
     if (ctx.strict) ctx.diags.error("E0408", message, ctx.spanOf(unit, path), opts);
     else ctx.diags.warning("W0408", message, ctx.spanOf(unit, path), opts);
   }
-  const writerImages = sound(unit, "preprocess") ? ir.preprocess.images : undefined;
+  const writerImages = sound(unit, "preprocess") ? ir.preprocess?.images : undefined;
   if (writerImages !== undefined && ir.images !== undefined && writerImages !== ir.images) {
     ctx.diags.warning("W0304", `the HDF5 writer checks images in ${writerImages}, but training reads them from ${ir.images}`, ctx.spanOf(unit, "preprocess.images"), {
       notes: ctx.noteAt(unit, "images", "the training image root"),
