@@ -2,7 +2,7 @@
 // target's strict schema, with a manifest (derived values, parameter counts, and a source map from every
 // YAML key to the spec location that produced it), and the cluster job scripts. `build` only writes them.
 import path from "node:path";
-import type { ZodType } from "zod";
+import { z, type ZodType } from "zod";
 import type { Span } from "../grammar/ast.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
 import type { Code } from "./codes.js";
@@ -20,6 +20,10 @@ import { DataPreprocess, TrainerConfig, TrainerConfig230 } from "./schemas/cereb
 import { toTrainer } from "./emit/cerebras-trainer.js";
 import { generatedBy, VERSION } from "./version.js";
 import { writeFileAtomic } from "../runtime/util/atomic.js";
+
+// Each schema parses a few documents per process: compiling zod's fast path (new Function) costs more
+// than it saves, and `check` pays for it on every run.
+z.config({ jitless: true });
 
 export interface OutputFile {
   /** Relative to the output folder, with forward slashes. */
@@ -39,6 +43,16 @@ export interface SourceLocation {
   column: number;
   origin: "explicit" | "default" | "derived";
   derived?: string;
+}
+
+/**
+ * A file whose text is made when first read. compile() emits and validates every document (all that can
+ * find a mistake); rendering the text (YAML, train.ts, the manifest's source map) reports nothing, so
+ * `check` skips it and `build` does it when writing.
+ */
+function lazyFile(path: string, render: () => string): OutputFile {
+  let text: string | undefined;
+  return { path, get content() { return (text ??= render()); } };
 }
 
 function keyOf(yamlPath: string): string {
@@ -111,7 +125,7 @@ export class Builder {
     return true;
   }
 
-  phaseOutputs(p: PhaseResult & { derived: Derived }, formatProblem = false): { files: OutputFile[]; manifest: Record<string, unknown> } {
+  phaseOutputs(p: PhaseResult & { derived: Derived }, formatProblem = false): { files: OutputFile[]; manifest: () => Record<string, unknown> } {
     const { unit, derived: d } = p;
     const ir = unit.ir;
     const target = this.result.program!.target;
@@ -125,7 +139,7 @@ export class Builder {
     const schema = target.release === "2.10" ? TrainerConfig : trainer ? TrainerConfig230 : target.release === "2.3.0" ? LlavaConfig230 : LlavaConfig;
     // A layout the release cannot read is reported once, not as a cascade of schema errors.
     if (!formatProblem) this.validate(schema, params.doc, unit, params.origins, "params.yaml");
-    files.push({ path: `${ir.$name}/params.yaml`, content: renderYaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`]) });
+    files.push(lazyFile(`${ir.$name}/params.yaml`, () => renderYaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`])));
 
     // 2.10 dropped create_hdf5_dataset.py for the data_preprocessing pipeline and its config format.
     const pipeline = target.release === "2.10";
@@ -140,14 +154,13 @@ export class Builder {
       this.validate(pipeline ? DataPreprocess : ir.template.layout === "chat" ? PhaseTwoPreprocess : PhaseOnePreprocess, pre.doc, unit, pre.origins, "preprocess.yaml");
       const mode = ir.template.layout === "chat" ? "LlavaPhaseTwo" : "LlavaPhaseOne";
       const how = pipeline ? "Model Zoo 2.10 data preprocessing (data_preparation/data_preprocessing) config" : `HDF5 preprocessing: python create_hdf5_dataset.py ${mode} --params preprocess.yaml`;
-      files.push({ path: `${ir.$name}/preprocess.yaml`, content: renderYaml(pre.doc, [...header, how]) });
+      files.push(lazyFile(`${ir.$name}/preprocess.yaml`, () => renderYaml(pre.doc, [...header, how])));
     }
 
-    const run = runConfig(this.result, p, this.outDir, flat.doc);
-    files.push({ path: `${ir.$name}/train.ts`, content: trainProgram(run, ir.model, { header, specPath: this.specPath() }) });
+    files.push(lazyFile(`${ir.$name}/train.ts`, () => trainProgram(runConfig(this.result, p, this.outDir, flat.doc), ir.model, { header, specPath: this.specPath() })));
 
     const s = d.schedule;
-    const manifest: Record<string, unknown> = {
+    const manifest = (): Record<string, unknown> => ({
       model: ir.model.$name ?? null,
       from: ir.from ? { phase: ir.from.phase, states: ir.from.states } : null,
       template: ir.template.$name ?? null,
@@ -183,14 +196,14 @@ export class Builder {
         "params.yaml": this.sourceMap(unit, params.origins),
         ...(pre && pre.problems.length === 0 ? { "preprocess.yaml": this.sourceMap(unit, pre.origins) } : {}),
       },
-    };
+    });
     return { files, manifest };
   }
 
   /** Every file, job scripts apart; diagnostics go to the compile result. compile() calls this once. */
   emit(): Emitted {
     const files: OutputFile[] = [];
-    const phases: Record<string, unknown> = {};
+    const phases: Record<string, () => Record<string, unknown>> = {};
     const formatProblem = this.formatProblem();
     for (const p of this.result.phases) {
       if (!p.derived) continue;
@@ -199,13 +212,12 @@ export class Builder {
       phases[p.unit.ir.$name] = out.manifest;
     }
     const program = this.result.program;
-    const manifest = {
+    files.push(lazyFile("manifest.json", () => JSON.stringify({
       llavac: VERSION,
       spec: path.basename(this.result.file),
       target: program ? { release: program.target.release, num_csx: program.target.num_csx } : null,
-      phases,
-    };
-    files.push({ path: "manifest.json", content: JSON.stringify(manifest, null, 2) + "\n" });
+      phases: Object.fromEntries(Object.entries(phases).map(([name, m]) => [name, m()])),
+    }, null, 2) + "\n"));
     const built = this.result.phases.filter((p) => p.derived).map((p) => p.unit.ir);
     return { files, jobScripts: program ? jobScripts(built, program.target, this.specPath()).files : [] };
   }
