@@ -78,6 +78,19 @@ describe("import", () => {
     }
   });
 
+  it("a single params file imports to a spec that builds: `preprocess = none`, so no preprocess.yaml and nothing missing", async () => {
+    const r = await importConfigs([read(golden("7b", "pretrain"))], ROOT);
+    expect(r.verified).toBe(true);
+    expect(r.spec).toMatch(/\n  \/\/ The HDF5 files exist already; to emit preprocess\.yaml instead, write hdf5_writer \{ input: .*\n  preprocess = none\n/);
+    const result = await compile(path.join(ROOT, "imported.llava"), { source: r.spec, cwd: ROOT, env: {} });
+    expect(result.diags.sorted().filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`)).toEqual([]);
+    expect(filesToWrite(result.emitted).map((f) => f.path).sort()).toEqual(["manifest.json", "pretrain/params.yaml", "pretrain/train.ts"]);
+    expect(Object.keys(JSON.parse(filesToWrite(result.emitted).find((f) => f.path === "manifest.json")!.content).phases.pretrain.source_map)).toEqual(["params.yaml"]);
+    // Without the line, the writer has neither input nor output: two diagnostics at the phase, as `check` shows.
+    const without = await compile(path.join(ROOT, "imported.llava"), { source: r.spec.replace("  preprocess = none\n", ""), cwd: ROOT, env: {} });
+    expect(without.diags.sorted().filter((d) => d.severity === "error").map((d) => d.code)).toEqual(["E0503", "E0504"]);
+  });
+
   it("reports an unknown key with its line and column, and does not claim a round trip", async () => {
     const text = readFileSync(golden("7b", "pretrain"), "utf8").replace("    vocab_size: 32000\n", "    vocab_size: 32000\n    secret_knob: 3\n");
     const line = text.split("\n").findIndex((l) => l.includes("secret_knob")) + 1;
