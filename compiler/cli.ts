@@ -5,7 +5,7 @@ import pc from "picocolors";
 import path from "node:path";
 import { CODES, type Code } from "./codes.js";
 import type { OutputFile } from "./build.js";
-import { compile, type CompileResult } from "./compile.js";
+import { compile, type CompileOptions, type CompileResult } from "./compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data-cli.js";
 import { phaseSummary } from "./report.js";
@@ -44,8 +44,8 @@ async function refuseOutputFolder(out: string): Promise<void> {
   if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))) throw new UsageError(`-o ${out} is inside the standard library (${std}); write the build somewhere else, e.g. -o out`);
 }
 
-async function compileOrExit(spec: string, strict: boolean, weights?: string, outDir?: string): Promise<CompileResult> {
-  const result = await compile(spec, { strict, ...(weights !== undefined ? { weights } : {}), ...(outDir !== undefined ? { outDir } : {}) });
+async function compileOrExit(spec: string, strict: boolean, weights?: string, more: CompileOptions = {}): Promise<CompileResult> {
+  const result = await compile(spec, { strict, ...(weights !== undefined ? { weights } : {}), ...more });
   if (!result.readable) throw new UsageError(`cannot read ${spec}`);
   return result;
 }
@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
       if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
       if (o.format !== "human" && o.format !== "json") throw new UsageError(`unknown format "${o.format}" (use human or json)`);
       await refuseOutputFolder(o.out);
-      const result = await compileOrExit(spec, o.strict ?? false, undefined, o.out);
+      const result = await compileOrExit(spec, o.strict ?? false, undefined, { outDir: o.out });
       let files: OutputFile[] = [];
       // compile() has emitted and validated everything (as `check` does); build only writes it.
       if (result.diags.errorCount === 0) {
@@ -181,12 +181,13 @@ export async function main(argv: string[]): Promise<number> {
   registerDataCommands(program, {
     paint: (color) => painter(colorWanted(color)),
     setExit: (code) => { exitCode = code; },
-    compileSpec: (spec) => compileOrExit(spec, false),
+    // Data and training here need the checked phases, not the Cerebras configs (`check` and `build` report those).
+    compileSpec: (spec) => compileOrExit(spec, false, undefined, { emit: false }),
   });
 
   registerRunCommand(program, {
     paint: (color) => painter(colorWanted(color)),
-    compileSpec: (spec) => compileOrExit(spec, false),
+    compileSpec: (spec) => compileOrExit(spec, false, undefined, { emit: false }),
     printDiagnostics,
     setExit: (code) => { exitCode = code; },
   });
