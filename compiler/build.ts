@@ -5,7 +5,6 @@ import path from "node:path";
 import { z, type ZodType } from "zod";
 import type { Span } from "../grammar/ast.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
-import type { Code } from "./codes.js";
 import type { Derived } from "./derive.js";
 import { emitParams, type KeyOrigins } from "./emit/cerebras-params.js";
 import { emitDataPreprocess, emitPreprocess } from "./emit/preprocess.js";
@@ -149,7 +148,7 @@ export class Builder {
     if (pre && !pipeline && ir.template.layout === "chat" && style !== undefined && !(SYSTEM_PROMPT_STYLES as readonly string[]).includes(style)) {
       pre.problems.push({ code: "E0506", irPath: "template.cerebras_style", message: `release ${target.release} has no system_prompt_style "${style}"`, help: `use one of ${SYSTEM_PROMPT_STYLES.join(", ")}, or write the HDF5 files with \`llavac data hdf5\` and set \`preprocess = none\`` });
     }
-    for (const prob of pre?.problems ?? []) this.result.diags.error(prob.code satisfies Code, `preprocess.yaml: ${prob.message}`, this.result.ctx.spanOf(unit, prob.irPath), { help: prob.help });
+    for (const prob of pre?.problems ?? []) this.result.diags.error(prob.code, `preprocess.yaml: ${prob.message}`, this.result.ctx.spanOf(unit, prob.irPath), { help: prob.help });
     if (pre && pre.problems.length === 0) {
       this.validate(pipeline ? DataPreprocess : ir.template.layout === "chat" ? PhaseTwoPreprocess : PhaseOnePreprocess, pre.doc, unit, pre.origins, "preprocess.yaml");
       const mode = ir.template.layout === "chat" ? "LlavaPhaseTwo" : "LlavaPhaseOne";
