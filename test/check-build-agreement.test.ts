@@ -131,7 +131,7 @@ describe("check and build agree", () => {
       if (o.exit === 0) clean++;
     }
     // The corpus reaches emission: specs that build, and each mistake found only there.
-    expect(clean).toBeGreaterThan(50);
+    expect(clean).toBeGreaterThan(25);
     for (const code of ["E0502", "E0503", "E0504", "E0505", "E0506"]) expect(seen, code).toContain(code);
   }, 600_000);
 });
