@@ -1,8 +1,8 @@
-// `llavac build`: emit each phase's configs, validate them against the target's strict schema, and
-// write them with a manifest (derived values, parameter counts, and a source map from every YAML key to
-// the spec location that produced it).
+// Emission, run by compile() for `check` and `build` alike: each phase's configs, validated against the
+// target's strict schema, with a manifest (derived values, parameter counts, and a source map from every
+// YAML key to the spec location that produced it), and the cluster job scripts. `build` only writes them.
 import path from "node:path";
-import type { ZodType } from "zod";
+import { z, type ZodType } from "zod";
 import type { Span } from "../grammar/ast.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
 import type { Derived } from "./derive.js";
@@ -13,17 +13,27 @@ import { trainProgram } from "./emit/train-program.js";
 import { runConfig } from "./run-config.js";
 import { renderYaml, toPlain, type YValue } from "./emit/yaml.js";
 import type { PhaseUnit } from "./ir.js";
-import { LlavaConfig, PhaseOnePreprocess, PhaseTwoPreprocess } from "./schemas/cerebras-2.2.1.js";
+import { LlavaConfig, PhaseOnePreprocess, PhaseTwoPreprocess, SYSTEM_PROMPT_STYLES } from "./schemas/cerebras-2.2.1.js";
 import { LlavaConfig as LlavaConfig230 } from "./schemas/cerebras-2.3.0.js";
 import { DataPreprocess, TrainerConfig, TrainerConfig230 } from "./schemas/cerebras-2.10.js";
 import { toTrainer } from "./emit/cerebras-trainer.js";
 import { generatedBy, VERSION } from "./version.js";
 import { writeFileAtomic } from "../runtime/util/atomic.js";
 
+// Each schema parses a few documents per process: compiling zod's fast path (new Function) costs more
+// than it saves, and `check` pays for it on every run.
+z.config({ jitless: true });
+
 export interface OutputFile {
   /** Relative to the output folder, with forward slashes. */
   path: string;
   content: string;
+}
+
+/** What compile() emitted: the files `build` writes, and the job scripts it adds with `--target cerebras`. */
+export interface Emitted {
+  files: OutputFile[];
+  jobScripts: OutputFile[];
 }
 
 export interface SourceLocation {
@@ -32,6 +42,16 @@ export interface SourceLocation {
   column: number;
   origin: "explicit" | "default" | "derived";
   derived?: string;
+}
+
+/**
+ * A file whose text is made when first read. compile() emits and validates every document (all that can
+ * find a mistake); rendering the text (YAML, train.ts, the manifest's source map) reports nothing, so
+ * `check` skips it and `build` does it when writing.
+ */
+function lazyFile(path: string, render: () => string): OutputFile {
+  let text: string | undefined;
+  return { path, get content() { return (text ??= render()); } };
 }
 
 function keyOf(yamlPath: string): string {
@@ -93,7 +113,19 @@ export class Builder {
     return false;
   }
 
-  phaseOutputs(p: PhaseResult & { derived: Derived }): { files: OutputFile[]; manifest: Record<string, unknown> } {
+  /** A params layout the release cannot read: reported once, at `format`, instead of as a cascade of schema errors. */
+  private formatProblem(): boolean {
+    const program = this.result.program;
+    if (!program) return false;
+    const t = program.target;
+    const problem = t.release === "2.2.1" && t.format === "trainer" ? "release 2.2.1 has no trainer format" : t.release === "2.10" && t.format === "flat" ? "release 2.10 reads only the trainer format" : undefined;
+    if (!problem) return false;
+    const at = program.targetSpans.get("format")?.span ?? this.result.phases[0]?.unit.nameSpan;
+    if (at) this.result.diags.error("E0502", `params.yaml: ${problem}`, at, { help: "remove `format` to use the release's own layout" });
+    return true;
+  }
+
+  phaseOutputs(p: PhaseResult & { derived: Derived }, formatProblem = false): { files: OutputFile[]; manifest: () => Record<string, unknown> } {
     const { unit, derived: d } = p;
     const ir = unit.ir;
     const target = this.result.program!.target;
@@ -103,30 +135,32 @@ export class Builder {
     const flat = emitParams(ir, d, target);
     // 2.2.1 and 2.3.0 read the flat format; 2.10 (and 2.3.0 on request) regroups the same values under `trainer:`.
     const trainer = target.release === "2.10" || target.format === "trainer";
-    const formatProblem = target.release === "2.2.1" && target.format === "trainer" ? "release 2.2.1 has no trainer format" : target.release === "2.10" && target.format === "flat" ? "release 2.10 reads only the trainer format" : undefined;
-    if (formatProblem) this.result.diags.error("E0501", formatProblem, this.result.program!.targetSpans.get("format")?.span ?? unit.nameSpan, { help: "remove `format` to use the release's own layout" });
     const params = trainer ? toTrainer(flat.doc, flat.origins, target.release === "2.10" ? "2.10" : "2.3.0") : flat;
     const schema = target.release === "2.10" ? TrainerConfig : trainer ? TrainerConfig230 : target.release === "2.3.0" ? LlavaConfig230 : LlavaConfig;
     // A layout the release cannot read is reported once, not as a cascade of schema errors.
     if (!formatProblem) this.validate(schema, params.doc, unit, params.origins, "params.yaml");
-    files.push({ path: `${ir.$name}/params.yaml`, content: renderYaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`]) });
+    files.push(lazyFile(`${ir.$name}/params.yaml`, () => renderYaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`])));
 
     // 2.10 dropped create_hdf5_dataset.py for the data_preprocessing pipeline and its config format.
     const pipeline = target.release === "2.10";
-    const pre = pipeline ? emitDataPreprocess(ir, d) : emitPreprocess(ir, d);
-    for (const prob of pre.problems) this.result.diags.error(prob.code ?? "E0501", `preprocess.yaml: ${prob.message}`, this.result.ctx.spanOf(unit, prob.irPath), { help: prob.help });
-    if (pre.problems.length === 0) {
+    // `preprocess = none`: the phase's HDF5 files are made elsewhere, so there is no preprocess.yaml.
+    const pre = ir.preprocess === undefined ? undefined : pipeline ? emitDataPreprocess(ir, d, ir.preprocess) : emitPreprocess(ir, d, ir.preprocess);
+    const style = ir.template.cerebras_style;
+    if (pre && !pipeline && ir.template.layout === "chat" && style !== undefined && !(SYSTEM_PROMPT_STYLES as readonly string[]).includes(style)) {
+      pre.problems.push({ code: "E0506", irPath: "template.cerebras_style", message: `release ${target.release} has no system_prompt_style "${style}"`, help: `use one of ${SYSTEM_PROMPT_STYLES.join(", ")}, or write the HDF5 files with \`llavac data hdf5\` and set \`preprocess = none\`` });
+    }
+    for (const prob of pre?.problems ?? []) this.result.diags.error(prob.code, `preprocess.yaml: ${prob.message}`, this.result.ctx.spanOf(unit, prob.irPath), { help: prob.help });
+    if (pre && pre.problems.length === 0) {
       this.validate(pipeline ? DataPreprocess : ir.template.layout === "chat" ? PhaseTwoPreprocess : PhaseOnePreprocess, pre.doc, unit, pre.origins, "preprocess.yaml");
       const mode = ir.template.layout === "chat" ? "LlavaPhaseTwo" : "LlavaPhaseOne";
       const how = pipeline ? "Model Zoo 2.10 data preprocessing (data_preparation/data_preprocessing) config" : `HDF5 preprocessing: python create_hdf5_dataset.py ${mode} --params preprocess.yaml`;
-      files.push({ path: `${ir.$name}/preprocess.yaml`, content: renderYaml(pre.doc, [...header, how]) });
+      files.push(lazyFile(`${ir.$name}/preprocess.yaml`, () => renderYaml(pre.doc, [...header, how])));
     }
 
-    const run = runConfig(this.result, p, this.outDir, flat.doc);
-    files.push({ path: `${ir.$name}/train.ts`, content: trainProgram(run, ir.model, { header, specPath: this.specPath() }) });
+    files.push(lazyFile(`${ir.$name}/train.ts`, () => trainProgram(runConfig(this.result, p, this.outDir, flat.doc), ir.model, { header, specPath: this.specPath() })));
 
     const s = d.schedule;
-    const manifest: Record<string, unknown> = {
+    const manifest = (): Record<string, unknown> => ({
       model: ir.model.$name ?? null,
       from: ir.from ? { phase: ir.from.phase, states: ir.from.states } : null,
       template: ir.template.$name ?? null,
@@ -160,37 +194,40 @@ export class Builder {
       files: Object.fromEntries(files.map((f) => [path.posix.basename(f.path), f.path])),
       source_map: {
         "params.yaml": this.sourceMap(unit, params.origins),
-        ...(pre.problems.length === 0 ? { "preprocess.yaml": this.sourceMap(unit, pre.origins) } : {}),
+        ...(pre && pre.problems.length === 0 ? { "preprocess.yaml": this.sourceMap(unit, pre.origins) } : {}),
       },
-    };
+    });
     return { files, manifest };
   }
 
-  outputs(opts: { cerebras?: boolean } = {}): OutputFile[] {
+  /** Every file, job scripts apart; diagnostics go to the compile result. compile() calls this once. */
+  emit(): Emitted {
     const files: OutputFile[] = [];
-    const phases: Record<string, unknown> = {};
+    const phases: Record<string, () => Record<string, unknown>> = {};
+    const formatProblem = this.formatProblem();
     for (const p of this.result.phases) {
       if (!p.derived) continue;
-      const out = this.phaseOutputs(p as PhaseResult & { derived: Derived });
+      const out = this.phaseOutputs(p as PhaseResult & { derived: Derived }, formatProblem);
       files.push(...out.files);
       phases[p.unit.ir.$name] = out.manifest;
     }
     const program = this.result.program;
-    const manifest = {
+    files.push(lazyFile("manifest.json", () => JSON.stringify({
       llavac: VERSION,
       spec: path.basename(this.result.file),
       target: program ? { release: program.target.release, num_csx: program.target.num_csx } : null,
       // The command-line `--set`s this build applied, in order (absent when there were none).
       ...(this.result.overrides.length ? { overrides: this.result.overrides.map((o) => ({ set: o.text, path: o.path.map((p) => p.name).join("."), value: o.valueText })) } : {}),
-      phases,
-    };
-    files.push({ path: "manifest.json", content: JSON.stringify(manifest, null, 2) + "\n" });
-    if (opts.cerebras && program) {
-      const built = this.result.phases.filter((p) => p.derived).map((p) => p.unit.ir);
-      files.push(...jobScripts(built, program.target, this.specPath()).files);
-    }
-    return files;
+      phases: Object.fromEntries(Object.entries(phases).map(([name, m]) => [name, m()])),
+    }, null, 2) + "\n"));
+    const built = this.result.phases.filter((p) => p.derived).map((p) => p.unit.ir);
+    return { files, jobScripts: program ? jobScripts(built, program.target, this.specPath()).files : [] };
   }
+}
+
+/** The files `build` writes: everything emitted, plus the job scripts with `--target cerebras`. */
+export function filesToWrite(e: Emitted | undefined, opts: { cerebras?: boolean } = {}): OutputFile[] {
+  return e ? [...e.files, ...(opts.cerebras ? e.jobScripts : [])] : [];
 }
 
 /** Write each file to a temporary name in its folder, then rename it into place. */

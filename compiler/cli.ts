@@ -4,7 +4,8 @@ import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import path from "node:path";
 import { CODES, defaultLevel, isCode, LevelUsageError, type CodeInfo } from "./codes.js";
-import { compile, type CompileResult } from "./compile.js";
+import type { OutputFile } from "./build.js";
+import { compile, type CompileOptions, type CompileResult } from "./compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data-cli.js";
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
@@ -30,8 +31,24 @@ function colorWanted(flag: boolean | undefined): boolean {
 
 class UsageError extends Error {}
 
-async function compileOrExit(spec: string, levels: LevelOptions = {}, weights?: string, overrides: string[] = []): Promise<CompileResult> {
-  const result = await compile(spec, { ...levels, overrides, ...(weights !== undefined ? { weights } : {}) });
+/** `-o` must be a folder llavac may fill: not an existing file, and not inside the standard library. */
+async function refuseOutputFolder(out: string): Promise<void> {
+  const { realpathSync, statSync } = await import("node:fs");
+  const { STDLIB_DIR } = await import("./modules.js");
+  const abs = path.resolve(out);
+  let st: ReturnType<typeof statSync>;
+  try { st = statSync(abs, { throwIfNoEntry: false }); } catch (err) {
+    throw new UsageError((err as NodeJS.ErrnoException).code === "ENOTDIR" ? `-o ${out}: a folder on its path is a file` : `-o ${out}: ${(err as Error).message}`);
+  }
+  if (st && !st.isDirectory()) throw new UsageError(`-o ${out} ${st.isFile() ? "is a file" : "exists and is not a folder"}; give a folder to write the configs into`);
+  // Through symbolic links too: compare real paths (of the nearest folder that exists).
+  const real = (p: string): string => { try { return realpathSync(p); } catch { const up = path.dirname(p); return up === p ? p : path.join(real(up), path.basename(p)); } };
+  const std = real(STDLIB_DIR), rel = path.relative(std, real(abs));
+  if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))) throw new UsageError(`-o ${out} is inside the standard library (${std}); write the build somewhere else, e.g. -o out`);
+}
+
+async function compileOrExit(spec: string, levels: LevelOptions = {}, weights?: string, overrides: string[] = [], more: CompileOptions = {}): Promise<CompileResult> {
+  const result = await compile(spec, { ...levels, overrides, ...(weights !== undefined ? { weights } : {}), ...more });
   if (!result.readable) throw new UsageError(`cannot read ${spec}${result.unreadable ? `: ${result.unreadable}` : ""}`);
   return result;
 }
@@ -109,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
 
   addSetOption(addLevelOptions(program
     .command("check")
-    .description("report every mistake in a spec and print its derived values and parameter counts")
+    .description("report every mistake in a spec and print its derived values and parameter counts (build without writing)")
     .argument("<spec>", "the .llava file")
     .option("--format <format>", "human, json or sarif", "human")
     .option("--weights <dir>", "also check a HuggingFace weights folder (image_model/, text_model/) against the spec")
@@ -139,15 +156,16 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (spec: string, o: { out: string; target?: string; format: string; color?: boolean; set: string[] } & LevelOptions) => {
       if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
       checkFormat(o.format);
-      const result = await compileOrExit(spec, levelsOf(o), undefined, o.set);
-      let files: { path: string }[] = [];
+      await refuseOutputFolder(o.out);
+      const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out });
+      let files: OutputFile[] = [];
+      // compile() has emitted and validated everything (as `check` does); build only writes it.
       if (result.diags.errorCount === 0) {
-        // Emission pulls in zod and js-yaml; `check` never loads them.
-        const { Builder, writeAtomically } = await import("./build.js");
-        const outputs = new Builder(result, o.out).outputs({ cerebras: o.target === "cerebras" });
-        if (result.diags.errorCount === 0) {
-          writeAtomically(o.out, outputs);
-          files = outputs;
+        const { filesToWrite, writeAtomically } = await import("./build.js");
+        files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras" });
+        try { writeAtomically(o.out, files); } catch (err) {
+          if (!(err as NodeJS.ErrnoException).code) throw err;
+          throw new UsageError(`cannot write into ${o.out}: ${(err as Error).message}`);
         }
       }
       if (o.format === "json") process.stdout.write(jsonReport(result, { written: files.map((f) => path.join(o.out, f.path)) }));
@@ -200,12 +218,13 @@ export async function main(argv: string[]): Promise<number> {
   registerDataCommands(program, {
     paint: (color) => painter(colorWanted(color)),
     setExit: (code) => { exitCode = code; },
-    compileSpec: (spec) => compileOrExit(spec),
+    // Data and training here need the checked phases, not the Cerebras configs (`check` and `build` report those).
+    compileSpec: (spec) => compileOrExit(spec, {}, undefined, [], { emit: false }),
   });
 
   registerRunCommand(program, {
     paint: (color) => painter(colorWanted(color)),
-    compileSpec: (spec, levels, overrides) => compileOrExit(spec, levels, undefined, overrides),
+    compileSpec: (spec, levels, overrides) => compileOrExit(spec, levels, undefined, overrides, { emit: false }),
     printDiagnostics,
     setExit: (code) => { exitCode = code; },
   });

@@ -1,4 +1,6 @@
-// The compiler pipeline: modules → names → typed values → IR → derived values and checks.
+// The compiler pipeline: modules → names → typed values → IR → derived values and checks → emission.
+// `check` and `build` both run all of it (build only writes what emission produced), so a spec that
+// passes `check` builds.
 import path from "node:path";
 import { Checker } from "./checker.js";
 import { checkChains } from "./checks/chain.js";
@@ -14,6 +16,7 @@ import { checkWeights } from "./checks/weights.js";
 import { Lowerer } from "./lower.js";
 import { ModuleGraph, nodeFs, type FileSystem } from "./modules.js";
 import { parseOverrides, type Override } from "./overrides.js";
+import type { Emitted } from "./build.js";
 
 export interface CompileOptions {
   cwd?: string;
@@ -30,6 +33,10 @@ export interface CompileOptions {
   weights?: string;
   /** Command-line overrides, `path=value` each (`--set finetune.optimizer.lr=2e-5`). */
   overrides?: readonly string[];
+  /** The folder `build` writes to (generated programs hold paths relative to it); default `out`. */
+  outDir?: string;
+  /** false: stop after the checks, before emission and the target's schemas (derived values only). */
+  emit?: boolean;
 }
 
 export interface PhaseResult {
@@ -53,6 +60,8 @@ export interface CompileResult {
   phases: PhaseResult[];
   /** The `--set`s that parsed (the manifest records them). */
   overrides: Override[];
+  /** What `build` writes (absent when emission was skipped). */
+  emitted?: Emitted;
 }
 
 export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
@@ -89,5 +98,11 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   }
   checkChains(program.phases, ctx);
   if (opts.weights !== undefined) checkWeights(opts.weights, phases.filter((p) => sound(p.unit, "model")).map((p) => p.unit), ctx);
-  return { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides };
+  const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides };
+  if (opts.emit !== false) {
+    // Emission pulls in zod and js-yaml: loaded on first use, after the front end's own work.
+    const { Builder } = await import("./build.js");
+    result.emitted = new Builder(result, opts.outDir ?? "out").emit();
+  }
+  return result;
 }

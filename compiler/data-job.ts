@@ -21,29 +21,31 @@ export function hdf5JobConfig(result: CompileResult, phase: PhaseResult & { deri
   const ir = phase.unit.ir;
   const d = phase.derived;
   const resolve = (p: string) => path.resolve(result.ctx.cwd, p);
+  const writer = ir.preprocess;
+  if (!writer) throw new DataJobError(`phase ${ir.$name} has \`preprocess = none\`: give it an \`hdf5_writer { output: ... }\` to write its HDF5 files here`);
   const jsonl = ir.data.map((x) => x.jsonl);
   let inputs: string[];
-  if (ir.preprocess.input !== undefined) inputs = [ir.preprocess.input];
+  if (writer.input !== undefined) inputs = [writer.input];
   else if (jsonl.every((x): x is string => x !== undefined)) inputs = [...new Set(jsonl)];
   else throw new DataJobError(`phase ${ir.$name}: say where the jsonl files are, with \`jsonl\` on each dataset or \`preprocess.input\``);
-  if (ir.preprocess.output === undefined) throw new DataJobError(`phase ${ir.$name}: set \`preprocess.output\`, the folder the HDF5 files go to`);
+  if (writer.output === undefined) throw new DataJobError(`phase ${ir.$name}: set \`preprocess.output\`, the folder the HDF5 files go to`);
   const tk = ir.model.language.tokenizer;
-  const pre = toPlain(emitPreprocess(ir, d).doc) as Record<string, Record<string, unknown>>;
-  pre.setup = { ...pre.setup, input_dir: inputs.length === 1 ? inputs[0] : inputs, output_dir: ir.preprocess.output, processes: Math.max(1, opts.workers) };
+  const pre = toPlain(emitPreprocess(ir, d, writer).doc) as Record<string, Record<string, unknown>>;
+  pre.setup = { ...pre.setup, input_dir: inputs.length === 1 ? inputs[0] : inputs, output_dir: writer.output, processes: Math.max(1, opts.workers) };
   pre.processing = { ...pre.processing, eos_id: d.tokenizer!.eos, pad_id: d.tokenizer!.pad };
   return {
     inputs: inputs.map(resolve),
-    out: resolve(ir.preprocess.output),
-    imageRoot: resolve(ir.preprocess.images ?? ir.images),
+    out: resolve(writer.output),
+    imageRoot: resolve(writer.images ?? ir.images),
     checkImages: opts.checkImages,
     template: templateOf(ir.template),
     tokenizer: tk?.model ? { kind: "file", path: resolve(tk.model) } : { kind: "llama2" },
     ...(tk?.pad_id !== undefined ? { padId: tk.pad_id } : { padId: d.tokenizer!.pad }),
     msl: d.msl,
     numPatches: d.numPatches,
-    filesPerRecord: ir.preprocess.files_per_record,
-    outputName: ir.preprocess.output_name,
-    overLength: ir.preprocess.over_length,
+    filesPerRecord: writer.files_per_record,
+    outputName: writer.output_name,
+    overLength: writer.over_length,
     workers: opts.workers,
     force: opts.force,
     params: { ...pre, llavac_tokenizer: tk?.model ?? "llama-2 (embedded)" },

@@ -160,7 +160,8 @@ export interface PhaseIR {
   images: string;
   hdf5: string;
   eval?: { hdf5?: string; images?: string; shuffle?: boolean; shuffle_seed?: number };
-  preprocess: HdfWriterIR;
+  /** Absent for `preprocess = none`: no preprocess.yaml, the HDF5 files are made elsewhere. */
+  preprocess?: HdfWriterIR;
   transforms?: TransformIR[];
   freeze: RegexIR[];
   batch: { global: number; micro?: number };

@@ -61,7 +61,7 @@ async function ensureData(result: CompileResult, p: Phase, workers: number): Pro
     process.stderr.write(`hdf5 ${ir.$name}: ${thousands(r.stats.kept)} samples in ${r.files.length} file(s)${skipped ? `, ${thousands(skipped)} skipped (see ${path.relative(process.cwd(), cfg.out) || "."})` : ""}\n`);
     if (path.resolve(cfg.out) !== at(ir.hdf5)) {
       const { shuffle } = await import("../runtime/data/shuffle.js");
-      const s = await shuffle({ input: cfg.out, out: at(ir.hdf5), chunks: Math.max(1, Math.min(16, r.files.length)), seed: ir.preprocess.seed });
+      const s = await shuffle({ input: cfg.out, out: at(ir.hdf5), chunks: Math.max(1, Math.min(16, r.files.length)), seed: ir.preprocess?.seed ?? 0 });
       process.stderr.write(`shuffle ${ir.$name}: ${thousands(s.samples)} samples into ${ir.hdf5}\n`);
     }
   } catch (err) {

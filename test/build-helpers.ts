@@ -1,12 +1,11 @@
 // Building specs in memory for the emission tests.
-import { Builder, type OutputFile } from "../compiler/build.js";
+import { filesToWrite } from "../compiler/build.js";
 import { compile, type CompileResult } from "../compiler/compile.js";
 import { ROOT } from "./helpers.js";
 
 export async function buildFiles(spec: string, opts: { source?: string; env?: Record<string, string> } = {}): Promise<{ result: CompileResult; files: Map<string, string> }> {
   const result = await compile(spec, { env: opts.env ?? {}, cwd: ROOT, ...(opts.source !== undefined ? { source: opts.source } : {}) });
-  let outputs: OutputFile[] = [];
-  if (result.diags.errorCount === 0) outputs = new Builder(result).outputs();
+  const outputs = result.diags.errorCount === 0 ? filesToWrite(result.emitted) : [];
   return { result, files: new Map(outputs.map((f) => [f.path, f.content])) };
 }
 

@@ -69,6 +69,24 @@ describe("cli", () => {
     expect(existsSync(out2)).toBe(false);
   });
 
+  it("build -o onto an existing file, through a file, or into the standard library is a usage error (exit 2) that writes nothing", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-cli-"));
+    const file = path.join(dir, "taken.txt");
+    writeFileSync(file, "keep me\n");
+    const onFile = llavac(["build", "examples/tiny-shapes/tiny.llava", "-o", file]);
+    expect([onFile.code, onFile.stderr]).toEqual([2, `llavac: -o ${file} is a file; give a folder to write the configs into\n`]);
+    expect(readFileSync(file, "utf8")).toBe("keep me\n");
+    const through = llavac(["build", "examples/tiny-shapes/tiny.llava", "-o", path.join(file, "out")]);
+    expect([through.code, through.stderr]).toEqual([2, `llavac: -o ${path.join(file, "out")}: a folder on its path is a file\n`]);
+    for (const std of ["stdlib", "stdlib/out", "./stdlib/../stdlib/x"]) {
+      const r = llavac(["build", "examples/tiny-shapes/tiny.llava", "-o", std]);
+      expect(r.code, std).toBe(2);
+      expect(r.stderr, std).toMatch(/^llavac: -o .* is inside the standard library \(.*stdlib\); write the build somewhere else, e\.g\. -o out\n$/);
+      expect(r.stderr).not.toContain("internal error");
+    }
+    expect(readdirSync(path.join(ROOT, "stdlib")).filter((f) => !f.endsWith(".llava"))).toEqual([]);
+  });
+
   it("build --strict turns a missing data folder into an error", () => {
     const out = mkdtempSync(path.join(tmpdir(), "llavac-out-"));
     const r = llavac(["build", "examples/llava-v1.5-7b/llava.llava", "-o", out, "--strict"]);

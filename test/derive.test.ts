@@ -155,7 +155,7 @@ describe("derive: parameter counts, exact, from shapes", () => {
 
 describe("derive: num_patches has one home (runtime/model/arch.ts imageSlots)", () => {
   it("check's report, the manifest formula and the E0305 note show the count and formula imageSlots gives, + 1 for cls_patch", async () => {
-    const { Builder } = await import("../compiler/build.js");
+    const { filesToWrite } = await import("../compiler/build.js");
     const { phaseSummary } = await import("../compiler/report.js");
     const { plainPainter } = await import("../compiler/diagnostics.js");
     const src = tinyWith("vision    = tiny_vit", "vision    = tiny_vit { select: cls_patch }");
@@ -167,7 +167,7 @@ describe("derive: num_patches has one home (runtime/model/arch.ts imageSlots)", 
     expect(imageSlots({ image_size: d.imageSize, patch_size: d.patchSize }, "patch")).toEqual({ count: 16, formula: "(32/8)·(32/8)" });
     expect([d.numPatches, d.numPatchesFormula]).toEqual([slots.count, slots.formula]);
     expect(phaseSummary(r.result, plainPainter)).toMatch(new RegExp(`num_patches +17 += ${slots.formula.replace(/[()+.]/g, "\\$&")}\n`));
-    const manifest = JSON.parse(new Builder(r.result, "out").outputs().find((f) => f.path === "manifest.json")!.content);
+    const manifest = JSON.parse(filesToWrite(r.result.emitted).find((f) => f.path === "manifest.json")!.content);
     expect(manifest.phases.align.formulas.num_patches).toBe(slots.formula);
     expect(manifest.phases.align.derived.num_patches).toBe(17);
     const asserted = await check(src.replace("  batch     = 32 per step, 8", "  num_patches = 16\n  batch     = 32 per step, 8"), { dirs: TINY_DIRS });

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { Builder } from "../compiler/build.js";
+import { filesToWrite } from "../compiler/build.js";
 import { compile } from "../compiler/compile.js";
 import { importConfigs } from "../compiler/import/import.js";
 import { flatten } from "./build-helpers.js";
@@ -23,7 +23,7 @@ async function roundTrip(files: string[]): Promise<{ spec: string; differences: 
   const r = await importConfigs(files.map(read), ROOT);
   const result = await compile(path.join(ROOT, "imported.llava"), { source: r.spec, cwd: ROOT, env: {} });
   expect(result.diags.errorCount, result.diags.sorted().map((d) => d.message).join("\n")).toBe(0);
-  const built = new Map(new Builder(result).outputs().map((f) => [f.path, f.content]));
+  const built = new Map(filesToWrite(result.emitted).map((f) => [f.path, f.content]));
   const differences: string[] = [];
   for (const [i, file] of files.entries()) {
     const phase = result.phases[i]!.unit.ir.$name;
@@ -80,7 +80,7 @@ describe("import", () => {
 
   it("the bases, enum members and tuples come from the standard library: a tiny model's config imports as tiny_vit and tiny_llama", async () => {
     const built = await compile(path.join(ROOT, "tiny.llava"), { source: TINY.replace("language  = tiny_llama", "language  = tiny_llama { norm_type: layernorm }").replace("adamw { lr: 1e-3 }", "adamw { lr: 1e-3, betas: (0.9, 0.95) }"), cwd: ROOT, env: {} });
-    const files = new Map(new Builder(built).outputs().map((f) => [f.path, f.content]));
+    const files = new Map(filesToWrite(built.emitted).map((f) => [f.path, f.content]));
     const r = await importConfigs([{ file: "align.yaml", text: files.get("align/params.yaml")! }, { file: "tune.yaml", text: files.get("tune/params.yaml")! }], ROOT);
     expect(r.problems).toEqual([]);
     expect(r.verified).toBe(true);
@@ -90,6 +90,19 @@ describe("import", () => {
     // A tuple-typed field is written as a tuple (adamw.betas is a pair).
     expect(r.spec).toMatch(/optimizer {2}= adamw \{ lr: 0\.001, betas: \(0\.9, 0\.95\)/);
     expect(r.spec).toMatch(/^model llava \{/m);
+  });
+
+  it("a single params file imports to a spec that builds: `preprocess = none`, so no preprocess.yaml and nothing missing", async () => {
+    const r = await importConfigs([read(golden("7b", "pretrain"))], ROOT);
+    expect(r.verified).toBe(true);
+    expect(r.spec).toMatch(/\n  \/\/ The HDF5 files exist already; to emit preprocess\.yaml instead, write hdf5_writer \{ input: .*\n  preprocess = none\n/);
+    const result = await compile(path.join(ROOT, "imported.llava"), { source: r.spec, cwd: ROOT, env: {} });
+    expect(result.diags.sorted().filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`)).toEqual([]);
+    expect(filesToWrite(result.emitted).map((f) => f.path).sort()).toEqual(["manifest.json", "pretrain/params.yaml", "pretrain/train.ts"]);
+    expect(Object.keys(JSON.parse(filesToWrite(result.emitted).find((f) => f.path === "manifest.json")!.content).phases.pretrain.source_map)).toEqual(["params.yaml"]);
+    // Without the line, the writer has neither input nor output: two diagnostics at the phase, as `check` shows.
+    const without = await compile(path.join(ROOT, "imported.llava"), { source: r.spec.replace("  preprocess = none\n", ""), cwd: ROOT, env: {} });
+    expect(without.diags.sorted().filter((d) => d.severity === "error").map((d) => d.code)).toEqual(["E0503", "E0504"]);
   });
 
   it("reports an unknown key with its line and column, and does not claim a round trip", async () => {

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Builder, writeAtomically } from "../compiler/build.js";
+import { filesToWrite, writeAtomically } from "../compiler/build.js";
 import { compile } from "../compiler/compile.js";
 import { shq } from "../compiler/emit/job-scripts.js";
 import { tempDir } from "./data-helpers.js";
@@ -15,9 +15,9 @@ import { ROOT } from "./helpers.js";
 const hasShellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 
 async function build(spec: string, out: string, source?: string): Promise<string[]> {
-  const result = await compile(spec, { cwd: ROOT, env: {}, ...(source ? { source } : {}) });
+  const result = await compile(spec, { cwd: ROOT, env: {}, outDir: out, ...(source ? { source } : {}) });
   expect(result.diags.errorCount, result.diags.sorted().map((d) => d.message).join("\n")).toBe(0);
-  const files = new Builder(result, out).outputs({ cerebras: true });
+  const files = filesToWrite(result.emitted, { cerebras: true });
   writeAtomically(out, files);
   return files.filter((f) => f.path.endsWith(".sh")).map((f) => path.join(out, f.path));
 }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Builder } from "../compiler/build.js";
+import { filesToWrite } from "../compiler/build.js";
 import { renderDiagnostic } from "../compiler/diagnostics.js";
 import { mutated } from "./fuzz-support.js";
 import { check, ROOT, TINY, tinyWith } from "./helpers.js";
@@ -87,7 +87,7 @@ describe("--set overrides", () => {
 
   it("the manifest records the overrides, and the source map points the overridden keys at them", async () => {
     const r = await check(TINY, { overrides: ["tune.optimizer.lr=5e-4"] });
-    const files = new Map(new Builder(r.result, "out").outputs().map((f) => [f.path, f.content]));
+    const files = new Map(filesToWrite(r.result.emitted).map((f) => [f.path, f.content]));
     const manifest = JSON.parse(files.get("manifest.json")!);
     expect(manifest.overrides).toEqual([{ set: "tune.optimizer.lr=5e-4", path: "tune.optimizer.lr", value: "5e-4" }]);
     const map = manifest.phases.tune.source_map["params.yaml"] as Record<string, { file: string; column: number }>;
@@ -95,7 +95,7 @@ describe("--set overrides", () => {
     expect(lr, JSON.stringify(map)).toBeDefined();
     expect(files.get("tune/params.yaml")).toMatch(/learning_rate: 0\.0005/);
     const none = await check(TINY);
-    expect(JSON.parse(new Builder(none.result, "out").outputs().find((f) => f.path === "manifest.json")!.content).overrides).toBeUndefined();
+    expect(JSON.parse(filesToWrite(none.result.emitted).find((f) => f.path === "manifest.json")!.content).overrides).toBeUndefined();
   });
 });
 

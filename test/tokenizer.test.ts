@@ -8,7 +8,7 @@ import { loadLlamaModelSpec } from "../runtime/text/llama-vocab.js";
 import { parseModelProto, SentencePieceBPE } from "../runtime/text/sentencepiece.js";
 import { loadTokenizer } from "../runtime/text/tokenizer.js";
 import { load } from "js-yaml";
-import { Builder } from "../compiler/build.js";
+import { filesToWrite } from "../compiler/build.js";
 import { stdlib } from "../compiler/stdlib.js";
 import { check, locate, pos, TINY, TINY_DIRS } from "./helpers.js";
 import { writeModelProto } from "./sp-model.js";
@@ -119,13 +119,13 @@ describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
   it("the emitted huggingface_tokenizer is the spec's; a tokenizer without one is E0312 at build, not a default", async () => {
     const named = await check(lang('tokenizer: tokenizer { huggingface: "org/some-tokenizer" }'), { dirs: TINY_DIRS });
     expect(named.errors).toEqual([]);
-    const files = new Map(new Builder(named.result).outputs().map((f) => [f.path, f.content]));
+    const files = new Map(filesToWrite(named.result.emitted).map((f) => [f.path, f.content]));
     expect((load(files.get("align/preprocess.yaml")!) as { processing: Record<string, unknown> }).processing.huggingface_tokenizer).toBe("org/some-tokenizer");
 
     const source = lang("tokenizer: tokenizer {}");
     const unnamed = await check(source, { dirs: TINY_DIRS });
     expect(unnamed.errors).toEqual([]);
-    const outputs = new Builder(unnamed.result).outputs();
+    const outputs = filesToWrite(unnamed.result.emitted);
     const e = unnamed.result.diags.sorted().find((d) => d.code === "E0312");
     expect(e?.message).toMatch(/loads a Hugging Face tokenizer, and the language model names none/);
     expect(e?.help.join("\n")).toMatch(/llama2_tokenizer/);

@@ -18,7 +18,7 @@ export function checkDataFolders(unit: PhaseUnit, ctx: CheckContext): void {
       help: path.endsWith("hdf5") ? "create it with `llavac data hdf5` and `llavac data shuffle`" : "download the images, or point the path at them",
     });
   }
-  const writerImages = sound(unit, "preprocess") ? ir.preprocess.images : undefined;
+  const writerImages = sound(unit, "preprocess") ? ir.preprocess?.images : undefined;
   if (writerImages !== undefined && ir.images !== undefined && writerImages !== ir.images) {
     ctx.diags.warning("W0304", { writer: writerImages, trainer: ir.images }, ctx.spanOf(unit, "preprocess.images"), {
       notes: ctx.noteAt(unit, "images", "the training image root"),

@@ -1,23 +1,23 @@
 // The matching HDF5 preprocessing config for Cerebras' `create_hdf5_dataset.py LlavaPhaseOne|LlavaPhaseTwo`.
 import { NUM_PATCHES_RULE } from "../../runtime/model/arch.js";
 import type { Derived } from "../derive.js";
-import type { PhaseIR } from "../ir.js";
+import type { ErrorCode } from "../codes.js";
+import type { HdfWriterIR, PhaseIR } from "../ir.js";
 import type { KeyOrigins } from "./cerebras-params.js";
 import { float, type YValue } from "./yaml.js";
 import { EMBEDDED_FAMILY } from "../../runtime/text/tokenizer.js";
 
+/** A spec the Cerebras preprocessor cannot run, found while emitting (a user diagnostic, not a schema rejection). */
 export interface PreprocessProblem {
-  /** The diagnostic code; E0501 when absent. */
-  code?: "E0312";
+  code: ErrorCode;
   irPath: string;
   message: string;
   help: string;
 }
 
-export function emitPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
+export function emitPreprocess(ir: PhaseIR, d: Derived, p: HdfWriterIR): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
   const origins: KeyOrigins = new Map();
   const problems: PreprocessProblem[] = [];
-  const p = ir.preprocess;
   const chat = ir.template.layout === "chat";
   const put = (o: Record<string, YValue>, section: string, key: string, value: YValue | undefined, irPath: string, derived?: string) => {
     if (value === undefined) return;
@@ -29,12 +29,16 @@ export function emitPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins:
   let inputPath = "preprocess.input";
   if (input === undefined) {
     const jsonl = ir.data.map((x) => x.jsonl).filter((x): x is string => x !== undefined);
-    if (ir.data.length === 1 && jsonl.length === 1) { input = jsonl[0]; inputPath = "data.0.jsonl"; }
-    else problems.push({ irPath: "preprocess", message: "the HDF5 writer needs one input folder of jsonl files", help: "set `preprocess = hdf5_writer { input: \"./jsonl/phase1\", output: \"./h5/phase1\" }`" });
+    const folders = [...new Set(jsonl)];
+    if (ir.data.length > 0 && jsonl.length === ir.data.length && folders.length === 1) { input = folders[0]; inputPath = "data.0.jsonl"; }
+    else {
+      const what = jsonl.length < ir.data.length ? `${jsonl.length === 0 ? "no" : "not every"} dataset names its jsonl folder` : `the phase's datasets are in ${folders.length} folders`;
+      problems.push({ code: "E0503", irPath: "preprocess", message: `the HDF5 writer reads one input folder of jsonl files, and ${what}`, help: "set `input` to one folder holding every jsonl file of the phase (`preprocess = hdf5_writer { input: \"./jsonl/phase1\", ... }`), or `preprocess = none` if the HDF5 files are made elsewhere" });
+    }
   }
-  if (p.output === undefined) problems.push({ irPath: "preprocess", message: "the HDF5 writer needs an output folder", help: "set `preprocess = hdf5_writer { output: \"./h5/phase1\", ... }`" });
+  if (p.output === undefined) problems.push({ code: "E0504", irPath: "preprocess", message: "the HDF5 writer needs an output folder", help: "set `preprocess = hdf5_writer { output: \"./h5/phase1\", ... }`, or `preprocess = none` if the HDF5 files are made elsewhere" });
   if (chat && !ir.template.cerebras_style) {
-    problems.push({ irPath: "template", message: `template ${ir.template.$name ?? ""} has no Cerebras system_prompt_style, so create_hdf5_dataset.py cannot reproduce it`, help: "set `cerebras_style` on the template, or write the HDF5 files with `llavac data hdf5`" });
+    problems.push({ code: "E0505", irPath: "template", message: `template ${ir.template.$name ?? ""} has no Cerebras system_prompt_style, so create_hdf5_dataset.py cannot reproduce it`, help: "set `cerebras_style` on the template, or write the HDF5 files with `llavac data hdf5` and set `preprocess = none`" });
   }
 
   // The writer loads the tokenizer by its Hugging Face name; it comes from the spec, never a default here.
@@ -93,12 +97,11 @@ export function emitPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins:
  * Phase 2 follows the 2.10 reference (llava_phase_2_preproc.yaml); phase 1 uses the prompt–completion
  * hook the 2.10 Llama-3 phase-1 config uses, with the spec's own tokenizer.
  */
-export function emitDataPreprocess(ir: PhaseIR, d: Derived): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
-  const base = emitPreprocess(ir, d);
+export function emitDataPreprocess(ir: PhaseIR, d: Derived, p: HdfWriterIR): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
+  const base = emitPreprocess(ir, d, p);
   const origins: KeyOrigins = new Map();
   const b = base.doc as Record<string, Record<string, YValue>>;
   const from = (to: string, key: string) => { const o = base.origins.get(key); if (o) origins.set(to, o); };
-  const p = ir.preprocess;
   const chat = ir.template.layout === "chat";
   const setup: Record<string, YValue> = {};
   if (b.setup!.input_dir !== undefined) { setup.data = { source: b.setup!.input_dir!, type: "local" }; from("setup.data.source", "setup.input_dir"); }

@@ -497,6 +497,9 @@ function spec(phases: Phase[], std: { vision: StdInstance; language: StdInstance
     put("template", p.template!);
     put("images", JSON.stringify(String(train.img_data_dir ?? ".")), "train_input.img_data_dir");
     put("hdf5", JSON.stringify(String(Array.isArray(train.data_dir) ? train.data_dir[0] : train.data_dir ?? ".")), "train_input.data_dir");
+    // A params file names the HDF5 folder, not how it was written: no preprocess.yaml unless the user says.
+    lines.push("  // The HDF5 files exist already; to emit preprocess.yaml instead, write hdf5_writer { input: \"<jsonl folder>\", output: \"<hdf5 folder>\" }.");
+    put("preprocess", "none");
     if (p.overrides.eval.size) put("eval", `eval_input { ${body([...p.overrides.eval], p)} }`);
     put("freeze", `[${((model.freeze ?? []) as string[]).map(regexLiteral).join(", ")}]`, "model.freeze");
     put("batch", `${train.batch_size ?? 1} per step${train.micro_batch_size !== undefined && typeof train.micro_batch_size === "number" ? `, ${train.micro_batch_size} per micro-batch` : ""}`, "train_input.batch_size");

@@ -296,6 +296,9 @@ const datasetBase = {
   image_dir: str,
 };
 
+/** The system-prompt registry of create_hdf5_dataset.py's LlavaPhaseTwo preprocessor (2.2.1 and 2.3.0). */
+export const SYSTEM_PROMPT_STYLES = ["vicuna_v1", "vicuna_v0", "llava_v0", "llava_v1", "llava_plain", "zephyr", "mistral_instruct"] as const;
+
 export const PhaseOnePreprocess = z.strictObject({
   setup: setupSchema.extend({ dataset_processor: z.literal("LlavaPhaseOnePreprocessor") }),
   processing: processingSchema,
@@ -308,7 +311,7 @@ export const PhaseTwoPreprocess = z.strictObject({
   dataset: z.strictObject({
     ...datasetBase,
     multi_modal_non_image_ex_key: z.literal("model"),
-    system_prompt_style: z.enum(["vicuna_v1", "vicuna_v0", "llava_v0", "llava_v1", "llava_plain", "zephyr", "mistral_instruct"]),
+    system_prompt_style: z.enum(SYSTEM_PROMPT_STYLES),
     prompt_prefix: str,
     completion_prefix: str,
   }),
