@@ -99,7 +99,9 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   checkChains(program.phases, ctx);
   if (opts.weights !== undefined) checkWeights(opts.weights, phases.filter((p) => sound(p.unit, "model")).map((p) => p.unit), ctx);
   const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides };
-  if (opts.emit !== false) {
+  // Emission validates what the checks could not see; after an error it would only repeat it (a schema's
+  // own refinement of the same rule), and `build` writes nothing then anyway.
+  if (opts.emit !== false && diags.errorCount === 0) {
     // Emission pulls in zod and js-yaml: loaded on first use, after the front end's own work.
     const { Builder } = await import("./build.js");
     result.emitted = new Builder(result, opts.outDir ?? "out").emit();

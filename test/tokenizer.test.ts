@@ -81,7 +81,7 @@ describe("tokenizer", () => {
 });
 
 function tinyWithTokenizer(file: string): string {
-  return TINY.replace("language  = tiny_llama", `language  = tiny_llama { tokenizer: tokenizer { model: ${JSON.stringify(file)} } }`);
+  return TINY.replace("language  = tiny_llama", `language  = tiny_llama { tokenizer: tokenizer { model: ${JSON.stringify(file)}, huggingface: "org/same-vocabulary" } }`);
 }
 
 describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
@@ -116,7 +116,7 @@ describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
     expect(r.result.phases[1]!.derived!.tokenizer!.source).toContain("own.model");
   });
 
-  it("the emitted huggingface_tokenizer is the spec's; a tokenizer without one is E0312 at build, not a default", async () => {
+  it("the emitted huggingface_tokenizer is the spec's; a tokenizer without one is E0312 (check and build alike), not a default", async () => {
     const named = await check(lang('tokenizer: tokenizer { huggingface: "org/some-tokenizer" }'), { dirs: TINY_DIRS });
     expect(named.errors).toEqual([]);
     const files = new Map(filesToWrite(named.result.emitted).map((f) => [f.path, f.content]));
@@ -124,7 +124,7 @@ describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
 
     const source = lang("tokenizer: tokenizer {}");
     const unnamed = await check(source, { dirs: TINY_DIRS });
-    expect(unnamed.errors).toEqual([]);
+    expect(unnamed.errors.map((d) => d.code)).toEqual(["E0312"]); // at the one tokenizer both phases use
     const outputs = filesToWrite(unnamed.result.emitted);
     const e = unnamed.result.diags.sorted().find((d) => d.code === "E0312");
     expect(e?.message).toMatch(/loads a Hugging Face tokenizer, and the language model names none/);
