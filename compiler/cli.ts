@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import path from "node:path";
+import { BackendFailure, registerBackendCommand } from "./backend-cli.js";
 import { CODES, type Code } from "./codes.js";
 import { compile, type CompileResult } from "./compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
@@ -173,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
     setExit: (code) => { exitCode = code; },
   });
 
+  registerBackendCommand(program, { paint: (color) => painter(colorWanted(color)), setExit: (code) => { exitCode = code; } });
+
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
@@ -184,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`llavac: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof DataFailure || err instanceof RunFailure) {
+    if (err instanceof DataFailure || err instanceof RunFailure || err instanceof BackendFailure) {
       process.stderr.write(`llavac: ${err.message}\n`);
       return 1;
     }
