@@ -14,6 +14,8 @@ function probe(): string | null {
 /** null when the native backend loads; otherwise why not. */
 export const NATIVE_MISSING: string | null = probe();
 export const HAS_NATIVE = NATIVE_MISSING === null;
+// .ci/run sets this after building the backend: there a missing backend is a failure, not a skip.
+if (!HAS_NATIVE && process.env.LLAVAC_REQUIRE_NATIVE === "1") throw new Error(`LLAVAC_REQUIRE_NATIVE=1 but the native backend does not load: ${NATIVE_MISSING}`);
 
 /** The backend `llavac run` picks with no --backend and no LLAVAC_BACKEND (no GPU package is built here). */
 export const DEFAULT_BACKEND = process.env.LLAVAC_BACKEND ?? (HAS_NATIVE ? "tensorflow" : "wasm");

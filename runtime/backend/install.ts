@@ -176,6 +176,7 @@ export function installNative(opts: InstallOptions = {}): InstallReport {
   const env = { ...process.env, ...opts.env };
   if (process.platform !== "linux" || process.arch !== "x64") throw new InstallError(`llavac backend install supports linux x64 (this is ${process.platform} ${process.arch}); use npm install @tensorflow/tfjs-node there`);
   if (opts.wheel !== undefined && opts.pip !== undefined) throw new InstallError("give --wheel or --pip, not both");
+  if (opts.wheel !== undefined && !existsSync(opts.wheel)) throw new InstallError(`wheel not found: ${opts.wheel}`);
   const pkg = opts.gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
   const root = opts.projectDir ?? projectRoot();
 
@@ -195,7 +196,6 @@ export function installNative(opts: InstallOptions = {}): InstallReport {
   let tmp: string | null = null;
   try {
     if (wheel !== undefined) {
-      if (!existsSync(wheel)) throw new InstallError(`wheel not found: ${wheel}`);
       wheel = path.resolve(wheel);
     } else {
       tmp = mkdtempSync(path.join(os.tmpdir(), "llavac-wheel-"));
