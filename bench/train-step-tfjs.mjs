@@ -3,6 +3,7 @@
 //   node bench/train-step-tfjs.mjs [steps] [warmup] [micro-batch] [backend]
 // The wasm heap is 32-bit (4 GiB), too small for this step's activations at batch 4 in one piece, so
 // the step runs as micro-batches (default 1) with accumulated gradients: the same update.
+import { availableParallelism } from "node:os";
 import { AdamW, applyFreeze, LlavaModel, ParamStore, selectBackend, trainStep } from "../dist/runtime.js";
 
 const [steps = 5, warmup = 2, micro = 1] = process.argv.slice(2, 5).map(Number);
@@ -64,7 +65,8 @@ times.sort((a, b) => a - b);
 const trainable = freeze.trainable.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 console.log(JSON.stringify({
   framework: `tfjs ${backend.backend}`,
-  threads: 1,
+  // tfjs-node's TensorFlow reads its pool sizes from the environment; wasm runs single-threaded in Node.
+  threads: backend.tfjs === "tensorflow" ? Number(process.env.TF_NUM_INTRAOP_THREADS ?? availableParallelism()) : 1,
   micro_batch: micro,
   step_s: times[Math.floor(times.length / 2)],
   steps: times,

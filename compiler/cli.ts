@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import path from "node:path";
+import { BackendFailure, registerBackendCommand } from "./backend-cli.js";
 import { CODES, defaultLevel, isCode, LevelUsageError, type CodeInfo } from "./codes.js";
 import type { OutputFile } from "./build.js";
 import { compile, type CompileOptions, type CompileResult } from "./compile.js";
@@ -235,6 +236,7 @@ export async function main(argv: string[]): Promise<number> {
     usage: (message) => new UsageError(message),
     setExit: (code) => { exitCode = code; },
   });
+  registerBackendCommand(program, { paint: (color) => painter(colorWanted(color)), setExit: (code) => { exitCode = code; } });
 
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -247,7 +249,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`llavac: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof DataFailure || err instanceof RunFailure) {
+    if (err instanceof DataFailure || err instanceof RunFailure || err instanceof BackendFailure) {
       process.stderr.write(`llavac: ${err.message}\n`);
       return 1;
     }

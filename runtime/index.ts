@@ -8,6 +8,7 @@ export { llavaParameters, applyFreeze } from "./model/arch.js";
 export { LlavaModel, type Batch } from "./model/llava.js";
 export { ParamStore } from "./model/params.js";
 export { selectBackend, BACKENDS, BackendError, type BackendName } from "./backend/index.js";
+export { probeBackends, type BackendRow } from "./backend/probe.js";
 export { loadWeights, type WeightReport } from "./weights/load.js";
 export { openSafetensors, writeSafetensors } from "./weights/safetensors.js";
 export { hfToCerebras, cerebrasToHf } from "./weights/names.js";

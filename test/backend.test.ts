@@ -1,7 +1,15 @@
 // Backend selection and the wasm kernel fixes.
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import * as tf from "../runtime/backend/tf.js";
 import { BackendError, defaultLoaders, selectBackend, type BackendLoaders } from "../runtime/backend/index.js";
+import { installNative, InstallError } from "../runtime/backend/install.js";
+import { tempDir } from "./data-helpers.js";
+import { ROOT, run } from "./helpers.js";
+import { DEFAULT_BACKEND, HAS_NATIVE, warnIfNoNative } from "./native.js";
 
 const missing = (pkg: string) => async (): Promise<string> => { throw new Error(`Cannot find package '${pkg}'`); };
 
@@ -22,13 +30,13 @@ describe("backend selection", () => {
     expect(tf.getBackend()).toBe("cpu");
   });
 
-  it("with the real packages of this machine: the node backends do not install here, so the chain ends on wasm", async () => {
+  it("with the real packages of this machine, the first backend of the chain that loads wins (tensorflow where it is built)", async () => {
     const c = await selectBackend(undefined);
-    // Where tfjs-node(-gpu) did install, the first that loads wins; here they are absent.
     const first = c.attempts.find((a) => a.ok)!;
     expect(c.backend).toBe(first.backend);
-    if (c.attempts[0]!.ok === false) expect(c.attempts.slice(0, 2).every((a) => !a.ok)).toBe(true);
-    expect(["tensorflow-gpu", "tensorflow", "wasm"]).toContain(c.backend);
+    expect(c.attempts.slice(0, -1).every((a) => !a.ok)).toBe(true);
+    // No GPU package is built here; tfjs-node is where `llavac backend install` (or .ci/run) built it.
+    expect(c.backend).toBe(DEFAULT_BACKEND);
   });
 
   it("--backend forces one backend, and fails clearly when it cannot load", async () => {
@@ -89,5 +97,63 @@ describe("wasm kernel fixes agree with the cpu backend", () => {
     expect(Array.from(await on("wasm", f))).toEqual([0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0]);
     const g = () => tf.oneHot(tf.tensor1d([2], "int32"), 3, 0.5, -1, "float32");
     expect(Array.from(await on("wasm", g))).toEqual([-1, -1, 0.5]);
+  });
+});
+
+warnIfNoNative("backend");
+
+describe("llavac backend", () => {
+  const llavac = (args: string[]) => run(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...args], { cwd: ROOT, env: { NO_COLOR: "1" } });
+
+  it("lists every backend, which load and why the others do not, with versions and threads", async () => {
+    const r = await llavac(["backend", "--format", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { backends: { backend: string; ok: boolean; version?: string; threads?: string; error?: string; hint?: string }[]; chosen: string };
+    expect(j.backends.map((b) => b.backend)).toEqual(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]);
+    const by = Object.fromEntries(j.backends.map((b) => [b.backend, b]));
+    expect(by.wasm).toMatchObject({ ok: true, version: "tfjs-backend-wasm 4.22.0" });
+    expect(by.cpu!.ok).toBe(true);
+    expect(by["tensorflow-gpu"]!.ok).toBe(false);
+    expect(by["tensorflow-gpu"]!.hint).toMatch(/llavac backend install --gpu/);
+    expect(j.chosen).toBe(DEFAULT_BACKEND);
+    if (HAS_NATIVE) {
+      expect(by.tensorflow!.ok).toBe(true);
+      expect(by.tensorflow!.version).toMatch(/^tfjs-node 4\.22\.0, TensorFlow 2\.\d+/);
+      expect(by.tensorflow!.threads).toMatch(/^\d+ intra-op/);
+    } else {
+      expect(by.tensorflow!.ok).toBe(false);
+      expect(by.tensorflow!.error).toBeTruthy();
+      expect(by.tensorflow!.hint).toBe("llavac backend install");
+    }
+    const human = await llavac(["backend"]);
+    expect(human.stdout).toMatch(new RegExp(`✓ ${DEFAULT_BACKEND} .*← used by llavac run`));
+  });
+
+  it("backend install refuses bad input with a clear error, before building anything", async () => {
+    const dir = tempDir("llavac-install-");
+    const notFound = await llavac(["backend", "install", "--wheel", path.join(dir, "nope.whl")]);
+    expect(notFound.code).toBe(1);
+    expect(notFound.stderr).toMatch(/llavac: wheel not found: .*nope\.whl/);
+    const both = await llavac(["backend", "install", "--wheel", "a.whl", "--pip", "tensorflow-cpu"]);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/give --wheel or --pip, not both/);
+  });
+
+  it.skipIf(!HAS_NATIVE)("backend install refuses a file that is not a TensorFlow wheel, and leaves the built backend alone", async () => {
+    const dir = tempDir("llavac-install-");
+    const junk = path.join(dir, "junk.whl");
+    writeFileSync(junk, "not a zip");
+    expect(() => installNative({ wheel: junk })).toThrow(InstallError);
+    expect(() => installNative({ wheel: junk })).toThrow(/not a readable wheel/);
+    // A real zip without the libraries: the wasm package's own files zipped would do, but a wheel of
+    // the wrong kind is what users meet, so build one with pip's own wheel layout.
+    const AdmZip = createRequire(path.join(ROOT, "node_modules/@tensorflow/tfjs-node/package.json"))("adm-zip") as new () => { addFile(n: string, b: Buffer): void; writeZip(f: string): void };
+    const z = new AdmZip();
+    z.addFile("numpy/__init__.py", Buffer.from(""));
+    const other = path.join(dir, "numpy-2.0-cp311-cp311-linux_x86_64.whl");
+    z.writeZip(other);
+    expect(() => installNative({ wheel: other })).toThrow(/has no tensorflow\/libtensorflow_cc\.so\.2: not a TensorFlow 2\.x Linux wheel/);
+    const again = spawnSync(process.execPath, ["-e", "require('@tensorflow/tfjs-node'); process.stdout.write(require('@tensorflow/tfjs-node').getBackend())"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
+    expect(again.stdout).toBe("tensorflow");
   });
 });

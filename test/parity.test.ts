@@ -13,6 +13,7 @@ import { ParamStore } from "../runtime/model/params.js";
 import { loadWeights } from "../runtime/weights/load.js";
 import { openSafetensors } from "../runtime/weights/safetensors.js";
 import { ROOT } from "./helpers.js";
+import { HAS_NATIVE, warnIfNoNative } from "./native.js";
 
 const DIR = path.join(ROOT, "test/fixtures/parity");
 const expected = JSON.parse(readFileSync(path.join(DIR, "expected.json"), "utf8"));
@@ -63,8 +64,16 @@ function inputs(): { batch: Batch; logits: Float32Array; shape: number[] } {
   return out;
 }
 
-describe.each(["wasm", "cpu"])("parity with HuggingFace LlavaForConditionalGeneration (%s backend)", (backend) => {
+warnIfNoNative("parity");
+
+// The native backend is what `llavac run` prefers; wasm is the fallback everywhere else; cpu is the
+// reference implementation of every kernel.
+describe.each(["tensorflow", "wasm", "cpu"])("parity with HuggingFace LlavaForConditionalGeneration (%s backend)", (backend) => {
   let model: LlavaModel;
+  if (backend === "tensorflow" && !HAS_NATIVE) {
+    it.skip("skipped: the native backend is not built here (llavac backend install)", () => {});
+    return;
+  }
   beforeAll(async () => {
     await selectBackend(backend);
     const store = new ParamStore(config().arch, { seed: 0, std: { image_model: 0.02, text_model: 0.02, projector_image_model: 0.02 } });

@@ -19,6 +19,7 @@ import type { RunReport } from "../runtime/train/run.js";
 import { buildFiles } from "./build-helpers.js";
 import { tempDir } from "./data-helpers.js";
 import { ROOT, run } from "./helpers.js";
+import { DEFAULT_BACKEND } from "./native.js";
 
 function typeCheck(programs: Map<string, string>): string[] {
   const project = new Project({
@@ -70,13 +71,15 @@ describe("generated programs", () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
 
     const p1 = JSON.parse(readFileSync(path.join(out, "pretrain/run.json"), "utf8")) as RunReport;
+    // It trained on the backend llavac prefers here (the native one where it is built).
+    expect(p1.backend.backend).toBe(DEFAULT_BACKEND);
     const losses = p1.steps.map((s) => s.loss);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const start = mean(losses.slice(0, 3)), end = mean(losses.slice(-5));
     expect(end).toBeLessThanOrEqual(start / 2);
 
     // Phase 2: held-out images (never trained on), "What colour is the shape?", four colours.
-    await selectBackend("wasm");
+    await selectBackend(DEFAULT_BACKEND);
     const result = await compile(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), { env: { LLAVAC_TINY_DATA: path.join(dir, "data") } });
     const phase = result.phases.find((p) => p.unit.ir.$name === "finetune")!;
     const program = readFileSync(path.join(out, "finetune/train.ts"), "utf8");

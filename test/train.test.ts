@@ -8,6 +8,7 @@ import { latestVerifiedCheckpoint } from "../runtime/train/checkpoint.js";
 import type { RunReport } from "../runtime/train/run.js";
 import { tempDir } from "./data-helpers.js";
 import { ROOT, run } from "./helpers.js";
+import { DEFAULT_BACKEND } from "./native.js";
 
 const BIN = path.join(ROOT, "bin/llavac.js");
 
@@ -79,6 +80,8 @@ describe("training runs", () => {
     const whole = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "whole"], dir);
     expect(whole.code, whole.stderr).toBe(0);
     const expected = report(dir, "whole").steps;
+    // On the backend llavac prefers here: the native one where it is built (.ci/run builds it).
+    expect(report(dir, "whole").backend.backend).toBe(DEFAULT_BACKEND);
     expect(expected.map((s) => s.step)).toEqual([...Array(12).keys()].map((i) => i + 1));
 
     const killed = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "killed"], dir, { LLAVAC_TEST_KILL_AFTER_STEP: "10" });

@@ -2,6 +2,7 @@
 // or the one asked for. The node backends are optional dependencies (they download libtensorflow at
 // install time, which fails without a network); a failed import simply moves on to the next.
 import * as tf from "./tf.js";
+import { installTapeFix } from "./tape-fix.js";
 import { patchWasmBackend } from "./wasm-fixes.js";
 
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
@@ -58,6 +59,8 @@ export async function selectBackend(prefer?: string, loaders: BackendLoaders = d
   }
   // PROD silences tfjs's console advice ("install our node backend"): the choice is reported instead.
   tf.env().set("PROD", true);
+  // On every backend: backpropagation frees saved tensors and gradients as it goes.
+  installTapeFix();
   const chain = wanted ? [wanted as BackendName] : [...BACKENDS];
   const attempts: BackendAttempt[] = [];
   for (const backend of chain) {

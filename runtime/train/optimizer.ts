@@ -25,16 +25,19 @@ export class AdamW {
     }
   }
 
-  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+  /** One update with `grads` × `scale` (the clipping factor: applied here, per tensor, so that clipping
+   * never holds a second copy of every gradient). */
+  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number, scale = 1): void {
     const [b1, b2] = this.o.betas;
     const t = this.step + 1;
     const alpha = this.o.correct_bias ? (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t) : lr;
     const decay = lr * this.o.weight_decay;
     for (const [name, p] of this.params) {
-      const g = grads.get(name);
-      if (!g) continue;
+      const raw = grads.get(name);
+      if (!raw) continue;
       const m = this.m.get(name)!, v = this.v.get(name)!;
       tf.tidy(() => {
+        const g = scale === 1 ? raw : raw.mul(scale);
         const m1 = m.mul(b1).add(g.mul(1 - b1));
         const v1 = v.mul(b2).add(g.square().mul(1 - b2));
         let p1 = p.sub(m1.div(v1.sqrt().add(this.o.eps)).mul(alpha));

@@ -53,9 +53,7 @@ export function trainStep(model: LlavaModel, opt: AdamW, batches: readonly Batch
     tf.dispose([...acc.values()]);
     return { loss, gradNorm, applied: false };
   }
-  const factor = clipFactor(gradNorm, o.maxGradNorm);
-  if (factor < 1) for (const [name, g] of acc) { acc.set(name, g.mul(factor)); g.dispose(); }
-  opt.apply(acc, o.lr);
+  opt.apply(acc, o.lr, clipFactor(gradNorm, o.maxGradNorm));
   tf.dispose([...acc.values()]);
   return { loss, gradNorm, applied: true };
 }

@@ -19,7 +19,10 @@ import torch.nn.functional as F
 p = argparse.ArgumentParser()
 p.add_argument("--steps", type=int, default=5)
 p.add_argument("--warmup", type=int, default=2)
+p.add_argument("--threads", type=int, default=0, help="intra-op threads (0: PyTorch's default)")
 args = p.parse_args()
+if args.threads:
+    torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 
 # The benchmark model (issue §8): ViT 2 × 256 at 224 px / 16, mlp2x_gelu, LLaMA 4 × 512, 8 heads, MSL 512, vocab 32,000.
