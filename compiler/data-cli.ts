@@ -35,6 +35,7 @@ export async function synthesizeShapes(out: string, o: { train: number; heldout:
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: data_params.json (written by llavac or by Cerebras tools) is read field by field, each read with a fallback
 function readDataParams(dir: string): Record<string, any> | undefined {
   for (const d of [dir, path.dirname(dir)]) {
     const f = path.join(d, "data_params.json");
