@@ -86,5 +86,8 @@ export async function build(spec: string, outDir: string, opts: Omit<CheckOption
 
 /** The diagnostics as the command line prints them (file:line:col, the source line, a caret, notes, help). */
 export function formatDiagnostics(r: CheckResult, paint: Painter = plainPainter): string {
-  return r.compiled.diags.sorted().map((d) => renderDiagnostic(d, r.compiled.graph, paint) + "\n").join("\n");
+  return r.compiled.diags
+    .sorted()
+    .map((d) => renderDiagnostic(d, r.compiled.graph, paint) + "\n")
+    .join("\n");
 }

@@ -10,17 +10,31 @@ import ts from "typescript";
 const project = process.argv[2];
 const src = path.join(project, "src");
 const options = {
-  target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  strict: true, skipLibCheck: false, types: ["node"], rootDir: src, outDir: path.join(project, "build"),
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  strict: true,
+  skipLibCheck: false,
+  types: ["node"],
+  rootDir: src,
+  outDir: path.join(project, "build"),
 };
 const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => project, getNewLine: () => "\n" };
 const out = {};
 let last;
-for (const name of readdirSync(src).filter((f) => f.endsWith(".ts")).sort()) {
+for (const name of readdirSync(src)
+  .filter((f) => f.endsWith(".ts"))
+  .sort()) {
   const program = ts.createProgram({ rootNames: [path.join(src, name)], options, ...(last ? { oldProgram: last } : {}) });
   last = program;
-  const own = program.getSourceFiles().filter((f) => f.fileName.startsWith(`${src}/`) || f.fileName.startsWith(`${project}/node_modules/llavac/`));
-  const diags = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(), ...own.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)])];
+  const own = program
+    .getSourceFiles()
+    .filter((f) => f.fileName.startsWith(`${src}/`) || f.fileName.startsWith(`${project}/node_modules/llavac/`));
+  const diags = [
+    ...program.getOptionsDiagnostics(),
+    ...program.getGlobalDiagnostics(),
+    ...own.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]),
+  ];
   program.emit();
   out[name] = { errors: diags.map((d) => ts.formatDiagnostic(d, host).trim()), files: own.map((f) => path.relative(project, f.fileName)) };
 }

@@ -52,8 +52,17 @@ console.log(JSON.stringify({ ok: r.ok, codes, titles: codes.map((c) => CODES[c].
 // The types are real, not \`any\`: a wrong argument must be an error.
 const WRONG = `import { check } from "llavac";\nawait check(42);\n`;
 
+/** README's library example (the ```ts block of "As a library"). */
+function readmeExample(): string {
+  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const m = /### As a library\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme);
+  if (!m) throw new Error('README has no ```ts block under "### As a library"');
+  return m[1]!;
+}
+
 beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, "dist", "types", "compiler", "index.d.ts"))) throw new Error("dist/types is missing: run `npm run build` first");
+  if (!existsSync(path.join(ROOT, "dist", "types", "compiler", "index.d.ts")))
+    throw new Error("dist/types is missing: run `npm run build` first");
   tmp = realpathSync(mkdtempSync(path.join(os.tmpdir(), "llavac-pack-")));
   // --ignore-scripts: \`prepare\` would rebuild dist/ under the other tests' feet.
   const { stdout } = await exec("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: ROOT, encoding: "utf8" });
@@ -70,7 +79,12 @@ beforeAll(async () => {
   mkdirSync(path.join(project, "src"));
   writeFileSync(path.join(project, "src", "main.ts"), APP);
   writeFileSync(path.join(project, "src", "wrong.ts"), WRONG);
-  const tsc = await exec(process.execPath, [path.join(ROOT, "test", "package-tsc.mjs"), project], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
+  writeFileSync(path.join(project, "src", "readme.ts"), readmeExample());
+  const tsc = await exec(process.execPath, [path.join(ROOT, "test", "package-tsc.mjs"), project], {
+    cwd: ROOT,
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
   compiled = JSON.parse(tsc.stdout) as typeof compiled;
 }, 180_000);
 
@@ -80,22 +94,39 @@ afterAll(() => {
 
 describe("the packed tarball", () => {
   it("holds the bundles, the declarations and the standard library, and no sources or source maps", () => {
-    for (const f of ["bin/llavac.js", "dist/llavac.js", "dist/index.js", "dist/runtime.js", "dist/llama2-vocab.txt", "dist/types/compiler/index.d.ts", "dist/types/runtime/index.d.ts", "stdlib/vision.llava", "LICENSE", "README.md"]) {
+    for (const f of [
+      "bin/llavac.js",
+      "dist/llavac.js",
+      "dist/index.js",
+      "dist/runtime.js",
+      "dist/llama2-vocab.txt",
+      "dist/types/compiler/index.d.ts",
+      "dist/types/runtime/index.d.ts",
+      "stdlib/vision.llava",
+      "LICENSE",
+      "README.md",
+    ]) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => (f.endsWith(".ts") && !f.endsWith(".d.ts")) || f.endsWith(".map"))).toEqual([]);
   });
 
-  it("holds declarations that type-check under strict tsc in a fresh project, for llavac and llavac/runtime", () => {
+  it("holds declarations that type-check under strict tsc in a fresh project, for llavac, llavac/runtime and README's example", () => {
     expect(compiled["main.ts"]!.errors).toEqual([]);
     // The imports resolved to the tarball's declarations (not to sources, not to any).
     expect(compiled["main.ts"]!.files).toContain("node_modules/llavac/dist/types/compiler/index.d.ts");
     expect(compiled["main.ts"]!.files).toContain("node_modules/llavac/dist/types/runtime/index.d.ts");
-    expect(compiled["wrong.ts"]!.errors.join("\n")).toMatch(/error TS2345: Argument of type 'number' is not assignable to parameter of type 'string'/);
+    expect(compiled["readme.ts"]!.errors).toEqual([]);
+    expect(compiled["wrong.ts"]!.errors.join("\n")).toMatch(
+      /error TS2345: Argument of type 'number' is not assignable to parameter of type 'string'/,
+    );
   });
 
   it("runs: the installed package checks a spec from outside the repository, and reports a wrong one", async () => {
-    const run = async (spec: string) => JSON.parse((await exec(process.execPath, [path.join(project, "build", "main.js"), spec], { cwd: project, encoding: "utf8" })).stdout) as { ok: boolean; codes: string[]; patches: (number | null)[]; files: string[]; rate: number; phase: string };
+    const run = async (spec: string) =>
+      JSON.parse(
+        (await exec(process.execPath, [path.join(project, "build", "main.js"), spec], { cwd: project, encoding: "utf8" })).stdout,
+      ) as { ok: boolean; codes: string[]; patches: (number | null)[]; files: string[]; rate: number; phase: string };
     const tiny = await run(path.join(ROOT, "examples", "tiny-shapes", "tiny.llava"));
     expect(tiny).toMatchObject({ ok: true, patches: [16, 16], rate: 2e-5, phase: "pretrain" });
     expect(tiny.files).toContain("manifest.json");
