@@ -11,7 +11,7 @@ export { compile, type CompileOptions, type CompileResult, type PhaseResult } fr
 export type { OutputFile, SourceLocation } from "./build.js";
 export type { Derived, PartialDerived, ParamCounts, ScheduleDerived } from "./derive.js";
 export type { Diagnostic, JsonDiagnostic, Note, Painter, Severity } from "./diagnostics.js";
-export { CODES, type Code } from "./codes.js";
+export type { Code } from "./codes.js";
 export { VERSION } from "./version.js";
 
 export interface CheckOptions extends CompileOptions {

@@ -37,7 +37,7 @@ function link(name: string): void {
 
 // A program that uses both entry points' types and runs check() on the spec it is given.
 const APP = `
-import { check, build, compile, CODES, type CheckResult, type Code } from "llavac";
+import { check, build, compile, type CheckResult, type Code } from "llavac";
 import { learningRateAt, BACKENDS, type LearningRate, type PhaseRunConfig } from "llavac/runtime";
 
 const r: CheckResult = await check(process.argv[2]!);
@@ -46,7 +46,7 @@ const lr: LearningRate = 2e-5;
 const rate: number = learningRateAt(lr, 10);
 const phase: PhaseRunConfig["phase"] | undefined = r.phases[0]?.name;
 void build; void compile; void BACKENDS;
-console.log(JSON.stringify({ ok: r.ok, codes, titles: codes.map((c) => CODES[c].title), patches: r.phases.map((p) => p.derived?.numPatches ?? null), files: r.files.map((f) => f.path), rate, phase }));
+console.log(JSON.stringify({ ok: r.ok, codes, titles: r.diagnostics.map((d) => d.title), patches: r.phases.map((p) => p.derived?.numPatches ?? null), files: r.files.map((f) => f.path), rate, phase }));
 `;
 
 // The types are real, not \`any\`: a wrong argument must be an error.
