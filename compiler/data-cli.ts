@@ -36,6 +36,7 @@ export async function synthesizeShapes(out: string, o: { train: number; heldout:
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: data_params.json (written by llavac or by Cerebras tools) is read field by field, each read with a fallback
 interface DataParamsRead { file?: string; params?: Record<string, any>; problem?: string }
 
 /** data_params.json of a folder of HDF5 files (or its parent): its content, or what is wrong with it. */

@@ -1,14 +1,25 @@
 // Bundles the CLI into dist/ so `llavac check` starts fast: chevrotain and friends load as one file
 // instead of hundreds. The embedded LLaMA vocabulary stays a separate chunk, loaded only when needed.
 // Also bundled: the runtime generated programs import (`llavac/runtime`), its data-loader worker, and a
-// module-resolution hook that lets a program outside this package find the runtime.
+// module-resolution hook that lets a program outside this package find the runtime, and the library
+// entry (`import { check } from "llavac"`). The published types are declarations that tsc writes to
+// dist/types/ (tsconfig.types.json), in a child process while esbuild bundles.
 import { build } from "esbuild";
+import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
+import { createRequire } from "node:module";
 
 rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+const types = new Promise((resolve, reject) => {
+  const child = spawn(process.execPath, [tsc, "-p", "tsconfig.types.json"], { cwd: new URL("..", import.meta.url), stdio: "inherit" });
+  child.on("error", reject);
+  child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`tsc -p tsconfig.types.json failed (exit ${code})`))));
+});
 await build({
   entryPoints: {
     llavac: "compiler/cli.ts",
+    index: "compiler/index.ts",
     "hdf5-worker": "runtime/data/hdf5-worker.ts",
     runtime: "runtime/index.ts",
     "loader-worker": "runtime/data/loader-worker.ts",
@@ -45,3 +56,5 @@ export async function resolve(specifier, context, next) {
   return next(specifier, context);
 }
 `);
+
+await types;

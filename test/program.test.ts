@@ -29,7 +29,8 @@ function typeCheck(programs: Map<string, string>): string[] {
       noUnusedLocals: true, exactOptionalPropertyTypes: true, verbatimModuleSyntax: true,
     },
   });
-  // `llavac/runtime` resolves through package.json's exports (types → runtime/index.ts), as for a user.
+  // `llavac/runtime` resolves through package.json's exports (types → dist/types/runtime/index.d.ts, which
+  // scripts/build.mjs writes), as for a user.
   for (const [name, text] of programs) project.createSourceFile(path.join(ROOT, "out", "typecheck", name), text, { overwrite: true });
   return project.getPreEmitDiagnostics().map((d) => `${d.getSourceFile()?.getBaseName()}:${d.getLineNumber()}: ${ts.flattenDiagnosticMessageText(d.getMessageText() as string, "\n")}`);
 }
