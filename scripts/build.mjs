@@ -18,7 +18,7 @@ const types = new Promise((resolve, reject) => {
 });
 await build({
   entryPoints: {
-    llavac: "compiler/cli.ts",
+    llavac: "compiler/cli/main.ts",
     index: "compiler/index.ts",
     "hdf5-worker": "runtime/data/hdf5-worker.ts",
     runtime: "runtime/index.ts",

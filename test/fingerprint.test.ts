@@ -5,7 +5,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Derived } from "../compiler/derive.js";
 import { runConfig } from "../compiler/run-config.js";
-import { defaultRunDir } from "../compiler/run-cli.js";
+import { defaultRunDir } from "../compiler/cli/run.js";
 import { fingerprintOf } from "../runtime/train/fingerprint.js";
 import { checkFingerprint, TrainingError } from "../runtime/train/run.js";
 import { tempDir } from "./data-helpers.js";

@@ -3,11 +3,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import { thousands } from "../runtime/util/format.js";
-import { progress } from "../runtime/util/progress.js";
-import type { Painter } from "./diagnostics.js";
-import { OutputWriteError, writeFileAtomic } from "../runtime/util/atomic.js";
-import { LockHeld } from "../runtime/util/lock.js";
+import { thousands } from "../../runtime/util/format.js";
+import { progress } from "../../runtime/util/progress.js";
+import type { Painter } from "../diagnostics.js";
+import { OutputWriteError, writeFileAtomic } from "../../runtime/util/atomic.js";
+import { LockHeld } from "../../runtime/util/lock.js";
 
 export class DataUsageError extends Error {}
 export class DataFailure extends Error {}
@@ -15,7 +15,7 @@ export class DataFailure extends Error {}
 interface Io {
   paint: (color?: boolean) => Painter & { magenta(s: string): string; strikethrough(s: string): string };
   setExit(code: number): void;
-  compileSpec(spec: string): Promise<import("./compile.js").CompileResult>;
+  compileSpec(spec: string): Promise<import("../compile.js").CompileResult>;
 }
 
 function table(rows: [string, string][], indent = "  "): string {
@@ -27,7 +27,7 @@ export const SHAPES_DEFAULTS = { train: 1200, heldout: 200, seed: 0 };
 
 /** The shapes dataset with a progress bar (also what `llavac run` draws when a spec's data is missing). */
 export async function synthesizeShapes(out: string, o: { train: number; heldout: number; seed: number }) {
-  const { synthShapes } = await import("../runtime/data/sources/shapes.js");
+  const { synthShapes } = await import("../../runtime/data/sources/shapes.js");
   const bar = progress("synth shapes", o.train + o.heldout, "images");
   try {
     return await synthShapes({ out, ...o, width: 48, height: 40, onProgress: (n) => bar.update(n, { items: n }) });
@@ -75,7 +75,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--splits <list>", "comma-separated splits to convert, or `all` (default: train)")
     .option("--seed <n>", "seed for random prompt choice", "0")
     .action(async (kind: string, o: { input: string; out: string; images?: string; imagePrefix?: string; splits?: string; seed: string }) => {
-      const { CONVERTERS, prepare, PrepareError, PrepareEmpty } = await import("../runtime/data/sources/index.js");
+      const { CONVERTERS, prepare, PrepareError, PrepareEmpty } = await import("../../runtime/data/sources/index.js");
       if (!(kind in CONVERTERS)) throw new DataUsageError(`unknown dataset kind "${kind}"; one of: ${Object.keys(CONVERTERS).join(", ")}`);
       const seed = Number(o.seed);
       if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
@@ -117,8 +117,8 @@ export function registerDataCommands(program: Command, io: Io): void {
       if (!Number.isInteger(workers) || workers < 0) throw new DataUsageError("--workers must be a whole number");
       const result = await io.compileSpec(spec);
       if (result.diags.errorCount > 0) throw new DataFailure(`${spec} has ${result.diags.errorCount} error(s); run \`llavac check ${spec}\``);
-      const { DataJobError, hdf5JobConfig, phaseFor } = await import("./data-job.js");
-      const { runHdf5Job, Hdf5JobError } = await import("../runtime/data/hdf5-job.js");
+      const { DataJobError, hdf5JobConfig, phaseFor } = await import("../data-job.js");
+      const { runHdf5Job, Hdf5JobError } = await import("../../runtime/data/hdf5-job.js");
       let bar: ReturnType<typeof progress> | undefined;
       const t0 = Date.now();
       try {
@@ -183,7 +183,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--chunks <n>", "number of output files", "16")
     .option("--seed <n>", "seed", "0")
     .action(async (input: string, o: { out: string; chunks: string; seed: string }) => {
-      const { shuffle, ShuffleError } = await import("../runtime/data/shuffle.js");
+      const { shuffle, ShuffleError } = await import("../../runtime/data/shuffle.js");
       const chunks = Number(o.chunks), seed = Number(o.seed);
       if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
       const bar = progress("shuffle", 1, "samples");
@@ -207,10 +207,10 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--html <file>", "also write an HTML page")
     .option("--no-color", "no ANSI colours")
     .action(async (target: string, o: { sample: string; html?: string; color?: boolean }) => {
-      const { h5FilesIn } = await import("../runtime/data/shuffle.js");
-      const { h5Ready, openSampleFile } = await import("../runtime/data/hdf5.js");
-      const { viewSample, renderTerminal, renderHtml } = await import("../runtime/data/inspect.js");
-      const { loadTokenizer } = await import("../runtime/text/tokenizer.js");
+      const { h5FilesIn } = await import("../../runtime/data/shuffle.js");
+      const { h5Ready, openSampleFile } = await import("../../runtime/data/hdf5.js");
+      const { viewSample, renderTerminal, renderHtml } = await import("../../runtime/data/inspect.js");
+      const { loadTokenizer } = await import("../../runtime/text/tokenizer.js");
       await h5Ready();
       if (!existsSync(target)) throw new DataUsageError(`not found: ${target}`);
       const index = Number(o.sample);
@@ -246,7 +246,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--images <dir>", "image root, to check that every image exists (default: from data_params.json)")
     .option("--vocab-size <n>", "token ids must be below this (default: from data_params.json, else 32000)")
     .action(async (dir: string, o: { images?: string; vocabSize?: string }) => {
-      const { verify } = await import("../runtime/data/verify.js");
+      const { verify } = await import("../../runtime/data/verify.js");
       if (!existsSync(dir)) throw new DataUsageError(`not found: ${dir}`);
       const read = readDataParamsFile(dir);
       const params = read.params;

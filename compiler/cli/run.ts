@@ -8,18 +8,18 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
-import type { RunReport } from "../runtime/train/run.js";
-import { writeFileAtomic } from "../runtime/util/atomic.js";
-import { packageRoot } from "../runtime/util/package-root.js";
-import { thousands } from "../runtime/util/format.js";
-import type { CompileResult, PhaseResult } from "./compile.js";
-import type { Derived } from "./derive.js";
-import type { Painter } from "./diagnostics.js";
-import { SHAPES_DEFAULTS, synthesizeShapes } from "./data-cli.js";
-import { generatedBy } from "./version.js";
+import type { RunReport } from "../../runtime/train/run.js";
+import { writeFileAtomic } from "../../runtime/util/atomic.js";
+import { packageRoot } from "../../runtime/util/package-root.js";
+import { thousands } from "../../runtime/util/format.js";
+import type { CompileResult, PhaseResult } from "../compile.js";
+import type { Derived } from "../derive.js";
+import type { Painter } from "../diagnostics.js";
+import { SHAPES_DEFAULTS, synthesizeShapes } from "./data.js";
+import { generatedBy } from "../version.js";
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
-import { smokeConfig, smokeReport, type SmokeSettings } from "./smoke.js";
-import { addSetOption } from "./overrides.js";
+import { smokeConfig, smokeReport, type SmokeSettings } from "../smoke.js";
+import { addSetOption } from "../overrides.js";
 
 export class RunFailure extends Error {}
 
@@ -46,9 +46,9 @@ async function ensureData(result: CompileResult, p: Phase, workers: number): Pro
       await synthesizeShapes(at(d.root), SHAPES_DEFAULTS);
     }
   }
-  const { DataJobError, hdf5JobConfig } = await import("./data-job.js");
-  const { runHdf5Job, Hdf5JobError } = await import("../runtime/data/hdf5-job.js");
-  const { progress } = await import("../runtime/util/progress.js");
+  const { DataJobError, hdf5JobConfig } = await import("../data-job.js");
+  const { runHdf5Job, Hdf5JobError } = await import("../../runtime/data/hdf5-job.js");
+  const { progress } = await import("../../runtime/util/progress.js");
   let bar: ReturnType<typeof progress> | undefined;
   try {
     const cfg = hdf5JobConfig(result, p, { workers, force: false, checkImages: true });
@@ -60,7 +60,7 @@ async function ensureData(result: CompileResult, p: Phase, workers: number): Pro
     const skipped = Object.values(r.stats.skipped).reduce((a, b) => a + b, 0);
     process.stderr.write(`hdf5 ${ir.$name}: ${thousands(r.stats.kept)} samples in ${r.files.length} file(s)${skipped ? `, ${thousands(skipped)} skipped (see ${path.relative(process.cwd(), cfg.out) || "."})` : ""}\n`);
     if (path.resolve(cfg.out) !== at(ir.hdf5)) {
-      const { shuffle } = await import("../runtime/data/shuffle.js");
+      const { shuffle } = await import("../../runtime/data/shuffle.js");
       const s = await shuffle({ input: cfg.out, out: at(ir.hdf5), chunks: Math.max(1, Math.min(16, r.files.length)), seed: ir.preprocess?.seed ?? 0 });
       process.stderr.write(`shuffle ${ir.$name}: ${thousands(s.samples)} samples into ${ir.hdf5}\n`);
     }
@@ -143,9 +143,9 @@ export function registerRunCommand(program: Command, io: Io): void {
 
       // Only the programs: a phase trains here even when its Cerebras YAML cannot be emitted
       // (`llavac build` reports that).
-      const { writeAtomically } = await import("./build.js");
-      const { trainProgram } = await import("./emit/train-program.js");
-      const { runConfig } = await import("./run-config.js");
+      const { writeAtomically } = await import("../build.js");
+      const { trainProgram } = await import("../emit/train-program.js");
+      const { runConfig } = await import("../run-config.js");
       const out = o.out ?? defaultRunDir(spec);
       const outDir = o.smoke ? path.join(out, "smoke") : out;
       const smoke: SmokeSettings | undefined = o.smoke ? { steps: steps ?? 50, batch: 4, micro: 2, lr: 1e-3 } : undefined;

@@ -3,18 +3,18 @@
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import path from "node:path";
-import { BackendFailure, registerBackendCommand } from "./backend-cli.js";
-import { CODES, defaultLevel, isCode, LevelUsageError, type CodeInfo } from "./codes.js";
-import type { OutputFile } from "./build.js";
-import { compile, type CompileOptions, type CompileResult } from "./compile.js";
-import { plainPainter, renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
-import { DataFailure, DataUsageError, registerDataCommands } from "./data-cli.js";
+import { BackendFailure, registerBackendCommand } from "./backend.js";
+import { CODES, defaultLevel, isCode, LevelUsageError, type CodeInfo } from "../codes.js";
+import type { OutputFile } from "../build.js";
+import { compile, type CompileOptions, type CompileResult } from "../compile.js";
+import { plainPainter, renderDiagnostic, toJson, type Painter } from "../diagnostics.js";
+import { DataFailure, DataUsageError, registerDataCommands } from "./data.js";
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
-import { registerParamsCommand } from "./params-cli.js";
-import { phaseSummary } from "./report.js";
-import { addSetOption } from "./overrides.js";
-import { registerRunCommand, RunFailure } from "./run-cli.js";
-import { VERSION } from "./version.js";
+import { registerParamsCommand } from "./params.js";
+import { phaseSummary } from "../report.js";
+import { addSetOption } from "../overrides.js";
+import { registerRunCommand, RunFailure } from "./run.js";
+import { VERSION } from "../version.js";
 
 const EXIT_USAGE = 2;
 
@@ -35,7 +35,7 @@ class UsageError extends Error {}
 /** `-o` must be a folder llavac may fill: not an existing file, and not inside the standard library. */
 async function refuseOutputFolder(out: string): Promise<void> {
   const { realpathSync, statSync } = await import("node:fs");
-  const { STDLIB_DIR } = await import("./modules.js");
+  const { STDLIB_DIR } = await import("../modules.js");
   const abs = path.resolve(out);
   let st: ReturnType<typeof statSync>;
   try { st = statSync(abs, { throwIfNoEntry: false }); } catch (err) {
@@ -89,7 +89,7 @@ function checkFormat(format: string): void {
 }
 
 async function sarifReport(result: CompileResult): Promise<string> {
-  const { toSarif } = await import("./sarif.js");
+  const { toSarif } = await import("../sarif.js");
   return JSON.stringify(toSarif(result.diags.sorted(), process.cwd()), null, 2) + "\n";
 }
 
@@ -162,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
       let files: OutputFile[] = [];
       // compile() has emitted and validated everything (as `check` does); build only writes it.
       if (result.diags.errorCount === 0) {
-        const { filesToWrite, writeAtomically } = await import("./build.js");
+        const { filesToWrite, writeAtomically } = await import("../build.js");
         files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras" });
         try { writeAtomically(o.out, files); } catch (err) {
           if (!(err as NodeJS.ErrnoException).code) throw err;
@@ -196,18 +196,18 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<configs...>", "params_*.yaml files, phase 1 before phase 2")
     .option("-o, --out <file>", "write the spec to a file instead of standard output")
     .action(async (configs: string[], o: { out?: string }) => {
-      const { readSource } = await import("./modules.js");
+      const { readSource } = await import("../modules.js");
       const inputs = configs.map((file) => {
         const r = readSource(file);
         if ("problem" in r) throw new UsageError(r.missing ? `not found: ${file}` : `cannot read ${file}: ${r.problem}`);
         return { file, text: r.text };
       });
-      const { importConfigs } = await import("./import/import.js");
+      const { importConfigs } = await import("../import/import.js");
       const r = await importConfigs(inputs);
       for (const p of r.problems) process.stderr.write(`${p.file}${p.line ? `:${p.line}:${p.column}` : ""}: ${p.message}\n`);
       if (r.spec) {
         if (o.out) {
-          const { writeAtomically } = await import("./build.js");
+          const { writeAtomically } = await import("../build.js");
           writeAtomically(path.dirname(path.resolve(o.out)), [{ path: path.basename(o.out), content: r.spec }]);
           process.stderr.write(`wrote ${o.out}\n`);
         } else process.stdout.write(r.spec);

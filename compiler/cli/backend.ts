@@ -3,8 +3,8 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
-import { packageRoot } from "../runtime/util/package-root.js";
-import type { Painter } from "./diagnostics.js";
+import { packageRoot } from "../../runtime/util/package-root.js";
+import type { Painter } from "../diagnostics.js";
 
 export class BackendFailure extends Error {}
 
@@ -14,8 +14,8 @@ interface Io {
 }
 
 /** The runtime bundle (dist/runtime.js): the CLI bundle must not carry its own copy of tfjs's engine. */
-async function runtime(): Promise<typeof import("../runtime/index.js")> {
-  return import(pathToFileURL(path.join(packageRoot(), "dist", "runtime.js")).href) as Promise<typeof import("../runtime/index.js")>;
+async function runtime(): Promise<typeof import("../../runtime/index.js")> {
+  return import(pathToFileURL(path.join(packageRoot(), "dist", "runtime.js")).href) as Promise<typeof import("../../runtime/index.js")>;
 }
 
 export function registerBackendCommand(program: Command, io: Io): void {
@@ -27,7 +27,7 @@ export function registerBackendCommand(program: Command, io: Io): void {
     .action(async (o: { format: string; color?: boolean }) => {
       if (o.format !== "human" && o.format !== "json") throw new BackendFailure(`unknown format "${o.format}" (use human or json)`);
       const rows = await (await runtime()).probeBackends();
-      const { buildTools } = await import("../runtime/backend/install.js");
+      const { buildTools } = await import("../../runtime/backend/install.js");
       const tools = buildTools();
       if (o.format === "json") {
         process.stdout.write(JSON.stringify({ backends: rows, chosen: rows.find((r) => r.chosen)?.backend ?? null, env: process.env.LLAVAC_BACKEND ?? null, build: tools }, null, 2) + "\n");
@@ -52,7 +52,7 @@ export function registerBackendCommand(program: Command, io: Io): void {
     .option("--pip <spec>", "a pip requirement to download the wheel with (default tensorflow-cpu==2.21.0; with --gpu tensorflow==2.21.0)")
     .option("--gpu", "build @tensorflow/tfjs-node-gpu from the CUDA wheel")
     .action(async (o: { wheel?: string; pip?: string; gpu?: boolean }) => {
-      const { installNative, InstallError } = await import("../runtime/backend/install.js");
+      const { installNative, InstallError } = await import("../../runtime/backend/install.js");
       const t0 = Date.now();
       try {
         const r = installNative({ ...o, log: (s) => process.stderr.write(`backend install: ${s}\n`) });

@@ -2,11 +2,11 @@
 // that froze each parameter. Everything comes from the same freeze split the compiler counts and the
 // runtime trains with (runtime/model/arch.ts applyFreeze), so what is listed here is what trains.
 import type { Command } from "commander";
-import { numel, type FreezeResult, type ParamSpec } from "../runtime/model/arch.js";
-import { thousands } from "../runtime/util/format.js";
-import type { CompileResult } from "./compile.js";
-import { renderDiagnostic, toJson, type Painter } from "./diagnostics.js";
-import type { RegexIR } from "./ir.js";
+import { numel, type FreezeResult, type ParamSpec } from "../../runtime/model/arch.js";
+import { thousands } from "../../runtime/util/format.js";
+import type { CompileResult } from "../compile.js";
+import { renderDiagnostic, toJson, type Painter } from "../diagnostics.js";
+import type { RegexIR } from "../ir.js";
 
 interface Io {
   paint: (color?: boolean) => Painter;
