@@ -16,7 +16,14 @@ const files = sizes.map((n) => {
   return f;
 });
 // Each size is checked with --format json (the human summary of 1,000 phases is just printing).
-const results = paired(files.map((f) => [process.execPath, [path.join(root, "bin/llavac.js"), "check", f, "--format", "json"], { cwd: dir, allowFailure: true }]), runs);
+const results = paired(
+  files.map((f) => [
+    process.execPath,
+    [path.join(root, "bin/llavac.js"), "check", f, "--format", "json"],
+    { cwd: dir, allowFailure: true },
+  ]),
+  runs,
+);
 
 console.log(`# llavac check scaling (${runs} runs each, interleaved) on ${machine()}`);
 console.log("declarations  median     per 1k declarations (above the 4-declaration baseline)");
@@ -26,5 +33,7 @@ sizes.forEach((n, i) => {
   console.log(`${String(n || 4).padStart(12)}  ${fmt(results[i].median).padStart(8)}${extra}`);
 });
 const growth = (results[3].median - base) / (results[1].median - base);
-console.log(`growth 1k → 5k: ×${growth.toFixed(2)} for ×5 the declarations (linear would be ×5.00; below means cheaper per declaration as it grows)`);
+console.log(
+  `growth 1k → 5k: ×${growth.toFixed(2)} for ×5 the declarations (linear would be ×5.00; below means cheaper per declaration as it grows)`,
+);
 console.log(`5k declarations: ${fmt(results[3].median)}, target ≤ 1500 ms: ${results[3].median <= 1500 ? "met" : "MISSED"}`);

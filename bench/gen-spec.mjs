@@ -12,9 +12,13 @@ export function generateSpec(n) {
   for (let i = 0; i < groups; i++) {
     out.push(`dataset ds_${i} { format: llava_jsonl, samples: ${1000 + i}, jsonl: "./jsonl/${i}" }`);
     out.push(`let lr_${i} = 1e-4 * ${1 + (i % 7)}`);
-    out.push(`model m_${i} {\n  vision = tiny_vit { select_layer: -1 }\n  projector = ${i % 2 ? "linear" : "mlp2x_gelu"}\n  language = tiny_llama { max_position_embeddings: ${96 + (i % 32)} }\n}`);
+    out.push(
+      `model m_${i} {\n  vision = tiny_vit { select_layer: -1 }\n  projector = ${i % 2 ? "linear" : "mlp2x_gelu"}\n  language = tiny_llama { max_position_embeddings: ${96 + (i % 32)} }\n}`,
+    );
     out.push(`let opt_${i} = adamw { lr: lr_${i}, betas: (0.9, 0.99) }`);
-    out.push(`phase p_${i} {\n  model = m_${i}\n  data = ds_${i}\n  template = ${i % 2 ? "plain" : "vicuna_v1"}\n  images = "./images"\n  hdf5 = "./h5/${i}"\n  freeze = [/^image_model/${i % 2 ? ", /^text_model/" : ""}]\n  batch = 32 per step, 8 per micro-batch\n  optimizer = opt_${i}\n  schedule = warmup_cosine { length: 1 epoch, warmup: 5% }\n}`);
+    out.push(
+      `phase p_${i} {\n  model = m_${i}\n  data = ds_${i}\n  template = ${i % 2 ? "plain" : "vicuna_v1"}\n  images = "./images"\n  hdf5 = "./h5/${i}"\n  freeze = [/^image_model/${i % 2 ? ", /^text_model/" : ""}]\n  batch = 32 per step, 8 per micro-batch\n  optimizer = opt_${i}\n  schedule = warmup_cosine { length: 1 epoch, warmup: 5% }\n}`,
+    );
   }
   return out.join("\n") + "\n";
 }

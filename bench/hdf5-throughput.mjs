@@ -12,7 +12,9 @@ const samples = Number(process.env.SAMPLES ?? 24000);
 const runs = Number(process.env.RUNS ?? 3);
 const dir = mkdtempSync(path.join(tmpdir(), "llavac-hdf5-bench-"));
 await syntheticDataset(dir, samples);
-writeFileSync(path.join(dir, "spec.llava"), `import { clip_vit_l14_336 } from "std/vision"
+writeFileSync(
+  path.join(dir, "spec.llava"),
+  `import { clip_vit_l14_336 } from "std/vision"
 import { vicuna_7b_v1_5 } from "std/language"
 import { mlp2x_gelu } from "std/projectors"
 import { vicuna_v1 } from "std/templates"
@@ -21,7 +23,8 @@ dataset mix { format: llava_jsonl, samples: ${samples}, jsonl: "jsonl" }
 phase finetune { model = m, data = mix, template = vicuna_v1, images = "images", hdf5 = "shuffled",
   preprocess = hdf5_writer { output: "h5" }, freeze = [/^image_model/], batch = 128 per step,
   optimizer = adamw { lr: 2e-5 }, schedule = warmup_cosine {} }
-`);
+`,
+);
 const bin = path.join(root, "bin/llavac.js");
 const times = { 1: [], 2: [] };
 for (let i = 0; i < runs; i++) {
@@ -31,9 +34,16 @@ for (let i = 0; i < runs; i++) {
   }
 }
 const start = timeProcess(process.execPath, [bin, "check", "spec.llava", "--format", "json"], { cwd: dir, allowFailure: true });
-const s1 = summarise(times[1]), s2 = summarise(times[2]);
+const s1 = summarise(times[1]),
+  s2 = summarise(times[2]);
 const rate = (ms) => Math.round(samples / (ms / 1000));
-console.log(`# llavac data hdf5, ${samples.toLocaleString("en-US")} synthetic conversations (~300 words, 2–6 turns, 15/16 with an image), MSL 2048, ${runs} runs each, on ${machine()}`);
-console.log(`1 worker   median ${fmt(s1.median)}  → ${rate(s1.median).toLocaleString("en-US")} samples/s (whole command, start-up included)`);
-console.log(`2 workers  median ${fmt(s2.median)}  → ${rate(s2.median).toLocaleString("en-US")} samples/s   target ≥ 3,000: ${rate(s2.median) >= 3000 ? "met" : "MISSED"}`);
+console.log(
+  `# llavac data hdf5, ${samples.toLocaleString("en-US")} synthetic conversations (~300 words, 2–6 turns, 15/16 with an image), MSL 2048, ${runs} runs each, on ${machine()}`,
+);
+console.log(
+  `1 worker   median ${fmt(s1.median)}  → ${rate(s1.median).toLocaleString("en-US")} samples/s (whole command, start-up included)`,
+);
+console.log(
+  `2 workers  median ${fmt(s2.median)}  → ${rate(s2.median).toLocaleString("en-US")} samples/s   target ≥ 3,000: ${rate(s2.median) >= 3000 ? "met" : "MISSED"}`,
+);
 console.log(`scaling 1 → 2 workers: ×${(s1.median / s2.median).toFixed(2)}   (start-up of the CLI with the spec: ${fmt(start)})`);

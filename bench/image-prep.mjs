@@ -19,19 +19,32 @@ const concurrency = Number(process.env.CONCURRENCY ?? 16);
 const dir = mkdtempSync(path.join(tmpdir(), "llavac-img-bench-"));
 mkdirSync(dir, { recursive: true });
 const r = rng(7);
-const sizes = [[640, 480], [640, 427], [500, 375], [480, 640], [612, 612], [800, 600]];
+const sizes = [
+  [640, 480],
+  [640, 427],
+  [500, 375],
+  [480, 640],
+  [612, 612],
+  [800, 600],
+];
 const files = [];
 for (let i = 0; i < count; i++) {
   const [w, h] = sizes[i % sizes.length];
   // Smooth colour fields with noise: photo-like JPEGs rather than flat ones.
   const px = Buffer.alloc(w * h * 3);
   const [a, b, c] = [r() * 255, r() * 255, r() * 255];
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const k = (y * w + x) * 3, n = (r() - 0.5) * 40;
-    px[k] = Math.max(0, Math.min(255, a * x / w + n)); px[k + 1] = Math.max(0, Math.min(255, b * y / h + n)); px[k + 2] = Math.max(0, Math.min(255, c + n));
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const k = (y * w + x) * 3,
+        n = (r() - 0.5) * 40;
+      px[k] = Math.max(0, Math.min(255, (a * x) / w + n));
+      px[k + 1] = Math.max(0, Math.min(255, (b * y) / h + n));
+      px[k + 2] = Math.max(0, Math.min(255, c + n));
+    }
   const f = path.join(dir, `${i}.jpg`);
-  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toFile(f);
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toFile(f);
   files.push(f);
 }
 const T = [
@@ -44,17 +57,30 @@ const T = [
 async function llavac() {
   const t0 = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => { while (next < files.length) await prepareImage(files[next++], T); }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < files.length) await prepareImage(files[next++], T);
+    }),
+  );
   return files.length / ((performance.now() - t0) / 1000);
 }
-const pil = () => Number(execFileSync("/usr/bin/python3", [path.join(root, "tools/oracles/pil_prepare.py"), "bench", "336", ...files]).toString());
+const pil = () =>
+  Number(execFileSync("/usr/bin/python3", [path.join(root, "tools/oracles/pil_prepare.py"), "bench", "336", ...files]).toString());
 await llavac(); // warm-up
 const runs = Number(process.env.RUNS ?? 5);
-const ours = [], theirs = [];
-for (let i = 0; i < runs; i++) { ours.push(await llavac()); theirs.push(pil()); }
+const ours = [],
+  theirs = [];
+for (let i = 0; i < runs; i++) {
+  ours.push(await llavac());
+  theirs.push(pil());
+}
 const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-console.log(`# image preparation, ${count} JPEGs (640×480-class, photo-like), 336 px CLIP pipeline, ${runs} interleaved runs each, on ${machine()}`);
+console.log(
+  `# image preparation, ${count} JPEGs (640×480-class, photo-like), 336 px CLIP pipeline, ${runs} interleaved runs each, on ${machine()}`,
+);
 console.log(`llavac (sharp, ${concurrency} in flight)  ${med(ours).toFixed(0)} images/s`);
 console.log(`PIL + numpy (one process)        ${med(theirs).toFixed(0)} images/s`);
 const ratios = ours.map((o, i) => o / theirs[i]);
-console.log(`ratio of medians ×${(med(ours) / med(theirs)).toFixed(2)}   (per run: ${ratios.map((r) => "×" + r.toFixed(2)).join(" ")})   target ≥ ×2: ${med(ours) / med(theirs) >= 2 ? "met" : "MISSED"}`);
+console.log(
+  `ratio of medians ×${(med(ours) / med(theirs)).toFixed(2)}   (per run: ${ratios.map((r) => "×" + r.toFixed(2)).join(" ")})   target ≥ ×2: ${med(ours) / med(theirs) >= 2 ? "met" : "MISSED"}`,
+);

@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const skip = new Set(["run-all.mjs", "lib.mjs", "gen-spec.mjs", "train-step-tfjs.mjs"]);
-for (const f of readdirSync(here).filter((f) => f.endsWith(".mjs") && !skip.has(f)).sort()) {
+for (const f of readdirSync(here)
+  .filter((f) => f.endsWith(".mjs") && !skip.has(f))
+  .sort()) {
   console.log(`\n$ node bench/${f}`);
   spawnSync(process.execPath, [path.join(here, f)], { stdio: "inherit" });
 }

@@ -18,10 +18,30 @@ const rounds = Number(process.env.ROUNDS ?? 2);
 const steps = process.env.STEPS ?? "3";
 const threadCounts = (process.env.THREADS ?? "1,2").split(",").map(Number);
 
-const runJson = (cmd, args, env = {}) => JSON.parse(execFileSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ...env } }).trim().split("\n").pop());
-const loads = (backend) => spawnSync(process.execPath, ["--input-type=module", "-e", `import { selectBackend } from "./dist/runtime.js"; await selectBackend(${JSON.stringify(backend)});`], { cwd: root, stdio: "ignore", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } }).status === 0;
+const runJson = (cmd, args, env = {}) =>
+  JSON.parse(
+    execFileSync(cmd, args, {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ...env },
+    })
+      .trim()
+      .split("\n")
+      .pop(),
+  );
+const loads = (backend) =>
+  spawnSync(
+    process.execPath,
+    ["--input-type=module", "-e", `import { selectBackend } from "./dist/runtime.js"; await selectBackend(${JSON.stringify(backend)});`],
+    { cwd: root, stdio: "ignore", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } },
+  ).status === 0;
 
-const backends = ["tensorflow", "wasm"].filter((b) => loads(b) || (console.log(`  ${b}: does not load here (skipped)${b === "tensorflow" ? "; llavac backend install builds it" : ""}`), false));
+const backends = ["tensorflow", "wasm"].filter(
+  (b) =>
+    loads(b) ||
+    (console.log(`  ${b}: does not load here (skipped)${b === "tensorflow" ? "; llavac backend install builds it" : ""}`), false),
+);
 const torchOk = pythons.filter((py) => spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
 for (const py of pythons) if (!torchOk.includes(py)) console.log(`  ${py}: no PyTorch here (skipped); set PYTHONS to Pythons that have it`);
 
@@ -35,34 +55,56 @@ const add = (key, r) => {
 const threadEnv = (n) => ({ TF_NUM_INTRAOP_THREADS: String(n), TF_NUM_INTEROP_THREADS: "1", OMP_NUM_THREADS: String(n) });
 for (let i = 0; i < rounds; i++) {
   for (const n of threadCounts) {
-    if (backends.includes("tensorflow")) add(`tensorflow/${n}`, runJson(process.execPath, [path.join(root, "bench/train-step-tfjs.mjs"), steps, "1", "4", "tensorflow"], threadEnv(n)));
-    if (backends.includes("wasm") && n === 1) add(`wasm/1`, runJson(process.execPath, [path.join(root, "bench/train-step-tfjs.mjs"), steps, "1", "1", "wasm"]));
-    for (const py of torchOk) add(`${py}/${n}`, runJson(py, [path.join(root, "tools/bench/torch_step.py"), "--steps", steps, "--warmup", "1", "--threads", String(n)], threadEnv(n)));
+    if (backends.includes("tensorflow"))
+      add(
+        `tensorflow/${n}`,
+        runJson(process.execPath, [path.join(root, "bench/train-step-tfjs.mjs"), steps, "1", "4", "tensorflow"], threadEnv(n)),
+      );
+    if (backends.includes("wasm") && n === 1)
+      add(`wasm/1`, runJson(process.execPath, [path.join(root, "bench/train-step-tfjs.mjs"), steps, "1", "1", "wasm"]));
+    for (const py of torchOk)
+      add(
+        `${py}/${n}`,
+        runJson(
+          py,
+          [path.join(root, "tools/bench/torch_step.py"), "--steps", steps, "--warmup", "1", "--threads", String(n)],
+          threadEnv(n),
+        ),
+      );
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`training step · ViT 2×256 (224/16) + mlp2x_gelu + LLaMA 4×512 (8 heads, MSL 512, vocab 32,000) · batch 4 · phase-2 freezing`);
 console.log(machine());
 for (const r of results.values()) {
-  console.log(`  ${r.framework.padEnd(22)} ${String(r.threads).padStart(2)} thread(s)${r.micro_batch ? `, micro-batch ${r.micro_batch}` : ""}  step ${median(r.runs).toFixed(2)} s (runs: ${r.runs.map((x) => x.toFixed(2)).join(", ")})  peak RSS ${r.peak_rss_mib.toFixed(0)} MiB`);
+  console.log(
+    `  ${r.framework.padEnd(22)} ${String(r.threads).padStart(2)} thread(s)${r.micro_batch ? `, micro-batch ${r.micro_batch}` : ""}  step ${median(r.runs).toFixed(2)} s (runs: ${r.runs.map((x) => x.toFixed(2)).join(", ")})  peak RSS ${r.peak_rss_mib.toFixed(0)} MiB`,
+  );
 }
 // One line per backend and thread count, against the first PyTorch (the headline: PyTorch 2.x) at the same threads.
 for (const key of results.keys()) {
   const [b, n] = key.split("/");
   if (!backends.includes(b)) continue;
-  const t = results.get(key), ref = torchOk.map((py) => results.get(`${py}/${n}`)).find(Boolean);
+  const t = results.get(key),
+    ref = torchOk.map((py) => results.get(`${py}/${n}`)).find(Boolean);
   if (!ref) continue;
-  console.log(`  tfjs ${b} vs ${ref.framework}, ${n} thread(s): tfjs / this = ${(median(t.runs) / median(ref.runs)).toFixed(2)}× step time, ${(t.peak_rss_mib / ref.peak_rss_mib).toFixed(2)}× peak RSS`);
+  console.log(
+    `  tfjs ${b} vs ${ref.framework}, ${n} thread(s): tfjs / this = ${(median(t.runs) / median(ref.runs)).toFixed(2)}× step time, ${(t.peak_rss_mib / ref.peak_rss_mib).toFixed(2)}× peak RSS`,
+  );
 }
 
 // The tiny example: both phases, a few steps each, real data pipeline, on the backend llavac picks.
 const out = mkdtempSync(path.join(tmpdir(), "llavac-bench-tiny-"));
 const t0 = performance.now();
 execFileSync(process.execPath, [path.join(root, "bin/llavac.js"), "run", "examples/tiny-shapes/tiny.llava", "-o", out, "--steps", "30"], {
-  cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CI: "1", TF_CPP_MIN_LOG_LEVEL: "2", LLAVAC_TINY_DATA: path.join(out, "data") },
+  cwd: root,
+  stdio: ["ignore", "ignore", "inherit"],
+  env: { ...process.env, CI: "1", TF_CPP_MIN_LOG_LEVEL: "2", LLAVAC_TINY_DATA: path.join(out, "data") },
 });
 for (const phase of ["pretrain", "finetune"]) {
   const r = JSON.parse(readFileSync(path.join(out, phase, "run.json"), "utf8"));
-  console.log(`  tiny example, ${phase}: ${Math.round(r.tokensPerSecond).toLocaleString("en")} tokens/s on ${r.backend.backend} (${r.taken} steps)`);
+  console.log(
+    `  tiny example, ${phase}: ${Math.round(r.tokensPerSecond).toLocaleString("en")} tokens/s on ${r.backend.backend} (${r.taken} steps)`,
+  );
 }
 console.log(`  tiny example, both phases (30 steps each, data preparation included): ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -5,10 +5,7 @@ import type { ConstraintNode, RecordExpr, Span } from "../grammar/ast.js";
 import type { Diagnostic, Note } from "./diagnostics.js";
 import { fill, type ErrorCode } from "./codes.js";
 import type { SourceModule } from "./modules.js";
-import {
-  baseOf, describeValue, typeToString,
-  type FieldInfo, type RecordValue, type SchemaSym, type Type, type Value,
-} from "./types.js";
+import { baseOf, describeValue, typeToString, type FieldInfo, type RecordValue, type SchemaSym, type Type, type Value } from "./types.js";
 import { Binder } from "./binding.js";
 
 /** A diagnostic not yet reported: union members are tried silently, and only the best failure is shown. */
@@ -18,7 +15,13 @@ type Attempt = { ok: true; value: Value } | { ok: false; failure: Failure };
 
 export abstract class Assigner extends Binder {
   /** A schema's instance from a record literal (evaluation.ts). */
-  abstract instantiate(schema: SchemaSym, rec: RecordExpr | undefined, m: SourceModule, base: RecordValue | undefined, span: Span): RecordValue;
+  abstract instantiate(
+    schema: SchemaSym,
+    rec: RecordExpr | undefined,
+    m: SourceModule,
+    base: RecordValue | undefined,
+    span: Span,
+  ): RecordValue;
 
   // ------------------------------------------------------------------ assignment
 
@@ -29,23 +32,29 @@ export abstract class Assigner extends Binder {
     if (r.ok) return r.value;
     const f = r.failure;
     const notes = [...f.notes];
-    if (field && (f.code === "E0201" || f.code === "E0225")) notes.push({ message: `\`${field.name}\` is declared as \`${typeToString(field.type)}\``, span: field.decl.type.span });
+    if (field && (f.code === "E0201" || f.code === "E0225"))
+      notes.push({ message: `\`${field.name}\` is declared as \`${typeToString(field.type)}\``, span: field.decl.type.span });
     this.diags.error(f.code, f.message, f.span, { notes, help: f.help, ...(f.label ? { label: f.label } : {}) });
     return { k: "error", span: v.span };
   }
 
   protected tryAssign(v: Value, t: Type): Attempt {
     const ok = (value: Value): Attempt => ({ ok: true, value });
-    const fail = (message: string, help: string[] = [], code: ErrorCode = "E0201", span = v.span, notes: Note[] = []): Attempt =>
-      ({ ok: false, failure: { code, message, span, help, notes } });
+    const fail = (message: string, help: string[] = [], code: ErrorCode = "E0201", span = v.span, notes: Note[] = []): Attempt => ({
+      ok: false,
+      failure: { code, message, span, help, notes },
+    });
     const mismatch = (help: string[] = []) => fail(fill("E0201", { expected: typeToString(t), found: describeValue(v) }), help);
     if (v.k === "error") return ok(v);
     switch (t.k) {
-      case "error": return ok(v);
-      case "literal": return v.k === "string" && v.v === t.value ? ok(v) : mismatch();
+      case "error":
+        return ok(v);
+      case "literal":
+        return v.k === "string" && v.v === t.value ? ok(v) : mismatch();
       case "prim":
         switch (t.name) {
-          case "any": return ok(v);
+          case "any":
+            return ok(v);
           case "int":
             if (v.k === "int") return ok(v);
             if (v.k === "float" && Number.isInteger(v.v)) return mismatch([`write \`${v.v}\` without the decimal point`]);
@@ -54,12 +63,24 @@ export abstract class Assigner extends Binder {
             if (v.k === "float") return ok(v);
             if (v.k === "int") return ok({ k: "float", v: v.v, span: v.span });
             return mismatch(v.k === "string" && !Number.isNaN(Number(v.v)) ? ["remove the quotes"] : []);
-          case "bool": return v.k === "bool" ? ok(v) : mismatch(v.k === "string" && /^(true|false)$/i.test(v.v) ? ["remove the quotes"] : []);
-          case "string": return v.k === "string" ? ok(v) : v.k === "path" ? ok({ k: "string", v: v.v, span: v.span }) : mismatch(v.k === "enum" ? [`write it as a string: "${v.member}"`] : []);
-          case "path": return v.k === "string" || v.k === "path" ? ok({ k: "path", v: v.v, span: v.span }) : mismatch();
-          case "regex": return v.k === "regex" ? ok(v) : mismatch(v.k === "string" ? [`write a regex literal: /${v.v.replace(/\//g, "\\/")}/`] : []);
-          case "batch": return v.k === "batch" ? ok(v) : mismatch(v.k === "int" ? [`write \`${v.v} per step\`, or \`${v.v} per step, 8 per micro-batch\``] : []);
-          case "phase_start": return v.k === "phaseRef" ? ok(v) : mismatch(["name a phase declared in this spec, as in `pretrain(states: model)`"]);
+          case "bool":
+            return v.k === "bool" ? ok(v) : mismatch(v.k === "string" && /^(true|false)$/i.test(v.v) ? ["remove the quotes"] : []);
+          case "string":
+            return v.k === "string"
+              ? ok(v)
+              : v.k === "path"
+                ? ok({ k: "string", v: v.v, span: v.span })
+                : mismatch(v.k === "enum" ? [`write it as a string: "${v.member}"`] : []);
+          case "path":
+            return v.k === "string" || v.k === "path" ? ok({ k: "path", v: v.v, span: v.span }) : mismatch();
+          case "regex":
+            return v.k === "regex" ? ok(v) : mismatch(v.k === "string" ? [`write a regex literal: /${v.v.replace(/\//g, "\\/")}/`] : []);
+          case "batch":
+            return v.k === "batch"
+              ? ok(v)
+              : mismatch(v.k === "int" ? [`write \`${v.v} per step\`, or \`${v.v} per step, 8 per micro-batch\``] : []);
+          case "phase_start":
+            return v.k === "phaseRef" ? ok(v) : mismatch(["name a phase declared in this spec, as in `pretrain(states: model)`"]);
         }
         return mismatch();
       case "quantity": {
@@ -85,7 +106,16 @@ export abstract class Assigner extends Binder {
       }
       case "tuple": {
         if (v.k !== "tuple" && v.k !== "list") return mismatch();
-        if (v.items.length !== t.elems.length) return fail(fill("E0225", { count: t.elems.length, expected: typeToString(t), found: `${v.items.length} item${v.items.length === 1 ? "" : "s"}` }), [], "E0225");
+        if (v.items.length !== t.elems.length)
+          return fail(
+            fill("E0225", {
+              count: t.elems.length,
+              expected: typeToString(t),
+              found: `${v.items.length} item${v.items.length === 1 ? "" : "s"}`,
+            }),
+            [],
+            "E0225",
+          );
         const items: Value[] = [];
         for (let i = 0; i < v.items.length; i++) {
           const r = this.tryAssign(v.items[i]!, t.elems[i]!);
@@ -106,11 +136,24 @@ export abstract class Assigner extends Binder {
       }
       case "refined": {
         const r = this.tryAssign(v, t.base);
-        if (!r.ok) return r.failure.code === "E0201" && r.failure.span === v.span ? { ok: false, failure: { ...r.failure, message: fill("E0201", { expected: typeToString(t), found: describeValue(v) }) } } : r;
+        if (!r.ok)
+          return r.failure.code === "E0201" && r.failure.span === v.span
+            ? { ok: false, failure: { ...r.failure, message: fill("E0201", { expected: typeToString(t), found: describeValue(v) }) } }
+            : r;
         for (const c of t.constraints) {
           const broken = violates(r.value, c);
           if (broken) {
-            return { ok: false, failure: { code: broken.code, message: broken.message, span: v.span, label: `breaks \`${c.op} ${typeof c.value === "string" ? JSON.stringify(c.value) : c.value}\``, help: [], notes: [{ message: "the constraint is declared here", span: c.span }] } };
+            return {
+              ok: false,
+              failure: {
+                code: broken.code,
+                message: broken.message,
+                span: v.span,
+                label: `breaks \`${c.op} ${typeof c.value === "string" ? JSON.stringify(c.value) : c.value}\``,
+                help: [],
+                notes: [{ message: "the constraint is declared here", span: c.span }],
+              },
+            };
           }
         }
         return r;
@@ -124,18 +167,23 @@ export abstract class Assigner extends Binder {
         }
         // A value of the right kind that breaks a constraint, or fails inside (one item of a tuple),
         // says more than "expected A | B".
-        const specific = failures.find((f) => f.code !== "E0201" && f.code !== "E0225") ?? failures.find((f) => f.span.start !== v.span.start || f.span.end !== v.span.end);
+        const specific =
+          failures.find((f) => f.code !== "E0201" && f.code !== "E0225") ??
+          failures.find((f) => f.span.start !== v.span.start || f.span.end !== v.span.end);
         if (specific) return { ok: false, failure: specific };
         return mismatch();
       }
     }
-  }}
+  }
+}
 
 export function violates(v: Value, c: ConstraintNode): { code: "E0204" | "E0236"; message: string } | undefined {
   if (c.op === "=~") {
     const s = v.k === "string" || v.k === "path" ? v.v : undefined;
     if (s === undefined) return undefined;
-    return new RegExp(String(c.value)).test(s) ? undefined : { code: "E0236", message: fill("E0236", { value: JSON.stringify(s), pattern: String(c.value) }) };
+    return new RegExp(String(c.value)).test(s)
+      ? undefined
+      : { code: "E0236", message: fill("E0236", { value: JSON.stringify(s), pattern: String(c.value) }) };
   }
   const n = v.k === "int" || v.k === "float" || v.k === "quantity" ? v.v : undefined;
   if (n === undefined) return undefined;

@@ -3,10 +3,7 @@
 import type { Ident, Span } from "../grammar/ast.js";
 import { didYouMean, type DiagnosticBag } from "./diagnostics.js";
 import { PRELUDE, stdlibExports, type ModuleGraph, type SourceModule } from "./modules.js";
-import {
-  PRIMITIVE_TYPES,
-  type EnumSym, type SchemaSym, type Sym,
-} from "./types.js";
+import { PRIMITIVE_TYPES, type EnumSym, type SchemaSym, type Sym } from "./types.js";
 
 export class Binder {
   private readonly scopes = new Map<SourceModule, Map<string, Sym>>();
@@ -14,7 +11,10 @@ export class Binder {
   private prelude: Map<string, Sym> | undefined;
   private readonly env: Sym = { k: "builtin", name: "env" };
 
-  constructor(readonly graph: ModuleGraph, readonly diags: DiagnosticBag) {}
+  constructor(
+    readonly graph: ModuleGraph,
+    readonly diags: DiagnosticBag,
+  ) {}
 
   // ------------------------------------------------------------------ names
 
@@ -34,7 +34,9 @@ export class Binder {
       if (!name) continue;
       const prev = scope.get(name);
       if (prev) {
-        this.diags.error("E0105", `\`${name}\` is declared twice in this module`, d.name.span, { notes: [{ message: "first declared here", span: declSpan(prev) }] });
+        this.diags.error("E0105", `\`${name}\` is declared twice in this module`, d.name.span, {
+          notes: [{ message: "first declared here", span: declSpan(prev) }],
+        });
         continue;
       }
       if (PRIMITIVE_TYPES[name] && d.kind !== "let" && d.kind !== "instance") {
@@ -43,10 +45,17 @@ export class Binder {
       }
       let sym: Sym;
       switch (d.kind) {
-        case "schema": sym = { k: "schema", name, decl: d, module: m }; break;
-        case "enum": sym = { k: "enum", name, decl: d, module: m, members: d.members.map((x) => x.name) }; break;
-        case "type": sym = { k: "alias", name, decl: d, module: m }; break;
-        default: sym = { k: "value", name, decl: d, module: m, state: "pending" };
+        case "schema":
+          sym = { k: "schema", name, decl: d, module: m };
+          break;
+        case "enum":
+          sym = { k: "enum", name, decl: d, module: m, members: d.members.map((x) => x.name) };
+          break;
+        case "type":
+          sym = { k: "alias", name, decl: d, module: m };
+          break;
+        default:
+          sym = { k: "value", name, decl: d, module: m, state: "pending" };
       }
       scope.set(name, sym);
     }
@@ -68,7 +77,9 @@ export class Binder {
         const sym = exported.get(name.name);
         if (!sym) {
           const hint = didYouMean(name.name, exported.keys());
-          this.diags.error("E0103", { module: `"${decl.path}"`, name: name.name }, name.span, { help: hint ? `did you mean \`${hint}\`?` : `it declares: ${[...exported.keys()].slice(0, 12).join(", ")}` });
+          this.diags.error("E0103", { module: `"${decl.path}"`, name: name.name }, name.span, {
+            help: hint ? `did you mean \`${hint}\`?` : `it declares: ${[...exported.keys()].slice(0, 12).join(", ")}`,
+          });
           continue;
         }
         this.define(scope, alias ?? name, sym);
@@ -80,7 +91,10 @@ export class Binder {
   protected define(scope: Map<string, Sym>, id: Ident, sym: Sym): void {
     const prev = scope.get(id.name);
     if (prev && prev !== sym) {
-      this.diags.error("E0105", `\`${id.name}\` is already declared in this module`, id.span, { notes: [{ message: "the other declaration", span: declSpan(prev) }], help: `import it under another name: \`${id.name} as other_name\`` });
+      this.diags.error("E0105", `\`${id.name}\` is already declared in this module`, id.span, {
+        notes: [{ message: "the other declaration", span: declSpan(prev) }],
+        help: `import it under another name: \`${id.name} as other_name\``,
+      });
       return;
     }
     scope.set(id.name, sym);
@@ -126,15 +140,24 @@ export class Binder {
 
 export function declSpan(s: Sym): Span | undefined {
   switch (s.k) {
-    case "schema": case "enum": case "alias": case "value": return s.decl.name.span;
-    default: return undefined;
+    case "schema":
+    case "enum":
+    case "alias":
+    case "value":
+      return s.decl.name.span;
+    default:
+      return undefined;
   }
 }
 
 /** For a name nothing in scope resembles: the standard module that really declares it (or a close name). */
 export function importHint(name: string): string {
   const exports = stdlibExports();
-  const at = (n: string) => exports.get(n)!.map((mod) => `import { ${n} } from "${mod}"`).join(" or ");
+  const at = (n: string) =>
+    exports
+      .get(n)!
+      .map((mod) => `import { ${n} } from "${mod}"`)
+      .join(" or ");
   if (exports.has(name)) return `\`${name}\` is declared in ${exports.get(name)!.join(" and ")}: ${at(name)}`;
   const close = didYouMean(name, exports.keys());
   if (close) return `did you mean \`${close}\`? ${at(close)}`;

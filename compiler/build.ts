@@ -51,7 +51,12 @@ export interface SourceLocation {
  */
 function lazyFile(path: string, render: () => string): OutputFile {
   let text: string | undefined;
-  return { path, get content() { return (text ??= render()); } };
+  return {
+    path,
+    get content() {
+      return (text ??= render());
+    },
+  };
 }
 
 function keyOf(yamlPath: string): string {
@@ -72,7 +77,10 @@ function locate(unit: PhaseUnit, irPath: string): Span {
 
 export class Builder {
   /** `outDir` is where the files will be written: generated programs hold paths relative to it. */
-  constructor(private readonly result: CompileResult, private readonly outDir = "out") {}
+  constructor(
+    private readonly result: CompileResult,
+    private readonly outDir = "out",
+  ) {}
 
   /** The spec as the user would name it on the command line (relative to the working directory). */
   private specPath(): string {
@@ -92,7 +100,12 @@ export class Builder {
     for (const [key, o] of [...origins].sort(([a], [b]) => a.localeCompare(b))) {
       const span = locate(unit, o.ir);
       const recorded = unit.spans.get(o.ir);
-      const loc: SourceLocation = { file: this.displayFile(span.file), line: span.line, column: span.col, origin: o.derived ? "derived" : recorded?.origin === "default" ? "default" : "explicit" };
+      const loc: SourceLocation = {
+        file: this.displayFile(span.file),
+        line: span.line,
+        column: span.col,
+        origin: o.derived ? "derived" : recorded?.origin === "default" ? "default" : "explicit",
+      };
       if (o.derived) loc.derived = o.derived;
       out[keyOf(key)] = loc;
     }
@@ -108,7 +121,11 @@ export class Builder {
       let probe = key;
       while (probe && !origins.has(probe)) probe = probe.includes(".") ? probe.slice(0, probe.lastIndexOf(".")) : "";
       const span = probe ? this.result.ctx.spanOf(unit, origins.get(probe)!.ir) : unit.nameSpan;
-      this.result.diags.error("E0501", `${fileName} key \`${key || "(root)"}\` rejected by the Cerebras ${this.result.program?.target.release ?? "2.2.1"} schema: ${issue.message}`, span);
+      this.result.diags.error(
+        "E0501",
+        `${fileName} key \`${key || "(root)"}\` rejected by the Cerebras ${this.result.program?.target.release ?? "2.2.1"} schema: ${issue.message}`,
+        span,
+      );
     }
     return false;
   }
@@ -118,14 +135,22 @@ export class Builder {
     const program = this.result.program;
     if (!program) return false;
     const t = program.target;
-    const problem = t.release === "2.2.1" && t.format === "trainer" ? "release 2.2.1 has no trainer format" : t.release === "2.10" && t.format === "flat" ? "release 2.10 reads only the trainer format" : undefined;
+    const problem =
+      t.release === "2.2.1" && t.format === "trainer"
+        ? "release 2.2.1 has no trainer format"
+        : t.release === "2.10" && t.format === "flat"
+          ? "release 2.10 reads only the trainer format"
+          : undefined;
     if (!problem) return false;
     const at = program.targetSpans.get("format")?.span ?? this.result.phases[0]?.unit.nameSpan;
     if (at) this.result.diags.error("E0502", `params.yaml: ${problem}`, at, { help: "remove `format` to use the release's own layout" });
     return true;
   }
 
-  phaseOutputs(p: PhaseResult & { derived: Derived }, formatProblem = false): { files: OutputFile[]; manifest: () => Record<string, unknown> } {
+  phaseOutputs(
+    p: PhaseResult & { derived: Derived },
+    formatProblem = false,
+  ): { files: OutputFile[]; manifest: () => Record<string, unknown> } {
     const { unit, derived: d } = p;
     const ir = unit.ir;
     const target = this.result.program!.target;
@@ -136,28 +161,60 @@ export class Builder {
     // 2.2.1 and 2.3.0 read the flat format; 2.10 (and 2.3.0 on request) regroups the same values under `trainer:`.
     const trainer = target.release === "2.10" || target.format === "trainer";
     const params = trainer ? toTrainer(flat.doc, flat.origins, target.release === "2.10" ? "2.10" : "2.3.0") : flat;
-    const schema = target.release === "2.10" ? TrainerConfig : trainer ? TrainerConfig230 : target.release === "2.3.0" ? LlavaConfig230 : LlavaConfig;
+    const schema =
+      target.release === "2.10" ? TrainerConfig : trainer ? TrainerConfig230 : target.release === "2.3.0" ? LlavaConfig230 : LlavaConfig;
     // A layout the release cannot read is reported once, not as a cascade of schema errors.
     if (!formatProblem) this.validate(schema, params.doc, unit, params.origins, "params.yaml");
-    files.push(lazyFile(`${ir.$name}/params.yaml`, () => renderYaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`])));
+    files.push(
+      lazyFile(`${ir.$name}/params.yaml`, () =>
+        renderYaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`]),
+      ),
+    );
 
     // 2.10 dropped create_hdf5_dataset.py for the data_preprocessing pipeline and its config format.
     const pipeline = target.release === "2.10";
     // `preprocess = none`: the phase's HDF5 files are made elsewhere, so there is no preprocess.yaml.
-    const pre = ir.preprocess === undefined ? undefined : pipeline ? emitDataPreprocess(ir, d, ir.preprocess) : emitPreprocess(ir, d, ir.preprocess);
+    const pre =
+      ir.preprocess === undefined ? undefined : pipeline ? emitDataPreprocess(ir, d, ir.preprocess) : emitPreprocess(ir, d, ir.preprocess);
     const style = ir.template.cerebras_style;
-    if (pre && !pipeline && ir.template.layout === "chat" && style !== undefined && !(SYSTEM_PROMPT_STYLES as readonly string[]).includes(style)) {
-      pre.problems.push({ code: "E0506", irPath: "template.cerebras_style", message: `release ${target.release} has no system_prompt_style "${style}"`, help: `use one of ${SYSTEM_PROMPT_STYLES.join(", ")}, or write the HDF5 files with \`llavac data hdf5\` and set \`preprocess = none\`` });
+    if (
+      pre &&
+      !pipeline &&
+      ir.template.layout === "chat" &&
+      style !== undefined &&
+      !(SYSTEM_PROMPT_STYLES as readonly string[]).includes(style)
+    ) {
+      pre.problems.push({
+        code: "E0506",
+        irPath: "template.cerebras_style",
+        message: `release ${target.release} has no system_prompt_style "${style}"`,
+        help: `use one of ${SYSTEM_PROMPT_STYLES.join(", ")}, or write the HDF5 files with \`llavac data hdf5\` and set \`preprocess = none\``,
+      });
     }
-    for (const prob of pre?.problems ?? []) this.result.diags.error(prob.code, `preprocess.yaml: ${prob.message}`, this.result.ctx.spanOf(unit, prob.irPath), { help: prob.help });
+    for (const prob of pre?.problems ?? [])
+      this.result.diags.error(prob.code, `preprocess.yaml: ${prob.message}`, this.result.ctx.spanOf(unit, prob.irPath), {
+        help: prob.help,
+      });
     if (pre && pre.problems.length === 0) {
-      this.validate(pipeline ? DataPreprocess : ir.template.layout === "chat" ? PhaseTwoPreprocess : PhaseOnePreprocess, pre.doc, unit, pre.origins, "preprocess.yaml");
+      this.validate(
+        pipeline ? DataPreprocess : ir.template.layout === "chat" ? PhaseTwoPreprocess : PhaseOnePreprocess,
+        pre.doc,
+        unit,
+        pre.origins,
+        "preprocess.yaml",
+      );
       const mode = ir.template.layout === "chat" ? "LlavaPhaseTwo" : "LlavaPhaseOne";
-      const how = pipeline ? "Model Zoo 2.10 data preprocessing (data_preparation/data_preprocessing) config" : `HDF5 preprocessing: python create_hdf5_dataset.py ${mode} --params preprocess.yaml`;
+      const how = pipeline
+        ? "Model Zoo 2.10 data preprocessing (data_preparation/data_preprocessing) config"
+        : `HDF5 preprocessing: python create_hdf5_dataset.py ${mode} --params preprocess.yaml`;
       files.push(lazyFile(`${ir.$name}/preprocess.yaml`, () => renderYaml(pre.doc, [...header, how])));
     }
 
-    files.push(lazyFile(`${ir.$name}/train.ts`, () => trainProgram(runConfig(this.result, p, this.outDir, flat.doc), ir.model, { header, specPath: this.specPath() })));
+    files.push(
+      lazyFile(`${ir.$name}/train.ts`, () =>
+        trainProgram(runConfig(this.result, p, this.outDir, flat.doc), ir.model, { header, specPath: this.specPath() }),
+      ),
+    );
 
     const s = d.schedule;
     const manifest = (): Record<string, unknown> => ({
@@ -212,14 +269,32 @@ export class Builder {
       phases[p.unit.ir.$name] = out.manifest;
     }
     const program = this.result.program;
-    files.push(lazyFile("manifest.json", () => JSON.stringify({
-      llavac: VERSION,
-      spec: path.basename(this.result.file),
-      target: program ? { release: program.target.release, num_csx: program.target.num_csx } : null,
-      // The command-line `--set`s this build applied, in order (absent when there were none).
-      ...(this.result.overrides.length ? { overrides: this.result.overrides.map((o) => ({ set: o.text, path: o.path.map((p) => p.name).join("."), value: o.valueText })) } : {}),
-      phases: Object.fromEntries(Object.entries(phases).map(([name, m]) => [name, m()])),
-    }, null, 2) + "\n"));
+    files.push(
+      lazyFile(
+        "manifest.json",
+        () =>
+          JSON.stringify(
+            {
+              llavac: VERSION,
+              spec: path.basename(this.result.file),
+              target: program ? { release: program.target.release, num_csx: program.target.num_csx } : null,
+              // The command-line `--set`s this build applied, in order (absent when there were none).
+              ...(this.result.overrides.length
+                ? {
+                    overrides: this.result.overrides.map((o) => ({
+                      set: o.text,
+                      path: o.path.map((p) => p.name).join("."),
+                      value: o.valueText,
+                    })),
+                  }
+                : {}),
+              phases: Object.fromEntries(Object.entries(phases).map(([name, m]) => [name, m()])),
+            },
+            null,
+            2,
+          ) + "\n",
+      ),
+    );
     const built = this.result.phases.filter((p) => p.derived).map((p) => p.unit.ir);
     return { files, jobScripts: program ? jobScripts(built, program.target, this.specPath()).files : [] };
   }

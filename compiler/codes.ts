@@ -46,108 +46,627 @@ export interface CodeInfo {
 }
 
 export const CODES = {
-  E0001: { title: "syntax error", message: "{detail}", explain: "The file does not follow the .llava grammar. The parser recovers and keeps going, so every syntax error in the file is listed in one run.", trigger: { spec: "let = 1\n" } },
-  E0002: { title: "unexpected character", message: "{detail}", explain: "A character that cannot start any token (such as `@` or `$`). Strings are written in double quotes; comments start with `//`.", trigger: { spec: "let a = @\n" } },
-  E0003: { title: "invalid literal", message: "{detail}", explain: "A literal that cannot be read: an unterminated string, a bad escape, or a number out of range.", trigger: { spec: "let a = \"\\q\"\n" } },
-  E0004: { title: "nesting too deep", explain: "Brackets nested more than 64 levels deep, more than 64 `-` signs in a row, or an expression more than 256 levels deep (each operator of a chain such as `a / b / c` counts as one level). No real spec comes near these limits; they keep the compiler from running out of stack. Name the inner parts with `let` declarations." , trigger: { spec: "let a = " + "[".repeat(70) + "1" + "]".repeat(70) + "\n" } },
-  E0005: { title: "unterminated comment", explain: "A `/*` comment has no closing `*/`, so it runs to the end of the file. The error points at the opening `/*`." , trigger: { spec: "let a = 1\n/* never closed\nlet b = 2\n" } },
-  E0006: { title: "unclosed bracket", explain: "A `{`, `[` or `(` is still open where the next top-level declaration starts (a declaration at the start of a line, such as `let x` or `phase p {`) or at the end of the file. The error points where the closer is needed; the notes show where each open bracket was opened." , trigger: { spec: "let a = [1, 2\nlet b = 3\n" } },
-  E0007: { title: "definitions nest too deeply", explain: "Evaluating a value went more than 500 levels deep through names and expressions (for example a chain of `let` declarations, each naming the next, or type aliases of aliases). The limit keeps the checker from running out of stack; no real spec comes near it." , trigger: { spec: Array.from({ length: 600 }, (_, i) => `let a${i} = a${i + 1}\n`).join("") + "let a600 = 1\n" } },
-  E0008: { title: "file too large", explain: "A source file with more than 200,000 tokens (a spec has a few thousand). Parsing keeps every token in memory, so such a file, generated or hostile, is refused before it is parsed. Split it into modules, or generate less." , trigger: { spec: "let a = [" + "1, ".repeat(100_001) + "1]\n" } },
+  E0001: {
+    title: "syntax error",
+    message: "{detail}",
+    explain:
+      "The file does not follow the .llava grammar. The parser recovers and keeps going, so every syntax error in the file is listed in one run.",
+    trigger: { spec: "let = 1\n" },
+  },
+  E0002: {
+    title: "unexpected character",
+    message: "{detail}",
+    explain:
+      "A character that cannot start any token (such as `@` or `$`). Strings are written in double quotes; comments start with `//`.",
+    trigger: { spec: "let a = @\n" },
+  },
+  E0003: {
+    title: "invalid literal",
+    message: "{detail}",
+    explain: "A literal that cannot be read: an unterminated string, a bad escape, or a number out of range.",
+    trigger: { spec: 'let a = "\\q"\n' },
+  },
+  E0004: {
+    title: "nesting too deep",
+    explain:
+      "Brackets nested more than 64 levels deep, more than 64 `-` signs in a row, or an expression more than 256 levels deep (each operator of a chain such as `a / b / c` counts as one level). No real spec comes near these limits; they keep the compiler from running out of stack. Name the inner parts with `let` declarations.",
+    trigger: { spec: "let a = " + "[".repeat(70) + "1" + "]".repeat(70) + "\n" },
+  },
+  E0005: {
+    title: "unterminated comment",
+    explain: "A `/*` comment has no closing `*/`, so it runs to the end of the file. The error points at the opening `/*`.",
+    trigger: { spec: "let a = 1\n/* never closed\nlet b = 2\n" },
+  },
+  E0006: {
+    title: "unclosed bracket",
+    explain:
+      "A `{`, `[` or `(` is still open where the next top-level declaration starts (a declaration at the start of a line, such as `let x` or `phase p {`) or at the end of the file. The error points where the closer is needed; the notes show where each open bracket was opened.",
+    trigger: { spec: "let a = [1, 2\nlet b = 3\n" },
+  },
+  E0007: {
+    title: "definitions nest too deeply",
+    explain:
+      "Evaluating a value went more than 500 levels deep through names and expressions (for example a chain of `let` declarations, each naming the next, or type aliases of aliases). The limit keeps the checker from running out of stack; no real spec comes near it.",
+    trigger: { spec: Array.from({ length: 600 }, (_, i) => `let a${i} = a${i + 1}\n`).join("") + "let a600 = 1\n" },
+  },
+  E0008: {
+    title: "file too large",
+    explain:
+      "A source file with more than 200,000 tokens (a spec has a few thousand). Parsing keeps every token in memory, so such a file, generated or hostile, is refused before it is parsed. Split it into modules, or generate less.",
+    trigger: { spec: "let a = [" + "1, ".repeat(100_001) + "1]\n" },
+  },
 
-  E0101: { title: "module not found", explain: "`import ... from \"std/x\"` looks in the standard library; a path starting with `./` or `../` is relative to the importing file (`.llava` may be omitted).", trigger: { edit: ['"std/projectors"', '"std/projector"'] } },
-  E0102: { title: "import cycle", message: "import cycle: {chain}", explain: "Modules import each other in a loop. Move the shared declarations into a third module that both import.", trigger: { spec: 'import { b } from "./b"\nlet a = 1\n', files: { "b.llava": 'import { a } from "./spec"\nlet b = 1\n' } } },
-  E0103: { title: "name not exported", message: "module {module} has no declaration `{name}`", explain: "The imported module has no declaration with that name.", trigger: { edit: ['import { tiny_vit } from "std/vision"', 'import { tiny_vitt } from "std/vision"'] } },
-  E0104: { title: "unknown name", message: "unknown {kind} `{name}`", explain: "No declaration, import or enum member with this name is visible here.", trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gleu"] } },
-  E0105: { title: "duplicate declaration", explain: "Two declarations in one module have the same name. Names must be unique per module (imports count).", trigger: { append: "\nlet shapes = 3\n" } },
-  E0106: { title: "module is not a readable file", explain: "The imported path exists but is not a source file llavac can read: a folder, a named pipe (FIFO), a device such as /dev/zero, a socket, or a file over 16 MiB. llavac checks the kind of file before reading it, so such an import never hangs." , trigger: { spec: 'import { a } from "./folder.llava"\n', files: { "folder.llava/inside.txt": "" } } },
+  E0101: {
+    title: "module not found",
+    explain:
+      '`import ... from "std/x"` looks in the standard library; a path starting with `./` or `../` is relative to the importing file (`.llava` may be omitted).',
+    trigger: { edit: ['"std/projectors"', '"std/projector"'] },
+  },
+  E0102: {
+    title: "import cycle",
+    message: "import cycle: {chain}",
+    explain: "Modules import each other in a loop. Move the shared declarations into a third module that both import.",
+    trigger: { spec: 'import { b } from "./b"\nlet a = 1\n', files: { "b.llava": 'import { a } from "./spec"\nlet b = 1\n' } },
+  },
+  E0103: {
+    title: "name not exported",
+    message: "module {module} has no declaration `{name}`",
+    explain: "The imported module has no declaration with that name.",
+    trigger: { edit: ['import { tiny_vit } from "std/vision"', 'import { tiny_vitt } from "std/vision"'] },
+  },
+  E0104: {
+    title: "unknown name",
+    message: "unknown {kind} `{name}`",
+    explain: "No declaration, import or enum member with this name is visible here.",
+    trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gleu"] },
+  },
+  E0105: {
+    title: "duplicate declaration",
+    explain: "Two declarations in one module have the same name. Names must be unique per module (imports count).",
+    trigger: { append: "\nlet shapes = 3\n" },
+  },
+  E0106: {
+    title: "module is not a readable file",
+    explain:
+      "The imported path exists but is not a source file llavac can read: a folder, a named pipe (FIFO), a device such as /dev/zero, a socket, or a file over 16 MiB. llavac checks the kind of file before reading it, so such an import never hangs.",
+    trigger: { spec: 'import { a } from "./folder.llava"\n', files: { "folder.llava/inside.txt": "" } },
+  },
 
-  E0201: { title: "type mismatch", message: "expected `{expected}`, found {found}", explain: "The value does not have the type the field declares.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", 'optimizer = adamw { lr: "fast" }'] } },
-  E0202: { title: "unknown field", message: "`{schema}` has no field `{name}`", explain: "The schema has no field of this name. Schemas are closed: a misspelled field is an error, never silently ignored.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, beta: (0.9, 0.99) }"] } },
-  E0203: { title: "missing field", message: "{what} is missing `{name}`", explain: "A required field (no default, not optional) has no value in an instance that is used by a phase.", trigger: { edit: ['  images    = "./images"\n  hdf5      = "./h5/align"', '  hdf5      = "./h5/align"'] } },
-  E0204: { title: "constraint violated", message: "value `{value}` is out of range: it must be {op} {bound}", explain: "The value has the right type but breaks a constraint of its field (a range such as `>= 1`, or a pattern `=~`).", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, betas: (0.9, 1.5) }"] } },
-  E0205: { title: "unknown enum member", message: "`{name}` is not a member of {enums}", explain: "The enum has no member of this name.", trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { select: pach }"] } },
-  E0206: { title: "invalid regex", message: "invalid regex: {reason}", explain: "A regex literal that JavaScript's RegExp (and Python's `re`, which Cerebras uses) cannot compile.", trigger: { edit: ["freeze    = [/^image_model/]", "freeze    = [/^image_model(/]"] } },
-  E0207: { title: "plain number where a unit is needed", message: "expected `{unit}`, found a plain number", explain: "The field counts steps, epochs or a percentage, so the number needs its unit (`66 steps`, `1 epoch`, `3%`).", trigger: { edit: ["warmup: 10%", "warmup: 10"] } },
-  E0208: { title: "definition cycle", message: "{what} is defined in terms of itself", explain: "Declarations refer to each other in a loop, so none of them has a value.", trigger: { append: "\nlet a = b\nlet b = a\n" } },
-  E0209: { title: "not callable", message: "{what} cannot be called", explain: "Only two things can be called: the built-in `env(name, default)` and a phase reference such as `pretrain(states: model)`.", trigger: { append: "\nlet a = shapes()\n" } },
-  E0210: { title: "duplicate field", message: "field `{name}` is given twice", explain: "The same field is given twice in one record.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, lr: 1e-3 }"] } },
-  E0211: { title: "not a schema", message: "`{name}` is not a schema, so it cannot start a declaration", explain: "The name used as the kind of a declaration (`<kind> <name> { ... }`) is not a schema.", trigger: { append: "\nshapes other { samples: 1 }\n" } },
-  E0212: { title: "a value used as a type", message: "`{name}` is a value, not a type", explain: "A type position (a field's type, an alias) names a declared value. Types are the primitive types (int, float, bool, string, path, regex, steps, epochs, percent) and schema, enum or type-alias names.", trigger: { append: "\nschema s { a: shapes }\n" } },
-  E0213: { title: "pattern constraint on a non-string type", message: "`=~` constrains strings, not `{type}`", explain: "`=~ \"regex\"` constrains a string or path field; other types cannot match a pattern.", trigger: { append: "\nschema s { a: int & =~ \"x\" }\n" } },
-  E0214: { title: "range constraint on a non-numeric type", message: "`{op}` constrains numbers, not `{type}`", explain: "Range constraints (`>=`, `<=`, `>`, `<`, `!=`) apply to numbers and quantities (steps, epochs, percent) only.", trigger: { append: "\nschema s { a: string & >= 1 }\n" } },
-  E0215: { title: "record without a schema name", message: "a record here needs its schema name", explain: "A bare `{ ... }` is only understood where the expected type is one schema. Elsewhere write the schema's name before the braces: `adamw { lr: 1e-3 }`.", trigger: { append: "\nlet a = { x: 1 }\n" } },
-  E0216: { title: "ambiguous record", message: "this record could be more than one schema", explain: "The field accepts several schemas, so a bare `{ ... }` does not say which one it is. Write the schema's name before the braces.", trigger: { edit: ["projector = mlp2x_gelu", "projector = { input_size: 64 }"] } },
-  E0217: { title: "cannot negate", message: "cannot negate {what}", explain: "Unary `-` applies to numbers only.", trigger: { append: "\nlet a = -\"x\"\n" } },
-  E0218: { title: "a type used as a value", message: "`{name}` is a type, not a value", explain: "A type alias names a type; it has no value to use in an expression or a field.", trigger: { append: "\ntype t = int\nlet a = t\n" } },
-  E0219: { title: "value without fields", message: "{what} has no fields", explain: "`.name` reads a field of a record, a member of an enum or a declaration of an imported module; other values have no fields.", trigger: { append: "\nlet a = 3\nlet b = a.x\n" } },
-  E0220: { title: "path joined with a non-string", message: "a path can only be joined with a string, not {what}", explain: "`path / x` joins path segments; `x` must be a string or a path.", trigger: { append: "\nlet a = \"./x\" / 3\n" } },
-  E0221: { title: "operator cannot combine these values", message: "`{op}` cannot combine {left} and {right}", explain: "`+ - * /` combine numbers; `+` also concatenates strings and `/` joins paths. Other combinations have no meaning.", trigger: { append: "\nlet a = 1 + \"x\"\n" } },
-  E0222: { title: "division by zero", message: "division by zero", explain: "The right side of `/` evaluates to zero.", trigger: { append: "\nlet a = 1 / 0\n" } },
-  E0223: { title: "integer overflow", message: "integer overflow", explain: "An integer result is larger than 2^53 − 1, beyond which integers are not exact (JavaScript numbers, and the YAML readers of the targets).", trigger: { append: "\nlet a = 9007199254740991 + 1\n" } },
-  E0224: { title: "required field set to none", message: "`{name}` is required and cannot be `none`", explain: "`none` unsets an optional field (`name?: type`); a required field needs a value.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: none }"] } },
-  E0225: { title: "wrong tuple length", message: "expected a tuple of {count} (`{expected}`), found {found}", explain: "A tuple type has a fixed number of items, such as `(float, float)` for the AdamW betas.", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, betas: (0.9, 0.99, 0.5) }"] } },
-  E0226: { title: "env() with a named argument", message: "env() takes no named arguments", explain: "`env(\"NAME\", default)` takes the variable's name and an optional default, both positional.", trigger: { append: "\nlet a = env(\"X\", \"d\", default: \"y\")\n" } },
-  E0227: { title: "env() with the wrong number of arguments", message: "env() takes a variable name and an optional default, got {count} arguments", explain: "`env(\"NAME\")` or `env(\"NAME\", default)`: one or two arguments.", trigger: { append: "\nlet a = env(\"X\", \"a\", \"b\")\n" } },
-  E0228: { title: "environment variable not set", message: "environment variable {name} is not set and has no default", explain: "`env(\"NAME\")` without a default needs the variable to be set (and not empty) when the spec is compiled.", trigger: { append: "\nlet a = env(\"LLAVAC_TRIGGER_UNSET\")\n" } },
-  E0229: { title: "unknown argument of a phase reference", message: "a phase reference takes only `states`, not `{name}`", explain: "A phase reference (`from = pretrain(states: model)`) takes one named argument, `states`: what the next phase loads from the earlier one's checkpoint.", trigger: { edit: ["from      = align(states: model)", "from      = align(state: model)"] } },
-  E0230: { title: "unknown unit", message: "unknown {kind} `{unit}`", explain: "Quantities are written with `steps`, `epochs` or `%`; a batch with `per step` and `per micro-batch`.", trigger: { edit: ["length: 2 epochs", "length: 2 epochz"] } },
-  E0231: { title: "fractional number of steps", message: "a number of steps must be whole, found `{value}`", explain: "Steps count optimizer updates, so a number of steps is a whole number (a fraction of an epoch may be written as `0.5 epochs`).", trigger: { edit: ["length: 3 epochs", "length: 2.5 steps"] } },
-  E0232: { title: "batch without its size per step", message: "a batch needs its size per step", explain: "A batch is written `256 per step`, optionally with `, 32 per micro-batch`; the size per step is the global batch.", trigger: { edit: ["batch     = 32 per step, 8 per micro-batch", "batch     = 8 per micro-batch"] } },
-  E0233: { title: "cannot be overridden", message: "{what} cannot be overridden with `{ ... }`", explain: "Only a schema (`vit { ... }`) or an instance (`clip_vit_l14_336 { ... }`) takes fields in braces.", trigger: { append: "\nlet a = 3\nlet b = a { x: 1 }\n" } },
-  E0234: { title: "unsupported regex flag", message: "unsupported regex flag{plural} `{flags}`", explain: "The freeze patterns run in Python's `re` on Cerebras and in JavaScript here; the flags both honour alike are i, m and s.", trigger: { edit: ["freeze    = [/^image_model/]", "freeze    = [/^image_model/g]"] } },
-  E0235: { title: "field read but not set", message: "`{name}` is not set on {what}", explain: "`record.field` reads a field that this record leaves unset (an optional field without a default). Set it on the record, or do not read it.", trigger: { append: "\nlet b = warmup_cosine {}.reference_batch\n" } },
-  E0236: { title: "string does not match its pattern", message: "{value} does not match /{pattern}/", explain: "The field constrains its string with a pattern (`=~ \"regex\"`), and the value does not match it.", trigger: { append: "\nschema s { a: string & =~ \"^x\" }\nlet v = s { a: \"y\" }\n" } },
+  E0201: {
+    title: "type mismatch",
+    message: "expected `{expected}`, found {found}",
+    explain: "The value does not have the type the field declares.",
+    trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", 'optimizer = adamw { lr: "fast" }'] },
+  },
+  E0202: {
+    title: "unknown field",
+    message: "`{schema}` has no field `{name}`",
+    explain: "The schema has no field of this name. Schemas are closed: a misspelled field is an error, never silently ignored.",
+    trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, beta: (0.9, 0.99) }"] },
+  },
+  E0203: {
+    title: "missing field",
+    message: "{what} is missing `{name}`",
+    explain: "A required field (no default, not optional) has no value in an instance that is used by a phase.",
+    trigger: { edit: ['  images    = "./images"\n  hdf5      = "./h5/align"', '  hdf5      = "./h5/align"'] },
+  },
+  E0204: {
+    title: "constraint violated",
+    message: "value `{value}` is out of range: it must be {op} {bound}",
+    explain: "The value has the right type but breaks a constraint of its field (a range such as `>= 1`, or a pattern `=~`).",
+    trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, betas: (0.9, 1.5) }"] },
+  },
+  E0205: {
+    title: "unknown enum member",
+    message: "`{name}` is not a member of {enums}",
+    explain: "The enum has no member of this name.",
+    trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { select: pach }"] },
+  },
+  E0206: {
+    title: "invalid regex",
+    message: "invalid regex: {reason}",
+    explain: "A regex literal that JavaScript's RegExp (and Python's `re`, which Cerebras uses) cannot compile.",
+    trigger: { edit: ["freeze    = [/^image_model/]", "freeze    = [/^image_model(/]"] },
+  },
+  E0207: {
+    title: "plain number where a unit is needed",
+    message: "expected `{unit}`, found a plain number",
+    explain: "The field counts steps, epochs or a percentage, so the number needs its unit (`66 steps`, `1 epoch`, `3%`).",
+    trigger: { edit: ["warmup: 10%", "warmup: 10"] },
+  },
+  E0208: {
+    title: "definition cycle",
+    message: "{what} is defined in terms of itself",
+    explain: "Declarations refer to each other in a loop, so none of them has a value.",
+    trigger: { append: "\nlet a = b\nlet b = a\n" },
+  },
+  E0209: {
+    title: "not callable",
+    message: "{what} cannot be called",
+    explain: "Only two things can be called: the built-in `env(name, default)` and a phase reference such as `pretrain(states: model)`.",
+    trigger: { append: "\nlet a = shapes()\n" },
+  },
+  E0210: {
+    title: "duplicate field",
+    message: "field `{name}` is given twice",
+    explain: "The same field is given twice in one record.",
+    trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, lr: 1e-3 }"] },
+  },
+  E0211: {
+    title: "not a schema",
+    message: "`{name}` is not a schema, so it cannot start a declaration",
+    explain: "The name used as the kind of a declaration (`<kind> <name> { ... }`) is not a schema.",
+    trigger: { append: "\nshapes other { samples: 1 }\n" },
+  },
+  E0212: {
+    title: "a value used as a type",
+    message: "`{name}` is a value, not a type",
+    explain:
+      "A type position (a field's type, an alias) names a declared value. Types are the primitive types (int, float, bool, string, path, regex, steps, epochs, percent) and schema, enum or type-alias names.",
+    trigger: { append: "\nschema s { a: shapes }\n" },
+  },
+  E0213: {
+    title: "pattern constraint on a non-string type",
+    message: "`=~` constrains strings, not `{type}`",
+    explain: '`=~ "regex"` constrains a string or path field; other types cannot match a pattern.',
+    trigger: { append: '\nschema s { a: int & =~ "x" }\n' },
+  },
+  E0214: {
+    title: "range constraint on a non-numeric type",
+    message: "`{op}` constrains numbers, not `{type}`",
+    explain: "Range constraints (`>=`, `<=`, `>`, `<`, `!=`) apply to numbers and quantities (steps, epochs, percent) only.",
+    trigger: { append: "\nschema s { a: string & >= 1 }\n" },
+  },
+  E0215: {
+    title: "record without a schema name",
+    message: "a record here needs its schema name",
+    explain:
+      "A bare `{ ... }` is only understood where the expected type is one schema. Elsewhere write the schema's name before the braces: `adamw { lr: 1e-3 }`.",
+    trigger: { append: "\nlet a = { x: 1 }\n" },
+  },
+  E0216: {
+    title: "ambiguous record",
+    message: "this record could be more than one schema",
+    explain:
+      "The field accepts several schemas, so a bare `{ ... }` does not say which one it is. Write the schema's name before the braces.",
+    trigger: { edit: ["projector = mlp2x_gelu", "projector = { input_size: 64 }"] },
+  },
+  E0217: {
+    title: "cannot negate",
+    message: "cannot negate {what}",
+    explain: "Unary `-` applies to numbers only.",
+    trigger: { append: '\nlet a = -"x"\n' },
+  },
+  E0218: {
+    title: "a type used as a value",
+    message: "`{name}` is a type, not a value",
+    explain: "A type alias names a type; it has no value to use in an expression or a field.",
+    trigger: { append: "\ntype t = int\nlet a = t\n" },
+  },
+  E0219: {
+    title: "value without fields",
+    message: "{what} has no fields",
+    explain: "`.name` reads a field of a record, a member of an enum or a declaration of an imported module; other values have no fields.",
+    trigger: { append: "\nlet a = 3\nlet b = a.x\n" },
+  },
+  E0220: {
+    title: "path joined with a non-string",
+    message: "a path can only be joined with a string, not {what}",
+    explain: "`path / x` joins path segments; `x` must be a string or a path.",
+    trigger: { append: '\nlet a = "./x" / 3\n' },
+  },
+  E0221: {
+    title: "operator cannot combine these values",
+    message: "`{op}` cannot combine {left} and {right}",
+    explain: "`+ - * /` combine numbers; `+` also concatenates strings and `/` joins paths. Other combinations have no meaning.",
+    trigger: { append: '\nlet a = 1 + "x"\n' },
+  },
+  E0222: {
+    title: "division by zero",
+    message: "division by zero",
+    explain: "The right side of `/` evaluates to zero.",
+    trigger: { append: "\nlet a = 1 / 0\n" },
+  },
+  E0223: {
+    title: "integer overflow",
+    message: "integer overflow",
+    explain:
+      "An integer result is larger than 2^53 − 1, beyond which integers are not exact (JavaScript numbers, and the YAML readers of the targets).",
+    trigger: { append: "\nlet a = 9007199254740991 + 1\n" },
+  },
+  E0224: {
+    title: "required field set to none",
+    message: "`{name}` is required and cannot be `none`",
+    explain: "`none` unsets an optional field (`name?: type`); a required field needs a value.",
+    trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: none }"] },
+  },
+  E0225: {
+    title: "wrong tuple length",
+    message: "expected a tuple of {count} (`{expected}`), found {found}",
+    explain: "A tuple type has a fixed number of items, such as `(float, float)` for the AdamW betas.",
+    trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, betas: (0.9, 0.99, 0.5) }"] },
+  },
+  E0226: {
+    title: "env() with a named argument",
+    message: "env() takes no named arguments",
+    explain: '`env("NAME", default)` takes the variable\'s name and an optional default, both positional.',
+    trigger: { append: '\nlet a = env("X", "d", default: "y")\n' },
+  },
+  E0227: {
+    title: "env() with the wrong number of arguments",
+    message: "env() takes a variable name and an optional default, got {count} arguments",
+    explain: '`env("NAME")` or `env("NAME", default)`: one or two arguments.',
+    trigger: { append: '\nlet a = env("X", "a", "b")\n' },
+  },
+  E0228: {
+    title: "environment variable not set",
+    message: "environment variable {name} is not set and has no default",
+    explain: '`env("NAME")` without a default needs the variable to be set (and not empty) when the spec is compiled.',
+    trigger: { append: '\nlet a = env("LLAVAC_TRIGGER_UNSET")\n' },
+  },
+  E0229: {
+    title: "unknown argument of a phase reference",
+    message: "a phase reference takes only `states`, not `{name}`",
+    explain:
+      "A phase reference (`from = pretrain(states: model)`) takes one named argument, `states`: what the next phase loads from the earlier one's checkpoint.",
+    trigger: { edit: ["from      = align(states: model)", "from      = align(state: model)"] },
+  },
+  E0230: {
+    title: "unknown unit",
+    message: "unknown {kind} `{unit}`",
+    explain: "Quantities are written with `steps`, `epochs` or `%`; a batch with `per step` and `per micro-batch`.",
+    trigger: { edit: ["length: 2 epochs", "length: 2 epochz"] },
+  },
+  E0231: {
+    title: "fractional number of steps",
+    message: "a number of steps must be whole, found `{value}`",
+    explain:
+      "Steps count optimizer updates, so a number of steps is a whole number (a fraction of an epoch may be written as `0.5 epochs`).",
+    trigger: { edit: ["length: 3 epochs", "length: 2.5 steps"] },
+  },
+  E0232: {
+    title: "batch without its size per step",
+    message: "a batch needs its size per step",
+    explain: "A batch is written `256 per step`, optionally with `, 32 per micro-batch`; the size per step is the global batch.",
+    trigger: { edit: ["batch     = 32 per step, 8 per micro-batch", "batch     = 8 per micro-batch"] },
+  },
+  E0233: {
+    title: "cannot be overridden",
+    message: "{what} cannot be overridden with `{ ... }`",
+    explain: "Only a schema (`vit { ... }`) or an instance (`clip_vit_l14_336 { ... }`) takes fields in braces.",
+    trigger: { append: "\nlet a = 3\nlet b = a { x: 1 }\n" },
+  },
+  E0234: {
+    title: "unsupported regex flag",
+    message: "unsupported regex flag{plural} `{flags}`",
+    explain: "The freeze patterns run in Python's `re` on Cerebras and in JavaScript here; the flags both honour alike are i, m and s.",
+    trigger: { edit: ["freeze    = [/^image_model/]", "freeze    = [/^image_model/g]"] },
+  },
+  E0235: {
+    title: "field read but not set",
+    message: "`{name}` is not set on {what}",
+    explain:
+      "`record.field` reads a field that this record leaves unset (an optional field without a default). Set it on the record, or do not read it.",
+    trigger: { append: "\nlet b = warmup_cosine {}.reference_batch\n" },
+  },
+  E0236: {
+    title: "string does not match its pattern",
+    message: "{value} does not match /{pattern}/",
+    explain: 'The field constrains its string with a pattern (`=~ "regex"`), and the value does not match it.',
+    trigger: { append: '\nschema s { a: string & =~ "^x" }\nlet v = s { a: "y" }\n' },
+  },
 
-  E0237: { title: "env() default of another kind", explain: "`env(\"NAME\", default)` reads the variable as the default's type, so the default is a string (or path), a number, a bool or a quantity (`100 steps`, `3%`).", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", 'optimizer = adamw { lr: env("LR", [1]) }'] } },
+  E0237: {
+    title: "env() default of another kind",
+    explain:
+      '`env("NAME", default)` reads the variable as the default\'s type, so the default is a string (or path), a number, a bool or a quantity (`100 steps`, `3%`).',
+    trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", 'optimizer = adamw { lr: env("LR", [1]) }'] },
+  },
 
-  E0301: { title: "image size not divisible by patch size", message: "image {dim} {size} is not divisible by patch size {patch} ({size} / {patch} = {ratio})", explain: "The vision encoder cuts the image into patch_size × patch_size squares; a remainder would be silently dropped by the convolution, and every derived count would be wrong.", trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { patch_size: 7 }"] } },
-  E0302: { title: "projector input does not match the vision width", message: "the projector takes {input} features but the vision encoder produces {width}", explain: "The projector's first layer takes the vision encoder's hidden states, so its input width must equal the encoder's hidden_size.", trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gelu { input_size: 128 }"] } },
-  E0303: { title: "projector output does not match the text width", message: "the projector writes {output} features but the language model's embeddings are {width} wide", explain: "The projector writes into the text model's embedding space, so its output width must equal the text model's hidden_size.", trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gelu { output_size: 100 }"] } },
-  E0304: { title: "vision select layer out of range", message: "select_layer {layer} is out of range for a {layers}-layer encoder", explain: "`select_layer` picks the encoder block whose output LLaVA uses: -L ≤ k ≤ L-1 for an L-layer encoder (negative values count from the end; -2 is LLaVA-1.5's penultimate block). Cerebras reduces the index modulo L, so an out-of-range value would silently select another block.", trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { select_layer: -3 }"] } },
-  E0305: { title: "value disagrees with its derivation", explain: "A value llavac derives (num_patches, image_start_idx, max_sequence_length, text budget, schedule steps) was written explicitly with a different value. Remove it to use the derived one.", trigger: { edit: ["  freeze    = [/^image_model/, /^text_model/]", "  freeze    = [/^image_model/, /^text_model/]\n  num_patches = 17"] } },
-  E0306: { title: "schedule length unknown", message: "the schedule runs for {length}, but {why}", explain: "The number of steps is derived from the dataset size; a dataset without a known sample count needs `samples: N`, or the schedule needs `total: N steps`.", trigger: { edit: ["samples: 1000, ", ""] } },
-  E0307: { title: "image transform size mismatch", message: "{transform} to {size} px, but the vision encoder takes {image} px images", explain: "The resize/crop sizes of the image transforms must produce the vision encoder's image size.", trigger: { edit: ["  freeze    = [/^image_model/]", "  freeze    = [/^image_model/]\n  transforms = [resize { size: 48 }, center_crop { size: 32 }, to_tensor]"] } },
-  E0308: { title: "tokenizer unavailable", message: "cannot load the tokenizer{which}: {reason}", explain: "The tokenizer named by the spec could not be loaded, so token-derived values (image_start_idx) cannot be computed.", trigger: { edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { model: "./missing.model" } }'] } },
-  E0309: { title: "text does not fit", message: "no room for text: {slots} image slots + 1 leave {budget} of {msl} positions", explain: "The image slots and fixed template tokens leave no room for text within max_sequence_length.", trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { max_position_embeddings: 8 }"] } },
-  E0310: { title: "model inconsistency", explain: "Two parts of the model disagree (heads that do not divide the width, a rotary dimension larger than a head, ...).", trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { num_heads: 5 }"] } },
-  E0311: { title: "no tokenizer for the model's family", message: "{what} is a {family}-family model, but the spec gives it no tokenizer `model`; llavac's embedded vocabulary is {embedded}'s", explain: "A language model names its `tokenizer_family`. llavac embeds LLaMA-2's vocabulary only, so a model of another family (llama3, mistral, qwen2) needs its own sentencepiece `tokenizer.model`: `tokenizer: tokenizer { model: \"…/tokenizer.model\", huggingface: \"…\" }`. Tokenising its template with LLaMA-2's vocabulary would give a wrong image_start_idx and wrong HDF5 files.", trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer_family: llama3 }"] } },
-  E0312: { title: "no Hugging Face tokenizer named", explain: "The Cerebras HDF5 writer (`huggingface_tokenizer` in preprocess.yaml) loads the tokenizer by its Hugging Face name, and llavac never guesses it: set `tokenizer.huggingface` on the language model (the standard library's LLaMA-2 models use `llama2_tokenizer`, NousResearch/Llama-2-7b-hf).", trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer: tokenizer {} }"], build: true } },
+  E0301: {
+    title: "image size not divisible by patch size",
+    message: "image {dim} {size} is not divisible by patch size {patch} ({size} / {patch} = {ratio})",
+    explain:
+      "The vision encoder cuts the image into patch_size × patch_size squares; a remainder would be silently dropped by the convolution, and every derived count would be wrong.",
+    trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { patch_size: 7 }"] },
+  },
+  E0302: {
+    title: "projector input does not match the vision width",
+    message: "the projector takes {input} features but the vision encoder produces {width}",
+    explain:
+      "The projector's first layer takes the vision encoder's hidden states, so its input width must equal the encoder's hidden_size.",
+    trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gelu { input_size: 128 }"] },
+  },
+  E0303: {
+    title: "projector output does not match the text width",
+    message: "the projector writes {output} features but the language model's embeddings are {width} wide",
+    explain: "The projector writes into the text model's embedding space, so its output width must equal the text model's hidden_size.",
+    trigger: { edit: ["projector = mlp2x_gelu", "projector = mlp2x_gelu { output_size: 100 }"] },
+  },
+  E0304: {
+    title: "vision select layer out of range",
+    message: "select_layer {layer} is out of range for a {layers}-layer encoder",
+    explain:
+      "`select_layer` picks the encoder block whose output LLaVA uses: -L ≤ k ≤ L-1 for an L-layer encoder (negative values count from the end; -2 is LLaVA-1.5's penultimate block). Cerebras reduces the index modulo L, so an out-of-range value would silently select another block.",
+    trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { select_layer: -3 }"] },
+  },
+  E0305: {
+    title: "value disagrees with its derivation",
+    explain:
+      "A value llavac derives (num_patches, image_start_idx, max_sequence_length, text budget, schedule steps) was written explicitly with a different value. Remove it to use the derived one.",
+    trigger: {
+      edit: ["  freeze    = [/^image_model/, /^text_model/]", "  freeze    = [/^image_model/, /^text_model/]\n  num_patches = 17"],
+    },
+  },
+  E0306: {
+    title: "schedule length unknown",
+    message: "the schedule runs for {length}, but {why}",
+    explain:
+      "The number of steps is derived from the dataset size; a dataset without a known sample count needs `samples: N`, or the schedule needs `total: N steps`.",
+    trigger: { edit: ["samples: 1000, ", ""] },
+  },
+  E0307: {
+    title: "image transform size mismatch",
+    message: "{transform} to {size} px, but the vision encoder takes {image} px images",
+    explain: "The resize/crop sizes of the image transforms must produce the vision encoder's image size.",
+    trigger: {
+      edit: [
+        "  freeze    = [/^image_model/]",
+        "  freeze    = [/^image_model/]\n  transforms = [resize { size: 48 }, center_crop { size: 32 }, to_tensor]",
+      ],
+    },
+  },
+  E0308: {
+    title: "tokenizer unavailable",
+    message: "cannot load the tokenizer{which}: {reason}",
+    explain: "The tokenizer named by the spec could not be loaded, so token-derived values (image_start_idx) cannot be computed.",
+    trigger: { edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { model: "./missing.model" } }'] },
+  },
+  E0309: {
+    title: "text does not fit",
+    message: "no room for text: {slots} image slots + 1 leave {budget} of {msl} positions",
+    explain: "The image slots and fixed template tokens leave no room for text within max_sequence_length.",
+    trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { max_position_embeddings: 8 }"] },
+  },
+  E0310: {
+    title: "model inconsistency",
+    explain: "Two parts of the model disagree (heads that do not divide the width, a rotary dimension larger than a head, ...).",
+    trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { num_heads: 5 }"] },
+  },
+  E0311: {
+    title: "no tokenizer for the model's family",
+    message: "{what} is a {family}-family model, but the spec gives it no tokenizer `model`; llavac's embedded vocabulary is {embedded}'s",
+    explain:
+      'A language model names its `tokenizer_family`. llavac embeds LLaMA-2\'s vocabulary only, so a model of another family (llama3, mistral, qwen2) needs its own sentencepiece `tokenizer.model`: `tokenizer: tokenizer { model: "…/tokenizer.model", huggingface: "…" }`. Tokenising its template with LLaMA-2\'s vocabulary would give a wrong image_start_idx and wrong HDF5 files.',
+    trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer_family: llama3 }"] },
+  },
+  E0312: {
+    title: "no Hugging Face tokenizer named",
+    explain:
+      "The Cerebras HDF5 writer (`huggingface_tokenizer` in preprocess.yaml) loads the tokenizer by its Hugging Face name, and llavac never guesses it: set `tokenizer.huggingface` on the language model (the standard library's LLaMA-2 models use `llama2_tokenizer`, NousResearch/Llama-2-7b-hf).",
+    trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer: tokenizer {} }"], build: true },
+  },
 
-  E0401: { title: "freeze pattern matches nothing", message: "freeze pattern /{pattern}/ matches no module of {model}", explain: "Cerebras raises at model build time when a freeze regex matches no module. llavac checks the regex against the model's real parameter tree before anything runs.", trigger: { edit: ["freeze    = [/^image_model/, /^text_model/]", "freeze    = [/^image_model/, /^text_models/]"] } },
-  E0402: { title: "batch not divisible by systems", message: "batch {batch} does not split evenly across {systems} systems", explain: "The global batch is split evenly across `num_csx` systems: batch % num_csx must be 0.", trigger: { append: "\ncerebras cluster { num_csx: 3 }\n" } },
-  E0403: { title: "per-system batch not divisible by micro-batch", message: "each system gets {per} samples per step, which is not a multiple of the micro-batch {micro}", explain: "Each system accumulates micro-batches: (batch / num_csx) % micro_batch must be 0.", trigger: { edit: ["batch     = 32 per step, 8 per micro-batch", "batch     = 32 per step, 12 per micro-batch"] } },
-  E0404: { title: "loss weight must be 1.0 with num_tokens scaling", message: "loss_weight must be 1.0 with loss_scaling num_tokens, found {weight}", explain: "With `loss_scaling: num_tokens` the loss is already normalised by the token count; Cerebras requires `loss_weight: 1.0`.", trigger: { edit: ["  freeze    = [/^image_model/]", "  freeze    = [/^image_model/]\n  loss_weight = 0.5"] } },
-  E0405: { title: "phase chain cycle", message: "phases start from each other in a loop: {loop}", explain: "Phases start from each other in a loop; there is no first phase to run.", trigger: { edit: ["  model     = tiny\n  data      = shapes\n  template  = plain", "  from      = tune\n  model     = tiny\n  data      = shapes\n  template  = plain"] } },
-  E0406: { title: "not a phase", explain: "`from` must name a phase declared in the spec.", trigger: { edit: ["from      = align(states: model)", "from      = aling(states: model)"] } },
-  E0407: { title: "chained phase loads more than model states", message: "a phase that starts from another loads model states only, not {states}", explain: "A phase that starts from another loads model weights only (`load_checkpoint_states: \"model\"`); optimizer, schedule and data position start fresh.", trigger: { edit: ["from      = align(states: model)", "from      = align(states: [model, optimizer])"] } },
-  E0409: { title: "no phases", message: "this spec declares no phase, so there is nothing to train", explain: "The spec declares no `phase`, so there is nothing to build.", trigger: { spec: "let a = 1\n" } },
+  E0401: {
+    title: "freeze pattern matches nothing",
+    message: "freeze pattern /{pattern}/ matches no module of {model}",
+    explain:
+      "Cerebras raises at model build time when a freeze regex matches no module. llavac checks the regex against the model's real parameter tree before anything runs.",
+    trigger: { edit: ["freeze    = [/^image_model/, /^text_model/]", "freeze    = [/^image_model/, /^text_models/]"] },
+  },
+  E0402: {
+    title: "batch not divisible by systems",
+    message: "batch {batch} does not split evenly across {systems} systems",
+    explain: "The global batch is split evenly across `num_csx` systems: batch % num_csx must be 0.",
+    trigger: { append: "\ncerebras cluster { num_csx: 3 }\n" },
+  },
+  E0403: {
+    title: "per-system batch not divisible by micro-batch",
+    message: "each system gets {per} samples per step, which is not a multiple of the micro-batch {micro}",
+    explain: "Each system accumulates micro-batches: (batch / num_csx) % micro_batch must be 0.",
+    trigger: { edit: ["batch     = 32 per step, 8 per micro-batch", "batch     = 32 per step, 12 per micro-batch"] },
+  },
+  E0404: {
+    title: "loss weight must be 1.0 with num_tokens scaling",
+    message: "loss_weight must be 1.0 with loss_scaling num_tokens, found {weight}",
+    explain: "With `loss_scaling: num_tokens` the loss is already normalised by the token count; Cerebras requires `loss_weight: 1.0`.",
+    trigger: { edit: ["  freeze    = [/^image_model/]", "  freeze    = [/^image_model/]\n  loss_weight = 0.5"] },
+  },
+  E0405: {
+    title: "phase chain cycle",
+    message: "phases start from each other in a loop: {loop}",
+    explain: "Phases start from each other in a loop; there is no first phase to run.",
+    trigger: {
+      edit: [
+        "  model     = tiny\n  data      = shapes\n  template  = plain",
+        "  from      = tune\n  model     = tiny\n  data      = shapes\n  template  = plain",
+      ],
+    },
+  },
+  E0406: {
+    title: "not a phase",
+    explain: "`from` must name a phase declared in the spec.",
+    trigger: { edit: ["from      = align(states: model)", "from      = aling(states: model)"] },
+  },
+  E0407: {
+    title: "chained phase loads more than model states",
+    message: "a phase that starts from another loads model states only, not {states}",
+    explain:
+      'A phase that starts from another loads model weights only (`load_checkpoint_states: "model"`); optimizer, schedule and data position start fresh.',
+    trigger: { edit: ["from      = align(states: model)", "from      = align(states: [model, optimizer])"] },
+  },
+  E0409: {
+    title: "no phases",
+    message: "this spec declares no phase, so there is nothing to train",
+    explain: "The spec declares no `phase`, so there is nothing to build.",
+    trigger: { spec: "let a = 1\n" },
+  },
 
-  E0501: { title: "emitted config rejected by the target schema", explain: "The YAML llavac produced failed the strict schema of the target release although every check of the spec passed. This is a bug in llavac; the key and the spec location are shown. Mistakes in a spec have their own codes (E0502–E0506)." , trigger: { internal: "every user-caused emission problem has its own code (E0502–E0506, E0312); a rejection by the strict schema after all checks passed is a bug in llavac" } },
-  E0502: { title: "params layout the release cannot read", explain: "`format` picks the params.yaml layout: release 2.2.1 reads only `flat`, 2.10 only `trainer`, 2.3.0 both. Remove `format` to use the release's own layout." , trigger: { append: "\ncerebras cluster { release: \"2.2.1\", format: \"trainer\" }\n" } },
-  E0503: { title: "HDF5 writer has no single input folder", explain: "Cerebras' create_hdf5_dataset.py (and 2.10's data_preprocessing) read the jsonl files of one folder (searched recursively). Set `preprocess.input` to that folder, or give the phase one dataset with `jsonl`; `llavac data hdf5` reads several folders, and `preprocess = none` writes no preprocess.yaml for a phase whose HDF5 files exist." , trigger: { edit: ["  data      = shapes\n  template  = plain", "  data      = [shapes, more]\n  template  = plain"], append: '\ndataset more { format: llava_jsonl, samples: 10, jsonl: "./jsonl_more" }\n' } },
-  E0504: { title: "HDF5 writer has no output folder", explain: "preprocess.yaml names the folder the HDF5 files are written to: set `preprocess.output`, or `preprocess = none` when the phase's HDF5 files are made elsewhere." , trigger: { edit: ['preprocess = hdf5_writer { output: "./h5/align_raw" }', "preprocess = hdf5_writer {}"] } },
-  E0505: { title: "template unknown to the Cerebras preprocessor", explain: "A chat template reaches create_hdf5_dataset.py only by its name in Cerebras' system-prompt registry (`cerebras_style`). A template without one cannot be reproduced there: set `cerebras_style`, or write the HDF5 files with `llavac data hdf5` and set `preprocess = none`." , trigger: { edit: ["template  = vicuna_v1", "template  = template { layout: chat }"] } },
-  E0506: { title: "cerebras_style not in the release's registry", explain: "The template's `cerebras_style` must be a system_prompt_style the target release's preprocessor knows (2.2.1 and 2.3.0: vicuna_v0, vicuna_v1, llava_v0, llava_v1, llava_plain, zephyr, mistral_instruct)." , trigger: { edit: ["template  = vicuna_v1", 'template  = vicuna_v1 { cerebras_style: "llama2" }'] } },
+  E0501: {
+    title: "emitted config rejected by the target schema",
+    explain:
+      "The YAML llavac produced failed the strict schema of the target release although every check of the spec passed. This is a bug in llavac; the key and the spec location are shown. Mistakes in a spec have their own codes (E0502–E0506).",
+    trigger: {
+      internal:
+        "every user-caused emission problem has its own code (E0502–E0506, E0312); a rejection by the strict schema after all checks passed is a bug in llavac",
+    },
+  },
+  E0502: {
+    title: "params layout the release cannot read",
+    explain:
+      "`format` picks the params.yaml layout: release 2.2.1 reads only `flat`, 2.10 only `trainer`, 2.3.0 both. Remove `format` to use the release's own layout.",
+    trigger: { append: '\ncerebras cluster { release: "2.2.1", format: "trainer" }\n' },
+  },
+  E0503: {
+    title: "HDF5 writer has no single input folder",
+    explain:
+      "Cerebras' create_hdf5_dataset.py (and 2.10's data_preprocessing) read the jsonl files of one folder (searched recursively). Set `preprocess.input` to that folder, or give the phase one dataset with `jsonl`; `llavac data hdf5` reads several folders, and `preprocess = none` writes no preprocess.yaml for a phase whose HDF5 files exist.",
+    trigger: {
+      edit: ["  data      = shapes\n  template  = plain", "  data      = [shapes, more]\n  template  = plain"],
+      append: '\ndataset more { format: llava_jsonl, samples: 10, jsonl: "./jsonl_more" }\n',
+    },
+  },
+  E0504: {
+    title: "HDF5 writer has no output folder",
+    explain:
+      "preprocess.yaml names the folder the HDF5 files are written to: set `preprocess.output`, or `preprocess = none` when the phase's HDF5 files are made elsewhere.",
+    trigger: { edit: ['preprocess = hdf5_writer { output: "./h5/align_raw" }', "preprocess = hdf5_writer {}"] },
+  },
+  E0505: {
+    title: "template unknown to the Cerebras preprocessor",
+    explain:
+      "A chat template reaches create_hdf5_dataset.py only by its name in Cerebras' system-prompt registry (`cerebras_style`). A template without one cannot be reproduced there: set `cerebras_style`, or write the HDF5 files with `llavac data hdf5` and set `preprocess = none`.",
+    trigger: { edit: ["template  = vicuna_v1", "template  = template { layout: chat }"] },
+  },
+  E0506: {
+    title: "cerebras_style not in the release's registry",
+    explain:
+      "The template's `cerebras_style` must be a system_prompt_style the target release's preprocessor knows (2.2.1 and 2.3.0: vicuna_v0, vicuna_v1, llava_v0, llava_v1, llava_plain, zephyr, mistral_instruct).",
+    trigger: { edit: ["template  = vicuna_v1", 'template  = vicuna_v1 { cerebras_style: "llama2" }'] },
+  },
 
-  E0601: { title: "weights folder incomplete", explain: "`check --weights DIR` expects seed step 3's layout: DIR/image_model (config.json, preprocessor_config.json, the CLIP weights) and DIR/text_model (LLaVA's config.json, Vicuna's config renamed config_lmsys.json, the weight shards with their index, and the tokenizer files).", trigger: { weights: "weights" } },
-  E0602: { title: "weights disagree with the spec", explain: "A value in the weights' config.json (hidden sizes, layers, heads, intermediate size, vocabulary, norm epsilon, rope theta, projector type, vision select layer, image and patch size) differs from the spec. The Cerebras converter would build a model the spec does not describe, or fail.", trigger: { weights: "weights", files: { "weights/image_model/config.json": '{ "hidden_size": 1 }' } } },
-  E0603: { title: "shard index lists missing files", message: "{index} lists {count} shard file(s) that do not exist: {files}", explain: "A `*.index.json` maps tensors to shard files; every file it names must be in the folder.", trigger: { weights: "weights", files: { "weights/text_model/model.safetensors.index.json": '{ "weight_map": { "w": "model-00001.safetensors" } }' } } },
-  E0604: { title: "tokenizer differs from the weights'", message: "the spec's tokenizer {ours} is not the weights' {theirs}", explain: "The spec's tokenizer.model derives image_start_idx and writes the HDF5 files; it must be the tokenizer the language model was trained with.", trigger: { weights: "weights", edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { model: "./ours.model" } }'], files: { "ours.model": "ours", "weights/text_model/tokenizer.model": "theirs" } } },
-  E0605: { title: "unreadable config", message: "{file} is not valid JSON: {reason}", explain: "A JSON file of the weights folder could not be parsed.", trigger: { weights: "weights", files: { "weights/image_model/config.json": "{" } } },
+  E0601: {
+    title: "weights folder incomplete",
+    explain:
+      "`check --weights DIR` expects seed step 3's layout: DIR/image_model (config.json, preprocessor_config.json, the CLIP weights) and DIR/text_model (LLaVA's config.json, Vicuna's config renamed config_lmsys.json, the weight shards with their index, and the tokenizer files).",
+    trigger: { weights: "weights" },
+  },
+  E0602: {
+    title: "weights disagree with the spec",
+    explain:
+      "A value in the weights' config.json (hidden sizes, layers, heads, intermediate size, vocabulary, norm epsilon, rope theta, projector type, vision select layer, image and patch size) differs from the spec. The Cerebras converter would build a model the spec does not describe, or fail.",
+    trigger: { weights: "weights", files: { "weights/image_model/config.json": '{ "hidden_size": 1 }' } },
+  },
+  E0603: {
+    title: "shard index lists missing files",
+    message: "{index} lists {count} shard file(s) that do not exist: {files}",
+    explain: "A `*.index.json` maps tensors to shard files; every file it names must be in the folder.",
+    trigger: {
+      weights: "weights",
+      files: { "weights/text_model/model.safetensors.index.json": '{ "weight_map": { "w": "model-00001.safetensors" } }' },
+    },
+  },
+  E0604: {
+    title: "tokenizer differs from the weights'",
+    message: "the spec's tokenizer {ours} is not the weights' {theirs}",
+    explain:
+      "The spec's tokenizer.model derives image_start_idx and writes the HDF5 files; it must be the tokenizer the language model was trained with.",
+    trigger: {
+      weights: "weights",
+      edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { model: "./ours.model" } }'],
+      files: { "ours.model": "ours", "weights/text_model/tokenizer.model": "theirs" },
+    },
+  },
+  E0605: {
+    title: "unreadable config",
+    message: "{file} is not valid JSON: {reason}",
+    explain: "A JSON file of the weights folder could not be parsed.",
+    trigger: { weights: "weights", files: { "weights/image_model/config.json": "{" } },
+  },
 
-  E0701: { title: "malformed --set", explain: "A command-line override is written `--set <declaration>.<field>...=<value>`: a declaration of the spec, then field names separated by `.`, then `=` and a value written as in the spec (`--set finetune.optimizer.lr=2e-5`, `--set 'pretrain.batch=128 per step'`).", trigger: { set: ["tune"] } },
-  E0702: { title: "--set names no declaration", explain: "The first name of a `--set` path must be a declaration of the spec file itself (a phase, a model, a `let`), not an imported or standard-library name.", trigger: { set: ["tnue.batch=3 per step"] } },
-  E0703: { title: "--set names no field", explain: "A name after the first in a `--set` path must be a field of the schema of the value before it; a path descends only into records (instances), not into lists or plain values.", trigger: { set: ["tune.optimizer.lrr=2e-5"] } },
-  E0704: { title: "--set value does not parse", explain: "The text after `=` in a `--set` must be one value in the spec's own syntax: strings in double quotes (quote them for the shell too: `--set 'pretrain.images=\"./imgs\"'`), enum members and declarations by name, `128 per step`, `3%`, `[a, b]`.", trigger: { set: ["tune.optimizer.lr=2e-5)"] } },
-  E0705: { title: "environment value has the wrong type", explain: "`env(\"NAME\", default)` takes the type of its default: with a number, a bool or a quantity as the default, the environment variable must hold a value of that type, written as in a spec (`2e-5`, `true`, `100 steps`, `3%`).", trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", 'optimizer = adamw { lr: env("LR", 1e-3) }'], env: { LR: "fast" } } },
-  E0706: { title: "--set given twice", explain: "Two `--set` options assign the same path (or one assigns a field inside a value another replaces whole); keep one.", trigger: { set: ["tune.optimizer.lr=1e-3", "tune.optimizer=adamw { lr: 2e-3 }"] } },
+  E0701: {
+    title: "malformed --set",
+    explain:
+      "A command-line override is written `--set <declaration>.<field>...=<value>`: a declaration of the spec, then field names separated by `.`, then `=` and a value written as in the spec (`--set finetune.optimizer.lr=2e-5`, `--set 'pretrain.batch=128 per step'`).",
+    trigger: { set: ["tune"] },
+  },
+  E0702: {
+    title: "--set names no declaration",
+    explain:
+      "The first name of a `--set` path must be a declaration of the spec file itself (a phase, a model, a `let`), not an imported or standard-library name.",
+    trigger: { set: ["tnue.batch=3 per step"] },
+  },
+  E0703: {
+    title: "--set names no field",
+    explain:
+      "A name after the first in a `--set` path must be a field of the schema of the value before it; a path descends only into records (instances), not into lists or plain values.",
+    trigger: { set: ["tune.optimizer.lrr=2e-5"] },
+  },
+  E0704: {
+    title: "--set value does not parse",
+    explain:
+      "The text after `=` in a `--set` must be one value in the spec's own syntax: strings in double quotes (quote them for the shell too: `--set 'pretrain.images=\"./imgs\"'`), enum members and declarations by name, `128 per step`, `3%`, `[a, b]`.",
+    trigger: { set: ["tune.optimizer.lr=2e-5)"] },
+  },
+  E0705: {
+    title: "environment value has the wrong type",
+    explain:
+      '`env("NAME", default)` takes the type of its default: with a number, a bool or a quantity as the default, the environment variable must hold a value of that type, written as in a spec (`2e-5`, `true`, `100 steps`, `3%`).',
+    trigger: { edit: ["optimizer = adamw { lr: 1e-3 }", 'optimizer = adamw { lr: env("LR", 1e-3) }'], env: { LR: "fast" } },
+  },
+  E0706: {
+    title: "--set given twice",
+    explain: "Two `--set` options assign the same path (or one assigns a field inside a value another replaces whole); keep one.",
+    trigger: { set: ["tune.optimizer.lr=1e-3", "tune.optimizer=adamw { lr: 2e-3 }"] },
+  },
 
-  W0301: { title: "schedule does not add up", message: "warm-up {warmup} + decay {decay} = {sum} steps, but the phase runs {steps}", explain: "warmup + decay steps differ from max_steps. The Cerebras 13B phase-1 reference has this inconsistency (66 + 2144 ≠ 2180); llavac reproduces an explicit value but says so.", trigger: { edit: ["schedule  = warmup_cosine { length: 2 epochs, warmup: 10% }", "schedule  = warmup_cosine { length: 2 epochs, warmup: 10%, decay: 60 steps }"] } },
-  W0302: { title: "schedule counts a different batch", message: "the schedule counts steps of {reference} samples, but the phase trains {batch} per step", explain: "The step count is computed with a reference batch that differs from the batch the phase trains with, so '1 epoch' is not one pass over the data.", trigger: { edit: ["schedule  = warmup_cosine { length: 3 epochs }", "schedule  = warmup_cosine { length: 3 epochs, reference_batch: 64 }"] } },
-  W0303: { title: "backend default applies", message: "`{field}` is unset, so Cerebras applies its default {default}", explain: "A field is left unset and the target's own default applies, which differs from the other phases or from what the model family expects.", trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { embd_pdrop: none }"] } },
-  W0304: { title: "paths disagree", message: "the HDF5 writer checks images in {writer}, but training reads them from {trainer}", explain: "The HDF5 writer and the trainer look for images in different folders.", trigger: { edit: ['preprocess = hdf5_writer { output: "./h5/align_raw" }', 'preprocess = hdf5_writer { output: "./h5/align_raw", images: "./other" }'] } },
-  W0408: { title: "data folder missing", message: "{what} {dir} does not exist", strict: true, explain: "A folder the phase reads does not exist yet. A warning by default (the data may be prepared later); `--strict` (or `--deny W0408`) makes it an error, for a build that is about to run.", trigger: { noData: true } },
+  W0301: {
+    title: "schedule does not add up",
+    message: "warm-up {warmup} + decay {decay} = {sum} steps, but the phase runs {steps}",
+    explain:
+      "warmup + decay steps differ from max_steps. The Cerebras 13B phase-1 reference has this inconsistency (66 + 2144 ≠ 2180); llavac reproduces an explicit value but says so.",
+    trigger: {
+      edit: [
+        "schedule  = warmup_cosine { length: 2 epochs, warmup: 10% }",
+        "schedule  = warmup_cosine { length: 2 epochs, warmup: 10%, decay: 60 steps }",
+      ],
+    },
+  },
+  W0302: {
+    title: "schedule counts a different batch",
+    message: "the schedule counts steps of {reference} samples, but the phase trains {batch} per step",
+    explain:
+      "The step count is computed with a reference batch that differs from the batch the phase trains with, so '1 epoch' is not one pass over the data.",
+    trigger: {
+      edit: ["schedule  = warmup_cosine { length: 3 epochs }", "schedule  = warmup_cosine { length: 3 epochs, reference_batch: 64 }"],
+    },
+  },
+  W0303: {
+    title: "backend default applies",
+    message: "`{field}` is unset, so Cerebras applies its default {default}",
+    explain:
+      "A field is left unset and the target's own default applies, which differs from the other phases or from what the model family expects.",
+    trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { embd_pdrop: none }"] },
+  },
+  W0304: {
+    title: "paths disagree",
+    message: "the HDF5 writer checks images in {writer}, but training reads them from {trainer}",
+    explain: "The HDF5 writer and the trainer look for images in different folders.",
+    trigger: {
+      edit: [
+        'preprocess = hdf5_writer { output: "./h5/align_raw" }',
+        'preprocess = hdf5_writer { output: "./h5/align_raw", images: "./other" }',
+      ],
+    },
+  },
+  W0408: {
+    title: "data folder missing",
+    message: "{what} {dir} does not exist",
+    strict: true,
+    explain:
+      "A folder the phase reads does not exist yet. A warning by default (the data may be prepared later); `--strict` (or `--deny W0408`) makes it an error, for a build that is about to run.",
+    trigger: { noData: true },
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
@@ -167,7 +686,11 @@ export const STRICT_CODES: Code[] = (Object.keys(CODES) as Code[]).filter((c) =>
 
 // ---------------- message templates ----------------
 
-type HoleNames<S extends string> = S extends `${string}{${infer H}}${infer R}` ? (H extends `${string} ${string}` ? HoleNames<R> : H | HoleNames<R>) : never;
+type HoleNames<S extends string> = S extends `${string}{${infer H}}${infer R}`
+  ? H extends `${string} ${string}`
+    ? HoleNames<R>
+    : H | HoleNames<R>
+  : never;
 type TemplateOf<C extends Code> = (typeof CODES)[C] extends { message: infer M extends string } ? M : never;
 /** The values a raise site gives for a code's `{hole}`s. */
 export type Holes<C extends Code> = { [K in HoleNames<TemplateOf<C>>]: string | number };
@@ -207,12 +730,14 @@ export function levelPolicy(o: { deny?: readonly string[]; allow?: readonly stri
   const policy = new Map<Code, Level | "allow">();
   const known = (raw: string, flag: string): Code => {
     const c = raw.toUpperCase();
-    if (!isCode(c)) throw new LevelUsageError(`${flag} ${raw}: unknown code (codes look like E0401 or W0301; \`llavac explain CODE\` describes one)`);
+    if (!isCode(c))
+      throw new LevelUsageError(`${flag} ${raw}: unknown code (codes look like E0401 or W0301; \`llavac explain CODE\` describes one)`);
     return c;
   };
   for (const raw of o.allow ?? []) {
     const c = known(raw, "--allow");
-    if (defaultLevel(c) === "error") throw new LevelUsageError(`--allow ${c}: ${c} is an error, and an error cannot be allowed (only warnings can)`);
+    if (defaultLevel(c) === "error")
+      throw new LevelUsageError(`--allow ${c}: ${c} is an error, and an error cannot be allowed (only warnings can)`);
     policy.set(c, "allow");
   }
   for (const c of [...(o.strict ? STRICT_CODES : []), ...(o.deny ?? []).map((raw) => known(raw, "--deny"))]) {

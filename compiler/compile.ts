@@ -97,7 +97,12 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
     phases.push(complete ? { unit, derived, partial: derived } : { unit, partial: derived });
   }
   checkChains(program.phases, ctx);
-  if (opts.weights !== undefined) checkWeights(opts.weights, phases.filter((p) => sound(p.unit, "model")).map((p) => p.unit), ctx);
+  if (opts.weights !== undefined)
+    checkWeights(
+      opts.weights,
+      phases.filter((p) => sound(p.unit, "model")).map((p) => p.unit),
+      ctx,
+    );
   const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides };
   // Emission validates what the checks could not see; after an error it would only repeat it (a schema's
   // own refinement of the same rule), and `build` writes nothing then anyway.

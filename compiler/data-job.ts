@@ -12,17 +12,29 @@ export class DataJobError extends Error {}
 export function phaseFor(result: CompileResult, name: string | undefined): PhaseResult & { derived: Derived } {
   const names = result.phases.map((p) => p.unit.ir.$name);
   const p = name === undefined && result.phases.length === 1 ? result.phases[0] : result.phases.find((x) => x.unit.ir.$name === name);
-  if (!p) throw new DataJobError(name === undefined ? `the spec has ${names.length} phases (${names.join(", ")}): choose one with --phase` : `no phase \`${name}\` (the spec has ${names.join(", ")})`);
+  if (!p)
+    throw new DataJobError(
+      name === undefined
+        ? `the spec has ${names.length} phases (${names.join(", ")}): choose one with --phase`
+        : `no phase \`${name}\` (the spec has ${names.join(", ")})`,
+    );
   if (!p.derived) throw new DataJobError(`phase ${p.unit.ir.$name} has errors; run \`llavac check\` first`);
   return p as PhaseResult & { derived: Derived };
 }
 
-export function hdf5JobConfig(result: CompileResult, phase: PhaseResult & { derived: Derived }, opts: { workers: number; force: boolean; checkImages: boolean }): Hdf5JobConfig {
+export function hdf5JobConfig(
+  result: CompileResult,
+  phase: PhaseResult & { derived: Derived },
+  opts: { workers: number; force: boolean; checkImages: boolean },
+): Hdf5JobConfig {
   const ir = phase.unit.ir;
   const d = phase.derived;
   const resolve = (p: string) => path.resolve(result.ctx.cwd, p);
   const writer = ir.preprocess;
-  if (!writer) throw new DataJobError(`phase ${ir.$name} has \`preprocess = none\`: give it an \`hdf5_writer { output: ... }\` to write its HDF5 files here`);
+  if (!writer)
+    throw new DataJobError(
+      `phase ${ir.$name} has \`preprocess = none\`: give it an \`hdf5_writer { output: ... }\` to write its HDF5 files here`,
+    );
   const jsonl = ir.data.map((x) => x.jsonl);
   let inputs: string[];
   if (writer.input !== undefined) inputs = [writer.input];
@@ -31,7 +43,12 @@ export function hdf5JobConfig(result: CompileResult, phase: PhaseResult & { deri
   if (writer.output === undefined) throw new DataJobError(`phase ${ir.$name}: set \`preprocess.output\`, the folder the HDF5 files go to`);
   const tk = ir.model.language.tokenizer;
   const pre = toPlain(emitPreprocess(ir, d, writer).doc) as Record<string, Record<string, unknown>>;
-  pre.setup = { ...pre.setup, input_dir: inputs.length === 1 ? inputs[0] : inputs, output_dir: writer.output, processes: Math.max(1, opts.workers) };
+  pre.setup = {
+    ...pre.setup,
+    input_dir: inputs.length === 1 ? inputs[0] : inputs,
+    output_dir: writer.output,
+    processes: Math.max(1, opts.workers),
+  };
   pre.processing = { ...pre.processing, eos_id: d.tokenizer!.eos, pad_id: d.tokenizer!.pad };
   return {
     inputs: inputs.map(resolve),

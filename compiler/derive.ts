@@ -6,7 +6,16 @@
 //   max_steps        = ⌊samples / batch⌋ · epochs; warm-up = round(warmup% · max_steps); decay = rest
 //   parameters       = from the architecture description, split by the freeze patterns
 // A value the spec also states explicitly must agree (E0305).
-import { applyFreeze, imageSlots, llavaParameters, numel, type FreezePattern, type FreezeResult, type LlavaArch, type ParamSpec } from "../runtime/model/arch.js";
+import {
+  applyFreeze,
+  imageSlots,
+  llavaParameters,
+  numel,
+  type FreezePattern,
+  type FreezeResult,
+  type LlavaArch,
+  type ParamSpec,
+} from "../runtime/model/arch.js";
 import { imageStartIndex, type Template } from "../runtime/text/layout.js";
 import { EMBEDDED_FAMILY, loadTokenizer, type Tokenizer } from "../runtime/text/tokenizer.js";
 import type { CheckContext } from "./context.js";
@@ -66,32 +75,52 @@ export function templateOf(t: PhaseIR["template"]): Template {
 export function projectorShape(m: ModelIR): Derived["projector"] {
   const text = m.language.hidden_size;
   const p = m.projector;
-  if (p.$schema === "linear_projector") return { input_unit: m.vision.hidden_size, layers_units: [text], layers_activation: [null], use_bias: p.use_bias };
+  if (p.$schema === "linear_projector")
+    return { input_unit: m.vision.hidden_size, layers_units: [text], layers_activation: [null], use_bias: p.use_bias };
   const units = Array.from({ length: p.depth }, () => text);
   const acts = units.map((_, i) => (i < units.length - 1 ? p.activation : null));
   return { input_unit: m.vision.hidden_size, layers_units: units, layers_activation: acts, use_bias: p.use_bias };
 }
 
 export function archOf(m: ModelIR): LlavaArch {
-  const v = m.vision, t = m.language;
+  const v = m.vision,
+    t = m.language;
   const proj = projectorShape(m);
   return {
     vision: {
-      hidden_size: v.hidden_size, num_hidden_layers: v.num_hidden_layers, num_heads: v.num_heads, filter_size: v.filter_size,
-      image_size: pair(v.image_size), patch_size: pair(v.patch_size), num_channels: v.num_channels,
-      prepend_cls_token: v.prepend_cls_token, use_conv_patchified_embedding: v.use_conv_patchified_embedding,
-      use_embed_proj_bias: v.use_embed_proj_bias, use_post_embed_layer_norm: v.use_post_embed_layer_norm,
-      use_final_layer_norm: v.use_final_layer_norm, use_projection_bias_in_attention: v.use_projection_bias_in_attention,
-      use_ffn_bias_in_attention: v.use_ffn_bias_in_attention, use_ffn_bias: v.use_ffn_bias,
-      position_embedding_type: v.position_embedding_type === "fixed" ? "fixed" : v.position_embedding_type === "learned" ? "learned" : "none",
+      hidden_size: v.hidden_size,
+      num_hidden_layers: v.num_hidden_layers,
+      num_heads: v.num_heads,
+      filter_size: v.filter_size,
+      image_size: pair(v.image_size),
+      patch_size: pair(v.patch_size),
+      num_channels: v.num_channels,
+      prepend_cls_token: v.prepend_cls_token,
+      use_conv_patchified_embedding: v.use_conv_patchified_embedding,
+      use_embed_proj_bias: v.use_embed_proj_bias,
+      use_post_embed_layer_norm: v.use_post_embed_layer_norm,
+      use_final_layer_norm: v.use_final_layer_norm,
+      use_projection_bias_in_attention: v.use_projection_bias_in_attention,
+      use_ffn_bias_in_attention: v.use_ffn_bias_in_attention,
+      use_ffn_bias: v.use_ffn_bias,
+      position_embedding_type:
+        v.position_embedding_type === "fixed" ? "fixed" : v.position_embedding_type === "learned" ? "learned" : "none",
       nonlinearity: v.nonlinearity,
     },
     text: {
-      vocab_size: t.vocab_size, hidden_size: t.hidden_size, num_hidden_layers: t.num_hidden_layers, num_heads: t.num_heads,
-      filter_size: t.filter_size, max_position_embeddings: t.max_position_embeddings,
+      vocab_size: t.vocab_size,
+      hidden_size: t.hidden_size,
+      num_hidden_layers: t.num_hidden_layers,
+      num_heads: t.num_heads,
+      filter_size: t.filter_size,
+      max_position_embeddings: t.max_position_embeddings,
       position_embedding_type: t.position_embedding_type,
-      nonlinearity: t.nonlinearity, norm_type: t.norm_type, use_projection_bias_in_attention: t.use_projection_bias_in_attention,
-      use_ffn_bias_in_attention: t.use_ffn_bias_in_attention, use_ffn_bias: t.use_ffn_bias, use_bias_in_output: t.use_bias_in_output,
+      nonlinearity: t.nonlinearity,
+      norm_type: t.norm_type,
+      use_projection_bias_in_attention: t.use_projection_bias_in_attention,
+      use_ffn_bias_in_attention: t.use_ffn_bias_in_attention,
+      use_ffn_bias: t.use_ffn_bias,
+      use_bias_in_output: t.use_bias_in_output,
       share_embedding_weights: t.share_embedding_weights,
     },
     projector: { input_unit: proj.input_unit, layers_units: proj.layers_units, use_bias: proj.use_bias },
@@ -103,7 +132,8 @@ export function percentOf(percent: number, steps: number, mode: "ceil" | "floor"
   const scaled = Math.round(percent * 1e6);
   const num = scaled * steps;
   const den = 100 * 1e6;
-  const q = Math.floor(num / den), r = num - q * den;
+  const q = Math.floor(num / den),
+    r = num - q * den;
   if (mode === "floor" || r === 0) return q;
   if (mode === "ceil") return q + 1;
   return 2 * r >= den ? q + 1 : q;
@@ -157,7 +187,11 @@ export function countParams(params: readonly ParamSpec[], split: FreezeResult, p
     counts.total += n;
     const c = (counts.byComponent[p.component] ??= { total: 0, trainable: 0 });
     c.total += n;
-    if (frozenSet.has(p)) counts.frozen += n; else { counts.trainable += n; c.trainable += n; }
+    if (frozenSet.has(p)) counts.frozen += n;
+    else {
+      counts.trainable += n;
+      c.trainable += n;
+    }
   }
   counts.patterns = patterns.map((pat, i) => ({
     source: pat.source,
@@ -175,7 +209,14 @@ const freezeCache = new Map<string, { counts: ParamCounts; split: FreezeResult }
 const startCache = new Map<string, number>();
 
 export function isComplete(d: PartialDerived): d is Derived {
-  return d.imageSize !== undefined && d.schedule !== undefined && d.params !== undefined && d.counts !== undefined && d.imageStartIdx !== undefined && d.projector !== undefined;
+  return (
+    d.imageSize !== undefined &&
+    d.schedule !== undefined &&
+    d.params !== undefined &&
+    d.counts !== undefined &&
+    d.imageStartIdx !== undefined &&
+    d.projector !== undefined
+  );
 }
 
 /**
@@ -209,7 +250,10 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
     // parameter tree and its freeze split depend only on the architecture and the patterns.
     const archKey = JSON.stringify(d.arch);
     let params = paramCache.get(archKey);
-    if (!params) { params = llavaParameters(d.arch); paramCache.set(archKey, params); }
+    if (!params) {
+      params = llavaParameters(d.arch);
+      paramCache.set(archKey, params);
+    }
     d.params = params;
     if (sound(unit, "freeze")) {
       const freezeKey = archKey + JSON.stringify(ir.freeze);
@@ -229,34 +273,57 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
   // The tokenizer is needed for image_start_idx (and for bos/pad ids in the configs).
   if (sound(unit, "model.language.tokenizer", "model.language.tokenizer_family", "model.language.vocab_size")) {
     let tok: Tokenizer | undefined;
-    const tk = m.language.tokenizer, family = m.language.tokenizer_family;
+    const tk = m.language.tokenizer,
+      family = m.language.tokenizer_family;
     if (!tk?.model && family !== EMBEDDED_FAMILY) {
       // The embedded vocabulary is LLaMA-2's: tokenising another family's prompts with it gives a wrong
       // image_start_idx and wrong HDF5 files, so there is no tokenizer to derive with.
-      ctx.diags.error("E0311", `${m.language.$name ? `\`${m.language.$name}\`` : "the language model"} is a ${family}-family model, but the spec gives it no tokenizer \`model\`; llavac's embedded vocabulary is ${EMBEDDED_FAMILY}'s`, ctx.spanOf(unit, "model.language.tokenizer_family"), {
-        notes: [...ctx.noteAt(unit, "model.language.tokenizer_family", `the family is declared here`), { message: "image_start_idx and the HDF5 files are derived by tokenising the template with the model's vocabulary" }],
-        help: `give the model's own: \`tokenizer: tokenizer { model: "…/tokenizer.model", huggingface: "<its Hugging Face name>" }\``,
-      });
-    } else try {
-      tok = await loadTokenizer(tk?.model ? { kind: "file", path: ctx.resolvePath(tk.model) } : { kind: "llama2" }, tk?.pad_id);
-    } catch (err) {
-      ctx.diags.error("E0308", { which: tk?.model ? ` ${tk.model}` : "", reason: (err as Error).message }, ctx.spanOf(unit, "model.language.tokenizer.model"), {
-        help: `give a sentencepiece BPE tokenizer.model${family === EMBEDDED_FAMILY ? ", or leave `model` unset to use the embedded LLaMA-2 vocabulary" : ""}`,
-      });
-    }
+      ctx.diags.error(
+        "E0311",
+        `${m.language.$name ? `\`${m.language.$name}\`` : "the language model"} is a ${family}-family model, but the spec gives it no tokenizer \`model\`; llavac's embedded vocabulary is ${EMBEDDED_FAMILY}'s`,
+        ctx.spanOf(unit, "model.language.tokenizer_family"),
+        {
+          notes: [
+            ...ctx.noteAt(unit, "model.language.tokenizer_family", `the family is declared here`),
+            { message: "image_start_idx and the HDF5 files are derived by tokenising the template with the model's vocabulary" },
+          ],
+          help: `give the model's own: \`tokenizer: tokenizer { model: "…/tokenizer.model", huggingface: "<its Hugging Face name>" }\``,
+        },
+      );
+    } else
+      try {
+        tok = await loadTokenizer(tk?.model ? { kind: "file", path: ctx.resolvePath(tk.model) } : { kind: "llama2" }, tk?.pad_id);
+      } catch (err) {
+        ctx.diags.error(
+          "E0308",
+          { which: tk?.model ? ` ${tk.model}` : "", reason: (err as Error).message },
+          ctx.spanOf(unit, "model.language.tokenizer.model"),
+          {
+            help: `give a sentencepiece BPE tokenizer.model${family === EMBEDDED_FAMILY ? ", or leave `model` unset to use the embedded LLaMA-2 vocabulary" : ""}`,
+          },
+        );
+      }
     if (tok) {
       d.tokenizer = { bos: tok.bosId, eos: tok.eosId, pad: tok.padId, vocabSize: tok.vocabSize, source: tok.source };
       if (d.numPatches !== undefined && sound(unit, "template")) {
         const t = templateOf(ir.template);
         const key = `${tok.source}\0${t.layout}\0${t.system}\0${t.user}\0${t.assistant}\0${d.numPatches}`;
         let idx = startCache.get(key);
-        if (idx === undefined) { idx = imageStartIndex(tok, t, d.numPatches); startCache.set(key, idx); }
+        if (idx === undefined) {
+          idx = imageStartIndex(tok, t, d.numPatches);
+          startCache.set(key, idx);
+        }
         d.imageStartIdx = idx;
       }
       if (tok.vocabSize !== m.language.vocab_size) {
-        ctx.diags.error("E0310", `the tokenizer has ${fmt(tok.vocabSize)} pieces but the language model's vocab_size is ${fmt(m.language.vocab_size)}`, ctx.spanOf(unit, "model.language.vocab_size"), {
-          notes: [{ message: `tokenizer: ${tok.source}` }],
-        });
+        ctx.diags.error(
+          "E0310",
+          `the tokenizer has ${fmt(tok.vocabSize)} pieces but the language model's vocab_size is ${fmt(m.language.vocab_size)}`,
+          ctx.spanOf(unit, "model.language.vocab_size"),
+          {
+            notes: [{ message: `tokenizer: ${tok.source}` }],
+          },
+        );
       }
     }
   }

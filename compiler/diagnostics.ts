@@ -45,7 +45,10 @@ export class DiagnosticBag {
     if (this.seen.has(key)) return undefined;
     this.seen.add(key);
     const d: Diagnostic = {
-      severity: level, code, message: text, span,
+      severity: level,
+      code,
+      message: text,
+      span,
       notes: opts.notes ?? [],
       help: opts.help === undefined ? [] : Array.isArray(opts.help) ? opts.help : [opts.help],
     };
@@ -74,7 +77,9 @@ export class DiagnosticBag {
 
   /** Errors first is not what people want: source order, file by file, reads like the file. */
   sorted(): Diagnostic[] {
-    return [...this.items].sort((a, b) => a.span.file.localeCompare(b.span.file) || a.span.start - b.span.start || a.code.localeCompare(b.code));
+    return [...this.items].sort(
+      (a, b) => a.span.file.localeCompare(b.span.file) || a.span.start - b.span.start || a.code.localeCompare(b.code),
+    );
   }
 }
 
@@ -96,7 +101,15 @@ export interface Painter {
   dim(s: string): string;
 }
 
-export const plainPainter: Painter = { red: (s) => s, yellow: (s) => s, blue: (s) => s, cyan: (s) => s, green: (s) => s, bold: (s) => s, dim: (s) => s };
+export const plainPainter: Painter = {
+  red: (s) => s,
+  yellow: (s) => s,
+  blue: (s) => s,
+  cyan: (s) => s,
+  green: (s) => s,
+  bold: (s) => s,
+  dim: (s) => s,
+};
 
 function lineText(text: string, line: number): string {
   let start = 0;
@@ -112,7 +125,14 @@ function lineText(text: string, line: number): string {
 const MAX_SHOWN = 160;
 
 /** Columns count code points, and tabs print as one space so the caret stays under its character. */
-function excerpt(sources: SourceLookup, span: Span, paint: Painter, underline: (s: string) => string, width: number, label?: string): string[] {
+function excerpt(
+  sources: SourceLookup,
+  span: Span,
+  paint: Painter,
+  underline: (s: string) => string,
+  width: number,
+  label?: string,
+): string[] {
   const text = sources.text(span.file);
   if (text === undefined) return [];
   const gutter = String(span.line).padStart(width);
@@ -130,11 +150,7 @@ function excerpt(sources: SourceLookup, span: Span, paint: Painter, underline: (
   }
   const src = chars.join("");
   const carets = " ".repeat(startCol) + underline("^".repeat(caretCount)) + (label ? " " + underline(label) : "");
-  return [
-    `${pad} ${paint.blue("|")}`,
-    `${paint.blue(gutter)} ${paint.blue("|")} ${src}`,
-    `${pad} ${paint.blue("|")} ${carets}`,
-  ];
+  return [`${pad} ${paint.blue("|")}`, `${paint.blue(gutter)} ${paint.blue("|")} ${src}`, `${pad} ${paint.blue("|")} ${carets}`];
 }
 
 export function location(sources: SourceLookup, span: Span): string {
@@ -178,9 +194,18 @@ export interface JsonDiagnostic {
 
 export function toJson(d: Diagnostic, sources: SourceLookup): JsonDiagnostic {
   const j: JsonDiagnostic = {
-    severity: d.severity, code: d.code, title: CODES[d.code].title, message: d.message,
-    file: sources.display(d.span.file), line: d.span.line, column: d.span.col, endLine: d.span.endLine, endColumn: d.span.endCol,
-    notes: d.notes.map((n) => (n.span ? { message: n.message, file: sources.display(n.span.file), line: n.span.line, column: n.span.col } : { message: n.message })),
+    severity: d.severity,
+    code: d.code,
+    title: CODES[d.code].title,
+    message: d.message,
+    file: sources.display(d.span.file),
+    line: d.span.line,
+    column: d.span.col,
+    endLine: d.span.endLine,
+    endColumn: d.span.endCol,
+    notes: d.notes.map((n) =>
+      n.span ? { message: n.message, file: sources.display(n.span.file), line: n.span.line, column: n.span.col } : { message: n.message },
+    ),
     help: d.help,
   };
   if (d.label !== undefined) j.label = d.label;
@@ -191,7 +216,8 @@ export function toJson(d: Diagnostic, sources: SourceLookup): JsonDiagnostic {
 
 /** Damerau–Levenshtein (optimal string alignment) distance. */
 export function editDistance(a: string, b: string): number {
-  const m = a.length, n = b.length;
+  const m = a.length,
+    n = b.length;
   if (m === 0) return n;
   if (n === 0) return m;
   let prev2 = new Array<number>(n + 1).fill(0);
@@ -221,7 +247,10 @@ export function didYouMean(name: string, candidates: Iterable<string>): string |
     // Ties go to the candidate closest in length (a typo more often replaces than drops a letter).
     const closer = best !== undefined && Math.abs(c.length - name.length) < Math.abs(best.length - name.length);
     const same = best !== undefined && Math.abs(c.length - name.length) === Math.abs(best.length - name.length);
-    if (d < bestD || (d === bestD && (closer || (same && c < best!)))) { best = c; bestD = d; }
+    if (d < bestD || (d === bestD && (closer || (same && c < best!)))) {
+      best = c;
+      bestD = d;
+    }
   }
   if (best === undefined) return undefined;
   const limit = Math.max(1, Math.floor(Math.max(name.length, best.length) / 3));

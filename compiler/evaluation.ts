@@ -11,8 +11,22 @@ import { stdlibExports, type ModuleGraph, type SourceModule } from "./modules.js
 import type { Override } from "./overrides.js";
 import { parseValue } from "../grammar/index.js";
 import {
-  PRIMITIVE_TYPES, T, baseOf, describeValue, enumsIn, schemasIn, typeToString,
-  type FieldInfo, type FieldSlot, type RecordValue, type SchemaSym, type Sym, type Type, type Unit, type Value, type ValueSym,
+  PRIMITIVE_TYPES,
+  T,
+  baseOf,
+  describeValue,
+  enumsIn,
+  schemasIn,
+  typeToString,
+  type FieldInfo,
+  type FieldSlot,
+  type RecordValue,
+  type SchemaSym,
+  type Sym,
+  type Type,
+  type Unit,
+  type Value,
+  type ValueSym,
 } from "./types.js";
 import { Assigner, acceptsPhaseStart, listElem, tupleElems } from "./assignability.js";
 import { importHint } from "./binding.js";
@@ -30,7 +44,11 @@ const MAX_EVAL_DEPTH = 500;
 export class Checker extends Assigner {
   private readonly pendingOverrides = new Map<ValueSym, Override[]>();
 
-  constructor(graph: ModuleGraph, diags: DiagnosticBag, readonly opts: CheckOptions) {
+  constructor(
+    graph: ModuleGraph,
+    diags: DiagnosticBag,
+    readonly opts: CheckOptions,
+  ) {
     super(graph, diags);
   }
 
@@ -43,8 +61,20 @@ export class Checker extends Assigner {
         if (prim) return prim;
         const sym = this.lookup(node.name.name, m);
         if (!sym) {
-          const hint = didYouMean(node.name.name, [...Object.keys(PRIMITIVE_TYPES), ...this.visibleNames(m).filter((n) => { const s = this.lookup(n, m); return s?.k === "schema" || s?.k === "enum" || s?.k === "alias"; })]);
-          this.diags.error("E0104", { kind: "type", name: node.name.name }, node.name.span, { help: hint ? `did you mean \`${hint}\`?` : stdlibExports().has(node.name.name) ? importHint(node.name.name) : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name" });
+          const hint = didYouMean(node.name.name, [
+            ...Object.keys(PRIMITIVE_TYPES),
+            ...this.visibleNames(m).filter((n) => {
+              const s = this.lookup(n, m);
+              return s?.k === "schema" || s?.k === "enum" || s?.k === "alias";
+            }),
+          ]);
+          this.diags.error("E0104", { kind: "type", name: node.name.name }, node.name.span, {
+            help: hint
+              ? `did you mean \`${hint}\`?`
+              : stdlibExports().has(node.name.name)
+                ? importHint(node.name.name)
+                : "types are int, float, bool, string, path, regex, steps, epochs, percent, or a schema or enum name",
+          });
           return T.error;
         }
         if (sym.k === "schema") return { k: "schema", sym };
@@ -53,16 +83,21 @@ export class Checker extends Assigner {
         this.diags.error("E0212", { name: node.name.name }, node.name.span);
         return T.error;
       }
-      case "list": return { k: "list", elem: this.resolveType(node.elem, m) };
-      case "tuple": return { k: "tuple", elems: node.elems.map((e) => this.resolveType(e, m)) };
-      case "union": return { k: "union", options: node.options.map((o) => this.resolveType(o, m)) };
+      case "list":
+        return { k: "list", elem: this.resolveType(node.elem, m) };
+      case "tuple":
+        return { k: "tuple", elems: node.elems.map((e) => this.resolveType(e, m)) };
+      case "union":
+        return { k: "union", options: node.options.map((o) => this.resolveType(o, m)) };
       case "refined": {
         const base = this.resolveType(node.base, m);
         for (const c of node.constraints) this.validateConstraint(c, base);
         return { k: "refined", base, constraints: node.constraints };
       }
-      case "literal": return { k: "literal", value: node.value };
-      case "error": return T.error;
+      case "literal":
+        return { k: "literal", value: node.value };
+      case "error":
+        return T.error;
     }
   }
 
@@ -73,7 +108,11 @@ export class Checker extends Assigner {
       return T.error;
     }
     sym.resolving = true;
-    sym.resolved = this.deeper(sym.decl.name.span, () => this.resolveType(sym.decl.type, sym.module), (): Type => T.error);
+    sym.resolved = this.deeper(
+      sym.decl.name.span,
+      () => this.resolveType(sym.decl.type, sym.module),
+      (): Type => T.error,
+    );
     sym.resolving = false;
     return sym.resolved;
   }
@@ -122,7 +161,9 @@ export class Checker extends Assigner {
     sym.used = true;
     if (sym.state === "done") return sym.value!;
     if (sym.state === "evaluating") {
-      this.diags.error("E0208", { what: `\`${sym.name}\`` }, at, { notes: [{ message: `\`${sym.name}\` is declared here`, span: sym.decl.name.span }] });
+      this.diags.error("E0208", { what: `\`${sym.name}\`` }, at, {
+        notes: [{ message: `\`${sym.name}\` is declared here`, span: sym.decl.name.span }],
+      });
       return { k: "error", span: at };
     }
     sym.state = "evaluating";
@@ -143,8 +184,13 @@ export class Checker extends Assigner {
     }
     const kind = this.lookup(d.schema.name, m);
     if (!kind) {
-      const hint = didYouMean(d.schema.name, this.visibleNames(m).filter((n) => this.lookup(n, m)?.k === "schema"));
-      this.diags.error("E0104", { kind: "kind", name: d.schema.name }, d.schema.span, { help: hint ? `did you mean \`${hint}\`?` : "a declaration starts with a schema name, as in `phase pretrain { ... }`" });
+      const hint = didYouMean(
+        d.schema.name,
+        this.visibleNames(m).filter((n) => this.lookup(n, m)?.k === "schema"),
+      );
+      this.diags.error("E0104", { kind: "kind", name: d.schema.name }, d.schema.span, {
+        help: hint ? `did you mean \`${hint}\`?` : "a declaration starts with a schema name, as in `phase pretrain { ... }`",
+      });
       return { k: "error", span: d.span };
     }
     if (kind.k !== "schema") {
@@ -154,7 +200,12 @@ export class Checker extends Assigner {
       return { k: "error", span: d.span };
     }
     const schemaType: Type = { k: "schema", sym: kind };
-    if (d.value.k === "override" && d.value.base.k === "ref" && d.value.base.span.start === d.schema.span.start && d.value.base.span.file === d.schema.span.file) {
+    if (
+      d.value.k === "override" &&
+      d.value.base.k === "ref" &&
+      d.value.base.span.start === d.schema.span.start &&
+      d.value.base.span.file === d.schema.span.file
+    ) {
       return named(this.instantiate(kind, d.value.record, m, undefined, d.name.span), sym.name);
     }
     return named(this.assign(this.eval(d.value, m, schemaType), schemaType), sym.name);
@@ -166,7 +217,8 @@ export class Checker extends Assigner {
   attachOverrides(root: SourceModule): void {
     const taken: Override[] = [];
     const pathSpan = (o: Override): Span => {
-      const a = o.path[0]!.span, b = o.path[o.path.length - 1]!.span;
+      const a = o.path[0]!.span,
+        b = o.path[o.path.length - 1]!.span;
       return { ...a, end: b.end, endLine: b.endLine, endCol: b.endCol };
     };
     for (const o of this.opts.overrides ?? []) {
@@ -176,15 +228,25 @@ export class Checker extends Assigner {
       if (sym?.k !== "value") {
         const values = [...locals.values()].filter((x) => x.k === "value").map((x) => x.name);
         const hint = didYouMean(head.name, values);
-        this.diags.error("E0702", sym ? `\`${head.name}\` is a ${sym.k === "alias" ? "type" : sym.k}, not a declaration with a value` : `${this.graph.display(root.path)} declares no \`${head.name}\``, head.span, {
-          help: hint ? `did you mean \`${hint}\`?` : `its declarations are ${values.map((x) => `\`${x}\``).join(", ")}`,
-        });
+        this.diags.error(
+          "E0702",
+          sym
+            ? `\`${head.name}\` is a ${sym.k === "alias" ? "type" : sym.k}, not a declaration with a value`
+            : `${this.graph.display(root.path)} declares no \`${head.name}\``,
+          head.span,
+          {
+            help: hint ? `did you mean \`${hint}\`?` : `its declarations are ${values.map((x) => `\`${x}\``).join(", ")}`,
+          },
+        );
         continue;
       }
       const within = (a: Override, b: Override) => a.path.length <= b.path.length && a.path.every((p, i) => p.name === b.path[i]!.name);
       const clash = taken.find((t) => within(t, o) || within(o, t));
       if (clash) {
-        this.diags.error("E0706", `\`${o.path.map((p) => p.name).join(".")}\` is set twice`, pathSpan(o), { notes: [{ message: "also set here", span: pathSpan(clash) }], help: "keep one of the two `--set`s" });
+        this.diags.error("E0706", `\`${o.path.map((p) => p.name).join(".")}\` is set twice`, pathSpan(o), {
+          notes: [{ message: "also set here", span: pathSpan(clash) }],
+          help: "keep one of the two `--set`s",
+        });
         continue;
       }
       taken.push(o);
@@ -210,10 +272,15 @@ export class Checker extends Assigner {
   /** `v` with the field `o.path[i]` (and below) set; records are copied, so a value shared by two declarations changes in one. */
   private setField(v: Value, o: Override, i: number, m: SourceModule): Value {
     const id = o.path[i]!;
-    const where = o.path.slice(0, i).map((p) => p.name).join(".");
+    const where = o.path
+      .slice(0, i)
+      .map((p) => p.name)
+      .join(".");
     if (v.k === "error") return v;
     if (v.k !== "record") {
-      this.diags.error("E0703", `\`${where}\` is ${describeValue(v)}, which has no fields`, id.span, { help: `set it whole: \`--set ${where}=<value>\`` });
+      this.diags.error("E0703", `\`${where}\` is ${describeValue(v)}, which has no fields`, id.span, {
+        help: `set it whole: \`--set ${where}=<value>\``,
+      });
       return v;
     }
     const infos = this.fieldsOf(v.schema);
@@ -231,14 +298,18 @@ export class Checker extends Assigner {
       const raw = this.eval(o.value, m, info.type);
       let value: Value;
       if (raw.k === "none" && !info.optional) {
-        this.diags.error("E0201", `\`${id.name}\` is required and cannot be \`none\``, o.value.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
+        this.diags.error("E0201", `\`${id.name}\` is required and cannot be \`none\``, o.value.span, {
+          notes: [{ message: "the field is declared here", span: info.decl.span }],
+        });
         value = { k: "error", span: o.value.span };
       } else value = raw.k === "none" ? raw : this.assign(raw, info.type, info);
       fields.set(id.name, { value, origin: "explicit", at: o.span });
     } else {
       const slot = v.fields.get(id.name);
       if (!slot) {
-        this.diags.error("E0703", `\`${where}.${id.name}\` is not set, so it has no fields to set`, id.span, { help: `set it whole: \`--set ${where}.${id.name}=<value>\`` });
+        this.diags.error("E0703", `\`${where}.${id.name}\` is not set, so it has no fields to set`, id.span, {
+          help: `set it whole: \`--set ${where}.${id.name}=<value>\``,
+        });
         return v;
       }
       fields.set(id.name, { ...slot, value: this.setField(slot.value, o, i + 1, m) });
@@ -255,7 +326,11 @@ export class Checker extends Assigner {
   /** Evaluation recurses through expressions and the declarations they name; bounded (E0007) so that a
    *  chain of 10,000 `let`s, each naming the next, is a diagnostic rather than a stack overflow. */
   eval(e: Expr, m: SourceModule, expected?: Type): Value {
-    return this.deeper(e.span, () => this.evalExpr(e, m, expected), () => ({ k: "error", span: e.span }));
+    return this.deeper(
+      e.span,
+      () => this.evalExpr(e, m, expected),
+      () => ({ k: "error", span: e.span }),
+    );
   }
 
   private depth = 0;
@@ -265,35 +340,52 @@ export class Checker extends Assigner {
     if (this.depth >= MAX_EVAL_DEPTH) {
       if (!this.tooDeep) {
         this.tooDeep = true;
-        this.diags.error("E0007", `definitions nest too deeply here: more than ${MAX_EVAL_DEPTH} levels of names and expressions inside each other`, at, { help: "a chain of declarations that each name the next is limited; shorten the chain" });
+        this.diags.error(
+          "E0007",
+          `definitions nest too deeply here: more than ${MAX_EVAL_DEPTH} levels of names and expressions inside each other`,
+          at,
+          { help: "a chain of declarations that each name the next is limited; shorten the chain" },
+        );
       }
       return fallback();
     }
     this.depth++;
-    try { return run(); } finally { this.depth--; }
+    try {
+      return run();
+    } finally {
+      this.depth--;
+    }
   }
 
   private evalExpr(e: Expr, m: SourceModule, expected?: Type): Value {
     switch (e.k) {
-      case "int": return { k: "int", v: e.value, span: e.span };
-      case "float": return { k: "float", v: e.value, span: e.span };
-      case "percent": return { k: "quantity", unit: "percent", v: e.value, span: e.span };
+      case "int":
+        return { k: "int", v: e.value, span: e.span };
+      case "float":
+        return { k: "float", v: e.value, span: e.span };
+      case "percent":
+        return { k: "quantity", unit: "percent", v: e.value, span: e.span };
       case "quantity": {
         const unit = UNITS[e.unit.name];
         if (!unit) {
           const hint = didYouMean(e.unit.name, Object.keys(UNITS));
-          this.diags.error("E0230", { kind: "unit", unit: e.unit.name }, e.unit.span, { help: hint ? `did you mean \`${hint}\`?` : "units are `steps`, `epochs` and `%`" });
+          this.diags.error("E0230", { kind: "unit", unit: e.unit.name }, e.unit.span, {
+            help: hint ? `did you mean \`${hint}\`?` : "units are `steps`, `epochs` and `%`",
+          });
           return { k: "error", span: e.span };
         }
         return { k: "quantity", unit, v: e.value, span: e.span };
       }
-      case "string": return { k: "string", v: e.value, span: e.span };
+      case "string":
+        return { k: "string", v: e.value, span: e.span };
       case "regex": {
         if (!this.compileRegex(e.pattern, e.flags, e.span)) return { k: "error", span: e.span };
         return { k: "regex", source: e.pattern, flags: e.flags, span: e.span };
       }
-      case "bool": return { k: "bool", v: e.value, span: e.span };
-      case "none": return { k: "none", span: e.span };
+      case "bool":
+        return { k: "bool", v: e.value, span: e.span };
+      case "none":
+        return { k: "none", span: e.span };
       case "list": {
         const elem = listElem(expected);
         return { k: "list", items: e.items.map((i) => this.eval(i, m, elem)), span: e.span };
@@ -306,24 +398,35 @@ export class Checker extends Assigner {
         const schemas = expected ? schemasIn(expected) : [];
         if (schemas.length !== 1) {
           this.diags.error(schemas.length === 0 ? "E0215" : "E0216", {}, e.span, {
-            help: schemas.length > 1 ? `write one of ${schemas.map((s) => `\`${s.name} { ... }\``).join(", ")}` : expected ? `this field expects \`${typeToString(expected)}\`` : "write `schema_name { ... }`",
+            help:
+              schemas.length > 1
+                ? `write one of ${schemas.map((s) => `\`${s.name} { ... }\``).join(", ")}`
+                : expected
+                  ? `this field expects \`${typeToString(expected)}\``
+                  : "write `schema_name { ... }`",
           });
           return { k: "error", span: e.span };
         }
         return this.instantiate(schemas[0]!, e, m, undefined, e.span);
       }
-      case "ref": return this.evalRef(e.name, e.span, m, expected);
-      case "member": return this.evalMember(e.object, e.name, m, expected);
+      case "ref":
+        return this.evalRef(e.name, e.span, m, expected);
+      case "member":
+        return this.evalMember(e.object, e.name, m, expected);
       case "override": {
         const base = this.eval(e.base, m);
         if (base.k === "error") return base;
         if (base.k === "schemaRef") return this.instantiate(base.sym, e.record, m, undefined, e.span);
         if (base.k === "record") return this.instantiate(base.schema, e.record, m, base, e.span);
-        this.diags.error("E0233", { what: describeValue(base) }, e.base.span, { help: "only a schema (`vit { ... }`) or an instance (`clip_vit_l14_336 { ... }`) takes fields" });
+        this.diags.error("E0233", { what: describeValue(base) }, e.base.span, {
+          help: "only a schema (`vit { ... }`) or an instance (`clip_vit_l14_336 { ... }`) takes fields",
+        });
         return { k: "error", span: e.span };
       }
-      case "call": return this.evalCall(e.callee, e.args, e.span, m, expected);
-      case "binary": return this.evalBinary(e.op, e.left, e.right, e.span, m);
+      case "call":
+        return this.evalCall(e.callee, e.args, e.span, m, expected);
+      case "binary":
+        return this.evalBinary(e.op, e.left, e.right, e.span, m);
       case "neg": {
         const v = this.eval(e.operand, m);
         if (v.k === "int" || v.k === "float") return { ...v, v: -v.v, span: e.span };
@@ -332,8 +435,10 @@ export class Checker extends Assigner {
         return { k: "error", span: e.span };
       }
       case "per":
-      case "perList": return this.evalBatch(e.k === "per" ? [e] : e.items, e.span, m);
-      case "error": return { k: "error", span: e.span };
+      case "perList":
+        return this.evalBatch(e.k === "per" ? [e] : e.items, e.span, m);
+      case "error":
+        return { k: "error", span: e.span };
     }
   }
 
@@ -345,11 +450,21 @@ export class Checker extends Assigner {
     if (sym?.k === "value" && sym.decl.kind === "instance" && this.isPhaseDecl(sym.decl) && expected && acceptsPhaseStart(expected)) {
       return this.phaseRef(sym, id, undefined, span, m);
     }
-    if (expected && acceptsPhaseStart(expected) && (!sym || sym.k !== "value" || sym.decl.kind !== "instance" || !this.isPhaseDecl(sym.decl))) {
-      const phases = [...this.localsOf(m).values()].filter((s) => s.k === "value" && s.decl.kind === "instance" && this.isPhaseDecl(s.decl)).map((s) => s.name);
+    if (
+      expected &&
+      acceptsPhaseStart(expected) &&
+      (!sym || sym.k !== "value" || sym.decl.kind !== "instance" || !this.isPhaseDecl(sym.decl))
+    ) {
+      const phases = [...this.localsOf(m).values()]
+        .filter((s) => s.k === "value" && s.decl.kind === "instance" && this.isPhaseDecl(s.decl))
+        .map((s) => s.name);
       const hint = didYouMean(name, phases);
       this.diags.error("E0406", sym ? `\`${name}\` is not a phase` : `no phase named \`${name}\``, span, {
-        help: hint ? `did you mean \`${hint}\`?` : phases.length ? `the phases are ${phases.map((p) => `\`${p}\``).join(", ")}` : "declare the phase it starts from in this spec",
+        help: hint
+          ? `did you mean \`${hint}\`?`
+          : phases.length
+            ? `the phases are ${phases.map((p) => `\`${p}\``).join(", ")}`
+            : "declare the phase it starts from in this spec",
       });
       return { k: "error", span };
     }
@@ -373,10 +488,14 @@ export class Checker extends Assigner {
         const v = this.valueOfSym(sym, span);
         return v.k === "error" ? { k: "error", span } : v.k === "record" ? { ...v, span } : v;
       }
-      case "schema": return { k: "schemaRef", sym, span };
-      case "enum": return { k: "enumRef", sym, span };
-      case "namespace": return { k: "namespace", target: sym.target, span };
-      case "builtin": return { k: "builtin", name: sym.name, span };
+      case "schema":
+        return { k: "schemaRef", sym, span };
+      case "enum":
+        return { k: "enumRef", sym, span };
+      case "namespace":
+        return { k: "namespace", target: sym.target, span };
+      case "builtin":
+        return { k: "builtin", name: sym.name, span };
       case "alias":
         this.diags.error("E0218", { name }, span);
         return { k: "error", span };
@@ -387,12 +506,15 @@ export class Checker extends Assigner {
     const obj = this.eval(objectExpr, m);
     const span = { ...name.span, start: objectExpr.span.start, line: objectExpr.span.line, col: objectExpr.span.col };
     switch (obj.k) {
-      case "error": return obj;
+      case "error":
+        return obj;
       case "namespace": {
         const sym = this.localsOf(obj.target).get(name.name);
         if (!sym) {
           const hint = didYouMean(name.name, this.localsOf(obj.target).keys());
-          this.diags.error("E0103", { module: obj.target.display, name: name.name }, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
+          this.diags.error("E0103", { module: obj.target.display, name: name.name }, name.span, {
+            help: hint ? `did you mean \`${hint}\`?` : undefined,
+          });
           return { k: "error", span };
         }
         if (sym.k === "value") return this.valueOfSym(sym, name.span);
@@ -404,7 +526,10 @@ export class Checker extends Assigner {
       case "enumRef": {
         if (obj.sym.members.includes(name.name)) return { k: "enum", sym: obj.sym, member: name.name, span };
         const hint = didYouMean(name.name, obj.sym.members);
-        this.diags.error("E0205", { name: name.name, enums: `\`${obj.sym.name}\`` }, name.span, { notes: [{ message: "the enum is declared here", span: obj.sym.decl.name.span }], help: hint ? `did you mean \`${hint}\`?` : undefined });
+        this.diags.error("E0205", { name: name.name, enums: `\`${obj.sym.name}\`` }, name.span, {
+          notes: [{ message: "the enum is declared here", span: obj.sym.decl.name.span }],
+          help: hint ? `did you mean \`${hint}\`?` : undefined,
+        });
         return { k: "error", span };
       }
       case "record": {
@@ -412,10 +537,14 @@ export class Checker extends Assigner {
         if (slot) return slot.value;
         const info = this.fieldsOf(obj.schema).get(name.name);
         if (info) {
-          this.diags.error("E0235", { name: name.name, what: describeValue(obj) }, name.span, { notes: [{ message: "the field is declared here", span: info.decl.span }] });
+          this.diags.error("E0235", { name: name.name, what: describeValue(obj) }, name.span, {
+            notes: [{ message: "the field is declared here", span: info.decl.span }],
+          });
         } else {
           const hint = didYouMean(name.name, this.fieldsOf(obj.schema).keys());
-          this.diags.error("E0202", { schema: obj.schema.name, name: name.name }, name.span, { help: hint ? `did you mean \`${hint}\`?` : undefined });
+          this.diags.error("E0202", { schema: obj.schema.name, name: name.name }, name.span, {
+            help: hint ? `did you mean \`${hint}\`?` : undefined,
+          });
         }
         return { k: "error", span };
       }
@@ -430,11 +559,15 @@ export class Checker extends Assigner {
     if (callee.k === "ref") {
       const sym = this.lookup(callee.name.name, m);
       if (sym?.k === "builtin") return this.evalEnv(args, span, m, expected);
-      if (sym?.k === "value" && sym.decl.kind === "instance" && this.isPhaseDecl(sym.decl)) return this.phaseRef(sym, callee.name, args, span, m);
+      if (sym?.k === "value" && sym.decl.kind === "instance" && this.isPhaseDecl(sym.decl))
+        return this.phaseRef(sym, callee.name, args, span, m);
       if (!sym) return this.evalRef(callee.name, callee.span, m, expected);
     }
     const v = this.eval(callee, m);
-    if (v.k !== "error") this.diags.error("E0209", { what: describeValue(v) }, callee.span, { help: "the callable things are `env(\"NAME\", \"default\")` and a phase reference such as `pretrain(states: model)`" });
+    if (v.k !== "error")
+      this.diags.error("E0209", { what: describeValue(v) }, callee.span, {
+        help: 'the callable things are `env("NAME", "default")` and a phase reference such as `pretrain(states: model)`',
+      });
     return { k: "error", span };
   }
 
@@ -450,14 +583,28 @@ export class Checker extends Assigner {
     let def = positional[1] ? this.eval(positional[1].value, m) : undefined;
     if (def?.k === "path") def = { k: "string", v: def.v, span: def.span };
     // `lr: env("LR", 1)` reads a float, as the field would take `1` as one.
-    if (def?.k === "int" && expected) { const b = baseOf(expected); if (b.k === "prim" && b.name === "float") def = { k: "float", v: def.v, span: def.span }; }
-    if (def && def.k !== "error" && def.k !== "string" && def.k !== "int" && def.k !== "float" && def.k !== "bool" && def.k !== "quantity") {
-      this.diags.error("E0237", `env()'s default is a string, a number, a bool or a quantity, not ${describeValue(def)}`, def.span, { help: 'write env("LLAVA_DATA", "./data") or env("LR", 2e-5)' });
+    if (def?.k === "int" && expected) {
+      const b = baseOf(expected);
+      if (b.k === "prim" && b.name === "float") def = { k: "float", v: def.v, span: def.span };
+    }
+    if (
+      def &&
+      def.k !== "error" &&
+      def.k !== "string" &&
+      def.k !== "int" &&
+      def.k !== "float" &&
+      def.k !== "bool" &&
+      def.k !== "quantity"
+    ) {
+      this.diags.error("E0237", `env()'s default is a string, a number, a bool or a quantity, not ${describeValue(def)}`, def.span, {
+        help: 'write env("LLAVA_DATA", "./data") or env("LR", 2e-5)',
+      });
       return { k: "error", span };
     }
     if (name.k !== "string" || def?.k === "error") return { k: "error", span };
     const value = this.opts.env[name.v];
-    if (value !== undefined && value !== "") return !def || def.k === "string" ? { k: "string", v: value, span } : this.envTyped(name.v, value, def, span);
+    if (value !== undefined && value !== "")
+      return !def || def.k === "string" ? { k: "string", v: value, span } : this.envTyped(name.v, value, def, span);
     if (def) return { ...def, span };
     this.diags.error("E0228", { name: name.v }, span, { help: `set it, or give a default: env("${name.v}", "./data")` });
     return { k: "error", span };
@@ -472,13 +619,27 @@ export class Checker extends Assigner {
       if (def.k === "int" && lit.k === "int") v = lit;
       else if (def.k === "float" && (lit.k === "int" || lit.k === "float")) v = { k: "float", v: lit.v, span };
       else if (def.k === "bool" && lit.k === "bool") v = lit;
-      else if (def.k === "quantity" && lit.k === "quantity" && lit.unit === def.unit && (lit.unit !== "steps" || Number.isInteger(lit.v))) v = lit;
+      else if (def.k === "quantity" && lit.k === "quantity" && lit.unit === def.unit && (lit.unit !== "steps" || Number.isInteger(lit.v)))
+        v = lit;
     }
     if (v) return { ...v, span };
-    const want = def.k === "int" ? "an integer" : def.k === "float" ? "a number" : def.k === "bool" ? "`true` or `false`"
-      : def.unit === "percent" ? "a percentage (`5%`)" : def.unit === "steps" ? "a whole number of steps (`100 steps`)" : "a number of epochs (`2 epochs`)";
+    const want =
+      def.k === "int"
+        ? "an integer"
+        : def.k === "float"
+          ? "a number"
+          : def.k === "bool"
+            ? "`true` or `false`"
+            : def.unit === "percent"
+              ? "a percentage (`5%`)"
+              : def.unit === "steps"
+                ? "a whole number of steps (`100 steps`)"
+                : "a number of epochs (`2 epochs`)";
     const shown = JSON.stringify(text.length > 40 ? text.slice(0, 40) + "…" : text);
-    const bare = lit && (lit.k === "int" || lit.k === "float") && def.k === "quantity" ? [`write the unit too: ${name}="${lit.v}${def.unit === "percent" ? "%" : " " + def.unit}"`] : [];
+    const bare =
+      lit && (lit.k === "int" || lit.k === "float") && def.k === "quantity"
+        ? [`write the unit too: ${name}="${lit.v}${def.unit === "percent" ? "%" : " " + def.unit}"`]
+        : [];
     this.diags.error("E0705", `environment variable ${name} is ${shown}, which is not ${want}`, span, {
       label: `${name} is read as ${want}`,
       help: [...bare, `the default ${describeValue(def)} gives ${name} its type; set ${name} to ${want}, or unset it to use the default`],
@@ -489,8 +650,18 @@ export class Checker extends Assigner {
   private phaseRef(sym: ValueSym, id: Ident, args: CallArg[] | undefined, span: Span, m: SourceModule): Value {
     sym.used = true;
     const stateEnum = this.preludeEnum("phase_state");
-    const statesType: Type = stateEnum ? { k: "union", options: [{ k: "enum", sym: stateEnum }, { k: "list", elem: { k: "enum", sym: stateEnum } }] } : T.any;
-    let states: Value = stateEnum ? { k: "list", items: [{ k: "enum", sym: stateEnum, member: "model", span: id.span }], span: id.span } : { k: "error", span };
+    const statesType: Type = stateEnum
+      ? {
+          k: "union",
+          options: [
+            { k: "enum", sym: stateEnum },
+            { k: "list", elem: { k: "enum", sym: stateEnum } },
+          ],
+        }
+      : T.any;
+    let states: Value = stateEnum
+      ? { k: "list", items: [{ k: "enum", sym: stateEnum, member: "model", span: id.span }], span: id.span }
+      : { k: "error", span };
     for (const a of args ?? []) {
       if (a.name && a.name.name !== "states") {
         this.diags.error("E0229", { name: a.name.name }, a.name.span, { help: "write `pretrain(states: model)`" });
@@ -545,23 +716,35 @@ export class Checker extends Assigner {
     let micro: { v: number; span: Span } | undefined;
     let ok = true;
     for (const it of items) {
-      const count = this.assign(this.eval(it.count, m, T.int), { k: "refined", base: T.int, constraints: [{ op: ">=", value: 1, span: it.count.span }] });
-      if (count.k !== "int") { ok = false; continue; }
+      const count = this.assign(this.eval(it.count, m, T.int), {
+        k: "refined",
+        base: T.int,
+        constraints: [{ op: ">=", value: 1, span: it.count.span }],
+      });
+      if (count.k !== "int") {
+        ok = false;
+        continue;
+      }
       const unit = it.unit.name;
       const slot = unit === "step" || unit === "steps" ? "global" : unit === "micro-batch" || unit === "micro_batch" ? "micro" : undefined;
       if (!slot) {
         const hint = didYouMean(unit, ["step", "micro-batch"]);
-        this.diags.error("E0230", { kind: "batch unit", unit }, it.unit.span, { help: hint ? `did you mean \`${hint}\`?` : "write `256 per step, 32 per micro-batch`" });
+        this.diags.error("E0230", { kind: "batch unit", unit }, it.unit.span, {
+          help: hint ? `did you mean \`${hint}\`?` : "write `256 per step, 32 per micro-batch`",
+        });
         ok = false;
         continue;
       }
       const target = slot === "global" ? global : micro;
       if (target) {
-        this.diags.error("E0210", `the ${slot === "global" ? "per-step" : "micro-batch"} size is given twice`, it.span, { notes: [{ message: "first given here", span: target.span }] });
+        this.diags.error("E0210", `the ${slot === "global" ? "per-step" : "micro-batch"} size is given twice`, it.span, {
+          notes: [{ message: "first given here", span: target.span }],
+        });
         ok = false;
         continue;
       }
-      if (slot === "global") global = { v: count.v, span: count.span }; else micro = { v: count.v, span: count.span };
+      if (slot === "global") global = { v: count.v, span: count.span };
+      else micro = { v: count.v, span: count.span };
     }
     if (!ok) return { k: "error", span };
     if (!global) {
@@ -569,14 +752,19 @@ export class Checker extends Assigner {
       return { k: "error", span };
     }
     const b: Value = { k: "batch", global: global.v, span, globalSpan: global.span };
-    if (micro) { b.micro = micro.v; b.microSpan = micro.span; }
+    if (micro) {
+      b.micro = micro.v;
+      b.microSpan = micro.span;
+    }
     return b;
   }
 
   compileRegex(source: string, flags: string, span: Span): RegExp | undefined {
     const bad = flags.replace(/[ims]/g, "");
     if (bad) {
-      this.diags.error("E0234", { plural: bad.length > 1 ? "s" : "", flags: bad }, span, { help: "the flags Python's `re` shares with JavaScript are i, m and s" });
+      this.diags.error("E0234", { plural: bad.length > 1 ? "s" : "", flags: bad }, span, {
+        help: "the flags Python's `re` shares with JavaScript are i, m and s",
+      });
       return undefined;
     }
     try {
@@ -647,13 +835,24 @@ export class Checker extends Assigner {
 /** A literal number, bool or quantity from a parsed environment value (nothing that needs names). */
 export function literalValue(e: Expr): Extract<Value, { k: "int" | "float" | "bool" | "quantity" }> | undefined {
   switch (e.k) {
-    case "int": return { k: "int", v: e.value, span: e.span };
-    case "float": return { k: "float", v: e.value, span: e.span };
-    case "bool": return { k: "bool", v: e.value, span: e.span };
-    case "percent": return { k: "quantity", unit: "percent", v: e.value, span: e.span };
-    case "quantity": { const unit = UNITS[e.unit.name]; return unit ? { k: "quantity", unit, v: e.value, span: e.span } : undefined; }
-    case "neg": { const v = literalValue(e.operand); return v && (v.k === "int" || v.k === "float") ? { ...v, v: -v.v, span: e.span } : undefined; }
-    default: return undefined;
+    case "int":
+      return { k: "int", v: e.value, span: e.span };
+    case "float":
+      return { k: "float", v: e.value, span: e.span };
+    case "bool":
+      return { k: "bool", v: e.value, span: e.span };
+    case "percent":
+      return { k: "quantity", unit: "percent", v: e.value, span: e.span };
+    case "quantity": {
+      const unit = UNITS[e.unit.name];
+      return unit ? { k: "quantity", unit, v: e.value, span: e.span } : undefined;
+    }
+    case "neg": {
+      const v = literalValue(e.operand);
+      return v && (v.k === "int" || v.k === "float") ? { ...v, v: -v.v, span: e.span } : undefined;
+    }
+    default:
+      return undefined;
   }
 }
 

@@ -97,7 +97,15 @@ export interface LlamaIR extends TextArch {
 
 export type ProjectorIR =
   | { $schema: "linear_projector"; $name?: string; use_bias: boolean; input_size?: number; output_size?: number }
-  | { $schema: "mlp_projector"; $name?: string; depth: number; activation: string; use_bias: boolean; input_size?: number; output_size?: number };
+  | {
+      $schema: "mlp_projector";
+      $name?: string;
+      depth: number;
+      activation: string;
+      use_bias: boolean;
+      input_size?: number;
+      output_size?: number;
+    };
 
 export interface ModelIR {
   $schema: "model";
@@ -129,7 +137,16 @@ export interface DatasetIR {
 }
 
 export type ScheduleIR =
-  | { $schema: "warmup_cosine"; length: Quantity; warmup: Quantity; warmup_rounding: "ceil" | "floor" | "round"; initial_lr: number; final_lr: number; reference_batch?: number; decay?: Quantity }
+  | {
+      $schema: "warmup_cosine";
+      length: Quantity;
+      warmup: Quantity;
+      warmup_rounding: "ceil" | "floor" | "round";
+      initial_lr: number;
+      final_lr: number;
+      reference_batch?: number;
+      decay?: Quantity;
+    }
   | { $schema: "constant_lr"; length: Quantity; reference_batch?: number };
 
 export interface HdfWriterIR {
@@ -165,13 +182,28 @@ export interface PhaseIR {
   transforms?: TransformIR[];
   freeze: RegexIR[];
   batch: { global: number; micro?: number };
-  loader: { shuffle: boolean; shuffle_seed?: number; num_workers: number; prefetch_factor: number; persistent_workers: boolean; drop_last: boolean };
+  loader: {
+    shuffle: boolean;
+    shuffle_seed?: number;
+    num_workers: number;
+    prefetch_factor: number;
+    persistent_workers: boolean;
+    drop_last: boolean;
+  };
   optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number; max_grad_norm?: number; correct_bias: boolean };
   schedule: ScheduleIR;
   precision: "bf16" | "fp16" | "cbf16" | "fp32";
   loss_scaling: "num_tokens" | "batch_size";
   loss_weight: number;
-  run: { log_steps: number; checkpoint_steps: number; eval_steps: number; eval_frequency?: number; max_checkpoints: number; seed: number; log_summaries: boolean };
+  run: {
+    log_steps: number;
+    checkpoint_steps: number;
+    eval_steps: number;
+    eval_frequency?: number;
+    max_checkpoints: number;
+    seed: number;
+    log_summaries: boolean;
+  };
   num_patches?: number;
   image_start_idx?: number;
   max_sequence_length?: number;

@@ -12,7 +12,10 @@ import { describeValue, type RecordValue, type Value } from "./types.js";
 export class Lowerer {
   /** IR paths of invalid or missing values met while lowering the current phase. */
   private holes: string[] = [];
-  constructor(private readonly checker: Checker, private readonly diags: DiagnosticBag) {}
+  constructor(
+    private readonly checker: Checker,
+    private readonly diags: DiagnosticBag,
+  ) {}
 
   isUserSpan(span: Span): boolean {
     const m = this.checker.graph.modules.get(span.file);
@@ -55,10 +58,18 @@ export class Lowerer {
     // A root file refused whole (E0008) was never parsed; "no phase" would only repeat that.
     if (phases.length === 0 && !this.diags.items.some((d) => d.code === "E0008" && d.span.file === root.path)) {
       const at = root.ast.decls[0]?.span ?? root.ast.span;
-      this.diags.error("E0409", {}, { ...at, end: at.start, endLine: at.line, endCol: at.col }, { help: "declare one: `phase pretrain { model = ..., data = ..., ... }`" });
+      this.diags.error(
+        "E0409",
+        {},
+        { ...at, end: at.start, endLine: at.line, endCol: at.col },
+        { help: "declare one: `phase pretrain { model = ..., data = ..., ... }`" },
+      );
     }
     if (targets.length > 1) {
-      for (const t of targets.slice(1)) this.diags.error("E0105", "a spec has at most one `cerebras` target", t.nameSpan, { notes: [{ message: "the first target", span: targets[0]!.nameSpan }] });
+      for (const t of targets.slice(1))
+        this.diags.error("E0105", "a spec has at most one `cerebras` target", t.nameSpan, {
+          notes: [{ message: "the first target", span: targets[0]!.nameSpan }],
+        });
     }
     const targetSpans: SpanMap = new Map();
     let target: CerebrasTargetIR | undefined;
@@ -69,7 +80,13 @@ export class Lowerer {
       // The default target is std/core's `cerebras` schema with its defaults: they have one home there.
       const schema = c.preludeSchema("cerebras");
       if (!schema) throw new Error("std/core declares no `cerebras` schema");
-      target = this.plain(c.instantiate(schema, undefined, schema.module, undefined, schema.decl.name.span), "", targetSpans, root.ast.span, "default") as CerebrasTargetIR;
+      target = this.plain(
+        c.instantiate(schema, undefined, schema.module, undefined, schema.decl.name.span),
+        "",
+        targetSpans,
+        root.ast.span,
+        "default",
+      ) as CerebrasTargetIR;
     }
     return { file: root.path, phases, target: target!, targetSpans };
   }
@@ -80,12 +97,23 @@ export class Lowerer {
     if (path) spans.set(path, { span: v.span, origin });
     const child = (key: string | number) => (path ? `${path}.${key}` : String(key));
     switch (v.k) {
-      case "int": case "float": case "bool": case "string": case "path": return v.v;
-      case "regex": return { source: v.source, flags: v.flags };
-      case "quantity": return { unit: v.unit, value: v.v };
-      case "enum": return v.member;
-      case "none": return undefined;
-      case "list": case "tuple": return v.items.map((it, i) => this.plain(it, child(i), spans, here, origin));
+      case "int":
+      case "float":
+      case "bool":
+      case "string":
+      case "path":
+        return v.v;
+      case "regex":
+        return { source: v.source, flags: v.flags };
+      case "quantity":
+        return { unit: v.unit, value: v.v };
+      case "enum":
+        return v.member;
+      case "none":
+        return undefined;
+      case "list":
+      case "tuple":
+        return v.items.map((it, i) => this.plain(it, child(i), spans, here, origin));
       case "batch": {
         spans.set(child("global"), { span: v.globalSpan, origin });
         if (v.microSpan) spans.set(child("micro"), { span: v.microSpan, origin });
@@ -110,7 +138,13 @@ export class Lowerer {
         for (const [name, slot] of v.fields) {
           if (slot.value.k === "none") continue;
           const fieldAnchor = this.isUserSpan(slot.at) ? slot.at : here;
-          out[name] = this.plain(slot.value, child(name), spans, fieldAnchor, slot.origin === "default" ? "default" : origin === "default" ? "default" : "explicit");
+          out[name] = this.plain(
+            slot.value,
+            child(name),
+            spans,
+            fieldAnchor,
+            slot.origin === "default" ? "default" : origin === "default" ? "default" : "explicit",
+          );
         }
         return out;
       }

@@ -88,7 +88,10 @@ function parseCached(text: string, file: string, isStd: boolean): ParseResult {
   if (!isStd) return parse(text, file);
   const key = file + "\0" + text;
   let r = parseCache.get(key);
-  if (!r) { r = parse(text, file); parseCache.set(key, r); }
+  if (!r) {
+    r = parse(text, file);
+    parseCache.set(key, r);
+  }
   return r;
 }
 
@@ -101,7 +104,13 @@ export function stdlibExports(): Map<string, string[]> {
   if (stdExports) return stdExports;
   const index = new Map<string, string[]>();
   let files: string[] = [];
-  try { files = readdirSync(STDLIB_DIR).filter((f) => f.endsWith(".llava")).sort(); } catch { /* no stdlib: no hints */ }
+  try {
+    files = readdirSync(STDLIB_DIR)
+      .filter((f) => f.endsWith(".llava"))
+      .sort();
+  } catch {
+    /* no stdlib: no hints */
+  }
   for (const f of files) {
     const file = path.join(STDLIB_DIR, f);
     const r = readSource(file);
@@ -123,7 +132,11 @@ export class ModuleGraph implements SourceLookup {
   /** Paths that exist but are not readable sources, with the reason. */
   readonly unreadable = new Map<string, string>();
 
-  constructor(private readonly diags: DiagnosticBag, private readonly fs: FileSystem = nodeFs, private readonly cwd = process.cwd()) {}
+  constructor(
+    private readonly diags: DiagnosticBag,
+    private readonly fs: FileSystem = nodeFs,
+    private readonly cwd = process.cwd(),
+  ) {}
 
   /** Use this text for a path instead of reading the disk (the fuzzer and editors use it). */
   setOverlay(file: string, text: string): void {
@@ -193,33 +206,54 @@ export class ModuleGraph implements SourceLookup {
     }
     const isStd = file.startsWith(STDLIB_DIR);
     const parsed = parseCached(text, file, isStd);
-    const m: SourceModule = { path: file, display: this.displayOf(file), isStd, text, ast: parsed.module, comments: parsed.comments, imports: [] };
+    const m: SourceModule = {
+      path: file,
+      display: this.displayOf(file),
+      isStd,
+      text,
+      ast: parsed.module,
+      comments: parsed.comments,
+      imports: [],
+    };
     this.modules.set(file, m);
     for (const p of parsed.problems) {
-      const code = (p.code as ErrorCode | undefined) ?? (p.kind === "lex" ? "E0002" : /unterminated|escape|too large|out of range/.test(p.message) ? "E0003" : "E0001");
+      const code =
+        (p.code as ErrorCode | undefined) ??
+        (p.kind === "lex" ? "E0002" : /unterminated|escape|too large|out of range/.test(p.message) ? "E0003" : "E0001");
       this.diags.error(code, p.message, p.span, p.notes ? { notes: p.notes } : {});
     }
     const here = [...stack, file];
     for (const decl of parsed.module.imports) {
       const target = this.resolve(decl.path, file);
       if (!target) {
-        this.diags.error("E0101", `cannot resolve module "${decl.path}"`, decl.pathSpan, { help: 'standard modules are written "std/<name>"; files are written "./<path>" relative to this file' });
+        this.diags.error("E0101", `cannot resolve module "${decl.path}"`, decl.pathSpan, {
+          help: 'standard modules are written "std/<name>"; files are written "./<path>" relative to this file',
+        });
         m.imports.push({ decl, target: undefined });
         continue;
       }
       const cycleAt = here.indexOf(target);
       if (cycleAt >= 0) {
         const chain = [...here.slice(cycleAt), target].map((f) => this.displayOf(f)).join(" → ");
-        this.diags.error("E0102", `import cycle: ${chain}`, decl.pathSpan, { help: "move the declarations both modules need into a third module" });
+        this.diags.error("E0102", `import cycle: ${chain}`, decl.pathSpan, {
+          help: "move the declarations both modules need into a third module",
+        });
         m.imports.push({ decl, target: undefined });
         continue;
       }
       const loaded = this.loadFile(target, here);
       const why = loaded ? undefined : this.unreadable.get(target);
       if (why) {
-        this.diags.error("E0106", `module "${decl.path}" cannot be read: ${why}`, decl.pathSpan, { help: "an import names a .llava source file" });
+        this.diags.error("E0106", `module "${decl.path}" cannot be read: ${why}`, decl.pathSpan, {
+          help: "an import names a .llava source file",
+        });
       } else if (!loaded) {
-        this.diags.error("E0101", `module "${decl.path}" not found (looked for ${this.displayOf(target)})`, decl.pathSpan, isStd ? {} : { help: stdHint(decl.path) });
+        this.diags.error(
+          "E0101",
+          `module "${decl.path}" not found (looked for ${this.displayOf(target)})`,
+          decl.pathSpan,
+          isStd ? {} : { help: stdHint(decl.path) },
+        );
       }
       m.imports.push({ decl, target: loaded });
     }

@@ -27,7 +27,8 @@ function spanIn(file: string, text: string, starts: number[], start: number, end
     while (l + 1 < starts.length && starts[l + 1]! <= o) l++;
     return [l + 1, o - starts[l]! + 1];
   };
-  const [line, col] = pos(start), [endLine, endCol] = pos(end);
+  const [line, col] = pos(start),
+    [endLine, endCol] = pos(end);
   return { file, start, end, line, col, endLine, endCol };
 }
 
@@ -43,19 +44,27 @@ export function parseOverrides(args: readonly string[], graph: ModuleGraph, diag
     const at = (s: number, e: number) => spanIn(file, text, starts, s, e);
     const eq = text.indexOf("=");
     if (eq < 0) {
-      diags.error("E0701", `\`--set\` wants \`path=value\`, found no \`=\``, at(0, text.length), { help: "write `--set finetune.optimizer.lr=2e-5`" });
+      diags.error("E0701", `\`--set\` wants \`path=value\`, found no \`=\``, at(0, text.length), {
+        help: "write `--set finetune.optimizer.lr=2e-5`",
+      });
       return;
     }
     const path: Ident[] = [];
-    let offset = 0, ok = true;
+    let offset = 0,
+      ok = true;
     for (const raw of text.slice(0, eq).split(".")) {
       const lead = raw.length - raw.trimStart().length;
       const name = raw.trim();
       const s = offset + lead;
       if (!NAME.test(name)) {
-        diags.error("E0701", name === "" ? "empty name in the `--set` path" : `\`${name}\` is not a name`, at(s, Math.max(s + 1, s + name.length)), {
-          help: "a path is a declaration of the spec and its fields, separated by `.`: `finetune.optimizer.lr`",
-        });
+        diags.error(
+          "E0701",
+          name === "" ? "empty name in the `--set` path" : `\`${name}\` is not a name`,
+          at(s, Math.max(s + 1, s + name.length)),
+          {
+            help: "a path is a declaration of the spec and its fields, separated by `.`: `finetune.optimizer.lr`",
+          },
+        );
         ok = false;
         break;
       }
@@ -65,7 +74,10 @@ export function parseOverrides(args: readonly string[], graph: ModuleGraph, diag
     if (!ok) return;
     const parsed = parseValue(text, file, eq + 1);
     if (parsed.problems.length > 0) {
-      for (const p of parsed.problems) diags.error("E0704", `the value of \`--set ${path.map((p) => p.name).join(".")}\` does not parse: ${p.message}`, p.span, { help: 'write the value as in the spec: `2e-5`, `"./data"` (quoted for the shell too), `128 per step`, `[a, b]`' });
+      for (const p of parsed.problems)
+        diags.error("E0704", `the value of \`--set ${path.map((p) => p.name).join(".")}\` does not parse: ${p.message}`, p.span, {
+          help: 'write the value as in the spec: `2e-5`, `"./data"` (quoted for the shell too), `128 per step`, `[a, b]`',
+        });
       return;
     }
     out.push({ text, file, path, valueText: text.slice(eq + 1).trim(), value: parsed.value, span: at(0, text.length) });
@@ -75,5 +87,10 @@ export function parseOverrides(args: readonly string[], graph: ModuleGraph, diag
 
 /** `--set <path=value>`, repeatable, on the commands that compile a spec (check, build, run). */
 export function addSetOption(cmd: Command): Command {
-  return cmd.option("--set <path=value>", "override a value of the spec, written as in the spec: --set finetune.optimizer.lr=2e-5 (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[]);
+  return cmd.option(
+    "--set <path=value>",
+    "override a value of the spec, written as in the spec: --set finetune.optimizer.lr=2e-5 (repeatable)",
+    (v: string, prev: string[]) => [...prev, v],
+    [] as string[],
+  );
 }

@@ -12,11 +12,18 @@ export function phaseSummary(result: CompileResult, paint: Painter): string {
     const d = p.derived;
     const head = `phase ${paint.bold(ir.$name)}${ir.model?.$name ? `  model ${ir.model.$name}` : ""}${ir.from?.states ? `  from ${ir.from.phase} (${ir.from.states.join(", ")})` : ""}`;
     lines.push(head);
-    if (!d) { lines.push(paint.dim("  not derived: fix the errors above first")); continue; }
+    if (!d) {
+      lines.push(paint.dim("  not derived: fix the errors above first"));
+      continue;
+    }
     const s = d.schedule;
     const rows: [string, string, string][] = [
       ["num_patches", n(d.numPatches), d.numPatchesFormula],
-      ["image_start_idx", d.imageStartIdx === undefined ? "?" : String(d.imageStartIdx), `template ${ir.template.$name ?? ir.template.layout}, ${d.tokenizer?.source ?? "no tokenizer"}`],
+      [
+        "image_start_idx",
+        d.imageStartIdx === undefined ? "?" : String(d.imageStartIdx),
+        `template ${ir.template.$name ?? ir.template.layout}, ${d.tokenizer?.source ?? "no tokenizer"}`,
+      ],
       ["max_sequence_length", n(d.msl), "language.max_position_embeddings"],
       ["text_budget", n(d.textBudget), `${n(d.msl)} − ${n(d.numPatches)} − 1`],
       ["max_steps", s.maxSteps === undefined ? "?" : n(s.maxSteps), s.formula.maxSteps ?? ""],

@@ -16,28 +16,44 @@ import { VERSION } from "./version.js";
 export function imageTransforms(ts: readonly TransformIR[]): ImageTransform[] {
   return ts.map((t): ImageTransform => {
     switch (t.$schema) {
-      case "expand_to_square": return { kind: "expand_to_square", background: [...t.background_color] };
-      case "resize": return { kind: "resize", size: t.size, interpolation: t.interpolation as "bicubic" };
-      case "center_crop": return { kind: "center_crop", size: t.size };
-      case "to_tensor": return { kind: "to_tensor" };
-      case "normalize": return { kind: "normalize", mean: [...t.mean], std: [...t.std] };
+      case "expand_to_square":
+        return { kind: "expand_to_square", background: [...t.background_color] };
+      case "resize":
+        return { kind: "resize", size: t.size, interpolation: t.interpolation as "bicubic" };
+      case "center_crop":
+        return { kind: "center_crop", size: t.size };
+      case "to_tensor":
+        return { kind: "to_tensor" };
+      case "normalize":
+        return { kind: "normalize", mean: [...t.mean], std: [...t.std] };
     }
   });
 }
 
 export function modelConfig(p: PhaseResult & { derived: Derived }): LlavaModelConfig {
-  const ir = p.unit.ir, d = p.derived;
-  const v = ir.model.vision, t = ir.model.language;
+  const ir = p.unit.ir,
+    d = p.derived;
+  const v = ir.model.vision,
+    t = ir.model.language;
   return {
     arch: d.arch,
     vision: {
-      layer_norm_epsilon: v.layer_norm_epsilon, select_layer: v.select_layer, select: v.select, norm_first: v.norm_first,
-      embedding_dropout_rate: v.embedding_dropout_rate, dropout_rate: v.dropout_rate, attention_dropout_rate: v.attention_dropout_rate,
+      layer_norm_epsilon: v.layer_norm_epsilon,
+      select_layer: v.select_layer,
+      select: v.select,
+      norm_first: v.norm_first,
+      embedding_dropout_rate: v.embedding_dropout_rate,
+      dropout_rate: v.dropout_rate,
+      attention_dropout_rate: v.attention_dropout_rate,
       initializer_range: v.initializer_range,
     },
     text: {
-      layer_norm_epsilon: t.layer_norm_epsilon, rope_theta: t.rope_theta, rotary_dim: d.rotaryDim,
-      embedding_dropout_rate: t.embd_pdrop ?? 0, dropout_rate: t.dropout_rate, attention_dropout_rate: t.attention_dropout_rate,
+      layer_norm_epsilon: t.layer_norm_epsilon,
+      rope_theta: t.rope_theta,
+      rotary_dim: d.rotaryDim,
+      embedding_dropout_rate: t.embd_pdrop ?? 0,
+      dropout_rate: t.dropout_rate,
+      attention_dropout_rate: t.attention_dropout_rate,
       initializer_range: 0.02,
     },
     projector_activations: d.projector.layers_activation,
@@ -56,7 +72,8 @@ export function phaseDir(outDir: string, phase: string): string {
 
 /** `emitted` is the phase's params.yaml document when the caller already has it (the flat layout). */
 export function runConfig(result: CompileResult, p: PhaseResult & { derived: Derived }, outDir: string, emitted?: YValue): PhaseRunConfig {
-  const ir = p.unit.ir, d = p.derived;
+  const ir = p.unit.ir,
+    d = p.derived;
   const here = path.resolve(phaseDir(outDir, ir.$name));
   const rel = (file: string) => path.relative(here, path.resolve(result.ctx.cwd, file)).split(path.sep).join("/") || ".";
   const params = toPlain(emitted ?? emitParams(ir, d, result.program!.target).doc) as {
@@ -74,14 +91,26 @@ export function runConfig(result: CompileResult, p: PhaseResult & { derived: Der
     freeze: ir.freeze.map((f) => ({ source: f.source, flags: f.flags })),
     batch: { global: ir.batch.global, micro },
     optimizer: {
-      betas: ir.optimizer.betas, eps: ir.optimizer.eps, weight_decay: ir.optimizer.weight_decay,
+      betas: ir.optimizer.betas,
+      eps: ir.optimizer.eps,
+      weight_decay: ir.optimizer.weight_decay,
       ...(ir.optimizer.max_grad_norm !== undefined ? { max_grad_norm: ir.optimizer.max_grad_norm } : {}),
       correct_bias: ir.optimizer.correct_bias,
       learning_rate: params.optimizer.learning_rate,
     },
     max_steps: params.runconfig.max_steps,
-    loader: { shuffle: ir.loader.shuffle, shuffle_seed: params.train_input.shuffle_seed ?? ir.run.seed, drop_last: ir.loader.drop_last, prefetch_factor: ir.loader.prefetch_factor },
-    run: { seed: ir.run.seed, log_steps: ir.run.log_steps, checkpoint_steps: ir.run.checkpoint_steps, max_checkpoints: ir.run.max_checkpoints },
+    loader: {
+      shuffle: ir.loader.shuffle,
+      shuffle_seed: params.train_input.shuffle_seed ?? ir.run.seed,
+      drop_last: ir.loader.drop_last,
+      prefetch_factor: ir.loader.prefetch_factor,
+    },
+    run: {
+      seed: ir.run.seed,
+      log_steps: ir.run.log_steps,
+      checkpoint_steps: ir.run.checkpoint_steps,
+      max_checkpoints: ir.run.max_checkpoints,
+    },
     init: ir.from ? { from_phase: { phase: ir.from.phase, checkpoints: `../${ir.from.phase}/checkpoints` } } : {},
     output: ".",
   };

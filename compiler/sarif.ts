@@ -14,7 +14,8 @@ const SRCROOT = "SRCROOT";
 function artifact(file: string, cwd: string): { uri: string; uriBaseId?: string } {
   if (!path.isAbsolute(file)) return { uri: file.split(/[\\/]/).map(encodeURIComponent).join("/"), uriBaseId: SRCROOT };
   const rel = path.relative(cwd, file);
-  if (rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel)) return { uri: rel.split(path.sep).map(encodeURIComponent).join("/"), uriBaseId: SRCROOT };
+  if (rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel))
+    return { uri: rel.split(path.sep).map(encodeURIComponent).join("/"), uriBaseId: SRCROOT };
   return { uri: pathToFileURL(file).href };
 }
 
@@ -22,7 +23,13 @@ function physical(span: Span, cwd: string, label?: string) {
   return {
     artifactLocation: artifact(span.file, cwd),
     // Spans count code points and end one past the last character, as SARIF's columns do.
-    region: { startLine: span.line, startColumn: span.col, endLine: span.endLine, endColumn: span.endCol, ...(label !== undefined ? { message: { text: label } } : {}) },
+    region: {
+      startLine: span.line,
+      startColumn: span.col,
+      endLine: span.endLine,
+      endColumn: span.endCol,
+      ...(label !== undefined ? { message: { text: label } } : {}),
+    },
   };
 }
 
@@ -40,8 +47,14 @@ export function toSarif(diags: Diagnostic[], cwd: string): object {
     };
   });
   const results = diags.map((d) => {
-    const related = d.notes.filter((n) => n.span !== undefined).map((n, i) => ({ id: i + 1, message: { text: n.message }, physicalLocation: physical(n.span!, cwd) }));
-    const text = [d.message, ...d.notes.filter((n) => n.span === undefined).map((n) => `note: ${n.message}`), ...d.help.map((h) => `help: ${h}`)].join("\n");
+    const related = d.notes
+      .filter((n) => n.span !== undefined)
+      .map((n, i) => ({ id: i + 1, message: { text: n.message }, physicalLocation: physical(n.span!, cwd) }));
+    const text = [
+      d.message,
+      ...d.notes.filter((n) => n.span === undefined).map((n) => `note: ${n.message}`),
+      ...d.help.map((h) => `help: ${h}`),
+    ].join("\n");
     return {
       ruleId: d.code,
       ruleIndex: index.get(d.code)!,
@@ -54,11 +67,13 @@ export function toSarif(diags: Diagnostic[], cwd: string): object {
   return {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
     version: "2.1.0",
-    runs: [{
-      tool: { driver: { name: "llavac", version: VERSION, semanticVersion: VERSION, rules } },
-      originalUriBaseIds: { [SRCROOT]: { uri: pathToFileURL(cwd.endsWith(path.sep) ? cwd : cwd + path.sep).href } },
-      columnKind: "unicodeCodePoints",
-      results,
-    }],
+    runs: [
+      {
+        tool: { driver: { name: "llavac", version: VERSION, semanticVersion: VERSION, rules } },
+        originalUriBaseIds: { [SRCROOT]: { uri: pathToFileURL(cwd.endsWith(path.sep) ? cwd : cwd + path.sep).href } },
+        columnKind: "unicodeCodePoints",
+        results,
+      },
+    ],
   };
 }

@@ -46,23 +46,35 @@ export function stdlib(): Stdlib {
   if (cached) return cached;
   const diags = new DiagnosticBag();
   const graph = new ModuleGraph(diags);
-  const files = readdirSync(STDLIB_DIR).filter((f) => f.endsWith(".llava")).sort();
+  const files = readdirSync(STDLIB_DIR)
+    .filter((f) => f.endsWith(".llava"))
+    .sort();
   // std/core first: it imports the others, so their order below follows the prelude's.
   graph.loadPrelude();
   for (const f of files) graph.load(path.join(STDLIB_DIR, f));
   const checker = new Checker(graph, diags, { env: {} });
   checker.bind();
-  const schemas = new Map<string, SchemaSym>(), enums = new Map<string, EnumSym>();
+  const schemas = new Map<string, SchemaSym>(),
+    enums = new Map<string, EnumSym>();
   const values: StdValue[] = [];
   const byModule = [...graph.modules.values()].filter((m) => m.isStd).sort((a, b) => a.display.localeCompare(b.display));
   for (const m of byModule) {
     for (const sym of checker.localsOf(m).values()) {
-      if (sym.k === "schema") { schemas.set(sym.name, sym); checker.fieldsOf(sym); }
-      else if (sym.k === "enum") enums.set(sym.name, sym);
-      else if (sym.k === "value") values.push({ name: sym.name, module: moduleName(m), value: checker.valueOfSym(sym, sym.decl.name.span) });
+      if (sym.k === "schema") {
+        schemas.set(sym.name, sym);
+        checker.fieldsOf(sym);
+      } else if (sym.k === "enum") enums.set(sym.name, sym);
+      else if (sym.k === "value")
+        values.push({ name: sym.name, module: moduleName(m), value: checker.valueOfSym(sym, sym.decl.name.span) });
     }
   }
-  if (diags.errorCount > 0) throw new Error(`the standard library does not compile: ${diags.sorted().map((d) => `${d.code} ${d.message}`).join("; ")}`);
+  if (diags.errorCount > 0)
+    throw new Error(
+      `the standard library does not compile: ${diags
+        .sorted()
+        .map((d) => `${d.code} ${d.message}`)
+        .join("; ")}`,
+    );
   const lowerer = new Lowerer(checker, new DiagnosticBag());
   const instances = new Map<string, StdInstance[]>();
   for (const v of values) {
@@ -77,7 +89,11 @@ export function stdlib(): Stdlib {
     return checker.fieldsOf(s);
   };
   cached = {
-    checker, schemas, enums, values, fields,
+    checker,
+    schemas,
+    enums,
+    values,
+    fields,
     instances: (schema) => instances.get(schema) ?? [],
     fieldType: (schema, field) => (schemas.has(schema) ? fields(schema).get(field)?.type : undefined),
   };

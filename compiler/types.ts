@@ -120,48 +120,89 @@ export const T = {
 };
 
 export const PRIMITIVE_TYPES: Record<string, Type> = {
-  int: T.int, float: T.float, bool: T.bool, string: T.string, path: T.path, regex: T.regex, any: T.any,
-  batch: T.batch, phase_start: T.phaseStart,
-  steps: { k: "quantity", unit: "steps" }, epochs: { k: "quantity", unit: "epochs" }, percent: { k: "quantity", unit: "percent" },
+  int: T.int,
+  float: T.float,
+  bool: T.bool,
+  string: T.string,
+  path: T.path,
+  regex: T.regex,
+  any: T.any,
+  batch: T.batch,
+  phase_start: T.phaseStart,
+  steps: { k: "quantity", unit: "steps" },
+  epochs: { k: "quantity", unit: "epochs" },
+  percent: { k: "quantity", unit: "percent" },
 };
 
 export function typeToString(t: Type): string {
   switch (t.k) {
-    case "prim": return t.name;
-    case "quantity": return t.unit;
-    case "list": return `[${typeToString(t.elem)}]`;
-    case "tuple": return `(${t.elems.map(typeToString).join(", ")})`;
-    case "union": return t.options.map(typeToString).join(" | ");
-    case "refined": return typeToString(t.base) + t.constraints.map((c) => ` & ${c.op} ${typeof c.value === "string" ? JSON.stringify(c.value) : c.value}`).join("");
-    case "enum": return t.sym.name;
-    case "schema": return t.sym.name;
-    case "literal": return JSON.stringify(t.value);
-    case "error": return "?";
+    case "prim":
+      return t.name;
+    case "quantity":
+      return t.unit;
+    case "list":
+      return `[${typeToString(t.elem)}]`;
+    case "tuple":
+      return `(${t.elems.map(typeToString).join(", ")})`;
+    case "union":
+      return t.options.map(typeToString).join(" | ");
+    case "refined":
+      return (
+        typeToString(t.base) +
+        t.constraints.map((c) => ` & ${c.op} ${typeof c.value === "string" ? JSON.stringify(c.value) : c.value}`).join("")
+      );
+    case "enum":
+      return t.sym.name;
+    case "schema":
+      return t.sym.name;
+    case "literal":
+      return JSON.stringify(t.value);
+    case "error":
+      return "?";
   }
 }
 
 /** What a value is, in words, for "expected X, found Y". */
 export function describeValue(v: Value): string {
   switch (v.k) {
-    case "int": return `int \`${v.v}\``;
-    case "float": return `float \`${v.v}\``;
-    case "bool": return `bool \`${v.v}\``;
-    case "string": return `string ${JSON.stringify(v.v.length > 40 ? v.v.slice(0, 40) + "…" : v.v)}`;
-    case "path": return `path ${JSON.stringify(v.v)}`;
-    case "regex": return `regex /${v.source}/`;
-    case "quantity": return v.unit === "percent" ? `percentage \`${v.v}%\`` : `\`${v.v} ${v.unit}\``;
-    case "list": return `a list of ${v.items.length}`;
-    case "tuple": return `a tuple of ${v.items.length}`;
-    case "enum": return `\`${v.member}\` (${v.sym.name})`;
-    case "record": return v.name ? `\`${v.name}\` (${v.schema.name})` : `a ${v.schema.name}`;
-    case "none": return "`none`";
-    case "batch": return "a batch";
-    case "phaseRef": return `phase \`${v.name}\``;
-    case "schemaRef": return `schema \`${v.sym.name}\``;
-    case "enumRef": return `enum \`${v.sym.name}\``;
-    case "namespace": return "a module";
-    case "builtin": return `function \`${v.name}\``;
-    case "error": return "an invalid value";
+    case "int":
+      return `int \`${v.v}\``;
+    case "float":
+      return `float \`${v.v}\``;
+    case "bool":
+      return `bool \`${v.v}\``;
+    case "string":
+      return `string ${JSON.stringify(v.v.length > 40 ? v.v.slice(0, 40) + "…" : v.v)}`;
+    case "path":
+      return `path ${JSON.stringify(v.v)}`;
+    case "regex":
+      return `regex /${v.source}/`;
+    case "quantity":
+      return v.unit === "percent" ? `percentage \`${v.v}%\`` : `\`${v.v} ${v.unit}\``;
+    case "list":
+      return `a list of ${v.items.length}`;
+    case "tuple":
+      return `a tuple of ${v.items.length}`;
+    case "enum":
+      return `\`${v.member}\` (${v.sym.name})`;
+    case "record":
+      return v.name ? `\`${v.name}\` (${v.schema.name})` : `a ${v.schema.name}`;
+    case "none":
+      return "`none`";
+    case "batch":
+      return "a batch";
+    case "phaseRef":
+      return `phase \`${v.name}\``;
+    case "schemaRef":
+      return `schema \`${v.sym.name}\``;
+    case "enumRef":
+      return `enum \`${v.sym.name}\``;
+    case "namespace":
+      return "a module";
+    case "builtin":
+      return `function \`${v.name}\``;
+    case "error":
+      return "an invalid value";
   }
 }
 
@@ -185,4 +226,3 @@ export function enumsIn(t: Type): EnumSym[] {
   if (b.k === "list") return enumsIn(b.elem);
   return [];
 }
-

@@ -20,7 +20,11 @@ function isToken(e: CstElement | undefined): e is IToken {
 
 export class AstBuilder {
   readonly problems: SyntaxProblem[] = [];
-  constructor(private readonly file: string, private readonly text: string, private readonly lineStarts: number[]) {}
+  constructor(
+    private readonly file: string,
+    private readonly text: string,
+    private readonly lineStarts: number[],
+  ) {}
 
   // ---- spans ----
 
@@ -34,10 +38,12 @@ export class AstBuilder {
   }
 
   position(offset: number): [number, number] {
-    let lo = 0, hi = this.lineStarts.length - 1;
+    let lo = 0,
+      hi = this.lineStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid]! <= offset) lo = mid; else hi = mid - 1;
+      if (this.lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
     }
     return [lo + 1, offset - this.lineStarts[lo]! + 1];
   }
@@ -49,7 +55,8 @@ export class AstBuilder {
 
   nodeSpan(n: CstNode): Span {
     const loc = n.location;
-    if (loc && Number.isFinite(loc.startOffset) && Number.isFinite(loc.endOffset)) return this.spanAt(loc.startOffset, (loc.endOffset as number) + 1);
+    if (loc && Number.isFinite(loc.startOffset) && Number.isFinite(loc.endOffset))
+      return this.spanAt(loc.startOffset, (loc.endOffset as number) + 1);
     // A recovered node: span its first real token, or fall back to the end of the file.
     const first = firstToken(n);
     return first ? this.tokenSpan(first) : this.spanAt(this.text.length, this.text.length);
@@ -90,7 +97,8 @@ export class AstBuilder {
     const decls: A.Decl[] = [];
     // Keep source order: imports and declarations are siblings under `file`.
     const items: { offset: number; node: CstNode }[] = [];
-    for (const key of ["importDecl", "topDecl"]) for (const n of this.nodes(cst.children, key)) items.push({ offset: n.location?.startOffset ?? 0, node: n });
+    for (const key of ["importDecl", "topDecl"])
+      for (const n of this.nodes(cst.children, key)) items.push({ offset: n.location?.startOffset ?? 0, node: n });
     items.sort((a, b) => (a.offset || 0) - (b.offset || 0));
     for (const { node } of items) {
       if (node.name === "importDecl") {
@@ -109,12 +117,14 @@ export class AstBuilder {
     const pathTok = this.tok(c, "path");
     const span = this.nodeSpan(n);
     if (!pathTok) return undefined;
-    const names = this.nodes(c, "importSpec").map((s) => {
-      const sc = s.children;
-      const name = this.ident(this.tok(sc, "name"), this.nodeSpan(s));
-      const aliasTok = this.tok(sc, "alias");
-      return aliasTok ? { name, alias: this.ident(aliasTok, name.span) } : { name };
-    }).filter((s) => s.name.name !== "");
+    const names = this.nodes(c, "importSpec")
+      .map((s) => {
+        const sc = s.children;
+        const name = this.ident(this.tok(sc, "name"), this.nodeSpan(s));
+        const aliasTok = this.tok(sc, "alias");
+        return aliasTok ? { name, alias: this.ident(aliasTok, name.span) } : { name };
+      })
+      .filter((s) => s.name.name !== "");
     const nsTok = this.tok(c, "namespace");
     const decl: A.ImportDecl = { kind: "import", names, path: this.stringValue(pathTok), pathSpan: this.tokenSpan(pathTok), span };
     if (nsTok) decl.namespace = this.ident(nsTok, span);
@@ -123,14 +133,24 @@ export class AstBuilder {
 
   private topDecl(n: CstNode): A.Decl | undefined {
     const c = n.children;
-    const inner = this.node(c, "schemaDecl") ?? this.node(c, "enumDecl") ?? this.node(c, "letDecl") ?? this.node(c, "typeDecl") ?? this.node(c, "instanceDecl");
+    const inner =
+      this.node(c, "schemaDecl") ??
+      this.node(c, "enumDecl") ??
+      this.node(c, "letDecl") ??
+      this.node(c, "typeDecl") ??
+      this.node(c, "instanceDecl");
     if (!inner) return undefined;
     switch (inner.name) {
-      case "schemaDecl": return this.schemaDecl(inner);
-      case "enumDecl": return this.enumDecl(inner);
-      case "letDecl": return this.letDecl(inner);
-      case "typeDecl": return this.typeDecl(inner);
-      default: return this.instanceDecl(inner);
+      case "schemaDecl":
+        return this.schemaDecl(inner);
+      case "enumDecl":
+        return this.enumDecl(inner);
+      case "letDecl":
+        return this.letDecl(inner);
+      case "typeDecl":
+        return this.typeDecl(inner);
+      default:
+        return this.instanceDecl(inner);
     }
   }
 
@@ -172,7 +192,12 @@ export class AstBuilder {
     const value = this.node(c, "fieldValue");
     if (!nameTok) return undefined;
     const span = this.nodeSpan(n);
-    const decl: A.LetDecl = { kind: "let", name: this.ident(nameTok, span), value: value ? this.fieldValue(value) : { k: "error", span }, span };
+    const decl: A.LetDecl = {
+      kind: "let",
+      name: this.ident(nameTok, span),
+      value: value ? this.fieldValue(value) : { k: "error", span },
+      span,
+    };
     const type = this.node(c, "typeExpr");
     if (type) decl.type = this.typeExpr(type);
     return decl;
@@ -220,7 +245,9 @@ export class AstBuilder {
   private typeTerm(n: CstNode): A.TypeNode {
     const atomN = this.node(n.children, "typeAtom");
     const base: A.TypeNode = atomN ? this.typeAtom(atomN) : { k: "error", span: this.nodeSpan(n) };
-    const constraints = this.nodes(n.children, "constraint").map((c) => this.constraint(c)).filter((c): c is A.ConstraintNode => c !== undefined);
+    const constraints = this.nodes(n.children, "constraint")
+      .map((c) => this.constraint(c))
+      .filter((c): c is A.ConstraintNode => c !== undefined);
     if (constraints.length === 0) return base;
     return { k: "refined", base, constraints, span: this.nodeSpan(n) };
   }
@@ -295,7 +322,9 @@ export class AstBuilder {
     const c = n.children;
     const operands = this.nodes(c, operandKey);
     if (operands.length === 0) return { k: "error", span: this.nodeSpan(n) };
-    const ops = [...this.tokens(c, "Plus"), ...this.tokens(c, "Minus"), ...this.tokens(c, "Star"), ...this.tokens(c, "Slash")].sort((a, b) => a.startOffset - b.startOffset);
+    const ops = [...this.tokens(c, "Plus"), ...this.tokens(c, "Minus"), ...this.tokens(c, "Star"), ...this.tokens(c, "Slash")].sort(
+      (a, b) => a.startOffset - b.startOffset,
+    );
     let acc = build(operands[0]!);
     for (let i = 1; i < operands.length; i++) {
       const right = build(operands[i]!);
@@ -333,17 +362,33 @@ export class AstBuilder {
       const m = members[i];
       steps.push({
         offset: d.startOffset,
-        apply: (e) => m ? { k: "member", object: e, name: this.ident(m, this.tokenSpan(m)), span: this.join(e.span, this.tokenSpan(m)) } : { k: "error", span: this.join(e.span, this.tokenSpan(d)) },
+        apply: (e) =>
+          m
+            ? { k: "member", object: e, name: this.ident(m, this.tokenSpan(m)), span: this.join(e.span, this.tokenSpan(m)) }
+            : { k: "error", span: this.join(e.span, this.tokenSpan(d)) },
       });
     });
     for (const r of this.nodes(c, "recordBody")) {
-      steps.push({ offset: r.location?.startOffset ?? 0, apply: (e) => { const record = this.recordBody(r); return { k: "override", base: e, record, span: this.join(e.span, record.span) }; } });
+      steps.push({
+        offset: r.location?.startOffset ?? 0,
+        apply: (e) => {
+          const record = this.recordBody(r);
+          return { k: "override", base: e, record, span: this.join(e.span, record.span) };
+        },
+      });
     }
     for (const a of this.nodes(c, "callArgs")) {
-      steps.push({ offset: a.location?.startOffset ?? 0, apply: (e) => { const args = this.callArgs(a); return { k: "call", callee: e, args, span: this.join(e.span, this.nodeSpan(a)) }; } });
+      steps.push({
+        offset: a.location?.startOffset ?? 0,
+        apply: (e) => {
+          const args = this.callArgs(a);
+          return { k: "call", callee: e, args, span: this.join(e.span, this.nodeSpan(a)) };
+        },
+      });
     }
     // A bracket group cut off for depth (already reported) spoils the whole chain.
-    for (const t of this.tokens(c, "TooDeep")) steps.push({ offset: t.startOffset, apply: (e) => ({ k: "error", span: this.join(e.span, this.tokenSpan(t)) }) });
+    for (const t of this.tokens(c, "TooDeep"))
+      steps.push({ offset: t.startOffset, apply: (e) => ({ k: "error", span: this.join(e.span, this.tokenSpan(t)) }) });
     steps.sort((a, b) => a.offset - b.offset);
     for (const s of steps) acc = s.apply(acc);
     return acc;
@@ -373,7 +418,7 @@ export class AstBuilder {
     }
     if ((t = this.tok(c, "StringLit"))) return { k: "string", value: this.stringValue(t), span };
     if ((t = this.tok(c, "UnterminatedString"))) {
-      this.problems.push({ message: "unterminated string: add a closing `\"` on the same line", span: this.tokenSpan(t) });
+      this.problems.push({ message: 'unterminated string: add a closing `"` on the same line', span: this.tokenSpan(t) });
       return { k: "error", span };
     }
     if ((t = this.tok(c, "RegexLit"))) {
@@ -442,24 +487,47 @@ export class AstBuilder {
     let out = "";
     for (let i = 0; i < body.length; i++) {
       const ch = body[i]!;
-      if (ch !== "\\") { out += ch; continue; }
+      if (ch !== "\\") {
+        out += ch;
+        continue;
+      }
       const e = body[++i];
       switch (e) {
-        case "n": out += "\n"; break;
-        case "t": out += "\t"; break;
-        case "r": out += "\r"; break;
-        case "\"": out += "\""; break;
-        case "\\": out += "\\"; break;
+        case "n":
+          out += "\n";
+          break;
+        case "t":
+          out += "\t";
+          break;
+        case "r":
+          out += "\r";
+          break;
+        case '"':
+          out += '"';
+          break;
+        case "\\":
+          out += "\\";
+          break;
         case "u": {
           const m = /^\{([0-9a-fA-F]{1,6})\}|^([0-9a-fA-F]{4})/.exec(body.slice(i + 1));
           const cp = m ? parseInt(m[1] ?? m[2]!, 16) : NaN;
-          if (m && cp <= 0x10ffff) { out += String.fromCodePoint(cp); i += m[0].length; break; }
-          this.problems.push({ message: "invalid unicode escape: write `\\u{1F600}` or `\\u00e9`", span: this.spanAt(t.startOffset + 1 + i - 1, t.startOffset + 2 + i) });
+          if (m && cp <= 0x10ffff) {
+            out += String.fromCodePoint(cp);
+            i += m[0].length;
+            break;
+          }
+          this.problems.push({
+            message: "invalid unicode escape: write `\\u{1F600}` or `\\u00e9`",
+            span: this.spanAt(t.startOffset + 1 + i - 1, t.startOffset + 2 + i),
+          });
           out += "\\u";
           break;
         }
         default:
-          this.problems.push({ message: `unknown escape \`\\${e ?? ""}\` (use \\n, \\t, \\r, \\", \\\\ or \\u{...})`, span: this.spanAt(t.startOffset + i, t.startOffset + i + 2) });
+          this.problems.push({
+            message: `unknown escape \`\\${e ?? ""}\` (use \\n, \\t, \\r, \\", \\\\ or \\u{...})`,
+            span: this.spanAt(t.startOffset + i, t.startOffset + i + 2),
+          });
           out += "\\" + (e ?? "");
       }
     }

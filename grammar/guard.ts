@@ -19,13 +19,23 @@ export const MAX_NESTING = 64;
 /** Levels of the expression tree, counting each operator of a chain and each bracket. */
 export const MAX_EXPR_DEPTH = 256;
 
-const CLOSER = new Map<TokenType, TokenType>([[T.LCurly, T.RCurly], [T.LBracket, T.RBracket], [T.LParen, T.RParen]]);
-const OPENER_OF = new Map<TokenType, TokenType>([[T.RCurly, T.LCurly], [T.RBracket, T.LBracket], [T.RParen, T.LParen]]);
+const CLOSER = new Map<TokenType, TokenType>([
+  [T.LCurly, T.RCurly],
+  [T.LBracket, T.RBracket],
+  [T.LParen, T.RParen],
+]);
+const OPENER_OF = new Map<TokenType, TokenType>([
+  [T.RCurly, T.LCurly],
+  [T.RBracket, T.LBracket],
+  [T.RParen, T.LParen],
+]);
 const DECL_KEYWORDS = new Set<TokenType>([T.Schema, T.Enum, T.TypeKw, T.Let]);
 
 /** A token at column 1 that can only start a top-level declaration (`let x`, `phase p {`, `import {`). */
 function startsDeclaration(tokens: IToken[], i: number): boolean {
-  const t = tokens[i]!, next = tokens[i + 1]?.tokenType, after = tokens[i + 2]?.tokenType;
+  const t = tokens[i]!,
+    next = tokens[i + 1]?.tokenType,
+    after = tokens[i + 2]?.tokenType;
   if (t.startColumn !== 1) return false;
   if (t.tokenType === T.Import) return next === T.LCurly || next === T.Star;
   if (DECL_KEYWORDS.has(t.tokenType)) return next === T.Identifier;
@@ -33,7 +43,8 @@ function startsDeclaration(tokens: IToken[], i: number): boolean {
 }
 
 function synthetic(type: TokenType, image: string, at: IToken | undefined, start: number, end: number): IToken {
-  const line = at?.endLine ?? 1, col = at?.endColumn ?? 1;
+  const line = at?.endLine ?? 1,
+    col = at?.endColumn ?? 1;
   return createTokenInstance(type, image, start, end, line, line, col, col);
 }
 
@@ -70,30 +81,44 @@ export function guardTokens(tokens: IToken[], b: AstBuilder): { tokens: IToken[]
 
     if (t.tokenType === T.Minus) {
       if (++minusRun > MAX_NESTING) {
-        if (minusRun === MAX_NESTING + 1) problems.push({ code: "E0004", message: `more than ${MAX_NESTING} \`-\` signs in a row`, span: b.tokenSpan(t) });
+        if (minusRun === MAX_NESTING + 1)
+          problems.push({ code: "E0004", message: `more than ${MAX_NESTING} \`-\` signs in a row`, span: b.tokenSpan(t) });
         continue;
       }
     } else minusRun = 0;
 
     if (t.tokenType === T.UnterminatedString) {
-      problems.push({ code: "E0003", message: "unterminated string: add a closing `\"` on the same line", span: b.spanAt(t.startOffset, t.startOffset + 1) });
-      t = synthetic(T.StringLit, t.image + "\"", t, t.startOffset, t.endOffset ?? t.startOffset);
+      problems.push({
+        code: "E0003",
+        message: 'unterminated string: add a closing `"` on the same line',
+        span: b.spanAt(t.startOffset, t.startOffset + 1),
+      });
+      t = synthetic(T.StringLit, t.image + '"', t, t.startOffset, t.endOffset ?? t.startOffset);
       Object.assign(t, { startLine: tokens[i]!.startLine, startColumn: tokens[i]!.startColumn });
     }
 
     if (CLOSER.has(t.tokenType)) {
       if (open.length >= MAX_NESTING) {
         // Skip to the matching closer (or to where a declaration starts, or the end of the file).
-        let depth = 0, j = i;
+        let depth = 0,
+          j = i;
         for (; j < tokens.length; j++) {
           const u = tokens[j]!.tokenType;
-          if (j > i && startsDeclaration(tokens, j)) { j--; break; }
+          if (j > i && startsDeclaration(tokens, j)) {
+            j--;
+            break;
+          }
           if (CLOSER.has(u)) depth++;
           else if (OPENER_OF.has(u) && --depth === 0) break;
         }
         j = Math.min(j, tokens.length - 1);
         const end = tokens[j]!;
-        problems.push({ code: "E0004", message: `brackets nested too deeply: more than ${MAX_NESTING} levels`, span: b.tokenSpan(t), notes: [{ message: "the outermost bracket", span: b.tokenSpan(open[0]!) }] });
+        problems.push({
+          code: "E0004",
+          message: `brackets nested too deeply: more than ${MAX_NESTING} levels`,
+          span: b.tokenSpan(t),
+          notes: [{ message: "the outermost bracket", span: b.tokenSpan(open[0]!) }],
+        });
         out.push(synthetic(T.TooDeep, t.image + "…", t, t.startOffset, end.endOffset ?? end.startOffset));
         i = j;
         continue;
@@ -139,7 +164,10 @@ export function limitDepth(m: Module, b: AstBuilder): SyntaxProblem[] {
     slots(d, roots);
     const stack: { slot: Slot; depth: number }[] = roots.map((slot) => ({ slot, depth: 1 }));
     while (stack.length > 0) {
-      const { slot: [holder, key], depth } = stack.pop()!;
+      const {
+        slot: [holder, key],
+        depth,
+      } = stack.pop()!;
       const node = holder[key] as Node;
       if (depth > MAX_EXPR_DEPTH) {
         holder[key] = { k: "error", span: node.span };
@@ -151,7 +179,12 @@ export function limitDepth(m: Module, b: AstBuilder): SyntaxProblem[] {
       for (const c of children) stack.push({ slot: c, depth: depth + 1 });
     }
     // One report per declaration, where the cut part starts (for a chain, its first operand).
-    if (cutAt !== undefined) problems.push({ code: "E0004", message: `expression nested too deeply: more than ${MAX_EXPR_DEPTH} levels (each operator of a chain counts as one)`, span: b.spanAt(cutAt, cutAt + 1) });
+    if (cutAt !== undefined)
+      problems.push({
+        code: "E0004",
+        message: `expression nested too deeply: more than ${MAX_EXPR_DEPTH} levels (each operator of a chain counts as one)`,
+        span: b.spanAt(cutAt, cutAt + 1),
+      });
   }
   return problems;
 }

@@ -21,7 +21,10 @@ export function lineStarts(text: string): number[] {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 10) starts.push(i + 1);
-    else if (c === 13) { if (text.charCodeAt(i + 1) === 10) i++; starts.push(i + 1); }
+    else if (c === 13) {
+      if (text.charCodeAt(i + 1) === 10) i++;
+      starts.push(i + 1);
+    }
   }
   return starts;
 }
@@ -35,13 +38,24 @@ export const MAX_TOKENS = 200_000;
  *  Returns the offset where the count passes `limit`, or -1. */
 function tokenBoundOver(text: string, limit: number): number {
   let n = 0;
-  for (let i = 0; i < text.length;) {
+  for (let i = 0; i < text.length; ) {
     const c = text.charCodeAt(i);
-    if (c === 32 || c === 9 || c === 10 || c === 13) { i++; continue; }
+    if (c === 32 || c === 9 || c === 10 || c === 13) {
+      i++;
+      continue;
+    }
     if (++n > limit) return i;
     if (c === 34 /* " */) {
       i++;
-      while (i < text.length) { const d = text.charCodeAt(i); if (d === 92) i += 2; else if (d === 34) { i++; break; } else if (d === 10 || d === 13) break; else i++; }
+      while (i < text.length) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i += 2;
+        else if (d === 34) {
+          i++;
+          break;
+        } else if (d === 10 || d === 13) break;
+        else i++;
+      }
     } else if (c === 47 && text.charCodeAt(i + 1) === 47) {
       while (i < text.length && text.charCodeAt(i) !== 10) i++;
     } else if (c === 47 && text.charCodeAt(i + 1) === 42) {
@@ -58,7 +72,11 @@ export function parse(text: string, file: string): ParseResult {
   const builder = new AstBuilder(file, text, lineStarts(text));
   const tooMany = (at: number, count: string): ParseResult => {
     const message = `this file has ${count} tokens; a source file may have at most ${MAX_TOKENS.toLocaleString("en-US")} (a spec has a few thousand)`;
-    return { module: { file, imports: [], decls: [], span: builder.spanAt(0, text.length) }, problems: [{ kind: "parse", code: "E0008", message, span: builder.spanAt(at, at + 1) }], comments: [] };
+    return {
+      module: { file, imports: [], decls: [], span: builder.spanAt(0, text.length) },
+      problems: [{ kind: "parse", code: "E0008", message, span: builder.spanAt(at, at + 1) }],
+      comments: [],
+    };
   };
   // Lexing millions of tokens costs gigabytes before any exact count; the cheap bound refuses those first.
   const over = tokenBoundOver(text, 3 * MAX_TOKENS);
@@ -76,7 +94,13 @@ export function parse(text: string, file: string): ParseResult {
   }
 
   for (const t of lexed.groups["comments"] ?? []) {
-    if (t.tokenType.name === "UnterminatedComment") problems.push({ kind: "lex", code: "E0005", message: "unterminated comment: this `/*` has no closing `*/`", span: builder.spanAt(t.startOffset, t.startOffset + 2) });
+    if (t.tokenType.name === "UnterminatedComment")
+      problems.push({
+        kind: "lex",
+        code: "E0005",
+        message: "unterminated comment: this `/*` has no closing `*/`",
+        span: builder.spanAt(t.startOffset, t.startOffset + 2),
+      });
   }
 
   const guarded = guardTokens(lexed.tokens, builder);
@@ -111,16 +135,24 @@ export function parseValue(text: string, file: string, start = 0): ValueParseRes
   const problems: ValueParseResult["problems"] = [];
   for (const e of lexed.errors) {
     const chars = text.slice(e.offset, e.offset + Math.max(1, e.length));
-    problems.push({ kind: "lex", message: `unexpected character${chars.length > 1 ? "s" : ""} \`${chars.length > 12 ? chars.slice(0, 12) + "…" : chars}\``, span: builder.spanAt(e.offset, e.offset + Math.max(1, e.length)) });
+    problems.push({
+      kind: "lex",
+      message: `unexpected character${chars.length > 1 ? "s" : ""} \`${chars.length > 12 ? chars.slice(0, 12) + "…" : chars}\``,
+      span: builder.spanAt(e.offset, e.offset + Math.max(1, e.length)),
+    });
   }
   const parser = sharedParser();
   parser.input = lexed.tokens;
   const cst = parser.fieldValue();
   for (const e of parser.errors) {
-    const message = e.name === "NotAllInputParsedException" ? `unexpected ${e.token.image ? "`" + e.token.image + "`" : "text"} after the value` : e.message;
+    const message =
+      e.name === "NotAllInputParsedException"
+        ? `unexpected ${e.token.image ? "`" + e.token.image + "`" : "text"} after the value`
+        : e.message;
     problems.push({ kind: "parse", message, span: errorSpan(e, builder, text) });
   }
-  if (lexed.tokens.length === 0) problems.push({ kind: "parse", message: "expected a value, found nothing", span: builder.spanAt(text.length, text.length) });
+  if (lexed.tokens.length === 0)
+    problems.push({ kind: "parse", message: "expected a value, found nothing", span: builder.spanAt(text.length, text.length) });
   const value = builder.fieldValue(cst);
   for (const p of builder.problems) problems.push({ kind: "parse", ...p });
   problems.sort((a, b) => a.span.start - b.span.start);

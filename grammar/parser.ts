@@ -18,14 +18,24 @@ function expectedList(types: TokenType[]): string {
 
 export function label(t: TokenType): string {
   switch (t) {
-    case T.Identifier: case T.Name: return "a name";
-    case T.StringLit: case T.UnterminatedString: return "a string";
-    case T.IntLit: return "an integer";
-    case T.FloatLit: return "a number";
-    case T.RegexLit: return "a regex";
-    case T.Percent: return "a percentage";
-    case T.TooDeep: return "a value";
-    case EOF: return "end of file";
+    case T.Identifier:
+    case T.Name:
+      return "a name";
+    case T.StringLit:
+    case T.UnterminatedString:
+      return "a string";
+    case T.IntLit:
+      return "an integer";
+    case T.FloatLit:
+      return "a number";
+    case T.RegexLit:
+      return "a regex";
+    case T.Percent:
+      return "a percentage";
+    case T.TooDeep:
+      return "a value";
+    case EOF:
+      return "end of file";
     default: {
       const p = t.PATTERN;
       if (p instanceof RegExp) return "`" + p.source.replace(/\\/g, "").replace(/\(\?!.*\)$/, "") + "`";
@@ -43,7 +53,10 @@ const messages: IParserErrorMessageProvider = {
     return `unexpected ${describe(firstRedundant)}: expected a declaration (\`import\`, \`schema\`, \`enum\`, \`type\`, \`let\` or \`<kind> <name> { ... }\`)`;
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
-    const firsts = expectedPathsPerAlt.flat().map((path) => path[0]).filter((t): t is TokenType => t !== undefined);
+    const firsts = expectedPathsPerAlt
+      .flat()
+      .map((path) => path[0])
+      .filter((t): t is TokenType => t !== undefined);
     const what = RULE_NOUNS[ruleName] ?? expectedList(firsts);
     return `expected ${what}, found ${describe(actual[0]!)}`;
   },
@@ -57,7 +70,7 @@ const RULE_NOUNS: Record<string, string> = {
   topDecl: "a declaration (`import`, `schema`, `enum`, `type`, `let` or `<kind> <name> { ... }`)",
   primary: "a value",
   typeAtom: "a type",
-  constraint: "a constraint such as `>= 1` or `=~ \"^[a-z]\"`",
+  constraint: 'a constraint such as `>= 1` or `=~ "^[a-z]"`',
   instanceBody: "`{` or `=` after the declared name",
   unit: "a unit (`step`, `micro-batch`, ...)",
   unary: "a value",
@@ -69,16 +82,19 @@ const RULE_NOUNS: Record<string, string> = {
 
 export class LlavaParser extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "onlyOffset", maxLookahead: 3, errorMessageProvider: messages, skipValidations: process.env.LLAVAC_VALIDATE_GRAMMAR !== "1" });
+    super(T.allTokens, {
+      recoveryEnabled: true,
+      nodeLocationTracking: "onlyOffset",
+      maxLookahead: 3,
+      errorMessageProvider: messages,
+      skipValidations: process.env.LLAVAC_VALIDATE_GRAMMAR !== "1",
+    });
     this.performSelfAnalysis();
   }
 
   public file = this.RULE("file", () => {
     this.MANY(() => {
-      this.OR([
-        { ALT: () => this.SUBRULE(this.importDecl) },
-        { ALT: () => this.SUBRULE(this.topDecl) },
-      ]);
+      this.OR([{ ALT: () => this.SUBRULE(this.importDecl) }, { ALT: () => this.SUBRULE(this.topDecl) }]);
     });
   });
 
@@ -90,13 +106,25 @@ export class LlavaParser extends CstParser {
           this.CONSUME(T.LCurly);
           this.OPTION(() => {
             this.SUBRULE(this.importSpec);
-            this.MANY({ GATE: () => this.LA(2).tokenType !== T.RCurly, DEF: () => { this.CONSUME(T.Comma); this.SUBRULE2(this.importSpec); } });
+            this.MANY({
+              GATE: () => this.LA(2).tokenType !== T.RCurly,
+              DEF: () => {
+                this.CONSUME(T.Comma);
+                this.SUBRULE2(this.importSpec);
+              },
+            });
             this.OPTION2(() => this.CONSUME2(T.Comma));
           });
           this.CONSUME(T.RCurly);
         },
       },
-      { ALT: () => { this.CONSUME(T.Star); this.CONSUME(T.As); this.CONSUME(T.Identifier, { LABEL: "namespace" }); } },
+      {
+        ALT: () => {
+          this.CONSUME(T.Star);
+          this.CONSUME(T.As);
+          this.CONSUME(T.Identifier, { LABEL: "namespace" });
+        },
+      },
     ]);
     this.CONSUME(T.From);
     this.CONSUME(T.StringLit, { LABEL: "path" });
@@ -104,7 +132,10 @@ export class LlavaParser extends CstParser {
 
   private importSpec = this.RULE("importSpec", () => {
     this.CONSUME(T.Identifier, { LABEL: "name" });
-    this.OPTION(() => { this.CONSUME(T.As); this.CONSUME2(T.Identifier, { LABEL: "alias" }); });
+    this.OPTION(() => {
+      this.CONSUME(T.As);
+      this.CONSUME2(T.Identifier, { LABEL: "alias" });
+    });
   });
 
   private topDecl = this.RULE("topDecl", () => {
@@ -130,7 +161,10 @@ export class LlavaParser extends CstParser {
     this.OPTION(() => this.CONSUME(T.Question));
     this.CONSUME(T.Colon);
     this.SUBRULE(this.typeExpr);
-    this.OPTION2(() => { this.CONSUME(T.Equals); this.SUBRULE(this.fieldValue); });
+    this.OPTION2(() => {
+      this.CONSUME(T.Equals);
+      this.SUBRULE(this.fieldValue);
+    });
     this.OPTION3(() => this.CONSUME(T.Comma));
   });
 
@@ -140,7 +174,13 @@ export class LlavaParser extends CstParser {
     this.CONSUME(T.LCurly);
     this.OPTION(() => {
       this.CONSUME(T.Name, { LABEL: "member" });
-      this.MANY({ GATE: () => this.LA(2).tokenType !== T.RCurly, DEF: () => { this.CONSUME(T.Comma); this.CONSUME2(T.Name, { LABEL: "member" }); } });
+      this.MANY({
+        GATE: () => this.LA(2).tokenType !== T.RCurly,
+        DEF: () => {
+          this.CONSUME(T.Comma);
+          this.CONSUME2(T.Name, { LABEL: "member" });
+        },
+      });
       this.OPTION2(() => this.CONSUME2(T.Comma));
     });
     this.CONSUME(T.RCurly);
@@ -149,7 +189,10 @@ export class LlavaParser extends CstParser {
   private letDecl = this.RULE("letDecl", () => {
     this.CONSUME(T.Let);
     this.CONSUME(T.Identifier, { LABEL: "name" });
-    this.OPTION(() => { this.CONSUME(T.Colon); this.SUBRULE(this.typeExpr); });
+    this.OPTION(() => {
+      this.CONSUME(T.Colon);
+      this.SUBRULE(this.typeExpr);
+    });
     this.CONSUME(T.Equals);
     this.SUBRULE(this.fieldValue);
   });
@@ -170,30 +213,50 @@ export class LlavaParser extends CstParser {
   private instanceBody = this.RULE("instanceBody", () => {
     this.OR([
       { ALT: () => this.SUBRULE(this.recordBody) },
-      { ALT: () => { this.CONSUME(T.Equals); this.SUBRULE(this.fieldValue); } },
+      {
+        ALT: () => {
+          this.CONSUME(T.Equals);
+          this.SUBRULE(this.fieldValue);
+        },
+      },
     ]);
   });
 
   // ---- types ----
   private typeExpr = this.RULE("typeExpr", () => {
     this.SUBRULE(this.typeTerm);
-    this.MANY(() => { this.CONSUME(T.Pipe); this.SUBRULE2(this.typeTerm); });
+    this.MANY(() => {
+      this.CONSUME(T.Pipe);
+      this.SUBRULE2(this.typeTerm);
+    });
   });
 
   private typeTerm = this.RULE("typeTerm", () => {
     this.SUBRULE(this.typeAtom);
-    this.MANY(() => { this.CONSUME(T.Amp); this.SUBRULE(this.constraint); });
+    this.MANY(() => {
+      this.CONSUME(T.Amp);
+      this.SUBRULE(this.constraint);
+    });
   });
 
   private typeAtom = this.RULE("typeAtom", () => {
     this.OR([
       { ALT: () => this.CONSUME(T.Identifier) },
-      { ALT: () => { this.CONSUME(T.LBracket); this.SUBRULE(this.typeExpr); this.CONSUME(T.RBracket); } },
+      {
+        ALT: () => {
+          this.CONSUME(T.LBracket);
+          this.SUBRULE(this.typeExpr);
+          this.CONSUME(T.RBracket);
+        },
+      },
       {
         ALT: () => {
           this.CONSUME(T.LParen);
           this.SUBRULE2(this.typeExpr);
-          this.MANY(() => { this.CONSUME(T.Comma); this.SUBRULE3(this.typeExpr); });
+          this.MANY(() => {
+            this.CONSUME(T.Comma);
+            this.SUBRULE3(this.typeExpr);
+          });
           this.CONSUME(T.RParen);
         },
       },
@@ -233,7 +296,10 @@ export class LlavaParser extends CstParser {
     this.SUBRULE(this.expr);
     this.MANY({
       GATE: () => this.LA(1).tokenType === T.Comma && NUMBER.has(this.LA(2).tokenType) && this.LA(3).tokenType === T.Per,
-      DEF: () => { this.CONSUME(T.Comma); this.SUBRULE2(this.expr); },
+      DEF: () => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.expr);
+      },
     });
   });
 
@@ -270,7 +336,12 @@ export class LlavaParser extends CstParser {
 
   private unary = this.RULE("unary", () => {
     this.OR([
-      { ALT: () => { this.CONSUME(T.Minus); this.SUBRULE(this.unary); } },
+      {
+        ALT: () => {
+          this.CONSUME(T.Minus);
+          this.SUBRULE(this.unary);
+        },
+      },
       { ALT: () => this.SUBRULE(this.postfix) },
     ]);
   });
@@ -279,7 +350,12 @@ export class LlavaParser extends CstParser {
     this.SUBRULE(this.primary);
     this.MANY(() => {
       this.OR([
-        { ALT: () => { this.CONSUME(T.Dot); this.CONSUME(T.Name, { LABEL: "member" }); } },
+        {
+          ALT: () => {
+            this.CONSUME(T.Dot);
+            this.CONSUME(T.Name, { LABEL: "member" });
+          },
+        },
         { ALT: () => this.SUBRULE(this.recordBody) },
         { ALT: () => this.SUBRULE(this.callArgs) },
         { ALT: () => this.CONSUME(T.TooDeep) },
@@ -291,7 +367,13 @@ export class LlavaParser extends CstParser {
     this.CONSUME(T.LParen);
     this.OPTION(() => {
       this.SUBRULE(this.callArg);
-      this.MANY({ GATE: () => this.LA(2).tokenType !== T.RParen, DEF: () => { this.CONSUME(T.Comma); this.SUBRULE2(this.callArg); } });
+      this.MANY({
+        GATE: () => this.LA(2).tokenType !== T.RParen,
+        DEF: () => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.callArg);
+        },
+      });
       this.OPTION2(() => this.CONSUME2(T.Comma));
     });
     this.CONSUME(T.RParen);
@@ -300,7 +382,10 @@ export class LlavaParser extends CstParser {
   private callArg = this.RULE("callArg", () => {
     this.OPTION({
       GATE: () => this.LA(2).tokenType === T.Colon,
-      DEF: () => { this.CONSUME(T.Name, { LABEL: "name" }); this.CONSUME(T.Colon); },
+      DEF: () => {
+        this.CONSUME(T.Name, { LABEL: "name" });
+        this.CONSUME(T.Colon);
+      },
     });
     this.SUBRULE(this.expr);
   });
@@ -325,11 +410,16 @@ export class LlavaParser extends CstParser {
 
   private numberLit = this.RULE("numberLit", () => {
     this.OR([{ ALT: () => this.CONSUME(T.IntLit) }, { ALT: () => this.CONSUME(T.FloatLit) }]);
-    this.OPTION(() => { this.CONSUME(T.Per); this.SUBRULE(this.unit, { LABEL: "perUnit" }); });
+    this.OPTION(() => {
+      this.CONSUME(T.Per);
+      this.SUBRULE(this.unit, { LABEL: "perUnit" });
+    });
     this.OPTION2({
       // A unit word only counts on the number's own line and when it does not start the next field.
       GATE: () => {
-        const next = this.LA(1), after = this.LA(2), number = this.LA(0);
+        const next = this.LA(1),
+          after = this.LA(2),
+          number = this.LA(0);
         return next.startLine === number.endLine && after.tokenType !== T.Colon && after.tokenType !== T.Equals;
       },
       DEF: () => this.SUBRULE2(this.unit),
@@ -344,7 +434,13 @@ export class LlavaParser extends CstParser {
     this.CONSUME(T.LBracket);
     this.OPTION(() => {
       this.SUBRULE(this.expr);
-      this.MANY({ GATE: () => this.LA(2).tokenType !== T.RBracket, DEF: () => { this.CONSUME(T.Comma); this.SUBRULE2(this.expr); } });
+      this.MANY({
+        GATE: () => this.LA(2).tokenType !== T.RBracket,
+        DEF: () => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.expr);
+        },
+      });
       this.OPTION2(() => this.CONSUME2(T.Comma));
     });
     this.CONSUME(T.RBracket);
@@ -353,7 +449,13 @@ export class LlavaParser extends CstParser {
   private parenExpr = this.RULE("parenExpr", () => {
     this.CONSUME(T.LParen);
     this.SUBRULE(this.expr);
-    this.MANY({ GATE: () => this.LA(2).tokenType !== T.RParen, DEF: () => { this.CONSUME(T.Comma); this.SUBRULE2(this.expr); } });
+    this.MANY({
+      GATE: () => this.LA(2).tokenType !== T.RParen,
+      DEF: () => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.expr);
+      },
+    });
     this.OPTION(() => this.CONSUME2(T.Comma, { LABEL: "trailingComma" }));
     this.CONSUME(T.RParen);
   });

@@ -11,14 +11,24 @@ export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\u
 export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
 export const BlockComment = createToken({ name: "BlockComment", pattern: /\/\*[\s\S]*?\*\//, group: "comments", line_breaks: true });
 // A `/*` without its `*/` swallows the rest of the file; parse() names it at its opening.
-export const UnterminatedComment = createToken({ name: "UnterminatedComment", pattern: /\/\*[\s\S]*/, group: "comments", line_breaks: true });
+export const UnterminatedComment = createToken({
+  name: "UnterminatedComment",
+  pattern: /\/\*[\s\S]*/,
+  group: "comments",
+  line_breaks: true,
+});
 
 // Every word that can name a field. Keywords carry this category so field positions accept them.
 export const Name = createToken({ name: "Name", pattern: Lexer.NA });
 export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, categories: [Name] });
 
 function keyword(word: string): TokenType {
-  return createToken({ name: word[0]!.toUpperCase() + word.slice(1), pattern: new RegExp(word + "(?![A-Za-z0-9_])"), longer_alt: Identifier, categories: [Name] });
+  return createToken({
+    name: word[0]!.toUpperCase() + word.slice(1),
+    pattern: new RegExp(word + "(?![A-Za-z0-9_])"),
+    longer_alt: Identifier,
+    categories: [Name],
+  });
 }
 export const Import = keyword("import");
 export const From = keyword("from");
@@ -33,7 +43,12 @@ export const None = keyword("none");
 export const Per = keyword("per");
 
 // `micro-batch` is a unit word; without its own token the hyphen would read as a minus.
-export const MicroBatch = createToken({ name: "MicroBatch", pattern: /micro-batch(?![A-Za-z0-9_])/, longer_alt: Identifier, categories: [Name] });
+export const MicroBatch = createToken({
+  name: "MicroBatch",
+  pattern: /micro-batch(?![A-Za-z0-9_])/,
+  longer_alt: Identifier,
+  categories: [Name],
+});
 
 // Written as the "unrolled loop" (`[^"\\]*(?:\\.[^"\\]*)*`): an alternation under `*` backtracks per
 // character and overflows the regex engine's stack on a multi-megabyte literal.
@@ -43,7 +58,20 @@ export const Percent = createToken({ name: "Percent", pattern: /\d[\d_]*(?:\.\d[
 export const FloatLit = createToken({ name: "FloatLit", pattern: /\d[\d_]*(?:\.\d[\d_]*(?:[eE][+-]?\d+)?|[eE][+-]?\d+)/ });
 export const IntLit = createToken({ name: "IntLit", pattern: /\d[\d_]*/ });
 
-const OPERAND_ENDS = new Set(["Identifier", "StringLit", "FloatLit", "IntLit", "Percent", "RParen", "RBracket", "RCurly", "True", "False", "None", "RegexLit"]);
+const OPERAND_ENDS = new Set([
+  "Identifier",
+  "StringLit",
+  "FloatLit",
+  "IntLit",
+  "Percent",
+  "RParen",
+  "RBracket",
+  "RCurly",
+  "True",
+  "False",
+  "None",
+  "RegexLit",
+]);
 
 // A regex literal: `/body/flags`, on one line, with `\/` and `[...]` classes able to hold `/`.
 const matchRegex: CustomPatternMatcherFunc = (text, offset, tokens) => {
@@ -57,7 +85,10 @@ const matchRegex: CustomPatternMatcherFunc = (text, offset, tokens) => {
   for (; i < text.length; i++) {
     const c = text[i]!;
     if (c === "\n" || c === "\r") return null;
-    if (c === "\\") { i++; continue; }
+    if (c === "\\") {
+      i++;
+      continue;
+    }
     if (c === "[") inClass = true;
     else if (c === "]") inClass = false;
     else if (c === "/" && !inClass) break;
@@ -101,13 +132,55 @@ export const TooDeep = createToken({ name: "TooDeep", pattern: Lexer.NA });
 // Order matters: comments before `/`, regex before `/`, longer operators before their prefixes,
 // Percent and FloatLit before IntLit, keywords before Identifier.
 export const allTokens: TokenType[] = [
-  WhiteSpace, LineComment, BlockComment, UnterminatedComment,
-  StringLit, UnterminatedString, RegexLit,
-  Percent, FloatLit, IntLit,
-  Import, From, As, Schema, Enum, Let, TypeKw, True, False, None, Per, MicroBatch,
-  Identifier, Name,
-  LCurly, RCurly, LBracket, RBracket, LParen, RParen, Comma, Colon, Dot, Question, Pipe, Amp,
-  Match, EqEq, NotEq, GtEq, LtEq, Gt, Lt, Equals, Plus, Minus, Star, Slash, TooDeep,
+  WhiteSpace,
+  LineComment,
+  BlockComment,
+  UnterminatedComment,
+  StringLit,
+  UnterminatedString,
+  RegexLit,
+  Percent,
+  FloatLit,
+  IntLit,
+  Import,
+  From,
+  As,
+  Schema,
+  Enum,
+  Let,
+  TypeKw,
+  True,
+  False,
+  None,
+  Per,
+  MicroBatch,
+  Identifier,
+  Name,
+  LCurly,
+  RCurly,
+  LBracket,
+  RBracket,
+  LParen,
+  RParen,
+  Comma,
+  Colon,
+  Dot,
+  Question,
+  Pipe,
+  Amp,
+  Match,
+  EqEq,
+  NotEq,
+  GtEq,
+  LtEq,
+  Gt,
+  Lt,
+  Equals,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  TooDeep,
 ];
 
 export const llavaLexer = new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false, skipValidations: true });

@@ -18,13 +18,20 @@ const HELP = `options:
   -h, --help         this help`;
 
 export function summary(r: RunReport): string {
-  const first = r.steps[0], last = r.steps[r.steps.length - 1];
+  const first = r.steps[0],
+    last = r.steps[r.steps.length - 1];
   const lines = [
     `phase ${r.phase}: ${r.taken} steps on ${r.backend.backend} (${r.start.kind}${r.start.step ? ` at step ${r.start.step}` : ""}), ${r.seconds.toFixed(1)} s`,
     `  parameters: ${thousands(r.params.trainable)} trainable, ${thousands(r.params.frozen)} frozen`,
   ];
-  if (first && last) lines.push(`  loss: ${first.loss.toFixed(4)} (step ${first.step}) → ${last.loss.toFixed(4)} (step ${last.step}) · ${thousands(Math.round(r.tokensPerSecond))} tokens/s`);
-  if (r.imageFailures.length) lines.push(`  ${r.imageFailures.length} image(s) failed to load and were replaced by blank images with no loss; first: ${r.imageFailures[0]!.image}: ${r.imageFailures[0]!.error}`);
+  if (first && last)
+    lines.push(
+      `  loss: ${first.loss.toFixed(4)} (step ${first.step}) → ${last.loss.toFixed(4)} (step ${last.step}) · ${thousands(Math.round(r.tokensPerSecond))} tokens/s`,
+    );
+  if (r.imageFailures.length)
+    lines.push(
+      `  ${r.imageFailures.length} image(s) failed to load and were replaced by blank images with no loss; first: ${r.imageFailures[0]!.image}: ${r.imageFailures[0]!.error}`,
+    );
   if (r.noSupervised.length) lines.push(`  ${r.noSupervised.length} sample(s) had no supervised token`);
   if (r.checkpoint) lines.push(`  checkpoint: ${path.relative(process.cwd(), r.checkpoint) || r.checkpoint}`);
   if (r.lossCurve) lines.push(`  loss curve: ${path.relative(process.cwd(), r.lossCurve.png)}`);
@@ -38,8 +45,12 @@ export async function main(config: PhaseRunConfig, programUrl: string, argv: str
     ({ values } = parseArgs({
       args: argv,
       options: {
-        backend: { type: "string" }, steps: { type: "string" }, fresh: { type: "boolean" },
-        "inline-loader": { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        backend: { type: "string" },
+        steps: { type: "string" },
+        fresh: { type: "boolean" },
+        "inline-loader": { type: "boolean" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
       },
     }));
   } catch (err) {
@@ -47,7 +58,10 @@ export async function main(config: PhaseRunConfig, programUrl: string, argv: str
     process.exitCode = 2;
     return;
   }
-  if (values.help) { process.stdout.write(`${config.spec}, phase ${config.phase}\n${HELP}\n`); return; }
+  if (values.help) {
+    process.stdout.write(`${config.spec}, phase ${config.phase}\n${HELP}\n`);
+    return;
+  }
   const steps = values.steps === undefined ? undefined : Number(values.steps);
   if (steps !== undefined && !(Number.isInteger(steps) && steps > 0)) {
     process.stderr.write(`error: --steps wants a positive integer, not ${values.steps}\n`);
@@ -71,7 +85,9 @@ export async function main(config: PhaseRunConfig, programUrl: string, argv: str
     }
     if (err instanceof Error && err.name === "RuntimeError" && /Aborted/.test(err.message)) {
       // XNNPACK aborts the module when an allocation fails: the wasm heap is 32-bit.
-      process.stderr.write(`error: the wasm backend ran out of memory (its heap is limited to 4 GiB). Make the micro-batch smaller (\`batch = ${config.batch.global} per step, ${Math.max(1, Math.floor(config.batch.micro / 2))} per micro-batch\` in the spec), or install @tensorflow/tfjs-node.\n`);
+      process.stderr.write(
+        `error: the wasm backend ran out of memory (its heap is limited to 4 GiB). Make the micro-batch smaller (\`batch = ${config.batch.global} per step, ${Math.max(1, Math.floor(config.batch.micro / 2))} per micro-batch\` in the spec), or install @tensorflow/tfjs-node.\n`,
+      );
       process.exitCode = 1;
       return;
     }

@@ -44,17 +44,24 @@ await build({
 // base64 tables (which costs ~40 ms). The pieces contain no newlines.
 const { default: llama } = await import("llama-tokenizer-js");
 const { writeFileSync } = await import("node:fs");
-if (llama.vocabById.length !== 32000 || llama.vocabById.some((p) => p.includes("\n"))) throw new Error("unexpected llama-tokenizer-js vocabulary");
+if (llama.vocabById.length !== 32000 || llama.vocabById.some((p) => p.includes("\n")))
+  throw new Error("unexpected llama-tokenizer-js vocabulary");
 writeFileSync(new URL("../dist/llama2-vocab.txt", import.meta.url), llama.vocabById.join("\n"));
 
 // `node --import dist/register.mjs program.mjs`: resolves `llavac/runtime` to this package's bundle
 // wherever the program is (out/ folders need not be inside a project that depends on llavac).
-writeFileSync(new URL("../dist/register.mjs", import.meta.url), `import { register } from "node:module";\nregister("./resolve-hook.mjs", import.meta.url);\n`);
-writeFileSync(new URL("../dist/resolve-hook.mjs", import.meta.url), `const runtime = new URL("./runtime.js", import.meta.url).href;
+writeFileSync(
+  new URL("../dist/register.mjs", import.meta.url),
+  `import { register } from "node:module";\nregister("./resolve-hook.mjs", import.meta.url);\n`,
+);
+writeFileSync(
+  new URL("../dist/resolve-hook.mjs", import.meta.url),
+  `const runtime = new URL("./runtime.js", import.meta.url).href;
 export async function resolve(specifier, context, next) {
   if (specifier === "llavac/runtime") return { url: runtime, shortCircuit: true };
   return next(specifier, context);
 }
-`);
+`,
+);
 
 await types;

@@ -11,15 +11,25 @@ import { tempDir } from "./data-helpers.js";
 import { ROOT, run } from "./helpers.js";
 import { DEFAULT_BACKEND, HAS_NATIVE, warnIfNoNative } from "./native.js";
 
-const missing = (pkg: string) => async (): Promise<string> => { throw new Error(`Cannot find package '${pkg}'`); };
+const missing = (pkg: string) => async (): Promise<string> => {
+  throw new Error(`Cannot find package '${pkg}'`);
+};
 
 describe("backend selection", () => {
   it("falls back along tensorflow-gpu → tensorflow → wasm when the node backends are missing", async () => {
-    const loaders: BackendLoaders = { ...defaultLoaders, "tensorflow-gpu": missing("@tensorflow/tfjs-node-gpu"), tensorflow: missing("@tensorflow/tfjs-node") };
+    const loaders: BackendLoaders = {
+      ...defaultLoaders,
+      "tensorflow-gpu": missing("@tensorflow/tfjs-node-gpu"),
+      tensorflow: missing("@tensorflow/tfjs-node"),
+    };
     const c = await selectBackend(undefined, loaders);
     expect(c.backend).toBe("wasm");
     expect(tf.getBackend()).toBe("wasm");
-    expect(c.attempts.map((a) => [a.backend, a.ok])).toEqual([["tensorflow-gpu", false], ["tensorflow", false], ["wasm", true]]);
+    expect(c.attempts.map((a) => [a.backend, a.ok])).toEqual([
+      ["tensorflow-gpu", false],
+      ["tensorflow", false],
+      ["wasm", true],
+    ]);
     expect(c.attempts[0]!.error).toContain("tfjs-node-gpu");
   });
 
@@ -41,7 +51,9 @@ describe("backend selection", () => {
 
   it("--backend forces one backend, and fails clearly when it cannot load", async () => {
     expect((await selectBackend("cpu")).backend).toBe("cpu");
-    await expect(selectBackend("tensorflow", { ...defaultLoaders, tensorflow: missing("@tensorflow/tfjs-node") })).rejects.toThrow(/backend tensorflow is not available.*tfjs-node/);
+    await expect(selectBackend("tensorflow", { ...defaultLoaders, tensorflow: missing("@tensorflow/tfjs-node") })).rejects.toThrow(
+      /backend tensorflow is not available.*tfjs-node/,
+    );
     await expect(selectBackend("tpu")).rejects.toThrow(BackendError);
     await expect(selectBackend("tpu")).rejects.toThrow(/unknown backend "tpu"/);
   });
@@ -69,11 +81,23 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-4): boolean 
 }
 
 describe("wasm kernel fixes agree with the cpu backend", () => {
-  const a = () => tf.tensor3d(Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i)), [2, 5, 3]);
-  const b = () => tf.tensor3d(Array.from({ length: 2 * 5 * 4 }, (_, i) => Math.cos(i)), [2, 5, 4]);
+  const a = () =>
+    tf.tensor3d(
+      Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i)),
+      [2, 5, 3],
+    );
+  const b = () =>
+    tf.tensor3d(
+      Array.from({ length: 2 * 5 * 4 }, (_, i) => Math.cos(i)),
+      [2, 5, 4],
+    );
 
   it("matMul with transposeA and transposeB (the autodiff path)", async () => {
-    for (const [ta, tb] of [[true, false], [false, true], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const f = () => {
         const x = ta ? a() : a().transpose([0, 2, 1]);
         const y = tb ? b().transpose([0, 2, 1]) : b();
@@ -86,7 +110,20 @@ describe("wasm kernel fixes agree with the cpu backend", () => {
   });
 
   it("the gradient of gather (UnsortedSegmentSum), with repeated and out-of-order indices", async () => {
-    const f = () => tf.grad((t: tf.Tensor) => tf.gather(t, tf.tensor1d([3, 0, 3, 1], "int32")).mul(tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]])).sum())(tf.zeros([5, 2]));
+    const f = () =>
+      tf.grad((t: tf.Tensor) =>
+        tf
+          .gather(t, tf.tensor1d([3, 0, 3, 1], "int32"))
+          .mul(
+            tf.tensor2d([
+              [1, 2],
+              [3, 4],
+              [5, 6],
+              [7, 8],
+            ]),
+          )
+          .sum(),
+      )(tf.zeros([5, 2]));
     const w = await on("wasm", f);
     expect(Array.from(w)).toEqual([3, 4, 7, 8, 0, 0, 6, 8, 0, 0]);
     expect(Array.from(await on("cpu", f))).toEqual(Array.from(w));
@@ -103,12 +140,16 @@ describe("wasm kernel fixes agree with the cpu backend", () => {
 warnIfNoNative("backend");
 
 describe("llavac backend", () => {
-  const llavac = (args: string[]) => run(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...args], { cwd: ROOT, env: { NO_COLOR: "1" } });
+  const llavac = (args: string[]) =>
+    run(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...args], { cwd: ROOT, env: { NO_COLOR: "1" } });
 
   it("lists every backend, which load and why the others do not, with versions and threads", async () => {
     const r = await llavac(["backend", "--format", "json"]);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { backends: { backend: string; ok: boolean; version?: string; threads?: string; error?: string; hint?: string }[]; chosen: string };
+    const j = JSON.parse(r.stdout) as {
+      backends: { backend: string; ok: boolean; version?: string; threads?: string; error?: string; hint?: string }[];
+      chosen: string;
+    };
     expect(j.backends.map((b) => b.backend)).toEqual(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]);
     const by = Object.fromEntries(j.backends.map((b) => [b.backend, b]));
     expect(by.wasm).toMatchObject({ ok: true, version: "tfjs-backend-wasm 4.22.0" });
@@ -147,13 +188,20 @@ describe("llavac backend", () => {
     expect(() => installNative({ wheel: junk })).toThrow(/not a readable wheel/);
     // A real zip without the libraries: the wasm package's own files zipped would do, but a wheel of
     // the wrong kind is what users meet, so build one with pip's own wheel layout.
-    const AdmZip = createRequire(path.join(ROOT, "node_modules/@tensorflow/tfjs-node/package.json"))("adm-zip") as new () => { addFile(n: string, b: Buffer): void; writeZip(f: string): void };
+    const AdmZip = createRequire(path.join(ROOT, "node_modules/@tensorflow/tfjs-node/package.json"))("adm-zip") as new () => {
+      addFile(n: string, b: Buffer): void;
+      writeZip(f: string): void;
+    };
     const z = new AdmZip();
     z.addFile("numpy/__init__.py", Buffer.from(""));
     const other = path.join(dir, "numpy-2.0-cp311-cp311-linux_x86_64.whl");
     z.writeZip(other);
     expect(() => installNative({ wheel: other })).toThrow(/has no tensorflow\/libtensorflow_cc\.so\.2: not a TensorFlow 2\.x Linux wheel/);
-    const again = spawnSync(process.execPath, ["-e", "require('@tensorflow/tfjs-node'); process.stdout.write(require('@tensorflow/tfjs-node').getBackend())"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
+    const again = spawnSync(
+      process.execPath,
+      ["-e", "require('@tensorflow/tfjs-node'); process.stdout.write(require('@tensorflow/tfjs-node').getBackend())"],
+      { cwd: ROOT, encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } },
+    );
     expect(again.stdout).toBe("tensorflow");
   });
 });

@@ -3,7 +3,10 @@ import { filesToWrite } from "../compiler/build.js";
 import { compile, type CompileResult } from "../compiler/compile.js";
 import { ROOT } from "./helpers.js";
 
-export async function buildFiles(spec: string, opts: { source?: string; env?: Record<string, string> } = {}): Promise<{ result: CompileResult; files: Map<string, string> }> {
+export async function buildFiles(
+  spec: string,
+  opts: { source?: string; env?: Record<string, string> } = {},
+): Promise<{ result: CompileResult; files: Map<string, string> }> {
   const result = await compile(spec, { env: opts.env ?? {}, cwd: ROOT, ...(opts.source !== undefined ? { source: opts.source } : {}) });
   const outputs = result.diags.errorCount === 0 ? filesToWrite(result.emitted) : [];
   return { result, files: new Map(outputs.map((f) => [f.path, f.content])) };

@@ -5,7 +5,19 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CODES, defaultLevel, fill, fitsTemplate, isCode, levelPolicy, LevelUsageError, STRICT_CODES, type Code, type CodeInfo, type Trigger } from "../compiler/codes.js";
+import {
+  CODES,
+  defaultLevel,
+  fill,
+  fitsTemplate,
+  isCode,
+  levelPolicy,
+  LevelUsageError,
+  STRICT_CODES,
+  type Code,
+  type CodeInfo,
+  type Trigger,
+} from "../compiler/codes.js";
 import { compile, type CompileResult } from "../compiler/compile.js";
 import { ROOT, TINY, TINY_DIRS, tinyWith } from "./helpers.js";
 
@@ -26,13 +38,24 @@ async function runTrigger(t: Trigger, levels: { deny?: string[]; allow?: string[
     writeFileSync(path.join(dir, f), text);
   }
   if (!t.noData) for (const d of TINY_DIRS) mkdirSync(path.join(dir, d), { recursive: true });
-  const result = await compile(path.join(dir, "spec.llava"), { cwd: dir, env: { ...t.env }, ...levels, ...(t.weights ? { weights: t.weights } : {}), ...(t.set ? { overrides: t.set } : {}) });
+  const result = await compile(path.join(dir, "spec.llava"), {
+    cwd: dir,
+    env: { ...t.env },
+    ...levels,
+    ...(t.weights ? { weights: t.weights } : {}),
+    ...(t.set ? { overrides: t.set } : {}),
+  });
   // compile() emits too (check is build without writing), so `build` triggers need nothing more.
   return result;
 }
 
 function described(r: CompileResult): string {
-  return r.diags.sorted().map((d) => `${d.code} ${d.message}`).join("; ") || "(none)";
+  return (
+    r.diags
+      .sorted()
+      .map((d) => `${d.code} ${d.message}`)
+      .join("; ") || "(none)"
+  );
 }
 
 describe("catalog: one home for every code", () => {
@@ -64,16 +87,24 @@ describe("catalog: one home for every code", () => {
   });
 
   // One test per code, so a failing trigger names its code.
-  it.each(ALL.filter((c) => !INTERNAL.includes(c)))("%s is produced by its trigger spec, and everything the trigger produces is catalogued", async (code) => {
-    const r = await runTrigger(CODES[code].trigger!);
-    for (const d of r.diags.items) produced.add(d.code);
-    expect(r.diags.items.map((d) => d.code as string), `${code}'s trigger produced: ${described(r)}`).toContain(code);
-    for (const d of r.diags.items) {
-      expect(isCode(d.code), `${d.code} is not in the catalog`).toBe(true);
-      expect(fitsTemplate(d.code, d.message), `${d.code} "${d.message}" does not fit "${(CODES[d.code] as CodeInfo).message}"`).toBe(true);
-      expect(d.severity).toBe(defaultLevel(d.code));
-    }
-  });
+  it.each(ALL.filter((c) => !INTERNAL.includes(c)))(
+    "%s is produced by its trigger spec, and everything the trigger produces is catalogued",
+    async (code) => {
+      const r = await runTrigger(CODES[code].trigger!);
+      for (const d of r.diags.items) produced.add(d.code);
+      expect(
+        r.diags.items.map((d) => d.code as string),
+        `${code}'s trigger produced: ${described(r)}`,
+      ).toContain(code);
+      for (const d of r.diags.items) {
+        expect(isCode(d.code), `${d.code} is not in the catalog`).toBe(true);
+        expect(fitsTemplate(d.code, d.message), `${d.code} "${d.message}" does not fit "${(CODES[d.code] as CodeInfo).message}"`).toBe(
+          true,
+        );
+        expect(d.severity).toBe(defaultLevel(d.code));
+      }
+    },
+  );
 
   it("every code produced by the examples (checked and built) is in the catalog, with its template's message", async () => {
     const specs = readdirSync(path.join(ROOT, "examples"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".llava"));
@@ -128,7 +159,11 @@ describe("catalog: levels (--deny, --allow, --strict)", () => {
     expect(() => levelPolicy({ allow: ["E0401"] })).toThrow(/E0401 is an error, and an error cannot be allowed/);
     expect(() => levelPolicy({ deny: ["W9999"] })).toThrow(/--deny W9999: unknown code/);
     expect(() => levelPolicy({ allow: ["W0408"], strict: true })).toThrow(/both allowed and denied/);
-    expect([...levelPolicy({ deny: ["W0301", "W0302"], allow: ["W0303"] })]).toEqual([["W0303", "allow"], ["W0301", "error"], ["W0302", "error"]]);
+    expect([...levelPolicy({ deny: ["W0301", "W0302"], allow: ["W0303"] })]).toEqual([
+      ["W0303", "allow"],
+      ["W0301", "error"],
+      ["W0302", "error"],
+    ]);
     // Denying an error changes nothing.
     expect(levelPolicy({ deny: ["E0401"] }).get("E0401")).toBe("error");
   });

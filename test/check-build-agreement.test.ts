@@ -20,9 +20,14 @@ const BIN = path.join(ROOT, "bin/llavac.js");
 const INTERNAL = (Object.keys(CODES) as Code[]).filter((c) => /a bug in llavac/i.test(CODES[c].explain));
 
 const EXAMPLES = readdirSync(path.join(ROOT, "examples"), { recursive: true, encoding: "utf8" })
-  .filter((f) => f.endsWith(".llava")).map((f) => path.join("examples", f)).sort();
+  .filter((f) => f.endsWith(".llava"))
+  .map((f) => path.join("examples", f))
+  .sort();
 
-interface Outcome { exit: number; diags: string[] }
+interface Outcome {
+  exit: number;
+  diags: string[];
+}
 
 const key = (d: { severity: string; code: string; file: string; line: number; column: number; endLine: number; endColumn: number }) =>
   `${d.severity} ${d.code} ${d.file}:${d.line}:${d.column}-${d.endLine}:${d.endColumn}`;
@@ -31,20 +36,33 @@ const key = (d: { severity: string; code: string; file: string; line: number; co
 function cli(args: string[]): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [BIN, ...args, "--format", "json"], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
-    let out = "", err = "";
+    let out = "",
+      err = "";
     p.stdout.on("data", (b) => (out += b));
     p.stderr.on("data", (b) => (err += b));
     p.on("error", reject);
     p.on("close", (code) => {
       let diags: string[] = [`unparsable output: ${out.slice(0, 200)} ${err.slice(0, 2000)}`];
-      try { diags = (JSON.parse(out).diagnostics as Parameters<typeof key>[0][]).map(key); } catch { /* kept above */ }
+      try {
+        diags = (JSON.parse(out).diagnostics as Parameters<typeof key>[0][]).map(key);
+      } catch {
+        /* kept above */
+      }
       resolve({ exit: code ?? -1, diags });
     });
   });
 }
 
 const spanKey = (d: Diagnostic, display: (f: string) => string) =>
-  key({ severity: d.severity, code: d.code, file: display(d.span.file), line: d.span.line, column: d.span.col, endLine: d.span.endLine, endColumn: d.span.endCol });
+  key({
+    severity: d.severity,
+    code: d.code,
+    file: display(d.span.file),
+    line: d.span.line,
+    column: d.span.col,
+    endLine: d.span.endLine,
+    endColumn: d.span.endCol,
+  });
 
 /**
  * In-process, for the corpus: what `check` does (compile) and what `build` does (compile for an output
@@ -52,8 +70,14 @@ const spanKey = (d: Diagnostic, display: (f: string) => string) =>
  */
 async function inProcess(kind: "check" | "build", source: string, file = FUZZ_FILE, cwd = VIRTUAL): Promise<Outcome> {
   try {
-    const r = await compile(file, { source, env: {}, cwd, ...(kind === "build" ? { outDir: path.join(tmpdir(), "llavac-agreement-out") } : {}) });
-    if (kind === "build" && r.diags.errorCount === 0) for (const f of filesToWrite(r.emitted, { cerebras: true })) expect(typeof f.content).toBe("string");
+    const r = await compile(file, {
+      source,
+      env: {},
+      cwd,
+      ...(kind === "build" ? { outDir: path.join(tmpdir(), "llavac-agreement-out") } : {}),
+    });
+    if (kind === "build" && r.diags.errorCount === 0)
+      for (const f of filesToWrite(r.emitted, { cerebras: true })) expect(typeof f.content).toBe("string");
     return { exit: r.diags.errorCount > 0 ? 1 : 0, diags: r.diags.sorted().map((d) => spanKey(d, (f) => r.graph.display(f))) };
   } catch (err) {
     return { exit: 70, diags: [`internal error: ${(err as Error)?.stack ?? String(err)}`] };
@@ -62,7 +86,10 @@ async function inProcess(kind: "check" | "build", source: string, file = FUZZ_FI
 
 function noInternalError(o: Outcome, what: string): void {
   expect(o.exit, `${what}: ${o.diags.join("\n")}`).not.toBe(70);
-  expect(o.diags.filter((d) => INTERNAL.some((c) => d.split(" ")[1] === c)), what).toEqual([]);
+  expect(
+    o.diags.filter((d) => INTERNAL.some((c) => d.split(" ")[1] === c)),
+    what,
+  ).toEqual([]);
 }
 
 async function agree(source: string, file?: string, cwd?: string): Promise<Outcome> {
@@ -74,19 +101,28 @@ async function agree(source: string, file?: string, cwd?: string): Promise<Outco
 }
 
 /** TINY with a target and emission-specific fields chosen at random (releases, layouts, writer settings, styles). */
-const emissionVariants: fc.Arbitrary<string> = fc.record({
-  release: fc.constantFrom(undefined, "2.2.1", "2.3.0", "2.10"),
-  format: fc.constantFrom(undefined, "flat", "trainer"),
-  style: fc.constantFrom(undefined, "vicuna_v1", "llava_plain", "llama2", "", "mine"),
-  writer: fc.constantFrom("hdf5_writer { output: \"./h5/out\" }", "hdf5_writer { }", "hdf5_writer { input: \"./jsonl\" }", "none", "hdf5_writer { input: \"./jsonl\", output: \"./h5\" }"),
-  twoData: fc.boolean(),
-}).map(({ release, format, style, writer, twoData }) => {
-  let s = TINY.replace(/preprocess\s*=\s*hdf5_writer \{[^}\n]*\}/, `preprocess = ${writer}`);
-  if (style !== undefined) s = s.replace(/template\s*=\s*vicuna_v1\b/, `template = vicuna_v1 { cerebras_style: ${JSON.stringify(style)} }`);
-  if (twoData) s = s.replace(/\n(\s*)data(\s*)=(\s*)(\w+)/, "\n$1data$2=$3[$4, $4 { jsonl: \"./other\" }]");
-  const fields = [release && `release: "${release}"`, format && `format: "${format}"`].filter(Boolean).join(", ");
-  return release || format ? `${s}\ncerebras cluster { ${fields} }\n` : s;
-});
+const emissionVariants: fc.Arbitrary<string> = fc
+  .record({
+    release: fc.constantFrom(undefined, "2.2.1", "2.3.0", "2.10"),
+    format: fc.constantFrom(undefined, "flat", "trainer"),
+    style: fc.constantFrom(undefined, "vicuna_v1", "llava_plain", "llama2", "", "mine"),
+    writer: fc.constantFrom(
+      'hdf5_writer { output: "./h5/out" }',
+      "hdf5_writer { }",
+      'hdf5_writer { input: "./jsonl" }',
+      "none",
+      'hdf5_writer { input: "./jsonl", output: "./h5" }',
+    ),
+    twoData: fc.boolean(),
+  })
+  .map(({ release, format, style, writer, twoData }) => {
+    let s = TINY.replace(/preprocess\s*=\s*hdf5_writer \{[^}\n]*\}/, `preprocess = ${writer}`);
+    if (style !== undefined)
+      s = s.replace(/template\s*=\s*vicuna_v1\b/, `template = vicuna_v1 { cerebras_style: ${JSON.stringify(style)} }`);
+    if (twoData) s = s.replace(/\n(\s*)data(\s*)=(\s*)(\w+)/, '\n$1data$2=$3[$4, $4 { jsonl: "./other" }]');
+    const fields = [release && `release: "${release}"`, format && `format: "${format}"`].filter(Boolean).join(", ");
+    return release || format ? `${s}\ncerebras cluster { ${fields} }\n` : s;
+  });
 
 describe("check and build agree", () => {
   it("the internal-error codes are known (so the test below can fail)", () => {
@@ -96,19 +132,27 @@ describe("check and build agree", () => {
   it.each(EXAMPLES)("%s: the same diagnostics and exit status from the CLI's check and build", async (spec) => {
     const out = mkdtempSync(path.join(tmpdir(), "llavac-agree-"));
     try {
-      const [check, build] = await Promise.all([cli(["check", spec]), cli(["build", spec, "-o", path.join(out, "o"), "--target", "cerebras"])]);
+      const [check, build] = await Promise.all([
+        cli(["check", spec]),
+        cli(["build", spec, "-o", path.join(out, "o"), "--target", "cerebras"]),
+      ]);
       expect(build).toEqual(check);
       noInternalError(check, spec);
       // Every example builds (the data demo included: its finetune writer reads one folder).
       expect(check.exit, check.diags.join("\n")).toBe(0);
-    } finally { rmSync(out, { recursive: true, force: true }); }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it("the specs imported from the golden configs (both phases, and each phase alone)", async () => {
     const golden = (size: string, phase: string) => path.join(ROOT, "test/golden", `llava-v1.5-${size}`, phase, "params.yaml");
     for (const size of ["7b", "13b"]) {
       for (const files of [[golden(size, "pretrain"), golden(size, "finetune")], [golden(size, "pretrain")], [golden(size, "finetune")]]) {
-        const r = await importConfigs(files.map((file) => ({ file, text: readFileSync(file, "utf8") })), ROOT);
+        const r = await importConfigs(
+          files.map((file) => ({ file, text: readFileSync(file, "utf8") })),
+          ROOT,
+        );
         expect(r.spec, files.join(" ")).not.toBe("");
         await agree(r.spec, path.join(ROOT, "imported.llava"), ROOT);
       }

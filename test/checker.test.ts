@@ -6,7 +6,10 @@ describe("checker: a valid spec", () => {
   it("the tiny spec checks clean and derives every phase", async () => {
     const r = await check(TINY, { dirs: TINY_DIRS });
     expect(r.diags).toEqual([]);
-    expect(r.result.phases.map((p) => [p.unit.ir.$name, p.derived?.numPatches, p.derived?.imageStartIdx])).toEqual([["align", 16, 1], ["tune", 16, 35]]);
+    expect(r.result.phases.map((p) => [p.unit.ir.$name, p.derived?.numPatches, p.derived?.imageStartIdx])).toEqual([
+      ["align", 16, 1],
+      ["tune", 16, 35],
+    ]);
   });
 });
 
@@ -141,7 +144,7 @@ describe("checker: types, ranges and enums (use site, with a note at the constra
   });
 
   it("E0203 a required field left open, reported in the user's spec", async () => {
-    const src = tinyWith("  images    = \"./images\"\n  hdf5      = \"./h5/align\"", "  hdf5      = \"./h5/align\"");
+    const src = tinyWith('  images    = "./images"\n  hdf5      = "./h5/align"', '  hdf5      = "./h5/align"');
     const d = (await check(src, { dirs: TINY_DIRS })).one("E0203");
     expect(d.message).toMatch(/missing `images`/);
     expect(pos(d)).toEqual(locate(src, "align", "phase align"));
@@ -186,7 +189,10 @@ describe("checker: model geometry", () => {
   });
 
   it("E0305 an explicit num_patches that disagrees shows both values", async () => {
-    const src = tinyWith("  freeze    = [/^image_model/, /^text_model/]", "  freeze    = [/^image_model/, /^text_model/]\n  num_patches = 17");
+    const src = tinyWith(
+      "  freeze    = [/^image_model/, /^text_model/]",
+      "  freeze    = [/^image_model/, /^text_model/]\n  num_patches = 17",
+    );
     const d = (await check(src, { dirs: TINY_DIRS })).one("E0305");
     expect(pos(d)).toEqual(locate(src, "17", "num_patches"));
     expect(d.message).toBe("num_patches is 17 here, but llavac derives 16");
@@ -200,13 +206,22 @@ describe("checker: model geometry", () => {
   });
 
   it("E0305 max_sequence_length and text_budget are checked too", async () => {
-    const src = tinyWith("  freeze    = [/^image_model/]", "  freeze    = [/^image_model/]\n  max_sequence_length = 2048\n  text_budget = 100");
+    const src = tinyWith(
+      "  freeze    = [/^image_model/]",
+      "  freeze    = [/^image_model/]\n  max_sequence_length = 2048\n  text_budget = 100",
+    );
     const r = await check(src, { dirs: TINY_DIRS });
-    expect(r.errors.map((e) => e.message)).toEqual(["max_sequence_length is 2048 here, but llavac derives 128", "text_budget is 100 here, but llavac derives 111"]);
+    expect(r.errors.map((e) => e.message)).toEqual([
+      "max_sequence_length is 2048 here, but llavac derives 128",
+      "text_budget is 100 here, but llavac derives 111",
+    ]);
   });
 
   it("E0305 an explicit max_steps that disagrees with the schedule's derivation", async () => {
-    const src = tinyWith("  freeze    = [/^image_model/, /^text_model/]", "  freeze    = [/^image_model/, /^text_model/]\n  max_steps = 100 steps");
+    const src = tinyWith(
+      "  freeze    = [/^image_model/, /^text_model/]",
+      "  freeze    = [/^image_model/, /^text_model/]\n  max_steps = 100 steps",
+    );
     const d = (await check(src, { dirs: TINY_DIRS })).one("E0305");
     expect(pos(d)).toEqual(locate(src, "100 steps"));
     expect(d.message).toBe("max_steps is 100 here, but llavac derives 62");
@@ -214,7 +229,10 @@ describe("checker: model geometry", () => {
   });
 
   it("E0307 transforms that do not produce the encoder's image size", async () => {
-    const src = tinyWith("  freeze    = [/^image_model/]", "  freeze    = [/^image_model/]\n  transforms = [resize { size: 48 }, center_crop { size: 32 }, to_tensor]");
+    const src = tinyWith(
+      "  freeze    = [/^image_model/]",
+      "  freeze    = [/^image_model/]\n  transforms = [resize { size: 48 }, center_crop { size: 32 }, to_tensor]",
+    );
     const d = (await check(src, { dirs: TINY_DIRS })).one("E0307");
     expect(pos(d)).toEqual(locate(src, "48"));
   });
@@ -249,7 +267,10 @@ describe("checker: training setup", () => {
   });
 
   it("loss_weight is free with batch_size scaling", async () => {
-    const src = tinyWith("  freeze    = [/^image_model/]", "  freeze    = [/^image_model/]\n  loss_scaling = batch_size\n  loss_weight = 0.5");
+    const src = tinyWith(
+      "  freeze    = [/^image_model/]",
+      "  freeze    = [/^image_model/]\n  loss_scaling = batch_size\n  loss_weight = 0.5",
+    );
     expect((await check(src, { dirs: TINY_DIRS })).errors).toEqual([]);
   });
 
@@ -262,7 +283,10 @@ describe("checker: training setup", () => {
   });
 
   it("W0301 warm-up plus decay that differ from max_steps is a warning, and the explicit value is kept", async () => {
-    const src = tinyWith("schedule  = warmup_cosine { length: 2 epochs, warmup: 10% }", "schedule  = warmup_cosine { length: 2 epochs, warmup: 10%, decay: 60 steps }");
+    const src = tinyWith(
+      "schedule  = warmup_cosine { length: 2 epochs, warmup: 10% }",
+      "schedule  = warmup_cosine { length: 2 epochs, warmup: 10%, decay: 60 steps }",
+    );
     const r = await check(src, { dirs: TINY_DIRS });
     const d = r.one("W0301");
     expect(d.severity).toBe("warning");
@@ -273,7 +297,10 @@ describe("checker: training setup", () => {
 
 describe("checker: phase chains", () => {
   it("E0405 a cycle of phases", async () => {
-    const src = tinyWith("  model     = tiny\n  data      = shapes\n  template  = plain", "  from      = tune\n  model     = tiny\n  data      = shapes\n  template  = plain");
+    const src = tinyWith(
+      "  model     = tiny\n  data      = shapes\n  template  = plain",
+      "  from      = tune\n  model     = tiny\n  data      = shapes\n  template  = plain",
+    );
     const d = (await check(src, { dirs: TINY_DIRS })).one("E0405");
     expect(d.message).toMatch(/align → tune → align|tune → align → tune/);
   });

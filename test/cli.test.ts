@@ -44,7 +44,13 @@ describe("cli", () => {
     expect(r.code).toBe(1);
     const j = JSON.parse(r.stdout);
     expect(j.errors).toBe(1);
-    expect(j.diagnostics.find((d: { code: string }) => d.code === "E0403")).toMatchObject({ severity: "error", file: "bad.llava", line: locate(text, "12 per").line, column: locate(text, "12 per").col, title: "per-system batch not divisible by micro-batch" });
+    expect(j.diagnostics.find((d: { code: string }) => d.code === "E0403")).toMatchObject({
+      severity: "error",
+      file: "bad.llava",
+      line: locate(text, "12 per").line,
+      column: locate(text, "12 per").col,
+      title: "per-system batch not divisible by micro-batch",
+    });
     expect(j.phases[1]).toMatchObject({ name: "tune", derived: { num_patches: 16, image_start_idx: 35 } });
   });
 
@@ -61,7 +67,9 @@ describe("cli", () => {
     expect(r.code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(["finetune", "manifest.json", "pretrain"]);
     expect(readdirSync(path.join(out, "pretrain")).sort()).toEqual(["params.yaml", "preprocess.yaml", "train.ts"]);
-    expect(readFileSync(path.join(out, "pretrain/params.yaml"), "utf8")).toBe(readFileSync(path.join(ROOT, "test/golden/llava-v1.5-13b/pretrain/params.yaml"), "utf8"));
+    expect(readFileSync(path.join(out, "pretrain/params.yaml"), "utf8")).toBe(
+      readFileSync(path.join(ROOT, "test/golden/llava-v1.5-13b/pretrain/params.yaml"), "utf8"),
+    );
     const dir = mkdtempSync(path.join(tmpdir(), "llavac-cli-"));
     writeFileSync(path.join(dir, "bad.llava"), TINY.replace("lr: 1e-3", "lr: -1"));
     const out2 = path.join(dir, "out");
@@ -81,7 +89,9 @@ describe("cli", () => {
     for (const std of ["stdlib", "stdlib/out", "./stdlib/../stdlib/x"]) {
       const r = llavac(["build", "examples/tiny-shapes/tiny.llava", "-o", std]);
       expect(r.code, std).toBe(2);
-      expect(r.stderr, std).toMatch(/^llavac: -o .* is inside the standard library \(.*stdlib\); write the build somewhere else, e\.g\. -o out\n$/);
+      expect(r.stderr, std).toMatch(
+        /^llavac: -o .* is inside the standard library \(.*stdlib\); write the build somewhere else, e\.g\. -o out\n$/,
+      );
       expect(r.stderr).not.toContain("internal error");
     }
     expect(readdirSync(path.join(ROOT, "stdlib")).filter((f) => !f.endsWith(".llava"))).toEqual([]);

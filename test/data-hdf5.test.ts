@@ -16,7 +16,14 @@ async function dataset(n: number, opts: { textOnlyEvery?: number } = {}) {
   const dir = tempDir();
   await writeImage(path.join(dir, "images/a.jpg"));
   await writeImage(path.join(dir, "images/sub/b.jpg"), "#cc3366");
-  const lines = Array.from({ length: n }, (_, i) => sample(`s${i}`, opts.textOnlyEvery && i % opts.textOnlyEvery === 0 ? undefined : i % 2 ? "sub/b.jpg" : "a.jpg", `Question ${i}?`, `Answer number ${i}.`));
+  const lines = Array.from({ length: n }, (_, i) =>
+    sample(
+      `s${i}`,
+      opts.textOnlyEvery && i % opts.textOnlyEvery === 0 ? undefined : i % 2 ? "sub/b.jpg" : "a.jpg",
+      `Question ${i}?`,
+      `Answer number ${i}.`,
+    ),
+  );
   writeLines(path.join(dir, "jsonl/part.jsonl"), lines);
   return dir;
 }
@@ -30,11 +37,27 @@ describe("hdf5: the Cerebras reader's layout", () => {
     expect([r.stats.kept, r.stats.withImage, r.stats.textOnly]).toEqual([10, 8, 2]);
     const f = openSampleFile(path.join(dir, "h5/examples_0_0.h5"));
     const info = f.info();
-    expect(info).toMatchObject({ dtype: { kind: "int", size: 4, signed: true }, shape: [4, 4, 128], chunks: [1, 4, 128], filters: ["deflate"], pathShape: [4, 1], nExamples: 4 });
+    expect(info).toMatchObject({
+      dtype: { kind: "int", size: 4, signed: true },
+      shape: [4, 4, 128],
+      chunks: [1, 4, 128],
+      filters: ["deflate"],
+      pathShape: [4, 1],
+      nExamples: 4,
+    });
     expect(f.imagePaths()).toEqual([undefined, "sub/b.jpg", "a.jpg", "sub/b.jpg"]);
     // The rows are exactly the layout of the conversation.
     const tok = await loadTokenizer({ kind: "llama2" });
-    const want = layoutConversation(tok, VICUNA, [{ from: "human", value: "<image>\nQuestion 1?" }, { from: "gpt", value: "Answer number 1." }], true, { numPatches: 16, msl: 128 });
+    const want = layoutConversation(
+      tok,
+      VICUNA,
+      [
+        { from: "human", value: "<image>\nQuestion 1?" },
+        { from: "gpt", value: "Answer number 1." },
+      ],
+      true,
+      { numPatches: 16, msl: 128 },
+    );
     if (!want.ok) throw new Error();
     expect(f.rows(1).map((x) => [...x])).toEqual(want.rows.map((x) => [...x]));
     f.close();
@@ -45,11 +68,21 @@ describe("hdf5: the Cerebras reader's layout", () => {
 
   it("data_params.json carries the preprocessing sections, the statistics and image_patch_start_idx", async () => {
     const dir = await dataset(6);
-    const r = await runHdf5Job(jobConfig(dir, { params: { setup: { input_dir: "x" }, processing: { max_seq_length: 128 }, dataset: { num_patches: 16 } } }));
+    const r = await runHdf5Job(
+      jobConfig(dir, { params: { setup: { input_dir: "x" }, processing: { max_seq_length: 128 }, dataset: { num_patches: 16 } } }),
+    );
     const p = JSON.parse(readFileSync(path.join(dir, "h5/data_params.json"), "utf8"));
     expect(Object.keys(p)).toEqual(["dataset", "h5_dataset_stats", "image_patch_info", "llavac", "post-process", "processing", "setup"]);
     expect(p.image_patch_info).toEqual({ image_patch_start_idx: 35, num_patches: 16 });
-    expect(p["post-process"]).toMatchObject({ n_examples: 6, successful_files: 6, discarded_files: 0, processed_files: 6, eos_id: 2, pad_id: 0, vocab_size: 32000 });
+    expect(p["post-process"]).toMatchObject({
+      n_examples: 6,
+      successful_files: 6,
+      discarded_files: 0,
+      processed_files: 6,
+      eos_id: 2,
+      pad_id: 0,
+      vocab_size: 32000,
+    });
     expect(p.h5_dataset_stats).toMatchObject({ num_sequences: 6, num_tokens: 6 * 128, loss_valid_tokens: r.stats.lossValidTokens });
     expect(r.stats.lossValidTokens).toBeGreaterThan(6);
   });
@@ -70,7 +103,10 @@ phase two { model = m, data = d, template = vicuna_v1, images = "images", hdf5 =
     writeFileSync(path.join(dir, "spec.llava"), spec);
     const result = await compile(path.join(dir, "spec.llava"), { cwd: dir, env: {} });
     expect(result.diags.errorCount).toBe(0);
-    for (const [name, want] of [["one", 1], ["two", 35]] as const) {
+    for (const [name, want] of [
+      ["one", 1],
+      ["two", 35],
+    ] as const) {
       const phase = phaseFor(result, name);
       expect(phase.derived.imageStartIdx).toBe(want);
       const cfg = hdf5JobConfig(result, phase, { workers: 0, force: false, checkImages: true });
@@ -91,29 +127,46 @@ describe("hdf5: bad input is skipped with a reason and counted, never a crash", 
     writeFileSync(path.join(dir, "images/broken.jpg"), "this is not a jpeg");
     const long = "word ".repeat(200);
     const lines = [
-      sample("good", "ok.jpg", "Q?", "A."),                                                   // 1
-      sample("too_long", "ok.jpg", "Q?", long),                                                // 2
+      sample("good", "ok.jpg", "Q?", "A."), // 1
+      sample("too_long", "ok.jpg", "Q?", long), // 2
       JSON.stringify({ id: "odd", image: "ok.jpg", conversations: [{ from: "human", value: "<image>\nQ?" }] }), // 3
-      sample("missing", "nope.jpg", "Q?", "A."),                                               // 4
-      sample("undecodable", "broken.jpg", "Q?", "A."),                                         // 5
-      '{"id": "malformed", "conversations": [',                                                // 6
-      sample("escape", "../outside.jpg", "Q?", "A."),                                          // 7
-      sample("absolute", "/etc/passwd", "Q?", "A."),                                           // 8
-      JSON.stringify({ id: "no_conversations", image: "ok.jpg" }),                             // 9
-      JSON.stringify([{ id: "array" }]),                                                       // 10
-      sample("text_only", undefined, "Q?", "A."),                                              // 11
+      sample("missing", "nope.jpg", "Q?", "A."), // 4
+      sample("undecodable", "broken.jpg", "Q?", "A."), // 5
+      '{"id": "malformed", "conversations": [', // 6
+      sample("escape", "../outside.jpg", "Q?", "A."), // 7
+      sample("absolute", "/etc/passwd", "Q?", "A."), // 8
+      JSON.stringify({ id: "no_conversations", image: "ok.jpg" }), // 9
+      JSON.stringify([{ id: "array" }]), // 10
+      sample("text_only", undefined, "Q?", "A."), // 11
     ];
     writeLines(path.join(dir, "jsonl/in.jsonl"), lines);
     const report = path.join(dir, "skipped.jsonl");
     const r = await runHdf5Job(jobConfig(dir), { report });
     expect(r.stats.kept).toBe(2);
     expect(r.stats.processed).toBe(11);
-    expect(r.stats.skipped).toEqual({ bad_image: 1, invalid_record: 2, malformed_json: 1, missing_image: 1, odd_turns: 1, too_long: 1, unsafe_image_path: 2 });
-    const entries = readFileSync(report, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(r.stats.skipped).toEqual({
+      bad_image: 1,
+      invalid_record: 2,
+      malformed_json: 1,
+      missing_image: 1,
+      odd_turns: 1,
+      too_long: 1,
+      unsafe_image_path: 2,
+    });
+    const entries = readFileSync(report, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(entries.map((e) => [path.basename(e.file), e.line, e.reason])).toEqual([
-      ["in.jsonl", 2, "too_long"], ["in.jsonl", 3, "odd_turns"], ["in.jsonl", 4, "missing_image"], ["in.jsonl", 5, "bad_image"],
-      ["in.jsonl", 6, "malformed_json"], ["in.jsonl", 7, "unsafe_image_path"], ["in.jsonl", 8, "unsafe_image_path"],
-      ["in.jsonl", 9, "invalid_record"], ["in.jsonl", 10, "invalid_record"],
+      ["in.jsonl", 2, "too_long"],
+      ["in.jsonl", 3, "odd_turns"],
+      ["in.jsonl", 4, "missing_image"],
+      ["in.jsonl", 5, "bad_image"],
+      ["in.jsonl", 6, "malformed_json"],
+      ["in.jsonl", 7, "unsafe_image_path"],
+      ["in.jsonl", 8, "unsafe_image_path"],
+      ["in.jsonl", 9, "invalid_record"],
+      ["in.jsonl", 10, "invalid_record"],
     ]);
     expect(entries[0].detail).toMatch(/the limit is 128/);
     expect(existsSync(path.join(dir, "outside.jpg"))).toBe(false);
@@ -125,35 +178,60 @@ describe("hdf5: bad input is skipped with a reason and counted, never a crash", 
   it("bad roles, role order, <image> counts, invalid UTF-8, truncated images and symlinks out of the image root: each skipped with its reason and line", async () => {
     const dir = tempDir();
     await writeImage(path.join(dir, "images/ok.jpg"));
-    const full = await sharp(Buffer.from(Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 7919) % 251)), { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer();
+    const full = await sharp(Buffer.from(Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 7919) % 251)), {
+      raw: { width: 64, height: 48, channels: 3 },
+    })
+      .png()
+      .toBuffer();
     writeFileSync(path.join(dir, "images/truncated.png"), full.subarray(0, full.length >> 1));
     await writeImage(path.join(dir, "secret/outside.jpg"));
     symlinkSync(path.join(dir, "secret/outside.jpg"), path.join(dir, "images/link.jpg"));
     const turns = (...t: [string, string][]) => t.map(([from, value]) => ({ from, value }));
-    const rec = (id: string, image: string | undefined, conversations: { from: string; value: string }[]) => JSON.stringify({ id, ...(image ? { image } : {}), conversations });
+    const rec = (id: string, image: string | undefined, conversations: { from: string; value: string }[]) =>
+      JSON.stringify({ id, ...(image ? { image } : {}), conversations });
     const lines = [
-      sample("good", "ok.jpg", "Q?", "A."),                                                              // 1
-      rec("human_human", "ok.jpg", turns(["human", "<image>\nQ?"], ["human", "A."])),                    // 2
-      rec("gpt_first", "ok.jpg", turns(["gpt", "<image>\nQ?"], ["human", "A."])),                        // 3
-      rec("unknown_role", "ok.jpg", turns(["human", "<image>\nQ?"], ["bot", "A."])),                     // 4
+      sample("good", "ok.jpg", "Q?", "A."), // 1
+      rec("human_human", "ok.jpg", turns(["human", "<image>\nQ?"], ["human", "A."])), // 2
+      rec("gpt_first", "ok.jpg", turns(["gpt", "<image>\nQ?"], ["human", "A."])), // 3
+      rec("unknown_role", "ok.jpg", turns(["human", "<image>\nQ?"], ["bot", "A."])), // 4
       rec("two_images", "ok.jpg", turns(["human", "<image>\nQ?"], ["gpt", "A."], ["human", "<image> again?"], ["gpt", "B."])), // 5
-      rec("text_with_image_token", undefined, turns(["human", "<image>\nQ?"], ["gpt", "A."])),          // 6
-      "INVALID_UTF8",                                                                                     // 7
-      sample("truncated", "truncated.png", "Q?", "A."),                                                  // 8
-      sample("symlink", "link.jpg", "Q?", "A."),                                                         // 9
-      rec("user_assistant", "ok.jpg", turns(["user", "<image>\nQ?"], ["assistant", "A."])),             // 10
+      rec("text_with_image_token", undefined, turns(["human", "<image>\nQ?"], ["gpt", "A."])), // 6
+      "INVALID_UTF8", // 7
+      sample("truncated", "truncated.png", "Q?", "A."), // 8
+      sample("symlink", "link.jpg", "Q?", "A."), // 9
+      rec("user_assistant", "ok.jpg", turns(["user", "<image>\nQ?"], ["assistant", "A."])), // 10
     ];
     mkdirSync(path.join(dir, "jsonl"), { recursive: true });
     const bytes = Buffer.from(lines.join("\n") + "\n");
     const at = bytes.indexOf("INVALID_UTF8");
-    writeFileSync(path.join(dir, "jsonl/in.jsonl"), Buffer.concat([bytes.subarray(0, at), Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), bytes.subarray(at + "INVALID_UTF8".length)]));
+    writeFileSync(
+      path.join(dir, "jsonl/in.jsonl"),
+      Buffer.concat([bytes.subarray(0, at), Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), bytes.subarray(at + "INVALID_UTF8".length)]),
+    );
     const report = path.join(dir, "skipped.jsonl");
     const r = await runHdf5Job(jobConfig(dir), { report });
     expect(r.stats.kept).toBe(2);
-    expect(r.stats.skipped).toEqual({ bad_image: 1, bad_role: 1, image_token_count: 2, invalid_utf8: 1, role_order: 2, unsafe_image_path: 1 });
-    const entries = readFileSync(report, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(r.stats.skipped).toEqual({
+      bad_image: 1,
+      bad_role: 1,
+      image_token_count: 2,
+      invalid_utf8: 1,
+      role_order: 2,
+      unsafe_image_path: 1,
+    });
+    const entries = readFileSync(report, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(entries.map((e) => [e.line, e.reason])).toEqual([
-      [2, "role_order"], [3, "role_order"], [4, "bad_role"], [5, "image_token_count"], [6, "image_token_count"], [7, "invalid_utf8"], [8, "bad_image"], [9, "unsafe_image_path"],
+      [2, "role_order"],
+      [3, "role_order"],
+      [4, "bad_role"],
+      [5, "image_token_count"],
+      [6, "image_token_count"],
+      [7, "invalid_utf8"],
+      [8, "bad_image"],
+      [9, "unsafe_image_path"],
     ]);
     expect(entries.find((e) => e.line === 9).detail).toMatch(/symlink/);
   });
@@ -176,10 +254,21 @@ describe("hdf5: runs and reruns", () => {
     const dir = await dataset(600, { textOnlyEvery: 7 });
     const a = await runHdf5Job(jobConfig(dir, { workers: 2, inline: true, filesPerRecord: 100, out: path.join(dir, "inline") }));
     const b = await runHdf5Job(jobConfig(dir, { workers: 2, filesPerRecord: 100, out: path.join(dir, "threads") }));
-    expect(a.files).toEqual(["examples_0_0.h5", "examples_1_0.h5", "examples_2_0.h5", "examples_3_0.h5", "examples_0_1.h5", "examples_1_1.h5", "examples_2_1.h5"]);
+    expect(a.files).toEqual([
+      "examples_0_0.h5",
+      "examples_1_0.h5",
+      "examples_2_0.h5",
+      "examples_3_0.h5",
+      "examples_0_1.h5",
+      "examples_1_1.h5",
+      "examples_2_1.h5",
+    ]);
     expect(b.files).toEqual(a.files);
-    for (const f of a.files) expect(readFileSync(path.join(dir, "threads", f)).equals(readFileSync(path.join(dir, "inline", f))), f).toBe(true);
-    expect(readFileSync(path.join(dir, "threads/data_params.json"), "utf8").replace(/threads/g, "X")).toBe(readFileSync(path.join(dir, "inline/data_params.json"), "utf8").replace(/inline/g, "X"));
+    for (const f of a.files)
+      expect(readFileSync(path.join(dir, "threads", f)).equals(readFileSync(path.join(dir, "inline", f))), f).toBe(true);
+    expect(readFileSync(path.join(dir, "threads/data_params.json"), "utf8").replace(/threads/g, "X")).toBe(
+      readFileSync(path.join(dir, "inline/data_params.json"), "utf8").replace(/inline/g, "X"),
+    );
   });
 
   it("a finished run is not redone; another run's output is not overwritten without --force", async () => {
@@ -211,7 +300,14 @@ describe("hdf5: the demo spec reads its inputs, template and image root from the
     const result = await compile(path.join(ROOT, "examples/data-demo/demo.llava"), { cwd: ROOT, env: {} });
     const cfg = hdf5JobConfig(result, phaseFor(result, "finetune"), { workers: 2, force: false, checkImages: true });
     expect(cfg.inputs.map((p) => path.relative(ROOT, p))).toEqual(["out/jsonl/finetune"]);
-    expect([path.relative(ROOT, cfg.out), path.relative(ROOT, cfg.imageRoot), cfg.template.name, cfg.msl, cfg.numPatches, cfg.filesPerRecord]).toEqual(["out/h5/finetune", "examples/data-fixtures/root", "vicuna_v1", 2048, 576, 4]);
+    expect([
+      path.relative(ROOT, cfg.out),
+      path.relative(ROOT, cfg.imageRoot),
+      cfg.template.name,
+      cfg.msl,
+      cfg.numPatches,
+      cfg.filesPerRecord,
+    ]).toEqual(["out/h5/finetune", "examples/data-fixtures/root", "vicuna_v1", 2048, 576, 4]);
     expect(() => phaseFor(result, undefined)).toThrow(/choose one with --phase/);
   });
 });

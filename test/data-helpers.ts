@@ -7,8 +7,12 @@ import type { Hdf5JobConfig } from "../runtime/data/hdf5-job.js";
 import type { Template } from "../runtime/text/layout.js";
 
 export const VICUNA: Template = {
-  name: "vicuna_v1", layout: "chat", user: "USER:", assistant: "ASSISTANT:",
-  system: "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions.",
+  name: "vicuna_v1",
+  layout: "chat",
+  user: "USER:",
+  assistant: "ASSISTANT:",
+  system:
+    "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions.",
 };
 export const PLAIN: Template = { name: "plain", layout: "plain", system: "", user: "", assistant: "" };
 
@@ -18,18 +22,41 @@ export function tempDir(prefix = "llavac-data-"): string {
 
 export async function writeImage(file: string, color = "#3366cc"): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
-  await sharp({ create: { width: 16, height: 12, channels: 3, background: color } }).jpeg().toFile(file);
+  await sharp({ create: { width: 16, height: 12, channels: 3, background: color } })
+    .jpeg()
+    .toFile(file);
 }
 
 export function sample(id: string, image: string | undefined, q: string, a: string) {
-  return JSON.stringify({ id, ...(image ? { image } : {}), conversations: [{ from: "human", value: image ? `<image>\n${q}` : q }, { from: "gpt", value: a }] });
+  return JSON.stringify({
+    id,
+    ...(image ? { image } : {}),
+    conversations: [
+      { from: "human", value: image ? `<image>\n${q}` : q },
+      { from: "gpt", value: a },
+    ],
+  });
 }
 
 export function jobConfig(dir: string, over: Partial<Hdf5JobConfig> = {}): Hdf5JobConfig {
   return {
-    inputs: [path.join(dir, "jsonl")], out: path.join(dir, "h5"), imageRoot: path.join(dir, "images"), checkImages: true,
-    template: VICUNA, tokenizer: { kind: "llama2" }, padId: 0, msl: 128, numPatches: 16, filesPerRecord: 4, outputName: "examples",
-    overLength: "drop", workers: 0, force: false, params: { setup: {}, processing: {}, dataset: {} }, vocabSize: 32000, eosId: 2,
+    inputs: [path.join(dir, "jsonl")],
+    out: path.join(dir, "h5"),
+    imageRoot: path.join(dir, "images"),
+    checkImages: true,
+    template: VICUNA,
+    tokenizer: { kind: "llama2" },
+    padId: 0,
+    msl: 128,
+    numPatches: 16,
+    filesPerRecord: 4,
+    outputName: "examples",
+    overLength: "drop",
+    workers: 0,
+    force: false,
+    params: { setup: {}, processing: {}, dataset: {} },
+    vocabSize: 32000,
+    eosId: 2,
     ...over,
   };
 }

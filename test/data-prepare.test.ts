@@ -10,7 +10,11 @@ import { ROOT } from "./helpers.js";
 
 const FIX = path.join(ROOT, "examples/data-fixtures/root");
 const tmp = () => mkdtempSync(path.join(tmpdir(), "llavac-prepare-"));
-const lines = (file: string) => readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+const lines = (file: string) =>
+  readFileSync(file, "utf8")
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 
 async function run(kind: ConverterKind, input: string, extra: Record<string, unknown> = {}) {
   const out = tmp();
@@ -25,7 +29,14 @@ describe("prepare: each dataset kind", () => {
     expect(r.summary.files.map((f) => path.basename(f.path))).toEqual(["chartqa_train_augmented.jsonl", "chartqa_train_human.jsonl"]);
     expect(r.summary.kept).toBe(3);
     expect(r.skipped).toEqual({ incomplete_item: 1 });
-    expect(r.records[1]).toEqual({ id: "chartqa_train_human_0", image: "ChartQA_Dataset/train/png/train_1.png", conversations: [{ from: "human", value: "<image>\nWhich bar is the tallest?" }, { from: "gpt", value: "The middle one" }] });
+    expect(r.records[1]).toEqual({
+      id: "chartqa_train_human_0",
+      image: "ChartQA_Dataset/train/png/train_1.png",
+      conversations: [
+        { from: "human", value: "<image>\nWhich bar is the tallest?" },
+        { from: "gpt", value: "The middle one" },
+      ],
+    });
     const all = await run("chartqa", "ChartQA_Dataset", { splits: ["all"] });
     expect(all.summary.kept).toBe(9);
     await expect(run("chartqa", "ChartQA_Dataset", { splits: ["dev"] })).rejects.toThrow(/unknown split dev/);
@@ -40,13 +51,20 @@ describe("prepare: each dataset kind", () => {
   it("ai2d: every option labelled, the answer is the labelled correct option; a bad index is skipped", async () => {
     const r = await run("ai2d", "ai2d");
     expect([r.summary.kept, r.skipped]).toEqual([2, { bad_answer: 1 }]);
-    expect(r.records[0].conversations).toEqual([{ from: "human", value: "<image>\nWhich stage comes after the egg? a) larva b) adult c) pupa d) egg" }, { from: "gpt", value: "a) larva" }]);
+    expect(r.records[0].conversations).toEqual([
+      { from: "human", value: "<image>\nWhich stage comes after the egg? a) larva b) adult c) pupa d) egg" },
+      { from: "gpt", value: "a) larva" },
+    ]);
   });
 
   it("sp_docvqa and infographics_docvqa: first answer; questions without answers are skipped", async () => {
     const sp = await run("sp_docvqa", "DocVQA/sp_docvqa");
     expect([sp.summary.kept, sp.skipped]).toEqual([1, { no_answer: 1 }]);
-    expect(sp.records[0]).toMatchObject({ id: "337", image: "DocVQA/sp_docvqa/images/xnbl0037_1.png", conversations: [{}, { value: "1/8/93" }] });
+    expect(sp.records[0]).toMatchObject({
+      id: "337",
+      image: "DocVQA/sp_docvqa/images/xnbl0037_1.png",
+      conversations: [{}, { value: "1/8/93" }],
+    });
     const info = await run("infographics_docvqa", "DocVQA/Infographicsvqa", { splits: ["train", "val"] });
     expect(info.summary.kept).toBe(2);
     expect(info.records[0]).toMatchObject({ image: "DocVQA/Infographicsvqa/images/10002.jpeg" });
@@ -55,7 +73,10 @@ describe("prepare: each dataset kind", () => {
   it("arxivqa: the lettered option with its rationale, or the label text; malformed lines are reported with file:line", async () => {
     const r = await run("arxivqa", "ArxivQA");
     expect([r.summary.kept, r.skipped]).toEqual([2, { bad_answer: 1, malformed_json: 1 }]);
-    expect(r.records.map((x) => x.conversations[1].value)).toEqual(["A) a rising curve The curve increases with x.", "neither Both axes are linear."]);
+    expect(r.records.map((x) => x.conversations[1].value)).toEqual([
+      "A) a rising curve The curve increases with x.",
+      "neither Both axes are linear.",
+    ]);
     expect(r.summary.skipped.malformed_json!.examples[0]).toMatch(/arxivqa\.jsonl:4: /);
   });
 
@@ -72,7 +93,8 @@ describe("prepare: each dataset kind", () => {
     }
     const again = await run("synthdog_en", "synthdog-en");
     expect(again.records).toEqual(r.records);
-    const prompts = async (seed: number) => (await run("synthdog_en", "synthdog-en", { seed, splits: ["all"] })).records.map((x) => x.conversations[0].value);
+    const prompts = async (seed: number) =>
+      (await run("synthdog_en", "synthdog-en", { seed, splits: ["all"] })).records.map((x) => x.conversations[0].value);
     const seeds = await Promise.all([1, 2, 3, 4, 5].map(prompts));
     expect(new Set(seeds.map((s) => s.join("|"))).size).toBeGreaterThan(1);
   });
@@ -107,10 +129,18 @@ describe("fixtures", () => {
   it("scripts/make-fixtures.mjs regenerates the committed fixtures byte for byte", () => {
     const out = tmp();
     execFileSync(process.execPath, [path.join(ROOT, "scripts/make-fixtures.mjs"), out], { stdio: "ignore" });
-    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
-    const committed = walk(path.join(ROOT, "examples/data-fixtures")).map((f) => path.relative(path.join(ROOT, "examples/data-fixtures"), f)).sort();
-    expect(walk(out).map((f) => path.relative(out, f)).sort()).toEqual(committed);
-    for (const f of committed) expect(readFileSync(path.join(out, f)).equals(readFileSync(path.join(ROOT, "examples/data-fixtures", f))), f).toBe(true);
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+    const committed = walk(path.join(ROOT, "examples/data-fixtures"))
+      .map((f) => path.relative(path.join(ROOT, "examples/data-fixtures"), f))
+      .sort();
+    expect(
+      walk(out)
+        .map((f) => path.relative(out, f))
+        .sort(),
+    ).toEqual(committed);
+    for (const f of committed)
+      expect(readFileSync(path.join(out, f)).equals(readFileSync(path.join(ROOT, "examples/data-fixtures", f))), f).toBe(true);
   });
 });
 
@@ -118,16 +148,36 @@ describe("prepare: failures are reported, and nothing partial is left", () => {
   const BIN = path.join(ROOT, "bin/llavac.js");
   const bigArray = (dir: string, n: number) => {
     const file = path.join(dir, "big.json");
-    writeFileSync(file, JSON.stringify(Array.from({ length: n }, (_, i) => ({ id: `r${i}`, image: "a.jpg", conversations: [{ from: "human", value: "<image>\nDescribe the picture in detail, please." }, { from: "gpt", value: `Picture number ${i} shows a scene with several objects.` }] }))));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        Array.from({ length: n }, (_, i) => ({
+          id: `r${i}`,
+          image: "a.jpg",
+          conversations: [
+            { from: "human", value: "<image>\nDescribe the picture in detail, please." },
+            { from: "gpt", value: `Picture number ${i} shows a scene with several objects.` },
+          ],
+        })),
+      ),
+    );
     return file;
   };
-  const leftovers = (dir: string) => readdirSync(dir, { recursive: true }).map(String).filter((f) => /\.tmp-\d+$/.test(f) || f.endsWith(".jsonl"));
+  const leftovers = (dir: string) =>
+    readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => /\.tmp-\d+$/.test(f) || f.endsWith(".jsonl"));
 
   it("a write that fails mid-way (file size limit, as on a full disk): exit 1 naming the file, no output, no temporary file", () => {
-    const dir = tmp(), out = path.join(dir, "out");
+    const dir = tmp(),
+      out = path.join(dir, "out");
     const input = bigArray(dir, 3000);
     // `trap '' XFSZ` makes writes past the limit fail with EFBIG instead of killing the process.
-    const r = spawnSync("bash", ["-c", `trap '' XFSZ; ulimit -f 64; exec "${process.execPath}" "${BIN}" data prepare json2jsonl --input "${input}" --out "${out}"`], { encoding: "utf8" });
+    const r = spawnSync(
+      "bash",
+      ["-c", `trap '' XFSZ; ulimit -f 64; exec "${process.execPath}" "${BIN}" data prepare json2jsonl --input "${input}" --out "${out}"`],
+      { encoding: "utf8" },
+    );
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/cannot write .*big\.jsonl/);
     expect(r.stderr).not.toMatch(/malformed_json|internal error/);
@@ -137,7 +187,11 @@ describe("prepare: failures are reported, and nothing partial is left", () => {
   it("an output folder that cannot be created: exit 1 naming the path (not malformed_json, not exit 0)", () => {
     const dir = tmp();
     writeFileSync(path.join(dir, "a-file"), "");
-    const r = spawnSync(process.execPath, [BIN, "data", "prepare", "json2jsonl", "--input", bigArray(dir, 3), "--out", path.join(dir, "a-file", "out")], { encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [BIN, "data", "prepare", "json2jsonl", "--input", bigArray(dir, 3), "--out", path.join(dir, "a-file", "out")],
+      { encoding: "utf8" },
+    );
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toContain(`cannot write ${path.join(dir, "a-file", "out")}`);
   });
@@ -146,7 +200,9 @@ describe("prepare: failures are reported, and nothing partial is left", () => {
     const dir = tmp();
     const input = path.join(dir, "bad.json");
     writeFileSync(input, JSON.stringify([{ id: "x" }, { id: "y", conversations: "not a list" }]));
-    const r = spawnSync(process.execPath, [BIN, "data", "prepare", "json2jsonl", "--input", input, "--out", path.join(dir, "out")], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [BIN, "data", "prepare", "json2jsonl", "--input", input, "--out", path.join(dir, "out")], {
+      encoding: "utf8",
+    });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/nothing was written: all inputs were skipped/);
   });

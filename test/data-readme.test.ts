@@ -25,10 +25,20 @@ describe("README: the Data section's commands", () => {
         throw new Error(`${c}\n${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
       }
     }
-    for (const f of ["out/h5/pretrain/examples_0_0.h5", "out/h5/finetune/data_params.json", "out/h5/finetune_shuffled/data-00000.h5", "out/sample-3.html", "out/skipped.jsonl", "out/images/synthdog-en/train/00000/train-00000-0000000.png"]) {
+    for (const f of [
+      "out/h5/pretrain/examples_0_0.h5",
+      "out/h5/finetune/data_params.json",
+      "out/h5/finetune_shuffled/data-00000.h5",
+      "out/sample-3.html",
+      "out/skipped.jsonl",
+      "out/images/synthdog-en/train/00000/train-00000-0000000.png",
+    ]) {
       expect(existsSync(path.join(dir, f)), f).toBe(true);
     }
-    const skipped = readFileSync(path.join(dir, "out/skipped.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).reason);
+    const skipped = readFileSync(path.join(dir, "out/skipped.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).reason);
     expect(skipped).toEqual(["odd_turns", "missing_image"]);
   });
 });

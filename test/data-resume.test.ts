@@ -12,10 +12,17 @@ async function project(samples: number): Promise<string> {
   const dir = tempDir("llavac-resume-");
   await writeImage(path.join(dir, "images/a.jpg"));
   const lines = Array.from({ length: samples }, (_, i) =>
-    i % 97 === 5 ? sample(`m${i}`, "missing.jpg", "Q?", "A.") : i % 89 === 7 ? sample(`l${i}`, "a.jpg", "Q?", "long ".repeat(300)) : sample(`s${i}`, i % 3 ? "a.jpg" : undefined, `What is shown in picture ${i}?`, `It shows thing number ${i}, in detail.`));
+    i % 97 === 5
+      ? sample(`m${i}`, "missing.jpg", "Q?", "A.")
+      : i % 89 === 7
+        ? sample(`l${i}`, "a.jpg", "Q?", "long ".repeat(300))
+        : sample(`s${i}`, i % 3 ? "a.jpg" : undefined, `What is shown in picture ${i}?`, `It shows thing number ${i}, in detail.`),
+  );
   writeLines(path.join(dir, "jsonl/part-a.jsonl"), lines.slice(0, samples / 2));
   writeLines(path.join(dir, "jsonl/part-b.jsonl"), lines.slice(samples / 2));
-  writeFileSync(path.join(dir, "spec.llava"), `import { tiny_vit } from "std/vision"
+  writeFileSync(
+    path.join(dir, "spec.llava"),
+    `import { tiny_vit } from "std/vision"
 import { tiny_llama } from "std/language"
 import { mlp2x_gelu } from "std/projectors"
 import { vicuna_v1 } from "std/templates"
@@ -24,7 +31,8 @@ dataset d { format: llava_jsonl, samples: ${samples}, jsonl: "jsonl" }
 phase tune { model = m, data = d, template = vicuna_v1, images = "images", hdf5 = "shuffled",
   preprocess = hdf5_writer { output: "h5", files_per_record: 100 },
   freeze = [/^image_model/], batch = 8 per step, optimizer = adamw { lr: 1e-3 }, schedule = warmup_cosine {} }
-`);
+`,
+  );
   return dir;
 }
 
@@ -32,7 +40,8 @@ const args = ["data", "hdf5", "spec.llava", "--workers", "2", "--report", "h5/sk
 
 function snapshot(dir: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
-  for (const f of readdirSync(path.join(dir, "h5")).sort()) if (!f.startsWith(".llavac-")) out.set(f, readFileSync(path.join(dir, "h5", f)));
+  for (const f of readdirSync(path.join(dir, "h5")).sort())
+    if (!f.startsWith(".llavac-")) out.set(f, readFileSync(path.join(dir, "h5", f)));
   return out;
 }
 
@@ -51,7 +60,11 @@ describe("hdf5: kill and resume", () => {
     cpSync(path.join(dir, "h5"), path.join(dir, "h5-uninterrupted"), { recursive: true });
     rmSync(path.join(dir, "h5"), { recursive: true });
 
-    const killed = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, LLAVAC_TEST_CRASH_AFTER_FILES: "5" } });
+    const killed = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, LLAVAC_TEST_CRASH_AFTER_FILES: "5" },
+    });
     expect(killed.signal).toBe("SIGKILL");
     const journal = JSON.parse(readFileSync(path.join(dir, "h5/.llavac-hdf5.json"), "utf8"));
     expect(journal.complete).toBe(false);
@@ -71,7 +84,11 @@ describe("hdf5: kill and resume", () => {
     const files = [...want.keys()].filter((k) => k.endsWith(".h5")).length;
     for (const after of [files - 1, files]) {
       rmSync(path.join(dir, "h5"), { recursive: true });
-      const killed = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, LLAVAC_TEST_CRASH_AFTER_FILES: String(after) } });
+      const killed = spawnSync(process.execPath, [BIN, ...args], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, LLAVAC_TEST_CRASH_AFTER_FILES: String(after) },
+      });
       expect(killed.signal, `killed after ${after} files`).toBe("SIGKILL");
       const resumed = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8" });
       expect(resumed.status, resumed.stderr).toBe(0);
@@ -102,7 +119,10 @@ describe("hdf5: kill and resume", () => {
   it("out of space (a file-size limit stands in for a full disk): one clear error naming the file, exit 1, no incomplete file under a final name, no temporary file", async () => {
     const dir = await project(600);
     // `trap '' XFSZ` makes writes past the limit fail (EFBIG) instead of killing the process.
-    const r = spawnSync("bash", ["-c", `trap '' XFSZ; ulimit -f 24; exec "${process.execPath}" "${BIN}" ${args.join(" ")}`], { cwd: dir, encoding: "utf8" });
+    const r = spawnSync("bash", ["-c", `trap '' XFSZ; ulimit -f 24; exec "${process.execPath}" "${BIN}" ${args.join(" ")}`], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/cannot write .*examples_\d+_\d+\.h5: the file was not written completely .*is the disk full\?/);
     expect(r.stderr).not.toMatch(/HDF5-DIAG|internal error/);
@@ -112,4 +132,3 @@ describe("hdf5: kill and resume", () => {
     expect(check.stdout).not.toContain("[unreadable]"); // every .h5 left behind is whole
   });
 });
-

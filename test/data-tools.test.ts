@@ -16,7 +16,12 @@ import { ROOT } from "./helpers.js";
 async function written(n: number) {
   const dir = tempDir();
   for (let i = 0; i < 5; i++) await writeImage(path.join(dir, `images/${i}.jpg`));
-  writeLines(path.join(dir, "jsonl/a.jsonl"), Array.from({ length: n }, (_, i) => sample(`s${i}`, i % 4 === 3 ? undefined : `${i % 5}.jpg`, `Where is item ${i}?`, `Item ${i} is <here> & there.`)));
+  writeLines(
+    path.join(dir, "jsonl/a.jsonl"),
+    Array.from({ length: n }, (_, i) =>
+      sample(`s${i}`, i % 4 === 3 ? undefined : `${i % 5}.jpg`, `Where is item ${i}?`, `Item ${i} is <here> & there.`),
+    ),
+  );
   await runHdf5Job(jobConfig(dir, { filesPerRecord: 7 }));
   return dir;
 }
@@ -24,9 +29,17 @@ async function written(n: number) {
 /** Every sample as "image path | rows", to compare sets of samples across files. */
 function samples(dir: string): string[] {
   const out: string[] = [];
-  for (const f of readdirSync(dir).filter((x) => x.endsWith(".h5")).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith(".h5"))
+    .sort()) {
     const s = openSampleFile(path.join(dir, f));
-    for (let i = 0; i < s.n; i++) out.push(`${s.imagePath(i) ?? "None"}|${s.rows(i).map((r) => r.join(",")).join(";")}`);
+    for (let i = 0; i < s.n; i++)
+      out.push(
+        `${s.imagePath(i) ?? "None"}|${s
+          .rows(i)
+          .map((r) => r.join(","))
+          .join(";")}`,
+      );
     s.close();
   }
   return out;
@@ -44,7 +57,8 @@ describe("shuffle", () => {
     expect([...after].sort()).toEqual([...before].sort()); // same samples, rows and paths still paired
     expect(after).not.toEqual(before); // in another order
     await shuffle({ input: path.join(dir, "h5"), out: path.join(dir, "s2"), chunks: 3, seed: 7 });
-    for (const f of ["data-00000.h5", "data-00001.h5", "data-00002.h5"]) expect(readFileSync(path.join(dir, "s2", f)).equals(readFileSync(path.join(dir, "s1", f)))).toBe(true);
+    for (const f of ["data-00000.h5", "data-00001.h5", "data-00002.h5"])
+      expect(readFileSync(path.join(dir, "s2", f)).equals(readFileSync(path.join(dir, "s1", f)))).toBe(true);
     await shuffle({ input: path.join(dir, "h5"), out: path.join(dir, "s3"), chunks: 3, seed: 8 });
     expect(samples(path.join(dir, "s3"))).not.toEqual(after);
     const params = JSON.parse(readFileSync(path.join(dir, "s1/data_params.json"), "utf8"));
@@ -58,7 +72,14 @@ describe("inspect", () => {
     const dir = await written(4);
     const tok = await loadTokenizer({ kind: "llama2" });
     const f = openSampleFile(path.join(dir, "h5/examples_0_0.h5"));
-    const plainAnsi = { green: (s: string) => `<g>${s}</g>`, dim: (s: string) => s, cyan: (s: string) => s, magenta: (s: string) => `<m>${s}</m>`, bold: (s: string) => s, strikethrough: (s: string) => `<x>${s}</x>` };
+    const plainAnsi = {
+      green: (s: string) => `<g>${s}</g>`,
+      dim: (s: string) => s,
+      cyan: (s: string) => s,
+      magenta: (s: string) => `<m>${s}</m>`,
+      bold: (s: string) => s,
+      strikethrough: (s: string) => `<x>${s}</x>`,
+    };
     const v = viewSample(f, 1, tok, 35, 16);
     expect(v.counts).toMatchObject({ imageSlots: 16, padding: 128 - v.length });
     const text = renderTerminal(v, plainAnsi);
@@ -80,7 +101,14 @@ describe("inspect", () => {
 describe("verify", () => {
   it("passes what llavac wrote, images included", async () => {
     const dir = await written(10);
-    const r = await verify({ dir: path.join(dir, "h5"), vocabSize: 32000, padId: 0, images: path.join(dir, "images"), imageStart: 35, numPatches: 16 });
+    const r = await verify({
+      dir: path.join(dir, "h5"),
+      vocabSize: 32000,
+      padId: 0,
+      images: path.join(dir, "images"),
+      imageStart: 35,
+      numPatches: 16,
+    });
     expect([r.files, r.samples, r.problems]).toEqual([2, 10, []]);
   });
 
@@ -91,32 +119,43 @@ describe("verify", () => {
     const rows = good.block(0, good.n);
     const msl = good.msl;
     good.close();
-    const bad = (name: string, edit: (data: Int32Array) => void, opts: { imgPath?: boolean; n?: number } = {}) => withFixedClock(() => {
-      const data = rows.slice();
-      edit(data);
-      const f = new h5wasm.File(path.join(dir, "bad", name), "w");
-      f.create_dataset({ name: "data", data, shape: [3, 4, msl], dtype: "<i4", chunks: [1, 4, msl], compression: "gzip" });
-      if (opts.imgPath !== false) f.create_dataset({ name: "img_path", data: ["0.jpg", "gone.jpg", "2.jpg"], shape: [3, 1], dtype: "S8" });
-      f.create_attribute("n_examples", opts.n ?? 3);
-      f.close();
-    });
+    const bad = (name: string, edit: (data: Int32Array) => void, opts: { imgPath?: boolean; n?: number } = {}) =>
+      withFixedClock(() => {
+        const data = rows.slice();
+        edit(data);
+        const f = new h5wasm.File(path.join(dir, "bad", name), "w");
+        f.create_dataset({ name: "data", data, shape: [3, 4, msl], dtype: "<i4", chunks: [1, 4, msl], compression: "gzip" });
+        if (opts.imgPath !== false)
+          f.create_dataset({ name: "img_path", data: ["0.jpg", "gone.jpg", "2.jpg"], shape: [3, 1], dtype: "S8" });
+        f.create_attribute("n_examples", opts.n ?? 3);
+        f.close();
+      });
     const { mkdirSync } = await import("node:fs");
     mkdirSync(path.join(dir, "bad"));
     bad("a.h5", () => {}, { imgPath: false });
     bad("b.h5", () => {}, { n: 5 });
-    bad("c.h5", (d) => { d[10] = 40000; });
-    bad("d.h5", (d) => { d[2 * msl + 3] = 99; });
+    bad("c.h5", (d) => {
+      d[10] = 40000;
+    });
+    bad("d.h5", (d) => {
+      d[2 * msl + 3] = 99;
+    });
     const r = await verify({ dir: path.join(dir, "bad"), vocabSize: 32000, padId: 0, images: path.join(dir, "images") });
     // c.h5's out-of-range input id also breaks its labels row, so labels is counted twice.
     expect(r.counts).toEqual({ missing_dataset: 1, n_examples: 1, vocab_range: 1, labels: 2, missing_image: 3 });
-    expect(r.problems.find((p) => p.kind === "labels" && p.file === "d.h5")).toMatchObject({ file: "d.h5", sample: 0, message: "labels[3] = 99 but input[4] = " + rows[4] });
+    expect(r.problems.find((p) => p.kind === "labels" && p.file === "d.h5")).toMatchObject({
+      file: "d.h5",
+      sample: 0,
+      message: "labels[3] = 99 but input[4] = " + rows[4],
+    });
     expect(r.problems.find((p) => p.kind === "missing_image")).toMatchObject({ message: expect.stringMatching(/gone\.jpg not found/) });
   });
 });
 
 describe("verify: broken files are findings, never a crash", () => {
   const BIN = path.join(ROOT, "bin/llavac.js");
-  const run = (dir: string, ...extra: string[]) => spawnSync(process.execPath, [BIN, "data", "verify", dir, ...extra], { encoding: "utf8" });
+  const run = (dir: string, ...extra: string[]) =>
+    spawnSync(process.execPath, [BIN, "data", "verify", dir, ...extra], { encoding: "utf8" });
 
   it("empty, non-HDF5 and truncated .h5 files: one finding each with the file, exit 1, no HDF5 library noise", async () => {
     const dir = await written(20);

@@ -19,7 +19,7 @@ async function phases(file: string) {
 }
 
 describe("derive: image_start_idx by tokenising the template with the real vocabulary", () => {
-  it("plain → 1 and vicuna_v1 → 35 (BOS + system + \"USER:\" + \"▁\")", async () => {
+  it('plain → 1 and vicuna_v1 → 35 (BOS + system + "USER:" + "▁")', async () => {
     const p = await phases(SEVEN_B);
     expect(p.pretrain!.imageStartIdx).toBe(1);
     expect(p.finetune!.imageStartIdx).toBe(35);
@@ -28,7 +28,8 @@ describe("derive: image_start_idx by tokenising the template with the real vocab
   it("the count comes from the tokenizer, not a constant: a longer system prompt moves it", async () => {
     const tok = await loadTokenizer({ kind: "llama2" });
     const base = { name: "t", layout: "chat" as const, user: "USER:", assistant: "ASSISTANT:" };
-    const system = "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions.";
+    const system =
+      "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions.";
     expect(imageStartIndex(tok, { ...base, system }, 576)).toBe(35);
     const longer = imageStartIndex(tok, { ...base, system: system + " Be brief." }, 576);
     expect(longer).toBe(1 + tok.encode(system + " Be brief.").length + tok.encode("USER:").length + 1);
@@ -64,7 +65,9 @@ describe("derive: schedules", () => {
     const r = await compile(THIRTEEN_B, { env: {}, cwd: ROOT });
     const s = r.phases.find((p) => p.unit.ir.$name === "pretrain")!.derived!.schedule;
     expect([s.maxSteps, s.warmup, s.decay]).toEqual([2180, 66, 2144]);
-    expect(r.diags.items.filter((d) => d.code === "W0301").map((d) => d.message)).toEqual(["warm-up 66 + decay 2144 = 2210 steps, but the phase runs 2180"]);
+    expect(r.diags.items.filter((d) => d.code === "W0301").map((d) => d.message)).toEqual([
+      "warm-up 66 + decay 2144 = 2210 steps, but the phase runs 2180",
+    ]);
   });
 
   it("percentages of steps are exact (3% of 2000 is 60, not 61)", () => {
@@ -80,16 +83,22 @@ describe("derive: schedules", () => {
 
 describe("derive: parameter counts, exact, from shapes", () => {
   // The LLaVA-1.5 7B shapes, multiplied out by hand.
-  const H = 4096, F = 11008, V = 32000, L = 32;
-  const h = 1024, f = 4096, l = 24, P = 576;
+  const H = 4096,
+    F = 11008,
+    V = 32000,
+    L = 32;
+  const h = 1024,
+    f = 4096,
+    l = 24,
+    P = 576;
   const vision =
-    h * 3 * 14 * 14 // conv patch embedding, no bias
-    + h // CLS
-    + (P + 1) * h // positions
-    + 2 * h // pre-LN
-    + l * (4 * (h * h + h) + (f * h + f) + (h * f + h) + 2 * 2 * h) // blocks: attention with biases, MLP, two LNs
-    + 2 * h; // final LN
-  const projector = (h * H + H) + (H * H + H);
+    h * 3 * 14 * 14 + // conv patch embedding, no bias
+    h + // CLS
+    (P + 1) * h + // positions
+    2 * h + // pre-LN
+    l * (4 * (h * h + h) + (f * h + f) + (h * f + h) + 2 * 2 * h) + // blocks: attention with biases, MLP, two LNs
+    2 * h; // final LN
+  const projector = h * H + H + (H * H + H);
   const text = V * H + L * (4 * H * H + 3 * H * F + 2 * H) + H + V * H; // embeddings, blocks, final RMSNorm, lm_head
 
   it("the hand arithmetic matches the known sizes (CLIP-L/14-336 303.5M, LLaMA-2-7B 6.738B, mlp2x 20,979,712)", () => {
@@ -127,7 +136,8 @@ describe("derive: parameter counts, exact, from shapes", () => {
       "text_model.transformer_decoder.layers.0.norm3.weight",
       "text_model.transformer_decoder.norm.weight",
       "text_model.lm_head.weight",
-    ]) expect(names.has(n), n).toBe(true);
+    ])
+      expect(names.has(n), n).toBe(true);
     const norm = p.pretrain!.params.find((x) => x.name === "text_model.transformer_decoder.norm.weight")!;
     expect(norm.aliases).toEqual(["text_model.ln_f.weight"]);
     expect(p.pretrain!.params.find((x) => x.name === "image_model.embedding_layer.position_embeddings.weight")!.shape).toEqual([577, 1024]);
@@ -135,8 +145,41 @@ describe("derive: parameter counts, exact, from shapes", () => {
 
   it("freeze follows Cerebras: regexes are searched in leaf module names, and parameter names", () => {
     const params = llavaParameters({
-      vision: { hidden_size: 8, num_hidden_layers: 1, num_heads: 2, filter_size: 16, image_size: [4, 4], patch_size: [2, 2], num_channels: 3, prepend_cls_token: true, use_conv_patchified_embedding: true, use_embed_proj_bias: false, use_post_embed_layer_norm: true, use_final_layer_norm: true, use_projection_bias_in_attention: true, use_ffn_bias_in_attention: true, use_ffn_bias: true, position_embedding_type: "learned", nonlinearity: "quick_gelu" },
-      text: { vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_heads: 2, filter_size: 16, max_position_embeddings: 16, position_embedding_type: "rotary", nonlinearity: "swiglu", norm_type: "rmsnorm", use_projection_bias_in_attention: false, use_ffn_bias_in_attention: false, use_ffn_bias: false, use_bias_in_output: false, share_embedding_weights: false },
+      vision: {
+        hidden_size: 8,
+        num_hidden_layers: 1,
+        num_heads: 2,
+        filter_size: 16,
+        image_size: [4, 4],
+        patch_size: [2, 2],
+        num_channels: 3,
+        prepend_cls_token: true,
+        use_conv_patchified_embedding: true,
+        use_embed_proj_bias: false,
+        use_post_embed_layer_norm: true,
+        use_final_layer_norm: true,
+        use_projection_bias_in_attention: true,
+        use_ffn_bias_in_attention: true,
+        use_ffn_bias: true,
+        position_embedding_type: "learned",
+        nonlinearity: "quick_gelu",
+      },
+      text: {
+        vocab_size: 10,
+        hidden_size: 8,
+        num_hidden_layers: 1,
+        num_heads: 2,
+        filter_size: 16,
+        max_position_embeddings: 16,
+        position_embedding_type: "rotary",
+        nonlinearity: "swiglu",
+        norm_type: "rmsnorm",
+        use_projection_bias_in_attention: false,
+        use_ffn_bias_in_attention: false,
+        use_ffn_bias: false,
+        use_bias_in_output: false,
+        share_embedding_weights: false,
+      },
       projector: { input_unit: 8, layers_units: [8, 8], use_bias: true },
     });
     const leaves = leafModules(params);
@@ -170,7 +213,9 @@ describe("derive: num_patches has one home (runtime/model/arch.ts imageSlots)", 
     const manifest = JSON.parse(filesToWrite(r.result.emitted).find((f) => f.path === "manifest.json")!.content);
     expect(manifest.phases.align.formulas.num_patches).toBe(slots.formula);
     expect(manifest.phases.align.derived.num_patches).toBe(17);
-    const asserted = await check(src.replace("  batch     = 32 per step, 8", "  num_patches = 16\n  batch     = 32 per step, 8"), { dirs: TINY_DIRS });
+    const asserted = await check(src.replace("  batch     = 32 per step, 8", "  num_patches = 16\n  batch     = 32 per step, 8"), {
+      dirs: TINY_DIRS,
+    });
     expect(asserted.one("E0305").notes.map((n) => n.message)).toContain(`num_patches = ${slots.formula} = 17`);
   });
 });

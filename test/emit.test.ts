@@ -86,7 +86,15 @@ describe("emit: build outputs", () => {
   it("the same input gives byte-identical files", async () => {
     const a = await buildFiles(SEVEN_B);
     const b = await buildFiles(SEVEN_B);
-    expect([...a.files.keys()]).toEqual(["pretrain/params.yaml", "pretrain/preprocess.yaml", "pretrain/train.ts", "finetune/params.yaml", "finetune/preprocess.yaml", "finetune/train.ts", "manifest.json"]);
+    expect([...a.files.keys()]).toEqual([
+      "pretrain/params.yaml",
+      "pretrain/preprocess.yaml",
+      "pretrain/train.ts",
+      "finetune/params.yaml",
+      "finetune/preprocess.yaml",
+      "finetune/train.ts",
+      "manifest.json",
+    ]);
     expect([...a.files]).toEqual([...b.files]);
   });
 
@@ -94,23 +102,42 @@ describe("emit: build outputs", () => {
     const { files } = await buildFiles(SEVEN_B);
     const manifest = JSON.parse(files.get("manifest.json")!);
     const pre = manifest.phases.pretrain;
-    expect(pre.derived).toMatchObject({ num_patches: 576, image_start_idx: 1, max_sequence_length: 2048, text_budget: 1471, max_steps: 2180, warmup_steps: 66, decay_steps: 2114 });
+    expect(pre.derived).toMatchObject({
+      num_patches: 576,
+      image_start_idx: 1,
+      max_sequence_length: 2048,
+      text_budget: 1471,
+      max_steps: 2180,
+      warmup_steps: 66,
+      decay_steps: 2114,
+    });
     expect(pre.parameters).toMatchObject({ total: 7_062_902_784, trainable: 20_979_712, frozen: 7_041_923_072 });
     for (const file of ["params.yaml", "preprocess.yaml"]) {
       const keys = [...flattenKeys(load(files.get(`pretrain/${file}`)!))];
       const mapped = Object.keys(pre.source_map[file]);
-      expect(keys.filter((k) => !mapped.includes(k)), file).toEqual([]);
+      expect(
+        keys.filter((k) => !mapped.includes(k)),
+        file,
+      ).toEqual([]);
     }
     const spec = readFileSync(SEVEN_B, "utf8");
     const lr = locate(spec, "1e-3");
-    expect(pre.source_map["params.yaml"]["optimizer.learning_rate.0.end_learning_rate"]).toEqual({ file: "llava.llava", line: lr.line, column: lr.col, origin: "explicit" });
+    expect(pre.source_map["params.yaml"]["optimizer.learning_rate.0.end_learning_rate"]).toEqual({
+      file: "llava.llava",
+      line: lr.line,
+      column: lr.col,
+      origin: "explicit",
+    });
     expect(pre.source_map["params.yaml"]["model.image_start_idx"]).toMatchObject({ file: "llava.llava", origin: "derived" });
-    expect(pre.source_map["params.yaml"]["model.text_model.num_hidden_layers"]).toMatchObject({ file: "std/language.llava", origin: "explicit" });
+    expect(pre.source_map["params.yaml"]["model.text_model.num_hidden_layers"]).toMatchObject({
+      file: "std/language.llava",
+      origin: "explicit",
+    });
     expect(pre.source_map["params.yaml"]["optimizer.eps"]).toMatchObject({ file: "std/core.llava", origin: "default" });
   });
 
   it("a cerebras_style the release does not know is an E0506 at the spec location that produced the key", async () => {
-    const spec = readFileSync(SEVEN_B, "utf8").replace('template   = vicuna_v1', 'template   = vicuna_v1 { cerebras_style: "mine" }');
+    const spec = readFileSync(SEVEN_B, "utf8").replace("template   = vicuna_v1", 'template   = vicuna_v1 { cerebras_style: "mine" }');
     const { result } = await buildFiles(SEVEN_B, { source: spec });
     expect(result.diags.items.filter((x) => x.severity === "error").map((x) => x.code)).toEqual(["E0506"]);
     const d = result.diags.items.find((x) => x.code === "E0506")!;
@@ -131,7 +158,8 @@ function* flattenKeys(v: unknown, prefix = ""): Generator<string> {
 }
 
 describe("emit: release layouts", () => {
-  const variant = (cluster: string) => readFileSync(path.join(ROOT, "examples/llava-v1.5-7b/release-2.3.0-trainer.llava"), "utf8").replace(/cerebras cluster = .*/, cluster);
+  const variant = (cluster: string) =>
+    readFileSync(path.join(ROOT, "examples/llava-v1.5-7b/release-2.3.0-trainer.llava"), "utf8").replace(/cerebras cluster = .*/, cluster);
   const spec = path.join(ROOT, "examples/llava-v1.5-7b/release-2.3.0-trainer.llava");
 
   it("2.3.0 writes its trainer layout on request, 2.10 always", async () => {
@@ -142,10 +170,18 @@ describe("emit: release layouts", () => {
   });
 
   it("a layout the release does not read is an error at the target's `format`", async () => {
-    for (const [cluster, message] of [['cerebras cluster = v15.cluster { format: "trainer" }', "release 2.2.1 has no trainer format"], ['cerebras cluster = v15.cluster { release: "2.10", format: "flat" }', "release 2.10 reads only the trainer format"]]) {
+    for (const [cluster, message] of [
+      ['cerebras cluster = v15.cluster { format: "trainer" }', "release 2.2.1 has no trainer format"],
+      ['cerebras cluster = v15.cluster { release: "2.10", format: "flat" }', "release 2.10 reads only the trainer format"],
+    ]) {
       const r = await buildFiles(spec, { source: variant(cluster!) });
       // Once (not once per phase), and no schema rejection besides.
-      expect(r.result.diags.sorted().filter((x) => x.severity === "error").map((x) => x.code)).toEqual(["E0502"]);
+      expect(
+        r.result.diags
+          .sorted()
+          .filter((x) => x.severity === "error")
+          .map((x) => x.code),
+      ).toEqual(["E0502"]);
       const d = r.result.diags.sorted().find((x) => x.code === "E0502");
       expect(d?.message).toBe(`params.yaml: ${message}`);
       expect(d?.span.file.endsWith("llava.llava") || d?.span.file.endsWith("release-2.3.0-trainer.llava")).toBe(true);

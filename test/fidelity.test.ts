@@ -10,7 +10,10 @@ import { ROOT } from "./helpers.js";
 
 const REFERENCE = path.resolve(ROOT, "../shared/reference/cerebras");
 const haveReference = existsSync(REFERENCE);
-if (!haveReference) console.warn(`fidelity: ${REFERENCE} is absent (a clone without ../shared), so the reference comparison is skipped; the golden-file test still runs.`);
+if (!haveReference)
+  console.warn(
+    `fidelity: ${REFERENCE} is absent (a clone without ../shared), so the reference comparison is skipped; the golden-file test still runs.`,
+  );
 
 const CASES: [string, string, string][] = [
   ["llava-v1.5-7b", "pretrain/params.yaml", "params_llava_v1p5_pretrain_7b_phase1_MSL2K.yaml"],
@@ -26,10 +29,23 @@ const CASES: [string, string, string][] = [
 // The release variants (examples/*/release-*.llava import llava.llava and change what each release
 // changed: its folder names, cbfloat16, and the target release).
 const RELEASES: [string, string, string, string][] = [];
-for (const [release, dir] of [["2.3.0", "release_2.3.0/llava_configs"], ["2.10", "release_2.10.0_head/llava_configs"]] as const) {
+for (const [release, dir] of [
+  ["2.3.0", "release_2.3.0/llava_configs"],
+  ["2.10", "release_2.10.0_head/llava_configs"],
+] as const) {
   for (const size of ["7b", "13b"]) {
-    RELEASES.push([`llava-v1.5-${size}/release-${release}.llava`, "pretrain/params.yaml", `${dir}/params_llava_v1p5_pretrain_${size}_phase1_MSL2K.yaml`, release]);
-    RELEASES.push([`llava-v1.5-${size}/release-${release}.llava`, "finetune/params.yaml", `${dir}/params_llava_v1p5_pretrain_${size}_phase2_MSL2K.yaml`, release]);
+    RELEASES.push([
+      `llava-v1.5-${size}/release-${release}.llava`,
+      "pretrain/params.yaml",
+      `${dir}/params_llava_v1p5_pretrain_${size}_phase1_MSL2K.yaml`,
+      release,
+    ]);
+    RELEASES.push([
+      `llava-v1.5-${size}/release-${release}.llava`,
+      "finetune/params.yaml",
+      `${dir}/params_llava_v1p5_pretrain_${size}_phase2_MSL2K.yaml`,
+      release,
+    ]);
   }
 }
 
@@ -37,11 +53,28 @@ for (const [release, dir] of [["2.3.0", "release_2.3.0/llava_configs"], ["2.10",
 // with the data_preprocessing pipeline (its LLaVA reference is the phase-2 one; phase 1's is Llama-3 only).
 const PREPROCESS: [string, string, string][] = [];
 for (const size of ["7b", "13b"]) {
-  PREPROCESS.push([`llava-v1.5-${size}/release-2.3.0.llava`, "pretrain/preprocess.yaml", "release_2.3.0/hdf5_preprocessing_configs/llava_phase_1_preproc.yaml"]);
-  PREPROCESS.push([`llava-v1.5-${size}/release-2.3.0.llava`, "finetune/preprocess.yaml", "release_2.3.0/hdf5_preprocessing_configs/llava_phase_2_preproc.yaml"]);
-  PREPROCESS.push([`llava-v1.5-${size}/release-2.10.llava`, "finetune/preprocess.yaml", "release_2.10.0_head/data_preprocessing_configs/llava_phase_2_preproc.yaml"]);
+  PREPROCESS.push([
+    `llava-v1.5-${size}/release-2.3.0.llava`,
+    "pretrain/preprocess.yaml",
+    "release_2.3.0/hdf5_preprocessing_configs/llava_phase_1_preproc.yaml",
+  ]);
+  PREPROCESS.push([
+    `llava-v1.5-${size}/release-2.3.0.llava`,
+    "finetune/preprocess.yaml",
+    "release_2.3.0/hdf5_preprocessing_configs/llava_phase_2_preproc.yaml",
+  ]);
+  PREPROCESS.push([
+    `llava-v1.5-${size}/release-2.10.llava`,
+    "finetune/preprocess.yaml",
+    "release_2.10.0_head/data_preprocessing_configs/llava_phase_2_preproc.yaml",
+  ]);
 }
-RELEASES.push(["llava-v1.5-7b/release-2.3.0-trainer.llava", "pretrain/params.yaml", "release_2.3.0/llava_configs/params_llava_v1p5_pretrain_7b_phase1_MSL2K_v2.yaml", "2.3.0"]);
+RELEASES.push([
+  "llava-v1.5-7b/release-2.3.0-trainer.llava",
+  "pretrain/params.yaml",
+  "release_2.3.0/llava_configs/params_llava_v1p5_pretrain_7b_phase1_MSL2K_v2.yaml",
+  "2.3.0",
+]);
 
 const built = new Map<string, Map<string, string>>();
 async function outputs(example: string): Promise<Map<string, string>> {
@@ -60,7 +93,10 @@ describe.skipIf(!haveReference)("fidelity: examples compile to the six Cerebras 
     const ours = flatten(load((await outputs(example)).get(file)!));
     const theirs = flatten(load(readFileSync(path.join(REFERENCE, reference), "utf8")));
     const differences: string[] = [];
-    for (const [k, v] of theirs) if (!ours.has(k)) differences.push(`missing ${k} (reference: ${JSON.stringify(v)})`); else if (JSON.stringify(ours.get(k)) !== JSON.stringify(v)) differences.push(`${k}: ours ${JSON.stringify(ours.get(k))}, reference ${JSON.stringify(v)}`);
+    for (const [k, v] of theirs)
+      if (!ours.has(k)) differences.push(`missing ${k} (reference: ${JSON.stringify(v)})`);
+      else if (JSON.stringify(ours.get(k)) !== JSON.stringify(v))
+        differences.push(`${k}: ours ${JSON.stringify(ours.get(k))}, reference ${JSON.stringify(v)}`);
     for (const [k, v] of ours) if (!theirs.has(k)) differences.push(`extra ${k} = ${JSON.stringify(v)}`);
     expect(differences).toEqual([]);
     expect(ours.size).toBe(theirs.size);
@@ -74,7 +110,10 @@ describe.skipIf(!haveReference)("fidelity: release variants compile to the 2.3.0
     const ours = flatten(load(text));
     const theirs = flatten(load(readFileSync(path.join(REFERENCE, reference), "utf8")));
     const differences: string[] = [];
-    for (const [k, v] of theirs) if (!ours.has(k)) differences.push(`missing ${k} (reference: ${JSON.stringify(v)})`); else if (JSON.stringify(ours.get(k)) !== JSON.stringify(v)) differences.push(`${k}: ours ${JSON.stringify(ours.get(k))}, reference ${JSON.stringify(v)}`);
+    for (const [k, v] of theirs)
+      if (!ours.has(k)) differences.push(`missing ${k} (reference: ${JSON.stringify(v)})`);
+      else if (JSON.stringify(ours.get(k)) !== JSON.stringify(v))
+        differences.push(`${k}: ours ${JSON.stringify(ours.get(k))}, reference ${JSON.stringify(v)}`);
     for (const [k, v] of ours) if (!theirs.has(k)) differences.push(`extra ${k} = ${JSON.stringify(v)}`);
     expect(differences).toEqual([]);
   });
@@ -83,7 +122,9 @@ describe.skipIf(!haveReference)("fidelity: release variants compile to the 2.3.0
     const ours = flatten(load((await outputs(spec)).get(file)!));
     const theirs = flatten(load(readFileSync(path.join(REFERENCE, reference), "utf8")));
     const differences: string[] = [];
-    for (const [k, v] of theirs) if (JSON.stringify(ours.get(k)) !== JSON.stringify(v)) differences.push(`${k}: ours ${JSON.stringify(ours.get(k))}, reference ${JSON.stringify(v)}`);
+    for (const [k, v] of theirs)
+      if (JSON.stringify(ours.get(k)) !== JSON.stringify(v))
+        differences.push(`${k}: ours ${JSON.stringify(ours.get(k))}, reference ${JSON.stringify(v)}`);
     for (const k of ours.keys()) if (!theirs.has(k)) differences.push(`extra ${k}`);
     expect(differences).toEqual([]);
   });
@@ -111,7 +152,10 @@ describe("golden: the examples' outputs are byte-identical to the committed ones
     const files = await outputs(example);
     for (const [name, content] of files) {
       const golden = path.join(GOLDEN, example, name);
-      if (update) { mkdirSync(path.dirname(golden), { recursive: true }); writeFileSync(golden, content); }
+      if (update) {
+        mkdirSync(path.dirname(golden), { recursive: true });
+        writeFileSync(golden, content);
+      }
       expect(content, name).toBe(readFileSync(golden, "utf8"));
     }
   });

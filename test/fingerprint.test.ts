@@ -14,7 +14,7 @@ import { check, TINY } from "./helpers.js";
 async function config(overrides: string[] = []) {
   const r = await check(TINY, { overrides });
   expect(r.errors).toEqual([]);
-  const p = r.result.phases.find((x) => x.unit.ir.$name === "align")! as typeof r.result.phases[number] & { derived: Derived };
+  const p = r.result.phases.find((x) => x.unit.ir.$name === "align")! as (typeof r.result.phases)[number] & { derived: Derived };
   return runConfig(r.result, p, "out");
 }
 
@@ -30,11 +30,21 @@ function withCheckpoint(dir: string): string {
 describe("run folder fingerprints", () => {
   it("cover the training settings but not where the run writes or how often it logs and checkpoints", async () => {
     const base = fingerprintOf(await config());
-    expect(base.settings["optimizer.learning_rate.0.initial_learning_rate"] ?? base.settings["optimizer.learning_rate.initial_learning_rate"]).toBeDefined();
+    expect(
+      base.settings["optimizer.learning_rate.0.initial_learning_rate"] ?? base.settings["optimizer.learning_rate.initial_learning_rate"],
+    ).toBeDefined();
     expect(base.settings["batch.global"]).toBe("32");
     expect(Object.keys(base.settings).some((k) => k.startsWith("model.arch."))).toBe(true);
-    expect(fingerprintOf(await config(["align.run.log_steps=7", "align.run.checkpoint_steps=3", "align.run.max_checkpoints=9"])).hash).toBe(base.hash);
-    for (const set of ["align.optimizer.weight_decay=0.1", "align.batch=16 per step", "align.freeze=[/^image_model/]", "align.run.seed=5", "align.schedule.warmup=20%"]) {
+    expect(fingerprintOf(await config(["align.run.log_steps=7", "align.run.checkpoint_steps=3", "align.run.max_checkpoints=9"])).hash).toBe(
+      base.hash,
+    );
+    for (const set of [
+      "align.optimizer.weight_decay=0.1",
+      "align.batch=16 per step",
+      "align.freeze=[/^image_model/]",
+      "align.run.seed=5",
+      "align.schedule.warmup=20%",
+    ]) {
       expect(fingerprintOf(await config([set])).hash, set).not.toBe(base.hash);
     }
   });
@@ -50,7 +60,9 @@ describe("run folder fingerprints", () => {
 
     const after = await config(["align.optimizer.weight_decay=0.1", "align.batch=16 per step"]);
     let message = "";
-    try { checkFingerprint(after, dir, ckpt, false); } catch (err) {
+    try {
+      checkFingerprint(after, dir, ckpt, false);
+    } catch (err) {
       expect(err).toBeInstanceOf(TrainingError);
       message = (err as Error).message;
     }

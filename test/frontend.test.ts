@@ -34,8 +34,13 @@ describe("deep nesting is one diagnostic at the opening bracket, at any depth", 
         expect(deep, c.codes.join(" ")).toHaveLength(1);
         // At the first bracket past the limit.
         const first = text.indexOf(bracket);
-        let at = first, count = 0;
-        for (let i = first; i < text.length && count <= MAX_NESTING; i++) if (text[i] === bracket) { count++; at = i; }
+        let at = first,
+          count = 0;
+        for (let i = first; i < text.length && count <= MAX_NESTING; i++)
+          if (text[i] === bracket) {
+            count++;
+            at = i;
+          }
         expect(deep[0]!.span.start).toBe(at);
         expect(deep[0]!.notes[0]?.span?.start).toBe(first);
       });
@@ -58,7 +63,11 @@ describe("deep nesting is one diagnostic at the opening bracket, at any depth", 
   }
 
   it("a chain just under the limit still evaluates", async () => {
-    const c = await check(`let x: int = ${Array(MAX_EXPR_DEPTH - 2).fill("1").join(" + ")}\n`);
+    const c = await check(
+      `let x: int = ${Array(MAX_EXPR_DEPTH - 2)
+        .fill("1")
+        .join(" + ")}\n`,
+    );
     expect(real(c.codes)).toEqual([]);
   });
 
@@ -75,7 +84,11 @@ describe("deep nesting is one diagnostic at the opening bracket, at any depth", 
 
 describe("long literals and large files", () => {
   it("a 10 MiB string literal and 10 MiB comments are read", async () => {
-    for (const text of [`let x = "${"a".repeat(10 * MiB)}"\n`, `/* ${"a".repeat(10 * MiB)} */\nlet x = 1\n`, `// ${"a".repeat(10 * MiB)}\nlet x = 1\n`]) {
+    for (const text of [
+      `let x = "${"a".repeat(10 * MiB)}"\n`,
+      `/* ${"a".repeat(10 * MiB)} */\nlet x = 1\n`,
+      `// ${"a".repeat(10 * MiB)}\nlet x = 1\n`,
+    ]) {
       const c = await check(text);
       expect(real(c.codes)).toEqual([]);
     }
@@ -108,7 +121,16 @@ describe("imports of things that are not source files", () => {
   truncateSync(path.join(dir, "huge.llava"), 17 * MiB);
 
   it("a FIFO, a folder, a device and a 17 MiB file: E0106 each, at the import's path", async () => {
-    const kinds = [...(canFifo ? [["pipe", /named pipe/], ["zero", /device/]] as const : []), ["folder", /folder/], ["huge", /MiB/]] as const;
+    const kinds = [
+      ...(canFifo
+        ? ([
+            ["pipe", /named pipe/],
+            ["zero", /device/],
+          ] as const)
+        : []),
+      ["folder", /folder/],
+      ["huge", /MiB/],
+    ] as const;
     const text = kinds.map(([k]) => `import { a } from "./${k}"\n`).join("");
     const root = path.join(dir, "root.llava");
     writeFileSync(root, text);
@@ -122,7 +144,16 @@ describe("imports of things that are not source files", () => {
   });
 
   it("the same files as the root spec: unreadable, with the reason", async () => {
-    for (const [name, why] of [...(canFifo ? [["pipe.llava", /named pipe/], ["zero.llava", /device/]] as const : []), ["folder.llava", /folder/], ["huge.llava", /MiB/]] as const) {
+    for (const [name, why] of [
+      ...(canFifo
+        ? ([
+            ["pipe.llava", /named pipe/],
+            ["zero.llava", /device/],
+          ] as const)
+        : []),
+      ["folder.llava", /folder/],
+      ["huge.llava", /MiB/],
+    ] as const) {
       const r = await compile(path.join(dir, name), { cwd: dir, env: {} });
       expect(r.readable).toBe(false);
       expect(r.unreadable).toMatch(why);
@@ -149,7 +180,12 @@ describe("recovery names the mistake once, where it starts", () => {
 
   it("a missing `}` is one E0006 where the `}` is needed, with a note at the `{`", async () => {
     const cases = [
-      { find: "  schedule  = warmup_cosine { length: 2 epochs, warmup: 10% }\n}\n", cut: "}\n", open: "phase align {", after: "warmup: 10% }" },
+      {
+        find: "  schedule  = warmup_cosine { length: 2 epochs, warmup: 10% }\n}\n",
+        cut: "}\n",
+        open: "phase align {",
+        after: "warmup: 10% }",
+      },
       { find: "  language  = tiny_llama\n}\n", cut: "}\n", open: "model tiny {", after: "tiny_llama" },
     ];
     for (const k of cases) {
@@ -174,7 +210,8 @@ describe("import hints name the module that declares the name", () => {
   const declaredIn = new Map<string, string[]>();
   for (const f of readdirSync(STDLIB_DIR).filter((x) => x.endsWith(".llava"))) {
     const mod = "std/" + f.replace(/\.llava$/, "");
-    for (const d of parse(readFileSync(path.join(STDLIB_DIR, f), "utf8"), f).module.decls) declaredIn.set(d.name.name, [...(declaredIn.get(d.name.name) ?? []), mod]);
+    for (const d of parse(readFileSync(path.join(STDLIB_DIR, f), "utf8"), f).module.decls)
+      declaredIn.set(d.name.name, [...(declaredIn.get(d.name.name) ?? []), mod]);
   }
 
   it("templates come from std/templates, models from std/language, encoders from std/vision", async () => {
@@ -210,7 +247,13 @@ describe("import hints name the module that declares the name", () => {
 describe("the command line on such inputs: a message and an exit code, never an internal error", () => {
   const BIN = path.join(ROOT, "bin/llavac.js");
   const llavac = (args: string[], cwd: string) => {
-    const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", timeout: 60_000, input: "", env: { ...process.env, NO_COLOR: "1" } });
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd,
+      encoding: "utf8",
+      timeout: 60_000,
+      input: "",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     return { code: r.status, stderr: r.stderr };
   };
   const dir = mkdtempSync(path.join(tmpdir(), "llavac-cli-kinds-"));

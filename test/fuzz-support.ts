@@ -13,8 +13,15 @@ export const FUZZ_FILE = path.join(VIRTUAL, "fuzz.llava");
 function spanInside(span: Span, text: string | undefined): boolean {
   if (text === undefined) return false;
   const lines = text.split(/\r\n|\r|\n/);
-  return span.start >= 0 && span.start <= span.end && span.end <= text.length && span.line >= 1 && span.col >= 1
-    && span.line <= lines.length && span.col <= lines[span.line - 1]!.length + 1;
+  return (
+    span.start >= 0 &&
+    span.start <= span.end &&
+    span.end <= text.length &&
+    span.line >= 1 &&
+    span.col >= 1 &&
+    span.line <= lines.length &&
+    span.col <= lines[span.line - 1]!.length + 1
+  );
 }
 
 /** Let the test runner's own messages through between runs: a property run is one long synchronous
@@ -39,19 +46,120 @@ export async function compilesSafely(source: string): Promise<void> {
 }
 
 export const FRAGMENTS = [
-  "{", "}", "[", "]", "(", ")", ",", ":", "=", "\"", "/", "%", ".", "|", "&", "?", "-", "+", "*",
-  "per", "step", "steps", "epoch", "micro-batch", "none", "true", "-1", "0", "1e-3", "3%", "1e999", "99999999999999999999",
-  "x", "phase", "model", "schema", "enum", "type", "let", "import", "from", "as", "env", "env(\"X\")", "pretrain(states: model)",
-  "\n", "//", "/*", "*/", "é", "😀", "\u0000", "\t", "@", "${", "`", "\\", ">= 1", "=~", "/^a/", "/(/", "\"\\q\"", "\"\\u{110000}\"",
-  "clip_vit_l14_336", "vicuna_7b_v1_5", "mlp2x_gelu", "lcs_558k", "plain", "vicuna_v1", "adamw { lr: 1 }", "warmup_cosine",
-  "hidden_size: 0", "patch_size: 0", "select_layer: 99", "num_csx: 0", "freeze = [/zzz/]", "batch = 0 per step",
+  "{",
+  "}",
+  "[",
+  "]",
+  "(",
+  ")",
+  ",",
+  ":",
+  "=",
+  '"',
+  "/",
+  "%",
+  ".",
+  "|",
+  "&",
+  "?",
+  "-",
+  "+",
+  "*",
+  "per",
+  "step",
+  "steps",
+  "epoch",
+  "micro-batch",
+  "none",
+  "true",
+  "-1",
+  "0",
+  "1e-3",
+  "3%",
+  "1e999",
+  "99999999999999999999",
+  "x",
+  "phase",
+  "model",
+  "schema",
+  "enum",
+  "type",
+  "let",
+  "import",
+  "from",
+  "as",
+  "env",
+  'env("X")',
+  "pretrain(states: model)",
+  "\n",
+  "//",
+  "/*",
+  "*/",
+  "é",
+  "😀",
+  "\u0000",
+  "\t",
+  "@",
+  "${",
+  "`",
+  "\\",
+  ">= 1",
+  "=~",
+  "/^a/",
+  "/(/",
+  '"\\q"',
+  '"\\u{110000}"',
+  "clip_vit_l14_336",
+  "vicuna_7b_v1_5",
+  "mlp2x_gelu",
+  "lcs_558k",
+  "plain",
+  "vicuna_v1",
+  "adamw { lr: 1 }",
+  "warmup_cosine",
+  "hidden_size: 0",
+  "patch_size: 0",
+  "select_layer: 99",
+  "num_csx: 0",
+  "freeze = [/zzz/]",
+  "batch = 0 per step",
 ];
 
 export const VOCAB = [
   ...FRAGMENTS,
-  "vision", "projector", "language", "data", "template", "images", "hdf5", "freeze", "batch", "optimizer", "schedule", "from",
-  "\"./a\"", "\"std/vision\"", "\"std/nothing\"", "{ }", "256", "22", "2048", "336", "14", "-2", "patch", "cls_patch",
-  "cerebras", "dataset", "vit", "llama", "tokenizer", "hdf5_writer", "eval_input", "loader", "run",
+  "vision",
+  "projector",
+  "language",
+  "data",
+  "template",
+  "images",
+  "hdf5",
+  "freeze",
+  "batch",
+  "optimizer",
+  "schedule",
+  "from",
+  '"./a"',
+  '"std/vision"',
+  '"std/nothing"',
+  "{ }",
+  "256",
+  "22",
+  "2048",
+  "336",
+  "14",
+  "-2",
+  "patch",
+  "cls_patch",
+  "cerebras",
+  "dataset",
+  "vit",
+  "llama",
+  "tokenizer",
+  "hdf5_writer",
+  "eval_input",
+  "loader",
+  "run",
 ];
 
 /** One to three text mutations of `base`. */
@@ -72,7 +180,10 @@ export function mutated(base: string): fc.Arbitrary<string> {
         const lines = s.split("\n");
         const i = o.at % lines.length;
         if (o.k === "dupline") lines.splice(i, 0, lines[i]!);
-        else { const j = o.to % lines.length; [lines[i], lines[j]] = [lines[j]!, lines[i]!]; }
+        else {
+          const j = o.to % lines.length;
+          [lines[i], lines[j]] = [lines[j]!, lines[i]!];
+        }
         s = lines.join("\n");
       }
     }

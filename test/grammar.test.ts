@@ -16,19 +16,29 @@ describe("grammar: every construct parses to the expected AST", () => {
     const r = parse('import { a, b as c, } from "std/vision"\nimport * as lang from "./lang"', "t.llava");
     expect(r.problems).toEqual([]);
     expect(r.module.imports.map((i) => [i.path, i.names.map((n) => [n.name.name, n.alias?.name]), i.namespace?.name])).toEqual([
-      ["std/vision", [["a", undefined], ["b", "c"]], undefined],
+      [
+        "std/vision",
+        [
+          ["a", undefined],
+          ["b", "c"],
+        ],
+        undefined,
+      ],
       ["./lang", [], "lang"],
     ]);
   });
 
   it("schemas with optional fields, unions, refinements, tuples, lists and defaults", () => {
-    const r = parse(`schema vit {
+    const r = parse(
+      `schema vit {
   hidden_size: int & >= 1 & <= 8192
   image_size: int | (int, int)
   name?: string & =~ "^[a-z]" = "clip"
   tags: [string] = []
   pattern: regex = /^image_model/
-}`, "t.llava");
+}`,
+      "t.llava",
+    );
     expect(r.problems).toEqual([]);
     const s = r.module.decls[0]!;
     if (s.kind !== "schema") throw new Error();
@@ -44,7 +54,13 @@ describe("grammar: every construct parses to the expected AST", () => {
   it("enums, type aliases, lets and `<kind> <name> { }` declarations", () => {
     const r = parse("enum mode { patch, cls_patch, }\ntype t = a | b\nlet x = 1\nphase p { model = m }\nvit v = clip { }", "t.llava");
     expect(r.problems).toEqual([]);
-    expect(r.module.decls.map((d) => [d.kind, d.name.name])).toEqual([["enum", "mode"], ["type", "t"], ["let", "x"], ["instance", "p"], ["instance", "v"]]);
+    expect(r.module.decls.map((d) => [d.kind, d.name.name])).toEqual([
+      ["enum", "mode"],
+      ["type", "t"],
+      ["let", "x"],
+      ["instance", "p"],
+      ["instance", "v"],
+    ]);
   });
 
   it("typed literals: int, float, bool, string, regex, percent, none, tuple, list, record", () => {
@@ -66,21 +82,41 @@ describe("grammar: every construct parses to the expected AST", () => {
     expect(valueOf("66 steps")).toMatchObject({ k: "quantity", value: 66, unit: { name: "steps" } });
     expect(valueOf("1 epoch")).toMatchObject({ k: "quantity", value: 1, unit: { name: "epoch" } });
     expect(valueOf("256 per step, 22 per micro-batch")).toMatchObject({
-      k: "perList", items: [{ count: { value: 256 }, unit: { name: "step" } }, { count: { value: 22 }, unit: { name: "micro-batch" } }],
+      k: "perList",
+      items: [
+        { count: { value: 256 }, unit: { name: "step" } },
+        { count: { value: 22 }, unit: { name: "micro-batch" } },
+      ],
     });
   });
 
   it("a unit word only belongs to a number on the same line (the next line's field is not a unit)", () => {
     const r = parse("let x = warmup_cosine {\n  lr: 1e-3\n  epochs: 1\n}", "t.llava");
     const d = r.module.decls[0]!;
-    expect(d.kind === "let" && d.value.k === "override" ? d.value.record.fields.map((f) => [f.name.name, f.value.k]) : []).toEqual([["lr", "float"], ["epochs", "int"]]);
+    expect(d.kind === "let" && d.value.k === "override" ? d.value.record.fields.map((f) => [f.name.name, f.value.k]) : []).toEqual([
+      ["lr", "float"],
+      ["epochs", "int"],
+    ]);
     expect(r.problems).toEqual([]);
   });
 
   it("references, members, overrides, calls, path joins and arithmetic", () => {
-    expect(valueOf("clip { select: patch }")).toMatchObject({ k: "override", base: { k: "ref" }, record: { fields: [{ name: { name: "select" } }] } });
-    expect(valueOf("std.vision.clip")).toMatchObject({ k: "member", name: { name: "clip" }, object: { k: "member", name: { name: "vision" } } });
-    expect(valueOf('env("D", "./data") / "images"')).toMatchObject({ k: "binary", op: "/", left: { k: "call", args: [{}, {}] }, right: { k: "string" } });
+    expect(valueOf("clip { select: patch }")).toMatchObject({
+      k: "override",
+      base: { k: "ref" },
+      record: { fields: [{ name: { name: "select" } }] },
+    });
+    expect(valueOf("std.vision.clip")).toMatchObject({
+      k: "member",
+      name: { name: "clip" },
+      object: { k: "member", name: { name: "vision" } },
+    });
+    expect(valueOf('env("D", "./data") / "images"')).toMatchObject({
+      k: "binary",
+      op: "/",
+      left: { k: "call", args: [{}, {}] },
+      right: { k: "string" },
+    });
     expect(valueOf("pretrain(states: model)")).toMatchObject({ k: "call", args: [{ name: { name: "states" }, value: { k: "ref" } }] });
     expect(valueOf("2048 - 576 - 1")).toMatchObject({ k: "binary", op: "-", left: { k: "binary", op: "-" } });
     expect(valueOf("1 + 2 * 3")).toMatchObject({ k: "binary", op: "+", right: { k: "binary", op: "*" } });
@@ -88,7 +124,13 @@ describe("grammar: every construct parses to the expected AST", () => {
 
   it("`/` after an operand divides; in operand position it starts a regex", () => {
     expect(valueOf("a / b")).toMatchObject({ k: "binary", op: "/" });
-    expect(valueOf("[/a/, /b\\/c/]")).toMatchObject({ k: "list", items: [{ k: "regex", pattern: "a" }, { k: "regex", pattern: "b\\/c" }] });
+    expect(valueOf("[/a/, /b\\/c/]")).toMatchObject({
+      k: "list",
+      items: [
+        { k: "regex", pattern: "a" },
+        { k: "regex", pattern: "b\\/c" },
+      ],
+    });
   });
 
   it("keywords can still name fields", () => {
@@ -97,7 +139,7 @@ describe("grammar: every construct parses to the expected AST", () => {
   });
 
   it("spans are 1-based line/column and cover the token", () => {
-    const src = "let x = 1\nlet y = \"hello\"";
+    const src = 'let x = 1\nlet y = "hello"';
     const r = parse(src, "t.llava");
     const y = r.module.decls[1]!;
     if (y.kind !== "let") throw new Error();
@@ -132,7 +174,11 @@ let w = 3
   it("points at the unexpected token with a readable message", () => {
     const src = "let x = 1\nphase p { model = }\n";
     const r = parse(src, "t.llava");
-    expect(r.problems[0]).toMatchObject({ kind: "parse", message: "expected a value, found `}`", span: { ...locate(src, "}"), file: "t.llava" } });
+    expect(r.problems[0]).toMatchObject({
+      kind: "parse",
+      message: "expected a value, found `}`",
+      span: { ...locate(src, "}"), file: "t.llava" },
+    });
   });
 
   it("unknown characters are lexing errors at their position", () => {

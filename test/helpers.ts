@@ -21,7 +21,10 @@ export interface Checked {
  * Compile `files` (name → text, the first one is the root) as if they were in test/virtual/.
  * `dirs` lists folders that exist (relative to the working directory) for data-folder checks.
  */
-export async function check(files: Record<string, string> | string, opts: { strict?: boolean; env?: Record<string, string>; dirs?: string[]; overrides?: string[] } = {}): Promise<Checked> {
+export async function check(
+  files: Record<string, string> | string,
+  opts: { strict?: boolean; env?: Record<string, string>; dirs?: string[]; overrides?: string[] } = {},
+): Promise<Checked> {
   const map = typeof files === "string" ? { "spec.llava": files } : files;
   const abs = new Map(Object.entries(map).map(([k, v]) => [path.join(VIRTUAL, k), v]));
   const dirs = new Set((opts.dirs ?? []).map((d) => path.resolve(VIRTUAL, d)));
@@ -30,7 +33,13 @@ export async function check(files: Record<string, string> | string, opts: { stri
     exists: (f) => abs.has(f) || dirs.has(f),
   };
   const rootName = Object.keys(map)[0]!;
-  const result = await compile(path.join(VIRTUAL, rootName), { fs, cwd: VIRTUAL, env: opts.env ?? {}, strict: opts.strict ?? false, overrides: opts.overrides ?? [] });
+  const result = await compile(path.join(VIRTUAL, rootName), {
+    fs,
+    cwd: VIRTUAL,
+    env: opts.env ?? {},
+    strict: opts.strict ?? false,
+    overrides: opts.overrides ?? [],
+  });
   const diags = result.diags.sorted();
   return {
     result,
@@ -116,13 +125,22 @@ export function tinyWith(find: string, replace: string): string {
  * Run a command without blocking the test worker's event loop (vitest's RPC times out when a
  * synchronous child process holds it for minutes).
  */
-export async function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined> },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { spawn } = await import("node:child_process");
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    let stdout = "",
+      stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });

@@ -33,7 +33,9 @@ function python(): string | undefined {
     try {
       execFileSync(py, ["-c", "import yaml"], { stdio: "ignore" });
       return py;
-    } catch { /* try the next */ }
+    } catch {
+      /* try the next */
+    }
   }
   return undefined;
 }
@@ -42,7 +44,10 @@ describe("injection: spec strings round-trip through the emitted YAML", () => {
   it.each(NASTY.map((s, i) => [i, s] as const))("string %i", async (_, nasty) => {
     let src = TINY.replace('images    = "./images"', `images    = ${literal(nasty)}`);
     src = src.replace('hdf5      = "./h5/align"', `hdf5      = ${literal("./h5/" + nasty)}`);
-    src = src.replace('preprocess = hdf5_writer { output: "./h5/align_raw" }', `preprocess = hdf5_writer { output: ${literal(nasty)}, input: ${literal(nasty + "/in")} }`);
+    src = src.replace(
+      'preprocess = hdf5_writer { output: "./h5/align_raw" }',
+      `preprocess = hdf5_writer { output: ${literal(nasty)}, input: ${literal(nasty + "/in")} }`,
+    );
     src = src.replace("language  = tiny_llama", `language  = tiny_llama { tokenizer: tokenizer { huggingface: ${literal(nasty)} } }`);
     const { result, files } = await buildFiles(path.join(VIRTUAL, "inject.llava"), { source: src });
     expect(result.diags.errorCount, result.diags.items.map((d) => d.message).join("\n")).toBe(0);
@@ -67,7 +72,14 @@ describe("injection: spec strings round-trip through the emitted YAML", () => {
   it.skipIf(!py)("PyYAML (what Cerebras uses) reads the same values", async () => {
     const src = TINY.replace('images    = "./images"', `images    = ${literal(NASTY.join("|"))}`);
     const { files } = await buildFiles(path.join(VIRTUAL, "inject.llava"), { source: src });
-    const out = execFileSync(py!, ["-c", "import sys, json, yaml; d = yaml.safe_load(sys.stdin); print(json.dumps([d['train_input']['img_data_dir'], sorted(d.keys()), d['optimizer']['eps']]))"], { input: files.get("align/params.yaml")! }).toString();
+    const out = execFileSync(
+      py!,
+      [
+        "-c",
+        "import sys, json, yaml; d = yaml.safe_load(sys.stdin); print(json.dumps([d['train_input']['img_data_dir'], sorted(d.keys()), d['optimizer']['eps']]))",
+      ],
+      { input: files.get("align/params.yaml")! },
+    ).toString();
     expect(JSON.parse(out)).toEqual([NASTY.join("|"), ["eval_input", "model", "optimizer", "runconfig", "train_input"], 1e-8]);
   });
 

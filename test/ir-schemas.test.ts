@@ -11,13 +11,27 @@ import { ROOT } from "./helpers.js";
 
 /** Each stdlib schema → the IR type lowering turns its records into. */
 const IR_OF: Record<string, string> = {
-  vit: "VitIR", tokenizer: "TokenizerIR", llama: "LlamaIR", model: "ModelIR",
-  linear_projector: 'Extract<ProjectorIR, { $schema: "linear_projector" }>', mlp_projector: 'Extract<ProjectorIR, { $schema: "mlp_projector" }>',
-  template: "TemplateIR", dataset: "DatasetIR", hdf5_writer: "HdfWriterIR", phase: "PhaseIR", cerebras: "CerebrasTargetIR",
-  warmup_cosine: 'Extract<ScheduleIR, { $schema: "warmup_cosine" }>', constant_lr: 'Extract<ScheduleIR, { $schema: "constant_lr" }>',
-  adamw: 'PhaseIR["optimizer"]', loader: 'PhaseIR["loader"]', run: 'PhaseIR["run"]', eval_input: 'NonNullable<PhaseIR["eval"]>',
-  expand_to_square: 'Extract<TransformIR, { $schema: "expand_to_square" }>', resize: 'Extract<TransformIR, { $schema: "resize" }>',
-  center_crop: 'Extract<TransformIR, { $schema: "center_crop" }>', to_tensor: 'Extract<TransformIR, { $schema: "to_tensor" }>',
+  vit: "VitIR",
+  tokenizer: "TokenizerIR",
+  llama: "LlamaIR",
+  model: "ModelIR",
+  linear_projector: 'Extract<ProjectorIR, { $schema: "linear_projector" }>',
+  mlp_projector: 'Extract<ProjectorIR, { $schema: "mlp_projector" }>',
+  template: "TemplateIR",
+  dataset: "DatasetIR",
+  hdf5_writer: "HdfWriterIR",
+  phase: "PhaseIR",
+  cerebras: "CerebrasTargetIR",
+  warmup_cosine: 'Extract<ScheduleIR, { $schema: "warmup_cosine" }>',
+  constant_lr: 'Extract<ScheduleIR, { $schema: "constant_lr" }>',
+  adamw: 'PhaseIR["optimizer"]',
+  loader: 'PhaseIR["loader"]',
+  run: 'PhaseIR["run"]',
+  eval_input: 'NonNullable<PhaseIR["eval"]>',
+  expand_to_square: 'Extract<TransformIR, { $schema: "expand_to_square" }>',
+  resize: 'Extract<TransformIR, { $schema: "resize" }>',
+  center_crop: 'Extract<TransformIR, { $schema: "center_crop" }>',
+  to_tensor: 'Extract<TransformIR, { $schema: "to_tensor" }>',
   normalize: 'Extract<TransformIR, { $schema: "normalize" }>',
 };
 
@@ -25,12 +39,21 @@ const IR_OF: Record<string, string> = {
 function irTypes(): { checker: ts.TypeChecker; types: Map<string, ts.Type> } {
   const probe = path.join(ROOT, "compiler", "__ir_probe.ts");
   const names = Object.keys(IR_OF);
-  const text = `import type { CerebrasTargetIR, DatasetIR, HdfWriterIR, LlamaIR, ModelIR, PhaseIR, ProjectorIR, ScheduleIR, TemplateIR, TokenizerIR, TransformIR, VitIR } from "./ir.js";\n`
-    + names.map((n) => `export type T_${n} = ${IR_OF[n]};`).join("\n");
-  const options: ts.CompilerOptions = { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, skipLibCheck: true };
+  const text =
+    `import type { CerebrasTargetIR, DatasetIR, HdfWriterIR, LlamaIR, ModelIR, PhaseIR, ProjectorIR, ScheduleIR, TemplateIR, TokenizerIR, TransformIR, VitIR } from "./ir.js";\n` +
+    names.map((n) => `export type T_${n} = ${IR_OF[n]};`).join("\n");
+  const options: ts.CompilerOptions = {
+    strict: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+    skipLibCheck: true,
+  };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (file, lang, ...rest) => (path.resolve(file) === probe ? ts.createSourceFile(file, text, lang) : getSourceFile(file, lang, ...rest));
+  host.getSourceFile = (file, lang, ...rest) =>
+    path.resolve(file) === probe ? ts.createSourceFile(file, text, lang) : getSourceFile(file, lang, ...rest);
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (file) => path.resolve(file) === probe || fileExists(file);
   const program = ts.createProgram([probe], options, host);
@@ -39,7 +62,8 @@ function irTypes(): { checker: ts.TypeChecker; types: Map<string, ts.Type> } {
   const checker = program.getTypeChecker();
   const types = new Map<string, ts.Type>();
   const file = program.getSourceFile(probe)!;
-  for (const sym of checker.getExportsOfModule(checker.getSymbolAtLocation(file)!)) types.set(sym.name.slice(2), checker.getDeclaredTypeOfSymbol(sym));
+  for (const sym of checker.getExportsOfModule(checker.getSymbolAtLocation(file)!))
+    types.set(sym.name.slice(2), checker.getDeclaredTypeOfSymbol(sym));
   return { checker, types };
 }
 
@@ -53,7 +77,10 @@ describe("the IR types and the stdlib schemas have one shape", () => {
     return opts.every((o) => o.isStringLiteral()) ? opts.map((o) => (o as ts.StringLiteralType).value).sort() : undefined;
   };
   const prop = (t: ts.Type, name: string) => t.getProperty(name);
-  const propType = (t: ts.Type, name: string) => { const p = prop(t, name); return p ? checker.getNonNullableType(checker.getTypeOfSymbol(p)) : undefined; };
+  const propType = (t: ts.Type, name: string) => {
+    const p = prop(t, name);
+    return p ? checker.getNonNullableType(checker.getTypeOfSymbol(p)) : undefined;
+  };
 
   /** Whether a TypeScript type can hold every value lowering produces for a schema type; why not, if not. */
   function compatible(t: Type, x: ts.Type): string | undefined {
@@ -62,22 +89,37 @@ describe("the IR types and the stdlib schemas have one shape", () => {
     switch (b.k) {
       case "prim":
         switch (b.name) {
-          case "int": case "float": return is(ts.TypeFlags.NumberLike) ? undefined : "not a number";
-          case "bool": return is(ts.TypeFlags.BooleanLike) ? undefined : "not a boolean";
-          case "string": case "path": return is(ts.TypeFlags.StringLike) ? undefined : "not a string";
-          case "regex": return prop(x, "source") && prop(x, "flags") ? undefined : "not a RegexIR";
-          case "batch": return prop(x, "global") ? undefined : "not a batch";
-          case "phase_start": return prop(x, "phase") && prop(x, "states") ? undefined : "not a phase start";
-          case "any": return undefined;
+          case "int":
+          case "float":
+            return is(ts.TypeFlags.NumberLike) ? undefined : "not a number";
+          case "bool":
+            return is(ts.TypeFlags.BooleanLike) ? undefined : "not a boolean";
+          case "string":
+          case "path":
+            return is(ts.TypeFlags.StringLike) ? undefined : "not a string";
+          case "regex":
+            return prop(x, "source") && prop(x, "flags") ? undefined : "not a RegexIR";
+          case "batch":
+            return prop(x, "global") ? undefined : "not a batch";
+          case "phase_start":
+            return prop(x, "phase") && prop(x, "states") ? undefined : "not a phase start";
+          case "any":
+            return undefined;
         }
         return "unknown primitive";
-      case "quantity": return prop(x, "unit") && prop(x, "value") ? undefined : "not a Quantity";
+      case "quantity":
+        return prop(x, "unit") && prop(x, "value") ? undefined : "not a Quantity";
       case "enum": {
         if (!is(ts.TypeFlags.StringLike)) return "not a string";
         const lits = stringLiterals(x);
-        return !lits || JSON.stringify(lits) === JSON.stringify([...b.sym.members].sort()) ? undefined : `members ${lits.join("|")} ≠ enum ${b.sym.name} { ${b.sym.members.join(", ")} }`;
+        return !lits || JSON.stringify(lits) === JSON.stringify([...b.sym.members].sort())
+          ? undefined
+          : `members ${lits.join("|")} ≠ enum ${b.sym.name} { ${b.sym.members.join(", ")} }`;
       }
-      case "literal": return options(x).some((o) => o.isStringLiteral() ? o.value === b.value : (o.flags & ts.TypeFlags.String) !== 0) ? undefined : `no "${b.value}"`;
+      case "literal":
+        return options(x).some((o) => (o.isStringLiteral() ? o.value === b.value : (o.flags & ts.TypeFlags.String) !== 0))
+          ? undefined
+          : `no "${b.value}"`;
       case "list":
         if (!checker.isArrayType(x)) return "not an array";
         return compatible(b.elem, checker.getTypeArguments(x as ts.TypeReference)[0]!);
@@ -97,13 +139,16 @@ describe("the IR types and the stdlib schemas have one shape", () => {
         // Each option must fit the whole type or one of its members (`int | (int, int)` → number | [number, number]).
         // The one normalisation lowering does: `dataset | [dataset]` becomes a list.
         for (const o of b.options) {
-          const fits = compatible(o, x) === undefined || options(x).some((m) => compatible(o, m) === undefined)
-            || (checker.isArrayType(x) && compatible(o, checker.getTypeArguments(x as ts.TypeReference)[0]!) === undefined);
+          const fits =
+            compatible(o, x) === undefined ||
+            options(x).some((m) => compatible(o, m) === undefined) ||
+            (checker.isArrayType(x) && compatible(o, checker.getTypeArguments(x as ts.TypeReference)[0]!) === undefined);
           if (!fits) return `option ${typeToString(o)} does not fit`;
         }
         return undefined;
       }
-      default: return `cannot compare ${typeToString(t)}`;
+      default:
+        return `cannot compare ${typeToString(t)}`;
     }
   }
 
@@ -117,9 +162,15 @@ describe("the IR types and the stdlib schemas have one shape", () => {
     const problems: string[] = [];
     for (const [field, info] of fields) {
       const p = prop(ir, field);
-      if (!p) { problems.push(`${name}.${field} is not in ${IR_OF[name]}`); continue; }
+      if (!p) {
+        problems.push(`${name}.${field} is not in ${IR_OF[name]}`);
+        continue;
+      }
       const optional = (p.flags & ts.SymbolFlags.Optional) !== 0;
-      if (optional !== info.optional) problems.push(`${name}.${field}: ${info.optional ? "optional" : "required"} in the schema, ${optional ? "optional" : "required"} in the IR`);
+      if (optional !== info.optional)
+        problems.push(
+          `${name}.${field}: ${info.optional ? "optional" : "required"} in the schema, ${optional ? "optional" : "required"} in the IR`,
+        );
       const why = compatible(info.type, propType(ir, field)!);
       if (why) problems.push(`${name}.${field}: ${typeToString(info.type)} vs ${checker.typeToString(checker.getTypeOfSymbol(p))}: ${why}`);
     }

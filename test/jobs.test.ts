@@ -16,7 +16,13 @@ const hasShellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 
 async function build(spec: string, out: string, source?: string): Promise<string[]> {
   const result = await compile(spec, { cwd: ROOT, env: {}, outDir: out, ...(source ? { source } : {}) });
-  expect(result.diags.errorCount, result.diags.sorted().map((d) => d.message).join("\n")).toBe(0);
+  expect(
+    result.diags.errorCount,
+    result.diags
+      .sorted()
+      .map((d) => d.message)
+      .join("\n"),
+  ).toBe(0);
   const files = filesToWrite(result.emitted, { cerebras: true });
   writeAtomically(out, files);
   return files.filter((f) => f.path.endsWith(".sh")).map((f) => path.join(out, f.path));
@@ -60,7 +66,12 @@ function fakes(dir: string): Record<string, string> {
   for (const part of ["image_model", "text_model"]) mkdirSync(path.join(dir, "pretrained", part), { recursive: true });
   writeFileSync(path.join(dir, "pretrained/text_model/tokenizer.model"), "sp");
   writeFileSync(path.join(dir, "pretrained/text_model/tokenizer_config.json"), "{}");
-  return { MODELZOO: path.join(dir, "modelzoo"), WEIGHTS: path.join(dir, "pretrained"), PYTHON: "python3", FAKE_LOG: path.join(dir, "log.jsonl") };
+  return {
+    MODELZOO: path.join(dir, "modelzoo"),
+    WEIGHTS: path.join(dir, "pretrained"),
+    PYTHON: "python3",
+    FAKE_LOG: path.join(dir, "log.jsonl"),
+  };
 }
 
 function bash(script: string, args: string[], env: Record<string, string>) {
@@ -68,7 +79,13 @@ function bash(script: string, args: string[], env: Record<string, string>) {
   return { code: r.status, out: r.stdout + r.stderr };
 }
 
-const log = (env: Record<string, string>) => (existsSync(env.FAKE_LOG!) ? readFileSync(env.FAKE_LOG!, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]) : []);
+const log = (env: Record<string, string>) =>
+  existsSync(env.FAKE_LOG!)
+    ? readFileSync(env.FAKE_LOG!, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as string[])
+    : [];
 
 describe("Cerebras job scripts", () => {
   it("parse and pass shellcheck for every example", async () => {
@@ -97,19 +114,75 @@ describe("Cerebras job scripts", () => {
     const cluster = ["--num_csx", "1", "--mount_dirs", "./modelzoo", ".", "--python_paths", "./modelzoo/src"];
     const converted = path.join(out, "converted/pytorch_model_to_cs-2.2.mdl");
     expect(log(env)).toEqual([
-      ["convert_checkpoint.py", "convert", "--model", "llava", "--src-fmt", "hf", "--tgt-fmt", "cs-2.2", "--output-dir", path.join(out, "converted"), "--config", env.WEIGHTS, env.WEIGHTS],
-      ["run.py", "CSX", "--mode", "train", "--params", path.join(out, "pretrain/params.yaml"), "--model_dir", path.join(out, "pretrain/model_dir"), "--checkpoint_path", converted, ...cluster],
-      ["run.py", "CSX", "--mode", "train", "--params", path.join(out, "finetune/params.yaml"), "--model_dir", path.join(out, "finetune/model_dir"), "--checkpoint_path", path.join(out, "pretrain/model_dir/checkpoint_2180.mdl"), ...cluster],
-      ["convert_checkpoint.py", "convert", "--model", "llava", "--src-fmt", "cs-2.2", "--tgt-fmt", "hf", "--output-dir", path.join(out, "export.tmp"), "--config", path.join(out, "finetune/params.yaml"), path.join(out, "finetune/model_dir/checkpoint_2180.mdl")],
+      [
+        "convert_checkpoint.py",
+        "convert",
+        "--model",
+        "llava",
+        "--src-fmt",
+        "hf",
+        "--tgt-fmt",
+        "cs-2.2",
+        "--output-dir",
+        path.join(out, "converted"),
+        "--config",
+        env.WEIGHTS,
+        env.WEIGHTS,
+      ],
+      [
+        "run.py",
+        "CSX",
+        "--mode",
+        "train",
+        "--params",
+        path.join(out, "pretrain/params.yaml"),
+        "--model_dir",
+        path.join(out, "pretrain/model_dir"),
+        "--checkpoint_path",
+        converted,
+        ...cluster,
+      ],
+      [
+        "run.py",
+        "CSX",
+        "--mode",
+        "train",
+        "--params",
+        path.join(out, "finetune/params.yaml"),
+        "--model_dir",
+        path.join(out, "finetune/model_dir"),
+        "--checkpoint_path",
+        path.join(out, "pretrain/model_dir/checkpoint_2180.mdl"),
+        ...cluster,
+      ],
+      [
+        "convert_checkpoint.py",
+        "convert",
+        "--model",
+        "llava",
+        "--src-fmt",
+        "cs-2.2",
+        "--tgt-fmt",
+        "hf",
+        "--output-dir",
+        path.join(out, "export.tmp"),
+        "--config",
+        path.join(out, "finetune/params.yaml"),
+        path.join(out, "finetune/model_dir/checkpoint_2180.mdl"),
+      ],
     ]);
     // The converted config lost the keys 2.2.1 rejects; the export is laid out for LLaVA's evaluation.
     expect(readFileSync(path.join(out, "converted/config_to_cs-2.2.yaml"), "utf8")).toBe("model:\n  image_start_idx: 1\n");
     expect(existsSync(path.join(out, "export/text_model_llava/tokenizer.model"))).toBe(true);
     expect(existsSync(path.join(out, "export/text_model"))).toBe(false);
-    expect(JSON.parse(readFileSync(path.join(out, "export/text_model_llava/config.json"), "utf8")).mm_vision_tower).toBe(path.join(out, "export/image_model"));
+    expect(JSON.parse(readFileSync(path.join(out, "export/text_model_llava/config.json"), "utf8")).mm_vision_tower).toBe(
+      path.join(out, "export/image_model"),
+    );
 
     // The evaluation commands of the benchmarks the target names (seed step 7).
-    expect(r.out).toContain(`sed "s#liuhaotian/llava-v1.5-13b#${out}/export/text_model_llava#g" scripts/v1_5/eval/textvqa.sh | bash    # TextVQA val`);
+    expect(r.out).toContain(
+      `sed "s#liuhaotian/llava-v1.5-13b#${out}/export/text_model_llava#g" scripts/v1_5/eval/textvqa.sh | bash    # TextVQA val`,
+    );
     expect(r.out.match(/scripts\/v1_5\/eval\/\w+\.sh \| bash/g)).toHaveLength(6);
 
     // Again: every step is finished, so nothing runs.
@@ -136,8 +209,20 @@ describe("Cerebras job scripts", () => {
     expect(resumed.code, resumed.out).toBe(0);
     const calls = log(env).slice(3);
     expect(calls.map((l) => l[0])).toEqual(["run.py", "convert_checkpoint.py"]);
-    expect(calls[0]).toEqual(["run.py", "GPU", "--mode", "train", "--params", path.join(out, "finetune/params.yaml"), "--model_dir", path.join(out, "finetune/model_dir"),
-      "--checkpoint_path", path.join(out, "finetune/model_dir/checkpoint_1000.mdl"), "--load_checkpoint_states", "model,optimizer,dataloader,grad_scaler,lr_scheduler,global_step"]);
+    expect(calls[0]).toEqual([
+      "run.py",
+      "GPU",
+      "--mode",
+      "train",
+      "--params",
+      path.join(out, "finetune/params.yaml"),
+      "--model_dir",
+      path.join(out, "finetune/model_dir"),
+      "--checkpoint_path",
+      path.join(out, "finetune/model_dir/checkpoint_1000.mdl"),
+      "--load_checkpoint_states",
+      "model,optimizer,dataloader,grad_scaler,lr_scheduler,global_step",
+    ]);
     expect(resumed.out).toMatch(/phase pretrain finished earlier: skipped/);
   });
 
@@ -160,7 +245,9 @@ describe("Cerebras job scripts", () => {
 
   it("quotes every target value: spaces, quotes and $(...) reach run.py as written", async () => {
     const evil = [`dir with space`, `it's`, `$(touch /tmp/llavac-pwned)`, "back`tick`"];
-    const spec = readFileSync(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), "utf8") + `
+    const spec =
+      readFileSync(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), "utf8") +
+      `
 cerebras cluster {
   num_csx: 2
   mount_dirs: ${JSON.stringify(evil)}
@@ -176,7 +263,19 @@ cerebras cluster {
     const env = fakes(dir);
     expect(bash(path.join(out, "pretrain/run.sh"), ["csx", "c.mdl"], env).code).toBe(0);
     const call = log(env)[0]!;
-    expect(call.slice(call.indexOf("--num_csx"))).toEqual(["--num_csx", "2", "--mount_dirs", ...evil, "--python_paths", "./modelzoo/src", "--mgmt_address", "host:9000", "--job_labels", "team=vision", "note=a b"]);
+    expect(call.slice(call.indexOf("--num_csx"))).toEqual([
+      "--num_csx",
+      "2",
+      "--mount_dirs",
+      ...evil,
+      "--python_paths",
+      "./modelzoo/src",
+      "--mgmt_address",
+      "host:9000",
+      "--job_labels",
+      "team=vision",
+      "note=a b",
+    ]);
     expect(existsSync("/tmp/llavac-pwned")).toBe(false);
     expect(shq("a'b")).toBe(`'a'\\''b'`);
   });

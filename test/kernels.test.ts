@@ -20,30 +20,82 @@ function config(): LlavaModelConfig {
   return {
     arch: {
       vision: {
-        hidden_size: 16, num_hidden_layers: 2, num_heads: 2, filter_size: 32, image_size: [8, 8], patch_size: [4, 4], num_channels: 3,
-        prepend_cls_token: true, use_conv_patchified_embedding: true, use_embed_proj_bias: false, use_post_embed_layer_norm: true,
-        use_final_layer_norm: true, use_projection_bias_in_attention: true, use_ffn_bias_in_attention: true, use_ffn_bias: true,
-        position_embedding_type: "learned", nonlinearity: "quick_gelu",
+        hidden_size: 16,
+        num_hidden_layers: 2,
+        num_heads: 2,
+        filter_size: 32,
+        image_size: [8, 8],
+        patch_size: [4, 4],
+        num_channels: 3,
+        prepend_cls_token: true,
+        use_conv_patchified_embedding: true,
+        use_embed_proj_bias: false,
+        use_post_embed_layer_norm: true,
+        use_final_layer_norm: true,
+        use_projection_bias_in_attention: true,
+        use_ffn_bias_in_attention: true,
+        use_ffn_bias: true,
+        position_embedding_type: "learned",
+        nonlinearity: "quick_gelu",
       },
       text: {
-        vocab_size: 40, hidden_size: 16, num_hidden_layers: 2, num_heads: 2, filter_size: 24, max_position_embeddings: 16,
-        position_embedding_type: "rotary", nonlinearity: "swiglu", norm_type: "rmsnorm", use_projection_bias_in_attention: false,
-        use_ffn_bias_in_attention: false, use_ffn_bias: false, use_bias_in_output: false, share_embedding_weights: false,
+        vocab_size: 40,
+        hidden_size: 16,
+        num_hidden_layers: 2,
+        num_heads: 2,
+        filter_size: 24,
+        max_position_embeddings: 16,
+        position_embedding_type: "rotary",
+        nonlinearity: "swiglu",
+        norm_type: "rmsnorm",
+        use_projection_bias_in_attention: false,
+        use_ffn_bias_in_attention: false,
+        use_ffn_bias: false,
+        use_bias_in_output: false,
+        share_embedding_weights: false,
       },
       projector: { input_unit: 16, layers_units: [16, 16], use_bias: true },
     },
-    vision: { layer_norm_epsilon: 1e-5, select_layer: -2, select: "patch", norm_first: true, embedding_dropout_rate: 0.1, dropout_rate: 0.1, attention_dropout_rate: 0.1, initializer_range: 0.02 },
-    text: { layer_norm_epsilon: 1e-5, rope_theta: 10000, rotary_dim: 8, embedding_dropout_rate: 0.1, dropout_rate: 0.1, attention_dropout_rate: 0.1, initializer_range: 0.02 },
-    projector_activations: ["gelu", null], image_start_idx: 1, num_patches: 4, max_sequence_length: 16, loss_scaling: "num_tokens", loss_weight: 1,
+    vision: {
+      layer_norm_epsilon: 1e-5,
+      select_layer: -2,
+      select: "patch",
+      norm_first: true,
+      embedding_dropout_rate: 0.1,
+      dropout_rate: 0.1,
+      attention_dropout_rate: 0.1,
+      initializer_range: 0.02,
+    },
+    text: {
+      layer_norm_epsilon: 1e-5,
+      rope_theta: 10000,
+      rotary_dim: 8,
+      embedding_dropout_rate: 0.1,
+      dropout_rate: 0.1,
+      attention_dropout_rate: 0.1,
+      initializer_range: 0.02,
+    },
+    projector_activations: ["gelu", null],
+    image_start_idx: 1,
+    num_patches: 4,
+    max_sequence_length: 16,
+    loss_scaling: "num_tokens",
+    loss_weight: 1,
   };
 }
 
 function batch(): Batch {
-  const B = 2, T = 16;
+  const B = 2,
+    T = 16;
   return {
-    size: B, length: T, inputIds: Int32Array.from({ length: B * T }, (_, i) => 3 + (i * 7) % 37), labels: Int32Array.from({ length: B * T }, (_, i) => 3 + (i * 5) % 37),
-    lossMask: Int32Array.from({ length: B * T }, (_, i) => (i % T >= 6 ? 1 : 0)), keyPadding: Int32Array.from({ length: B * T }, (_, i) => (i % T === T - 1 ? 1 : 0)),
-    images: Float32Array.from({ length: B * 3 * 8 * 8 }, (_, i) => Math.sin(i)), imageShape: [3, 8, 8],
+    size: B,
+    length: T,
+    inputIds: Int32Array.from({ length: B * T }, (_, i) => 3 + ((i * 7) % 37)),
+    labels: Int32Array.from({ length: B * T }, (_, i) => 3 + ((i * 5) % 37)),
+    lossMask: Int32Array.from({ length: B * T }, (_, i) => (i % T >= 6 ? 1 : 0)),
+    keyPadding: Int32Array.from({ length: B * T }, (_, i) => (i % T === T - 1 ? 1 : 0)),
+    images: Float32Array.from({ length: B * 3 * 8 * 8 }, (_, i) => Math.sin(i)),
+    imageShape: [3, 8, 8],
   };
 }
 
@@ -57,16 +109,28 @@ async function kernelsUsed(): Promise<string[]> {
   const names = new Set<string>();
   for (const frozenVision of [false, true]) {
     const freeze = applyFreeze(store.specs, frozenVision ? [/^image_model/] : []);
-    const opt = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01, correct_bias: true }, new Map(freeze.trainable.map((p) => [p.name, store.get(p.name)])));
+    const opt = new AdamW(
+      { betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01, correct_bias: true },
+      new Map(freeze.trainable.map((p) => [p.name, store.get(p.name)])),
+    );
     const info = await tf.profile(() => {
-      trainStep(model, opt, [b, b], { supervised: 2 * supervised, globalBatch: 4, lr: 1e-3, maxGradNorm: 1e-6, frozen: { vision: frozenVision, text: false }, seed: (k) => 7 + k });
+      trainStep(model, opt, [b, b], {
+        supervised: 2 * supervised,
+        globalBatch: 4,
+        lr: 1e-3,
+        maxGradNorm: 1e-6,
+        frozen: { vision: frozenVision, text: false },
+        seed: (k) => 7 + k,
+      });
       tf.tidy(() => model.logits(b).dataSync());
     });
     for (const k of info.kernelNames) names.add(k);
   }
   // tf.customGrad's forward functions are recorded under their own names ("forward", "fusedMatMul__op")
   // but dispatch only the kernels recorded beside them: keep the names some backend registers.
-  const registered = new Set(["cpu", "wasm", ...(HAS_NATIVE ? ["tensorflow"] : [])].flatMap((b) => tf.getKernelsForBackend(b).map((k) => k.kernelName)));
+  const registered = new Set(
+    ["cpu", "wasm", ...(HAS_NATIVE ? ["tensorflow"] : [])].flatMap((b) => tf.getKernelsForBackend(b).map((k) => k.kernelName)),
+  );
   return [...names].filter((k) => registered.has(k)).sort();
 }
 
@@ -76,7 +140,8 @@ describe("every kernel the runtime uses is registered on each backend", () => {
   let used: string[] = [];
   it("a training step uses the kernels of attention, norms, activations, gather and its gradient", async () => {
     used = await kernelsUsed();
-    for (const k of ["BatchMatMul", "_FusedMatMul", "Softmax", "GatherV2", "UnsortedSegmentSum", "Rsqrt", "Erf", "Sigmoid"]) expect(used).toContain(k);
+    for (const k of ["BatchMatMul", "_FusedMatMul", "Softmax", "GatherV2", "UnsortedSegmentSum", "Rsqrt", "Erf", "Sigmoid"])
+      expect(used).toContain(k);
     expect(used.length).toBeGreaterThan(30);
     // The lookup can fail: without llavac's UnsortedSegmentSum for wasm (runtime/backend/wasm-fixes.ts),
     // wasm is reported as lacking it.
@@ -110,10 +175,14 @@ describe("backpropagation frees saved tensors and gradients as it goes (runtime/
     const b = batch();
     const vars = store.specs.map((p) => store.get(p.name));
     const grads = async () => {
-      const before = tf.memory().numTensors, base = tf.memory().numBytes;
+      const before = tf.memory().numTensors,
+        base = tf.memory().numBytes;
       let out: Float32Array[] = [];
       const info = await tf.profile(() => {
-        const { value, grads } = tf.variableGrads(() => model.lossSum(b, { training: true, frozen: { vision: false, text: false }, seed: 3 }).sum as tf.Scalar, vars);
+        const { value, grads } = tf.variableGrads(
+          () => model.lossSum(b, { training: true, frozen: { vision: false, text: false }, seed: 3 }).sum as tf.Scalar,
+          vars,
+        );
         out = Object.values(grads).map((g) => g.dataSync() as Float32Array);
         tf.dispose([value, ...Object.values(grads)]);
       });
@@ -125,7 +194,11 @@ describe("backpropagation frees saved tensors and gradients as it goes (runtime/
     const mine = engine.gradients;
     engine.gradients = engine.llavacTfjsGradients;
     let theirs;
-    try { theirs = await grads(); } finally { engine.gradients = mine; }
+    try {
+      theirs = await grads();
+    } finally {
+      engine.gradients = mine;
+    }
     expect(fixed.out.length).toBe(theirs.out.length);
     expect(fixed.out.length).toBeGreaterThan(30);
     fixed.out.forEach((g, i) => expect(Buffer.from(g.buffer).equals(Buffer.from(theirs.out[i]!.buffer))).toBe(true));

@@ -10,14 +10,28 @@ import { tokenizerFromSpec } from "../runtime/text/tokenizer.js";
 
 const PIECES = ["<unk>", "<s>", "</s>", "▁", "S", "▁S", "U", "▁U", ":", "A", "▁A", "\n", "q", "a", "▁a", "b", "▁b", "▁q"];
 const spec: ModelSpec = {
-  pieces: PIECES.map((piece, id) => ({ piece, score: id < 3 ? 0 : 100 - id, type: id === 0 ? PieceType.UNKNOWN : id < 3 ? PieceType.CONTROL : PieceType.NORMAL })),
-  modelType: 2, byteFallback: false, addDummyPrefix: true, removeExtraWhitespaces: false, escapeWhitespaces: true,
-  normalizerName: "identity", hasCharsmap: false, unkId: 0, bosId: 1, eosId: 2, padId: -1,
+  pieces: PIECES.map((piece, id) => ({
+    piece,
+    score: id < 3 ? 0 : 100 - id,
+    type: id === 0 ? PieceType.UNKNOWN : id < 3 ? PieceType.CONTROL : PieceType.NORMAL,
+  })),
+  modelType: 2,
+  byteFallback: false,
+  addDummyPrefix: true,
+  removeExtraWhitespaces: false,
+  escapeWhitespaces: true,
+  normalizerName: "identity",
+  hasCharsmap: false,
+  unkId: 0,
+  bosId: 1,
+  eosId: 2,
+  padId: -1,
 };
 const tok = tokenizerFromSpec(spec, "test vocabulary");
 const chat: Template = { name: "chat", layout: "chat", system: "S", user: "U:", assistant: "A:" };
 const plain: Template = { name: "plain", layout: "plain", system: "", user: "", assistant: "" };
-const MSL = 20, P = 3;
+const MSL = 20,
+  P = 3;
 
 const pad = (xs: number[], fill: number) => [...xs, ...new Array<number>(MSL - xs.length).fill(fill)];
 function rows(template: Template, turns: Turn[], hasImage: boolean) {
@@ -85,7 +99,7 @@ describe("golden rows: phase 2 (chat, LlavaPhaseTwo)", () => {
     expect(textOnly.ok && textOnly.length).toBeGreaterThan(without.length);
   });
 
-  it("<image> after the text: removed from the prompt, the slots still follow \"USER:\"", () => {
+  it('<image> after the text: removed from the prompt, the slots still follow "USER:"', () => {
     const tokens = [1, 5, 7, 8, 3, 0, 0, 0, 17, 11, 10, 8, 14, 16, 2];
     const r = rows(chat, [h("q\n<image>"), g("a b")], true);
     expect(r.imageStart).toBe(5);

@@ -12,7 +12,10 @@ describe("output folder lock", () => {
   it("a second lock on a held folder says who holds it; release frees it", () => {
     const dir = tempDir("llavac-lock-");
     const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 20000)"]);
-    writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: child.pid, host: hostname(), command: "llavac data hdf5", started: "earlier" }));
+    writeFileSync(
+      path.join(dir, LOCK_FILE),
+      JSON.stringify({ pid: child.pid, host: hostname(), command: "llavac data hdf5", started: "earlier" }),
+    );
     try {
       expect(() => lockFolder(dir, "test")).toThrow(LockHeld);
       expect(() => lockFolder(dir, "test")).toThrow(new RegExp(`in use by process ${child.pid} \\(llavac data hdf5`));
@@ -24,7 +27,10 @@ describe("output folder lock", () => {
   it("a stale lock (its process is gone) is taken over, and removed on release", () => {
     const dir = tempDir("llavac-lock-");
     const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
-    writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: dead, host: hostname(), command: "llavac data hdf5", started: "earlier" }));
+    writeFileSync(
+      path.join(dir, LOCK_FILE),
+      JSON.stringify({ pid: dead, host: hostname(), command: "llavac data hdf5", started: "earlier" }),
+    );
     const lock = lockFolder(dir, "test");
     expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), "utf8")).pid).toBe(process.pid);
     lock.release();
@@ -36,9 +42,25 @@ describe("output folder lock", () => {
     const out = path.join(dir, "out");
     mkdirSync(out);
     const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 20000)"]);
-    writeFileSync(path.join(out, LOCK_FILE), JSON.stringify({ pid: child.pid, host: hostname(), command: "llavac data prepare json2jsonl", started: "earlier" }));
+    writeFileSync(
+      path.join(out, LOCK_FILE),
+      JSON.stringify({ pid: child.pid, host: hostname(), command: "llavac data prepare json2jsonl", started: "earlier" }),
+    );
     try {
-      const r = spawnSync(process.execPath, [path.join(ROOT, "bin/llavac.js"), "data", "prepare", "json2jsonl", "--input", path.join(ROOT, "examples/data-fixtures/root/llava/llava_v1_5_mix_sample.json"), "--out", out], { encoding: "utf8" });
+      const r = spawnSync(
+        process.execPath,
+        [
+          path.join(ROOT, "bin/llavac.js"),
+          "data",
+          "prepare",
+          "json2jsonl",
+          "--input",
+          path.join(ROOT, "examples/data-fixtures/root/llava/llava_v1_5_mix_sample.json"),
+          "--out",
+          out,
+        ],
+        { encoding: "utf8" },
+      );
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toContain(`in use by process ${child.pid}`);
       expect(existsSync(path.join(out, "llava_v1_5_mix_sample.jsonl"))).toBe(false);

@@ -15,9 +15,12 @@ const phase = (r: Awaited<ReturnType<typeof check>>, name: string) => r.result.p
 
 describe("--set overrides", () => {
   it("set a field deep inside a phase, checked and converted at the field's schema (int → float, enum by name, batch syntax)", async () => {
-    const r = await check(TINY, { overrides: ["tune.optimizer.lr=5e-4", "align.batch=64 per step, 16 per micro-batch", "tune.optimizer.eps=1", "tune.template=plain"] });
+    const r = await check(TINY, {
+      overrides: ["tune.optimizer.lr=5e-4", "align.batch=64 per step, 16 per micro-batch", "tune.optimizer.eps=1", "tune.template=plain"],
+    });
     expect(r.errors).toEqual([]);
-    const tune = phase(r, "tune").unit.ir, align = phase(r, "align").unit.ir;
+    const tune = phase(r, "tune").unit.ir,
+      align = phase(r, "align").unit.ir;
     expect(tune.optimizer.lr).toBe(5e-4);
     expect(tune.optimizer.eps).toBe(1);
     expect(tune.template.$name).toBe("plain");
@@ -91,7 +94,9 @@ describe("--set overrides", () => {
     const manifest = JSON.parse(files.get("manifest.json")!);
     expect(manifest.overrides).toEqual([{ set: "tune.optimizer.lr=5e-4", path: "tune.optimizer.lr", value: "5e-4" }]);
     const map = manifest.phases.tune.source_map["params.yaml"] as Record<string, { file: string; column: number }>;
-    const lr = Object.entries(map).find(([k]) => /learning_rate.*end_learning_rate|initial_learning_rate/.test(k) && map[k]!.file === "--set #1");
+    const lr = Object.entries(map).find(
+      ([k]) => /learning_rate.*end_learning_rate|initial_learning_rate/.test(k) && map[k]!.file === "--set #1",
+    );
     expect(lr, JSON.stringify(map)).toBeDefined();
     expect(files.get("tune/params.yaml")).toMatch(/learning_rate: 0\.0005/);
     const none = await check(TINY);
@@ -117,17 +122,25 @@ describe("typed env()", () => {
   });
 
   it("ints, bools and quantities parse as in a spec", async () => {
-    const src = tinyWith("schedule  = warmup_cosine { length: 3 epochs }", 'schedule  = warmup_cosine { length: env("LEN", 3 epochs), warmup: env("WARM", 5%) }\n  run = run { seed: env("SEED", 7), checkpoint_steps: 0 }\n  loader = loader { shuffle: env("SHUFFLE", true) }');
+    const src = tinyWith(
+      "schedule  = warmup_cosine { length: 3 epochs }",
+      'schedule  = warmup_cosine { length: env("LEN", 3 epochs), warmup: env("WARM", 5%) }\n  run = run { seed: env("SEED", 7), checkpoint_steps: 0 }\n  loader = loader { shuffle: env("SHUFFLE", true) }',
+    );
     const r = await check(src, { env: { LEN: "2 epochs", WARM: "10%", SEED: "11", SHUFFLE: "false" } });
     expect(r.errors).toEqual([]);
     const ir = phase(r, "tune").unit.ir;
-    expect([ir.schedule.length, (ir.schedule as { warmup: unknown }).warmup]).toEqual([{ unit: "epochs", value: 2 }, { unit: "percent", value: 10 }]);
+    expect([ir.schedule.length, (ir.schedule as { warmup: unknown }).warmup]).toEqual([
+      { unit: "epochs", value: 2 },
+      { unit: "percent", value: 10 },
+    ]);
     expect([ir.run.seed, ir.loader.shuffle]).toEqual([11, false]);
     const bare = (await check(src, { env: { WARM: "10" } })).one("E0705");
     expect(bare.message).toBe('environment variable WARM is "10", which is not a percentage (`5%`)');
     expect(bare.help[0]).toBe('write the unit too: WARM="10%"');
     expect((await check(src, { env: { SEED: "2.5" } })).one("E0705").message).toMatch(/SEED is "2.5", which is not an integer/);
-    expect((await check(src, { env: { SHUFFLE: "yes" } })).one("E0705").message).toMatch(/SHUFFLE is "yes", which is not `true` or `false`/);
+    expect((await check(src, { env: { SHUFFLE: "yes" } })).one("E0705").message).toMatch(
+      /SHUFFLE is "yes", which is not `true` or `false`/,
+    );
   });
 
   it("a bad value names the variable and its value and points at the env() call; the field's constraints still apply", async () => {
@@ -147,17 +160,27 @@ describe("typed env()", () => {
 });
 
 describe("--set on the command line", () => {
-  const llavac = (args: string[], cwd: string) => spawnSync(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const llavac = (args: string[], cwd: string) =>
+    spawnSync(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...args], {
+      cwd,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
 
   it("check shows the caret under the argument and exits 1; build applies the overrides and records them", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "llavac-set-"));
     writeFileSync(path.join(dir, "spec.llava"), TINY);
     const bad = llavac(["check", "spec.llava", "--set", "tune.optimizer.lr=1e-4", "--set", "tune.batch=32 per stepp"], dir);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain("error[E0230]: unknown batch unit `stepp`\n --> --set #2:1:19\n  |\n1 | tune.batch=32 per stepp\n  |                   ^^^^^\n  = help: did you mean `step`?");
+    expect(bad.stderr).toContain(
+      "error[E0230]: unknown batch unit `stepp`\n --> --set #2:1:19\n  |\n1 | tune.batch=32 per stepp\n  |                   ^^^^^\n  = help: did you mean `step`?",
+    );
     const good = llavac(["build", "spec.llava", "-o", "out", "--set", "tune.optimizer.lr=1e-4", "--set", "align.batch=64 per step"], dir);
     expect(good.status, good.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(path.join(dir, "out/manifest.json"), "utf8")).overrides.map((o: { set: string }) => o.set)).toEqual(["tune.optimizer.lr=1e-4", "align.batch=64 per step"]);
+    expect(JSON.parse(readFileSync(path.join(dir, "out/manifest.json"), "utf8")).overrides.map((o: { set: string }) => o.set)).toEqual([
+      "tune.optimizer.lr=1e-4",
+      "align.batch=64 per step",
+    ]);
     expect(readFileSync(path.join(dir, "out/align/params.yaml"), "utf8")).toMatch(/batch_size: 64/);
   });
 });
@@ -173,18 +196,34 @@ describe("--set and the phase checks", () => {
 
 describe("fuzz: mangled --set arguments and environment values", () => {
   it("never crash, and every diagnostic in a --set lies inside its argument", async () => {
-    const good = fc.constantFrom("tune.optimizer.lr=5e-4", "align.batch=64 per step, 16 per micro-batch", "tiny.language.max_position_embeddings=256", 'tune.images="./x" / "y"', "tune.freeze=[/^image_model/]", "align.from=tune(states: model)");
+    const good = fc.constantFrom(
+      "tune.optimizer.lr=5e-4",
+      "align.batch=64 per step, 16 per micro-batch",
+      "tiny.language.max_position_embeddings=256",
+      'tune.images="./x" / "y"',
+      "tune.freeze=[/^image_model/]",
+      "align.from=tune(states: model)",
+    );
     const arg = good.chain((g) => fc.oneof(fc.constant(g), mutated(g)));
-    const env = fc.oneof(fc.constantFrom("1e-4", "-1", "", " ", "1e999", "3%", "2 steps", "true", "(", "\u0000", "x".repeat(100)), fc.string({ maxLength: 12 }));
-    await fc.assert(fc.asyncProperty(fc.array(arg, { minLength: 1, maxLength: 3 }), env, async (overrides, lr) => {
-      const r = await check(tinyWith("optimizer = adamw { lr: 2e-4 }", 'optimizer = adamw { lr: env("LR", 2e-4) }'), { overrides, env: { LR: lr } });
-      for (const d of r.diags) {
-        const text = r.result.graph.text(d.span.file);
-        expect(text, d.span.file).toBeDefined();
-        expect(d.span.end).toBeLessThanOrEqual(text!.length);
-        if (d.span.file.startsWith("--set #")) expect(text).toBe(overrides[Number(d.span.file.slice(7)) - 1]);
-        renderDiagnostic(d, r.result.graph);
-      }
-    }), { numRuns: 300, seed: 808 });
+    const env = fc.oneof(
+      fc.constantFrom("1e-4", "-1", "", " ", "1e999", "3%", "2 steps", "true", "(", "\u0000", "x".repeat(100)),
+      fc.string({ maxLength: 12 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(arg, { minLength: 1, maxLength: 3 }), env, async (overrides, lr) => {
+        const r = await check(tinyWith("optimizer = adamw { lr: 2e-4 }", 'optimizer = adamw { lr: env("LR", 2e-4) }'), {
+          overrides,
+          env: { LR: lr },
+        });
+        for (const d of r.diags) {
+          const text = r.result.graph.text(d.span.file);
+          expect(text, d.span.file).toBeDefined();
+          expect(d.span.end).toBeLessThanOrEqual(text!.length);
+          if (d.span.file.startsWith("--set #")) expect(text).toBe(overrides[Number(d.span.file.slice(7)) - 1]);
+          renderDiagnostic(d, r.result.graph);
+        }
+      }),
+      { numRuns: 300, seed: 808 },
+    );
   }, 120_000);
 });

@@ -13,13 +13,40 @@ const BIN = path.join(ROOT, "bin/llavac.js");
 const SPEC = "examples/tiny-shapes/tiny.llava";
 
 function llavac(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", LLAVAC_TINY_DATA: "" } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", LLAVAC_TINY_DATA: "" },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface Row { name: string; shape: number[]; count: number; trainable: boolean; frozen_by: string[]; aliases: string[] }
-interface Listing { phases: { name: string; total: number; trainable: number; frozen: number; patterns: { pattern: string; modules: number; params: number }[]; parameters: Row[] }[]; errors: number; diagnostics: { code: string }[] }
-interface ManifestPattern { source: string; flags?: string; modules: number; params: number }
+interface Row {
+  name: string;
+  shape: number[];
+  count: number;
+  trainable: boolean;
+  frozen_by: string[];
+  aliases: string[];
+}
+interface Listing {
+  phases: {
+    name: string;
+    total: number;
+    trainable: number;
+    frozen: number;
+    patterns: { pattern: string; modules: number; params: number }[];
+    parameters: Row[];
+  }[];
+  errors: number;
+  diagnostics: { code: string }[];
+}
+interface ManifestPattern {
+  source: string;
+  flags?: string;
+  modules: number;
+  params: number;
+}
 
 /** The tiny example with both phases' freeze lists replaced. */
 function tinyFrozenBy(patterns: string): string {
@@ -67,7 +94,12 @@ describe("llavac params", () => {
 
     const manifest = manifestPatterns(SPEC);
     expect(manifest.map((p) => `/${p.source}/${p.flags ?? ""}`)).toEqual(phase.patterns.map((p) => p.pattern));
-    expect(manifest.map((p) => p.params)).toEqual(sumsOver(phase.parameters, phase.patterns.map((p) => p.pattern)));
+    expect(manifest.map((p) => p.params)).toEqual(
+      sumsOver(
+        phase.parameters,
+        phase.patterns.map((p) => p.pattern),
+      ),
+    );
     expect(manifest[0]!.params).toBe(80_640);
   });
 
@@ -81,7 +113,10 @@ describe("llavac params", () => {
     // The CLS embedding matches no leaf module; /i still finds it by its own name.
     expect(phase.parameters.find((r) => r.name === "image_model.embedding_layer.cls_embedding")!.frozen_by).toEqual(["/^IMAGE_MODEL/i"]);
     const manifest = manifestPatterns(spec);
-    expect(manifest).toEqual([{ source: "ln_f", modules: 1, params: 64 }, { source: "^IMAGE_MODEL", flags: "i", modules: 20, params: 80_640 }]);
+    expect(manifest).toEqual([
+      { source: "ln_f", modules: 1, params: 64 },
+      { source: "^IMAGE_MODEL", flags: "i", modules: 20, params: 80_640 },
+    ]);
     expect(manifest.map((p) => p.params)).toEqual(sumsOver(phase.parameters, ["/ln_f/", "/^IMAGE_MODEL/i"]));
     expect(phase.frozen).toBe(64 + 80_640);
   });
@@ -110,7 +145,9 @@ describe("llavac params", () => {
     const r = llavac(["params", SPEC, "--phase", "pretrain", "--match", "layers\\.0\\.norm1"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("phase pretrain: ");
-    expect(r.stdout).toMatch(/^ {2}image_model\.encoder\.transformer_encoder\.layers\.0\.norm1\n {4}weight +\[64\] +64 +frozen by \/\^image_model\//m);
+    expect(r.stdout).toMatch(
+      /^ {2}image_model\.encoder\.transformer_encoder\.layers\.0\.norm1\n {4}weight +\[64\] +64 +frozen by \/\^image_model\//m,
+    );
     expect(r.stdout).toMatch(/^ {2}text_model\.transformer_decoder\.layers\.0\.norm1\n {4}weight +\[64\] +64 +trainable/m);
     expect(r.stdout).not.toContain("phase finetune");
   });
@@ -127,7 +164,10 @@ describe("llavac params", () => {
   });
 
   it("usage errors exit 2: unknown phase, bad --match, bad format", () => {
-    expect(llavac(["params", SPEC, "--phase", "nope"])).toMatchObject({ code: 2, stderr: expect.stringContaining("no phase `nope` (the spec has pretrain, finetune)") });
+    expect(llavac(["params", SPEC, "--phase", "nope"])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("no phase `nope` (the spec has pretrain, finetune)"),
+    });
     expect(llavac(["params", SPEC, "--match", "(unclosed"]).code).toBe(2);
     expect(llavac(["params", SPEC, "--match", "/x/g"]).code).toBe(2);
     expect(llavac(["params", SPEC, "--format", "xml"]).code).toBe(2);
@@ -136,8 +176,41 @@ describe("llavac params", () => {
 
 describe("applyFreeze per pattern", () => {
   const arch: LlavaArch = {
-    vision: { hidden_size: 8, num_hidden_layers: 1, num_heads: 2, filter_size: 16, image_size: [4, 4], patch_size: [2, 2], num_channels: 3, prepend_cls_token: true, use_conv_patchified_embedding: true, use_embed_proj_bias: false, use_post_embed_layer_norm: true, use_final_layer_norm: true, use_projection_bias_in_attention: true, use_ffn_bias_in_attention: true, use_ffn_bias: true, position_embedding_type: "learned", nonlinearity: "quick_gelu" },
-    text: { vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_heads: 2, filter_size: 16, max_position_embeddings: 16, position_embedding_type: "rotary", nonlinearity: "swiglu", norm_type: "rmsnorm", use_projection_bias_in_attention: false, use_ffn_bias_in_attention: false, use_ffn_bias: false, use_bias_in_output: false, share_embedding_weights: true },
+    vision: {
+      hidden_size: 8,
+      num_hidden_layers: 1,
+      num_heads: 2,
+      filter_size: 16,
+      image_size: [4, 4],
+      patch_size: [2, 2],
+      num_channels: 3,
+      prepend_cls_token: true,
+      use_conv_patchified_embedding: true,
+      use_embed_proj_bias: false,
+      use_post_embed_layer_norm: true,
+      use_final_layer_norm: true,
+      use_projection_bias_in_attention: true,
+      use_ffn_bias_in_attention: true,
+      use_ffn_bias: true,
+      position_embedding_type: "learned",
+      nonlinearity: "quick_gelu",
+    },
+    text: {
+      vocab_size: 10,
+      hidden_size: 8,
+      num_hidden_layers: 1,
+      num_heads: 2,
+      filter_size: 16,
+      max_position_embeddings: 16,
+      position_embedding_type: "rotary",
+      nonlinearity: "swiglu",
+      norm_type: "rmsnorm",
+      use_projection_bias_in_attention: false,
+      use_ffn_bias_in_attention: false,
+      use_ffn_bias: false,
+      use_bias_in_output: false,
+      share_embedding_weights: true,
+    },
     projector: { input_unit: 8, layers_units: [8], use_bias: true },
   };
   const params = llavaParameters(arch);

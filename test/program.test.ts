@@ -24,15 +24,28 @@ import { DEFAULT_BACKEND } from "./native.js";
 function typeCheck(programs: Map<string, string>): string[] {
   const project = new Project({
     compilerOptions: {
-      target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
-      strict: true, noEmit: true, skipLibCheck: true, types: ["node"], lib: ["lib.es2023.d.ts"],
-      noUnusedLocals: true, exactOptionalPropertyTypes: true, verbatimModuleSyntax: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ["node"],
+      lib: ["lib.es2023.d.ts"],
+      noUnusedLocals: true,
+      exactOptionalPropertyTypes: true,
+      verbatimModuleSyntax: true,
     },
   });
   // `llavac/runtime` resolves through package.json's exports (types → dist/types/runtime/index.d.ts, which
   // scripts/build.mjs writes), as for a user.
   for (const [name, text] of programs) project.createSourceFile(path.join(ROOT, "out", "typecheck", name), text, { overwrite: true });
-  return project.getPreEmitDiagnostics().map((d) => `${d.getSourceFile()?.getBaseName()}:${d.getLineNumber()}: ${ts.flattenDiagnosticMessageText(d.getMessageText() as string, "\n")}`);
+  return project
+    .getPreEmitDiagnostics()
+    .map(
+      (d) =>
+        `${d.getSourceFile()?.getBaseName()}:${d.getLineNumber()}: ${ts.flattenDiagnosticMessageText(d.getMessageText() as string, "\n")}`,
+    );
 }
 
 describe("generated programs", () => {
@@ -45,21 +58,27 @@ describe("generated programs", () => {
     expect(programs.size).toBe(6);
     expect(typeCheck(programs)).toEqual([]);
     // The check can fail: a wrong field is reported.
-    const broken = new Map([["broken.ts", programs.get("tiny-shapes-pretrain-train.ts")!.replace("max_steps: 111", "max_steps: \"111\"")]]);
+    const broken = new Map([["broken.ts", programs.get("tiny-shapes-pretrain-train.ts")!.replace("max_steps: 111", 'max_steps: "111"')]]);
     expect(typeCheck(broken).join("\n")).toMatch(/broken.ts:\d+: Type .string. is not assignable to type .number./);
   }, 120_000);
 
   it("spec strings stay strings: quotes, newlines and comment markers cannot become code", async () => {
     const evil = `x"; process.exit(3); //\n*/ \u2028 \${1}`;
-    const source = readFileSync(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), "utf8")
-      .replace('let data = env("LLAVAC_TINY_DATA", "out/tiny-shapes/data")', `let data = ${JSON.stringify(evil)}`);
+    const source = readFileSync(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), "utf8").replace(
+      'let data = env("LLAVAC_TINY_DATA", "out/tiny-shapes/data")',
+      `let data = ${JSON.stringify(evil)}`,
+    );
     const { files } = await buildFiles(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), { source });
     const program = files.get("pretrain/train.ts")!;
     expect(typeCheck(new Map([["evil.ts", program]]))).toEqual([]);
     // The program's only statements are the import, the constant and the call.
     const sf = new Project({ useInMemoryFileSystem: true }).createSourceFile("p.ts", program);
     expect(sf.getStatements().map((s) => s.getKindName())).toEqual(["ImportDeclaration", "VariableStatement", "ExpressionStatement"]);
-    const images = sf.getVariableDeclarationOrThrow("config").getInitializerOrThrow().getText().match(/images: ("(?:[^"\\]|\\.)*")/)![1]!;
+    const images = sf
+      .getVariableDeclarationOrThrow("config")
+      .getInitializerOrThrow()
+      .getText()
+      .match(/images: ("(?:[^"\\]|\\.)*")/)![1]!;
     expect(JSON.parse(images)).toContain('x"; process.exit(3); /');
   });
 
@@ -67,7 +86,8 @@ describe("generated programs", () => {
     const dir = tempDir("llavac-tiny-");
     const out = path.join(dir, "out");
     const r = await run(process.execPath, [path.join(ROOT, "bin/llavac.js"), "run", "examples/tiny-shapes/tiny.llava", "-o", out], {
-      cwd: ROOT, env: { NO_COLOR: "1", CI: "1", LLAVAC_TINY_DATA: path.join(dir, "data") },
+      cwd: ROOT,
+      env: { NO_COLOR: "1", CI: "1", LLAVAC_TINY_DATA: path.join(dir, "data") },
     });
     expect(r.code, r.stderr + r.stdout).toBe(0);
 
@@ -76,7 +96,8 @@ describe("generated programs", () => {
     expect(p1.backend.backend).toBe(DEFAULT_BACKEND);
     const losses = p1.steps.map((s) => s.loss);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const start = mean(losses.slice(0, 3)), end = mean(losses.slice(-5));
+    const start = mean(losses.slice(0, 3)),
+      end = mean(losses.slice(-5));
     expect(end).toBeLessThanOrEqual(start / 2);
 
     // Phase 2: held-out images (never trained on), "What colour is the shape?", four colours.
@@ -84,14 +105,28 @@ describe("generated programs", () => {
     const result = await compile(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), { env: { LLAVAC_TINY_DATA: path.join(dir, "data") } });
     const phase = result.phases.find((p) => p.unit.ir.$name === "finetune")!;
     const program = readFileSync(path.join(out, "finetune/train.ts"), "utf8");
-    const cfg = new Function(`return (${program.slice(program.indexOf("const config: PhaseRunConfig = ") + 31, program.lastIndexOf(";\n\nawait main"))});`)() as PhaseRunConfig;
+    const cfg = new Function(
+      `return (${program.slice(program.indexOf("const config: PhaseRunConfig = ") + 31, program.lastIndexOf(";\n\nawait main"))});`,
+    )() as PhaseRunConfig;
     const store = new ParamStore(cfg.model.arch, { seed: 0, std: { image_model: 0.02, text_model: 0.02, projector_image_model: 0.02 } });
     loadCheckpoint(latestCheckpoint(path.join(out, "finetune/checkpoints"))!, store);
     const model = new LlavaModel(cfg.model, store);
     const tok = await loadTokenizer({ kind: "llama2" });
-    const heldout = readFileSync(path.join(dir, "data/heldout/heldout.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    const items = heldout.map((x) => ({ image: path.join(dir, "data", x.image), question: x.conversations[0].value.replace("<image>\n", ""), answer: x.conversations[1].value }));
-    const res = await choiceAccuracy(model, tok, templateOf(phase.unit.ir.template), cfg.data.transforms, items, ["Red.", "Green.", "Blue.", "Yellow."]);
+    const heldout = readFileSync(path.join(dir, "data/heldout/heldout.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const items = heldout.map((x) => ({
+      image: path.join(dir, "data", x.image),
+      question: x.conversations[0].value.replace("<image>\n", ""),
+      answer: x.conversations[1].value,
+    }));
+    const res = await choiceAccuracy(model, tok, templateOf(phase.unit.ir.template), cfg.data.transforms, items, [
+      "Red.",
+      "Green.",
+      "Blue.",
+      "Yellow.",
+    ]);
     expect(res.total).toBe(200);
     // Chance is 25%.
     expect(res.accuracy, JSON.stringify(res.confusion)).toBeGreaterThanOrEqual(0.6);

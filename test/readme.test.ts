@@ -14,8 +14,10 @@ function blocks(): { lang: string; body: string }[] {
   let current: { lang: string; lines: string[] } | undefined;
   for (const line of readme.split("\n")) {
     if (line.startsWith("```")) {
-      if (current) { out.push({ lang: current.lang, body: current.lines.join("\n") + "\n" }); current = undefined; }
-      else current = { lang: line.slice(3).trim(), lines: [] };
+      if (current) {
+        out.push({ lang: current.lang, body: current.lines.join("\n") + "\n" });
+        current = undefined;
+      } else current = { lang: line.slice(3).trim(), lines: [] };
     } else current?.lines.push(line);
   }
   return out;
@@ -29,7 +31,10 @@ function block(lang: string, containing: string): string {
 
 describe("README", () => {
   it("the tokenizer-family example: without a tokenizer.model it is E0311, with one it is not", async () => {
-    const [bare, fixed] = block("llava", "tokenizer_family: mistral").trim().split("\n").map((l) => l.replace(/\s*\/\/.*$/, "").replace(/^language = /, "language  = "));
+    const [bare, fixed] = block("llava", "tokenizer_family: mistral")
+      .trim()
+      .split("\n")
+      .map((l) => l.replace(/\s*\/\/.*$/, "").replace(/^language = /, "language  = "));
     const spec = (line: string) => TINY.replace("language  = tiny_llama", line!);
     const withoutModel = await check(spec(bare!));
     expect(withoutModel.one("E0311").message).toMatch(/mistral-family model/);
@@ -51,7 +56,10 @@ describe("README", () => {
     const src = TINY.replace("optimizer = adamw { lr: 1e-3 }", "optimizer = adamw { lr: 1e-3, betas: (0.9, 1.5) }");
     const r = await check(src);
     const d = r.one("E0204");
-    const rendered = renderDiagnostic(d, { text: (f) => r.result.graph.text(f), display: (f) => (f.endsWith("spec.llava") ? "spec.llava" : r.result.graph.display(f)) });
+    const rendered = renderDiagnostic(d, {
+      text: (f) => r.result.graph.text(f),
+      display: (f) => (f.endsWith("spec.llava") ? "spec.llava" : r.result.graph.display(f)),
+    });
     expect(rendered.trim()).toBe(shown.trim());
   });
 });
@@ -60,10 +68,19 @@ describe("README: overrides", () => {
   it("the bad --set shown is what llavac prints for it", async () => {
     const shown = block("", "error[E0703]");
     const { compile } = await import("../compiler/compile.js");
-    const r = await compile(path.join(ROOT, "examples/llava-v1.5-7b/llava.llava"), { cwd: ROOT, env: {}, overrides: ["finetune.optimizer.lrr=2e-5"] });
+    const r = await compile(path.join(ROOT, "examples/llava-v1.5-7b/llava.llava"), {
+      cwd: ROOT,
+      env: {},
+      overrides: ["finetune.optimizer.lrr=2e-5"],
+    });
     const d = r.diags.sorted().find((x) => x.code === "E0703")!;
     expect(renderDiagnostic(d, r.graph).trim()).toBe(shown.trim());
-    const good = blocks().filter((b) => b.lang === "sh").map((b) => b.body).join("").split("\n").find((l) => l.includes(" --set "))!;
+    const good = blocks()
+      .filter((b) => b.lang === "sh")
+      .map((b) => b.body)
+      .join("")
+      .split("\n")
+      .find((l) => l.includes(" --set "))!;
     const args = [...good.matchAll(/--set (?:'([^']*)'|(\S+))/g)].map((m) => m[1] ?? m[2]!);
     expect(args).toEqual(["finetune.optimizer.lr=2e-5", "pretrain.batch=128 per step"]);
     const ok = await compile(path.join(ROOT, "examples/llava-v1.5-7b/llava.llava"), { cwd: ROOT, env: {}, overrides: args });
@@ -74,10 +91,15 @@ describe("README: overrides", () => {
 
 describe("README: training commands", () => {
   it("shows `llavac run` on the tiny example and the smoke run that the program and smoke tests run", () => {
-    const sh = blocks().filter((b) => b.lang === "sh").map((b) => b.body).join("");
+    const sh = blocks()
+      .filter((b) => b.lang === "sh")
+      .map((b) => b.body)
+      .join("");
     // test/program.test.ts runs the first; test/smoke.test.ts runs the last two (with fewer steps).
     expect(sh).toContain("npx llavac run examples/tiny-shapes/tiny.llava\n");
-    expect(sh).toContain("npx llavac data prepare json2jsonl --input examples/data-fixtures/root/llava/blip_laion_cc_sbu_sample.json --out out/jsonl/captions --image-prefix llava\nnpx llavac run examples/data-demo/demo.llava --phase pretrain --smoke\n");
+    expect(sh).toContain(
+      "npx llavac data prepare json2jsonl --input examples/data-fixtures/root/llava/blip_laion_cc_sbu_sample.json --out out/jsonl/captions --image-prefix llava\nnpx llavac run examples/data-demo/demo.llava --phase pretrain --smoke\n",
+    );
     const program = readFileSync(path.join(ROOT, "test/program.test.ts"), "utf8");
     expect(program).toContain('"run", "examples/tiny-shapes/tiny.llava"');
     const smoke = readFileSync(path.join(ROOT, "test/smoke.test.ts"), "utf8");
@@ -90,9 +112,15 @@ describe("README: the Cerebras workflow commands", () => {
     const { spawnSync } = await import("node:child_process");
     const { mkdtempSync, cpSync, existsSync: exists } = await import("node:fs");
     const { tmpdir } = await import("node:os");
-    const sh = blocks().filter((b) => b.lang === "sh").map((b) => b.body).join("");
+    const sh = blocks()
+      .filter((b) => b.lang === "sh")
+      .map((b) => b.body)
+      .join("");
     const importLine = sh.split("\n").find((l) => l.startsWith("npx llavac import "))!;
-    const buildLine = sh.split("\n").find((l) => l.includes("--target cerebras"))!.replace(/\s+#.*$/, "");
+    const buildLine = sh
+      .split("\n")
+      .find((l) => l.includes("--target cerebras"))!
+      .replace(/\s+#.*$/, "");
     const dir = mkdtempSync(path.join(tmpdir(), "llavac-readme-cerebras-"));
     cpSync(path.join(ROOT, "test/golden"), path.join(dir, "test/golden"), { recursive: true });
     cpSync(path.join(ROOT, "examples"), path.join(dir, "examples"), { recursive: true });
@@ -102,7 +130,8 @@ describe("README: the Cerebras workflow commands", () => {
       expect(r.status, `${line}\n${r.stderr}`).toBe(0);
     }
     expect(exists(path.join(dir, "out/imported.llava"))).toBe(true);
-    for (const f of ["convert-in.sh", "pretrain/run.sh", "finetune/run.sh", "pipeline.sh", "convert-out.sh"]) expect(exists(path.join(dir, "out", f)), f).toBe(true);
+    for (const f of ["convert-in.sh", "pretrain/run.sh", "finetune/run.sh", "pipeline.sh", "convert-out.sh"])
+      expect(exists(path.join(dir, "out", f)), f).toBe(true);
   });
 });
 

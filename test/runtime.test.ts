@@ -19,7 +19,9 @@ import { tempDir } from "./data-helpers.js";
 import { buildFiles } from "./build-helpers.js";
 import { ROOT } from "./helpers.js";
 
-beforeAll(async () => { await selectBackend("wasm"); });
+beforeAll(async () => {
+  await selectBackend("wasm");
+});
 
 describe("learning-rate schedules, as the YAML states them", () => {
   const lr = [
@@ -52,9 +54,15 @@ describe("AdamW (Cerebras/HF semantics with correct_bias) and clipping", () => {
   it("one and two steps match the formula, weight decay after the update", () => {
     const p = tf.variable(tf.tensor1d([1, -2]), true, "adamw-test-p");
     const opt = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.1, correct_bias: true }, new Map([["p", p]]));
-    const g1 = [0.5, -1], g2 = [0.1, 0.3];
-    let m = [0, 0], v = [0, 0], x = [1, -2];
-    for (const [t, g] of [[1, g1], [2, g2]] as const) {
+    const g1 = [0.5, -1],
+      g2 = [0.1, 0.3];
+    let m = [0, 0],
+      v = [0, 0],
+      x = [1, -2];
+    for (const [t, g] of [
+      [1, g1],
+      [2, g2],
+    ] as const) {
       opt.apply(new Map([["p", tf.tensor1d(g)]]), 0.01);
       m = m.map((mi, i) => 0.9 * mi + 0.1 * g[i]!);
       v = v.map((vi, i) => 0.999 * vi + 0.001 * g[i]! ** 2);
@@ -78,16 +86,24 @@ describe("AdamW (Cerebras/HF semantics with correct_bias) and clipping", () => {
 });
 
 describe("safetensors", () => {
-  const entry = (dtype: TensorEntry["dtype"], shape: number[], bytes: number[]): TensorEntry => ({ dtype, shape, data: Uint8Array.from(bytes) });
+  const entry = (dtype: TensorEntry["dtype"], shape: number[], bytes: number[]): TensorEntry => ({
+    dtype,
+    shape,
+    data: Uint8Array.from(bytes),
+  });
 
   it("round-trips, sorted, with the data 8-byte aligned, and widens bf16/f16 to f32", () => {
     const file = path.join(tempDir("llavac-st-"), "x.safetensors");
     const f32 = new Float32Array([1.5, -2, 3.25]);
-    writeSafetensors(file, new Map<string, TensorEntry>([
-      ["b", { dtype: "F32", shape: [3], data: new Uint8Array(f32.buffer) }],
-      ["a.bf16", entry("BF16", [2], [0x80, 0x3f, 0x00, 0xc0])], // 1.0, -2.0
-      ["c.f16", entry("F16", [2], [0x00, 0x3c, 0x00, 0x35])], // 1.0, 0.3125
-    ]), { note: "hi" });
+    writeSafetensors(
+      file,
+      new Map<string, TensorEntry>([
+        ["b", { dtype: "F32", shape: [3], data: new Uint8Array(f32.buffer) }],
+        ["a.bf16", entry("BF16", [2], [0x80, 0x3f, 0x00, 0xc0])], // 1.0, -2.0
+        ["c.f16", entry("F16", [2], [0x00, 0x3c, 0x00, 0x35])], // 1.0, 0.3125
+      ]),
+      { note: "hi" },
+    );
     const buf = readFileSync(file);
     const headerLen = Number(buf.readBigUInt64LE(0));
     expect((8 + headerLen) % 8).toBe(0);
@@ -108,7 +124,8 @@ describe("safetensors", () => {
     expect(() => openSafetensors(bad)).toThrow(SafetensorsError);
     const lying = path.join(dir, "lying.safetensors");
     const header = Buffer.from(JSON.stringify({ x: { dtype: "F32", shape: [4], data_offsets: [0, 8] } }));
-    const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(header.length));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
     writeFileSync(lying, Buffer.concat([len, header, Buffer.alloc(8)]));
     expect(() => openSafetensors(lying)).toThrow(/offsets \[0, 8\) do not match its shape \[4\]/);
   });
@@ -118,10 +135,16 @@ describe("HF ↔ Cerebras names", () => {
   it("maps each layout's names, and back", () => {
     const cases: [string, string][] = [
       ["model.vision_tower.vision_model.embeddings.patch_embedding.weight", "image_model.embedding_layer.linear_proj.weight"],
-      ["vision_tower.vision_model.encoder.layers.23.self_attn.out_proj.bias", "image_model.encoder.transformer_encoder.layers.23.self_attn.proj_output_dense_layer.bias"],
+      [
+        "vision_tower.vision_model.encoder.layers.23.self_attn.out_proj.bias",
+        "image_model.encoder.transformer_encoder.layers.23.self_attn.proj_output_dense_layer.bias",
+      ],
       ["vision_model.pre_layrnorm.weight", "image_model.embedding_layer.post_embed_ln.weight"],
       ["vision_model.post_layernorm.bias", "image_model.encoder.transformer_encoder.norm.bias"],
-      ["model.language_model.layers.3.mlp.gate_proj.weight", "text_model.transformer_decoder.layers.3.ffn.ffn.0.linear_layer_for_glu.weight"],
+      [
+        "model.language_model.layers.3.mlp.gate_proj.weight",
+        "text_model.transformer_decoder.layers.3.ffn.ffn.0.linear_layer_for_glu.weight",
+      ],
       ["language_model.model.layers.0.post_attention_layernorm.weight", "text_model.transformer_decoder.layers.0.norm3.weight"],
       ["model.layers.31.mlp.up_proj.weight", "text_model.transformer_decoder.layers.31.ffn.ffn.0.linear_layer.weight"],
       ["model.norm.weight", "text_model.transformer_decoder.norm.weight"],
@@ -135,9 +158,16 @@ describe("HF ↔ Cerebras names", () => {
       expect(m.kind === "param" && m.cs, hf).toBe(cs);
     }
     expect(cerebrasToHf("projector_image_model.ffn.1.linear_layer.weight", "llava")!.hf).toBe("model.mm_projector.2.weight");
-    expect(cerebrasToHf("projector_image_model.ffn.1.linear_layer.weight", "transformers")!.hf).toBe("model.multi_modal_projector.linear_2.weight");
-    expect(cerebrasToHf("text_model.transformer_decoder.layers.2.self_attn.proj_output_dense_layer.weight", "hub")!.hf).toBe("language_model.model.layers.2.self_attn.o_proj.weight");
-    expect(cerebrasToHf("image_model.embedding_layer.position_embeddings.weight", "hub")).toEqual({ hf: "vision_tower.vision_model.embeddings.position_embedding.weight", clsRowFirst: true });
+    expect(cerebrasToHf("projector_image_model.ffn.1.linear_layer.weight", "transformers")!.hf).toBe(
+      "model.multi_modal_projector.linear_2.weight",
+    );
+    expect(cerebrasToHf("text_model.transformer_decoder.layers.2.self_attn.proj_output_dense_layer.weight", "hub")!.hf).toBe(
+      "language_model.model.layers.2.self_attn.o_proj.weight",
+    );
+    expect(cerebrasToHf("image_model.embedding_layer.position_embeddings.weight", "hub")).toEqual({
+      hf: "vision_tower.vision_model.embeddings.position_embedding.weight",
+      clsRowFirst: true,
+    });
   });
 
   it("drops buffers and the duplicate tower, and calls the rest unknown", () => {
@@ -149,8 +179,41 @@ describe("HF ↔ Cerebras names", () => {
 
   it("every parameter of a LLaVA-1.5-shaped model maps to an HF name in each layout and back (one set of names, from arch.ts)", () => {
     const params = llavaParameters({
-      vision: { hidden_size: 8, num_hidden_layers: 2, num_heads: 2, filter_size: 16, image_size: [4, 4], patch_size: [2, 2], num_channels: 3, prepend_cls_token: true, use_conv_patchified_embedding: true, use_embed_proj_bias: false, use_post_embed_layer_norm: true, use_final_layer_norm: true, use_projection_bias_in_attention: true, use_ffn_bias_in_attention: true, use_ffn_bias: true, position_embedding_type: "learned", nonlinearity: "quick_gelu" },
-      text: { vocab_size: 10, hidden_size: 8, num_hidden_layers: 2, num_heads: 2, filter_size: 16, max_position_embeddings: 16, position_embedding_type: "rotary", nonlinearity: "swiglu", norm_type: "rmsnorm", use_projection_bias_in_attention: false, use_ffn_bias_in_attention: false, use_ffn_bias: false, use_bias_in_output: false, share_embedding_weights: false },
+      vision: {
+        hidden_size: 8,
+        num_hidden_layers: 2,
+        num_heads: 2,
+        filter_size: 16,
+        image_size: [4, 4],
+        patch_size: [2, 2],
+        num_channels: 3,
+        prepend_cls_token: true,
+        use_conv_patchified_embedding: true,
+        use_embed_proj_bias: false,
+        use_post_embed_layer_norm: true,
+        use_final_layer_norm: true,
+        use_projection_bias_in_attention: true,
+        use_ffn_bias_in_attention: true,
+        use_ffn_bias: true,
+        position_embedding_type: "learned",
+        nonlinearity: "quick_gelu",
+      },
+      text: {
+        vocab_size: 10,
+        hidden_size: 8,
+        num_hidden_layers: 2,
+        num_heads: 2,
+        filter_size: 16,
+        max_position_embeddings: 16,
+        position_embedding_type: "rotary",
+        nonlinearity: "swiglu",
+        norm_type: "rmsnorm",
+        use_projection_bias_in_attention: false,
+        use_ffn_bias_in_attention: false,
+        use_ffn_bias: false,
+        use_bias_in_output: false,
+        share_embedding_weights: false,
+      },
       projector: { input_unit: 8, layers_units: [8, 8], use_bias: true },
     });
     for (const layout of ["transformers", "hub", "llava"] as const) {
@@ -161,7 +224,9 @@ describe("HF ↔ Cerebras names", () => {
         seen.add(hf!.hf);
         const back = hfToCerebras(hf!.hf);
         expect(back.kind === "param" && back.cs, `${hf!.hf} (${layout})`).toBe(p.name);
-        expect(back.kind === "param" && back.clsRowFirst === true).toBe(p.name === "image_model.embedding_layer.position_embeddings.weight");
+        expect(back.kind === "param" && back.clsRowFirst === true).toBe(
+          p.name === "image_model.embedding_layer.position_embeddings.weight",
+        );
       }
       expect(seen.size).toBe(params.length);
     }
@@ -181,7 +246,8 @@ describe("sampler", () => {
   it("permutes each epoch with the seed, drops the incomplete batch, and is a pure function of the cursor", () => {
     const s = new Sampler(10, { shuffle: true, seed: 7, dropLast: true, globalBatch: 4 });
     expect(s.perEpoch).toBe(8);
-    const epoch0 = s.take(0, 8), epoch1 = s.take(8, 8);
+    const epoch0 = s.take(0, 8),
+      epoch1 = s.take(8, 8);
     expect(new Set(epoch0).size).toBe(8);
     expect(epoch0).not.toEqual(epoch1);
     expect(new Sampler(10, { shuffle: true, seed: 7, dropLast: true, globalBatch: 4 }).take(12, 4)).toEqual(epoch1.slice(4, 8));
@@ -192,23 +258,33 @@ describe("sampler", () => {
 
 describe("batches", () => {
   it("are cut after the last attended or supervised position, never before the image slots", () => {
-    const msl = 12, n = 2;
+    const msl = 12,
+      n = 2;
     const rows = new Int32Array(n * 4 * msl);
-    const set = (s: number, r: number, j: number, v: number) => { rows[(s * 4 + r) * msl + j] = v; };
+    const set = (s: number, r: number, j: number, v: number) => {
+      rows[(s * 4 + r) * msl + j] = v;
+    };
     for (let s = 0; s < n; s++) for (let j = 0; j < msl; j++) set(s, 3, j, 1); // all padding
     for (let j = 0; j < 5; j++) set(0, 3, j, 0); // sample 0 attends 0..4
     set(1, 1, 6, 1); // sample 1 is supervised at 6
     const b = toBatch({ indices: [0, 1], msl, rows, images: new Float32Array(0), failures: [] }, [3, 1, 1], 3);
     expect(b.length).toBe(7);
     expect(Array.from(b.lossMask.subarray(7, 14))).toEqual([0, 0, 0, 0, 0, 0, 1]);
-    const short = toBatch({ indices: [0], msl, rows: rows.slice(0, 4 * msl).fill(1, 3 * msl, 4 * msl), images: new Float32Array(0), failures: [] }, [3, 1, 1], 9);
+    const short = toBatch(
+      { indices: [0], msl, rows: rows.slice(0, 4 * msl).fill(1, 3 * msl, 4 * msl), images: new Float32Array(0), failures: [] },
+      [3, 1, 1],
+      9,
+    );
     expect(short.length).toBe(9);
   });
 });
 
 describe("model pieces", () => {
   it("patchify flattens patches in Conv2d weight order (c, kh, kw)", () => {
-    const img = tf.tensor4d(Array.from({ length: 2 * 4 * 4 }, (_, i) => i), [1, 2, 4, 4]);
+    const img = tf.tensor4d(
+      Array.from({ length: 2 * 4 * 4 }, (_, i) => i),
+      [1, 2, 4, 4],
+    );
     const p = patchify(img, { patch_size: [2, 2] } as never).arraySync() as number[][][];
     // patch (0, 1): rows 0–1, cols 2–3 of each channel
     expect(p[0]![1]).toEqual([2, 3, 6, 7, 18, 19, 22, 23]);
@@ -223,11 +299,27 @@ describe("model pieces", () => {
   });
 
   it("cross-entropy and its gradient equal log-softmax's", () => {
-    const logits = tf.tensor2d([[1, 2, 0.5], [0, -1, 3]]);
+    const logits = tf.tensor2d([
+      [1, 2, 0.5],
+      [0, -1, 3],
+    ]);
     const t = tf.tensor1d([2, 0], "int32");
-    const ours = tf.grad((x: tf.Tensor) => crossEntropy(x, t).mul(tf.tensor1d([1, 2])).sum())(logits);
-    const reference = tf.grad((x: tf.Tensor) => tf.logSoftmax(x).mul(tf.oneHot(t, 3).toFloat()).sum(1).neg().mul(tf.tensor1d([1, 2])).sum())(logits);
-    const a = Array.from(ours.dataSync()), b = Array.from(reference.dataSync());
+    const ours = tf.grad((x: tf.Tensor) =>
+      crossEntropy(x, t)
+        .mul(tf.tensor1d([1, 2]))
+        .sum(),
+    )(logits);
+    const reference = tf.grad((x: tf.Tensor) =>
+      tf
+        .logSoftmax(x)
+        .mul(tf.oneHot(t, 3).toFloat())
+        .sum(1)
+        .neg()
+        .mul(tf.tensor1d([1, 2]))
+        .sum(),
+    )(logits);
+    const a = Array.from(ours.dataSync()),
+      b = Array.from(reference.dataSync());
     a.forEach((x, i) => expect(x).toBeCloseTo(b[i]!, 5));
     const values = Array.from(crossEntropy(logits, t).dataSync());
     const lse0 = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(0.5));

@@ -24,7 +24,9 @@ function sarifValidator(): Validate {
     Ajv = require("ajv-draft-04") as typeof Ajv;
     schemaFile = require.resolve("@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
   } catch (err) {
-    throw new Error(`the SARIF test needs the dev dependencies ajv-draft-04 and @microsoft/jest-sarif (npm install): ${(err as Error).message}`);
+    throw new Error(
+      `the SARIF test needs the dev dependencies ajv-draft-04 and @microsoft/jest-sarif (npm install): ${(err as Error).message}`,
+    );
   }
   const schema = JSON.parse(readFileSync(schemaFile, "utf8")) as object;
   // `format: "uri"`/"date-time" stay annotations (no ajv-formats); the schema's `language` pattern has a stray `]`
@@ -43,11 +45,21 @@ function valid(log: unknown): void {
 interface SarifLog {
   version: string;
   runs: {
-    tool: { driver: { name: string; rules: { id: string; shortDescription: { text: string }; defaultConfiguration: { level: string } }[] } };
+    tool: {
+      driver: { name: string; rules: { id: string; shortDescription: { text: string }; defaultConfiguration: { level: string } }[] };
+    };
     originalUriBaseIds: Record<string, { uri: string }>;
     results: {
-      ruleId: string; ruleIndex: number; level: string; message: { text: string };
-      locations: { physicalLocation: { artifactLocation: { uri: string; uriBaseId?: string }; region: { startLine: number; startColumn: number; endLine: number; endColumn: number } } }[];
+      ruleId: string;
+      ruleIndex: number;
+      level: string;
+      message: { text: string };
+      locations: {
+        physicalLocation: {
+          artifactLocation: { uri: string; uriBaseId?: string };
+          region: { startLine: number; startColumn: number; endLine: number; endColumn: number };
+        };
+      }[];
       relatedLocations?: { message: { text: string }; physicalLocation: { artifactLocation: { uri: string; uriBaseId?: string } } }[];
     }[];
   }[];
@@ -64,8 +76,12 @@ describe("sarif", () => {
   it("the validator rejects what is not SARIF 2.1.0 (so the checks below can fail)", () => {
     expect(validate({ version: "2.1.0", runs: [{ tool: { driver: {} } }] })).toBe(false);
     expect(validate({ version: "2.0.0", runs: [] })).toBe(false);
-    expect(validate({ version: "2.1.0", runs: [{ tool: { driver: { name: "x" } }, results: [{ message: { text: "m" }, level: "fatal" }] }] })).toBe(false);
-    expect(validate({ version: "2.1.0", runs: [{ tool: { driver: { name: "x" } }, results: [{ message: { text: "m" }, level: "error" }] }] })).toBe(true);
+    expect(
+      validate({ version: "2.1.0", runs: [{ tool: { driver: { name: "x" } }, results: [{ message: { text: "m" }, level: "fatal" }] }] }),
+    ).toBe(false);
+    expect(
+      validate({ version: "2.1.0", runs: [{ tool: { driver: { name: "x" } }, results: [{ message: { text: "m" }, level: "error" }] }] }),
+    ).toBe(true);
   });
 
   it("errors, warnings and notes: a valid log whose results point at the spans, notes as related locations", async () => {
@@ -86,7 +102,12 @@ describe("sarif", () => {
     const line = spec.split("\n").findIndex((l) => l.includes("1.5)")) + 1;
     expect(range.locations[0]!.physicalLocation).toEqual({
       artifactLocation: { uri: "spec.llava", uriBaseId: "SRCROOT" },
-      region: expect.objectContaining({ startLine: line, startColumn: spec.split("\n")[line - 1]!.indexOf("1.5") + 1, endLine: line, endColumn: spec.split("\n")[line - 1]!.indexOf("1.5") + 4 }),
+      region: expect.objectContaining({
+        startLine: line,
+        startColumn: spec.split("\n")[line - 1]!.indexOf("1.5") + 1,
+        endLine: line,
+        endColumn: spec.split("\n")[line - 1]!.indexOf("1.5") + 4,
+      }),
     });
     // The constraint's note points into the standard library: an absolute file: URI.
     expect(range.relatedLocations![0]!.message.text).toBe("the constraint is declared here");
@@ -113,7 +134,13 @@ describe("sarif", () => {
 
   it("every trigger spec's diagnostics make a valid log", async () => {
     for (const [code, info] of Object.entries(CODES)) {
-      const t = info.trigger as { spec?: string; edit?: [string, string]; append?: string; files?: Record<string, string>; weights?: string };
+      const t = info.trigger as {
+        spec?: string;
+        edit?: [string, string];
+        append?: string;
+        files?: Record<string, string>;
+        weights?: string;
+      };
       if (t.files || t.weights) continue; // folders of files: covered by the catalog test
       const spec = (t.spec ?? (t.edit ? tinyWith(t.edit[0], t.edit[1]) : TINY)) + (t.append ?? "");
       const dir = folderWith(spec);
@@ -126,7 +153,8 @@ describe("sarif", () => {
   it("llavac check and build --format sarif print a valid log and keep their exit codes", () => {
     const bin = path.join(ROOT, "bin/llavac.js");
     const dir = folderWith(tinyWith("freeze    = [/^image_model/, /^text_model/]", "freeze    = [/^image_model/, /^text_models/]"));
-    const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     const check = cli(["check", "spec.llava", "--format", "sarif"]);
     expect(check.status).toBe(1);
     const log = JSON.parse(check.stdout) as SarifLog;

@@ -6,13 +6,28 @@ import { describe, expect, it } from "vitest";
 import { tempDir } from "./data-helpers.js";
 import { ROOT, run } from "./helpers.js";
 
-const llavac = (args: string[], cwd: string) => run(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...args], { cwd, env: { NO_COLOR: "1", CI: "1" } });
+const llavac = (args: string[], cwd: string) =>
+  run(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...args], { cwd, env: { NO_COLOR: "1", CI: "1" } });
 
 async function demo(): Promise<string> {
   const dir = tempDir("llavac-smoke-");
   mkdirSync(path.join(dir, "examples"));
-  for (const d of ["data-demo", "data-fixtures"]) cpSync(path.join(ROOT, "examples", d), path.join(dir, "examples", d), { recursive: true });
-  const r = await llavac(["data", "prepare", "json2jsonl", "--input", "examples/data-fixtures/root/llava/blip_laion_cc_sbu_sample.json", "--out", "out/jsonl/captions", "--image-prefix", "llava"], dir);
+  for (const d of ["data-demo", "data-fixtures"])
+    cpSync(path.join(ROOT, "examples", d), path.join(dir, "examples", d), { recursive: true });
+  const r = await llavac(
+    [
+      "data",
+      "prepare",
+      "json2jsonl",
+      "--input",
+      "examples/data-fixtures/root/llava/blip_laion_cc_sbu_sample.json",
+      "--out",
+      "out/jsonl/captions",
+      "--image-prefix",
+      "llava",
+    ],
+    dir,
+  );
   expect(r.code, r.stderr).toBe(0);
   return dir;
 }
@@ -22,7 +37,9 @@ describe("smoke runs", () => {
     const dir = await demo();
     const r = await llavac(["run", "examples/data-demo/demo.llava", "--phase", "pretrain", "--smoke", "--steps", "4"], dir);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/smoke pretrain: 4 steps on the first 2 of 2 samples .*ViT 2×32, LLaMA 2×64; 576 image slots at 1, MSL 2048, vocabulary 32,000/);
+    expect(r.stdout).toMatch(
+      /smoke pretrain: 4 steps on the first 2 of 2 samples .*ViT 2×32, LLaMA 2×64; 576 image slots at 1, MSL 2048, vocabulary 32,000/,
+    );
     expect(r.stdout).toMatch(/loss\s+[\d.]+ → [\d.]+/);
     // Phase 1 freezes both towers: only the shrunk projector trains.
     expect(r.stdout).toMatch(/parameters\s+6,272 trainable · [\d,]+ frozen in the runtime; the compiler counts 6,272 · [\d,]+ ✓/);

@@ -24,11 +24,30 @@ function float32(field: number, x: number): number[] {
 export function writeModelProto(spec: ModelSpec): Uint8Array {
   const out: number[] = [];
   for (const p of spec.pieces) out.push(...bytes(1, [...bytes(1, utf8(p.piece)), ...float32(2, p.score), ...key(3, 0), ...varint(p.type)]));
-  const trainer = [...key(3, 0), ...varint(spec.modelType), ...key(35, 0), ...varint(spec.byteFallback ? 1 : 0),
-    ...key(40, 0), ...varint(spec.unkId), ...key(41, 0), ...varint(spec.bosId), ...key(42, 0), ...varint(spec.eosId), ...key(43, 0), ...varint(spec.padId)];
+  const trainer = [
+    ...key(3, 0),
+    ...varint(spec.modelType),
+    ...key(35, 0),
+    ...varint(spec.byteFallback ? 1 : 0),
+    ...key(40, 0),
+    ...varint(spec.unkId),
+    ...key(41, 0),
+    ...varint(spec.bosId),
+    ...key(42, 0),
+    ...varint(spec.eosId),
+    ...key(43, 0),
+    ...varint(spec.padId),
+  ];
   out.push(...bytes(2, trainer));
-  const normalizer = [...bytes(1, utf8(spec.normalizerName)), ...key(3, 0), ...varint(spec.addDummyPrefix ? 1 : 0),
-    ...key(4, 0), ...varint(spec.removeExtraWhitespaces ? 1 : 0), ...key(5, 0), ...varint(spec.escapeWhitespaces ? 1 : 0)];
+  const normalizer = [
+    ...bytes(1, utf8(spec.normalizerName)),
+    ...key(3, 0),
+    ...varint(spec.addDummyPrefix ? 1 : 0),
+    ...key(4, 0),
+    ...varint(spec.removeExtraWhitespaces ? 1 : 0),
+    ...key(5, 0),
+    ...varint(spec.escapeWhitespaces ? 1 : 0),
+  ];
   out.push(...bytes(3, normalizer));
   return new Uint8Array(out);
 }

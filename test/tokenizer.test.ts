@@ -15,8 +15,18 @@ import { writeModelProto } from "./sp-model.js";
 
 const SAMPLES = [
   "A chat between a curious user and an artificial intelligence assistant. USER:",
-  "hello  world", "  leading spaces", "trailing  ", "digits 12345 and 3.14159", "emoji 😀 ü é 日本語 ∑",
-  "tabs\tand\nnewlines\n\n", "▁▁ literal", "ASSISTANT:", "", " ", "<s> is not special here", "\u0000\u0001 control",
+  "hello  world",
+  "  leading spaces",
+  "trailing  ",
+  "digits 12345 and 3.14159",
+  "emoji 😀 ü é 日本語 ∑",
+  "tabs\tand\nnewlines\n\n",
+  "▁▁ literal",
+  "ASSISTANT:",
+  "",
+  " ",
+  "<s> is not special here",
+  "\u0000\u0001 control",
 ];
 
 describe("tokenizer", () => {
@@ -43,7 +53,9 @@ describe("tokenizer", () => {
     const pad = async (file: string, padId?: number) => (await loadTokenizer({ kind: "file", path: file }, padId)).padId;
     expect(await pad(folder({}))).toBe(2); // a bare tokenizer.model has no pad token: eos
     expect(await pad(folder({ "special_tokens_map.json": { pad_token: "<unk>" } }))).toBe(0);
-    expect(await pad(folder({ "tokenizer_config.json": { pad_token: { content: "</s>" } }, "special_tokens_map.json": { pad_token: "<unk>" } }))).toBe(2);
+    expect(
+      await pad(folder({ "tokenizer_config.json": { pad_token: { content: "</s>" } }, "special_tokens_map.json": { pad_token: "<unk>" } })),
+    ).toBe(2);
     expect(await pad(folder({ "tokenizer_config.json": { pad_token: null }, "special_tokens_map.json": { pad_token: "<unk>" } }))).toBe(0);
     expect(await pad(folder({}), 7)).toBe(7);
   });
@@ -52,13 +64,39 @@ describe("tokenizer", () => {
     const spec = await loadLlamaModelSpec();
     const parsed = parseModelProto(writeModelProto(spec));
     expect(parsed.pieces.length).toBe(32000);
-    expect(parsed.pieces.slice(0, 4).map((p) => [p.piece, p.type])).toEqual([["<unk>", 2], ["<s>", 3], ["</s>", 3], ["<0x00>", 6]]);
-    const a = new SentencePieceBPE(spec), b = new SentencePieceBPE(parsed);
+    expect(parsed.pieces.slice(0, 4).map((p) => [p.piece, p.type])).toEqual([
+      ["<unk>", 2],
+      ["<s>", 3],
+      ["</s>", 3],
+      ["<0x00>", 6],
+    ]);
+    const a = new SentencePieceBPE(spec),
+      b = new SentencePieceBPE(parsed);
     for (const s of SAMPLES) expect(b.encode(s)).toEqual(a.encode(s));
   });
 
   it("rejects models it cannot encode exactly, with a reason", () => {
-    expect(() => new SentencePieceBPE({ ...parseModelProto(writeModelProto({ pieces: [{ piece: "a", score: 0, type: 1 }], modelType: 1, byteFallback: false, addDummyPrefix: true, removeExtraWhitespaces: true, escapeWhitespaces: true, normalizerName: "", hasCharsmap: false, unkId: 0, bosId: 1, eosId: 2, padId: -1 })) })).toThrow(/only BPE/);
+    expect(
+      () =>
+        new SentencePieceBPE({
+          ...parseModelProto(
+            writeModelProto({
+              pieces: [{ piece: "a", score: 0, type: 1 }],
+              modelType: 1,
+              byteFallback: false,
+              addDummyPrefix: true,
+              removeExtraWhitespaces: true,
+              escapeWhitespaces: true,
+              normalizerName: "",
+              hasCharsmap: false,
+              unkId: 0,
+              bosId: 1,
+              eosId: 2,
+              padId: -1,
+            }),
+          ),
+        }),
+    ).toThrow(/only BPE/);
   });
 
   it("a spec's tokenizer.model is the one image_start_idx is derived with", async () => {
@@ -81,7 +119,10 @@ describe("tokenizer", () => {
 });
 
 function tinyWithTokenizer(file: string): string {
-  return TINY.replace("language  = tiny_llama", `language  = tiny_llama { tokenizer: tokenizer { model: ${JSON.stringify(file)}, huggingface: "org/same-vocabulary" } }`);
+  return TINY.replace(
+    "language  = tiny_llama",
+    `language  = tiny_llama { tokenizer: tokenizer { model: ${JSON.stringify(file)}, huggingface: "org/same-vocabulary" } }`,
+  );
 }
 
 describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
@@ -111,7 +152,10 @@ describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "llavac-fam-"));
     const file = path.join(dir, "own.model");
     writeFileSync(file, writeModelProto(await loadLlamaModelSpec()));
-    const r = await check(lang(`tokenizer_family: mistral, tokenizer: tokenizer { model: ${JSON.stringify(file)}, huggingface: "org/own" }`), { dirs: TINY_DIRS });
+    const r = await check(
+      lang(`tokenizer_family: mistral, tokenizer: tokenizer { model: ${JSON.stringify(file)}, huggingface: "org/own" }`),
+      { dirs: TINY_DIRS },
+    );
     expect(r.errors).toEqual([]);
     expect(r.result.phases[1]!.derived!.tokenizer!.source).toContain("own.model");
   });
@@ -120,7 +164,9 @@ describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
     const named = await check(lang('tokenizer: tokenizer { huggingface: "org/some-tokenizer" }'), { dirs: TINY_DIRS });
     expect(named.errors).toEqual([]);
     const files = new Map(filesToWrite(named.result.emitted).map((f) => [f.path, f.content]));
-    expect((load(files.get("align/preprocess.yaml")!) as { processing: Record<string, unknown> }).processing.huggingface_tokenizer).toBe("org/some-tokenizer");
+    expect((load(files.get("align/preprocess.yaml")!) as { processing: Record<string, unknown> }).processing.huggingface_tokenizer).toBe(
+      "org/some-tokenizer",
+    );
 
     const source = lang("tokenizer: tokenizer {}");
     const unnamed = await check(source, { dirs: TINY_DIRS });

@@ -44,7 +44,9 @@ phase pretrain {
   schedule   = ${o.schedule}
   run        = run { checkpoint_steps: ${o.checkpoint}, max_checkpoints: 2 }
 }
-${o.phase2 ? `
+${
+  o.phase2
+    ? `
 phase finetune {
   from       = pretrain(states: model)
   model      = m
@@ -57,7 +59,9 @@ phase finetune {
   batch      = 8 per step
   optimizer  = adamw { lr: 1e-3 }
   schedule   = constant_lr { length: 3 steps }
-}` : ""}
+}`
+    : ""
+}
 `;
 
 async function project(text: string): Promise<string> {
@@ -68,7 +72,8 @@ async function project(text: string): Promise<string> {
   return dir;
 }
 
-const report = (dir: string, out: string, phase = "pretrain") => JSON.parse(readFileSync(path.join(dir, out, phase, "run.json"), "utf8")) as RunReport;
+const report = (dir: string, out: string, phase = "pretrain") =>
+  JSON.parse(readFileSync(path.join(dir, out, phase, "run.json"), "utf8")) as RunReport;
 
 describe("training runs", () => {
   let dir: string;
@@ -87,7 +92,9 @@ describe("training runs", () => {
     const killed = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "killed"], dir, { LLAVAC_TEST_KILL_AFTER_STEP: "10" });
     expect(killed.code).not.toBe(0);
     // Checkpoints at 4 and 8 survived (the kill came between checkpoints); no report was written.
-    const ckpts = readdirSync(path.join(dir, "killed/pretrain/checkpoints")).filter((f) => f.endsWith(".json")).sort();
+    const ckpts = readdirSync(path.join(dir, "killed/pretrain/checkpoints"))
+      .filter((f) => f.endsWith(".json"))
+      .sort();
     expect(ckpts).toEqual(["checkpoint_4.json", "checkpoint_8.json"]);
     expect(existsSync(path.join(dir, "killed/pretrain/run.json"))).toBe(false);
 
@@ -100,7 +107,11 @@ describe("training runs", () => {
     expect(r.steps.map((s) => s.loss)).toEqual(expected.map((s) => s.loss));
     expect(r.steps.map((s) => s.grad_norm)).toEqual(expected.map((s) => s.grad_norm));
     // Only the newest two checkpoints are kept; the loss curve is drawn.
-    expect(readdirSync(path.join(dir, "killed/pretrain/checkpoints")).filter((f) => f.endsWith(".json")).sort()).toEqual(["checkpoint_12.json", "checkpoint_8.json"]);
+    expect(
+      readdirSync(path.join(dir, "killed/pretrain/checkpoints"))
+        .filter((f) => f.endsWith(".json"))
+        .sort(),
+    ).toEqual(["checkpoint_12.json", "checkpoint_8.json"]);
     expect(readFileSync(path.join(dir, "killed/pretrain/loss.png")).subarray(1, 4).toString()).toBe("PNG");
     expect(readFileSync(path.join(dir, "killed/pretrain/loss.svg"), "utf8")).toContain("<svg");
   }, 240_000);
@@ -120,9 +131,13 @@ describe("training runs", () => {
     // The other ways a newest checkpoint goes bad, each reported by name, with the previous one used.
     const ckDir = path.join(dir, "faults");
     const faults: [string, () => void, RegExp][] = [
-      ["truncated", () => writeFileSync(path.join(ckDir, "checkpoint_12.safetensors"), bytes.subarray(0, bytes.length >> 1)), /has \d+ bytes, the state says \d+/],
+      [
+        "truncated",
+        () => writeFileSync(path.join(ckDir, "checkpoint_12.safetensors"), bytes.subarray(0, bytes.length >> 1)),
+        /has \d+ bytes, the state says \d+/,
+      ],
       ["empty", () => writeFileSync(path.join(ckDir, "checkpoint_12.safetensors"), ""), /has 0 bytes/],
-      ["bad JSON", () => writeFileSync(path.join(ckDir, "checkpoint_12.json"), "{\"format\": "), /checkpoint_12\.json cannot be read/],
+      ["bad JSON", () => writeFileSync(path.join(ckDir, "checkpoint_12.json"), '{"format": '), /checkpoint_12\.json cannot be read/],
       ["missing tensors", () => rmSync(path.join(ckDir, "checkpoint_12.safetensors")), /checkpoint_12\.safetensors is missing/],
     ];
     for (const [what, breakIt, why] of faults) {
@@ -131,14 +146,31 @@ describe("training runs", () => {
       breakIt();
       const v = latestVerifiedCheckpoint(ckDir);
       expect(v.found?.ref.step, what).toBe(8);
-      expect(v.rejected.map((x) => x.ref.step), what).toEqual([12]);
+      expect(
+        v.rejected.map((x) => x.ref.step),
+        what,
+      ).toEqual([12]);
       expect(v.rejected[0]!.problem, what).toMatch(why);
     }
   }, 240_000);
 
   it("--weights starts a phase from pretrained weights (here a trained checkpoint: its loss starts lower)", async () => {
     const fresh = report(dir, "whole").steps[0]!.loss;
-    const r = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "pretrained", "--steps", "1", "--weights", "whole/pretrain/checkpoints/checkpoint_12.safetensors"], dir);
+    const r = await llavac(
+      [
+        "run",
+        "spec.llava",
+        "--phase",
+        "pretrain",
+        "-o",
+        "pretrained",
+        "--steps",
+        "1",
+        "--weights",
+        "whole/pretrain/checkpoints/checkpoint_12.safetensors",
+      ],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     const rep = report(dir, "pretrained");
     expect(rep.start.kind).toBe("weights");
@@ -158,12 +190,18 @@ describe("training runs", () => {
     const more = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "fp", "--steps", "3"], dir);
     expect(more.code, more.stderr).toBe(0);
     expect(more.stderr).toMatch(/resuming pretrain from .*checkpoint_2\.safetensors \(step 2\)/);
-    const changed = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "fp", "--steps", "4", "--set", "pretrain.optimizer.lr=1e-3"], dir);
+    const changed = await llavac(
+      ["run", "spec.llava", "--phase", "pretrain", "-o", "fp", "--steps", "4", "--set", "pretrain.optimizer.lr=1e-3"],
+      dir,
+    );
     expect(changed.code).toBe(1);
     expect(changed.stderr).toMatch(/fp\/pretrain holds checkpoints of a run with other settings, so it is not resumed/);
     expect(changed.stderr).toMatch(/\n {2}optimizer\.learning_rate\S*\s+0\.003 → 0\.001\n/);
     expect(changed.stderr).toMatch(/--fresh .*-o <new folder>/s);
-    const fresh = await llavac(["run", "spec.llava", "--phase", "pretrain", "-o", "fp", "--steps", "1", "--fresh", "--set", "pretrain.optimizer.lr=1e-3"], dir);
+    const fresh = await llavac(
+      ["run", "spec.llava", "--phase", "pretrain", "-o", "fp", "--steps", "1", "--fresh", "--set", "pretrain.optimizer.lr=1e-3"],
+      dir,
+    );
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(report(dir, "fp").start.kind).toBe("fresh");
     expect(report(dir, "fp").steps.map((s) => s.step)).toEqual([1]);
@@ -183,7 +221,9 @@ describe("training runs", () => {
     // run goes to a folder of this spec's own, out/spec/.
     const lonely = await llavac(["run", "spec.llava", "--phase", "finetune"], dir);
     expect(lonely.code).toBe(1);
-    expect(lonely.stderr).toMatch(/starts from phase pretrain, which has no checkpoint in .*out\/spec\/pretrain\/checkpoints: run that phase first/);
+    expect(lonely.stderr).toMatch(
+      /starts from phase pretrain, which has no checkpoint in .*out\/spec\/pretrain\/checkpoints: run that phase first/,
+    );
     expect(existsSync(path.join(dir, "out/spec/finetune/train.ts"))).toBe(true);
   }, 240_000);
 
@@ -191,7 +231,10 @@ describe("training runs", () => {
     const bad = await project(spec({ lr: "1e30", schedule: "constant_lr { length: 10 steps }", checkpoint: 1 }));
     const r = await llavac(["run", "spec.llava"], bad);
     expect(r.code).toBe(1);
-    const m = /error: step (\d+): the loss is (NaN|Infinity|-Infinity) \(gradient norm [^)]*\); stopping\. the last good checkpoint is (\S+) \(step (\d+)\)/.exec(r.stderr);
+    const m =
+      /error: step (\d+): the loss is (NaN|Infinity|-Infinity) \(gradient norm [^)]*\); stopping\. the last good checkpoint is (\S+) \(step (\d+)\)/.exec(
+        r.stderr,
+      );
     expect(m, r.stderr).not.toBeNull();
     const [, failed, , kept, keptStep] = m!;
     expect(Number(keptStep)).toBe(Number(failed) - 1);

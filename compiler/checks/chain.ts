@@ -17,7 +17,11 @@ export function checkChains(units: PhaseUnit[], ctx: CheckContext): void {
     if (extra.length > 0) {
       const i = from.states.indexOf(extra[0]!);
       ctx.diags.error("E0407", { states: extra.map((s) => `\`${s}\``).join(", ") }, ctx.spanOf(u, `from.states.${i}`), {
-        notes: [{ message: "the optimizer, schedule and data position of the new phase start fresh (Cerebras `load_checkpoint_states: \"model\"`)" }],
+        notes: [
+          {
+            message: 'the optimizer, schedule and data position of the new phase start fresh (Cerebras `load_checkpoint_states: "model"`)',
+          },
+        ],
         help: `write \`${from.phase}(states: model)\``,
       });
     }
@@ -37,7 +41,10 @@ export function checkChains(units: PhaseUnit[], ctx: CheckContext): void {
       if (reported.has(key)) continue;
       reported.add(key);
       ctx.diags.error("E0405", { loop: [...loop, loop[0]].join(" → ") }, ctx.spanOf(u, "from"), {
-        notes: loop.slice(1).map((n) => ({ message: `\`${n}\` starts from \`${byName.get(n)!.ir.from!.phase}\` here`, span: ctx.spanOf(byName.get(n)!, "from") })),
+        notes: loop.slice(1).map((n) => ({
+          message: `\`${n}\` starts from \`${byName.get(n)!.ir.from!.phase}\` here`,
+          span: ctx.spanOf(byName.get(n)!, "from"),
+        })),
         help: "one phase must start from pretrained weights: remove its `from`",
       });
     }

@@ -15,7 +15,9 @@ export function checkDataFolders(unit: PhaseUnit, ctx: CheckContext): void {
     if (dir === undefined || !sound(unit, path) || ctx.fs.exists(ctx.resolvePath(dir))) continue;
     // A warning unless denied (`--strict`): the data may be prepared after the check.
     ctx.diags.warning("W0408", { what, dir }, ctx.spanOf(unit, path), {
-      help: path.endsWith("hdf5") ? "create it with `llavac data hdf5` and `llavac data shuffle`" : "download the images, or point the path at them",
+      help: path.endsWith("hdf5")
+        ? "create it with `llavac data hdf5` and `llavac data shuffle`"
+        : "download the images, or point the path at them",
     });
   }
   const writerImages = sound(unit, "preprocess") ? ir.preprocess?.images : undefined;

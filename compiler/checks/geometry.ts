@@ -15,7 +15,8 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
 
   // Image size divisible by patch size, per dimension.
   for (let i = 0; d.imageSize && d.patchSize && i < 2; i++) {
-    const img = d.imageSize[i]!, patch = d.patchSize[i]!;
+    const img = d.imageSize[i]!,
+      patch = d.patchSize[i]!;
     if (img % patch === 0) continue;
     const patchUser = ctx.isUser(ctx.rawSpan(unit, "model.vision.patch_size") ?? unit.nameSpan);
     const at = patchUser ? "model.vision.patch_size" : "model.vision.image_size";
@@ -35,13 +36,23 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   const projectorOk = sound(unit, "model.projector", "model.vision.hidden_size", "model.language.hidden_size");
   if (projectorOk && p.input_size !== undefined && p.input_size !== v.hidden_size) {
     diags.error("E0302", { input: p.input_size, width: v.hidden_size }, ctx.spanOf(unit, "model.projector.input_size"), {
-      notes: [{ message: `${v.$name ?? "the vision encoder"} has hidden_size ${v.hidden_size}`, span: ctx.rawSpan(unit, "model.vision.hidden_size") }],
+      notes: [
+        {
+          message: `${v.$name ?? "the vision encoder"} has hidden_size ${v.hidden_size}`,
+          span: ctx.rawSpan(unit, "model.vision.hidden_size"),
+        },
+      ],
       help: "remove `input_size`: llavac derives it from the vision encoder",
     });
   }
   if (projectorOk && p.output_size !== undefined && p.output_size !== m.language.hidden_size) {
     diags.error("E0303", { output: p.output_size, width: m.language.hidden_size }, ctx.spanOf(unit, "model.projector.output_size"), {
-      notes: [{ message: `${m.language.$name ?? "the language model"} has hidden_size ${m.language.hidden_size}`, span: ctx.rawSpan(unit, "model.language.hidden_size") }],
+      notes: [
+        {
+          message: `${m.language.$name ?? "the language model"} has hidden_size ${m.language.hidden_size}`,
+          span: ctx.rawSpan(unit, "model.language.hidden_size"),
+        },
+      ],
       help: "remove `output_size`: llavac derives it from the language model",
     });
   }
@@ -58,21 +69,33 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   }
 
   // Attention shapes.
-  for (const [name, width, heads, at] of [["vision", v.hidden_size, v.num_heads, "model.vision.num_heads"], ["language", m.language.hidden_size, m.language.num_heads, "model.language.num_heads"]] as const) {
+  for (const [name, width, heads, at] of [
+    ["vision", v.hidden_size, v.num_heads, "model.vision.num_heads"],
+    ["language", m.language.hidden_size, m.language.num_heads, "model.language.num_heads"],
+  ] as const) {
     if (sound(unit, at, at.replace("num_heads", "hidden_size")) && width % heads !== 0) {
       diags.error("E0310", `the ${name} model's hidden_size ${width} is not divisible by num_heads ${heads}`, ctx.spanOf(unit, at));
     }
   }
   const rd = m.language.rotary_dim;
   if (rd !== undefined && d.headDim !== undefined && Number.isInteger(d.headDim) && (rd > d.headDim || rd % 2 !== 0)) {
-    diags.error("E0310", `rotary_dim ${rd} must be even and at most the head size ${d.headDim}`, ctx.spanOf(unit, "model.language.rotary_dim"));
+    diags.error(
+      "E0310",
+      `rotary_dim ${rd} must be even and at most the head size ${d.headDim}`,
+      ctx.spanOf(unit, "model.language.rotary_dim"),
+    );
   }
 
   // Transforms must produce images of the encoder's size.
   const tPath = unit.ir.transforms ? "transforms" : "model.vision.transforms";
-  const transforms = sound(unit, tPath) ? unit.ir.transforms ?? v.transforms : [];
+  const transforms = sound(unit, tPath) ? (unit.ir.transforms ?? v.transforms) : [];
   transforms.forEach((t, i) => {
-    if (d.imageSize && (t.$schema === "resize" || t.$schema === "center_crop") && d.imageSize[0] === d.imageSize[1] && t.size !== d.imageSize[0]) {
+    if (
+      d.imageSize &&
+      (t.$schema === "resize" || t.$schema === "center_crop") &&
+      d.imageSize[0] === d.imageSize[1] &&
+      t.size !== d.imageSize[0]
+    ) {
       diags.error("E0307", { transform: t.$schema, size: t.size, image: d.imageSize[0] }, ctx.spanOf(unit, `${tPath}.${i}.size`), {
         notes: ctx.noteAt(unit, "model.vision.image_size", "the encoder's image size"),
       });
@@ -87,7 +110,11 @@ function checkAsserted(unit: PhaseUnit, d: PartialDerived, ctx: CheckContext): v
   const { diags } = ctx;
   const asserted: [keyof PhaseIR, number | undefined, string][] = [
     ["num_patches", d.numPatches, d.numPatchesFormula ?? ""],
-    ["image_start_idx", d.imageStartIdx, `the first image slot of template ${unit.ir.template?.$name ?? ""} with ${d.tokenizer?.source ?? "the tokenizer"}`],
+    [
+      "image_start_idx",
+      d.imageStartIdx,
+      `the first image slot of template ${unit.ir.template?.$name ?? ""} with ${d.tokenizer?.source ?? "the tokenizer"}`,
+    ],
     ["max_sequence_length", d.msl, "the language model's max_position_embeddings"],
     ["text_budget", d.textBudget, `${d.msl} − ${d.numPatches} − 1`],
   ];
@@ -102,8 +129,13 @@ function checkAsserted(unit: PhaseUnit, d: PartialDerived, ctx: CheckContext): v
     });
   }
   if (d.textBudget !== undefined && d.textBudget <= 0 && d.msl !== undefined && d.numPatches !== undefined) {
-    diags.error("E0309", { slots: d.numPatches, budget: d.textBudget, msl: d.msl }, ctx.spanOf(unit, "model.language.max_position_embeddings"), {
-      help: "raise max_position_embeddings, or use a larger patch size",
-    });
+    diags.error(
+      "E0309",
+      { slots: d.numPatches, budget: d.textBudget, msl: d.msl },
+      ctx.spanOf(unit, "model.language.max_position_embeddings"),
+      {
+        help: "raise max_position_embeddings, or use a larger patch size",
+      },
+    );
   }
 }

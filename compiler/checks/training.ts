@@ -28,8 +28,15 @@ export function checkFreeze(unit: PhaseUnit, d: PartialDerived, ctx: CheckContex
     const lit = literalPrefix(f.source);
     const hint = lit ? didYouMean(lit, prefixes) : undefined;
     ctx.diags.error("E0401", { pattern: f.source, model: unit.ir.model.$name ?? "the model" }, ctx.spanOf(unit, `freeze.${i}`), {
-      notes: [{ message: "Cerebras would raise `ValueError` when building the model; the patterns are searched in names such as `image_model.encoder...`, `projector_image_model.ffn.0...`, `text_model.transformer_decoder...` (`llavac params <spec>` lists them all)" }],
-      help: hint ? `did you mean /${f.source.replace(lit, hint)}/?` : "the top-level modules are `image_model`, `projector_image_model` and `text_model`",
+      notes: [
+        {
+          message:
+            "Cerebras would raise `ValueError` when building the model; the patterns are searched in names such as `image_model.encoder...`, `projector_image_model.ffn.0...`, `text_model.transformer_decoder...` (`llavac params <spec>` lists them all)",
+        },
+      ],
+      help: hint
+        ? `did you mean /${f.source.replace(lit, hint)}/?`
+        : "the top-level modules are `image_model`, `projector_image_model` and `text_model`",
     });
   });
 }
@@ -38,7 +45,9 @@ export function checkBatch(unit: PhaseUnit, target: CerebrasTargetIR, targetSpan
   if (!sound(unit, "batch")) return;
   const { global, micro } = unit.ir.batch;
   const csx = target.num_csx;
-  const csxNote = targetSpans.get("num_csx") ? [{ message: `num_csx is ${csx}`, span: targetSpans.get("num_csx")!.span }] : [{ message: `num_csx is ${csx} (the default)` }];
+  const csxNote = targetSpans.get("num_csx")
+    ? [{ message: `num_csx is ${csx}`, span: targetSpans.get("num_csx")!.span }]
+    : [{ message: `num_csx is ${csx} (the default)` }];
   if (global % csx !== 0) {
     ctx.diags.error("E0402", { batch: global, systems: csx }, ctx.spanOf(unit, "batch.global"), {
       label: `${global} % ${csx} = ${global % csx}`,
@@ -55,7 +64,10 @@ export function checkBatch(unit: PhaseUnit, target: CerebrasTargetIR, targetSpan
       ctx.diags.error("E0403", { per, micro }, ctx.spanOf(unit, "batch.micro"), {
         label: `${per} % ${micro} = ${per % micro}`,
         notes: csx > 1 ? csxNote : [],
-        help: `micro-batch sizes that divide ${per}: ${options.filter((m) => m > 1).slice(-8).join(", ")}`,
+        help: `micro-batch sizes that divide ${per}: ${options
+          .filter((m) => m > 1)
+          .slice(-8)
+          .join(", ")}`,
       });
     }
   }
@@ -65,7 +77,12 @@ export function checkLoss(unit: PhaseUnit, ctx: CheckContext): void {
   const ir = unit.ir;
   if (sound(unit, "loss_scaling", "loss_weight") && ir.loss_scaling === "num_tokens" && ir.loss_weight !== 1) {
     ctx.diags.error("E0404", { weight: ir.loss_weight }, ctx.spanOf(unit, "loss_weight"), {
-      notes: [{ message: "loss_scaling is num_tokens: the loss is already divided by the number of supervised tokens", span: ctx.rawSpan(unit, "loss_scaling") }],
+      notes: [
+        {
+          message: "loss_scaling is num_tokens: the loss is already divided by the number of supervised tokens",
+          span: ctx.rawSpan(unit, "loss_scaling"),
+        },
+      ],
       help: "remove loss_weight, or use `loss_scaling: batch_size` to scale by a weight",
     });
   }
@@ -78,9 +95,17 @@ export function checkSchedule(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   if (s.maxSteps === undefined) {
     const unknown = ir.data.map((ds, i) => [ds, i] as const).filter(([ds]) => ds.samples === undefined);
     const first = unknown[0];
-    ctx.diags.error("E0306", { length: `${ir.schedule.length.value} epoch${ir.schedule.length.value === 1 ? "" : "s"}`, why: first ? `dataset ${first[0].$name ?? "#" + first[1]} has no known sample count` : "the phase has no data" }, ctx.spanOf(unit, first ? `data.${first[1]}` : "data"), {
-      help: first ? `set \`samples: N\` on the dataset, or give the length in steps: \`length: 5000 steps\`` : "add a dataset",
-    });
+    ctx.diags.error(
+      "E0306",
+      {
+        length: `${ir.schedule.length.value} epoch${ir.schedule.length.value === 1 ? "" : "s"}`,
+        why: first ? `dataset ${first[0].$name ?? "#" + first[1]} has no known sample count` : "the phase has no data",
+      },
+      ctx.spanOf(unit, first ? `data.${first[1]}` : "data"),
+      {
+        help: first ? `set \`samples: N\` on the dataset, or give the length in steps: \`length: 5000 steps\`` : "add a dataset",
+      },
+    );
   }
   if (sound(unit, "max_steps") && ir.max_steps !== undefined && s.maxSteps !== undefined && ir.max_steps.value !== s.maxSteps) {
     ctx.diags.error("E0305", `max_steps is ${ir.max_steps.value} here, but llavac derives ${s.maxSteps}`, ctx.spanOf(unit, "max_steps"), {
@@ -91,18 +116,38 @@ export function checkSchedule(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   }
   if (s.maxSteps !== undefined && s.warmup !== undefined && s.decay !== undefined) {
     if (s.warmup > s.maxSteps) {
-      ctx.diags.error("E0305", `the warm-up (${s.warmup} steps) is longer than the whole schedule (${s.maxSteps})`, ctx.spanOf(unit, "schedule.warmup"));
+      ctx.diags.error(
+        "E0305",
+        `the warm-up (${s.warmup} steps) is longer than the whole schedule (${s.maxSteps})`,
+        ctx.spanOf(unit, "schedule.warmup"),
+      );
     } else if (s.warmup + s.decay !== s.maxSteps) {
-      ctx.diags.warning("W0301", { warmup: s.warmup, decay: s.decay, sum: s.warmup + s.decay, steps: s.maxSteps }, ctx.spanOf(unit, "schedule.decay"), {
-        notes: [{ message: s.warmup + s.decay > s.maxSteps ? `the cosine never reaches its final lr: training stops ${s.warmup + s.decay - s.maxSteps} steps early` : `the last ${s.maxSteps - s.warmup - s.decay} steps run at the final lr` }],
-        help: `remove \`decay\` to derive ${s.maxSteps - s.warmup}`,
-      });
+      ctx.diags.warning(
+        "W0301",
+        { warmup: s.warmup, decay: s.decay, sum: s.warmup + s.decay, steps: s.maxSteps },
+        ctx.spanOf(unit, "schedule.decay"),
+        {
+          notes: [
+            {
+              message:
+                s.warmup + s.decay > s.maxSteps
+                  ? `the cosine never reaches its final lr: training stops ${s.warmup + s.decay - s.maxSteps} steps early`
+                  : `the last ${s.maxSteps - s.warmup - s.decay} steps run at the final lr`,
+            },
+          ],
+          help: `remove \`decay\` to derive ${s.maxSteps - s.warmup}`,
+        },
+      );
     }
   }
   if (s.stepsBatch !== s.runBatch && s.samples !== undefined && s.maxSteps !== undefined) {
     const seen = s.maxSteps * s.runBatch;
     ctx.diags.warning("W0302", { reference: s.stepsBatch, batch: s.runBatch }, ctx.spanOf(unit, "schedule.reference_batch"), {
-      notes: [{ message: `${fmt(s.maxSteps)} steps × ${s.runBatch} = ${fmt(seen)} samples: ${(seen / s.samples).toFixed(2)} passes over ${fmt(s.samples)}` }],
+      notes: [
+        {
+          message: `${fmt(s.maxSteps)} steps × ${s.runBatch} = ${fmt(seen)} samples: ${(seen / s.samples).toFixed(2)} passes over ${fmt(s.samples)}`,
+        },
+      ],
       help: "remove `reference_batch` to make one epoch one pass over the data",
     });
   }
@@ -110,8 +155,13 @@ export function checkSchedule(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
 
 export function checkBackendDefaults(unit: PhaseUnit, ctx: CheckContext): void {
   if (sound(unit, "model.language") && unit.ir.model.language.embd_pdrop === undefined) {
-    ctx.diags.warning("W0303", { field: "embd_pdrop", default: "embedding dropout of 0.1" }, ctx.spanOf(unit, "model.language.embd_pdrop"), {
-      help: "set `embd_pdrop: 0.0` for no dropout (what the other LLaVA-1.5 configs use)",
-    });
+    ctx.diags.warning(
+      "W0303",
+      { field: "embd_pdrop", default: "embedding dropout of 0.1" },
+      ctx.spanOf(unit, "model.language.embd_pdrop"),
+      {
+        help: "set `embd_pdrop: 0.0` for no dropout (what the other LLaVA-1.5 configs use)",
+      },
+    );
   }
 }

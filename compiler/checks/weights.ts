@@ -29,12 +29,21 @@ const TOKENIZER_FILES = ["tokenizer.model", "tokenizer_config.json", "special_to
 
 /** Spec field ↔ HF config key, as the Cerebras converter reads them (fidelity-cerebras.md §7.3). */
 const VISION_KEYS: [string, string][] = [
-  ["hidden_size", "hidden_size"], ["num_hidden_layers", "num_hidden_layers"], ["num_heads", "num_attention_heads"],
-  ["filter_size", "intermediate_size"], ["layer_norm_epsilon", "layer_norm_eps"], ["nonlinearity", "hidden_act"],
+  ["hidden_size", "hidden_size"],
+  ["num_hidden_layers", "num_hidden_layers"],
+  ["num_heads", "num_attention_heads"],
+  ["filter_size", "intermediate_size"],
+  ["layer_norm_epsilon", "layer_norm_eps"],
+  ["nonlinearity", "hidden_act"],
 ];
 const TEXT_KEYS: [string, string][] = [
-  ["hidden_size", "hidden_size"], ["num_hidden_layers", "num_hidden_layers"], ["num_heads", "num_attention_heads"],
-  ["filter_size", "intermediate_size"], ["vocab_size", "vocab_size"], ["layer_norm_epsilon", "rms_norm_eps"], ["rope_theta", "rope_theta"],
+  ["hidden_size", "hidden_size"],
+  ["num_hidden_layers", "num_hidden_layers"],
+  ["num_heads", "num_attention_heads"],
+  ["filter_size", "intermediate_size"],
+  ["vocab_size", "vocab_size"],
+  ["layer_norm_epsilon", "rms_norm_eps"],
+  ["rope_theta", "rope_theta"],
 ];
 
 /** A weights folder's problems, reported against the first phase (the spec's model) that uses them. */
@@ -46,7 +55,9 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
   const root = path.resolve(ctx.cwd, dir);
   const show = (f: string) => path.relative(ctx.cwd, f) || f;
   if (!existsSync(root)) {
-    d.error("E0601", `weights folder ${dir} does not exist`, at, { help: "lay out the HuggingFace weights as seed step 3 says: <dir>/image_model and <dir>/text_model" });
+    d.error("E0601", `weights folder ${dir} does not exist`, at, {
+      help: "lay out the HuggingFace weights as seed step 3 says: <dir>/image_model and <dir>/text_model",
+    });
     return;
   }
 
@@ -63,16 +74,30 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
   const need = (part: Folder | undefined, name: string, files: (string | RegExp)[], what: string) => {
     for (const f of files) {
       const ok = part?.files.some((x) => (typeof f === "string" ? x === f : f.test(x)));
-      if (!ok) d.error("E0601", `${show(path.join(root, name))} has no ${typeof f === "string" ? f : what}`, at, { help: `seed step 3: ${name}/ holds ${what}` });
+      if (!ok)
+        d.error("E0601", `${show(path.join(root, name))} has no ${typeof f === "string" ? f : what}`, at, {
+          help: `seed step 3: ${name}/ holds ${what}`,
+        });
     }
   };
 
   const image = list(path.join(root, "image_model"));
   const text = list(path.join(root, "text_model"));
-  if (!image) d.error("E0601", `${show(path.join(root, "image_model"))} is missing`, at, { help: "copy the CLIP ViT-L/14-336 checkpoint there (config.json, preprocessor_config.json, weights)" });
-  if (!text) d.error("E0601", `${show(path.join(root, "text_model"))} is missing`, at, { help: "copy the LLaVA (or Vicuna) checkpoint there, with LLaVA's config.json and Vicuna's renamed config_lmsys.json" });
+  if (!image)
+    d.error("E0601", `${show(path.join(root, "image_model"))} is missing`, at, {
+      help: "copy the CLIP ViT-L/14-336 checkpoint there (config.json, preprocessor_config.json, weights)",
+    });
+  if (!text)
+    d.error("E0601", `${show(path.join(root, "text_model"))} is missing`, at, {
+      help: "copy the LLaVA (or Vicuna) checkpoint there, with LLaVA's config.json and Vicuna's renamed config_lmsys.json",
+    });
   need(image, "image_model", ["config.json", "preprocessor_config.json", WEIGHT_FILE], "the weights (pytorch_model.bin or .safetensors)");
-  need(text, "text_model", ["config.json", "config_lmsys.json", INDEX_FILE, WEIGHT_FILE, ...TOKENIZER_FILES], "the weight shards and their index");
+  need(
+    text,
+    "text_model",
+    ["config.json", "config_lmsys.json", INDEX_FILE, WEIGHT_FILE, ...TOKENIZER_FILES],
+    "the weight shards and their index",
+  );
 
   // Shard indexes must list files that exist.
   for (const part of [image, text]) {
@@ -82,19 +107,36 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
       const map = (j?.weight_map ?? {}) as Record<string, string>;
       const shards = [...new Set(Object.values(map))];
       const missing = shards.filter((s) => !existsSync(path.join(part!.dir, s)));
-      if (missing.length) d.error("E0603", { index: show(file), count: missing.length, files: missing.slice(0, 3).join(", ") + (missing.length > 3 ? ", …" : "") }, at, { help: "download the missing shards, or the index that matches the shards you have" });
+      if (missing.length)
+        d.error(
+          "E0603",
+          { index: show(file), count: missing.length, files: missing.slice(0, 3).join(", ") + (missing.length > 3 ? ", …" : "") },
+          at,
+          { help: "download the missing shards, or the index that matches the shards you have" },
+        );
     }
   }
 
   const compare = (irPath: string, spec: unknown, file: string, key: string, value: unknown, explain?: string) => {
     if (value === undefined) return;
-    const same = typeof spec === "number" && typeof value === "number" ? Math.abs(spec - value) <= 1e-12 * Math.max(1, Math.abs(value)) : JSON.stringify(spec) === JSON.stringify(value);
+    const same =
+      typeof spec === "number" && typeof value === "number"
+        ? Math.abs(spec - value) <= 1e-12 * Math.max(1, Math.abs(value))
+        : JSON.stringify(spec) === JSON.stringify(value);
     if (same) return;
     const span: Span = ctx.spanOf(unit, irPath);
-    d.error("E0602", `the weights say ${key} = ${JSON.stringify(value)}, but the spec has ${JSON.stringify(spec)}${explain ? ` (${explain})` : ""}`, span, {
-      notes: [{ message: `${show(file)}: "${key}": ${JSON.stringify(value)}` }, ...ctx.noteAt(unit, irPath, "the spec's value comes from here")],
-      help: "use the spec that matches these weights, or the weights that match the spec",
-    });
+    d.error(
+      "E0602",
+      `the weights say ${key} = ${JSON.stringify(value)}, but the spec has ${JSON.stringify(spec)}${explain ? ` (${explain})` : ""}`,
+      span,
+      {
+        notes: [
+          { message: `${show(file)}: "${key}": ${JSON.stringify(value)}` },
+          ...ctx.noteAt(unit, irPath, "the spec's value comes from here"),
+        ],
+        help: "use the spec that matches these weights, or the weights that match the spec",
+      },
+    );
   };
 
   const m = unit.ir.model;
@@ -105,8 +147,10 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
     if (c) {
       const v = m.vision as unknown as Record<string, unknown>;
       for (const [field, key] of VISION_KEYS) compare(`model.vision.${field}`, v[field], file, key, c[key]);
-      if (typeof c.image_size === "number") compare("model.vision.image_size", pair(m.vision.image_size), file, "image_size", [c.image_size, c.image_size]);
-      if (typeof c.patch_size === "number") compare("model.vision.patch_size", pair(m.vision.patch_size), file, "patch_size", [c.patch_size, c.patch_size]);
+      if (typeof c.image_size === "number")
+        compare("model.vision.image_size", pair(m.vision.image_size), file, "image_size", [c.image_size, c.image_size]);
+      if (typeof c.patch_size === "number")
+        compare("model.vision.patch_size", pair(m.vision.patch_size), file, "patch_size", [c.patch_size, c.patch_size]);
     }
   }
   if (text?.files.includes("config.json")) {
@@ -114,11 +158,17 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
     const c = readJson(file);
     if (c) {
       const t = m.language;
-      for (const [field, key] of TEXT_KEYS) compare(`model.language.${field}`, (t as unknown as Record<string, unknown>)[field], file, key, c[key]);
+      for (const [field, key] of TEXT_KEYS)
+        compare(`model.language.${field}`, (t as unknown as Record<string, unknown>)[field], file, key, c[key]);
       if (typeof c.max_position_embeddings === "number" && t.max_position_embeddings > c.max_position_embeddings) {
-        d.error("E0602", `the spec's max_position_embeddings ${t.max_position_embeddings} is longer than the weights were trained for (${c.max_position_embeddings})`, ctx.spanOf(unit, "model.language.max_position_embeddings"), {
-          notes: [{ message: `${show(file)}: "max_position_embeddings": ${c.max_position_embeddings}` }],
-        });
+        d.error(
+          "E0602",
+          `the spec's max_position_embeddings ${t.max_position_embeddings} is longer than the weights were trained for (${c.max_position_embeddings})`,
+          ctx.spanOf(unit, "model.language.max_position_embeddings"),
+          {
+            notes: [{ message: `${show(file)}: "max_position_embeddings": ${c.max_position_embeddings}` }],
+          },
+        );
       }
       compare("model.vision.hidden_size", m.vision.hidden_size, file, "mm_hidden_size", c.mm_hidden_size, "the projector's input width");
       const feature = c.mm_vision_select_feature;
@@ -127,7 +177,15 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
       if (typeof c.mm_vision_select_layer === "number") {
         const k = c.mm_vision_select_layer;
         const cerebras = k > 0 ? k - 1 : k;
-        if (cerebras !== m.vision.select_layer) compare("model.vision.select_layer", m.vision.select_layer, file, "mm_vision_select_layer", k, k > 0 ? `HF's ${k} is Cerebras' ${cerebras}` : undefined);
+        if (cerebras !== m.vision.select_layer)
+          compare(
+            "model.vision.select_layer",
+            m.vision.select_layer,
+            file,
+            "mm_vision_select_layer",
+            k,
+            k > 0 ? `HF's ${k} is Cerebras' ${cerebras}` : undefined,
+          );
       }
       if (typeof c.mm_projector_type === "string") {
         const p = m.projector;
@@ -135,7 +193,10 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
         compare("model.projector", ours, file, "mm_projector_type", c.mm_projector_type);
       }
       for (const flag of ["mm_use_im_start_end", "mm_use_im_patch_token"]) {
-        if (c[flag] === true) d.error("E0602", `${show(file)} sets ${flag}: true, which the Cerebras converter and LLaVA-1.5 do not support`, at, { notes: [{ message: `${show(file)}: "${flag}": true` }] });
+        if (c[flag] === true)
+          d.error("E0602", `${show(file)} sets ${flag}: true, which the Cerebras converter and LLaVA-1.5 do not support`, at, {
+            notes: [{ message: `${show(file)}: "${flag}": true` }],
+          });
       }
     }
   }
@@ -148,7 +209,12 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
     const hash = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
     if (existsSync(ours) && hash(ours) !== hash(shipped)) {
       d.error("E0604", { ours: tk.model, theirs: show(shipped) }, ctx.spanOf(unit, "model.language.tokenizer.model"), {
-        notes: [{ message: "image_start_idx and the HDF5 files are derived with the spec's tokenizer; training would read them with another vocabulary" }],
+        notes: [
+          {
+            message:
+              "image_start_idx and the HDF5 files are derived with the spec's tokenizer; training would read them with another vocabulary",
+          },
+        ],
         help: `point \`tokenizer.model\` at ${show(shipped)}`,
       });
     }

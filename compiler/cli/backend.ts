@@ -21,7 +21,9 @@ async function runtime(): Promise<typeof import("../../runtime/index.js")> {
 export function registerBackendCommand(program: Command, io: Io): void {
   const cmd = program
     .command("backend")
-    .description("list the tfjs backends, which load here and why not, their versions and threads; `backend install` builds the native one offline")
+    .description(
+      "list the tfjs backends, which load here and why not, their versions and threads; `backend install` builds the native one offline",
+    )
     .option("--format <format>", "human or json", "human")
     .option("--no-color", "no ANSI colours")
     .action(async (o: { format: string; color?: boolean }) => {
@@ -30,17 +32,29 @@ export function registerBackendCommand(program: Command, io: Io): void {
       const { buildTools } = await import("../../runtime/backend/install.js");
       const tools = buildTools();
       if (o.format === "json") {
-        process.stdout.write(JSON.stringify({ backends: rows, chosen: rows.find((r) => r.chosen)?.backend ?? null, env: process.env.LLAVAC_BACKEND ?? null, build: tools }, null, 2) + "\n");
+        process.stdout.write(
+          JSON.stringify(
+            { backends: rows, chosen: rows.find((r) => r.chosen)?.backend ?? null, env: process.env.LLAVAC_BACKEND ?? null, build: tools },
+            null,
+            2,
+          ) + "\n",
+        );
       } else {
         const p = io.paint(o.color);
         for (const r of rows) {
           const mark = r.ok ? p.green("✓") : p.red("✗");
           const head = `${mark} ${p.bold(r.backend.padEnd(14))}`;
-          if (r.ok) process.stdout.write(`${head} ${r.version}; threads: ${r.threads}${r.chosen ? p.cyan("  ← used by llavac run") : ""}\n`);
+          if (r.ok)
+            process.stdout.write(`${head} ${r.version}; threads: ${r.threads}${r.chosen ? p.cyan("  ← used by llavac run") : ""}\n`);
           else process.stdout.write(`${head} ${p.dim(r.error ?? "")}${r.hint ? `\n  ${p.dim("→ " + r.hint)}` : ""}\n`);
         }
-        if (process.env.LLAVAC_BACKEND) process.stdout.write(`LLAVAC_BACKEND=${process.env.LLAVAC_BACKEND} chooses the backend for llavac run and the runtime\n`);
-        process.stdout.write(p.dim(`native build tools: node-gyp ${tools.nodeGyp ?? "missing"}; Node headers ${tools.nodedir ?? "none here (node-gyp would download them)"}; C++ compiler ${tools.compiler ? "found" : "missing"}\n`));
+        if (process.env.LLAVAC_BACKEND)
+          process.stdout.write(`LLAVAC_BACKEND=${process.env.LLAVAC_BACKEND} chooses the backend for llavac run and the runtime\n`);
+        process.stdout.write(
+          p.dim(
+            `native build tools: node-gyp ${tools.nodeGyp ?? "missing"}; Node headers ${tools.nodedir ?? "none here (node-gyp would download them)"}; C++ compiler ${tools.compiler ? "found" : "missing"}\n`,
+          ),
+        );
       }
       io.setExit(rows.some((r) => r.ok) ? 0 : 1);
     });
@@ -56,7 +70,9 @@ export function registerBackendCommand(program: Command, io: Io): void {
       const t0 = Date.now();
       try {
         const r = installNative({ ...o, log: (s) => process.stderr.write(`backend install: ${s}\n`) });
-        process.stdout.write(`✓ built ${r.package} from ${r.wheel} in ${((Date.now() - t0) / 1000).toFixed(0)} s: tfjs backend "${r.check.backend}", TensorFlow ${r.check.tensorflow}; \`llavac backend\` lists it\n`);
+        process.stdout.write(
+          `✓ built ${r.package} from ${r.wheel} in ${((Date.now() - t0) / 1000).toFixed(0)} s: tfjs backend "${r.check.backend}", TensorFlow ${r.check.tensorflow}; \`llavac backend\` lists it\n`,
+        );
         io.setExit(0);
       } catch (err) {
         if (err instanceof InstallError) throw new BackendFailure(err.message);

@@ -36,8 +36,15 @@ export async function synthesizeShapes(out: string, o: { train: number; heldout:
   }
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: data_params.json (written by llavac or by Cerebras tools) is read field by field, each read with a fallback
-interface DataParamsRead { file?: string; params?: Record<string, any>; problem?: string }
+/** data_params.json, written by llavac or by Cerebras tools: read field by field, each read with a fallback. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type DataParams = Record<string, any>;
+
+interface DataParamsRead {
+  file?: string;
+  params?: DataParams;
+  problem?: string;
+}
 
 /** data_params.json of a folder of HDF5 files (or its parent): its content, or what is wrong with it. */
 function readDataParamsFile(dir: string): DataParamsRead {
@@ -47,7 +54,7 @@ function readDataParamsFile(dir: string): DataParamsRead {
     try {
       const v: unknown = JSON.parse(readFileSync(file, "utf8"));
       if (v === null || typeof v !== "object" || Array.isArray(v)) return { file, problem: "is not a JSON object" };
-      return { file, params: v as Record<string, any> };
+      return { file, params: v as DataParams };
     } catch (err) {
       return { file, problem: `is not valid JSON (${(err as Error).message})` };
     }
@@ -55,7 +62,7 @@ function readDataParamsFile(dir: string): DataParamsRead {
   return {};
 }
 
-function readDataParams(dir: string): Record<string, any> | undefined {
+function readDataParams(dir: string): DataParams | undefined {
   const r = readDataParamsFile(dir);
   if (r.problem) throw new DataFailure(`${r.file} ${r.problem}`);
   return r.params;
@@ -74,34 +81,43 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--image-prefix <prefix>", "prefix of the image paths in the records (relative to the phase's image root)")
     .option("--splits <list>", "comma-separated splits to convert, or `all` (default: train)")
     .option("--seed <n>", "seed for random prompt choice", "0")
-    .action(async (kind: string, o: { input: string; out: string; images?: string; imagePrefix?: string; splits?: string; seed: string }) => {
-      const { CONVERTERS, prepare, PrepareError, PrepareEmpty } = await import("../../runtime/data/sources/index.js");
-      if (!(kind in CONVERTERS)) throw new DataUsageError(`unknown dataset kind "${kind}"; one of: ${Object.keys(CONVERTERS).join(", ")}`);
-      const seed = Number(o.seed);
-      if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
-      const bar = progress(`prepare ${kind}`, 0, "records");
-      try {
-        const summary = await prepare(kind as keyof typeof CONVERTERS, {
-          input: o.input, out: o.out, seed,
-          ...(o.images ? { images: o.images } : {}), ...(o.imagePrefix !== undefined ? { imagePrefix: o.imagePrefix } : {}),
-          ...(o.splits ? { splits: o.splits.split(",").map((x) => x.trim()) } : {}),
-          onProgress: (n) => bar.update(0, { items: n }),
-        });
-        bar.stop();
-        const skipped = Object.entries(summary.skipped);
-        const rows: [string, string][] = [["kept", thousands(summary.kept)], ...summary.files.map((f) => [`  ${f.path}`, thousands(f.records)] as [string, string])];
-        if (summary.imagesWritten) rows.push(["images written", thousands(summary.imagesWritten)]);
-        rows.push(["skipped", thousands(skipped.reduce((a, [, s]) => a + s.count, 0))]);
-        for (const [reason, s] of skipped) rows.push([`  ${reason}`, `${thousands(s.count)}   e.g. ${s.examples[0]}`]);
-        process.stdout.write(`prepare ${kind}: ${o.input} → ${o.out}\n${table(rows)}\n`);
-      } catch (err) {
-        bar.stop();
-        if (err instanceof LockHeld) throw new DataUsageError(err.message);
-        if (err instanceof PrepareEmpty || err instanceof OutputWriteError) throw new DataFailure(err.message);
-        if (err instanceof PrepareError) throw new DataUsageError(err.message);
-        throw err;
-      }
-    });
+    .action(
+      async (kind: string, o: { input: string; out: string; images?: string; imagePrefix?: string; splits?: string; seed: string }) => {
+        const { CONVERTERS, prepare, PrepareError, PrepareEmpty } = await import("../../runtime/data/sources/index.js");
+        if (!(kind in CONVERTERS))
+          throw new DataUsageError(`unknown dataset kind "${kind}"; one of: ${Object.keys(CONVERTERS).join(", ")}`);
+        const seed = Number(o.seed);
+        if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
+        const bar = progress(`prepare ${kind}`, 0, "records");
+        try {
+          const summary = await prepare(kind as keyof typeof CONVERTERS, {
+            input: o.input,
+            out: o.out,
+            seed,
+            ...(o.images ? { images: o.images } : {}),
+            ...(o.imagePrefix !== undefined ? { imagePrefix: o.imagePrefix } : {}),
+            ...(o.splits ? { splits: o.splits.split(",").map((x) => x.trim()) } : {}),
+            onProgress: (n) => bar.update(0, { items: n }),
+          });
+          bar.stop();
+          const skipped = Object.entries(summary.skipped);
+          const rows: [string, string][] = [
+            ["kept", thousands(summary.kept)],
+            ...summary.files.map((f) => [`  ${f.path}`, thousands(f.records)] as [string, string]),
+          ];
+          if (summary.imagesWritten) rows.push(["images written", thousands(summary.imagesWritten)]);
+          rows.push(["skipped", thousands(skipped.reduce((a, [, s]) => a + s.count, 0))]);
+          for (const [reason, s] of skipped) rows.push([`  ${reason}`, `${thousands(s.count)}   e.g. ${s.examples[0]}`]);
+          process.stdout.write(`prepare ${kind}: ${o.input} → ${o.out}\n${table(rows)}\n`);
+        } catch (err) {
+          bar.stop();
+          if (err instanceof LockHeld) throw new DataUsageError(err.message);
+          if (err instanceof PrepareEmpty || err instanceof OutputWriteError) throw new DataFailure(err.message);
+          if (err instanceof PrepareError) throw new DataUsageError(err.message);
+          throw err;
+        }
+      },
+    );
 
   data
     .command("hdf5")
@@ -116,7 +132,8 @@ export function registerDataCommands(program: Command, io: Io): void {
       const workers = o.workers === undefined ? availableParallelism() : Number(o.workers);
       if (!Number.isInteger(workers) || workers < 0) throw new DataUsageError("--workers must be a whole number");
       const result = await io.compileSpec(spec);
-      if (result.diags.errorCount > 0) throw new DataFailure(`${spec} has ${result.diags.errorCount} error(s); run \`llavac check ${spec}\``);
+      if (result.diags.errorCount > 0)
+        throw new DataFailure(`${spec} has ${result.diags.errorCount} error(s); run \`llavac check ${spec}\``);
       const { DataJobError, hdf5JobConfig, phaseFor } = await import("../data-job.js");
       const { runHdf5Job, Hdf5JobError } = await import("../../runtime/data/hdf5-job.js");
       let bar: ReturnType<typeof progress> | undefined;
@@ -146,10 +163,17 @@ export function registerDataCommands(program: Command, io: Io): void {
           ["image_patch_start_idx", `${s.imageStart ?? "n/a"} (the spec derives ${phase.derived.imageStartIdx})`],
           ["loss-carrying tokens", thousands(s.lossValidTokens)],
         ];
-        if (!r.alreadyComplete) rows.push(["time", `${seconds.toFixed(1)} s, ${thousands(Math.round(s.processed / Math.max(seconds, 1e-3)))} samples/s with ${Math.max(1, workers)} worker${workers === 1 ? "" : "s"}`]);
+        if (!r.alreadyComplete)
+          rows.push([
+            "time",
+            `${seconds.toFixed(1)} s, ${thousands(Math.round(s.processed / Math.max(seconds, 1e-3)))} samples/s with ${Math.max(1, workers)} worker${workers === 1 ? "" : "s"}`,
+          ]);
         if (o.report) rows.push(["skipped samples", `listed in ${o.report}`]);
-        process.stdout.write(`hdf5 ${phase.unit.ir.$name}${r.alreadyComplete ? " (already complete)" : r.resumed ? " (resumed)" : ""}\n${table(rows)}\n`);
-        if (s.imageStart !== null && s.imageStart !== phase.derived.imageStartIdx) throw new DataFailure(`the files put the image at ${s.imageStart} but the spec derives ${phase.derived.imageStartIdx}`);
+        process.stdout.write(
+          `hdf5 ${phase.unit.ir.$name}${r.alreadyComplete ? " (already complete)" : r.resumed ? " (resumed)" : ""}\n${table(rows)}\n`,
+        );
+        if (s.imageStart !== null && s.imageStart !== phase.derived.imageStartIdx)
+          throw new DataFailure(`the files put the image at ${s.imageStart} but the spec derives ${phase.derived.imageStartIdx}`);
       } catch (err) {
         bar?.stop();
         if (err instanceof LockHeld) throw new DataUsageError(err.message);
@@ -170,9 +194,12 @@ export function registerDataCommands(program: Command, io: Io): void {
     .action(async (kind: string, o: { out: string; train: string; heldout: string; seed: string }) => {
       if (kind !== "shapes") throw new DataUsageError(`unknown synthetic dataset "${kind}" (only shapes)`);
       const [train, heldout, seed] = [o.train, o.heldout, o.seed].map(Number) as [number, number, number];
-      if (![train, heldout, seed].every((n) => Number.isInteger(n) && n >= 0)) throw new DataUsageError("--train, --heldout and --seed must be whole numbers");
+      if (![train, heldout, seed].every((n) => Number.isInteger(n) && n >= 0))
+        throw new DataUsageError("--train, --heldout and --seed must be whole numbers");
       const r = await synthesizeShapes(o.out, { train, heldout, seed });
-      process.stdout.write(`synth shapes: ${thousands(r.images)} images in ${o.out}\n${table(r.files.map((f) => [f.path, `${thousands(f.records)} records`]))}\n`);
+      process.stdout.write(
+        `synth shapes: ${thousands(r.images)} images in ${o.out}\n${table(r.files.map((f) => [f.path, `${thousands(f.records)} records`]))}\n`,
+      );
     });
 
   data
@@ -184,13 +211,22 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--seed <n>", "seed", "0")
     .action(async (input: string, o: { out: string; chunks: string; seed: string }) => {
       const { shuffle, ShuffleError } = await import("../../runtime/data/shuffle.js");
-      const chunks = Number(o.chunks), seed = Number(o.seed);
+      const chunks = Number(o.chunks),
+        seed = Number(o.seed);
       if (!Number.isInteger(seed)) throw new DataUsageError("--seed must be an integer");
       const bar = progress("shuffle", 1, "samples");
       try {
-        const r = await shuffle({ input, out: o.out, chunks, seed, onProgress: (done, total) => bar.update(done / Math.max(1, total), { items: Math.floor(done / 2) }) });
+        const r = await shuffle({
+          input,
+          out: o.out,
+          chunks,
+          seed,
+          onProgress: (done, total) => bar.update(done / Math.max(1, total), { items: Math.floor(done / 2) }),
+        });
         bar.stop();
-        process.stdout.write(`shuffle: ${thousands(r.samples)} samples from ${input} → ${r.files.length} files in ${o.out} (${r.perChunk.map(thousands).join(", ")} per file)\n`);
+        process.stdout.write(
+          `shuffle: ${thousands(r.samples)} samples from ${input} → ${r.files.length} files in ${o.out} (${r.perChunk.map(thousands).join(", ")} per file)\n`,
+        );
       } catch (err) {
         bar.stop();
         if (err instanceof ShuffleError || err instanceof LockHeld) throw new DataUsageError(err.message);
@@ -217,13 +253,22 @@ export function registerDataCommands(program: Command, io: Io): void {
       if (!Number.isInteger(index) || index < 0) throw new DataUsageError("--sample must be a whole number");
       const files = h5FilesIn(target);
       const params = readDataParams(existsSync(target) && target.endsWith(".h5") ? path.dirname(target) : target);
-      const tokSource = params?.llavac_tokenizer && params.llavac_tokenizer !== "llama-2 (embedded)" ? { kind: "file" as const, path: params.llavac_tokenizer as string } : { kind: "llama2" as const };
+      const tokSource =
+        params?.llavac_tokenizer && params.llavac_tokenizer !== "llama-2 (embedded)"
+          ? { kind: "file" as const, path: params.llavac_tokenizer as string }
+          : { kind: "llama2" as const };
       const tok = await loadTokenizer(tokSource, params?.processing?.pad_id ?? undefined);
       let rest = index;
       for (const file of files) {
         const f = openSampleFile(file);
         if (rest < f.n) {
-          const v = viewSample(f, rest, tok, params?.image_patch_info?.image_patch_start_idx ?? undefined, params?.image_patch_info?.num_patches ?? params?.dataset?.num_patches);
+          const v = viewSample(
+            f,
+            rest,
+            tok,
+            params?.image_patch_info?.image_patch_start_idx ?? undefined,
+            params?.image_patch_info?.num_patches ?? params?.dataset?.num_patches,
+          );
           f.close();
           const p = io.paint(o.color);
           process.stdout.write(renderTerminal({ ...v, index }, p));
@@ -250,19 +295,41 @@ export function registerDataCommands(program: Command, io: Io): void {
       if (!existsSync(dir)) throw new DataUsageError(`not found: ${dir}`);
       const read = readDataParamsFile(dir);
       const params = read.params;
-      const paramsProblems = read.problem ? [{ file: read.file!, kind: "data_params", message: `${read.problem}` }]
-        : !read.file ? [{ file: path.join(dir, "data_params.json"), kind: "data_params", message: "missing: the writer's statistics and image_patch_start_idx (which the phase's image_start_idx must equal) cannot be checked" }] : [];
+      const paramsProblems = read.problem
+        ? [{ file: read.file!, kind: "data_params", message: `${read.problem}` }]
+        : !read.file
+          ? [
+              {
+                file: path.join(dir, "data_params.json"),
+                kind: "data_params",
+                message:
+                  "missing: the writer's statistics and image_patch_start_idx (which the phase's image_start_idx must equal) cannot be checked",
+              },
+            ]
+          : [];
       const images = o.images ?? params?.dataset?.image_dir;
       const r = await verify({
-        dir, paramsProblems,
+        dir,
+        paramsProblems,
         vocabSize: Number(o.vocabSize ?? params?.["post-process"]?.vocab_size ?? 32000),
         padId: Number(params?.["post-process"]?.pad_id ?? params?.processing?.pad_id ?? 0),
         ...(images && existsSync(images) ? { images } : {}),
-        ...(params?.image_patch_info?.image_patch_start_idx != null ? { imageStart: params.image_patch_info.image_patch_start_idx, numPatches: params.image_patch_info.num_patches ?? params.dataset?.num_patches } : {}),
+        ...(params?.image_patch_info?.image_patch_start_idx != null
+          ? {
+              imageStart: params.image_patch_info.image_patch_start_idx,
+              numPatches: params.image_patch_info.num_patches ?? params.dataset?.num_patches,
+            }
+          : {}),
       });
       const total = Object.values(r.counts).reduce((a, b) => a + b, 0);
-      for (const p of r.problems) process.stdout.write(`${p.file}${p.sample !== undefined ? ` sample ${p.sample}` : ""}: [${p.kind}] ${p.message}\n`);
-      const rows: [string, string][] = [["files", thousands(r.files)], ["samples", thousands(r.samples)], ["problems", thousands(total)], ...Object.entries(r.counts).map(([k, n]) => [`  ${k}`, thousands(n)] as [string, string])];
+      for (const p of r.problems)
+        process.stdout.write(`${p.file}${p.sample !== undefined ? ` sample ${p.sample}` : ""}: [${p.kind}] ${p.message}\n`);
+      const rows: [string, string][] = [
+        ["files", thousands(r.files)],
+        ["samples", thousands(r.samples)],
+        ["problems", thousands(total)],
+        ...Object.entries(r.counts).map(([k, n]) => [`  ${k}`, thousands(n)] as [string, string]),
+      ];
       if (!images || !existsSync(images)) rows.push(["images", "not checked (no image root: pass --images)"]);
       process.stdout.write(`verify ${dir}: ${total === 0 ? "ok" : "problems found"}\n${table(rows)}\n`);
       if (total > 0) io.setExit(1);

@@ -22,7 +22,17 @@ type FullPainter = Painter & { magenta(s: string): string; strikethrough(s: stri
 
 function painter(useColor: boolean): FullPainter {
   if (!useColor) return { ...plainPainter, magenta: (s) => s, strikethrough: (s) => s };
-  return { red: pc.red, yellow: pc.yellow, blue: pc.blue, cyan: pc.cyan, green: pc.green, bold: pc.bold, dim: pc.dim, magenta: pc.magenta, strikethrough: pc.strikethrough };
+  return {
+    red: pc.red,
+    yellow: pc.yellow,
+    blue: pc.blue,
+    cyan: pc.cyan,
+    green: pc.green,
+    bold: pc.bold,
+    dim: pc.dim,
+    magenta: pc.magenta,
+    strikethrough: pc.strikethrough,
+  };
 }
 
 function colorWanted(flag: boolean | undefined): boolean {
@@ -38,17 +48,39 @@ async function refuseOutputFolder(out: string): Promise<void> {
   const { STDLIB_DIR } = await import("../modules.js");
   const abs = path.resolve(out);
   let st: ReturnType<typeof statSync>;
-  try { st = statSync(abs, { throwIfNoEntry: false }); } catch (err) {
-    throw new UsageError((err as NodeJS.ErrnoException).code === "ENOTDIR" ? `-o ${out}: a folder on its path is a file` : `-o ${out}: ${(err as Error).message}`);
+  try {
+    st = statSync(abs, { throwIfNoEntry: false });
+  } catch (err) {
+    throw new UsageError(
+      (err as NodeJS.ErrnoException).code === "ENOTDIR"
+        ? `-o ${out}: a folder on its path is a file`
+        : `-o ${out}: ${(err as Error).message}`,
+    );
   }
-  if (st && !st.isDirectory()) throw new UsageError(`-o ${out} ${st.isFile() ? "is a file" : "exists and is not a folder"}; give a folder to write the configs into`);
+  if (st && !st.isDirectory())
+    throw new UsageError(`-o ${out} ${st.isFile() ? "is a file" : "exists and is not a folder"}; give a folder to write the configs into`);
   // Through symbolic links too: compare real paths (of the nearest folder that exists).
-  const real = (p: string): string => { try { return realpathSync(p); } catch { const up = path.dirname(p); return up === p ? p : path.join(real(up), path.basename(p)); } };
-  const std = real(STDLIB_DIR), rel = path.relative(std, real(abs));
-  if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))) throw new UsageError(`-o ${out} is inside the standard library (${std}); write the build somewhere else, e.g. -o out`);
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      const up = path.dirname(p);
+      return up === p ? p : path.join(real(up), path.basename(p));
+    }
+  };
+  const std = real(STDLIB_DIR),
+    rel = path.relative(std, real(abs));
+  if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel)))
+    throw new UsageError(`-o ${out} is inside the standard library (${std}); write the build somewhere else, e.g. -o out`);
 }
 
-async function compileOrExit(spec: string, levels: LevelOptions = {}, weights?: string, overrides: string[] = [], more: CompileOptions = {}): Promise<CompileResult> {
+async function compileOrExit(
+  spec: string,
+  levels: LevelOptions = {},
+  weights?: string,
+  overrides: string[] = [],
+  more: CompileOptions = {},
+): Promise<CompileResult> {
   const result = await compile(spec, { ...levels, overrides, ...(weights !== undefined ? { weights } : {}), ...more });
   if (!result.readable) throw new UsageError(`cannot read ${spec}${result.unreadable ? `: ${result.unreadable}` : ""}`);
   return result;
@@ -59,7 +91,8 @@ function printDiagnostics(result: CompileResult, paint: Painter): void {
 }
 
 function tally(result: CompileResult, paint: Painter, verb: string): string {
-  const e = result.diags.errorCount, w = result.diags.warningCount;
+  const e = result.diags.errorCount,
+    w = result.diags.warningCount;
   const parts = [`${e} error${e === 1 ? "" : "s"}`, `${w} warning${w === 1 ? "" : "s"}`];
   const phases = result.phases.length;
   const status = e > 0 ? paint.red(paint.bold("✗")) : paint.green(paint.bold("✓"));
@@ -67,25 +100,40 @@ function tally(result: CompileResult, paint: Painter, verb: string): string {
 }
 
 function jsonReport(result: CompileResult, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    diagnostics: result.diags.sorted().map((d) => toJson(d, result.graph)),
-    phases: result.phases.map((p) => ({
-      name: p.unit.ir.$name,
-      derived: p.derived ? {
-        num_patches: p.derived.numPatches, image_start_idx: p.derived.imageStartIdx ?? null, max_sequence_length: p.derived.msl,
-        text_budget: p.derived.textBudget, max_steps: p.derived.schedule.maxSteps ?? null, warmup_steps: p.derived.schedule.warmup ?? null,
-        decay_steps: p.derived.schedule.decay ?? null,
-      } : null,
-      parameters: p.derived ? { total: p.derived.counts.total, trainable: p.derived.counts.trainable, frozen: p.derived.counts.frozen } : null,
-    })),
-    errors: result.diags.errorCount,
-    warnings: result.diags.warningCount,
-    ...extra,
-  }, null, 2) + "\n";
+  return (
+    JSON.stringify(
+      {
+        diagnostics: result.diags.sorted().map((d) => toJson(d, result.graph)),
+        phases: result.phases.map((p) => ({
+          name: p.unit.ir.$name,
+          derived: p.derived
+            ? {
+                num_patches: p.derived.numPatches,
+                image_start_idx: p.derived.imageStartIdx ?? null,
+                max_sequence_length: p.derived.msl,
+                text_budget: p.derived.textBudget,
+                max_steps: p.derived.schedule.maxSteps ?? null,
+                warmup_steps: p.derived.schedule.warmup ?? null,
+                decay_steps: p.derived.schedule.decay ?? null,
+              }
+            : null,
+          parameters: p.derived
+            ? { total: p.derived.counts.total, trainable: p.derived.counts.trainable, frozen: p.derived.counts.frozen }
+            : null,
+        })),
+        errors: result.diags.errorCount,
+        warnings: result.diags.warningCount,
+        ...extra,
+      },
+      null,
+      2,
+    ) + "\n"
+  );
 }
 
 function checkFormat(format: string): void {
-  if (format !== "human" && format !== "json" && format !== "sarif") throw new UsageError(`unknown format "${format}" (use human, json or sarif)`);
+  if (format !== "human" && format !== "json" && format !== "sarif")
+    throw new UsageError(`unknown format "${format}" (use human, json or sarif)`);
 }
 
 async function sarifReport(result: CompileResult): Promise<string> {
@@ -99,11 +147,26 @@ function explainText(code: keyof typeof CODES): string {
   const out = [`${code}: ${c.title} (${defaultLevel(code)}${c.strict ? ", denied by --strict" : ""})`, "", c.explain];
   if (c.message) out.push("", `message: ${c.message}`);
   const t = c.trigger;
-  if (t?.spec) out.push("", "for example, this spec:", "", ...t.spec.trimEnd().split("\n").map((l) => "    " + l));
+  if (t?.spec)
+    out.push(
+      "",
+      "for example, this spec:",
+      "",
+      ...t.spec
+        .trimEnd()
+        .split("\n")
+        .map((l) => "    " + l),
+    );
   else if (t?.edit || t?.append) {
     out.push("", "for example, in a valid spec:");
     if (t.edit) out.push(...t.edit[0].split("\n").map((l) => "  - " + l), ...t.edit[1].split("\n").map((l) => "  + " + l));
-    if (t.append) out.push(...t.append.trim().split("\n").map((l) => "  + " + l));
+    if (t.append)
+      out.push(
+        ...t.append
+          .trim()
+          .split("\n")
+          .map((l) => "  + " + l),
+      );
   }
   if (t?.noData) out.push("", "for example, a valid spec whose data folders do not exist yet.");
   if (t?.weights) out.push("", `checked with \`--weights ${t.weights}\``);
@@ -125,60 +188,68 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
 
-  addSetOption(addLevelOptions(program
-    .command("check")
-    .description("report every mistake in a spec and print its derived values and parameter counts (build without writing)")
-    .argument("<spec>", "the .llava file")
-    .option("--format <format>", "human, json or sarif", "human")
-    .option("--weights <dir>", "also check a HuggingFace weights folder (image_model/, text_model/) against the spec")
-    .option("--no-color", "no ANSI colours")))
-    .action(async (spec: string, o: { format: string; weights?: string; color?: boolean; set: string[] } & LevelOptions) => {
-      checkFormat(o.format);
-      const result = await compileOrExit(spec, levelsOf(o), o.weights, o.set);
-      if (o.format === "json") process.stdout.write(jsonReport(result));
-      else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
-      else {
-        const paint = painter(colorWanted(o.color));
-        printDiagnostics(result, paint);
-        process.stdout.write(phaseSummary(result, paint));
-        process.stdout.write(tally(result, paint, "checked") + "\n");
-      }
-      exitCode = result.diags.errorCount > 0 ? 1 : 0;
-    });
+  addSetOption(
+    addLevelOptions(
+      program
+        .command("check")
+        .description("report every mistake in a spec and print its derived values and parameter counts (build without writing)")
+        .argument("<spec>", "the .llava file")
+        .option("--format <format>", "human, json or sarif", "human")
+        .option("--weights <dir>", "also check a HuggingFace weights folder (image_model/, text_model/) against the spec")
+        .option("--no-color", "no ANSI colours"),
+    ),
+  ).action(async (spec: string, o: { format: string; weights?: string; color?: boolean; set: string[] } & LevelOptions) => {
+    checkFormat(o.format);
+    const result = await compileOrExit(spec, levelsOf(o), o.weights, o.set);
+    if (o.format === "json") process.stdout.write(jsonReport(result));
+    else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
+    else {
+      const paint = painter(colorWanted(o.color));
+      printDiagnostics(result, paint);
+      process.stdout.write(phaseSummary(result, paint));
+      process.stdout.write(tally(result, paint, "checked") + "\n");
+    }
+    exitCode = result.diags.errorCount > 0 ? 1 : 0;
+  });
 
-  addSetOption(addLevelOptions(program
-    .command("build")
-    .description("compile a spec into Cerebras params.yaml, preprocess.yaml and a TensorFlow.js train.ts per phase, plus manifest.json")
-    .argument("<spec>", "the .llava file")
-    .requiredOption("-o, --out <dir>", "output folder")
-    .option("--target <target>", "also write the job scripts for a target: cerebras")
-    .option("--format <format>", "human, json or sarif", "human")
-    .option("--no-color", "no ANSI colours")))
-    .action(async (spec: string, o: { out: string; target?: string; format: string; color?: boolean; set: string[] } & LevelOptions) => {
-      if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
-      checkFormat(o.format);
-      await refuseOutputFolder(o.out);
-      const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out });
-      let files: OutputFile[] = [];
-      // compile() has emitted and validated everything (as `check` does); build only writes it.
-      if (result.diags.errorCount === 0) {
-        const { filesToWrite, writeAtomically } = await import("../build.js");
-        files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras" });
-        try { writeAtomically(o.out, files); } catch (err) {
-          if (!(err as NodeJS.ErrnoException).code) throw err;
-          throw new UsageError(`cannot write into ${o.out}: ${(err as Error).message}`);
-        }
+  addSetOption(
+    addLevelOptions(
+      program
+        .command("build")
+        .description("compile a spec into Cerebras params.yaml, preprocess.yaml and a TensorFlow.js train.ts per phase, plus manifest.json")
+        .argument("<spec>", "the .llava file")
+        .requiredOption("-o, --out <dir>", "output folder")
+        .option("--target <target>", "also write the job scripts for a target: cerebras")
+        .option("--format <format>", "human, json or sarif", "human")
+        .option("--no-color", "no ANSI colours"),
+    ),
+  ).action(async (spec: string, o: { out: string; target?: string; format: string; color?: boolean; set: string[] } & LevelOptions) => {
+    if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
+    checkFormat(o.format);
+    await refuseOutputFolder(o.out);
+    const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out });
+    let files: OutputFile[] = [];
+    // compile() has emitted and validated everything (as `check` does); build only writes it.
+    if (result.diags.errorCount === 0) {
+      const { filesToWrite, writeAtomically } = await import("../build.js");
+      files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras" });
+      try {
+        writeAtomically(o.out, files);
+      } catch (err) {
+        if (!(err as NodeJS.ErrnoException).code) throw err;
+        throw new UsageError(`cannot write into ${o.out}: ${(err as Error).message}`);
       }
-      if (o.format === "json") process.stdout.write(jsonReport(result, { written: files.map((f) => path.join(o.out, f.path)) }));
-      else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
-      else {
-        const paint = painter(colorWanted(o.color));
-        printDiagnostics(result, paint);
-        for (const f of files) process.stdout.write(`  wrote ${path.join(o.out, f.path)}\n`);
-        process.stdout.write(tally(result, paint, "built") + "\n");
-      }
-      exitCode = result.diags.errorCount > 0 ? 1 : 0;
-    });
+    }
+    if (o.format === "json") process.stdout.write(jsonReport(result, { written: files.map((f) => path.join(o.out, f.path)) }));
+    else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
+    else {
+      const paint = painter(colorWanted(o.color));
+      printDiagnostics(result, paint);
+      for (const f of files) process.stdout.write(`  wrote ${path.join(o.out, f.path)}\n`);
+      process.stdout.write(tally(result, paint, "built") + "\n");
+    }
+    exitCode = result.diags.errorCount > 0 ? 1 : 0;
+  });
 
   program
     .command("explain")
@@ -212,13 +283,21 @@ export async function main(argv: string[]): Promise<number> {
           process.stderr.write(`wrote ${o.out}\n`);
         } else process.stdout.write(r.spec);
       }
-      process.stderr.write(r.verified ? `✓ the spec rebuilds every key of the input\n` : !r.spec ? `✗ nothing imported: ${r.problems.length} problem(s)\n` : `✗ ${r.problems.length} problem(s): the spec does not reproduce the input exactly\n`);
+      process.stderr.write(
+        r.verified
+          ? `✓ the spec rebuilds every key of the input\n`
+          : !r.spec
+            ? `✗ nothing imported: ${r.problems.length} problem(s)\n`
+            : `✗ ${r.problems.length} problem(s): the spec does not reproduce the input exactly\n`,
+      );
       exitCode = r.verified ? 0 : 1;
     });
 
   registerDataCommands(program, {
     paint: (color) => painter(colorWanted(color)),
-    setExit: (code) => { exitCode = code; },
+    setExit: (code) => {
+      exitCode = code;
+    },
     // Data and training here need the checked phases, not the Cerebras configs (`check` and `build` report those).
     compileSpec: (spec) => compileOrExit(spec, {}, undefined, [], { emit: false }),
   });
@@ -227,16 +306,25 @@ export async function main(argv: string[]): Promise<number> {
     paint: (color) => painter(colorWanted(color)),
     compileSpec: (spec, levels, overrides) => compileOrExit(spec, levels, undefined, overrides, { emit: false }),
     printDiagnostics,
-    setExit: (code) => { exitCode = code; },
+    setExit: (code) => {
+      exitCode = code;
+    },
   });
 
   registerParamsCommand(program, {
     paint: (color) => painter(colorWanted(color)),
     compileSpec: (spec) => compileOrExit(spec),
     usage: (message) => new UsageError(message),
-    setExit: (code) => { exitCode = code; },
+    setExit: (code) => {
+      exitCode = code;
+    },
   });
-  registerBackendCommand(program, { paint: (color) => painter(colorWanted(color)), setExit: (code) => { exitCode = code; } });
+  registerBackendCommand(program, {
+    paint: (color) => painter(colorWanted(color)),
+    setExit: (code) => {
+      exitCode = code;
+    },
+  });
 
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -259,9 +347,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
-    process.stderr.write(`llavac: internal error: ${(err as Error)?.stack ?? String(err)}\nplease report this with the spec that caused it\n`);
+    process.stderr.write(
+      `llavac: internal error: ${(err as Error)?.stack ?? String(err)}\nplease report this with the spec that caused it\n`,
+    );
     process.exitCode = 70;
   },
 );

@@ -39,11 +39,24 @@ export interface PhaseParams {
 export const patternText = (f: { source: string; flags: string }): string => `/${f.source}/${f.flags}`;
 
 /** One phase's listing, from its parameter list and freeze split. */
-export function phaseParams(name: string, params: readonly ParamSpec[], split: FreezeResult, freeze: readonly RegexIR[], match?: RegExp): PhaseParams {
+export function phaseParams(
+  name: string,
+  params: readonly ParamSpec[],
+  split: FreezeResult,
+  freeze: readonly RegexIR[],
+  match?: RegExp,
+): PhaseParams {
   const texts = freeze.map(patternText);
   const rows: ParamRow[] = params.map((p) => {
     const by = split.reasons.get(p) ?? [];
-    return { name: p.name, shape: [...p.shape], count: numel(p.shape), trainable: by.length === 0, frozen_by: by.map((i) => texts[i]!), aliases: [...p.aliases] };
+    return {
+      name: p.name,
+      shape: [...p.shape],
+      count: numel(p.shape),
+      trainable: by.length === 0,
+      frozen_by: by.map((i) => texts[i]!),
+      aliases: [...p.aliases],
+    };
   });
   const sum = (ps: readonly ParamSpec[]) => ps.reduce((a, p) => a + numel(p.shape), 0);
   return {
@@ -70,9 +83,12 @@ function parseMatch(text: string, io: Io): RegExp {
 
 function human(p: PhaseParams, shown: boolean, paint: Painter): string {
   const n = thousands;
-  const lines = [paint.bold(`phase ${p.name}`) + `: ${paint.green(n(p.trainable))} trainable · ${n(p.frozen)} frozen · ${n(p.total)} total`];
+  const lines = [
+    paint.bold(`phase ${p.name}`) + `: ${paint.green(n(p.trainable))} trainable · ${n(p.frozen)} frozen · ${n(p.total)} total`,
+  ];
   for (const f of p.patterns) {
-    const what = f.modules === 0 ? paint.red("matches no module") : `${n(f.modules)} module${f.modules === 1 ? "" : "s"}, ${n(f.params)} parameters`;
+    const what =
+      f.modules === 0 ? paint.red("matches no module") : `${n(f.modules)} module${f.modules === 1 ? "" : "s"}, ${n(f.params)} parameters`;
     lines.push(`  freeze ${f.pattern.padEnd(Math.max(...p.patterns.map((x) => x.pattern.length)))}  ${what}`);
   }
   if (p.parameters.length === 0) {
@@ -87,7 +103,10 @@ function human(p: PhaseParams, shown: boolean, paint: Painter): string {
   let module: string | undefined;
   for (const r of p.parameters) {
     const m = r.name.slice(0, r.name.lastIndexOf("."));
-    if (m !== module) { lines.push(`  ${paint.cyan(m)}`); module = m; }
+    if (m !== module) {
+      lines.push(`  ${paint.cyan(m)}`);
+      module = m;
+    }
     const state = r.trainable ? paint.green("trainable") : `frozen by ${r.frozen_by.join(", ")}`;
     const also = r.aliases.length ? paint.dim(`  (also ${r.aliases.join(", ")})`) : "";
     lines.push(`    ${leaf(r).padEnd(wLeaf)}  ${shape(r).padEnd(wShape)}  ${n(r.count).padStart(wCount)}  ${state}${also}`);
@@ -114,7 +133,8 @@ export function registerParamsCommand(program: Command, io: Io): void {
       const match = o.match === undefined ? undefined : parseMatch(o.match, io);
       const result = await io.compileSpec(spec);
       const names = result.phases.map((p) => p.unit.ir.$name);
-      if (o.phase !== undefined && !names.includes(o.phase)) throw io.usage(`no phase \`${o.phase}\` (the spec has ${names.join(", ") || "none"})`);
+      if (o.phase !== undefined && !names.includes(o.phase))
+        throw io.usage(`no phase \`${o.phase}\` (the spec has ${names.join(", ") || "none"})`);
       const listed: PhaseParams[] = [];
       for (const p of result.phases) {
         const name = p.unit.ir.$name;
@@ -125,15 +145,22 @@ export function registerParamsCommand(program: Command, io: Io): void {
       }
       const paint = io.paint(o.color);
       if (o.format === "json") {
-        process.stdout.write(JSON.stringify({
-          phases: listed,
-          diagnostics: result.diags.sorted().map((d) => toJson(d, result.graph)),
-          errors: result.diags.errorCount,
-          warnings: result.diags.warningCount,
-        }, null, 2) + "\n");
+        process.stdout.write(
+          JSON.stringify(
+            {
+              phases: listed,
+              diagnostics: result.diags.sorted().map((d) => toJson(d, result.graph)),
+              errors: result.diags.errorCount,
+              warnings: result.diags.warningCount,
+            },
+            null,
+            2,
+          ) + "\n",
+        );
       } else {
         // Errors only: warnings (missing data folders, say) do not change the tree; `check` shows them.
-        for (const d of result.diags.sorted()) if (d.severity === "error") process.stderr.write(renderDiagnostic(d, result.graph, paint) + "\n\n");
+        for (const d of result.diags.sorted())
+          if (d.severity === "error") process.stderr.write(renderDiagnostic(d, result.graph, paint) + "\n\n");
         process.stdout.write(listed.map((p) => human(p, match !== undefined, paint)).join("\n"));
         if (listed.length === 0) process.stderr.write("llavac: no phase's model could be built (see the errors above)\n");
       }

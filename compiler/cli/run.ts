@@ -53,22 +53,35 @@ async function ensureData(result: CompileResult, p: Phase, workers: number): Pro
   try {
     const cfg = hdf5JobConfig(result, p, { workers, force: false, checkImages: true });
     const r = await runHdf5Job(cfg, {
-      onStart: ({ totalBytes }) => { bar = progress(`hdf5 ${ir.$name}`, totalBytes, "samples"); },
+      onStart: ({ totalBytes }) => {
+        bar = progress(`hdf5 ${ir.$name}`, totalBytes, "samples");
+      },
       onProgress: ({ bytes, processed }) => bar?.update(bytes, { items: processed }),
     });
     bar?.stop();
     const skipped = Object.values(r.stats.skipped).reduce((a, b) => a + b, 0);
-    process.stderr.write(`hdf5 ${ir.$name}: ${thousands(r.stats.kept)} samples in ${r.files.length} file(s)${skipped ? `, ${thousands(skipped)} skipped (see ${path.relative(process.cwd(), cfg.out) || "."})` : ""}\n`);
+    process.stderr.write(
+      `hdf5 ${ir.$name}: ${thousands(r.stats.kept)} samples in ${r.files.length} file(s)${skipped ? `, ${thousands(skipped)} skipped (see ${path.relative(process.cwd(), cfg.out) || "."})` : ""}\n`,
+    );
     if (path.resolve(cfg.out) !== at(ir.hdf5)) {
       const { shuffle } = await import("../../runtime/data/shuffle.js");
-      const s = await shuffle({ input: cfg.out, out: at(ir.hdf5), chunks: Math.max(1, Math.min(16, r.files.length)), seed: ir.preprocess?.seed ?? 0 });
+      const s = await shuffle({
+        input: cfg.out,
+        out: at(ir.hdf5),
+        chunks: Math.max(1, Math.min(16, r.files.length)),
+        seed: ir.preprocess?.seed ?? 0,
+      });
       process.stderr.write(`shuffle ${ir.$name}: ${thousands(s.samples)} samples into ${ir.hdf5}\n`);
     }
   } catch (err) {
     bar?.stop();
     if (err instanceof DataJobError || err instanceof Hdf5JobError) {
-      const fix = /--force/.test(err.message) ? ` (\`llavac data hdf5 ${path.relative(process.cwd(), result.file)} --phase ${ir.$name} --force\` rewrites them)` : "";
-      throw new RunFailure(`phase ${ir.$name} has no HDF5 data in ${ir.hdf5} and llavac cannot make it: ${err.message.replace(/; pass --force to replace them$/, "")}${fix}`);
+      const fix = /--force/.test(err.message)
+        ? ` (\`llavac data hdf5 ${path.relative(process.cwd(), result.file)} --phase ${ir.$name} --force\` rewrites them)`
+        : "";
+      throw new RunFailure(
+        `phase ${ir.$name} has no HDF5 data in ${ir.hdf5} and llavac cannot make it: ${err.message.replace(/; pass --force to replace them$/, "")}${fix}`,
+      );
     }
     throw err;
   }
@@ -114,17 +127,24 @@ export function defaultRunDir(spec: string): string {
 }
 
 export function registerRunCommand(program: Command, io: Io): void {
-  addSetOption(addLevelOptions(program
-    .command("run")
-    .description("train a spec's phases on this machine with TensorFlow.js (building the program and HDF5 data first)")
-    .argument("<spec>", "the .llava file")))
+  addSetOption(
+    addLevelOptions(
+      program
+        .command("run")
+        .description("train a spec's phases on this machine with TensorFlow.js (building the program and HDF5 data first)")
+        .argument("<spec>", "the .llava file"),
+    ),
+  )
     .option("--phase <name>", "run only this phase (default: every phase, in order)")
     .option("-o, --out <dir>", "output folder for programs, checkpoints and loss curves (default: out/<spec name>)")
     .option("--smoke", "shrink the model and run a few steps on the first samples of the real data, then report")
     .option("--steps <n>", "stop each phase after n updates (smoke runs: default 50)")
     .option("--backend <name>", "tensorflow-gpu, tensorflow, wasm or cpu (default: the fastest available)")
     .option("--fresh", "start over instead of resuming from checkpoints")
-    .option("--weights <paths...>", "start phases that do not start from another phase from these safetensors files or folders (HF or Cerebras names)")
+    .option(
+      "--weights <paths...>",
+      "start phases that do not start from another phase from these safetensors files or folders (HF or Cerebras names)",
+    )
     .option("--workers <n>", "HDF5 writer threads when data must be made (default: the number of cores)")
     .action(async (spec: string, o: RunOpts & LevelOptions) => {
       const result = await io.compileSpec(spec, levelsOf(o), o.set);
@@ -149,7 +169,12 @@ export function registerRunCommand(program: Command, io: Io): void {
       const out = o.out ?? defaultRunDir(spec);
       const outDir = o.smoke ? path.join(out, "smoke") : out;
       const smoke: SmokeSettings | undefined = o.smoke ? { steps: steps ?? 50, batch: 4, micro: 2, lr: 1e-3 } : undefined;
-      const header = (name: string) => [generatedBy(path.basename(result.file), `, phase ${name}${smoke ? `, shrunk for a smoke run (${smoke.steps} steps on the first samples)` : ""}`)];
+      const header = (name: string) => [
+        generatedBy(
+          path.basename(result.file),
+          `, phase ${name}${smoke ? `, shrunk for a smoke run (${smoke.steps} steps on the first samples)` : ""}`,
+        ),
+      ];
       const files = phases.map((p) => {
         const base = runConfig(result, p, outDir);
         if (o.weights?.length && !base.init.from_phase) {
@@ -157,8 +182,20 @@ export function registerRunCommand(program: Command, io: Io): void {
           base.init = { weights: o.weights.map((w) => path.relative(here, path.resolve(w)).split(path.sep).join("/")) };
         }
         const cfg = smoke ? smokeConfig(base, smoke) : base;
-        const notes: Record<string, string> = smoke ? { model: "Shrunk for a smoke run: the spec's modules and names with small widths and depths; image size, patches,\nvocabulary and sequence length as the spec says." } : {};
-        return { path: `${p.unit.ir.$name}/train.ts`, content: trainProgram(cfg, p.unit.ir.model, { header: header(p.unit.ir.$name), notes, specPath: path.relative(result.ctx.cwd, result.file).split(path.sep).join("/") }) };
+        const notes: Record<string, string> = smoke
+          ? {
+              model:
+                "Shrunk for a smoke run: the spec's modules and names with small widths and depths; image size, patches,\nvocabulary and sequence length as the spec says.",
+            }
+          : {};
+        return {
+          path: `${p.unit.ir.$name}/train.ts`,
+          content: trainProgram(cfg, p.unit.ir.model, {
+            header: header(p.unit.ir.$name),
+            notes,
+            specPath: path.relative(result.ctx.cwd, result.file).split(path.sep).join("/"),
+          }),
+        };
       });
       writeAtomically(outDir, files);
 
@@ -168,7 +205,11 @@ export function registerRunCommand(program: Command, io: Io): void {
         await ensureData(result, p, workers);
         const mjs = await transpile(path.join(outDir, name, "train.ts"));
         process.stderr.write(`${paint.bold(`── ${o.smoke ? "smoke " : ""}${name}`)} (${path.relative(process.cwd(), mjs)})\n`);
-        const args = [...(steps && !o.smoke ? ["--steps", String(steps)] : []), ...(o.backend ? ["--backend", o.backend] : []), ...(o.fresh || o.smoke ? ["--fresh"] : [])];
+        const args = [
+          ...(steps && !o.smoke ? ["--steps", String(steps)] : []),
+          ...(o.backend ? ["--backend", o.backend] : []),
+          ...(o.fresh || o.smoke ? ["--fresh"] : []),
+        ];
         const code = await runProgram(mjs, args);
         if (code !== 0) throw new RunFailure(`phase ${name} failed (exit code ${code})`);
         if (smoke) {

@@ -17,11 +17,16 @@ export function regexForPython(r: { source: string; flags: string }): string {
 
 function transformYaml(t: TransformIR): YValue {
   switch (t.$schema) {
-    case "expand_to_square": return { name: "expand_to_square", background_color: flow(t.background_color) };
-    case "resize": return { name: "resize", size: t.size, interpolation: t.interpolation };
-    case "center_crop": return { name: "center_crop", size: t.size };
-    case "to_tensor": return { name: "to_tensor" };
-    case "normalize": return { name: "normalize", mean: flow(t.mean.map(float)), std: flow(t.std.map(float)) };
+    case "expand_to_square":
+      return { name: "expand_to_square", background_color: flow(t.background_color) };
+    case "resize":
+      return { name: "resize", size: t.size, interpolation: t.interpolation };
+    case "center_crop":
+      return { name: "center_crop", size: t.size };
+    case "to_tensor":
+      return { name: "to_tensor" };
+    case "normalize":
+      return { name: "normalize", mean: flow(t.mean.map(float)), std: flow(t.std.map(float)) };
   }
 }
 
@@ -29,21 +34,56 @@ type Kind = "plain" | "float" | "flow";
 
 // Key order of the Model Zoo's own LLaVA configs.
 export const VIT_KEYS: [string, Kind][] = [
-  ["position_embedding_type", "plain"], ["embedding_dropout_rate", "float"], ["hidden_size", "plain"], ["use_post_embed_layer_norm", "plain"],
-  ["use_embed_proj_bias", "plain"], ["num_hidden_layers", "plain"], ["layer_norm_epsilon", "float"], ["num_heads", "plain"],
-  ["attention_type", "plain"], ["attention_softmax_fp32", "plain"], ["dropout_rate", "float"], ["nonlinearity", "plain"],
-  ["attention_dropout_rate", "float"], ["use_projection_bias_in_attention", "plain"], ["use_ffn_bias_in_attention", "plain"],
-  ["filter_size", "plain"], ["use_ffn_bias", "plain"], ["initializer_range", "float"], ["norm_first", "plain"], ["image_size", "flow"],
-  ["num_channels", "plain"], ["patch_size", "flow"], ["use_conv_patchified_embedding", "plain"], ["use_encoder_pooler_layer", "plain"],
-  ["prepend_cls_token", "plain"], ["use_final_layer_norm", "plain"],
+  ["position_embedding_type", "plain"],
+  ["embedding_dropout_rate", "float"],
+  ["hidden_size", "plain"],
+  ["use_post_embed_layer_norm", "plain"],
+  ["use_embed_proj_bias", "plain"],
+  ["num_hidden_layers", "plain"],
+  ["layer_norm_epsilon", "float"],
+  ["num_heads", "plain"],
+  ["attention_type", "plain"],
+  ["attention_softmax_fp32", "plain"],
+  ["dropout_rate", "float"],
+  ["nonlinearity", "plain"],
+  ["attention_dropout_rate", "float"],
+  ["use_projection_bias_in_attention", "plain"],
+  ["use_ffn_bias_in_attention", "plain"],
+  ["filter_size", "plain"],
+  ["use_ffn_bias", "plain"],
+  ["initializer_range", "float"],
+  ["norm_first", "plain"],
+  ["image_size", "flow"],
+  ["num_channels", "plain"],
+  ["patch_size", "flow"],
+  ["use_conv_patchified_embedding", "plain"],
+  ["use_encoder_pooler_layer", "plain"],
+  ["prepend_cls_token", "plain"],
+  ["use_final_layer_norm", "plain"],
 ];
 
 export const LLAMA_KEYS: [string, Kind][] = [
-  ["vocab_size", "plain"], ["hidden_size", "plain"], ["position_embedding_type", "plain"], ["rotary_dim", "plain"],
-  ["share_embedding_weights", "plain"], ["max_position_embeddings", "plain"], ["embd_pdrop", "float"], ["num_hidden_layers", "plain"],
-  ["dropout_rate", "float"], ["layer_norm_epsilon", "float"], ["norm_type", "plain"], ["num_heads", "plain"], ["attention_type", "plain"],
-  ["attention_dropout_rate", "float"], ["use_projection_bias_in_attention", "plain"], ["use_ffn_bias_in_attention", "plain"],
-  ["filter_size", "plain"], ["nonlinearity", "plain"], ["use_ffn_bias", "plain"], ["use_bias_in_output", "plain"], ["rope_theta", "float"],
+  ["vocab_size", "plain"],
+  ["hidden_size", "plain"],
+  ["position_embedding_type", "plain"],
+  ["rotary_dim", "plain"],
+  ["share_embedding_weights", "plain"],
+  ["max_position_embeddings", "plain"],
+  ["embd_pdrop", "float"],
+  ["num_hidden_layers", "plain"],
+  ["dropout_rate", "float"],
+  ["layer_norm_epsilon", "float"],
+  ["norm_type", "plain"],
+  ["num_heads", "plain"],
+  ["attention_type", "plain"],
+  ["attention_dropout_rate", "float"],
+  ["use_projection_bias_in_attention", "plain"],
+  ["use_ffn_bias_in_attention", "plain"],
+  ["filter_size", "plain"],
+  ["nonlinearity", "plain"],
+  ["use_ffn_bias", "plain"],
+  ["use_bias_in_output", "plain"],
+  ["rope_theta", "float"],
 ];
 
 function yamlOf(value: unknown, kind: Kind): YValue {
@@ -54,10 +94,12 @@ function yamlOf(value: unknown, kind: Kind): YValue {
 
 export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): { doc: YValue; origins: KeyOrigins } {
   const origins: KeyOrigins = new Map();
-  const at = (yamlPath: string, irPath: string, derived?: string) => origins.set(yamlPath, derived ? { ir: irPath, derived } : { ir: irPath });
+  const at = (yamlPath: string, irPath: string, derived?: string) =>
+    origins.set(yamlPath, derived ? { ir: irPath, derived } : { ir: irPath });
   const mixed = ir.precision !== "fp32";
   const fp16 = ir.precision === "fp32" ? undefined : FP16_TYPE[ir.precision];
-  const v = ir.model.vision, t = ir.model.language;
+  const v = ir.model.vision,
+    t = ir.model.language;
   const transforms = ir.transforms ?? v.transforms;
   const transformsPath = ir.transforms ? "transforms" : "model.vision.transforms";
 
@@ -78,7 +120,12 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
       put("pad_token_id", d.tokenizer?.pad, "model.language.tokenizer", "the tokenizer's pad id");
       put("fp16_type", fp16, "precision");
     }
-    put("image_data_size", flow([v.num_channels, d.imageSize[0], d.imageSize[1]]), "model.vision.image_size", "[num_channels, *image_size] of the vision encoder");
+    put(
+      "image_data_size",
+      flow([v.num_channels, d.imageSize[0], d.imageSize[1]]),
+      "model.vision.image_size",
+      "[num_channels, *image_size] of the vision encoder",
+    );
     put("mixed_precision", mixed, "precision");
     o.transforms = transforms.map(transformYaml);
     transforms.forEach((tr, i) => {
@@ -103,7 +150,12 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
 
   const imageModel: Record<string, YValue> = { name: "ViTModel" };
   at("model.image_model.name", "model.vision");
-  const vision: Record<string, unknown> = { ...v, image_size: d.imageSize, patch_size: d.patchSize, position_embedding_type: v.position_embedding_type === "none" ? null : v.position_embedding_type };
+  const vision: Record<string, unknown> = {
+    ...v,
+    image_size: d.imageSize,
+    patch_size: d.patchSize,
+    position_embedding_type: v.position_embedding_type === "none" ? null : v.position_embedding_type,
+  };
   for (const [key, kind] of VIT_KEYS) {
     if (key === "use_final_layer_norm" && v.use_final_layer_norm) continue; // only when it differs from the default
     imageModel[key] = yamlOf(vision[key], kind);
@@ -112,11 +164,16 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
 
   const textModel: Record<string, YValue> = { name: "LlamaModel" };
   at("model.text_model.name", "model.language");
-  const text: Record<string, unknown> = { ...t, rotary_dim: t.position_embedding_type === "rotary" ? d.rotaryDim : undefined, rope_theta: t.rope_theta !== 10000 ? t.rope_theta : undefined };
+  const text: Record<string, unknown> = {
+    ...t,
+    rotary_dim: t.position_embedding_type === "rotary" ? d.rotaryDim : undefined,
+    rope_theta: t.rope_theta !== 10000 ? t.rope_theta : undefined,
+  };
   for (const [key, kind] of LLAMA_KEYS) {
     if (text[key] === undefined) continue;
     textModel[key] = yamlOf(text[key], kind);
-    if (key === "rotary_dim" && t.rotary_dim === undefined) at("model.text_model.rotary_dim", "model.language.hidden_size", "hidden_size / num_heads");
+    if (key === "rotary_dim" && t.rotary_dim === undefined)
+      at("model.text_model.rotary_dim", "model.language.hidden_size", "hidden_size / num_heads");
     else at(`model.text_model.${key}`, `model.language.${key}`);
   }
 
@@ -162,14 +219,24 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
   if (s.$schema === "warmup_cosine") {
     const parts: YValue[] = [];
     if ((sd.warmup ?? 0) > 0) {
-      parts.push({ scheduler: "Linear", initial_learning_rate: float(s.initial_lr), end_learning_rate: float(ir.optimizer.lr), total_iters: sd.warmup ?? 0 });
+      parts.push({
+        scheduler: "Linear",
+        initial_learning_rate: float(s.initial_lr),
+        end_learning_rate: float(ir.optimizer.lr),
+        total_iters: sd.warmup ?? 0,
+      });
       at(`optimizer.learning_rate.${parts.length - 1}`, "schedule.warmup");
       at(`optimizer.learning_rate.${parts.length - 1}.scheduler`, "schedule", "linear warm-up");
       at(`optimizer.learning_rate.${parts.length - 1}.total_iters`, "schedule.warmup", sd.formula.warmup);
       at(`optimizer.learning_rate.${parts.length - 1}.end_learning_rate`, "optimizer.lr");
       at(`optimizer.learning_rate.${parts.length - 1}.initial_learning_rate`, "schedule.initial_lr");
     }
-    parts.push({ scheduler: "cosinedecaylr", initial_learning_rate: float(ir.optimizer.lr), end_learning_rate: float(s.final_lr), total_iters: sd.decay ?? 0 });
+    parts.push({
+      scheduler: "cosinedecaylr",
+      initial_learning_rate: float(ir.optimizer.lr),
+      end_learning_rate: float(s.final_lr),
+      total_iters: sd.decay ?? 0,
+    });
     const i = parts.length - 1;
     at(`optimizer.learning_rate.${i}`, "schedule");
     at(`optimizer.learning_rate.${i}.scheduler`, "schedule", "cosine decay");
@@ -180,17 +247,30 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
   } else {
     learningRate = float(ir.optimizer.lr);
   }
-  const optimizer: Record<string, YValue> = { optimizer_type: "AdamW", betas: flow(ir.optimizer.betas.map(float)), eps: float(ir.optimizer.eps) };
+  const optimizer: Record<string, YValue> = {
+    optimizer_type: "AdamW",
+    betas: flow(ir.optimizer.betas.map(float)),
+    eps: float(ir.optimizer.eps),
+  };
   at("optimizer.optimizer_type", "optimizer");
   at("optimizer.betas", "optimizer.betas");
   at("optimizer.eps", "optimizer.eps");
-  if (ir.optimizer.weight_decay !== 0) { optimizer.weight_decay = float(ir.optimizer.weight_decay); at("optimizer.weight_decay", "optimizer.weight_decay"); }
-  if (ir.optimizer.max_grad_norm !== undefined) { optimizer.max_gradient_norm = float(ir.optimizer.max_grad_norm); at("optimizer.max_gradient_norm", "optimizer.max_grad_norm"); }
+  if (ir.optimizer.weight_decay !== 0) {
+    optimizer.weight_decay = float(ir.optimizer.weight_decay);
+    at("optimizer.weight_decay", "optimizer.weight_decay");
+  }
+  if (ir.optimizer.max_grad_norm !== undefined) {
+    optimizer.max_gradient_norm = float(ir.optimizer.max_grad_norm);
+    at("optimizer.max_gradient_norm", "optimizer.max_grad_norm");
+  }
   optimizer.correct_bias = ir.optimizer.correct_bias;
   at("optimizer.correct_bias", "optimizer.correct_bias");
   optimizer.learning_rate = learningRate;
   at("optimizer.learning_rate", "schedule");
-  if (ir.precision === "cbf16") { optimizer.loss_scaling_factor = "dynamic"; at("optimizer.loss_scaling_factor", "precision", "cbfloat16 needs dynamic loss scaling"); }
+  if (ir.precision === "cbf16") {
+    optimizer.loss_scaling_factor = "dynamic";
+    at("optimizer.loss_scaling_factor", "precision", "cbfloat16 needs dynamic loss scaling");
+  }
   optimizer.log_summaries = ir.run.log_summaries;
   at("optimizer.log_summaries", "run.log_summaries");
 
@@ -206,10 +286,12 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
   putR("eval_steps", ir.run.eval_steps, "run.eval_steps");
   putR("max_checkpoints", ir.run.max_checkpoints, "run.max_checkpoints");
   putR("seed", ir.run.seed, "run.seed");
-  if (target.release !== "2.2.1" || ir.run.eval_frequency !== undefined) putR("eval_frequency", ir.run.eval_frequency, "run.eval_frequency");
+  if (target.release !== "2.2.1" || ir.run.eval_frequency !== undefined)
+    putR("eval_frequency", ir.run.eval_frequency, "run.eval_frequency");
   if (ir.from) putR("load_checkpoint_states", ir.from.states.join(","), "from.states");
 
-  for (const k of ["train_input", "eval_input", "model", "optimizer", "runconfig"]) at(k, k === "model" ? "model" : k === "optimizer" ? "optimizer" : k === "runconfig" ? "run" : "");
+  for (const k of ["train_input", "eval_input", "model", "optimizer", "runconfig"])
+    at(k, k === "model" ? "model" : k === "optimizer" ? "optimizer" : k === "runconfig" ? "run" : "");
   const doc: YValue = { train_input: input("train_input"), eval_input: input("eval_input"), model, optimizer, runconfig };
   return { doc, origins };
 }

@@ -11,8 +11,15 @@ type Obj = { [key: string]: YValue };
 
 /** The flat format's scheduler names (as llavac emits them) and the trainer format's classes. */
 export const TRAINER_SCHEDULERS = { Linear: "LinearLR", cosinedecaylr: "CosineDecayLR", constant: "ConstantLR" } as const;
-const SCHEDULERS: Record<string, string> = Object.fromEntries(Object.entries(TRAINER_SCHEDULERS).map(([flat, cls]) => [flat.toLowerCase(), cls]));
-for (const [alias, flat] of [["linearlr", "linear"], ["cosinedecay", "cosinedecaylr"], ["constantlr", "constant"]] as const) SCHEDULERS[alias] = SCHEDULERS[flat]!;
+const SCHEDULERS: Record<string, string> = Object.fromEntries(
+  Object.entries(TRAINER_SCHEDULERS).map(([flat, cls]) => [flat.toLowerCase(), cls]),
+);
+for (const [alias, flat] of [
+  ["linearlr", "linear"],
+  ["cosinedecay", "cosinedecaylr"],
+  ["constantlr", "constant"],
+] as const)
+  SCHEDULERS[alias] = SCHEDULERS[flat]!;
 
 /**
  * `variant` "2.10" is the Model Zoo 2.10 layout; "2.3.0" is 2.3.0's own trainer layout (its `_v2`
@@ -30,7 +37,13 @@ export function toTrainer(flat: YValue, flatOrigins: KeyOrigins, variant: "2.3.0
       else if (k.startsWith(from + ".")) origins.set(to + k.slice(from.length), o);
     }
   };
-  const get = (path: string): YValue | undefined => path.split(".").reduce<YValue | undefined>((v, k) => (v && typeof v === "object" && !(v instanceof Float) && !Array.isArray(v) ? (v as Obj)[k] : undefined), f);
+  const get = (path: string): YValue | undefined =>
+    path
+      .split(".")
+      .reduce<YValue | undefined>(
+        (v, k) => (v && typeof v === "object" && !(v instanceof Float) && !Array.isArray(v) ? (v as Obj)[k] : undefined),
+        f,
+      );
   const take = (o: Obj, key: string, to: string, from: string) => {
     const v = get(from);
     if (v === undefined) return;
@@ -47,7 +60,8 @@ export function toTrainer(flat: YValue, flatOrigins: KeyOrigins, variant: "2.3.0
   carry("trainer.init.model.name", "model");
 
   const adamw: Obj = {};
-  for (const key of ["betas", "eps", "weight_decay", "correct_bias"]) take(adamw, key, `trainer.init.optimizer.AdamW.${key}`, `optimizer.${key}`);
+  for (const key of ["betas", "eps", "weight_decay", "correct_bias"])
+    take(adamw, key, `trainer.init.optimizer.AdamW.${key}`, `optimizer.${key}`);
   carry("trainer.init.optimizer.AdamW", "optimizer");
 
   const lr = get("optimizer.learning_rate");
@@ -58,7 +72,10 @@ export function toTrainer(flat: YValue, flatOrigins: KeyOrigins, variant: "2.3.0
       const name = SCHEDULERS[String(s.scheduler).toLowerCase()] ?? String(s.scheduler);
       const body: Obj = {};
       for (const k of Object.keys(s)) if (k !== "scheduler") body[k] = s[k]!;
-      carry(lr.length > 1 ? `trainer.init.schedulers.0.SequentialLR.schedulers.${i}.${name}` : `trainer.init.schedulers.0.${name}`, `optimizer.learning_rate.${i}`);
+      carry(
+        lr.length > 1 ? `trainer.init.schedulers.0.SequentialLR.schedulers.${i}.${name}` : `trainer.init.schedulers.0.${name}`,
+        `optimizer.learning_rate.${i}`,
+      );
       return { [name]: body } as Obj;
     });
     schedulers = parts.length > 1 ? [{ SequentialLR: { schedulers: parts } }] : parts;
@@ -89,7 +106,10 @@ export function toTrainer(flat: YValue, flatOrigins: KeyOrigins, variant: "2.3.0
   const callbacks: YValue[] = [];
   const micro = get("train_input.micro_batch_size");
   if (micro !== undefined) {
-    callbacks.push({ ScopedTrainFlags: { "csx.performance.micro_batch_size": micro } }, { ScopedValidateFlags: { "csx.performance.micro_batch_size": get("eval_input.micro_batch_size") ?? micro } });
+    callbacks.push(
+      { ScopedTrainFlags: { "csx.performance.micro_batch_size": micro } },
+      { ScopedValidateFlags: { "csx.performance.micro_batch_size": get("eval_input.micro_batch_size") ?? micro } },
+    );
     carry("trainer.init.callbacks.0.ScopedTrainFlags.csx.performance.micro_batch_size", "train_input.micro_batch_size");
     carry("trainer.init.callbacks.1.ScopedValidateFlags.csx.performance.micro_batch_size", "eval_input.micro_batch_size");
   }

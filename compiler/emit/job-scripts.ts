@@ -20,22 +20,33 @@ const CONVERT_PY = "src/cerebras/modelzoo/tools/convert_checkpoint.py";
 
 /** What LLaVA's scripts/v1_5/eval/<name>.sh evaluate (for the printed commands). */
 const BENCHMARKS: Record<string, string> = {
-  vqav2: "VQAv2 test-dev (submit to EvalAI)", gqa: "GQA testdev-balanced", vizwiz: "VizWiz test (submit to EvalAI)",
-  sqa: "ScienceQA-IMG", textvqa: "TextVQA val", pope: "POPE (COCO val2014)", mme: "MME", mmbench: "MMBench dev (submit to OpenCompass)",
-  mmbench_cn: "MMBench-CN dev", seed: "SEED-Bench", llavabench: "LLaVA-Bench in the Wild (GPT-4 review)", mmvet: "MM-Vet",
+  vqav2: "VQAv2 test-dev (submit to EvalAI)",
+  gqa: "GQA testdev-balanced",
+  vizwiz: "VizWiz test (submit to EvalAI)",
+  sqa: "ScienceQA-IMG",
+  textvqa: "TextVQA val",
+  pope: "POPE (COCO val2014)",
+  mme: "MME",
+  mmbench: "MMBench dev (submit to OpenCompass)",
+  mmbench_cn: "MMBench-CN dev",
+  seed: "SEED-Bench",
+  llavabench: "LLaVA-Bench in the Wild (GPT-4 review)",
+  mmvet: "MM-Vet",
 };
 
 /** Checkpoint states a resumed phase reloads from its own checkpoint (all that run.py accepts but sparsity). */
 const RESUME_STATES = "model,optimizer,dataloader,grad_scaler,lr_scheduler,global_step";
 
 /** The newest checkpoint_<step>.mdl of a folder (by step; Cerebras adds a timestamp when a name exists). */
-const NEWEST = 'newest() { local best="" n=-1 f s; for f in "$1"/checkpoint_*.mdl; do [[ -e $f ]] || continue; s="${f##*/checkpoint_}"; s="${s%%[_.]*}"; if (( s > n )); then n=$s; best=$f; fi; done; printf "%s" "$best"; }';
+const NEWEST =
+  'newest() { local best="" n=-1 f s; for f in "$1"/checkpoint_*.mdl; do [[ -e $f ]] || continue; s="${f##*/checkpoint_}"; s="${s%%[_.]*}"; if (( s > n )); then n=$s; best=$f; fi; done; printf "%s" "$best"; }';
 
 /** `name` from the environment variable `env` if set, else the target's value. */
 const fromEnv = (name: string, env: string, value: string) => `${name}="\${${env}:-}"; [[ -n "$${name}" ]] || ${name}=${shq(value)}`;
 
 /** A phase's model_dir, from a script in the output folder (`$here` is that folder). */
-const modelDir = (t: CerebrasTargetIR, phase: string) => (t.model_dir ? `${shq(t.model_dir)}/${shq(phase)}` : `"$here/"${shq(phase)}"/model_dir"`);
+const modelDir = (t: CerebrasTargetIR, phase: string) =>
+  t.model_dir ? `${shq(t.model_dir)}/${shq(phase)}` : `"$here/"${shq(phase)}"/model_dir"`;
 
 export interface JobScripts {
   files: { path: string; content: string }[];
@@ -50,13 +61,16 @@ const HEADER = (what: string, spec: string) => [
 ];
 
 function phaseScript(ir: PhaseIR, t: CerebrasTargetIR, spec: string): string {
-  const lines = HEADER(`Phase ${ir.$name} with the Cerebras Model Zoo ${t.release} (run.py), on the cluster or on one machine.
+  const lines = HEADER(
+    `Phase ${ir.$name} with the Cerebras Model Zoo ${t.release} (run.py), on the cluster or on one machine.
 usage: bash run.sh [csx|validate|compile|gpu|cpu] CHECKPOINT [extra run.py arguments...]
   csx       train on ${t.num_csx} CS system(s)
   validate  run.py --validate_only: check the config and model on the cluster without compiling
   compile   run.py --compile_only: compile for the cluster without training
   gpu, cpu  the same training command on a GPU or CPU machine (no cluster flags)
-CHECKPOINT is the checkpoint to start from (pipeline.sh passes it).`, spec);
+CHECKPOINT is the checkpoint to start from (pipeline.sh passes it).`,
+    spec,
+  );
   lines.push(fromEnv("modelzoo", "MODELZOO", t.modelzoo));
   lines.push(fromEnv("python", "PYTHON", t.python));
   const modelDir = t.model_dir ? `${shq(t.model_dir)}/${shq(ir.$name)}` : '"$here/model_dir"';
@@ -72,8 +86,8 @@ CHECKPOINT is the checkpoint to start from (pipeline.sh passes it).`, spec);
   if (t.job_labels.length) csx.push(`--job_labels ${t.job_labels.map(shq).join(" ")}`);
   lines.push('case "$mode" in');
   lines.push(`  csx|validate|compile) device=CSX; args+=(${csx.join(" ")})`);
-  lines.push('    if [[ $mode == validate ]]; then args+=(--validate_only); fi');
-  lines.push('    if [[ $mode == compile ]]; then args+=(--compile_only); fi ;;');
+  lines.push("    if [[ $mode == validate ]]; then args+=(--validate_only); fi");
+  lines.push("    if [[ $mode == compile ]]; then args+=(--compile_only); fi ;;");
   lines.push("  gpu) device=GPU ;;");
   lines.push("  cpu) device=CPU ;;");
   lines.push('  *) echo "run.sh: unknown mode \\"$mode\\" (csx, validate, compile, gpu or cpu)" >&2; exit 2 ;;');
@@ -83,22 +97,29 @@ CHECKPOINT is the checkpoint to start from (pipeline.sh passes it).`, spec);
 }
 
 function convertIn(t: CerebrasTargetIR, spec: string): string {
-  const lines = HEADER(`Seed step 4: convert the HuggingFace weights (image_model/ and text_model/ of the weights folder) to a
+  const lines = HEADER(
+    `Seed step 4: convert the HuggingFace weights (image_model/ and text_model/ of the weights folder) to a
 Cerebras ${CS_FORMAT[t.release]} checkpoint in converted/, and remove from the converted config the keys release 2.2.1
-rejects (label_smoothing, z_loss_eps). Check the folder first: llavac check <spec> --weights <folder>.`, spec);
+rejects (label_smoothing, z_loss_eps). Check the folder first: llavac check <spec> --weights <folder>.`,
+    spec,
+  );
   lines.push(fromEnv("modelzoo", "MODELZOO", t.modelzoo));
   lines.push(fromEnv("python", "PYTHON", t.python));
   lines.push(fromEnv("weights", "WEIGHTS", t.weights));
   lines.push('converted="$here/converted"');
-  lines.push('for part in image_model text_model; do');
+  lines.push("for part in image_model text_model; do");
   lines.push('  [[ -d "$weights/$part" ]] || { echo "convert-in.sh: $weights/$part is missing (see seed step 3)" >&2; exit 1; }');
   lines.push("done");
   lines.push('mkdir -p "$converted"');
-  lines.push(`"$python" "$modelzoo/${CONVERT_PY}" convert --model llava --src-fmt hf --tgt-fmt ${CS_FORMAT[t.release]} --output-dir "$converted" --config "$weights" "$weights"`);
-  lines.push('shopt -s nullglob');
+  lines.push(
+    `"$python" "$modelzoo/${CONVERT_PY}" convert --model llava --src-fmt hf --tgt-fmt ${CS_FORMAT[t.release]} --output-dir "$converted" --config "$weights" "$weights"`,
+  );
+  lines.push("shopt -s nullglob");
   lines.push(`configs=("$converted"/config_*to_${CS_FORMAT[t.release]}.yaml)`);
-  lines.push('checkpoints=("$converted"/pytorch_model*_to_' + CS_FORMAT[t.release] + '.mdl)');
-  lines.push('(( ${#checkpoints[@]} == 1 )) || { echo "convert-in.sh: expected one converted checkpoint in $converted, found ${#checkpoints[@]}" >&2; exit 1; }');
+  lines.push('checkpoints=("$converted"/pytorch_model*_to_' + CS_FORMAT[t.release] + ".mdl)");
+  lines.push(
+    '(( ${#checkpoints[@]} == 1 )) || { echo "convert-in.sh: expected one converted checkpoint in $converted, found ${#checkpoints[@]}" >&2; exit 1; }',
+  );
   lines.push('for c in "${configs[@]}"; do sed -i -E \'/^[[:space:]]*(label_smoothing|z_loss_eps):/d\' "$c"; done');
   lines.push('echo "${checkpoints[0]}" > "$converted/.llavac-done"');
   lines.push('echo "converted: ${checkpoints[0]}"');
@@ -106,26 +127,37 @@ rejects (label_smoothing, z_loss_eps). Check the folder first: llavac check <spe
 }
 
 function convertOut(last: PhaseIR, t: CerebrasTargetIR, spec: string): string {
-  const lines = HEADER(`Seed steps 6–7: convert phase ${last.$name}'s newest checkpoint back to HuggingFace format in export/, lay it out as
+  const lines = HEADER(
+    `Seed steps 6–7: convert phase ${last.$name}'s newest checkpoint back to HuggingFace format in export/, lay it out as
 LLaVA's evaluation expects (text_model → text_model_llava, the tokenizer files copied in, mm_vision_tower
 pointing at image_model), and print the evaluation commands.
-usage: bash convert-out.sh [CHECKPOINT]   (default: the newest checkpoint_<step>.mdl of phase ${last.$name})`, spec);
+usage: bash convert-out.sh [CHECKPOINT]   (default: the newest checkpoint_<step>.mdl of phase ${last.$name})`,
+    spec,
+  );
   lines.push(fromEnv("modelzoo", "MODELZOO", t.modelzoo));
   lines.push(fromEnv("python", "PYTHON", t.python));
   lines.push(fromEnv("weights", "WEIGHTS", t.weights));
   lines.push(`model_dir=${modelDir(t, last.$name)}`);
   lines.push(NEWEST);
   lines.push('checkpoint="${1:-$(newest "$model_dir")}"');
-  lines.push(`[[ -n "$checkpoint" && -f "$checkpoint" ]] || { echo "convert-out.sh: no checkpoint_<step>.mdl in $model_dir (has phase ${last.$name} run?)" >&2; exit 1; }`);
+  lines.push(
+    `[[ -n "$checkpoint" && -f "$checkpoint" ]] || { echo "convert-out.sh: no checkpoint_<step>.mdl in $model_dir (has phase ${last.$name} run?)" >&2; exit 1; }`,
+  );
   lines.push('export_dir="$here/export"');
   lines.push('rm -rf "$export_dir.tmp" && mkdir -p "$export_dir.tmp"');
-  lines.push(`"$python" "$modelzoo/${CONVERT_PY}" convert --model llava --src-fmt ${CS_FORMAT[t.release]} --tgt-fmt hf --output-dir "$export_dir.tmp" --config "$here/"${shq(last.$name)}"/params.yaml" "$checkpoint"`);
-  lines.push('for part in image_model text_model; do [[ -d "$export_dir.tmp/$part" ]] || { echo "convert-out.sh: the converter wrote no $part/" >&2; exit 1; }; done');
+  lines.push(
+    `"$python" "$modelzoo/${CONVERT_PY}" convert --model llava --src-fmt ${CS_FORMAT[t.release]} --tgt-fmt hf --output-dir "$export_dir.tmp" --config "$here/"${shq(last.$name)}"/params.yaml" "$checkpoint"`,
+  );
+  lines.push(
+    'for part in image_model text_model; do [[ -d "$export_dir.tmp/$part" ]] || { echo "convert-out.sh: the converter wrote no $part/" >&2; exit 1; }; done',
+  );
   lines.push('mv "$export_dir.tmp/text_model" "$export_dir.tmp/text_model_llava"');
   lines.push("# LLaVA's loader needs the tokenizer beside the language model's weights.");
-  lines.push('copied=0');
-  lines.push('for f in tokenizer.model tokenizer_config.json special_tokens_map.json tokenizer.json added_tokens.json; do');
-  lines.push('  if [[ -f "$weights/text_model/$f" ]]; then cp "$weights/text_model/$f" "$export_dir.tmp/text_model_llava/"; copied=$((copied + 1)); fi');
+  lines.push("copied=0");
+  lines.push("for f in tokenizer.model tokenizer_config.json special_tokens_map.json tokenizer.json added_tokens.json; do");
+  lines.push(
+    '  if [[ -f "$weights/text_model/$f" ]]; then cp "$weights/text_model/$f" "$export_dir.tmp/text_model_llava/"; copied=$((copied + 1)); fi',
+  );
   lines.push("done");
   lines.push('(( copied > 0 )) || { echo "convert-out.sh: no tokenizer files in $weights/text_model" >&2; exit 1; }');
   lines.push("# mm_vision_tower must name the converted CLIP folder (the converter writes the path it used).");
@@ -148,7 +180,10 @@ PY`);
     lines.push("cat <<EVAL");
     lines.push("Evaluate with the LLaVA repository (seed step 7), from its root, after extracting eval.zip into ./playground/data/eval.");
     lines.push("The v1.5 scripts name the released model (liuhaotian/llava-v1.5-13b); each command runs one with this model instead:");
-    for (const b of t.eval) lines.push(`  sed "s#liuhaotian/llava-v1.5-13b#$export_dir/text_model_llava#g" scripts/v1_5/eval/${b}.sh | bash    # ${BENCHMARKS[b] ?? b}`);
+    for (const b of t.eval)
+      lines.push(
+        `  sed "s#liuhaotian/llava-v1.5-13b#$export_dir/text_model_llava#g" scripts/v1_5/eval/${b}.sh | bash    # ${BENCHMARKS[b] ?? b}`,
+      );
     lines.push("EVAL");
   }
   return lines.join("\n") + "\n";
@@ -156,18 +191,25 @@ PY`);
 
 function pipeline(phases: PhaseIR[], t: CerebrasTargetIR, spec: string): string {
   const names = phases.map((p) => p.$name);
-  const lines = HEADER(`The whole Cerebras job: convert-in.sh → ${names.map((n) => `${n}/run.sh`).join(" → ")} → convert-out.sh.
+  const lines = HEADER(
+    `The whole Cerebras job: convert-in.sh → ${names.map((n) => `${n}/run.sh`).join(" → ")} → convert-out.sh.
 Resumable: a finished step leaves a .llavac-done marker and is skipped when the pipeline runs again; an
 interrupted phase resumes from its own newest checkpoint with every state. Stops at the first failure.
-usage: bash pipeline.sh [csx|gpu|cpu]   (default csx)`, spec);
+usage: bash pipeline.sh [csx|gpu|cpu]   (default csx)`,
+    spec,
+  );
   lines.push('mode="${1:-csx}"');
   lines.push('step() { printf "\\n== llavac pipeline: %s\\n" "$*" >&2; }');
-  lines.push('fail() { printf "\\nllavac pipeline: FAILED at %s; fix it and run pipeline.sh again (finished steps are skipped)\\n" "$*" >&2; exit 1; }');
+  lines.push(
+    'fail() { printf "\\nllavac pipeline: FAILED at %s; fix it and run pipeline.sh again (finished steps are skipped)\\n" "$*" >&2; exit 1; }',
+  );
   lines.push(NEWEST);
   lines.push('done_marker() { [[ -f "$1/.llavac-done" ]]; }');
   lines.push("");
   lines.push('step "convert-in (HF → Cerebras)"');
-  lines.push('if done_marker "$here/converted"; then echo "already converted: $(cat "$here/converted/.llavac-done")" >&2; else bash "$here/convert-in.sh" || fail "convert-in.sh"; fi');
+  lines.push(
+    'if done_marker "$here/converted"; then echo "already converted: $(cat "$here/converted/.llavac-done")" >&2; else bash "$here/convert-in.sh" || fail "convert-in.sh"; fi',
+  );
   lines.push('converted="$(cat "$here/converted/.llavac-done")"');
   lines.push('[[ -f "$converted" ]] || fail "convert-in.sh: the converted checkpoint $converted is missing"');
   for (const p of phases) {
@@ -183,11 +225,17 @@ usage: bash pipeline.sh [csx|gpu|cpu]   (default csx)`, spec);
     lines.push('  own="$(newest "$model_dir")"');
     lines.push('  if [[ -n "$own" ]]; then');
     lines.push(`    echo "phase ${p.$name} resumes from its own checkpoint $own" >&2`);
-    lines.push(`    bash "$here/"${shq(p.$name)}"/run.sh" "$mode" "$own" --load_checkpoint_states ${RESUME_STATES} || fail "phase ${p.$name} (resumed from $own)"`);
+    lines.push(
+      `    bash "$here/"${shq(p.$name)}"/run.sh" "$mode" "$own" --load_checkpoint_states ${RESUME_STATES} || fail "phase ${p.$name} (resumed from $own)"`,
+    );
     lines.push("  else");
     lines.push(`    bash "$here/"${shq(p.$name)}"/run.sh" "$mode" "$checkpoint" || fail "phase ${p.$name}"`);
     lines.push("  fi");
-    lines.push('  [[ -n "$(newest "$model_dir")" ]] || fail "phase ' + p.$name + ': run.py finished but left no checkpoint_<step>.mdl in $model_dir"');
+    lines.push(
+      '  [[ -n "$(newest "$model_dir")" ]] || fail "phase ' +
+        p.$name +
+        ': run.py finished but left no checkpoint_<step>.mdl in $model_dir"',
+    );
     lines.push('  newest "$model_dir" > "$model_dir/.llavac-done"');
     lines.push("fi");
     lines.push('checkpoint="$(cat "$model_dir/.llavac-done")"');
@@ -195,7 +243,9 @@ usage: bash pipeline.sh [csx|gpu|cpu]   (default csx)`, spec);
   }
   lines.push("");
   lines.push('step "convert-out (Cerebras → HF, for evaluation)"');
-  lines.push('if [[ -f "$here/export/.llavac-done" && "$(cat "$here/export/.llavac-done")" == "$checkpoint" ]]; then echo "already exported" >&2; else bash "$here/convert-out.sh" "$checkpoint" || fail "convert-out.sh"; echo "$checkpoint" > "$here/export/.llavac-done"; fi');
+  lines.push(
+    'if [[ -f "$here/export/.llavac-done" && "$(cat "$here/export/.llavac-done")" == "$checkpoint" ]]; then echo "already exported" >&2; else bash "$here/convert-out.sh" "$checkpoint" || fail "convert-out.sh"; echo "$checkpoint" > "$here/export/.llavac-done"; fi',
+  );
   lines.push('echo "llavac pipeline: done" >&2');
   return lines.join("\n") + "\n";
 }
@@ -225,4 +275,3 @@ export function jobScripts(all: PhaseIR[], target: CerebrasTargetIR, spec: strin
   if (last) files.push({ path: "convert-out.sh", content: convertOut(last, target, spec) });
   return { files };
 }
-

@@ -15,7 +15,11 @@ export interface PreprocessProblem {
   help: string;
 }
 
-export function emitPreprocess(ir: PhaseIR, d: Derived, p: HdfWriterIR): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
+export function emitPreprocess(
+  ir: PhaseIR,
+  d: Derived,
+  p: HdfWriterIR,
+): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
   const origins: KeyOrigins = new Map();
   const problems: PreprocessProblem[] = [];
   const chat = ir.template.layout === "chat";
@@ -30,34 +34,74 @@ export function emitPreprocess(ir: PhaseIR, d: Derived, p: HdfWriterIR): { doc: 
   if (input === undefined) {
     const jsonl = ir.data.map((x) => x.jsonl).filter((x): x is string => x !== undefined);
     const folders = [...new Set(jsonl)];
-    if (ir.data.length > 0 && jsonl.length === ir.data.length && folders.length === 1) { input = folders[0]; inputPath = "data.0.jsonl"; }
-    else {
-      const what = jsonl.length < ir.data.length ? `${jsonl.length === 0 ? "no" : "not every"} dataset names its jsonl folder` : `the phase's datasets are in ${folders.length} folders`;
-      problems.push({ code: "E0503", irPath: "preprocess", message: `the HDF5 writer reads one input folder of jsonl files, and ${what}`, help: "set `input` to one folder holding every jsonl file of the phase (`preprocess = hdf5_writer { input: \"./jsonl/phase1\", ... }`), or `preprocess = none` if the HDF5 files are made elsewhere" });
+    if (ir.data.length > 0 && jsonl.length === ir.data.length && folders.length === 1) {
+      input = folders[0];
+      inputPath = "data.0.jsonl";
+    } else {
+      const what =
+        jsonl.length < ir.data.length
+          ? `${jsonl.length === 0 ? "no" : "not every"} dataset names its jsonl folder`
+          : `the phase's datasets are in ${folders.length} folders`;
+      problems.push({
+        code: "E0503",
+        irPath: "preprocess",
+        message: `the HDF5 writer reads one input folder of jsonl files, and ${what}`,
+        help: 'set `input` to one folder holding every jsonl file of the phase (`preprocess = hdf5_writer { input: "./jsonl/phase1", ... }`), or `preprocess = none` if the HDF5 files are made elsewhere',
+      });
     }
   }
-  if (p.output === undefined) problems.push({ code: "E0504", irPath: "preprocess", message: "the HDF5 writer needs an output folder", help: "set `preprocess = hdf5_writer { output: \"./h5/phase1\", ... }`, or `preprocess = none` if the HDF5 files are made elsewhere" });
+  if (p.output === undefined)
+    problems.push({
+      code: "E0504",
+      irPath: "preprocess",
+      message: "the HDF5 writer needs an output folder",
+      help: 'set `preprocess = hdf5_writer { output: "./h5/phase1", ... }`, or `preprocess = none` if the HDF5 files are made elsewhere',
+    });
   if (chat && !ir.template.cerebras_style) {
-    problems.push({ code: "E0505", irPath: "template", message: `template ${ir.template.$name ?? ""} has no Cerebras system_prompt_style, so create_hdf5_dataset.py cannot reproduce it`, help: "set `cerebras_style` on the template, or write the HDF5 files with `llavac data hdf5` and set `preprocess = none`" });
+    problems.push({
+      code: "E0505",
+      irPath: "template",
+      message: `template ${ir.template.$name ?? ""} has no Cerebras system_prompt_style, so create_hdf5_dataset.py cannot reproduce it`,
+      help: "set `cerebras_style` on the template, or write the HDF5 files with `llavac data hdf5` and set `preprocess = none`",
+    });
   }
 
   // The writer loads the tokenizer by its Hugging Face name; it comes from the spec, never a default here.
   const tk = ir.model.language.tokenizer;
   if (tk?.huggingface === undefined) {
     const std = ir.model.language.tokenizer_family === EMBEDDED_FAMILY ? "`tokenizer: llama2_tokenizer` (std/language) or " : "";
-    problems.push({ code: "E0312", irPath: tk ? "model.language.tokenizer" : "model.language", message: `the Cerebras HDF5 writer loads a Hugging Face tokenizer, and the language model${ir.model.language.$name ? ` ${ir.model.language.$name}` : ""} names none`, help: `set ${std}\`tokenizer: tokenizer { huggingface: "<the tokenizer's Hugging Face name>", ... }\` on the language model` });
+    problems.push({
+      code: "E0312",
+      irPath: tk ? "model.language.tokenizer" : "model.language",
+      message: `the Cerebras HDF5 writer loads a Hugging Face tokenizer, and the language model${ir.model.language.$name ? ` ${ir.model.language.$name}` : ""} names none`,
+      help: `set ${std}\`tokenizer: tokenizer { huggingface: "<the tokenizer's Hugging Face name>", ... }\` on the language model`,
+    });
   }
 
   const setup: Record<string, YValue> = {};
   put(setup, "setup", "input_dir", input, inputPath);
   put(setup, "setup", "output_dir", p.output, "preprocess.output");
   put(setup, "setup", "processes", p.processes, "preprocess.processes");
-  put(setup, "setup", "dataset_processor", chat ? "LlavaPhaseTwoPreprocessor" : "LlavaPhaseOnePreprocessor", "template.layout", "plain → phase one, chat → phase two");
+  put(
+    setup,
+    "setup",
+    "dataset_processor",
+    chat ? "LlavaPhaseTwoPreprocessor" : "LlavaPhaseOnePreprocessor",
+    "template.layout",
+    "plain → phase one, chat → phase two",
+  );
 
   const processing: Record<string, YValue> = {};
   put(processing, "processing", "tokenizer_type", "HuggingFaceTokenizer", "model.language.tokenizer");
   put(processing, "processing", "huggingface_tokenizer", tk?.huggingface, "model.language.tokenizer.huggingface");
-  put(processing, "processing", "max_seq_length", d.msl, "model.language.max_position_embeddings", "the language model's max_position_embeddings");
+  put(
+    processing,
+    "processing",
+    "max_seq_length",
+    d.msl,
+    "model.language.max_position_embeddings",
+    "the language model's max_position_embeddings",
+  );
   put(processing, "processing", "short_seq_prob", float(p.short_seq_prob), "preprocess.short_seq_prob");
   put(processing, "processing", "output_name", p.output_name, "preprocess.output_name");
   put(processing, "processing", "files_per_record", p.files_per_record, "preprocess.files_per_record");
@@ -97,15 +141,28 @@ export function emitPreprocess(ir: PhaseIR, d: Derived, p: HdfWriterIR): { doc: 
  * Phase 2 follows the 2.10 reference (llava_phase_2_preproc.yaml); phase 1 uses the prompt–completion
  * hook the 2.10 Llama-3 phase-1 config uses, with the spec's own tokenizer.
  */
-export function emitDataPreprocess(ir: PhaseIR, d: Derived, p: HdfWriterIR): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
+export function emitDataPreprocess(
+  ir: PhaseIR,
+  d: Derived,
+  p: HdfWriterIR,
+): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
   const base = emitPreprocess(ir, d, p);
   const origins: KeyOrigins = new Map();
   const b = base.doc as Record<string, Record<string, YValue>>;
-  const from = (to: string, key: string) => { const o = base.origins.get(key); if (o) origins.set(to, o); };
+  const from = (to: string, key: string) => {
+    const o = base.origins.get(key);
+    if (o) origins.set(to, o);
+  };
   const chat = ir.template.layout === "chat";
   const setup: Record<string, YValue> = {};
-  if (b.setup!.input_dir !== undefined) { setup.data = { source: b.setup!.input_dir!, type: "local" }; from("setup.data.source", "setup.input_dir"); }
-  if (b.setup!.output_dir !== undefined) { setup.output_dir = b.setup!.output_dir!; from("setup.output_dir", "setup.output_dir"); }
+  if (b.setup!.input_dir !== undefined) {
+    setup.data = { source: b.setup!.input_dir!, type: "local" };
+    from("setup.data.source", "setup.input_dir");
+  }
+  if (b.setup!.output_dir !== undefined) {
+    setup.output_dir = b.setup!.output_dir!;
+    from("setup.output_dir", "setup.output_dir");
+  }
   setup.image_dir = b.dataset!.image_dir!;
   from("setup.image_dir", "dataset.image_dir");
   setup.processes = p.processes;
@@ -113,7 +170,12 @@ export function emitDataPreprocess(ir: PhaseIR, d: Derived, p: HdfWriterIR): { d
   setup.mode = "finetuning";
   origins.set("setup.mode", { ir: "template", derived: "LLaVA data goes through the fine-tuning mode" });
 
-  const hookKwargs: Record<string, YValue> = { multi_turn_key: "conversations", image_key: "image", image_token: "<image>", multi_turn_content_key: "value" };
+  const hookKwargs: Record<string, YValue> = {
+    multi_turn_key: "conversations",
+    image_key: "image",
+    image_token: "<image>",
+    multi_turn_content_key: "value",
+  };
   if (chat && ir.template.cerebras_style) hookKwargs.system_prompt_style = ir.template.cerebras_style;
   hookKwargs.phase = chat ? 2 : 1;
   const processing: Record<string, YValue> = {
@@ -130,8 +192,21 @@ export function emitDataPreprocess(ir: PhaseIR, d: Derived, p: HdfWriterIR): { d
     wikitext_detokenize: p.wikitext_detokenize,
     UNSAFE_skip_jsonl_decoding_errors: false,
   };
-  for (const [k, key] of [["huggingface_tokenizer", "processing.huggingface_tokenizer"], ["max_seq_length", "processing.max_seq_length"], ["write_in_batch", "processing.write_in_batch"], ["resume_from_checkpoint", "processing.resume_from_checkpoint"], ["shuffle_seed", "processing.seed"], ["use_ftfy", "dataset.use_ftfy"], ["ftfy_normalizer", "dataset.ftfy_normalizer"], ["wikitext_detokenize", "dataset.wikitext_detokenize"]] as const) from(`processing.${k}`, key);
-  origins.set("processing.read_hook", { ir: "template.layout", derived: "chat → finetuning_llava_hook, plain → its prompt–completion variant" });
+  for (const [k, key] of [
+    ["huggingface_tokenizer", "processing.huggingface_tokenizer"],
+    ["max_seq_length", "processing.max_seq_length"],
+    ["write_in_batch", "processing.write_in_batch"],
+    ["resume_from_checkpoint", "processing.resume_from_checkpoint"],
+    ["shuffle_seed", "processing.seed"],
+    ["use_ftfy", "dataset.use_ftfy"],
+    ["ftfy_normalizer", "dataset.ftfy_normalizer"],
+    ["wikitext_detokenize", "dataset.wikitext_detokenize"],
+  ] as const)
+    from(`processing.${k}`, key);
+  origins.set("processing.read_hook", {
+    ir: "template.layout",
+    derived: "chat → finetuning_llava_hook, plain → its prompt–completion variant",
+  });
   from("processing.read_hook_kwargs.system_prompt_style", "dataset.system_prompt_style");
   const dataset: Record<string, YValue> = { num_patches: d.numPatches, is_multimodal: true, max_num_img: 1 };
   from("dataset.num_patches", "dataset.num_patches");

@@ -22,18 +22,44 @@ function writeValue(w: CodeBlockWriter, v: Json, at: string, notes: Notes): void
     return;
   }
   if (Array.isArray(v)) {
-    if (isScalarArray(v)) { w.write("[" + v.map((x) => JSON.stringify(x)).join(", ") + "]"); return; }
+    if (isScalarArray(v)) {
+      w.write("[" + v.map((x) => JSON.stringify(x)).join(", ") + "]");
+      return;
+    }
     w.write("[").newLine();
-    w.indent(() => v.forEach((x, i) => { writeValue(w, x, `${at}.${i}`, notes); w.write(",").newLine(); }));
+    w.indent(() =>
+      v.forEach((x, i) => {
+        writeValue(w, x, `${at}.${i}`, notes);
+        w.write(",").newLine();
+      }),
+    );
     w.write("]");
     return;
   }
   const entries = Object.entries(v).filter(([, x]) => x !== undefined);
-  if (entries.length === 0) { w.write("{}"); return; }
+  if (entries.length === 0) {
+    w.write("{}");
+    return;
+  }
   // Small flat objects stay on one line.
-  if (entries.every(([k, x]) => (x === null || typeof x !== "object" || (Array.isArray(x) && isScalarArray(x))) && !notes[at ? `${at}.${k}` : k])) {
-    const line = "{ " + entries.map(([k, x]) => `${IDENT.test(k) ? k : JSON.stringify(k)}: ${Array.isArray(x) ? "[" + x.map((y) => JSON.stringify(y)).join(", ") + "]" : JSON.stringify(x)}`).join(", ") + " }";
-    if (line.length <= 96) { w.write(line); return; }
+  if (
+    entries.every(
+      ([k, x]) => (x === null || typeof x !== "object" || (Array.isArray(x) && isScalarArray(x))) && !notes[at ? `${at}.${k}` : k],
+    )
+  ) {
+    const line =
+      "{ " +
+      entries
+        .map(
+          ([k, x]) =>
+            `${IDENT.test(k) ? k : JSON.stringify(k)}: ${Array.isArray(x) ? "[" + x.map((y) => JSON.stringify(y)).join(", ") + "]" : JSON.stringify(x)}`,
+        )
+        .join(", ") +
+      " }";
+    if (line.length <= 96) {
+      w.write(line);
+      return;
+    }
   }
   w.write("{").newLine();
   w.indent(() => {
@@ -61,7 +87,8 @@ export function trainProgram(cfg: PhaseRunConfig, model: ModelIR, extra: { heade
   w.blankLine();
   w.writeLine(`import { main, type PhaseRunConfig } from "llavac/runtime";`);
   w.blankLine();
-  const v = model.vision, t = model.language;
+  const v = model.vision,
+    t = model.language;
   const graph = [
     `The model graph of \`${oneLine(model.$name ?? "model")}\`:`,
     `  image_model            ${oneLine(v.$name ?? "vit")}: ViT, ${v.num_hidden_layers} × ${v.hidden_size}, ${v.num_heads} heads, ${cfg.model.arch.vision.image_size.join("×")} px / ${cfg.model.arch.vision.patch_size.join("×")} patches, select_layer ${v.select_layer} (${v.select})`,

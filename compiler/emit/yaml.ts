@@ -54,10 +54,14 @@ function toNode(v: YValue): Node {
   }
   if (typeof v === "boolean") return scalar(v ? "true" : "false", "bool");
   if (typeof v === "string") return scalar(v, "str");
-  if (v instanceof Flow) return { kind: "sequence", tag: TAG + "seq", tagged: false, style: COLLECTION_STYLE.FLOW, items: v.items.map(toNode) };
+  if (v instanceof Flow)
+    return { kind: "sequence", tag: TAG + "seq", tagged: false, style: COLLECTION_STYLE.FLOW, items: v.items.map(toNode) };
   if (Array.isArray(v)) return { kind: "sequence", tag: TAG + "seq", tagged: false, style: COLLECTION_STYLE.BLOCK, items: v.map(toNode) };
   return {
-    kind: "mapping", tag: TAG + "map", tagged: false, style: COLLECTION_STYLE.BLOCK,
+    kind: "mapping",
+    tag: TAG + "map",
+    tagged: false,
+    style: COLLECTION_STYLE.BLOCK,
     items: Object.entries(v).map(([k, x]) => ({ key: scalar(k, "str"), value: toNode(x) })),
   };
 }

@@ -25,7 +25,10 @@ function commentOf(line: string): { text: string; column: number } | undefined {
   let quote: string | undefined;
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
-    if (quote) { if (c === quote) quote = undefined; continue; }
+    if (quote) {
+      if (c === quote) quote = undefined;
+      continue;
+    }
     if (c === '"' || c === "'") quote = c;
     else if (c === "#" && (i === 0 || /\s/.test(line[i - 1]!))) return { text: line.slice(i).replace(/^#+/, "").trim(), column: i };
   }
@@ -51,17 +54,24 @@ function expansionProblem(root: unknown): string | undefined {
     if (problem || v === null || typeof v !== "object") return 1;
     const known = size.get(v);
     if (known !== undefined) return known;
-    if (active.has(v)) { problem = "it has a recursive alias (a node that contains itself), which has no finite value"; return 1; }
+    if (active.has(v)) {
+      problem = "it has a recursive alias (a node that contains itself), which has no finite value";
+      return 1;
+    }
     active.add(v);
     let n = 1;
-    for (const x of Array.isArray(v) ? v : Object.values(v)) { n += count(x); if (n > MAX_EXPANDED) break; }
+    for (const x of Array.isArray(v) ? v : Object.values(v)) {
+      n += count(x);
+      if (n > MAX_EXPANDED) break;
+    }
     active.delete(v);
     size.set(v, n);
     return n;
   };
   const n = count(root);
   if (problem) return problem;
-  if (n > MAX_EXPANDED) return `its aliases (\`*name\`) expand it to more than ${MAX_EXPANDED.toLocaleString("en-US")} values; a params file has a few hundred`;
+  if (n > MAX_EXPANDED)
+    return `its aliases (\`*name\`) expand it to more than ${MAX_EXPANDED.toLocaleString("en-US")} values; a params file has a few hundred`;
   return undefined;
 }
 
@@ -74,7 +84,8 @@ export function readYaml(file: string, text: string): YamlSource {
   const keys = new Map<string, number>();
   type Frame = { kind: "map" | "seq"; path: string; index: number; key?: string | undefined };
   const stack: Frame[] = [];
-  const childPath = (f: Frame) => (f.kind === "map" ? (f.path ? `${f.path}.${f.key}` : f.key!) : f.path ? `${f.path}.${f.index}` : String(f.index));
+  const childPath = (f: Frame) =>
+    f.kind === "map" ? (f.path ? `${f.path}.${f.key}` : f.key!) : f.path ? `${f.path}.${f.index}` : String(f.index);
   const done = (f: Frame | undefined) => {
     if (!f) return;
     if (f.kind === "map") f.key = undefined;
@@ -98,8 +109,13 @@ export function readYaml(file: string, text: string): YamlSource {
   const lineStarts = [0];
   for (let i = 0; i < text.length; i++) if (text[i] === "\n") lineStarts.push(i + 1);
   const lineOf = (offset: number) => {
-    let lo = 0, hi = lineStarts.length - 1;
-    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (lineStarts[mid]! <= offset) lo = mid; else hi = mid - 1; }
+    let lo = 0,
+      hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
     return lo;
   };
   const keyAtLine = new Map<number, string>();
@@ -117,12 +133,23 @@ export function readYaml(file: string, text: string): YamlSource {
     }
     // A comment on its own line belongs with the next key.
     let before = "";
-    for (let j = i + 1; j < lines.length; j++) { const k = keyAtLine.get(j); if (k) { before = k; break; } }
+    for (let j = i + 1; j < lines.length; j++) {
+      const k = keyAtLine.get(j);
+      if (k) {
+        before = k;
+        break;
+      }
+    }
     const firstKey = Math.min(...[...keys.values()].map(lineOf));
     standalone.push({ before: i < firstKey ? "" : before, text: c.text, line: i + 1 });
   });
   return {
-    file, text, value, keys, trailing, standalone,
+    file,
+    text,
+    value,
+    keys,
+    trailing,
+    standalone,
     position: (offset) => ({ line: lineOf(offset) + 1, column: offset - lineStarts[lineOf(offset)]! + 1 }),
   };
 }

@@ -7,7 +7,9 @@ import { DataConfig as DataConfig230 } from "./cerebras-2.3.0.js";
 const int = z.number().int();
 const num = z.number();
 
-const Model = LlavaModelFields.omit({ mixed_precision: true, fp16_type: true }).extend({ name: z.literal("llava") }).superRefine(checkLlavaModel);
+const Model = LlavaModelFields.omit({ mixed_precision: true, fp16_type: true })
+  .extend({ name: z.literal("llava") })
+  .superRefine(checkLlavaModel);
 // 2.3.0's trainer layout keeps the precision keys in the model and the loaders, and has no backend block.
 const Model230 = LlavaModelFields.superRefine(checkLlavaModel);
 
@@ -16,7 +18,11 @@ const Loader230 = DataConfig230.omit({ micro_batch_size: true });
 
 const lrSegment = z.strictObject({ initial_learning_rate: num.min(0), end_learning_rate: num.min(0), total_iters: int.nonnegative() });
 const Scheduler = z.union([
-  z.strictObject({ SequentialLR: z.strictObject({ schedulers: z.array(z.union([z.strictObject({ LinearLR: lrSegment }), z.strictObject({ CosineDecayLR: lrSegment })])).min(1) }) }),
+  z.strictObject({
+    SequentialLR: z.strictObject({
+      schedulers: z.array(z.union([z.strictObject({ LinearLR: lrSegment }), z.strictObject({ CosineDecayLR: lrSegment })])).min(1),
+    }),
+  }),
   z.strictObject({ LinearLR: lrSegment }),
   z.strictObject({ CosineDecayLR: lrSegment }),
   z.strictObject({ ConstantLR: z.strictObject({ learning_rate: num.positive() }) }),
@@ -31,37 +37,55 @@ const Callback = z.union([
   z.strictObject({ LoadCheckpointStates: z.strictObject({ load_checkpoint_states: z.string() }) }),
 ]);
 
-function trainerConfig<M extends z.ZodType<{ image_model: { image_size: number[] } }>, L extends z.ZodType<{ image_data_size: number[] }>>(model: M, loader: L, backend: boolean) {
-  return z.strictObject({
-  trainer: z.strictObject({
-    init: z.strictObject({
-      ...(backend ? { backend: z.strictObject({ backend_type: z.enum(["CSX", "CPU", "GPU"]) }) } : {}),
-      seed: int.optional(),
-      model,
-      optimizer: z.strictObject({
-        AdamW: z.strictObject({ betas: z.tuple([num.min(0).lt(1), num.min(0).lt(1)]), eps: num.positive(), weight_decay: num.min(0).optional(), correct_bias: z.boolean().optional() }),
+function trainerConfig<M extends z.ZodType<{ image_model: { image_size: number[] } }>, L extends z.ZodType<{ image_data_size: number[] }>>(
+  model: M,
+  loader: L,
+  backend: boolean,
+) {
+  return z
+    .strictObject({
+      trainer: z.strictObject({
+        init: z.strictObject({
+          ...(backend ? { backend: z.strictObject({ backend_type: z.enum(["CSX", "CPU", "GPU"]) }) } : {}),
+          seed: int.optional(),
+          model,
+          optimizer: z.strictObject({
+            AdamW: z.strictObject({
+              betas: z.tuple([num.min(0).lt(1), num.min(0).lt(1)]),
+              eps: num.positive(),
+              weight_decay: num.min(0).optional(),
+              correct_bias: z.boolean().optional(),
+            }),
+          }),
+          schedulers: z.array(Scheduler).min(1),
+          precision: z.strictObject({
+            enabled: z.boolean(),
+            fp16_type: z.enum(["bfloat16", "float16", "cbfloat16"]).optional(),
+            loss_scaling_factor: z.union([num.min(0), z.literal("dynamic")]).optional(),
+            max_gradient_norm: num.positive().optional(),
+            log_loss_scale: z.boolean().optional(),
+          }),
+          loop: z.strictObject({
+            max_steps: int.positive(),
+            eval_frequency: int.positive().optional(),
+            eval_steps: int.nonnegative().optional(),
+          }),
+          checkpoint: z.strictObject({ steps: int.nonnegative() }),
+          logging: z.strictObject({ log_steps: int.positive() }),
+          callbacks: z.array(Callback),
+        }),
+        fit: z.strictObject({ train_dataloader: loader, val_dataloader: loader.optional() }),
+        validate: z.strictObject({ val_dataloader: loader }).optional(),
+        validate_all: z.strictObject({ val_dataloaders: z.union([loader, z.array(loader)]) }).optional(),
       }),
-      schedulers: z.array(Scheduler).min(1),
-      precision: z.strictObject({
-        enabled: z.boolean(),
-        fp16_type: z.enum(["bfloat16", "float16", "cbfloat16"]).optional(),
-        loss_scaling_factor: z.union([num.min(0), z.literal("dynamic")]).optional(),
-        max_gradient_norm: num.positive().optional(),
-        log_loss_scale: z.boolean().optional(),
-      }),
-      loop: z.strictObject({ max_steps: int.positive(), eval_frequency: int.positive().optional(), eval_steps: int.nonnegative().optional() }),
-      checkpoint: z.strictObject({ steps: int.nonnegative() }),
-      logging: z.strictObject({ log_steps: int.positive() }),
-      callbacks: z.array(Callback),
-    }),
-    fit: z.strictObject({ train_dataloader: loader, val_dataloader: loader.optional() }),
-    validate: z.strictObject({ val_dataloader: loader }).optional(),
-    validate_all: z.strictObject({ val_dataloaders: z.union([loader, z.array(loader)]) }).optional(),
-  }),
-  }).superRefine((c, ctx) => {
-    const t = c.trainer as unknown as { init: { model: { image_model: { image_size: number[] } } }; fit: { train_dataloader: { image_data_size: number[] }; val_dataloader?: { image_data_size: number[] } } };
-    checkImageDataSize({ train_input: t.fit.train_dataloader, eval_input: t.fit.val_dataloader, model: t.init.model }, ctx);
-  });
+    })
+    .superRefine((c, ctx) => {
+      const t = c.trainer as unknown as {
+        init: { model: { image_model: { image_size: number[] } } };
+        fit: { train_dataloader: { image_data_size: number[] }; val_dataloader?: { image_data_size: number[] } };
+      };
+      checkImageDataSize({ train_input: t.fit.train_dataloader, eval_input: t.fit.val_dataloader, model: t.init.model }, ctx);
+    });
 }
 
 export const TrainerConfig = trainerConfig(Model, Loader, true);
@@ -81,10 +105,17 @@ export const DataPreprocess = z.strictObject({
     max_seq_length: int.positive(),
     write_in_batch: z.boolean().optional(),
     resume_from_checkpoint: z.boolean().optional(),
-    read_hook: z.enum(["cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook", "cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook_prompt_completion"]),
+    read_hook: z.enum([
+      "cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook",
+      "cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook_prompt_completion",
+    ]),
     read_hook_kwargs: z.strictObject({
-      multi_turn_key: z.string(), image_key: z.string(), image_token: z.string(), multi_turn_content_key: z.string(),
-      system_prompt_style: z.string().optional(), phase: z.union([z.literal(1), z.literal(2)]),
+      multi_turn_key: z.string(),
+      image_key: z.string(),
+      image_token: z.string(),
+      multi_turn_content_key: z.string(),
+      system_prompt_style: z.string().optional(),
+      phase: z.union([z.literal(1), z.literal(2)]),
     }),
     shuffle_seed: int.optional(),
     shuffle: z.boolean().optional(),

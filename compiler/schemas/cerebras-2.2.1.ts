@@ -13,7 +13,11 @@ const bool = z.boolean();
 
 const transform = z.discriminatedUnion("name", [
   z.strictObject({ name: z.literal("expand_to_square"), background_color: z.tuple([int, int, int]) }),
-  z.strictObject({ name: z.literal("resize"), size: int.positive(), interpolation: z.enum(["bicubic", "bilinear", "nearest", "lanczos"]).optional() }),
+  z.strictObject({
+    name: z.literal("resize"),
+    size: int.positive(),
+    interpolation: z.enum(["bicubic", "bilinear", "nearest", "lanczos"]).optional(),
+  }),
   z.strictObject({ name: z.literal("center_crop"), size: int.positive() }),
   z.strictObject({ name: z.literal("to_tensor") }),
   z.strictObject({ name: z.literal("normalize"), mean: z.array(num).length(3), std: z.array(num.positive()).length(3) }),
@@ -40,86 +44,96 @@ export const DataConfig = z.strictObject({
   max_sequence_length: z.never().optional(),
 });
 
-export const ViTModel = z.strictObject({
-  name: z.literal("ViTModel"),
-  position_embedding_type: z.enum(["fixed", "learned"]).nullable().optional(),
-  embedding_dropout_rate: num.min(0).max(1).optional(),
-  hidden_size: int.positive(),
-  use_post_embed_layer_norm: bool.optional(),
-  use_embed_proj_bias: bool.optional(),
-  num_hidden_layers: int.positive(),
-  layer_norm_epsilon: num.positive().optional(),
-  num_heads: int.positive(),
-  attention_module: str.optional(),
-  attention_type: z.enum(["scaled_dot_product", "dot_product"]).optional(),
-  attention_softmax_fp32: bool.optional(),
-  dropout_rate: num.min(0).max(1).optional(),
-  nonlinearity: str.optional(),
-  pooler_nonlinearity: str.nullable().optional(),
-  attention_dropout_rate: num.min(0).max(1).optional(),
-  use_projection_bias_in_attention: bool.optional(),
-  use_ffn_bias_in_attention: bool.optional(),
-  filter_size: int.positive(),
-  use_ffn_bias: bool.optional(),
-  use_final_layer_norm: bool.optional(),
-  initializer_range: num.positive().optional(),
-  norm_first: bool.optional(),
-  image_size: z.tuple([int.positive(), int.positive()]),
-  num_channels: int.positive().optional(),
-  patch_size: z.tuple([int.positive(), int.positive()]),
-  use_conv_patchified_embedding: bool.optional(),
-  use_encoder_pooler_layer: bool.optional(),
-  prepend_cls_token: bool.optional(),
-}).superRefine((v, ctx) => {
-  if (v.image_size[0] % v.patch_size[0] !== 0 || v.image_size[1] % v.patch_size[1] !== 0) ctx.addIssue({ code: "custom", message: "image_size must be divisible by patch_size", path: ["patch_size"] });
-});
+export const ViTModel = z
+  .strictObject({
+    name: z.literal("ViTModel"),
+    position_embedding_type: z.enum(["fixed", "learned"]).nullable().optional(),
+    embedding_dropout_rate: num.min(0).max(1).optional(),
+    hidden_size: int.positive(),
+    use_post_embed_layer_norm: bool.optional(),
+    use_embed_proj_bias: bool.optional(),
+    num_hidden_layers: int.positive(),
+    layer_norm_epsilon: num.positive().optional(),
+    num_heads: int.positive(),
+    attention_module: str.optional(),
+    attention_type: z.enum(["scaled_dot_product", "dot_product"]).optional(),
+    attention_softmax_fp32: bool.optional(),
+    dropout_rate: num.min(0).max(1).optional(),
+    nonlinearity: str.optional(),
+    pooler_nonlinearity: str.nullable().optional(),
+    attention_dropout_rate: num.min(0).max(1).optional(),
+    use_projection_bias_in_attention: bool.optional(),
+    use_ffn_bias_in_attention: bool.optional(),
+    filter_size: int.positive(),
+    use_ffn_bias: bool.optional(),
+    use_final_layer_norm: bool.optional(),
+    initializer_range: num.positive().optional(),
+    norm_first: bool.optional(),
+    image_size: z.tuple([int.positive(), int.positive()]),
+    num_channels: int.positive().optional(),
+    patch_size: z.tuple([int.positive(), int.positive()]),
+    use_conv_patchified_embedding: bool.optional(),
+    use_encoder_pooler_layer: bool.optional(),
+    prepend_cls_token: bool.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.image_size[0] % v.patch_size[0] !== 0 || v.image_size[1] % v.patch_size[1] !== 0)
+      ctx.addIssue({ code: "custom", message: "image_size must be divisible by patch_size", path: ["patch_size"] });
+  });
 
-export const LlamaModel = z.strictObject({
-  name: z.literal("LlamaModel"),
-  vocab_size: int.positive(),
-  hidden_size: int.positive(),
-  position_embedding_type: z.enum(["rotary", "learned", "fixed", "alibi", "relative"]).optional(),
-  position_embedding_offset: int.optional(),
-  rotary_dim: int.positive().optional(),
-  rope_theta: num.positive().optional(),
-  share_embedding_weights: bool.optional(),
-  max_position_embeddings: int.positive(),
-  embd_pdrop: num.min(0).max(1).optional(),
-  num_hidden_layers: int.positive(),
-  dropout_rate: num.min(0).max(1).optional(),
-  layer_norm_epsilon: num.positive().optional(),
-  norm_type: z.enum(["rmsnorm", "layernorm"]).optional(),
-  num_heads: int.positive(),
-  attention_module: z.enum(["aiayn_attention", "multiquery_attention"]).optional(),
-  extra_attention_params: z.record(str, z.unknown()).optional(),
-  attention_type: z.enum(["scaled_dot_product", "dot_product"]).optional(),
-  attention_dropout_rate: num.min(0).max(1).optional(),
-  attention_softmax_fp32: bool.optional(),
-  use_projection_bias_in_attention: bool.optional(),
-  use_ffn_bias_in_attention: bool.optional(),
-  filter_size: int.positive(),
-  nonlinearity: str.optional(),
-  use_ffn_bias: bool.optional(),
-  use_bias_in_output: bool.optional(),
-  initializer_range: num.positive().optional(),
-  embeddings_scale: num.optional(),
-  pos_scaling_factor: num.optional(),
-}).superRefine((v, ctx) => {
-  const head = v.hidden_size / v.num_heads;
-  if (!Number.isInteger(head)) ctx.addIssue({ code: "custom", message: "hidden_size must be divisible by num_heads", path: ["num_heads"] });
-  if (v.rotary_dim !== undefined && (v.rotary_dim > head || v.rotary_dim % 2 !== 0)) ctx.addIssue({ code: "custom", message: "rotary_dim must be even and at most hidden_size / num_heads", path: ["rotary_dim"] });
-});
+export const LlamaModel = z
+  .strictObject({
+    name: z.literal("LlamaModel"),
+    vocab_size: int.positive(),
+    hidden_size: int.positive(),
+    position_embedding_type: z.enum(["rotary", "learned", "fixed", "alibi", "relative"]).optional(),
+    position_embedding_offset: int.optional(),
+    rotary_dim: int.positive().optional(),
+    rope_theta: num.positive().optional(),
+    share_embedding_weights: bool.optional(),
+    max_position_embeddings: int.positive(),
+    embd_pdrop: num.min(0).max(1).optional(),
+    num_hidden_layers: int.positive(),
+    dropout_rate: num.min(0).max(1).optional(),
+    layer_norm_epsilon: num.positive().optional(),
+    norm_type: z.enum(["rmsnorm", "layernorm"]).optional(),
+    num_heads: int.positive(),
+    attention_module: z.enum(["aiayn_attention", "multiquery_attention"]).optional(),
+    extra_attention_params: z.record(str, z.unknown()).optional(),
+    attention_type: z.enum(["scaled_dot_product", "dot_product"]).optional(),
+    attention_dropout_rate: num.min(0).max(1).optional(),
+    attention_softmax_fp32: bool.optional(),
+    use_projection_bias_in_attention: bool.optional(),
+    use_ffn_bias_in_attention: bool.optional(),
+    filter_size: int.positive(),
+    nonlinearity: str.optional(),
+    use_ffn_bias: bool.optional(),
+    use_bias_in_output: bool.optional(),
+    initializer_range: num.positive().optional(),
+    embeddings_scale: num.optional(),
+    pos_scaling_factor: num.optional(),
+  })
+  .superRefine((v, ctx) => {
+    const head = v.hidden_size / v.num_heads;
+    if (!Number.isInteger(head))
+      ctx.addIssue({ code: "custom", message: "hidden_size must be divisible by num_heads", path: ["num_heads"] });
+    if (v.rotary_dim !== undefined && (v.rotary_dim > head || v.rotary_dim % 2 !== 0))
+      ctx.addIssue({ code: "custom", message: "rotary_dim must be even and at most hidden_size / num_heads", path: ["rotary_dim"] });
+  });
 
-export const FeedForwardNetwork = z.strictObject({
-  name: z.enum(["FeedForwardNetwork", "MLP"]),
-  input_unit: int.positive(),
-  layers_units: z.array(int.positive()).min(1),
-  layers_activation: z.array(str.nullable()).optional(),
-  layers_dropout_rates: z.array(num.nullable()).optional(),
-  use_bias: bool.optional(),
-}).superRefine((v, ctx) => {
-  if (v.layers_activation && v.layers_activation.length !== v.layers_units.length) ctx.addIssue({ code: "custom", message: "layers_activation needs one entry per layer", path: ["layers_activation"] });
-});
+export const FeedForwardNetwork = z
+  .strictObject({
+    name: z.enum(["FeedForwardNetwork", "MLP"]),
+    input_unit: int.positive(),
+    layers_units: z.array(int.positive()).min(1),
+    layers_activation: z.array(str.nullable()).optional(),
+    layers_dropout_rates: z.array(num.nullable()).optional(),
+    use_bias: bool.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.layers_activation && v.layers_activation.length !== v.layers_units.length)
+      ctx.addIssue({ code: "custom", message: "layers_activation needs one entry per layer", path: ["layers_activation"] });
+  });
 
 export const LlavaModelFields = z.strictObject({
   freeze: z.array(str),
@@ -141,11 +155,23 @@ export const LlavaModelFields = z.strictObject({
 type ModelForChecks = Pick<z.infer<typeof LlavaModelFields>, "loss_scaling" | "loss_weight" | "projector" | "image_model" | "text_model">;
 
 export const checkLlavaModel = (m: ModelForChecks, ctx: z.RefinementCtx): void => {
-  if (m.loss_scaling === "num_tokens" && m.loss_weight !== 1) ctx.addIssue({ code: "custom", message: "loss_weight must be 1.0 with num_tokens scaling", path: ["loss_weight"] });
+  if (m.loss_scaling === "num_tokens" && m.loss_weight !== 1)
+    ctx.addIssue({ code: "custom", message: "loss_weight must be 1.0 with num_tokens scaling", path: ["loss_weight"] });
   const proj = m.projector.image_model;
-  if (m.image_model.hidden_size !== m.text_model.hidden_size && !proj) ctx.addIssue({ code: "custom", message: "a projector is required when the hidden sizes differ", path: ["projector"] });
-  if (proj && proj.input_unit !== m.image_model.hidden_size) ctx.addIssue({ code: "custom", message: "projector input_unit must equal image_model.hidden_size", path: ["projector", "image_model", "input_unit"] });
-  if (proj && proj.layers_units[proj.layers_units.length - 1] !== m.text_model.hidden_size) ctx.addIssue({ code: "custom", message: "the projector's last layer must output text_model.hidden_size", path: ["projector", "image_model", "layers_units"] });
+  if (m.image_model.hidden_size !== m.text_model.hidden_size && !proj)
+    ctx.addIssue({ code: "custom", message: "a projector is required when the hidden sizes differ", path: ["projector"] });
+  if (proj && proj.input_unit !== m.image_model.hidden_size)
+    ctx.addIssue({
+      code: "custom",
+      message: "projector input_unit must equal image_model.hidden_size",
+      path: ["projector", "image_model", "input_unit"],
+    });
+  if (proj && proj.layers_units[proj.layers_units.length - 1] !== m.text_model.hidden_size)
+    ctx.addIssue({
+      code: "custom",
+      message: "the projector's last layer must output text_model.hidden_size",
+      path: ["projector", "image_model", "layers_units"],
+    });
 };
 
 export const LlavaModelConfig = LlavaModelFields.superRefine(checkLlavaModel);
@@ -189,7 +215,11 @@ export const RunConfig = z.strictObject({
   job_priority: z.enum(["p1", "p2", "p3"]).optional(),
   seed: int.optional(),
   mgmt_namespace: str.optional(),
-  load_checkpoint_states: str.regex(/^(model|optimizer|sparsity|dataloader|grad_scaler|lr_scheduler|global_step)(,(model|optimizer|sparsity|dataloader|grad_scaler|lr_scheduler|global_step))*$/).optional(),
+  load_checkpoint_states: str
+    .regex(
+      /^(model|optimizer|sparsity|dataloader|grad_scaler|lr_scheduler|global_step)(,(model|optimizer|sparsity|dataloader|grad_scaler|lr_scheduler|global_step))*$/,
+    )
+    .optional(),
   target_device: z.enum(["CPU", "GPU", "CSX"]).optional(),
   mode: z.enum(["train", "eval", "eval_all", "sideband_eval_all", "train_and_eval", "sideband_train_and_eval", "inference"]).optional(),
   wsc_log_level: str.optional(),
@@ -237,26 +267,40 @@ export const RunConfig = z.strictObject({
 });
 
 /** image_data_size of each input must match the image model's image_size (every release). */
-export function checkImageDataSize(c: { train_input?: { image_data_size: number[] } | undefined; eval_input?: { image_data_size: number[] } | undefined; model: { image_model: { image_size: number[] } } }, ctx: z.RefinementCtx): void {
+export function checkImageDataSize(
+  c: {
+    train_input?: { image_data_size: number[] } | undefined;
+    eval_input?: { image_data_size: number[] } | undefined;
+    model: { image_model: { image_size: number[] } };
+  },
+  ctx: z.RefinementCtx,
+): void {
   for (const section of ["train_input", "eval_input"] as const) {
     const input = c[section];
     if (!input) continue;
     const [, h, w] = input.image_data_size;
     const [ih, iw] = c.model.image_model.image_size;
-    if (h !== ih || w !== iw) ctx.addIssue({ code: "custom", message: "image_data_size must match model.image_model.image_size", path: [section, "image_data_size"] });
+    if (h !== ih || w !== iw)
+      ctx.addIssue({
+        code: "custom",
+        message: "image_data_size must match model.image_model.image_size",
+        path: [section, "image_data_size"],
+      });
   }
 }
 
 /** The flat LLaVA config (2.2.1 and 2.3.0) around a release's data config. */
 export function flatLlavaConfig<D extends z.ZodType<{ image_data_size: number[] }>>(data: D) {
-  return z.strictObject({
-    train_input: data.optional(),
-    eval_input: data.optional(),
-    model: LlavaModelConfig,
-    optimizer: OptimizerConfig,
-    runconfig: RunConfig,
-    sparsity: z.record(str, z.unknown()).optional(),
-  }).superRefine(checkImageDataSize);
+  return z
+    .strictObject({
+      train_input: data.optional(),
+      eval_input: data.optional(),
+      model: LlavaModelConfig,
+      optimizer: OptimizerConfig,
+      runconfig: RunConfig,
+      sparsity: z.record(str, z.unknown()).optional(),
+    })
+    .superRefine(checkImageDataSize);
 }
 
 export const LlavaConfig = flatLlavaConfig(DataConfig);
@@ -297,7 +341,15 @@ const datasetBase = {
 };
 
 /** The system-prompt registry of create_hdf5_dataset.py's LlavaPhaseTwo preprocessor (2.2.1 and 2.3.0). */
-export const SYSTEM_PROMPT_STYLES = ["vicuna_v1", "vicuna_v0", "llava_v0", "llava_v1", "llava_plain", "zephyr", "mistral_instruct"] as const;
+export const SYSTEM_PROMPT_STYLES = [
+  "vicuna_v1",
+  "vicuna_v0",
+  "llava_v0",
+  "llava_v1",
+  "llava_plain",
+  "zephyr",
+  "mistral_instruct",
+] as const;
 
 export const PhaseOnePreprocess = z.strictObject({
   setup: setupSchema.extend({ dataset_processor: z.literal("LlavaPhaseOnePreprocessor") }),

@@ -70,7 +70,9 @@ export function findNodeGyp(env: NodeJS.ProcessEnv = process.env): string {
     const cli = realpathSync(npm); // …/npm/bin/npm-cli.js
     candidates.push(path.join(path.dirname(cli), "..", "node_modules", "node-gyp", "bin", "node-gyp.js"));
   }
-  candidates.push(path.join(path.dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"));
+  candidates.push(
+    path.join(path.dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+  );
   for (const c of candidates) if (existsSync(c)) return path.resolve(c);
   const onPath = run("sh", ["-c", "command -v node-gyp"], { env }).stdout.trim();
   if (onPath) return onPath;
@@ -83,7 +85,8 @@ export function findNodeGyp(env: NodeJS.ProcessEnv = process.env): string {
  * node-gyp's own cache. null: none here (node-gyp would try to download them).
  */
 export function findNodeHeaders(env: NodeJS.ProcessEnv = process.env): string | null {
-  const has = (dir: string) => existsSync(path.join(dir, "include", "node", "node_api.h")) && existsSync(path.join(dir, "include", "node", "common.gypi"));
+  const has = (dir: string) =>
+    existsSync(path.join(dir, "include", "node", "node_api.h")) && existsSync(path.join(dir, "include", "node", "common.gypi"));
   const configured = env.npm_config_nodedir ?? run("npm", ["config", "get", "nodedir"], { env }).stdout.trim();
   if (configured && configured !== "undefined" && has(configured)) return configured;
   const prefix = path.resolve(path.dirname(process.execPath), "..");
@@ -115,7 +118,9 @@ const INCLUDE = "tensorflow/include/";
 /** Unpack the two libraries and the header tree into deps/ (replacing what was there). */
 function unpack(wheel: string, pkgDir: string, log: (s: string) => void): void {
   // adm-zip is a dependency of tfjs-node itself, so it is present wherever the package is.
-  const AdmZip = createRequire(path.join(pkgDir, "package.json"))("adm-zip") as new (file: string) => {
+  const AdmZip = createRequire(path.join(pkgDir, "package.json"))("adm-zip") as new (
+    file: string,
+  ) => {
     getEntries(): { entryName: string; isDirectory: boolean; getData(): Buffer }[];
   };
   let zip;
@@ -127,7 +132,8 @@ function unpack(wheel: string, pkgDir: string, log: (s: string) => void): void {
   const entries = zip.getEntries();
   const names = new Set(entries.map((e) => e.entryName));
   for (const need of [LIB, FRAMEWORK, INCLUDE + "tensorflow/c/c_api.h", INCLUDE + "tensorflow/c/eager/c_api.h"]) {
-    if (!names.has(need)) throw new InstallError(`${path.basename(wheel)} has no ${need}: not a TensorFlow 2.x Linux wheel (tensorflow-cpu or tensorflow)`);
+    if (!names.has(need))
+      throw new InstallError(`${path.basename(wheel)} has no ${need}: not a TensorFlow 2.x Linux wheel (tensorflow-cpu or tensorflow)`);
   }
   const deps = path.join(pkgDir, "deps");
   const staging = path.join(pkgDir, `deps.llavac-${process.pid}`);
@@ -139,9 +145,13 @@ function unpack(wheel: string, pkgDir: string, log: (s: string) => void): void {
     let out: string | null = null;
     if (e.entryName === LIB) out = path.join(staging, "lib", "libtensorflow.so");
     else if (e.entryName === FRAMEWORK) out = path.join(staging, "lib", "libtensorflow_framework.so.2");
-    else if (e.entryName.startsWith(INCLUDE)) { out = path.join(staging, "include", e.entryName.slice(INCLUDE.length)); headers++; }
+    else if (e.entryName.startsWith(INCLUDE)) {
+      out = path.join(staging, "include", e.entryName.slice(INCLUDE.length));
+      headers++;
+    }
     if (!out) continue;
-    if (!path.resolve(out).startsWith(staging + path.sep)) throw new InstallError(`${wheel}: entry ${e.entryName} escapes the target folder`);
+    if (!path.resolve(out).startsWith(staging + path.sep))
+      throw new InstallError(`${wheel}: entry ${e.entryName} escapes the target folder`);
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, e.getData());
   }
@@ -166,7 +176,9 @@ export function checkNative(pkg: string, root: string, env: NodeJS.ProcessEnv = 
   const check = JSON.parse(r.stdout) as InstallReport["check"];
   const want = [58, 64, 139, 154];
   if (check.backend !== "tensorflow" || check.matmul.length !== 4 || check.matmul.some((v, i) => v !== want[i])) {
-    throw new InstallError(`the built ${pkg} loads but computes wrongly: backend ${check.backend}, [[1,2,3],[4,5,6]]·[[7,8],[9,10],[11,12]] = ${JSON.stringify(check.matmul)} (want ${JSON.stringify(want)})`);
+    throw new InstallError(
+      `the built ${pkg} loads but computes wrongly: backend ${check.backend}, [[1,2,3],[4,5,6]]·[[7,8],[9,10],[11,12]] = ${JSON.stringify(check.matmul)} (want ${JSON.stringify(want)})`,
+    );
   }
   return check;
 }
@@ -174,7 +186,10 @@ export function checkNative(pkg: string, root: string, env: NodeJS.ProcessEnv = 
 export function installNative(opts: InstallOptions = {}): InstallReport {
   const log = opts.log ?? (() => {});
   const env = { ...process.env, ...opts.env };
-  if (process.platform !== "linux" || process.arch !== "x64") throw new InstallError(`llavac backend install supports linux x64 (this is ${process.platform} ${process.arch}); use npm install @tensorflow/tfjs-node there`);
+  if (process.platform !== "linux" || process.arch !== "x64")
+    throw new InstallError(
+      `llavac backend install supports linux x64 (this is ${process.platform} ${process.arch}); use npm install @tensorflow/tfjs-node there`,
+    );
   if (opts.wheel !== undefined && opts.pip !== undefined) throw new InstallError("give --wheel or --pip, not both");
   if (opts.wheel !== undefined && !existsSync(opts.wheel)) throw new InstallError(`wheel not found: ${opts.wheel}`);
   const pkg = opts.gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
@@ -185,7 +200,10 @@ export function installNative(opts: InstallOptions = {}): InstallReport {
   let dir = packageDir(root, pkg);
   if (!dir) {
     log(`npm install --no-save --ignore-scripts ${pkg}@${TFJS_NODE_VERSION} (in ${root})`);
-    const r = run("npm", ["install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", `${pkg}@${TFJS_NODE_VERSION}`], { cwd: root, env });
+    const r = run("npm", ["install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", `${pkg}@${TFJS_NODE_VERSION}`], {
+      cwd: root,
+      env,
+    });
     if (r.status !== 0) throw new InstallError(`npm could not fetch ${pkg}@${TFJS_NODE_VERSION}:\n${tail(r.stderr)}`);
     dir = packageDir(root, pkg);
     if (!dir) throw new InstallError(`npm installed ${pkg} but ${path.join(root, "node_modules", pkg)} has no binding.gyp`);
@@ -211,9 +229,19 @@ export function installNative(opts: InstallOptions = {}): InstallReport {
   const nodeGyp = findNodeGyp(env);
   const nodedir = findNodeHeaders(env);
   const modulePath = path.join(dir, "lib", `napi-v${NAPI_VERSION}`);
-  const args = [nodeGyp, "rebuild", `--module_name=tfjs_binding`, `--module_path=${modulePath}`, `--napi_build_version=${NAPI_VERSION}`, `-j`, String(Math.max(1, os.availableParallelism()))];
+  const args = [
+    nodeGyp,
+    "rebuild",
+    `--module_name=tfjs_binding`,
+    `--module_path=${modulePath}`,
+    `--napi_build_version=${NAPI_VERSION}`,
+    `-j`,
+    String(Math.max(1, os.availableParallelism())),
+  ];
   if (nodedir) args.push(`--nodedir=${nodedir}`);
-  log(`node-gyp rebuild against ${nodedir ? `the Node headers in ${nodedir}` : "node-gyp's own headers (may download)"} (${path.relative(root, dir)})`);
+  log(
+    `node-gyp rebuild against ${nodedir ? `the Node headers in ${nodedir}` : "node-gyp's own headers (may download)"} (${path.relative(root, dir)})`,
+  );
   const b = run(process.execPath, args, { cwd: dir, env });
   if (b.status !== 0) throw new InstallError(`node-gyp could not build the binding (${nodeGyp}):\n${tail(b.stderr || b.stdout, 20)}`);
   const binding = path.join(modulePath, "tfjs_binding.node");
@@ -223,15 +251,26 @@ export function installNative(opts: InstallOptions = {}): InstallReport {
 
   // 4. Load and compute.
   const check = checkNative(pkg, root, opts.env);
-  log(`${pkg} loads as tfjs backend "${check.backend}" on TensorFlow ${check.tensorflow}; [[1,2,3],[4,5,6]]·[[7,8],[9,10],[11,12]] = [[${check.matmul.slice(0, 2)}],[${check.matmul.slice(2)}]] ✓`);
+  log(
+    `${pkg} loads as tfjs backend "${check.backend}" on TensorFlow ${check.tensorflow}; [[1,2,3],[4,5,6]]·[[7,8],[9,10],[11,12]] = [[${check.matmul.slice(0, 2)}],[${check.matmul.slice(2)}]] ✓`,
+  );
   return { package: pkg, packageDir: dir, wheel, nodedir, nodeGyp, binding, check };
 }
 
 /** Which pip would be used, and whether the machine can build (for `llavac backend`). */
 export function buildTools(env: NodeJS.ProcessEnv = process.env): { nodeGyp: string | null; nodedir: string | null; compiler: boolean } {
   let nodeGyp: string | null = null;
-  try { nodeGyp = findNodeGyp(env); } catch { /* reported as missing */ }
+  try {
+    nodeGyp = findNodeGyp(env);
+  } catch {
+    /* reported as missing */
+  }
   let compiler = false;
-  try { execFileSync("sh", ["-c", "command -v c++ || command -v g++"], { stdio: "ignore" }); compiler = true; } catch { /* none */ }
+  try {
+    execFileSync("sh", ["-c", "command -v c++ || command -v g++"], { stdio: "ignore" });
+    compiler = true;
+  } catch {
+    /* none */
+  }
   return { nodeGyp, nodedir: findNodeHeaders(env), compiler };
 }

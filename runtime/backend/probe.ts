@@ -29,14 +29,18 @@ export async function probeBackends(): Promise<BackendRow[]> {
   for (const b of BACKENDS) {
     // tfjs-node-gpu and tfjs-node both register tfjs backend "tensorflow"; two libtensorflows in one
     // process is not a configuration anyone runs, so the CPU one is only reported as shadowed.
-    if (b === "tensorflow" && rows[0]?.ok) { rows.push({ backend: b, ok: false, error: "not probed: tensorflow-gpu already provides tfjs backend tensorflow" }); continue; }
+    if (b === "tensorflow" && rows[0]?.ok) {
+      rows.push({ backend: b, ok: false, error: "not probed: tensorflow-gpu already provides tfjs backend tensorflow" });
+      continue;
+    }
     try {
       await selectBackend(b);
       const row: BackendRow = { backend: b, ok: true };
       if (b === "tensorflow" || b === "tensorflow-gpu") {
         const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
         row.version = `tfjs-node ${(createRequire(import.meta.url)(`@tensorflow/tfjs-node${b === "tensorflow-gpu" ? "-gpu" : ""}/package.json`) as { version: string }).version}, TensorFlow ${binding?.TF_Version ?? "?"}`;
-        const intra = process.env.TF_NUM_INTRAOP_THREADS, inter = process.env.TF_NUM_INTEROP_THREADS;
+        const intra = process.env.TF_NUM_INTRAOP_THREADS,
+          inter = process.env.TF_NUM_INTEROP_THREADS;
         row.threads = `${intra ?? availableParallelism()} intra-op${intra ? "" : " (all cores; TF_NUM_INTRAOP_THREADS sets it)"}, ${inter ?? "default"} inter-op`;
       } else if (b === "wasm") {
         const wasm = await import("@tensorflow/tfjs-backend-wasm");
@@ -57,4 +61,3 @@ export async function probeBackends(): Promise<BackendRow[]> {
   if (first) first.chosen = true;
   return rows;
 }
-

@@ -43,7 +43,11 @@ function pathNodes(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[] 
     const node = reach[i]!;
     if (!node.outputs.some((o) => toY.has(o.id))) continue;
     const inputs: Record<string, tf.Tensor> = {};
-    for (const [k, t] of Object.entries(node.inputs)) if (fromX.has(t.id)) { inputs[k] = t; toY.add(t.id); }
+    for (const [k, t] of Object.entries(node.inputs))
+      if (fromX.has(t.id)) {
+        inputs[k] = t;
+        toY.add(t.id);
+      }
     kept.push({ ...node, inputs });
   }
   return kept.reverse();
@@ -55,15 +59,20 @@ export function installTapeFix(): void {
   const original = engine.gradients.bind(engine);
   engine.llavacTapeFix = true;
   engine.llavacTfjsGradients = original;
-  engine.gradients = function (f, xs, dy, allowNoGradients = false) {
+  engine.gradients = (f, xs, dy, allowNoGradients = false) => {
     if (engine.state.gradientDepth !== 0) return original(f, xs, dy, allowNoGradients);
     if (xs.length === 0) throw new Error("gradients() received an empty list of xs.");
     if (dy != null && dy.dtype !== "float32") throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
-    const y = engine.scopedRun(() => engine.startTape(), () => engine.endTape(), () => engine.tidy("forward", f));
+    const y = engine.scopedRun(
+      () => engine.startTape(),
+      () => engine.endTape(),
+      () => engine.tidy("forward", f),
+    );
     if (!(y instanceof tf.Tensor)) throw new Error("The result y returned by f() must be a tensor.");
     const tape = engine.state.activeTape!;
     const nodes = pathNodes(tape, xs, y);
-    if (!allowNoGradients && nodes.length === 0) throw new Error("Cannot compute gradient of y=f(x) with respect to x: f must enclose every operation from x to y.");
+    if (!allowNoGradients && nodes.length === 0)
+      throw new Error("Cannot compute gradient of y=f(x) with respect to x: f must enclose every operation from x to y.");
     const wanted = new Set(xs.map((x) => x.id));
     return engine.tidy("backward", () => {
       const grad = new Map<number, tf.Tensor>([[y.id, dy ?? tf.ones(y.shape)]]);
@@ -75,11 +84,20 @@ export function installTapeFix(): void {
         for (const [name, x] of Object.entries(node.inputs)) {
           if (!(name in fns)) throw new Error(`Cannot backprop through input ${name}. Available gradients found: ${Object.keys(fns)}.`);
           const dx = engine.tidy(() => fns[name]!());
-          if (dx.dtype !== "float32") throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`);
-          if (!tf.util.arraysEqual(dx.shape, x.shape)) throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`);
+          if (dx.dtype !== "float32")
+            throw new Error(
+              `Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`,
+            );
+          if (!tf.util.arraysEqual(dx.shape, x.shape))
+            throw new Error(
+              `Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`,
+            );
           const prev = grad.get(x.id);
           if (prev === undefined) grad.set(x.id, dx);
-          else { grad.set(x.id, tf.add(prev, dx)); prev.dispose(); }
+          else {
+            grad.set(x.id, tf.add(prev, dx));
+            prev.dispose();
+          }
         }
         // Done with this op: what it saved, and its outputs' gradients (unless one is asked for, or a
         // gradient function passed the same tensor object on as an input's gradient).
@@ -89,7 +107,11 @@ export function installTapeFix(): void {
           if (g === undefined || wanted.has(o.id)) continue;
           grad.delete(o.id);
           let shared = false;
-          for (const v of grad.values()) if (v === g) { shared = true; break; }
+          for (const v of grad.values())
+            if (v === g) {
+              shared = true;
+              break;
+            }
           if (!shared) g.dispose();
         }
       }

@@ -31,10 +31,12 @@ function wrapTranspose(): void {
     kernelFunc: (args) => {
       const { inputs, backend, attrs } = args as { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: { perm: number[] } };
       const { x } = inputs;
-      const rank = x.shape.length, perm = attrs.perm;
+      const rank = x.shape.length,
+        perm = attrs.perm;
       const lastTwo = rank >= 2 && perm.every((p, i) => (i < rank - 2 ? p === i : p === (i === rank - 2 ? rank - 1 : rank - 2)));
       if (!lastTwo || x.dtype !== "float32") return original.kernelFunc(args);
-      const R = x.shape[rank - 2]!, C = x.shape[rank - 1]!;
+      const R = x.shape[rank - 2]!,
+        C = x.shape[rank - 1]!;
       const out = backend.makeOutput([...x.shape.slice(0, -2), C, R], "float32");
       const src = backend.typedArrayFromHeap(x) as Float32Array;
       const dst = backend.typedArrayFromHeap(out) as Float32Array;
@@ -63,10 +65,24 @@ const batchOf = (t: TensorInfo) => util.sizeFromShape(t.shape.slice(0, -2));
  * a [..., m, k] · b [..., k, n] as one 2-D matmul per batch slice (slices copied out of and back into
  * the wasm heap), when both sides have the same batch or one side has a batch of one.
  */
-function sliceBatches(a: TensorInfo, b: TensorInfo, backend: WasmBackendLike, matmul: KernelFunc, attrs: Record<string, unknown>): TensorInfo | undefined {
-  const batchA = batchOf(a), batchB = batchOf(b);
+function sliceBatches(
+  a: TensorInfo,
+  b: TensorInfo,
+  backend: WasmBackendLike,
+  matmul: KernelFunc,
+  attrs: Record<string, unknown>,
+): TensorInfo | undefined {
+  const batchA = batchOf(a),
+    batchB = batchOf(b);
   const batch = Math.max(batchA, batchB);
-  if (batch <= 1 || (batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1) || a.dtype !== "float32" || b.dtype !== "float32") return undefined;
+  if (
+    batch <= 1 ||
+    (batchA !== batch && batchA !== 1) ||
+    (batchB !== batch && batchB !== 1) ||
+    a.dtype !== "float32" ||
+    b.dtype !== "float32"
+  )
+    return undefined;
   const [m, k] = a.shape.slice(-2) as [number, number];
   const n = b.shape[b.shape.length - 1]!;
   const outShape = [...(batchA === batch ? a.shape : b.shape).slice(0, -2), m, n];
@@ -75,9 +91,17 @@ function sliceBatches(a: TensorInfo, b: TensorInfo, backend: WasmBackendLike, ma
     const ai = backend.makeOutput([1, m, k], "float32");
     const bi = backend.makeOutput([1, k, n], "float32");
     // Views are taken after each allocation: growing the heap detaches earlier ones.
-    (backend.typedArrayFromHeap(ai) as Float32Array).set((backend.typedArrayFromHeap(a) as Float32Array).subarray((batchA === 1 ? 0 : i) * m * k, ((batchA === 1 ? 0 : i) + 1) * m * k));
-    (backend.typedArrayFromHeap(bi) as Float32Array).set((backend.typedArrayFromHeap(b) as Float32Array).subarray((batchB === 1 ? 0 : i) * k * n, ((batchB === 1 ? 0 : i) + 1) * k * n));
-    const oi = matmul({ inputs: { a: ai, b: bi }, backend: backend as never, attrs: { ...attrs, transposeA: false, transposeB: false } }) as TensorInfo;
+    (backend.typedArrayFromHeap(ai) as Float32Array).set(
+      (backend.typedArrayFromHeap(a) as Float32Array).subarray((batchA === 1 ? 0 : i) * m * k, ((batchA === 1 ? 0 : i) + 1) * m * k),
+    );
+    (backend.typedArrayFromHeap(bi) as Float32Array).set(
+      (backend.typedArrayFromHeap(b) as Float32Array).subarray((batchB === 1 ? 0 : i) * k * n, ((batchB === 1 ? 0 : i) + 1) * k * n),
+    );
+    const oi = matmul({
+      inputs: { a: ai, b: bi },
+      backend: backend as never,
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+    }) as TensorInfo;
     (backend.typedArrayFromHeap(out) as Float32Array).set(backend.typedArrayFromHeap(oi) as Float32Array, i * m * n);
     for (const t of [ai, bi, oi]) backend.disposeData(t.dataId);
   }
@@ -89,15 +113,21 @@ function wrapMatMul(name: "BatchMatMul" | "_FusedMatMul"): void {
   const transpose = getKernel("Transpose", "wasm")?.kernelFunc;
   if (!original || !transpose) return;
   const kernelFunc: KernelFunc = (args) => {
-    const { inputs, backend, attrs } = args as { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> };
+    const { inputs, backend, attrs } = args as {
+      inputs: Record<string, TensorInfo>;
+      backend: WasmBackendLike;
+      attrs: Record<string, unknown>;
+    };
     const plain = name === "BatchMatMul";
-    if (!attrs.transposeA && !attrs.transposeB && !(plain && Math.max(batchOf(inputs.a!), batchOf(inputs.b!)) > 1)) return original.kernelFunc(args);
+    if (!attrs.transposeA && !attrs.transposeB && !(plain && Math.max(batchOf(inputs.a!), batchOf(inputs.b!)) > 1))
+      return original.kernelFunc(args);
     const temps: TensorInfo[] = [];
     const a = attrs.transposeA ? (temps.push(transposeLast2(inputs.a!, backend, transpose)), temps[temps.length - 1]!) : inputs.a!;
     const b = attrs.transposeB ? (temps.push(transposeLast2(inputs.b!, backend, transpose)), temps[temps.length - 1]!) : inputs.b!;
     const flat = { ...attrs, transposeA: false, transposeB: false };
-    const out = (plain ? sliceBatches(a, b, backend, original.kernelFunc, flat) : undefined)
-      ?? original.kernelFunc({ ...args, inputs: { ...inputs, a, b }, attrs: flat });
+    const out =
+      (plain ? sliceBatches(a, b, backend, original.kernelFunc, flat) : undefined) ??
+      original.kernelFunc({ ...args, inputs: { ...inputs, a, b }, attrs: flat });
     for (const t of temps) backend.disposeData(t.dataId);
     return out;
   };
@@ -111,7 +141,11 @@ function registerUnsortedSegmentSum(): void {
     kernelName: "UnsortedSegmentSum",
     backendName: "wasm",
     kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args as { inputs: { x: TensorInfo; segmentIds: TensorInfo }; backend: WasmBackendLike; attrs: { numSegments: number } };
+      const { inputs, backend, attrs } = args as {
+        inputs: { x: TensorInfo; segmentIds: TensorInfo };
+        backend: WasmBackendLike;
+        attrs: { numSegments: number };
+      };
       const { x, segmentIds } = inputs;
       const inner = util.sizeFromShape(x.shape.slice(segmentIds.shape.length));
       const outShape = [attrs.numSegments, ...x.shape.slice(segmentIds.shape.length)];
@@ -123,7 +157,8 @@ function registerUnsortedSegmentSum(): void {
       for (let i = 0; i < ids.length; i++) {
         const s = ids[i]!;
         if (s < 0 || s >= attrs.numSegments) continue;
-        const from = i * inner, to = s * inner;
+        const from = i * inner,
+          to = s * inner;
         for (let j = 0; j < inner; j++) dst[to + j]! += src[from + j]!;
       }
       return out;
@@ -138,7 +173,11 @@ function replaceOneHot(): void {
     kernelName: "OneHot",
     backendName: "wasm",
     kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args as { inputs: { indices: TensorInfo }; backend: WasmBackendLike; attrs: { depth: number; onValue: number; offValue: number; dtype: string } };
+      const { inputs, backend, attrs } = args as {
+        inputs: { indices: TensorInfo };
+        backend: WasmBackendLike;
+        attrs: { depth: number; onValue: number; offValue: number; dtype: string };
+      };
       const { indices } = inputs;
       const out = backend.makeOutput([...indices.shape, attrs.depth], attrs.dtype);
       const dst = backend.typedArrayFromHeap(out);

@@ -11,7 +11,16 @@ import { OutputWriteError, writeFileAtomic } from "../util/atomic.js";
 import { LOCK_FILE, lockFolder } from "../util/lock.js";
 import { packageRoot } from "../util/package-root.js";
 import { lineBatches } from "./jsonl.js";
-import { emptyStats, Hdf5Worker, skipLogPath, type Batch, type Stats, type WorkerConfig, type WorkerEvent, type WorkerState } from "./hdf5-worker-core.js";
+import {
+  emptyStats,
+  Hdf5Worker,
+  skipLogPath,
+  type Batch,
+  type Stats,
+  type WorkerConfig,
+  type WorkerEvent,
+  type WorkerState,
+} from "./hdf5-worker-core.js";
 
 export interface Hdf5JobConfig extends WorkerConfig {
   /** jsonl files, or folders searched recursively for *.jsonl. */
@@ -72,7 +81,8 @@ export function listInputs(inputs: string[]): string[] {
   };
   for (const input of inputs) {
     if (!existsSync(input)) throw new Hdf5JobError(`input not found: ${input}`);
-    if (statSync(input).isDirectory()) walk(input); else files.push(input);
+    if (statSync(input).isDirectory()) walk(input);
+    else files.push(input);
   }
   if (files.length === 0) throw new Hdf5JobError(`no .jsonl files in ${inputs.join(", ")}`);
   return files;
@@ -85,7 +95,12 @@ function writeJsonAtomically(file: string, value: unknown, indent = 2): void {
 /** JSON with sorted keys (as the Cerebras writer's data_params.json). */
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
@@ -93,9 +108,15 @@ export function mergeStats(states: WorkerState[]): Stats {
   const s = emptyStats();
   for (const st of states) {
     const x = st.stats;
-    s.processed += x.processed; s.kept += x.kept; s.withImage += x.withImage; s.textOnly += x.textOnly;
-    s.numTokens += x.numTokens; s.nonPadTokens += x.nonPadTokens; s.lossValidTokens += x.lossValidTokens;
-    s.rawChars += x.rawChars; s.rawBytes += x.rawBytes;
+    s.processed += x.processed;
+    s.kept += x.kept;
+    s.withImage += x.withImage;
+    s.textOnly += x.textOnly;
+    s.numTokens += x.numTokens;
+    s.nonPadTokens += x.nonPadTokens;
+    s.lossValidTokens += x.lossValidTokens;
+    s.rawChars += x.rawChars;
+    s.rawBytes += x.rawBytes;
     for (const [k, n] of Object.entries(x.skipped)) s.skipped[k] = (s.skipped[k] ?? 0) + n;
     if (s.imageStart === null) s.imageStart = x.imageStart;
   }
@@ -108,7 +129,7 @@ function contentHash(file: string): string {
   const fd = openSync(file, "r");
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
   } finally {
     closeSync(fd);
   }
@@ -128,16 +149,29 @@ export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): 
 async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[]): Promise<Hdf5JobResult> {
   const W = Math.max(1, cfg.workers);
   const workerConfig: WorkerConfig = {
-    out: cfg.out, imageRoot: cfg.imageRoot, checkImages: cfg.checkImages, template: cfg.template, tokenizer: cfg.tokenizer,
-    msl: cfg.msl, numPatches: cfg.numPatches, filesPerRecord: cfg.filesPerRecord, outputName: cfg.outputName, overLength: cfg.overLength,
+    out: cfg.out,
+    imageRoot: cfg.imageRoot,
+    checkImages: cfg.checkImages,
+    template: cfg.template,
+    tokenizer: cfg.tokenizer,
+    msl: cfg.msl,
+    numPatches: cfg.numPatches,
+    filesPerRecord: cfg.filesPerRecord,
+    outputName: cfg.outputName,
+    overLength: cfg.overLength,
     ...(cfg.padId !== undefined ? { padId: cfg.padId } : {}),
   };
   // Inputs are identified by content, not modification time: preparing the same data again must not
   // make a finished or interrupted job look like a different one.
-  const fingerprint = createHash("sha256").update(JSON.stringify({
-    inputs: files.map((f) => ({ f: path.resolve(f), size: statSync(f).size, sha256: contentHash(f) })),
-    workerConfig: { ...workerConfig, out: path.resolve(cfg.out), imageRoot: path.resolve(cfg.imageRoot) }, W,
-  })).digest("hex");
+  const fingerprint = createHash("sha256")
+    .update(
+      JSON.stringify({
+        inputs: files.map((f) => ({ f: path.resolve(f), size: statSync(f).size, sha256: contentHash(f) })),
+        workerConfig: { ...workerConfig, out: path.resolve(cfg.out), imageRoot: path.resolve(cfg.imageRoot) },
+        W,
+      }),
+    )
+    .digest("hex");
 
   // Resume, refuse, or start fresh.
   const journalPath = path.join(cfg.out, JOURNAL);
@@ -145,9 +179,11 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   const ours = (f: string) => /\.h5(\.tmp)?$/.test(f) || f === "data_params.json" || (f.startsWith(".llavac-") && f !== LOCK_FILE);
   if (cfg.force || (journal && journal.fingerprint !== fingerprint) || (!journal && readdirSync(cfg.out).some((f) => f.endsWith(".h5")))) {
     if (!cfg.force) {
-      throw new Hdf5JobError(journal
-        ? `${cfg.out} holds HDF5 files from a run with other inputs or settings; pass --force to replace them`
-        : `${cfg.out} already holds .h5 files that llavac did not write; pass --force to replace them`);
+      throw new Hdf5JobError(
+        journal
+          ? `${cfg.out} holds HDF5 files from a run with other inputs or settings; pass --force to replace them`
+          : `${cfg.out} already holds .h5 files that llavac did not write; pass --force to replace them`,
+      );
     }
     for (const f of readdirSync(cfg.out)) if (ours(f)) rmSync(path.join(cfg.out, f), { force: true });
     journal = undefined;
@@ -155,14 +191,24 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   const dataParamsPath = path.join(cfg.out, "data_params.json");
   if (journal?.complete && existsSync(dataParamsPath)) {
     const dataParams = JSON.parse(readFileSync(dataParamsPath, "utf8")) as Record<string, unknown>;
-    return { out: cfg.out, files: outputFiles(cfg.out), stats: mergeStats(Object.values(journal.states)), resumed: true, alreadyComplete: true, dataParams };
+    return {
+      out: cfg.out,
+      files: outputFiles(cfg.out),
+      stats: mergeStats(Object.values(journal.states)),
+      resumed: true,
+      alreadyComplete: true,
+      dataParams,
+    };
   }
   const resumed = journal !== undefined;
   journal ??= { version: 1, fingerprint, workers: W, complete: false, states: {} };
   // Files past each worker's last finished one are redone; so are half-written ones.
   for (const f of readdirSync(cfg.out)) {
     const m = /^(.*)_(\d+)_(\d+)\.h5(\.tmp)?$/.exec(f);
-    if (f.endsWith(".tmp") || f.includes(".tmp-")) { rmSync(path.join(cfg.out, f), { force: true }); continue; }
+    if (f.endsWith(".tmp") || f.includes(".tmp-")) {
+      rmSync(path.join(cfg.out, f), { force: true });
+      continue;
+    }
     if (m && Number(m[2]) >= (journal.states[m[3]!]?.files ?? 0)) rmSync(path.join(cfg.out, f), { force: true });
   }
   if (!resumed) for (let w = 0; w < W; w++) rmSync(skipLogPath(cfg.out, w), { force: true });
@@ -182,8 +228,14 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   const waiters: (() => void)[][] = Array.from({ length: W }, () => []);
   const inFlight = new Array<number>(W).fill(0);
   let bytesSent = 0;
-  const onEvent = (e: WorkerEvent | { type: "error"; worker: number; message: string; write?: boolean } | { type: "ready"; worker: number }) => {
-    if (e.type === "error") { failure ??= new Hdf5JobError(e.write ? e.message : `worker ${e.worker} failed: ${e.message}`); waiters.flat().forEach((f) => f()); return; }
+  const onEvent = (
+    e: WorkerEvent | { type: "error"; worker: number; message: string; write?: boolean } | { type: "ready"; worker: number },
+  ) => {
+    if (e.type === "error") {
+      failure ??= new Hdf5JobError(e.write ? e.message : `worker ${e.worker} failed: ${e.message}`);
+      waiters.flat().forEach((f) => f());
+      return;
+    }
     if (e.type === "ready") return;
     if (e.type === "progress") {
       processed[e.worker] = e.processed;
@@ -211,7 +263,10 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
     if (threaded) {
       const t = new Worker(workerFile, { workerData: { id: w, config: workerConfig, resume } });
       t.on("message", onEvent);
-      t.on("error", (err) => { failure ??= err; waiters.flat().forEach((f) => f()); });
+      t.on("error", (err) => {
+        failure ??= err;
+        waiters.flat().forEach((f) => f());
+      });
       threads.push(t);
       done.push(new Promise((resolve) => t.once("exit", () => resolve())));
     } else {
@@ -296,12 +351,15 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
 }
 
 export function outputFiles(out: string): string[] {
-  return readdirSync(out).filter((f) => f.endsWith(".h5")).sort(compareExamples);
+  return readdirSync(out)
+    .filter((f) => f.endsWith(".h5"))
+    .sort(compareExamples);
 }
 
 /** examples_<file>_<worker>.h5 in (worker, file) order, other names after. */
 function compareExamples(a: string, b: string): number {
-  const ma = /_(\d+)_(\d+)\.h5$/.exec(a), mb = /_(\d+)_(\d+)\.h5$/.exec(b);
+  const ma = /_(\d+)_(\d+)\.h5$/.exec(a),
+    mb = /_(\d+)_(\d+)\.h5$/.exec(b);
   if (ma && mb) return Number(ma[2]) - Number(mb[2]) || Number(ma[1]) - Number(mb[1]);
   return a.localeCompare(b);
 }

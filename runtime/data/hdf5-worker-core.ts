@@ -89,17 +89,24 @@ export function batchLines(batch: Batch): { line: number; text: string; invalid?
   } catch {
     // Rare: find the offending lines one by one.
     parts = [];
-    for (let start = 0; start <= batch.bytes.length;) {
+    for (let start = 0; start <= batch.bytes.length; ) {
       let end = batch.bytes.indexOf(10, start);
       if (end < 0) end = batch.bytes.length;
-      try { parts.push(utf8.decode(batch.bytes.subarray(start, end))); } catch { parts.push(undefined); }
+      try {
+        parts.push(utf8.decode(batch.bytes.subarray(start, end)));
+      } catch {
+        parts.push(undefined);
+      }
       start = end + 1;
     }
   }
   if (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
   const out: { line: number; text: string; invalid?: true }[] = [];
   parts.forEach((text, i) => {
-    if (text === undefined) { out.push({ line: batch.firstLine + i, text: "", invalid: true }); return; }
+    if (text === undefined) {
+      out.push({ line: batch.firstLine + i, text: "", invalid: true });
+      return;
+    }
     const t = text.endsWith("\r") ? text.slice(0, -1) : text;
     if (t.trim().length > 0) out.push({ line: batch.firstLine + i, text: t });
   });
@@ -111,10 +118,32 @@ export type WorkerEvent =
   | { type: "progress"; worker: number; processed: number }
   | { type: "finished"; worker: number; state: WorkerState };
 
-export type SkipKind = SkipReason | "malformed_json" | "invalid_utf8" | "invalid_record" | "bad_role" | "role_order" | "image_token_count" | "unsafe_image_path" | "missing_image" | "bad_image";
+export type SkipKind =
+  | SkipReason
+  | "malformed_json"
+  | "invalid_utf8"
+  | "invalid_record"
+  | "bad_role"
+  | "role_order"
+  | "image_token_count"
+  | "unsafe_image_path"
+  | "missing_image"
+  | "bad_image";
 
 export function emptyStats(): Stats {
-  return { processed: 0, kept: 0, withImage: 0, textOnly: 0, skipped: {}, numTokens: 0, nonPadTokens: 0, lossValidTokens: 0, rawChars: 0, rawBytes: 0, imageStart: null };
+  return {
+    processed: 0,
+    kept: 0,
+    withImage: 0,
+    textOnly: 0,
+    skipped: {},
+    numTokens: 0,
+    nonPadTokens: 0,
+    lossValidTokens: 0,
+    rawChars: 0,
+    rawBytes: 0,
+    imageStart: null,
+  };
 }
 
 export function skipLogPath(out: string, worker: number): string {
@@ -136,7 +165,12 @@ export class Hdf5Worker {
   private lastBatch: number | undefined;
   private readonly imageCache = new Map<string, SkipKind | null>();
 
-  constructor(readonly id: number, readonly config: WorkerConfig, resume: WorkerState | undefined, private readonly emit: (e: WorkerEvent) => void) {
+  constructor(
+    readonly id: number,
+    readonly config: WorkerConfig,
+    resume: WorkerState | undefined,
+    private readonly emit: (e: WorkerEvent) => void,
+  ) {
     this.state = resume ? structuredClone(resume) : { files: 0, resumeAt: null, stats: emptyStats(), skipLogBytes: 0 };
   }
 
@@ -183,37 +217,68 @@ export class Hdf5Worker {
     const c = this.config;
     this.lastBatch = batch.index;
     const lines = batchLines(batch);
-    const records = lines.map((l, i) => (this.before(batch.index, i) ? undefined : l.invalid ? ({ reason: "invalid_utf8", detail: "the line is not valid UTF-8" } as RecordProblem) : parseRecord(l.text)));
+    const records = lines.map((l, i) =>
+      this.before(batch.index, i)
+        ? undefined
+        : l.invalid
+          ? ({ reason: "invalid_utf8", detail: "the line is not valid UTF-8" } as RecordProblem)
+          : parseRecord(l.text),
+    );
     // Image checks run concurrently for the batch; the rows are built in order.
-    const imageChecks = await Promise.all(records.map((r) => (r && !isProblem(r) && r.image !== undefined ? this.imageProblem(r.image) : Promise.resolve(null))));
+    const imageChecks = await Promise.all(
+      records.map((r) => (r && !isProblem(r) && r.image !== undefined ? this.imageProblem(r.image) : Promise.resolve(null))),
+    );
     for (let i = 0; i < lines.length; i++) {
       const rec = records[i];
       if (rec === undefined) continue;
       const { line } = lines[i]!;
       const stats = this.state.stats;
       stats.processed++;
-      if (isProblem(rec)) { this.skip(rec.reason, batch.file, line, null, rec.detail); continue; }
+      if (isProblem(rec)) {
+        this.skip(rec.reason, batch.file, line, null, rec.detail);
+        continue;
+      }
       const bad = conversationProblem(rec, c.imageToken);
-      if (bad) { this.skip(bad.reason, batch.file, line, rec.id, bad.detail); continue; }
+      if (bad) {
+        this.skip(bad.reason, batch.file, line, rec.id, bad.detail);
+        continue;
+      }
       const problem = imageChecks[i];
       if (problem) {
-        const detail = problem === "unsafe_image_path" ? `${rec.image}: ${unsafeRelativePath(rec.image!) ?? `leaves ${c.imageRoot} through a symlink`}` : problem === "missing_image" ? `${rec.image} not found under ${c.imageRoot}` : `${rec.image} cannot be decoded`;
+        const detail =
+          problem === "unsafe_image_path"
+            ? `${rec.image}: ${unsafeRelativePath(rec.image!) ?? `leaves ${c.imageRoot} through a symlink`}`
+            : problem === "missing_image"
+              ? `${rec.image} not found under ${c.imageRoot}`
+              : `${rec.image} cannot be decoded`;
         this.skip(problem, batch.file, line, rec.id, detail);
         continue;
       }
       const hasImage = rec.image !== undefined;
-      const r = layoutConversation(this.tok, c.template, rec.conversations, hasImage, { numPatches: c.numPatches, msl: c.msl, overLength: c.overLength });
-      if (!r.ok) { this.skip(r.reason, batch.file, line, rec.id, r.detail); continue; }
-      if (!this.writer) this.writer = new SampleFileWriter(examplesPath(c.out, c.outputName, this.state.files, this.id), c.msl, c.filesPerRecord);
+      const r = layoutConversation(this.tok, c.template, rec.conversations, hasImage, {
+        numPatches: c.numPatches,
+        msl: c.msl,
+        overLength: c.overLength,
+      });
+      if (!r.ok) {
+        this.skip(r.reason, batch.file, line, rec.id, r.detail);
+        continue;
+      }
+      if (!this.writer)
+        this.writer = new SampleFileWriter(examplesPath(c.out, c.outputName, this.state.files, this.id), c.msl, c.filesPerRecord);
       this.writer.add(r.rows, rec.image);
       stats.kept++;
-      if (hasImage) stats.withImage++; else stats.textOnly++;
+      if (hasImage) stats.withImage++;
+      else stats.textOnly++;
       if (hasImage && stats.imageStart === null) stats.imageStart = r.imageStart;
       stats.numTokens += c.msl;
       stats.lossValidTokens += r.supervised;
       const input = r.rows[0];
       for (let j = 0; j < r.length; j++) if (input[j] !== this.tok.padId) stats.nonPadTokens++;
-      for (const t of rec.conversations) { stats.rawChars += t.value.length; stats.rawBytes += enc.encode(t.value).length; }
+      for (const t of rec.conversations) {
+        stats.rawChars += t.value.length;
+        stats.rawBytes += enc.encode(t.value).length;
+      }
       if (this.writer.count === c.filesPerRecord) this.finishFile({ batch: batch.index, line: i + 1 });
     }
     this.emit({ type: "progress", worker: this.id, processed: this.state.stats.processed });

@@ -11,13 +11,15 @@ const worker = new Hdf5Worker(id, config, resume, (e) => parentPort!.postMessage
 // Batches are handled strictly in order, one at a time.
 let queue = worker.init().then(() => parentPort!.postMessage({ type: "ready", worker: id }));
 parentPort!.on("message", (m: Message) => {
-  queue = queue.then(async () => {
-    if (m.type === "batch") await worker.process(m.batch);
-    else worker.finish();
-  }).catch((err: unknown) => {
-    worker.abort();
-    // A failed write is the user's situation (a full disk), told as is; anything else is a fault, with its stack.
-    const write = err instanceof OutputWriteError;
-    parentPort!.postMessage({ type: "error", worker: id, write, message: write ? err.message : (err as Error)?.stack ?? String(err) });
-  });
+  queue = queue
+    .then(async () => {
+      if (m.type === "batch") await worker.process(m.batch);
+      else worker.finish();
+    })
+    .catch((err: unknown) => {
+      worker.abort();
+      // A failed write is the user's situation (a full disk), told as is; anything else is a fault, with its stack.
+      const write = err instanceof OutputWriteError;
+      parentPort!.postMessage({ type: "error", worker: id, write, message: write ? err.message : ((err as Error)?.stack ?? String(err)) });
+    });
 });

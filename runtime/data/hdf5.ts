@@ -13,7 +13,10 @@ export const GZIP_LEVEL = 4; // h5py's default for compression="gzip", which the
 
 let ready: Promise<unknown> | undefined;
 export function h5Ready(): Promise<unknown> {
-  ready ??= h5wasm.ready.then((m) => { quietHdf5((m as unknown as { FS: Parameters<typeof quietHdf5>[0] }).FS); return m; });
+  ready ??= h5wasm.ready.then((m) => {
+    quietHdf5((m as unknown as { FS: Parameters<typeof quietHdf5>[0] }).FS);
+    return m;
+  });
   return ready;
 }
 
@@ -45,7 +48,12 @@ export class SampleFileWriter {
   private readonly paths: string[] = [];
 
   /** `capacity` bounds the file (its maxshape): a full file then has a fixed shape, as h5py writes it. */
-  constructor(readonly path: string, readonly msl: number, private readonly capacity: number, private readonly blockSize = 128) {
+  constructor(
+    readonly path: string,
+    readonly msl: number,
+    private readonly capacity: number,
+    private readonly blockSize = 128,
+  ) {
     this.tmp = `${path}.tmp`;
     rmSync(this.tmp, { force: true });
     this.file = withFixedClock(() => new h5wasm.File(this.tmp, "w"));
@@ -72,12 +80,21 @@ export class SampleFileWriter {
     withFixedClock(() => {
       if (!this.dataset) {
         this.dataset = this.file.create_dataset({
-          name: "data", data: new Int32Array(0), shape: [0, ROWS, this.msl], maxshape: [this.capacity, ROWS, this.msl],
-          dtype: "<i4", chunks: [1, ROWS, this.msl], compression: "gzip", compression_opts: GZIP_LEVEL,
+          name: "data",
+          data: new Int32Array(0),
+          shape: [0, ROWS, this.msl],
+          maxshape: [this.capacity, ROWS, this.msl],
+          dtype: "<i4",
+          chunks: [1, ROWS, this.msl],
+          compression: "gzip",
+          compression_opts: GZIP_LEVEL,
         });
       }
       this.dataset.resize([this.written + k, ROWS, this.msl]);
-      this.dataset.write_slice([[this.written, this.written + k]], k === this.blockSize ? this.block : this.block.subarray(0, k * ROWS * this.msl));
+      this.dataset.write_slice(
+        [[this.written, this.written + k]],
+        k === this.blockSize ? this.block : this.block.subarray(0, k * ROWS * this.msl),
+      );
     });
     this.written += k;
     this.inBlock = 0;
@@ -89,7 +106,15 @@ export class SampleFileWriter {
     const n = this.written;
     const longest = Math.max(1, ...this.paths.map((p) => enc.encode(p).length));
     withFixedClock(() => {
-      this.file.create_dataset({ name: "img_path", data: this.paths, shape: [n, 1], dtype: `S${longest}`, chunks: [Math.max(1, Math.min(n, 4096)), 1], compression: "gzip", compression_opts: GZIP_LEVEL });
+      this.file.create_dataset({
+        name: "img_path",
+        data: this.paths,
+        shape: [n, 1],
+        dtype: `S${longest}`,
+        chunks: [Math.max(1, Math.min(n, 4096)), 1],
+        compression: "gzip",
+        compression_opts: GZIP_LEVEL,
+      });
       this.file.create_attribute("n_examples", n);
       this.file.close();
     });
@@ -104,7 +129,11 @@ export class SampleFileWriter {
   }
 
   abort(): void {
-    try { this.file.close(); } catch { /* already closed */ }
+    try {
+      this.file.close();
+    } catch {
+      /* already closed */
+    }
     rmSync(this.tmp, { force: true });
   }
 }
@@ -134,14 +163,24 @@ export interface SampleFile {
   block(start: number, end: number): Int32Array;
   imagePath(i: number): string | undefined;
   imagePaths(): (string | undefined)[];
-  info(): { dtype: DtypeInfo; shape: number[] | null; chunks: number[] | null; filters: string[]; pathDtype: DtypeInfo; pathShape: number[] | null; nExamples: unknown; datasets: string[] };
+  info(): {
+    dtype: DtypeInfo;
+    shape: number[] | null;
+    chunks: number[] | null;
+    filters: string[];
+    pathDtype: DtypeInfo;
+    pathShape: number[] | null;
+    nExamples: unknown;
+    datasets: string[];
+  };
   close(): void;
 }
 
 const dec = new TextDecoder();
 
 function decodePath(v: unknown): string | undefined {
-  const s = typeof v === "string" ? v : v instanceof Uint8Array ? dec.decode(v) : Array.isArray(v) ? decodePath(v[0]) ?? "None" : String(v);
+  const s =
+    typeof v === "string" ? v : v instanceof Uint8Array ? dec.decode(v) : Array.isArray(v) ? (decodePath(v[0]) ?? "None") : String(v);
   const trimmed = s.replace(/\0+$/, "");
   return trimmed === "None" ? undefined : trimmed;
 }
@@ -230,7 +269,9 @@ export function openSampleFile(path: string): SampleFile {
     return paths;
   };
   return {
-    path, n, msl,
+    path,
+    n,
+    msl,
     rows(i) {
       const flat = data!.slice([[i, i + 1]]) as Int32Array;
       return Array.from({ length: ROWS }, (_, r) => flat.subarray(r * msl, (r + 1) * msl));
@@ -243,9 +284,14 @@ export function openSampleFile(path: string): SampleFile {
     info() {
       const meta = data?.metadata as { chunks?: number[] | null } | undefined;
       return {
-        dtype: dtypeInfo(data), shape, chunks: meta?.chunks ?? null,
-        filters: (data?.filters ?? []).map((x: Filter) => x.name), pathDtype: dtypeInfo(img), pathShape: img?.shape ?? null,
-        nExamples: f.attrs["n_examples"]?.value, datasets: f.keys(),
+        dtype: dtypeInfo(data),
+        shape,
+        chunks: meta?.chunks ?? null,
+        filters: (data?.filters ?? []).map((x: Filter) => x.name),
+        pathDtype: dtypeInfo(img),
+        pathShape: img?.shape ?? null,
+        nExamples: f.attrs["n_examples"]?.value,
+        datasets: f.keys(),
       };
     },
     close: () => f.close(),

@@ -42,13 +42,20 @@ function padToSquare(img: Raw, background: [number, number, number]): Raw {
   const left = h > w ? Math.floor((h - w) / 2) : 0;
   const out = Buffer.allocUnsafe(side * side * 3);
   const [r, g, b] = background;
-  for (let p = 0; p < out.length; p += 3) { out[p] = r; out[p + 1] = g; out[p + 2] = b; }
+  for (let p = 0; p < out.length; p += 3) {
+    out[p] = r;
+    out[p + 1] = g;
+    out[p + 2] = b;
+  }
   for (let y = 0; y < h; y++) img.data.copy(out, ((top + y) * side + left) * 3, y * w * 3, (y + 1) * w * 3);
   return { data: out, width: side, height: side };
 }
 
 /** An image (path or encoded bytes) → float32 CHW after the transforms, plus its final size. */
-export async function prepareImage(input: string | Buffer, transforms: readonly ImageTransform[]): Promise<{ data: Float32Array; width: number; height: number }> {
+export async function prepareImage(
+  input: string | Buffer,
+  transforms: readonly ImageTransform[],
+): Promise<{ data: Float32Array; width: number; height: number }> {
   // Decode once to RGB (alpha dropped, grey expanded, as PIL's convert("RGB") does).
   let img: Raw = await raw(sharp(input).removeAlpha().toColourspace("srgb"));
   if (img.data.length !== img.width * img.height * 3) throw new Error("the image did not decode to 3 channels");
@@ -80,8 +87,13 @@ export async function prepareImage(input: string | Buffer, transforms: readonly 
           img = { data: Buffer.from(resizeBicubicPil(img.data, w, h, nw, nh)), width: nw, height: nh };
         } else if (next?.kind === "center_crop" && nw >= next.size && nh >= next.size) {
           // Resize and crop in one pass.
-          const top = Math.round((nh - next.size) / 2), left = Math.round((nw - next.size) / 2);
-          img = await raw(fromRaw(img).resize(nw, nh, { fit: "fill", kernel: KERNELS[t.interpolation] }).extract({ left, top, width: next.size, height: next.size }));
+          const top = Math.round((nh - next.size) / 2),
+            left = Math.round((nw - next.size) / 2);
+          img = await raw(
+            fromRaw(img)
+              .resize(nw, nh, { fit: "fill", kernel: KERNELS[t.interpolation] })
+              .extract({ left, top, width: next.size, height: next.size }),
+          );
           i++;
         } else {
           img = await raw(fromRaw(img).resize(nw, nh, { fit: "fill", kernel: KERNELS[t.interpolation] }));
@@ -94,10 +106,20 @@ export async function prepareImage(input: string | Buffer, transforms: readonly 
         if (w === s && h === s) break;
         if (w < s || h < s) {
           // torchvision pads a smaller image with zeros before cropping.
-          const top = Math.floor(Math.max(0, s - h) / 2), left = Math.floor(Math.max(0, s - w) / 2);
-          img = await raw(fromRaw(img).extend({ top, bottom: Math.max(0, s - h - top), left, right: Math.max(0, s - w - left), background: { r: 0, g: 0, b: 0 } }));
+          const top = Math.floor(Math.max(0, s - h) / 2),
+            left = Math.floor(Math.max(0, s - w) / 2);
+          img = await raw(
+            fromRaw(img).extend({
+              top,
+              bottom: Math.max(0, s - h - top),
+              left,
+              right: Math.max(0, s - w - left),
+              background: { r: 0, g: 0, b: 0 },
+            }),
+          );
         }
-        const top = Math.round((img.height - s) / 2), left = Math.round((img.width - s) / 2);
+        const top = Math.round((img.height - s) / 2),
+          left = Math.round((img.width - s) / 2);
         img = await raw(fromRaw(img).extract({ left, top, width: s, height: s }));
         break;
       }
@@ -127,7 +149,13 @@ export async function prepareImage(input: string | Buffer, transforms: readonly 
 }
 
 /** A blank (black) image of the given size through the same transforms: what text-only samples get. */
-export async function blankImage(width: number, height: number, transforms: readonly ImageTransform[]): Promise<{ data: Float32Array; width: number; height: number }> {
-  const png = await sharp({ create: { width, height, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer();
+export async function blankImage(
+  width: number,
+  height: number,
+  transforms: readonly ImageTransform[],
+): Promise<{ data: Float32Array; width: number; height: number }> {
+  const png = await sharp({ create: { width, height, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+    .png()
+    .toBuffer();
   return prepareImage(png, transforms);
 }

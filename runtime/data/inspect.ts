@@ -42,14 +42,24 @@ export function viewSample(file: SampleFile, index: number, tok: Tokenizer, imag
   let length = input.length;
   while (length > 0 && input[length - 1] === pad && loss[length - 1] === 0) length--;
   const slots = new Set<number>();
-  if (imageStart !== undefined && numPatches !== undefined) for (let j = imageStart; j < imageStart + numPatches && j < length; j++) slots.add(j);
+  if (imageStart !== undefined && numPatches !== undefined)
+    for (let j = imageStart; j < imageStart + numPatches && j < length; j++) slots.add(j);
   const tokens: TokenView[] = [];
   const counts = { text: 0, imageSlots: 0, supervised: 0, notAttended: 0, padding: input.length - length };
   for (let j = 0; j < length; j++) {
     const slot = slots.has(j);
-    const t: TokenView = { pos: j, id: input[j]!, label: labels[j]!, text: slot ? "" : pieceText(tok, input[j]!), loss: loss[j] === 1, attended: masked[j] === 0, slot };
+    const t: TokenView = {
+      pos: j,
+      id: input[j]!,
+      label: labels[j]!,
+      text: slot ? "" : pieceText(tok, input[j]!),
+      loss: loss[j] === 1,
+      attended: masked[j] === 0,
+      slot,
+    };
     tokens.push(t);
-    if (slot) counts.imageSlots++; else counts.text++;
+    if (slot) counts.imageSlots++;
+    else counts.text++;
     if (t.loss) counts.supervised++;
     if (!t.attended) counts.notAttended++;
   }
@@ -81,8 +91,12 @@ export function renderTerminal(v: SampleView, c: Ansi): string {
   const lines: string[] = [];
   lines.push(c.bold(`sample ${v.index} of ${v.file}`));
   lines.push(`image: ${v.imagePath ?? "none (text-only: the slots hold a blank image and are not attended)"}`);
-  lines.push(`${v.length} positions used of ${v.msl}: ${v.counts.text} text, ${v.counts.imageSlots} image slots${v.imageStart !== undefined ? ` from position ${v.imageStart}` : ""}, ${v.counts.supervised} with loss, ${v.counts.notAttended} not attended, ${v.counts.padding} padding`);
-  lines.push(`legend: ${c.green("loss")} · plain text (no loss) · ${c.cyan("[image slots]")} · ${c.magenta("[slots not attended]")} · ${c.strikethrough("not attended")}`);
+  lines.push(
+    `${v.length} positions used of ${v.msl}: ${v.counts.text} text, ${v.counts.imageSlots} image slots${v.imageStart !== undefined ? ` from position ${v.imageStart}` : ""}, ${v.counts.supervised} with loss, ${v.counts.notAttended} not attended, ${v.counts.padding} padding`,
+  );
+  lines.push(
+    `legend: ${c.green("loss")} · plain text (no loss) · ${c.cyan("[image slots]")} · ${c.magenta("[slots not attended]")} · ${c.strikethrough("not attended")}`,
+  );
   lines.push("");
   let out = "";
   for (const r of runs(v)) {
@@ -102,19 +116,23 @@ export function renderTerminal(v: SampleView, c: Ansi): string {
 const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 export function renderHtml(views: SampleView[]): string {
-  const body = views.map((v) => {
-    const spans = v.tokens.map((t) => {
-      const cls = [t.slot ? "slot" : t.loss ? "loss" : "text", t.attended ? "" : "masked"].filter(Boolean).join(" ");
-      const title = `position ${t.pos} · id ${t.id} · label ${t.label} · loss ${t.loss ? 1 : 0} · ${t.attended ? "attended" : "not attended"}`;
-      const shown = t.slot ? "▣" : escapeHtml(t.text).replace(/\n/g, "⏎<br>");
-      return `<span class="${cls}" title="${escapeHtml(title)}">${shown}</span>`;
-    }).join("");
-    return `<section>
+  const body = views
+    .map((v) => {
+      const spans = v.tokens
+        .map((t) => {
+          const cls = [t.slot ? "slot" : t.loss ? "loss" : "text", t.attended ? "" : "masked"].filter(Boolean).join(" ");
+          const title = `position ${t.pos} · id ${t.id} · label ${t.label} · loss ${t.loss ? 1 : 0} · ${t.attended ? "attended" : "not attended"}`;
+          const shown = t.slot ? "▣" : escapeHtml(t.text).replace(/\n/g, "⏎<br>");
+          return `<span class="${cls}" title="${escapeHtml(title)}">${shown}</span>`;
+        })
+        .join("");
+      return `<section>
 <h2>sample ${v.index} · ${escapeHtml(v.file)}</h2>
 <p>image: <code>${escapeHtml(v.imagePath ?? "none (text-only)")}</code> · ${v.length} of ${v.msl} positions · ${v.counts.text} text · ${v.counts.imageSlots} image slots · ${v.counts.supervised} with loss · ${v.counts.notAttended} not attended · ${v.counts.padding} padding</p>
 <div class="tokens">${spans}</div>
 </section>`;
-  }).join("\n");
+    })
+    .join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>llavac data inspect</title>
 <style>

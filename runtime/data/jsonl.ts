@@ -37,10 +37,19 @@ export class JsonlWriter {
   count = 0;
 
   constructor(readonly file: string) {
-    try { mkdirSync(path.dirname(file), { recursive: true }); } catch (err) { throw new OutputWriteError(path.dirname(file), err); }
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+    } catch (err) {
+      throw new OutputWriteError(path.dirname(file), err);
+    }
     this.tmp = `${file}.tmp-${process.pid}`;
     this.stream = createWriteStream(this.tmp, { encoding: "utf8" });
-    this.failed = new Promise<never>((_, reject) => this.stream.once("error", (err) => { this.failure = err; reject(err); }));
+    this.failed = new Promise<never>((_, reject) =>
+      this.stream.once("error", (err) => {
+        this.failure = err;
+        reject(err);
+      }),
+    );
     this.failed.catch(() => undefined);
   }
 
@@ -53,15 +62,27 @@ export class JsonlWriter {
     if (this.failure) await this.fail(this.failure);
     this.count++;
     if (!this.stream.write(JSON.stringify(record) + "\n")) {
-      try { await Promise.race([once(this.stream, "drain"), this.failed]); } catch (err) { await this.fail(err); }
+      try {
+        await Promise.race([once(this.stream, "drain"), this.failed]);
+      } catch (err) {
+        await this.fail(err);
+      }
     }
   }
 
   async close(): Promise<void> {
     if (this.failure) await this.fail(this.failure);
     this.stream.end();
-    try { await Promise.race([once(this.stream, "finish"), this.failed]); } catch (err) { await this.fail(err); }
-    try { renameSync(this.tmp, this.file); } catch (err) { await this.fail(err); }
+    try {
+      await Promise.race([once(this.stream, "finish"), this.failed]);
+    } catch (err) {
+      await this.fail(err);
+    }
+    try {
+      renameSync(this.tmp, this.file);
+    } catch (err) {
+      await this.fail(err);
+    }
   }
 
   async abort(): Promise<void> {
@@ -98,7 +119,8 @@ export function* lineBatches(file: string, perBatch: number): Generator<LineBatc
       // Emit every complete batch in `pending`; at the end of the file, the rest.
       let start = 0;
       for (;;) {
-        let pos = start, lines = 0;
+        let pos = start,
+          lines = 0;
         while (lines < perBatch) {
           const nl = pending.indexOf(10, pos);
           if (nl < 0) break;
@@ -107,7 +129,10 @@ export function* lineBatches(file: string, perBatch: number): Generator<LineBatc
         }
         if (lines === perBatch || (eof && pos < pending.length) || (eof && lines > 0)) {
           let end = pos;
-          if (eof && lines < perBatch && end < pending.length) { end = pending.length; lines++; }
+          if (eof && lines < perBatch && end < pending.length) {
+            end = pending.length;
+            lines++;
+          }
           yield { firstLine, bytes: new Uint8Array(pending.subarray(start, end)), lines };
           firstLine += lines;
           start = end;

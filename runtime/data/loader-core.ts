@@ -39,8 +39,14 @@ export function h5FilesOf(dirs: string[]): string[] {
   const files: string[] = [];
   for (const dir of dirs) {
     if (!existsSync(dir)) throw new LoaderError(`HDF5 folder not found: ${dir} (run \`llavac data hdf5\` for this phase first)`);
-    if (statSync(dir).isFile()) { files.push(dir); continue; }
-    const found = readdirSync(dir).filter((f) => f.endsWith(".h5")).sort().map((f) => path.join(dir, f));
+    if (statSync(dir).isFile()) {
+      files.push(dir);
+      continue;
+    }
+    const found = readdirSync(dir)
+      .filter((f) => f.endsWith(".h5"))
+      .sort()
+      .map((f) => path.join(dir, f));
     if (found.length === 0) throw new LoaderError(`no .h5 files in ${dir}`);
     files.push(...found);
   }
@@ -61,7 +67,10 @@ export class SampleReader {
     const names = h5FilesOf(this.src.dirs);
     for (const f of names) {
       const file = openSampleFile(f);
-      if (file.n === 0) { file.close(); continue; }
+      if (file.n === 0) {
+        file.close();
+        continue;
+      }
       if (this.msl && file.msl !== this.msl) throw new LoaderError(`${f}: sequence length ${file.msl}, but earlier files have ${this.msl}`);
       this.msl = file.msl;
       this.files.push(file);
@@ -76,10 +85,12 @@ export class SampleReader {
 
   /** Which file and row hold global sample `i`. */
   locate(i: number): { file: SampleFile; row: number } {
-    let lo = 0, hi = this.files.length - 1;
+    let lo = 0,
+      hi = this.files.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= i) lo = mid; else hi = mid - 1;
+      if (this.starts[mid]! <= i) lo = mid;
+      else hi = mid - 1;
     }
     return { file: this.files[lo]!, row: i - this.starts[lo]! };
   }
@@ -99,26 +110,28 @@ export class SampleReader {
     const rows = new Int32Array(indices.length * ROWS * msl);
     const images = new Float32Array(indices.length * per);
     const failures: ImageFailure[] = [];
-    await Promise.all(indices.map(async (g, k) => {
-      if (!Number.isInteger(g) || g < 0 || g >= this.size) throw new LoaderError(`sample ${g} is out of range (0..${this.size - 1})`);
-      const { file, row } = this.locate(g);
-      rows.set(file.block(row, row + 1), k * ROWS * msl);
-      const rel = file.imagePath(row);
-      let pixels: Float32Array;
-      if (rel === undefined) {
-        pixels = await this.blankImage();
-      } else {
-        try {
-          const img = await prepareImage(resolveInside(this.src.imageRoot, rel), this.src.transforms);
-          if (img.data.length !== per) throw new Error(`came out ${img.width}×${img.height}, the model takes ${W}×${H}`);
-          pixels = img.data;
-        } catch (err) {
-          failures.push({ sample: g, file: file.path, row, image: rel, error: (err as Error).message.split("\n")[0]! });
+    await Promise.all(
+      indices.map(async (g, k) => {
+        if (!Number.isInteger(g) || g < 0 || g >= this.size) throw new LoaderError(`sample ${g} is out of range (0..${this.size - 1})`);
+        const { file, row } = this.locate(g);
+        rows.set(file.block(row, row + 1), k * ROWS * msl);
+        const rel = file.imagePath(row);
+        let pixels: Float32Array;
+        if (rel === undefined) {
           pixels = await this.blankImage();
+        } else {
+          try {
+            const img = await prepareImage(resolveInside(this.src.imageRoot, rel), this.src.transforms);
+            if (img.data.length !== per) throw new Error(`came out ${img.width}×${img.height}, the model takes ${W}×${H}`);
+            pixels = img.data;
+          } catch (err) {
+            failures.push({ sample: g, file: file.path, row, image: rel, error: (err as Error).message.split("\n")[0]! });
+            pixels = await this.blankImage();
+          }
         }
-      }
-      images.set(pixels, k * per);
-    }));
+        images.set(pixels, k * per);
+      }),
+    );
     return { indices, msl, rows, images, failures };
   }
 

@@ -7,12 +7,18 @@ type Request = { type: "read"; id: number; indices: number[] } | { type: "close"
 
 const reader = new SampleReader(workerData as LoaderSource);
 const opened = reader.open();
-opened.then((info) => parentPort!.postMessage({ type: "open", info }), (err: Error) => parentPort!.postMessage({ type: "error", id: -1, message: err.message }));
+opened.then(
+  (info) => parentPort!.postMessage({ type: "open", info }),
+  (err: Error) => parentPort!.postMessage({ type: "error", id: -1, message: err.message }),
+);
 
 let queue: Promise<unknown> = opened;
 parentPort!.on("message", (m: Request) => {
   if (m.type === "close") {
-    queue.finally(() => { reader.close(); process.exit(0); });
+    queue.finally(() => {
+      reader.close();
+      process.exit(0);
+    });
     return;
   }
   queue = queue.then(async () => {

@@ -20,19 +20,32 @@ export interface SampleLoader {
 }
 
 class InlineLoader implements SampleLoader {
-  constructor(private readonly reader: SampleReader, readonly info: LoaderInfo) {}
-  read(indices: number[]): Promise<RawSamples> { return this.reader.read(indices); }
-  async close(): Promise<void> { this.reader.close(); }
+  constructor(
+    private readonly reader: SampleReader,
+    readonly info: LoaderInfo,
+  ) {}
+  read(indices: number[]): Promise<RawSamples> {
+    return this.reader.read(indices);
+  }
+  async close(): Promise<void> {
+    this.reader.close();
+  }
 }
 
-type Reply = { type: "open"; info: LoaderInfo } | { type: "samples"; id: number; samples: RawSamples } | { type: "error"; id: number; message: string };
+type Reply =
+  | { type: "open"; info: LoaderInfo }
+  | { type: "samples"; id: number; samples: RawSamples }
+  | { type: "error"; id: number; message: string };
 
 class ThreadLoader implements SampleLoader {
   private next = 0;
   private readonly waiting = new Map<number, { resolve: (s: RawSamples) => void; reject: (e: Error) => void }>();
   private failed?: Error;
 
-  private constructor(private readonly worker: Worker, readonly info: LoaderInfo) {
+  private constructor(
+    private readonly worker: Worker,
+    readonly info: LoaderInfo,
+  ) {
     worker.on("message", (m: Reply) => {
       if (m.type === "open") return;
       const w = this.waiting.get(m.id);
@@ -47,7 +60,9 @@ class ThreadLoader implements SampleLoader {
       this.waiting.clear();
     };
     worker.on("error", fail);
-    worker.on("exit", (code) => { if (code !== 0) fail(new LoaderError(`the data loader thread exited with code ${code}`)); });
+    worker.on("exit", (code) => {
+      if (code !== 0) fail(new LoaderError(`the data loader thread exited with code ${code}`));
+    });
   }
 
   static open(file: string, source: LoaderSource): Promise<ThreadLoader> {
@@ -56,7 +71,10 @@ class ThreadLoader implements SampleLoader {
       const onFirst = (m: Reply) => {
         worker.off("message", onFirst);
         if (m.type === "open") resolve(new ThreadLoader(worker, m.info));
-        else { void worker.terminate(); reject(new LoaderError((m as { message: string }).message)); }
+        else {
+          void worker.terminate();
+          reject(new LoaderError((m as { message: string }).message));
+        }
       };
       worker.on("message", onFirst);
       worker.once("error", reject);

@@ -28,7 +28,8 @@ export function resolveInside(root: string, rel: string): string {
  */
 export function staysInside(root: string, full: string): boolean {
   try {
-    const base = realpathSync(root), real = realpathSync(full);
+    const base = realpathSync(root),
+      real = realpathSync(full);
     return real === base || real.startsWith(base.endsWith(path.sep) ? base : base + path.sep);
   } catch {
     return false;

@@ -4,19 +4,35 @@ export class LiteralError extends Error {}
 
 export function parsePythonLiteral(text: string): unknown {
   let i = 0;
-  const ws = () => { while (i < text.length && /\s/.test(text[i]!)) i++; };
-  const fail = (what: string): never => { throw new LiteralError(`${what} at offset ${i}`); };
+  const ws = () => {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+  };
+  const fail = (what: string): never => {
+    throw new LiteralError(`${what} at offset ${i}`);
+  };
   const value = (): unknown => {
     ws();
     const c = text[i];
     if (c === "{") return dict();
     if (c === "[" || c === "(") return seq(c === "[" ? "]" : ")");
     if (c === "'" || c === '"') return str();
-    if (text.startsWith("True", i)) { i += 4; return true; }
-    if (text.startsWith("False", i)) { i += 5; return false; }
-    if (text.startsWith("None", i)) { i += 4; return null; }
+    if (text.startsWith("True", i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith("False", i)) {
+      i += 5;
+      return false;
+    }
+    if (text.startsWith("None", i)) {
+      i += 4;
+      return null;
+    }
     const m = /^[-+]?(\d+\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?)/i.exec(text.slice(i));
-    if (m) { i += m[0].length; return Number(m[0]); }
+    if (m) {
+      i += m[0].length;
+      return Number(m[0]);
+    }
     return fail("unexpected character");
   };
   const dict = () => {
@@ -30,7 +46,10 @@ export function parsePythonLiteral(text: string): unknown {
       i++;
       out[String(k)] = value();
       ws();
-      if (text[i] === ",") { i++; ws(); } else if (text[i] !== "}") fail("expected ',' or '}'");
+      if (text[i] === ",") {
+        i++;
+        ws();
+      } else if (text[i] !== "}") fail("expected ',' or '}'");
     }
     i++;
     return out;
@@ -42,7 +61,10 @@ export function parsePythonLiteral(text: string): unknown {
     while (text[i] !== close) {
       out.push(value());
       ws();
-      if (text[i] === ",") { i++; ws(); } else if (text[i] !== close) fail(`expected ',' or '${close}'`);
+      if (text[i] === ",") {
+        i++;
+        ws();
+      } else if (text[i] !== close) fail(`expected ',' or '${close}'`);
       if (i >= text.length) fail("unterminated sequence");
     }
     i++;
@@ -56,11 +78,30 @@ export function parsePythonLiteral(text: string): unknown {
     let out = "";
     for (;;) {
       if (i >= text.length) fail("unterminated string");
-      if (text.startsWith(end, i)) { i += end.length; return out; }
+      if (text.startsWith(end, i)) {
+        i += end.length;
+        return out;
+      }
       const c = text[i++]!;
-      if (c !== "\\") { out += c; continue; }
+      if (c !== "\\") {
+        out += c;
+        continue;
+      }
       const e = text[i++];
-      const simple: Record<string, string> = { n: "\n", t: "\t", r: "\r", "\\": "\\", "'": "'", '"': '"', "0": "\0", a: "\x07", b: "\b", f: "\f", v: "\v", "\n": "" };
+      const simple: Record<string, string> = {
+        n: "\n",
+        t: "\t",
+        r: "\r",
+        "\\": "\\",
+        "'": "'",
+        '"': '"',
+        "0": "\0",
+        a: "\x07",
+        b: "\b",
+        f: "\f",
+        v: "\v",
+        "\n": "",
+      };
       if (e !== undefined && e in simple) out += simple[e];
       else if (e === "x" || e === "u" || e === "U") {
         const n = e === "x" ? 2 : e === "u" ? 4 : 8;

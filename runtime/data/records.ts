@@ -29,7 +29,8 @@ export function parseRecord(line: string): LlavaRecord | RecordProblem {
 
 export function validateRecord(v: unknown): LlavaRecord | RecordProblem {
   const bad = (detail: string): RecordProblem => ({ reason: "invalid_record", detail });
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return bad(Array.isArray(v) ? "a JSON array, not an object (one record per line)" : "not a JSON object");
+  if (v === null || typeof v !== "object" || Array.isArray(v))
+    return bad(Array.isArray(v) ? "a JSON array, not an object (one record per line)" : "not a JSON object");
   const r = v as Record<string, unknown>;
   if (!Array.isArray(r.conversations)) return bad("`conversations` is missing or not a list");
   for (const [i, t] of r.conversations.entries()) {
@@ -38,10 +39,19 @@ export function validateRecord(v: unknown): LlavaRecord | RecordProblem {
     if (typeof turn.value !== "string") return bad(`conversations[${i}].value is missing or not a string`);
     if (turn.from !== undefined && typeof turn.from !== "string") return bad(`conversations[${i}].from is not a string`);
   }
-  if (r.image !== undefined && r.image !== null && typeof r.image !== "string") return bad("`image` is not a string (one image per sample)");
+  if (r.image !== undefined && r.image !== null && typeof r.image !== "string")
+    return bad("`image` is not a string (one image per sample)");
   if (r.id !== undefined && typeof r.id !== "string" && typeof r.id !== "number") return bad("`id` is not a string or number");
-  const rec: LlavaRecord = { ...r, id: (r.id as string | number | undefined) ?? "", conversations: (r.conversations as Record<string, unknown>[]).map((t) => ({ from: (t.from as string | undefined) ?? "", value: t.value as string })) };
-  if (typeof r.image === "string") rec.image = r.image; else delete rec.image;
+  const rec: LlavaRecord = {
+    ...r,
+    id: (r.id as string | number | undefined) ?? "",
+    conversations: (r.conversations as Record<string, unknown>[]).map((t) => ({
+      from: (t.from as string | undefined) ?? "",
+      value: t.value as string,
+    })),
+  };
+  if (typeof r.image === "string") rec.image = r.image;
+  else delete rec.image;
   return rec;
 }
 
@@ -51,7 +61,13 @@ export function isProblem(x: LlavaRecord | RecordProblem): x is RecordProblem {
 
 /** A record in LLaVA's layout: `<image>\n` starts the first human turn when there is an image. */
 export function llavaRecord(id: string | number, image: string | undefined, question: string, answer: string): LlavaRecord {
-  const rec: LlavaRecord = { id, conversations: [{ from: "human", value: image === undefined ? question : `<image>\n${question}` }, { from: "gpt", value: answer }] };
+  const rec: LlavaRecord = {
+    id,
+    conversations: [
+      { from: "human", value: image === undefined ? question : `<image>\n${question}` },
+      { from: "gpt", value: answer },
+    ],
+  };
   if (image !== undefined) rec.image = image;
   // Key order: id, image, conversations.
   return image === undefined ? rec : { id, image, conversations: rec.conversations };
@@ -73,12 +89,23 @@ export type ConversationProblem = { reason: "bad_role" | "role_order" | "image_t
 export function conversationProblem(rec: LlavaRecord, imageToken = "<image>"): ConversationProblem | undefined {
   for (const [i, t] of rec.conversations.entries()) {
     const prompt = i % 2 === 0;
-    if (!PROMPT_ROLES.has(t.from) && !ANSWER_ROLES.has(t.from)) return { reason: "bad_role", detail: `conversations[${i}].from is ${JSON.stringify(t.from)}: expected human or gpt` };
-    if (prompt !== PROMPT_ROLES.has(t.from)) return { reason: "role_order", detail: `conversations[${i}] is a ${t.from} turn where a ${prompt ? "human" : "gpt"} turn belongs (turns alternate human, gpt, ...)` };
+    if (!PROMPT_ROLES.has(t.from) && !ANSWER_ROLES.has(t.from))
+      return { reason: "bad_role", detail: `conversations[${i}].from is ${JSON.stringify(t.from)}: expected human or gpt` };
+    if (prompt !== PROMPT_ROLES.has(t.from))
+      return {
+        reason: "role_order",
+        detail: `conversations[${i}] is a ${t.from} turn where a ${prompt ? "human" : "gpt"} turn belongs (turns alternate human, gpt, ...)`,
+      };
   }
   let count = 0;
-  for (const t of rec.conversations) for (let at = t.value.indexOf(imageToken); at >= 0; at = t.value.indexOf(imageToken, at + imageToken.length)) count++;
-  if (rec.image !== undefined && count !== 1) return { reason: "image_token_count", detail: `${count} ${imageToken} placeholders for one image (expected exactly 1)` };
-  if (rec.image === undefined && count > 0) return { reason: "image_token_count", detail: `${count} ${imageToken} placeholder${count > 1 ? "s" : ""} in a sample without an image` };
+  for (const t of rec.conversations)
+    for (let at = t.value.indexOf(imageToken); at >= 0; at = t.value.indexOf(imageToken, at + imageToken.length)) count++;
+  if (rec.image !== undefined && count !== 1)
+    return { reason: "image_token_count", detail: `${count} ${imageToken} placeholders for one image (expected exactly 1)` };
+  if (rec.image === undefined && count > 0)
+    return {
+      reason: "image_token_count",
+      detail: `${count} ${imageToken} placeholder${count > 1 ? "s" : ""} in a sample without an image`,
+    };
   return undefined;
 }

@@ -56,13 +56,15 @@ const clip8 = (v: number) => {
 /** Resize interleaved 8-bit RGB pixels to (outW, outH). */
 export function resizeBicubicPil(src: Uint8Array, w: number, h: number, outW: number, outH: number): Uint8Array {
   const C = 3;
-  let img = src, width = w;
+  let img = src,
+    width = w;
   if (outW !== w) {
     const { bounds, weights, taps } = coefficients(w, outW);
     const out = new Uint8Array(outW * h * C);
     for (let y = 0; y < h; y++) {
       for (let xx = 0; xx < outW; xx++) {
-        const xmin = bounds[xx * 2]!, count = bounds[xx * 2 + 1]!;
+        const xmin = bounds[xx * 2]!,
+          count = bounds[xx * 2 + 1]!;
         for (let c = 0; c < C; c++) {
           let ss = 1 << (PRECISION_BITS - 1);
           for (let x = 0; x < count; x++) ss += img[(y * width + xmin + x) * C + c]! * weights[xx * taps + x]!;
@@ -77,7 +79,8 @@ export function resizeBicubicPil(src: Uint8Array, w: number, h: number, outW: nu
     const { bounds, weights, taps } = coefficients(h, outH);
     const out = new Uint8Array(width * outH * C);
     for (let yy = 0; yy < outH; yy++) {
-      const ymin = bounds[yy * 2]!, count = bounds[yy * 2 + 1]!;
+      const ymin = bounds[yy * 2]!,
+        count = bounds[yy * 2 + 1]!;
       for (let x = 0; x < width; x++) {
         for (let c = 0; c < C; c++) {
           let ss = 1 << (PRECISION_BITS - 1);

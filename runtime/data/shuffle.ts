@@ -66,7 +66,10 @@ async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<Sh
   for (const f of inputs) {
     const s = openSampleFile(f);
     if (msl === -1) msl = s.msl;
-    else if (s.msl !== msl) { s.close(); throw new ShuffleError(`${f} has sequence length ${s.msl}, the others ${msl}`); }
+    else if (s.msl !== msl) {
+      s.close();
+      throw new ShuffleError(`${f} has sequence length ${s.msl}, the others ${msl}`);
+    }
     total += s.n;
     s.close();
   }
@@ -109,7 +112,10 @@ async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<Sh
     const n = paths[c]!.length;
     perChunk.push(n);
     const spill = path.join(spillDir, `${c}.bin`);
-    if (n === 0) { rmSync(spill); continue; }
+    if (n === 0) {
+      rmSync(spill);
+      continue;
+    }
     const order = new Random(opts.seed + 1 + c).shuffle(Array.from({ length: n }, (_, i) => i));
     const name = path.join(opts.out, `data-${String(c).padStart(5, "0")}.h5`);
     const w = new SampleFileWriter(name, msl, n);
@@ -137,7 +143,13 @@ async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<Sh
   const params = path.join(opts.input, "data_params.json");
   if (existsSync(params)) {
     const p = JSON.parse(readFileSync(params, "utf8")) as Record<string, unknown>;
-    p.shuffle = { chunks: opts.chunks, seed: opts.seed, inputs: inputs.map((f) => path.relative(opts.input, f)), samples: total, files: files.map((f) => path.basename(f)) };
+    p.shuffle = {
+      chunks: opts.chunks,
+      seed: opts.seed,
+      inputs: inputs.map((f) => path.relative(opts.input, f)),
+      samples: total,
+      files: files.map((f) => path.basename(f)),
+    };
     writeFileAtomic(path.join(opts.out, "data_params.json"), JSON.stringify(p, null, 4) + "\n");
   }
   return { files, samples: total, perChunk };

@@ -22,7 +22,15 @@ export interface ChoiceResult {
   confusion: Record<string, Record<string, number>>;
 }
 
-export async function choiceAccuracy(model: LlavaModel, tok: Tokenizer, template: Template, transforms: ImageTransform[], items: ChoiceItem[], choices: string[], batchSize = 16): Promise<ChoiceResult> {
+export async function choiceAccuracy(
+  model: LlavaModel,
+  tok: Tokenizer,
+  template: Template,
+  transforms: ImageTransform[],
+  items: ChoiceItem[],
+  choices: string[],
+  batchSize = 16,
+): Promise<ChoiceResult> {
   const c = model.config;
   const firstIds = choices.map((ch) => tok.encode(ch)[0]!);
   if (new Set(firstIds).size !== firstIds.length) throw new Error(`the choices ${choices.join(", ")} do not start with distinct tokens`);
@@ -32,15 +40,29 @@ export async function choiceAccuracy(model: LlavaModel, tok: Tokenizer, template
   for (let s = 0; s < items.length; s += batchSize) {
     const group = items.slice(s, s + batchSize);
     const laid = group.map((it) => {
-      const r = layoutConversation(tok, template, [{ from: "human", value: `<image>\n${it.question}` }, { from: "gpt", value: it.answer }], true, { numPatches: c.num_patches, msl: c.max_sequence_length });
+      const r = layoutConversation(
+        tok,
+        template,
+        [
+          { from: "human", value: `<image>\n${it.question}` },
+          { from: "gpt", value: it.answer },
+        ],
+        true,
+        { numPatches: c.num_patches, msl: c.max_sequence_length },
+      );
       if (!r.ok) throw new Error(`cannot lay out "${it.question}": ${r.detail}`);
       return r;
     });
     const T = Math.max(...laid.map((r) => r.length));
     const n = group.length;
     const b: Batch = {
-      size: n, length: T, imageShape: [C, H, W],
-      inputIds: new Int32Array(n * T), lossMask: new Int32Array(n * T), labels: new Int32Array(n * T), keyPadding: new Int32Array(n * T),
+      size: n,
+      length: T,
+      imageShape: [C, H, W],
+      inputIds: new Int32Array(n * T),
+      lossMask: new Int32Array(n * T),
+      labels: new Int32Array(n * T),
+      keyPadding: new Int32Array(n * T),
       images: new Float32Array(n * C * H * W),
     };
     const answerAt: number[] = [];
@@ -55,7 +77,13 @@ export async function choiceAccuracy(model: LlavaModel, tok: Tokenizer, template
     }
     const scores = tf.tidy(() => {
       const h = model.logits(b);
-      const rows = tf.gather(h.reshape([n * T, -1]), tf.tensor1d(answerAt.map((p, k) => k * T + p), "int32"));
+      const rows = tf.gather(
+        h.reshape([n * T, -1]),
+        tf.tensor1d(
+          answerAt.map((p, k) => k * T + p),
+          "int32",
+        ),
+      );
       return tf.gather(rows, tf.tensor1d(firstIds, "int32"), 1).arraySync() as number[][];
     });
     scores.forEach((row, k) => {

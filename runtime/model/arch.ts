@@ -73,16 +73,37 @@ const mod = (...parts: (string | number)[]): ModuleName => parts.join(".") as Mo
 export const weightOf = (m: ModuleName): ParamName => `${m}.weight` as ParamName;
 export const biasOf = (m: ModuleName): ParamName => `${m}.bias` as ParamName;
 
-export interface AttentionNames { q: ModuleName; k: ModuleName; v: ModuleName; output: ModuleName }
+export interface AttentionNames {
+  q: ModuleName;
+  k: ModuleName;
+  v: ModuleName;
+  output: ModuleName;
+}
 /** Cerebras' FeedForwardNetwork: ffn.0 (`up`, with `gate` for GLU activations), then ffn.1 (`down`). */
-export interface FeedForwardNames { up: ModuleName; gate: ModuleName; down: ModuleName }
-export interface BlockNames { attention: AttentionNames; ffn: FeedForwardNames }
+export interface FeedForwardNames {
+  up: ModuleName;
+  gate: ModuleName;
+  down: ModuleName;
+}
+export interface BlockNames {
+  attention: AttentionNames;
+  ffn: FeedForwardNames;
+}
 
 function blockNames(at: ModuleName): BlockNames {
   const attn = mod(at, "self_attn");
   return {
-    attention: { q: mod(attn, "proj_q_dense_layer"), k: mod(attn, "proj_k_dense_layer"), v: mod(attn, "proj_v_dense_layer"), output: mod(attn, "proj_output_dense_layer") },
-    ffn: { up: mod(at, "ffn.ffn.0.linear_layer"), gate: mod(at, "ffn.ffn.0.linear_layer_for_glu"), down: mod(at, "ffn.ffn.1.linear_layer") },
+    attention: {
+      q: mod(attn, "proj_q_dense_layer"),
+      k: mod(attn, "proj_k_dense_layer"),
+      v: mod(attn, "proj_v_dense_layer"),
+      output: mod(attn, "proj_output_dense_layer"),
+    },
+    ffn: {
+      up: mod(at, "ffn.ffn.0.linear_layer"),
+      gate: mod(at, "ffn.ffn.0.linear_layer_for_glu"),
+      down: mod(at, "ffn.ffn.1.linear_layer"),
+    },
   };
 }
 
@@ -99,7 +120,11 @@ export const VISION_NAMES = {
   cls: `${VISION_EMBED}.cls_embedding` as ParamName,
   positions: mod(VISION_EMBED, "position_embeddings"),
   postEmbedNorm: mod(VISION_EMBED, "post_embed_ln"),
-  block: (i: LayerIndex) => ({ ...blockNames(mod(VISION_ENCODER, "layers", i)), norm1: mod(VISION_ENCODER, "layers", i, "norm1"), norm2: mod(VISION_ENCODER, "layers", i, "norm2") }),
+  block: (i: LayerIndex) => ({
+    ...blockNames(mod(VISION_ENCODER, "layers", i)),
+    norm1: mod(VISION_ENCODER, "layers", i, "norm1"),
+    norm2: mod(VISION_ENCODER, "layers", i, "norm2"),
+  }),
   finalNorm: mod(VISION_ENCODER, "norm"),
 } as const;
 
@@ -107,7 +132,11 @@ export const VISION_NAMES = {
 export const TEXT_NAMES = {
   wordEmbeddings: mod(TEXT_EMBED, "word_embeddings"),
   positions: mod(TEXT_EMBED, "position_embeddings"),
-  block: (i: LayerIndex) => ({ ...blockNames(mod(TEXT_DECODER, "layers", i)), norm1: mod(TEXT_DECODER, "layers", i, "norm1"), norm3: mod(TEXT_DECODER, "layers", i, "norm3") }),
+  block: (i: LayerIndex) => ({
+    ...blockNames(mod(TEXT_DECODER, "layers", i)),
+    norm1: mod(TEXT_DECODER, "layers", i, "norm1"),
+    norm3: mod(TEXT_DECODER, "layers", i, "norm3"),
+  }),
   finalNorm: mod(TEXT_DECODER, "norm"),
   /** The same module as `finalNorm`: one tensor, two names. */
   finalNormAlias: mod("text_model", "ln_f"),
@@ -202,7 +231,12 @@ export function visionParameters(v: VisionArch): ParamSpec[] {
   const N = VISION_NAMES;
   const H = v.hidden_size;
   const [ph, pw] = v.patch_size;
-  p.linear(N.patchEmbedding, H, v.use_conv_patchified_embedding ? [v.num_channels, ph, pw] : v.num_channels * ph * pw, v.use_embed_proj_bias);
+  p.linear(
+    N.patchEmbedding,
+    H,
+    v.use_conv_patchified_embedding ? [v.num_channels, ph, pw] : v.num_channels * ph * pw,
+    v.use_embed_proj_bias,
+  );
   if (v.prepend_cls_token) p.bare(N.cls, [H]);
   if (v.position_embedding_type === "learned") {
     // Cerebras keeps the CLS position as the last row (HF keeps it first).
@@ -309,7 +343,10 @@ export function applyFreeze(params: readonly ParamSpec[], patterns: readonly Fre
     const modules = names.map((n) => n.slice(0, n.lastIndexOf(".")));
     const by: number[] = [];
     res.forEach((re, i) => {
-      if (modules.some((m) => matched[i]!.has(m)) || names.some((n) => re.test(n))) { by.push(i); frozenBy[i]!.push(p); }
+      if (modules.some((m) => matched[i]!.has(m)) || names.some((n) => re.test(n))) {
+        by.push(i);
+        frozenBy[i]!.push(p);
+      }
     });
     reasons.set(p, by);
     (by.length > 0 ? frozen : trainable).push(p);

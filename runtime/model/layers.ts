@@ -27,7 +27,10 @@ export function dense(p: ParamSource, module: ModuleName, x: Tensor): Tensor {
 
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | undefined, eps: number): Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
-  const y = x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(weight);
+  const y = x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(eps)))
+    .mul(weight);
   return bias ? y.add(bias) : y;
 }
 
@@ -97,9 +100,12 @@ export function rotaryTables(length: number, dims: number, theta: number): Rotar
       // In float32, as torch computes inv_freq and the outer product.
       const invFreq = Math.fround(1 / Math.pow(theta, Math.fround((2 * i) / dims)));
       const angle = Math.fround(t * invFreq);
-      const c = Math.cos(angle), s = Math.sin(angle);
-      cos[t * dims + i] = c; cos[t * dims + i + half] = c;
-      sin[t * dims + i] = s; sin[t * dims + i + half] = s;
+      const c = Math.cos(angle),
+        s = Math.sin(angle);
+      cos[t * dims + i] = c;
+      cos[t * dims + i + half] = c;
+      sin[t * dims + i] = s;
+      sin[t * dims + i + half] = s;
     }
   }
   return { cos: tf.tensor2d(cos, [length, dims]), sin: tf.tensor2d(sin, [length, dims]), dims };

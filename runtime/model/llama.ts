@@ -19,7 +19,8 @@ function rotaryFor(length: number, r: TextRuntime): Rotary {
   if (!t) {
     // Built outside any tidy scope of the step, and kept for the life of the process.
     const built = rotaryTables(length, r.rotary_dim, r.rope_theta);
-    tf.keep(built.cos); tf.keep(built.sin);
+    tf.keep(built.cos);
+    tf.keep(built.sin);
     t = built;
     rotaryCache.set(key, t);
   }
@@ -37,10 +38,18 @@ export function decoder(p: ParamSource, a: TextArch, r: TextRuntime, x: Tensor, 
     const seed = o.seed === undefined ? undefined : o.seed + 7919 * (i + 1);
     const drop = (t: Tensor, k: number) => dropout(t, o.training ? r.dropout_rate : 0, seed === undefined ? undefined : seed + k);
     const h = norm(p, b.norm1, x, r.layer_norm_epsilon, a.norm_type);
-    x = x.add(drop(selfAttention(p, b.attention, h, {
-      heads: a.num_heads, mask, dropoutRate: o.training ? r.attention_dropout_rate : 0,
-      ...(rotary ? { rotary } : {}), ...(seed !== undefined ? { seed } : {}),
-    }), 1));
+    x = x.add(
+      drop(
+        selfAttention(p, b.attention, h, {
+          heads: a.num_heads,
+          mask,
+          dropoutRate: o.training ? r.attention_dropout_rate : 0,
+          ...(rotary ? { rotary } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+        }),
+        1,
+      ),
+    );
     x = x.add(drop(feedForward(p, b.ffn, norm(p, b.norm3, x, r.layer_norm_epsilon, a.norm_type), a.nonlinearity), 2));
   }
   return norm(p, N.finalNorm, x, r.layer_norm_epsilon, a.norm_type);

@@ -31,7 +31,10 @@ export interface LossOptions extends RunOptions {
 }
 
 export class LlavaModel {
-  constructor(readonly config: LlavaModelConfig, readonly params: ParamStore) {}
+  constructor(
+    readonly config: LlavaModelConfig,
+    readonly params: ParamStore,
+  ) {}
 
   imagesTensor(b: Batch): Tensor {
     return tf.tensor4d(b.images, [b.size, ...b.imageShape]);
@@ -48,7 +51,8 @@ export class LlavaModel {
     const raw = o.features ?? this.visionFeatures(b, { ...o, training: o.training && !o.frozen?.vision });
     const feats = c.arch.projector ? project(this.params, c.projector_activations, raw) : raw;
     const P = feats.shape[1]!;
-    if (P !== c.num_patches) throw new Error(`the vision encoder gives ${P} features per image but the data has ${c.num_patches} image slots`);
+    if (P !== c.num_patches)
+      throw new Error(`the vision encoder gives ${P} features per image but the data has ${c.num_patches} image slots`);
     const s = c.image_start_idx;
     if (s + P > b.length) throw new Error(`the image slots [${s}, ${s + P}) do not fit in ${b.length} positions`);
     const text = embedTokens(this.params, tf.tensor2d(b.inputIds, [b.size, b.length], "int32"));
@@ -77,7 +81,10 @@ export class LlavaModel {
     const positions: number[] = [];
     const targets: number[] = [];
     for (let i = 0; i < b.size * b.length; i++) {
-      if (b.lossMask[i]) { positions.push(i); targets.push(b.labels[i]!); }
+      if (b.lossMask[i]) {
+        positions.push(i);
+        targets.push(b.labels[i]!);
+      }
     }
     if (positions.length === 0) return { sum: tf.scalar(0), tokens: 0 };
     const h = this.hidden(b, o);

@@ -21,9 +21,14 @@ export interface InitOptions {
 /** How a fresh parameter starts: norm scales at one, norm shifts and biases at zero, the rest normal(0, std) (as Cerebras initialises). */
 function initialValue(p: ParamSpec, o: InitOptions): tf.Tensor {
   switch (p.role) {
-    case "norm_scale": return tf.ones(p.shape);
-    case "norm_shift": case "bias": return tf.zeros(p.shape);
-    case "weight": case "embedding": return tf.truncatedNormal(p.shape, 0, o.std[p.component], "float32", nameSeed(p.name, o.seed));
+    case "norm_scale":
+      return tf.ones(p.shape);
+    case "norm_shift":
+    case "bias":
+      return tf.zeros(p.shape);
+    case "weight":
+    case "embedding":
+      return tf.truncatedNormal(p.shape, 0, o.std[p.component], "float32", nameSeed(p.name, o.seed));
   }
 }
 
@@ -36,7 +41,10 @@ export class ParamStore implements ParamSource {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly alias = new Map<string, string>();
 
-  constructor(readonly arch: LlavaArch, init: InitOptions) {
+  constructor(
+    readonly arch: LlavaArch,
+    init: InitOptions,
+  ) {
     this.specs = llavaParameters(arch);
     for (const p of this.specs) {
       const value = tf.tidy(() => initialValue(p, init));

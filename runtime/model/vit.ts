@@ -10,11 +10,15 @@ import { dropout, feedForward, linear, norm, selfAttention, type ParamSource, ty
 export function patchify(images: Tensor, a: VisionArch): Tensor {
   const [B, C, H, W] = images.shape as [number, number, number, number];
   const [ph, pw] = a.patch_size;
-  const gh = Math.floor(H / ph), gw = Math.floor(W / pw);
+  const gh = Math.floor(H / ph),
+    gw = Math.floor(W / pw);
   const cropped = H === gh * ph && W === gw * pw ? images : images.slice([0, 0, 0, 0], [B, C, gh * ph, gw * pw]);
   // [B, C, gh, ph, gw, pw] → [B, gh, gw, C, ph, pw], in two rank-5 steps (the wasm backend stops at rank 5).
   const rows = cropped.reshape([B * C, gh, ph, gw, pw]).transpose([0, 1, 3, 2, 4]); // [B·C, gh, gw, ph, pw]
-  return rows.reshape([B, C, gh * gw, ph * pw]).transpose([0, 2, 1, 3]).reshape([B, gh * gw, C * ph * pw]);
+  return rows
+    .reshape([B, C, gh * gw, ph * pw])
+    .transpose([0, 2, 1, 3])
+    .reshape([B, gh * gw, C * ph * pw]);
 }
 
 export interface RunOptions {
@@ -46,7 +50,12 @@ function block(p: ParamSource, a: VisionArch, r: VisionRuntime, i: number, x: Te
   const eps = r.layer_norm_epsilon;
   const seed = o.seed === undefined ? undefined : o.seed + 1000 * (i + 1);
   const drop = (t: Tensor, k: number) => dropout(t, o.training ? r.dropout_rate : 0, seed === undefined ? undefined : seed + k);
-  const attend = (t: Tensor) => selfAttention(p, b.attention, t, { heads: a.num_heads, dropoutRate: o.training ? r.attention_dropout_rate : 0, ...(seed !== undefined ? { seed } : {}) });
+  const attend = (t: Tensor) =>
+    selfAttention(p, b.attention, t, {
+      heads: a.num_heads,
+      dropoutRate: o.training ? r.attention_dropout_rate : 0,
+      ...(seed !== undefined ? { seed } : {}),
+    });
   if (r.norm_first) {
     x = x.add(drop(attend(norm(p, b.norm1, x, eps, "layernorm")), 1));
     return x.add(drop(feedForward(p, b.ffn, norm(p, b.norm2, x, eps, "layernorm"), a.nonlinearity), 2));

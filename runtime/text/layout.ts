@@ -43,7 +43,10 @@ export type LayoutResult =
   | { ok: false; reason: SkipReason; detail: string };
 
 // Per-token roles, from which the loss and key-padding rows follow.
-const TEXT = 0, SUPERVISED = 1, SLOT = 2, EOS_MID = 3;
+const TEXT = 0,
+  SUPERVISED = 1,
+  SLOT = 2,
+  EOS_MID = 3;
 
 interface TokenStream {
   tokens: number[];
@@ -52,12 +55,29 @@ interface TokenStream {
 }
 
 /** The token stream of a conversation before padding, with each token's role. */
-function tokenStream(tok: Tokenizer, template: Template, turns: readonly Turn[], hasImage: boolean, numPatches: number, imageToken: string): TokenStream {
+function tokenStream(
+  tok: Tokenizer,
+  template: Template,
+  turns: readonly Turn[],
+  hasImage: boolean,
+  numPatches: number,
+  imageToken: string,
+): TokenStream {
   const clean = (s: string) => s.normalize("NFC");
   const tokens: number[] = [];
   const roles: number[] = [];
-  const push = (ids: readonly number[], role: number) => { for (const id of ids) { tokens.push(id); roles.push(role); } };
-  const slots = () => { for (let i = 0; i < numPatches; i++) { tokens.push(tok.padId); roles.push(SLOT); } };
+  const push = (ids: readonly number[], role: number) => {
+    for (const id of ids) {
+      tokens.push(id);
+      roles.push(role);
+    }
+  };
+  const slots = () => {
+    for (let i = 0; i < numPatches; i++) {
+      tokens.push(tok.padId);
+      roles.push(SLOT);
+    }
+  };
   let imageStart = -1;
 
   if (template.layout === "plain") {
@@ -93,15 +113,27 @@ function tokenStream(tok: Tokenizer, template: Template, turns: readonly Turn[],
   return { tokens, roles, imageStart };
 }
 
-export function layoutConversation(tok: Tokenizer, template: Template, turns: readonly Turn[], hasImage: boolean, opts: LayoutOptions): LayoutResult {
+export function layoutConversation(
+  tok: Tokenizer,
+  template: Template,
+  turns: readonly Turn[],
+  hasImage: boolean,
+  opts: LayoutOptions,
+): LayoutResult {
   if (turns.length === 0) return { ok: false, reason: "no_turns", detail: "the conversation has no turns" };
   if (turns.length % 2 !== 0) return { ok: false, reason: "odd_turns", detail: `${turns.length} turns: every human turn needs an answer` };
   const { tokens, roles, imageStart } = tokenStream(tok, template, turns, hasImage, opts.numPatches, opts.imageToken ?? "<image>");
 
   let length = tokens.length - 1;
   if (length > opts.msl) {
-    if (opts.overLength !== "truncate") return { ok: false, reason: "too_long", detail: `${length} tokens with the image slots; the limit is ${opts.msl}` };
-    if (imageStart >= 0 && imageStart + opts.numPatches > opts.msl) return { ok: false, reason: "too_long", detail: `the image slots end at ${imageStart + opts.numPatches}, past the limit ${opts.msl}` };
+    if (opts.overLength !== "truncate")
+      return { ok: false, reason: "too_long", detail: `${length} tokens with the image slots; the limit is ${opts.msl}` };
+    if (imageStart >= 0 && imageStart + opts.numPatches > opts.msl)
+      return {
+        ok: false,
+        reason: "too_long",
+        detail: `the image slots end at ${imageStart + opts.numPatches}, past the limit ${opts.msl}`,
+      };
     length = opts.msl;
   }
 
@@ -119,9 +151,16 @@ export function layoutConversation(tok: Tokenizer, template: Template, turns: re
     let lossValue: number, attend: number;
     if (template.layout === "plain") {
       // BOS is supervised only without an image; the last slot predicts the first caption token.
-      if (j === 0) { lossValue = 1 - image; attend = 1; }
-      else if (role === SLOT) { lossValue = j === imageStart + opts.numPatches - 1 ? image : 0; attend = image; }
-      else { lossValue = role === SUPERVISED ? 1 : 0; attend = lossValue; }
+      if (j === 0) {
+        lossValue = 1 - image;
+        attend = 1;
+      } else if (role === SLOT) {
+        lossValue = j === imageStart + opts.numPatches - 1 ? image : 0;
+        attend = image;
+      } else {
+        lossValue = role === SUPERVISED ? 1 : 0;
+        attend = lossValue;
+      }
     } else {
       lossValue = role === SUPERVISED ? 1 : 0;
       attend = role === SLOT ? image : 1;
@@ -136,6 +175,9 @@ export function layoutConversation(tok: Tokenizer, template: Template, turns: re
 
 /** Where the first image slot lands for a template: 1 for plain, 35 for vicuna_v1 with the LLaMA-2 vocabulary. */
 export function imageStartIndex(tok: Tokenizer, template: Template, numPatches: number): number {
-  const probe: Turn[] = [{ from: "human", value: "<image>\nx" }, { from: "gpt", value: "y" }];
+  const probe: Turn[] = [
+    { from: "human", value: "<image>\nx" },
+    { from: "gpt", value: "y" },
+  ];
   return tokenStream(tok, template, probe, true, numPatches, "<image>").imageStart;
 }

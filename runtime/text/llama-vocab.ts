@@ -18,8 +18,18 @@ export function llamaModelSpec(vocabById: readonly string[]): ModelSpec {
     return { piece, score, type: PieceType.NORMAL };
   });
   return {
-    pieces, modelType: 2, byteFallback: true, addDummyPrefix: true, removeExtraWhitespaces: false,
-    escapeWhitespaces: true, normalizerName: "identity", hasCharsmap: false, unkId: 0, bosId: 1, eosId: 2, padId: -1,
+    pieces,
+    modelType: 2,
+    byteFallback: true,
+    addDummyPrefix: true,
+    removeExtraWhitespaces: false,
+    escapeWhitespaces: true,
+    normalizerName: "identity",
+    hasCharsmap: false,
+    unkId: 0,
+    bosId: 1,
+    eosId: 2,
+    padId: -1,
   };
 }
 

@@ -32,13 +32,18 @@ export class TokenizerError extends Error {}
 
 class ProtoReader {
   pos = 0;
-  constructor(readonly buf: Uint8Array, readonly end = buf.length) {}
+  constructor(
+    readonly buf: Uint8Array,
+    readonly end = buf.length,
+  ) {}
   varint(): number {
-    let result = 0, shift = 0;
+    let result = 0,
+      shift = 0;
     for (;;) {
       if (this.pos >= this.end) throw new TokenizerError("truncated varint");
       const b = this.buf[this.pos++]!;
-      if (shift < 28) result |= (b & 0x7f) << shift; else result += (b & 0x7f) * 2 ** shift;
+      if (shift < 28) result |= (b & 0x7f) << shift;
+      else result += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) break;
       shift += 7;
       if (shift > 63) throw new TokenizerError("varint too long");
@@ -84,8 +89,18 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Parse a serialized sentencepiece ModelProto (the `tokenizer.model` file). */
 export function parseModelProto(buf: Uint8Array): ModelSpec {
   const spec: ModelSpec = {
-    pieces: [], modelType: 1, byteFallback: false, addDummyPrefix: true, removeExtraWhitespaces: true,
-    escapeWhitespaces: true, normalizerName: "", hasCharsmap: false, unkId: 0, bosId: 1, eosId: 2, padId: -1,
+    pieces: [],
+    modelType: 1,
+    byteFallback: false,
+    addDummyPrefix: true,
+    removeExtraWhitespaces: true,
+    escapeWhitespaces: true,
+    normalizerName: "",
+    hasCharsmap: false,
+    unkId: 0,
+    bosId: 1,
+    eosId: 2,
+    padId: -1,
   };
   const r = new ProtoReader(buf);
   for (const [field, wire] of r.fields()) {
@@ -129,11 +144,18 @@ export function parseModelProto(buf: Uint8Array): ModelSpec {
 
 // ---- a binary heap of candidate merges: highest score first, then leftmost ----
 
-interface Pair { left: number; right: number; score: number; size: number }
+interface Pair {
+  left: number;
+  right: number;
+  score: number;
+  size: number;
+}
 
 class MergeHeap {
   private items: Pair[] = [];
-  get size(): number { return this.items.length; }
+  get size(): number {
+    return this.items.length;
+  }
   private better(a: Pair, b: Pair): boolean {
     return a.score > b.score || (a.score === b.score && a.left < b.left);
   }
@@ -156,7 +178,8 @@ class MergeHeap {
       a[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let best = i;
         if (l < a.length && this.better(a[l]!, a[best]!)) best = l;
         if (r < a.length && this.better(a[r]!, a[best]!)) best = r;
@@ -190,8 +213,14 @@ export class SentencePieceBPE {
   private readonly cache = new Map<string, number[]>();
 
   constructor(readonly spec: ModelSpec) {
-    if (spec.modelType !== 2) throw new TokenizerError(`only BPE sentencepiece models are supported (this model's type is ${spec.modelType === 1 ? "unigram" : spec.modelType})`);
-    if (spec.hasCharsmap) throw new TokenizerError(`only the identity normalizer is supported (this model uses "${spec.normalizerName || "a precompiled charsmap"}")`);
+    if (spec.modelType !== 2)
+      throw new TokenizerError(
+        `only BPE sentencepiece models are supported (this model's type is ${spec.modelType === 1 ? "unigram" : spec.modelType})`,
+      );
+    if (spec.hasCharsmap)
+      throw new TokenizerError(
+        `only the identity normalizer is supported (this model uses "${spec.normalizerName || "a precompiled charsmap"}")`,
+      );
     this.vocabSize = spec.pieces.length;
     const user: string[] = [];
     spec.pieces.forEach((p, id) => {
@@ -258,7 +287,11 @@ export class SentencePieceBPE {
     let prevUnk = false;
     for (const piece of pieces) {
       const id = this.normal.get(piece);
-      if (id !== undefined) { out.push(id); prevUnk = false; continue; }
+      if (id !== undefined) {
+        out.push(id);
+        prevUnk = false;
+        continue;
+      }
       if (this.spec.byteFallback) {
         for (const b of new TextEncoder().encode(piece)) {
           const bid = this.byteIds[b]!;
@@ -279,10 +312,15 @@ export class SentencePieceBPE {
     const starts: number[] = [];
     const ends: number[] = [];
     const frozen: boolean[] = [];
-    for (let i = 0; i < normalized.length;) {
-      let len = 0, freeze = false;
+    for (let i = 0; i < normalized.length; ) {
+      let len = 0,
+        freeze = false;
       for (const u of this.userDefined) {
-        if (normalized.startsWith(u, i)) { len = u.length; freeze = true; break; }
+        if (normalized.startsWith(u, i)) {
+          len = u.length;
+          freeze = true;
+          break;
+        }
       }
       if (len === 0) len = normalized.codePointAt(i)! > 0xffff ? 2 : 1;
       starts.push(i);
@@ -291,8 +329,12 @@ export class SentencePieceBPE {
       i += len;
     }
     const n = starts.length;
-    const prev = new Int32Array(n), next = new Int32Array(n);
-    for (let i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
+    const prev = new Int32Array(n),
+      next = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      prev[i] = i - 1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+    }
     const alive = new Uint8Array(n).fill(1);
     const heap = new MergeHeap();
     const scores = this.spec.pieces;
@@ -326,7 +368,10 @@ export class SentencePieceBPE {
     for (const id of ids) {
       const p = this.spec.pieces[id];
       if (!p || p.type === PieceType.CONTROL || p.type === PieceType.UNKNOWN) continue;
-      if (p.type === PieceType.BYTE) { bytes.push(parseInt(p.piece.slice(3, 5), 16)); continue; }
+      if (p.type === PieceType.BYTE) {
+        bytes.push(parseInt(p.piece.slice(3, 5), 16));
+        continue;
+      }
       for (const b of enc.encode(p.piece)) bytes.push(b);
     }
     let text = utf8.decode(new Uint8Array(bytes)).replaceAll(SPACE, " ");

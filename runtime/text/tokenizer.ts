@@ -34,17 +34,40 @@ export type PadRule =
 
 class SpTokenizer implements Tokenizer {
   readonly padId: number;
-  constructor(private readonly sp: SentencePieceBPE, readonly source: string, padId: number | undefined, rule: PadRule) {
-    this.padId = padId ?? (rule.kind === "unk" ? (sp.padId >= 0 ? sp.padId : sp.unkId) : rule.token !== undefined ? sp.pieceToId(rule.token) : sp.eosId);
+  constructor(
+    private readonly sp: SentencePieceBPE,
+    readonly source: string,
+    padId: number | undefined,
+    rule: PadRule,
+  ) {
+    this.padId =
+      padId ??
+      (rule.kind === "unk" ? (sp.padId >= 0 ? sp.padId : sp.unkId) : rule.token !== undefined ? sp.pieceToId(rule.token) : sp.eosId);
   }
-  encode(text: string): number[] { return this.sp.encode(text); }
-  decode(ids: number[]): string { return this.sp.decode(ids); }
-  pieceToId(piece: string): number { return this.sp.pieceToId(piece); }
-  idToPiece(id: number): string { return this.sp.idToPiece(id); }
-  get bosId(): number { return this.sp.bosId; }
-  get eosId(): number { return this.sp.eosId; }
-  get unkId(): number { return this.sp.unkId; }
-  get vocabSize(): number { return this.sp.vocabSize; }
+  encode(text: string): number[] {
+    return this.sp.encode(text);
+  }
+  decode(ids: number[]): string {
+    return this.sp.decode(ids);
+  }
+  pieceToId(piece: string): number {
+    return this.sp.pieceToId(piece);
+  }
+  idToPiece(id: number): string {
+    return this.sp.idToPiece(id);
+  }
+  get bosId(): number {
+    return this.sp.bosId;
+  }
+  get eosId(): number {
+    return this.sp.eosId;
+  }
+  get unkId(): number {
+    return this.sp.unkId;
+  }
+  get vocabSize(): number {
+    return this.sp.vocabSize;
+  }
 }
 
 /** A tokenizer over a model held in memory (tests, and vocabularies built on the fly). */
@@ -59,7 +82,11 @@ function tokenText(v: unknown): string | undefined {
 }
 
 async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
-  try { return JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>; } catch { return undefined; }
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -82,9 +109,12 @@ export function loadTokenizer(source: TokenizerSource, padId?: number): Promise<
   const key = (source.kind === "llama2" ? "llama2" : "file:" + source.path) + "|" + (padId ?? "");
   let t = cache.get(key);
   if (!t) {
-    t = source.kind === "llama2"
-      ? loadLlamaModelSpec().then((spec) => new SpTokenizer(new SentencePieceBPE(spec), "llama-2 (embedded)", padId, { kind: "unk" }))
-      : Promise.all([readFile(source.path), folderPadRule(source.path)]).then(([buf, rule]) => new SpTokenizer(new SentencePieceBPE(parseModelProto(new Uint8Array(buf))), source.path, padId, rule));
+    t =
+      source.kind === "llama2"
+        ? loadLlamaModelSpec().then((spec) => new SpTokenizer(new SentencePieceBPE(spec), "llama-2 (embedded)", padId, { kind: "unk" }))
+        : Promise.all([readFile(source.path), folderPadRule(source.path)]).then(
+            ([buf, rule]) => new SpTokenizer(new SentencePieceBPE(parseModelProto(new Uint8Array(buf))), source.path, padId, rule),
+          );
     cache.set(key, t);
     t.catch(() => cache.delete(key));
   }

@@ -63,7 +63,6 @@ export function latestCheckpoint(dir: string): CheckpointRef | undefined {
   return all[all.length - 1];
 }
 
-
 export async function saveCheckpoint(dir: string, store: ParamStore, opt: AdamW, state: TrainState, keep: number): Promise<CheckpointRef> {
   mkdirSync(dir, { recursive: true });
   const tensors = new Map<string, TensorEntry>();
@@ -71,7 +70,11 @@ export async function saveCheckpoint(dir: string, store: ParamStore, opt: AdamW,
   for (const name of store.names()) await put(name, store.get(name));
   for (const [name, m] of opt.m) await put(M + name, m);
   for (const [name, v] of opt.v) await put(V + name, v);
-  const ref: CheckpointRef = { step: state.step, json: path.join(dir, `checkpoint_${state.step}.json`), weights: path.join(dir, `checkpoint_${state.step}.safetensors`) };
+  const ref: CheckpointRef = {
+    step: state.step,
+    json: path.join(dir, `checkpoint_${state.step}.json`),
+    weights: path.join(dir, `checkpoint_${state.step}.safetensors`),
+  };
   writeSafetensors(ref.weights, tensors, { format: "llavac-checkpoint/1", phase: state.phase, step: String(state.step) });
   // Hashed as read back from the disk, so the recorded checksum is of what a resumed run will read.
   const written = fileDigest(ref.weights);
@@ -115,8 +118,10 @@ export function checkpointProblem(ref: CheckpointRef): string | undefined {
   if (!existsSync(ref.weights)) return `${path.basename(ref.weights)} is missing`;
   if (state.weights_sha256 === undefined) return undefined; // written before checksums: nothing to compare
   const size = statSync(ref.weights).size;
-  if (size !== state.weights_bytes) return `${path.basename(ref.weights)} has ${size} bytes, the state says ${state.weights_bytes} (a partial write?)`;
-  if (fileDigest(ref.weights).sha256 !== state.weights_sha256) return `${path.basename(ref.weights)} does not match its recorded SHA-256 (the file was altered or corrupted)`;
+  if (size !== state.weights_bytes)
+    return `${path.basename(ref.weights)} has ${size} bytes, the state says ${state.weights_bytes} (a partial write?)`;
+  if (fileDigest(ref.weights).sha256 !== state.weights_sha256)
+    return `${path.basename(ref.weights)} does not match its recorded SHA-256 (the file was altered or corrupted)`;
   return undefined;
 }
 
@@ -131,11 +136,19 @@ export interface VerifiedCheckpoint {
  */
 export function latestVerifiedCheckpoint(dir: string): { found?: VerifiedCheckpoint; rejected: { ref: CheckpointRef; problem: string }[] } {
   const rejected: { ref: CheckpointRef; problem: string }[] = [];
-  const all = existsSync(dir) ? readdirSync(dir).map((f) => /^checkpoint_(\d+)\.json$/.exec(f)).filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ step: Number(m[1]), json: path.join(dir, m[0]), weights: path.join(dir, `checkpoint_${m[1]}.safetensors`) })).sort((a, b) => b.step - a.step) : [];
+  const all = existsSync(dir)
+    ? readdirSync(dir)
+        .map((f) => /^checkpoint_(\d+)\.json$/.exec(f))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ step: Number(m[1]), json: path.join(dir, m[0]), weights: path.join(dir, `checkpoint_${m[1]}.safetensors`) }))
+        .sort((a, b) => b.step - a.step)
+    : [];
   for (const ref of all) {
     const problem = checkpointProblem(ref);
-    if (problem) { rejected.push({ ref, problem }); continue; }
+    if (problem) {
+      rejected.push({ ref, problem });
+      continue;
+    }
     return { found: { ref, state: readState(ref) }, rejected };
   }
   return { rejected };
@@ -151,7 +164,10 @@ export function loadCheckpoint(ref: CheckpointRef, store: ParamStore, opt?: Adam
       tf.tidy(() => store.assign(name, tf.tensor(f.float32(name), info.shape)));
     }
     if (opt) {
-      for (const [kind, table] of [[M, opt.m], [V, opt.v]] as const) {
+      for (const [kind, table] of [
+        [M, opt.m],
+        [V, opt.v],
+      ] as const) {
         for (const [name, variable] of table) {
           const info = f.info(kind + name);
           if (!info) throw new Error(`${ref.weights} has no optimizer state for ${name} (was it trained with other freeze patterns?)`);

@@ -28,7 +28,10 @@ const NOT_TRAINING = new Set(["llavac", "spec", "output", "run.log_steps", "run.
 function flatten(v: unknown, key: string, out: Record<string, string>): void {
   if (NOT_TRAINING.has(key)) return;
   const nested = v !== null && typeof v === "object" && (!Array.isArray(v) || v.some((x) => x !== null && typeof x === "object"));
-  if (!nested) { out[key] = JSON.stringify(v) ?? "undefined"; return; }
+  if (!nested) {
+    out[key] = JSON.stringify(v) ?? "undefined";
+    return;
+  }
   const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v as Record<string, unknown>);
   if (entries.length === 0) out[key] = Array.isArray(v) ? "[]" : "{}";
   for (const [k, x] of entries) flatten(x, key ? `${key}.${k}` : k, out);
@@ -57,7 +60,8 @@ export function fingerprintChanges(old: Fingerprint, now: Fingerprint): SettingC
   const keys = [...new Set([...Object.keys(old.settings), ...Object.keys(now.settings)])].sort();
   const out: SettingChange[] = [];
   for (const key of keys) {
-    const a = old.settings[key], b = now.settings[key];
+    const a = old.settings[key],
+      b = now.settings[key];
     if (a === b) continue;
     out.push({ key, ...(a !== undefined ? { old: a } : {}), ...(b !== undefined ? { now: b } : {}) });
   }

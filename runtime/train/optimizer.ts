@@ -18,7 +18,10 @@ export class AdamW {
   readonly m = new Map<string, tf.Variable>();
   readonly v = new Map<string, tf.Variable>();
 
-  constructor(readonly o: AdamWOptions, readonly params: ReadonlyMap<string, tf.Variable>) {
+  constructor(
+    readonly o: AdamWOptions,
+    readonly params: ReadonlyMap<string, tf.Variable>,
+  ) {
     for (const [name, p] of params) {
       this.m.set(name, tf.variable(tf.zerosLike(p), false));
       this.v.set(name, tf.variable(tf.zerosLike(p), false));
@@ -35,7 +38,8 @@ export class AdamW {
     for (const [name, p] of this.params) {
       const raw = grads.get(name);
       if (!raw) continue;
-      const m = this.m.get(name)!, v = this.v.get(name)!;
+      const m = this.m.get(name)!,
+        v = this.v.get(name)!;
       tf.tidy(() => {
         const g = scale === 1 ? raw : raw.mul(scale);
         const m1 = m.mul(b1).add(g.mul(1 - b1));

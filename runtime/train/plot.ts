@@ -8,7 +8,12 @@ export interface CurvePoint {
   lr: number;
 }
 
-const W = 800, H = 420, L = 70, R = 70, T = 40, B = 50;
+const W = 800,
+  H = 420,
+  L = 70,
+  R = 70,
+  T = 40,
+  B = 50;
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
@@ -26,17 +31,22 @@ const fmt = (v: number) => (Math.abs(v) >= 1e-2 || v === 0 ? String(Number(v.toP
 
 export function lossCurveSvg(points: readonly CurvePoint[], title: string): string {
   const pts = points.filter((p) => Number.isFinite(p.loss));
-  const s0 = pts[0]?.step ?? 0, s1 = Math.max(pts[pts.length - 1]?.step ?? 1, s0 + 1);
-  const lossMax = Math.max(...pts.map((p) => p.loss), 1e-9), lossMin = Math.min(...pts.map((p) => p.loss), lossMax);
+  const s0 = pts[0]?.step ?? 0,
+    s1 = Math.max(pts[pts.length - 1]?.step ?? 1, s0 + 1);
+  const lossMax = Math.max(...pts.map((p) => p.loss), 1e-9),
+    lossMin = Math.min(...pts.map((p) => p.loss), lossMax);
   const pad = (lossMax - lossMin) * 0.05 || 0.5;
-  const y0 = Math.max(0, lossMin - pad), y1 = lossMax + pad;
+  const y0 = Math.max(0, lossMin - pad),
+    y1 = lossMax + pad;
   const lrMax = Math.max(...pts.map((p) => p.lr), 0) || 1;
   const x = (s: number) => L + ((s - s0) / (s1 - s0)) * (W - L - R);
   const y = (v: number) => T + (1 - (v - y0) / (y1 - y0)) * (H - T - B);
   const ylr = (v: number) => T + (1 - v / lrMax) * (H - T - B);
   const path = (vals: [number, number][]) => vals.map(([a, b], i) => `${i ? "L" : "M"}${a.toFixed(1)},${b.toFixed(1)}`).join("");
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`);
   for (const v of niceTicks(y0, y1, 6)) {
@@ -47,13 +57,16 @@ export function lossCurveSvg(points: readonly CurvePoint[], title: string): stri
     parts.push(`<line x1="${x(s).toFixed(1)}" x2="${x(s).toFixed(1)}" y1="${H - B}" y2="${H - B + 5}" stroke="#333"/>`);
     parts.push(`<text x="${x(s).toFixed(1)}" y="${H - B + 18}" text-anchor="middle">${fmt(s)}</text>`);
   }
-  for (const v of niceTicks(0, lrMax, 4)) parts.push(`<text x="${W - R + 6}" y="${(ylr(v) + 4).toFixed(1)}" fill="#c0392b">${fmt(v)}</text>`);
+  for (const v of niceTicks(0, lrMax, 4))
+    parts.push(`<text x="${W - R + 6}" y="${(ylr(v) + 4).toFixed(1)}" fill="#c0392b">${fmt(v)}</text>`);
   parts.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${W / 2}" y="${H - 12}" text-anchor="middle">step</text>`);
   parts.push(`<text transform="translate(18 ${H / 2}) rotate(-90)" text-anchor="middle">loss</text>`);
   parts.push(`<text transform="translate(${W - 14} ${H / 2}) rotate(90)" text-anchor="middle" fill="#c0392b">learning rate</text>`);
   if (pts.length > 0) {
-    parts.push(`<path d="${path(pts.map((p) => [x(p.step), ylr(p.lr)]))}" fill="none" stroke="#c0392b" stroke-width="1" stroke-dasharray="4 3"/>`);
+    parts.push(
+      `<path d="${path(pts.map((p) => [x(p.step), ylr(p.lr)]))}" fill="none" stroke="#c0392b" stroke-width="1" stroke-dasharray="4 3"/>`,
+    );
     const raw = pts.map((p): [number, number] => [x(p.step), y(p.loss)]);
     const k = Math.max(1, Math.round(pts.length / 40));
     if (k > 1) {

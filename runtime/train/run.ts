@@ -13,7 +13,15 @@ import { LlavaModel, type Batch } from "../model/llava.js";
 import { ParamStore } from "../model/params.js";
 import { thousands } from "../util/format.js";
 import { loadWeights, type WeightReport } from "../weights/load.js";
-import { checkpointsIn, latestVerifiedCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointRef, type StepLog, type TrainState } from "./checkpoint.js";
+import {
+  checkpointsIn,
+  latestVerifiedCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointRef,
+  type StepLog,
+  type TrainState,
+} from "./checkpoint.js";
 import type { PhaseRunConfig } from "./config.js";
 import { describeChanges, fingerprintChanges, fingerprintOf, readFingerprint } from "./fingerprint.js";
 import { AdamW } from "./optimizer.js";
@@ -42,7 +50,12 @@ export interface RunOptions {
 export interface RunReport {
   phase: string;
   backend: BackendChoice;
-  start: { kind: "fresh" | "resumed" | "from_phase" | "weights"; from?: string; step: number; weights?: Omit<WeightReport, "loaded"> & { loaded: number } };
+  start: {
+    kind: "fresh" | "resumed" | "from_phase" | "weights";
+    from?: string;
+    step: number;
+    weights?: Omit<WeightReport, "loaded"> & { loaded: number };
+  };
   steps: StepLog[];
   /** Steps taken in this process. */
   taken: number;
@@ -68,7 +81,10 @@ function usedLength(rows: Int32Array, n: number, msl: number, minimum: number): 
   for (let s = 0; s < n; s++) {
     const base = s * ROWS * msl;
     for (let j = msl - 1; j >= used; j--) {
-      if (rows[base + msl + j] !== 0 || rows[base + 3 * msl + j] === 0) { used = j + 1; break; }
+      if (rows[base + msl + j] !== 0 || rows[base + 3 * msl + j] === 0) {
+        used = j + 1;
+        break;
+      }
     }
   }
   return Math.min(used, msl);
@@ -76,7 +92,8 @@ function usedLength(rows: Int32Array, n: number, msl: number, minimum: number): 
 
 /** HDF5 rows [n, 4, MSL] → a Batch cut to its used length. */
 export function toBatch(raw: RawSamples, imageShape: [number, number, number], minimum: number): Batch {
-  const n = raw.indices.length, msl = raw.msl;
+  const n = raw.indices.length,
+    msl = raw.msl;
   const T = usedLength(raw.rows, n, msl, minimum);
   const pick = (r: number) => {
     const out = new Int32Array(n * T);
@@ -89,7 +106,6 @@ export function toBatch(raw: RawSamples, imageShape: [number, number, number], m
 function formatLog(l: StepLog, total: number): string {
   return `step ${l.step}/${total} · loss ${l.loss.toFixed(4)} · lr ${l.lr.toExponential(2)} · grad-norm ${l.grad_norm.toFixed(3)} · ${thousands(Math.round(l.tokens / l.seconds))} tok/s · ${l.seconds.toFixed(2)} s`;
 }
-
 
 /**
  * Refuse to resume checkpoints trained with other settings, then record this run's. A folder with
@@ -104,8 +120,8 @@ export function checkFingerprint(cfg: PhaseRunConfig, out: string, ckptDir: stri
     const where = path.relative(process.cwd(), out) || ".";
     throw new TrainingError(
       `phase ${cfg.phase}: ${where} holds checkpoints of a run with other settings, so it is not resumed. What changed (recorded → now):\n` +
-      `${describeChanges(changes)}\n` +
-      `Either start this phase over with --fresh (its checkpoints in ${where} are deleted), or keep them and train into a new folder (\`llavac run <spec> -o <new folder>\`).`,
+        `${describeChanges(changes)}\n` +
+        `Either start this phase over with --fresh (its checkpoints in ${where} are deleted), or keep them and train into a new folder (\`llavac run <spec> -o <new folder>\`).`,
     );
   }
   if (old?.hash !== now.hash) writeFileAtomic(file, JSON.stringify(now, null, 1) + "\n");
@@ -124,27 +140,57 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
   const mc = cfg.model;
   const store = new ParamStore(mc.arch, {
     seed: cfg.run.seed,
-    std: { image_model: mc.vision.initializer_range, text_model: mc.text.initializer_range, projector_image_model: mc.text.initializer_range },
+    std: {
+      image_model: mc.vision.initializer_range,
+      text_model: mc.text.initializer_range,
+      projector_image_model: mc.text.initializer_range,
+    },
   });
   const model = new LlavaModel(mc, store);
   const freeze = applyFreeze(store.specs, cfg.freeze);
   const unmatched = cfg.freeze.filter((_, i) => freeze.matches[i]!.length === 0).map((f) => `/${f.source}/${f.flags}`);
-  if (unmatched.length) throw new TrainingError(`freeze pattern${unmatched.length > 1 ? "s" : ""} ${unmatched.join(", ")} match no module (Cerebras raises here too)`);
+  if (unmatched.length)
+    throw new TrainingError(
+      `freeze pattern${unmatched.length > 1 ? "s" : ""} ${unmatched.join(", ")} match no module (Cerebras raises here too)`,
+    );
   const trainable = new Map(freeze.trainable.map((p) => [p.name, store.get(p.name)]));
   if (trainable.size === 0) throw new TrainingError("every parameter is frozen: there is nothing to train");
   const frozen = {
     vision: !freeze.trainable.some((p) => p.component === "image_model"),
     text: !freeze.trainable.some((p) => p.component === "text_model"),
   };
-  const opt = new AdamW({ betas: cfg.optimizer.betas, eps: cfg.optimizer.eps, weight_decay: cfg.optimizer.weight_decay, correct_bias: cfg.optimizer.correct_bias }, trainable);
+  const opt = new AdamW(
+    {
+      betas: cfg.optimizer.betas,
+      eps: cfg.optimizer.eps,
+      weight_decay: cfg.optimizer.weight_decay,
+      correct_bias: cfg.optimizer.correct_bias,
+    },
+    trainable,
+  );
 
   // Where the run starts: this phase's own latest checkpoint, another phase's model states, pretrained
   // weights, or the seeded initialisation.
-  if (opts.fresh) for (const c of checkpointsIn(ckptDir)) { rmSync(c.json, { force: true }); rmSync(c.weights, { force: true }); }
-  let state: TrainState = { format: "llavac-checkpoint/1", phase: cfg.phase, step: 0, cursor: 0, seed: cfg.run.seed, history: [], trainable: [...trainable.keys()] };
+  if (opts.fresh)
+    for (const c of checkpointsIn(ckptDir)) {
+      rmSync(c.json, { force: true });
+      rmSync(c.weights, { force: true });
+    }
+  let state: TrainState = {
+    format: "llavac-checkpoint/1",
+    phase: cfg.phase,
+    step: 0,
+    cursor: 0,
+    seed: cfg.run.seed,
+    history: [],
+    trainable: [...trainable.keys()],
+  };
   let start: RunReport["start"] = { kind: "fresh", step: 0 };
   const reportRejected = (rejected: { ref: CheckpointRef; problem: string }[]) => {
-    for (const r of rejected) log(`checkpoint ${path.relative(process.cwd(), r.ref.weights) || r.ref.weights} (step ${r.ref.step}) is not usable: ${r.problem}; falling back to an earlier one`);
+    for (const r of rejected)
+      log(
+        `checkpoint ${path.relative(process.cwd(), r.ref.weights) || r.ref.weights} (step ${r.ref.step}) is not usable: ${r.problem}; falling back to an earlier one`,
+      );
   };
   const verified = latestVerifiedCheckpoint(ckptDir);
   reportRejected(verified.rejected);
@@ -160,14 +206,22 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
     const other = latestVerifiedCheckpoint(dir);
     reportRejected(other.rejected);
     const prev = other.found?.ref;
-    if (!prev) throw new TrainingError(`phase ${cfg.phase} starts from phase ${cfg.init.from_phase.phase}, which has no ${other.rejected.length ? "usable " : ""}checkpoint in ${dir}: run that phase first`);
+    if (!prev)
+      throw new TrainingError(
+        `phase ${cfg.phase} starts from phase ${cfg.init.from_phase.phase}, which has no ${other.rejected.length ? "usable " : ""}checkpoint in ${dir}: run that phase first`,
+      );
     loadCheckpoint(prev, store);
     start = { kind: "from_phase", from: prev.weights, step: 0 };
     log(`${cfg.phase}: model states from ${cfg.init.from_phase.phase} (${path.relative(process.cwd(), prev.weights) || prev.weights})`);
   } else if (cfg.init.weights?.length) {
-    const w = loadWeights(store, cfg.init.weights.map((p) => abs(base, p)));
+    const w = loadWeights(
+      store,
+      cfg.init.weights.map((p) => abs(base, p)),
+    );
     start = { kind: "weights", from: cfg.init.weights.join(", "), step: 0, weights: { ...w, loaded: w.loaded.length } };
-    log(`${cfg.phase}: loaded ${w.loaded.length} tensors (${w.layouts.join(", ") || "Cerebras names"}); ${w.missing.length} parameters keep their initialisation`);
+    log(
+      `${cfg.phase}: loaded ${w.loaded.length} tensors (${w.layouts.join(", ") || "Cerebras names"}); ${w.missing.length} parameters keep their initialisation`,
+    );
   }
 
   try {
@@ -177,20 +231,36 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
   }
   const maxSteps = Math.min(opts.steps ?? cfg.max_steps, cfg.max_steps);
   const micro = cfg.batch.micro;
-  if (cfg.batch.global % micro !== 0) throw new TrainingError(`the global batch ${cfg.batch.global} is not a multiple of the micro-batch ${micro}`);
+  if (cfg.batch.global % micro !== 0)
+    throw new TrainingError(`the global batch ${cfg.batch.global} is not a multiple of the micro-batch ${micro}`);
   const microPerStep = cfg.batch.global / micro;
   const imageShape: [number, number, number] = [mc.arch.vision.num_channels, mc.arch.vision.image_size[0], mc.arch.vision.image_size[1]];
 
-  const loader: SampleLoader = await openLoader({ dirs: cfg.data.hdf5.map((d) => abs(base, d)), imageRoot: abs(base, cfg.data.images), transforms: cfg.data.transforms, imageShape }, { inline: opts.inlineLoader ?? false });
+  const loader: SampleLoader = await openLoader(
+    { dirs: cfg.data.hdf5.map((d) => abs(base, d)), imageRoot: abs(base, cfg.data.images), transforms: cfg.data.transforms, imageShape },
+    { inline: opts.inlineLoader ?? false },
+  );
   const imageFailures: ImageFailure[] = [];
   const noSupervised = new Set<number>();
   let lastCheckpoint: CheckpointRef | undefined = own;
   let taken = 0;
-  let tokensSeen = 0, secondsSpent = 0;
+  let tokensSeen = 0,
+    secondsSpent = 0;
   try {
-    if (loader.info.msl !== mc.max_sequence_length) throw new TrainingError(`the HDF5 files hold sequences of ${loader.info.msl} tokens, but the model's max_sequence_length is ${mc.max_sequence_length}: rebuild the data for this spec`);
-    if (cfg.loader.drop_last && loader.info.samples < cfg.batch.global) throw new TrainingError(`${loader.info.samples} samples do not fill one batch of ${cfg.batch.global}, and drop_last is on: every epoch would be empty`);
-    const sampler = new Sampler(loader.info.samples, { shuffle: cfg.loader.shuffle, seed: cfg.loader.shuffle_seed, dropLast: cfg.loader.drop_last, globalBatch: cfg.batch.global });
+    if (loader.info.msl !== mc.max_sequence_length)
+      throw new TrainingError(
+        `the HDF5 files hold sequences of ${loader.info.msl} tokens, but the model's max_sequence_length is ${mc.max_sequence_length}: rebuild the data for this spec`,
+      );
+    if (cfg.loader.drop_last && loader.info.samples < cfg.batch.global)
+      throw new TrainingError(
+        `${loader.info.samples} samples do not fill one batch of ${cfg.batch.global}, and drop_last is on: every epoch would be empty`,
+      );
+    const sampler = new Sampler(loader.info.samples, {
+      shuffle: cfg.loader.shuffle,
+      seed: cfg.loader.shuffle_seed,
+      dropLast: cfg.loader.drop_last,
+      globalBatch: cfg.batch.global,
+    });
     const minimum = mc.image_start_idx + mc.num_patches;
 
     // Micro-batches are requested ahead, so the loader thread prepares images while this one computes.
@@ -205,11 +275,26 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       }
     };
 
-    const bar = (opts.progress ?? (process.stderr.isTTY && !process.env.CI)) && maxSteps > state.step
-      ? new cliProgress.SingleBar({ format: `${cfg.phase} [{bar}] {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}`, hideCursor: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic)
-      : undefined;
+    const bar =
+      (opts.progress ?? (process.stderr.isTTY && !process.env.CI)) && maxSteps > state.step
+        ? new cliProgress.SingleBar(
+            {
+              format: `${cfg.phase} [{bar}] {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}`,
+              hideCursor: true,
+              etaBuffer: 20,
+            },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
     bar?.start(maxSteps, state.step, { loss: "-", tps: "-" });
-    const useDropout = [mc.vision.dropout_rate, mc.vision.attention_dropout_rate, mc.vision.embedding_dropout_rate, mc.text.dropout_rate, mc.text.attention_dropout_rate, mc.text.embedding_dropout_rate].some((r) => r > 0);
+    const useDropout = [
+      mc.vision.dropout_rate,
+      mc.vision.attention_dropout_rate,
+      mc.vision.embedding_dropout_rate,
+      mc.text.dropout_rate,
+      mc.text.attention_dropout_rate,
+      mc.text.embedding_dropout_rate,
+    ].some((r) => r > 0);
 
     while (state.step < maxSteps) {
       const t0 = performance.now();
@@ -220,7 +305,8 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
         fill();
       }
       const batches = raws.map((r) => toBatch(r, imageShape, minimum));
-      let supervised = 0, tokens = 0;
+      let supervised = 0,
+        tokens = 0;
       raws.forEach((r, k) => {
         // Each failing image once, however often the sample comes round.
         for (const f of r.failures) if (!imageFailures.some((x) => x.sample === f.sample)) imageFailures.push(f);
@@ -240,21 +326,35 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
         for (const f of r.failures) {
           const s = r.indices.indexOf(f.sample);
           const b = batches[k]!;
-          for (let j = 0; j < b.length; j++) { supervised -= b.lossMask[s * b.length + j]!; b.lossMask[s * b.length + j] = 0; }
+          for (let j = 0; j < b.length; j++) {
+            supervised -= b.lossMask[s * b.length + j]!;
+            b.lossMask[s * b.length + j] = 0;
+          }
         }
       }
 
       const lr = learningRateAt(cfg.optimizer.learning_rate, state.step);
       const step = state.step;
-      const { loss, gradNorm: norm, applied } = trainStep(model, opt, batches, {
-        supervised, globalBatch: cfg.batch.global, lr, frozen,
+      const {
+        loss,
+        gradNorm: norm,
+        applied,
+      } = trainStep(model, opt, batches, {
+        supervised,
+        globalBatch: cfg.batch.global,
+        lr,
+        frozen,
         ...(cfg.optimizer.max_grad_norm !== undefined ? { maxGradNorm: cfg.optimizer.max_grad_norm } : {}),
         ...(useDropout ? { seed: (k: number) => (cfg.run.seed * 1_000_003 + step * 1009 + k) % 2147483647 } : {}),
       });
       if (!applied) {
         bar?.stop();
-        const kept = lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint.weights} (step ${lastCheckpoint.step})` : "no checkpoint was written yet";
-        throw new TrainingError(`step ${state.step + 1}: the loss is ${loss} (gradient norm ${norm}); stopping. ${kept}. Lower the learning rate, check the data (\`llavac data verify\`), or add max_grad_norm.`);
+        const kept = lastCheckpoint
+          ? `the last good checkpoint is ${lastCheckpoint.weights} (step ${lastCheckpoint.step})`
+          : "no checkpoint was written yet";
+        throw new TrainingError(
+          `step ${state.step + 1}: the loss is ${loss} (gradient norm ${norm}); stopping. ${kept}. Lower the learning rate, check the data (\`llavac data verify\`), or add max_grad_norm.`,
+        );
       }
 
       state.step += 1;
@@ -271,7 +371,8 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
         lastCheckpoint = await saveCheckpoint(ckptDir, store, opt, state, cfg.run.max_checkpoints);
       }
       // Tests simulate a crash: the process dies at once, as with SIGKILL or a power cut.
-      if (process.env.LLAVAC_TEST_KILL_AFTER_STEP && state.step === Number(process.env.LLAVAC_TEST_KILL_AFTER_STEP)) process.kill(process.pid, "SIGKILL");
+      if (process.env.LLAVAC_TEST_KILL_AFTER_STEP && state.step === Number(process.env.LLAVAC_TEST_KILL_AFTER_STEP))
+        process.kill(process.pid, "SIGKILL");
     }
     bar?.stop();
   } finally {
@@ -286,12 +387,17 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
     writeFileAtomic(lossCurve.png, await svgToPng(svg));
   }
   const report: RunReport = {
-    phase: cfg.phase, backend, start, steps: state.history, taken,
+    phase: cfg.phase,
+    backend,
+    start,
+    steps: state.history,
+    taken,
     ...(lastCheckpoint ? { checkpoint: lastCheckpoint.weights } : {}),
     params: { total: store.count(), trainable: store.count(trainable.keys()), frozen: store.count() - store.count(trainable.keys()) },
     samples: loader.info.samples,
     epochs: state.cursor / Math.max(1, loader.info.samples),
-    imageFailures, noSupervised: [...noSupervised],
+    imageFailures,
+    noSupervised: [...noSupervised],
     tokensPerSecond: secondsSpent > 0 ? tokensSeen / secondsSpent : 0,
     ...(lossCurve ? { lossCurve } : {}),
     seconds: (Date.now() - started) / 1000,

@@ -16,9 +16,13 @@ export class Sampler {
   private epoch = -1;
   private order: number[] = [];
 
-  constructor(readonly samples: number, private readonly o: SamplerOptions) {
+  constructor(
+    readonly samples: number,
+    private readonly o: SamplerOptions,
+  ) {
     this.perEpoch = o.dropLast ? Math.floor(samples / o.globalBatch) * o.globalBatch : samples;
-    if (this.perEpoch === 0) throw new Error(`${samples} samples do not fill one batch of ${o.globalBatch}${o.dropLast ? " (drop_last is on)" : ""}`);
+    if (this.perEpoch === 0)
+      throw new Error(`${samples} samples do not fill one batch of ${o.globalBatch}${o.dropLast ? " (drop_last is on)" : ""}`);
   }
 
   private permutation(epoch: number): number[] {

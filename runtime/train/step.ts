@@ -36,7 +36,12 @@ export function trainStep(model: LlavaModel, opt: AdamW, batches: readonly Batch
     const seed = o.seed?.(k);
     const features = o.frozen.vision && seed === undefined ? tf.tidy(() => model.visionFeatures(b, { training: false })) : undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const r = model.lossSum(b, { training: true, frozen: o.frozen, ...(seed !== undefined ? { seed } : {}), ...(features ? { features } : {}) });
+      const r = model.lossSum(b, {
+        training: true,
+        frozen: o.frozen,
+        ...(seed !== undefined ? { seed } : {}),
+        ...(features ? { features } : {}),
+      });
       return r.sum.div(divisor) as tf.Scalar;
     }, vars);
     loss += value.dataSync()[0]!;
@@ -45,7 +50,11 @@ export function trainStep(model: LlavaModel, opt: AdamW, batches: readonly Batch
     for (const [variable, g] of Object.entries(grads)) {
       const name = store.parameterOf(variable);
       const prev = acc.get(name);
-      if (prev) { acc.set(name, prev.add(g)); prev.dispose(); g.dispose(); } else acc.set(name, g);
+      if (prev) {
+        acc.set(name, prev.add(g));
+        prev.dispose();
+        g.dispose();
+      } else acc.set(name, g);
     }
   });
   const gradNorm = globalNorm(acc.values());

@@ -17,7 +17,10 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: {
 
 /** A write that failed (no space left, a read-only or missing folder, ...), naming the path. */
 export class OutputWriteError extends Error {
-  constructor(readonly path: string, cause: unknown) {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
     super(`cannot write ${path}: ${(cause as Error)?.message ?? String(cause)}`);
   }
 }

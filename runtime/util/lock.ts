@@ -9,7 +9,10 @@ import { OutputWriteError } from "./atomic.js";
 export const LOCK_FILE = ".llavac-lock";
 
 export class LockHeld extends Error {
-  constructor(readonly dir: string, readonly owner: LockOwner) {
+  constructor(
+    readonly dir: string,
+    readonly owner: LockOwner,
+  ) {
     super(`${dir} is in use by process ${owner.pid} (${owner.command}, started ${owner.started}); wait for it to finish, or stop it`);
   }
 }
@@ -22,11 +25,20 @@ export interface LockOwner {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === "EPERM"; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function readOwner(file: string): LockOwner | undefined {
-  try { return JSON.parse(readFileSync(file, "utf8")) as LockOwner; } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as LockOwner;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Lock {
@@ -35,13 +47,21 @@ export interface Lock {
 
 /** Take the folder's lock or throw LockHeld. Released by `release()` or when the process exits. */
 export function lockFolder(dir: string, command: string): Lock {
-  try { mkdirSync(dir, { recursive: true }); } catch (err) { throw new OutputWriteError(dir, err); }
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new OutputWriteError(dir, err);
+  }
   const file = path.join(dir, LOCK_FILE);
   const me: LockOwner = { pid: process.pid, host: hostname(), command, started: new Date().toISOString() };
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = openSync(file, "wx");
-      try { writeSync(fd, JSON.stringify(me) + "\n"); } finally { closeSync(fd); }
+      try {
+        writeSync(fd, JSON.stringify(me) + "\n");
+      } finally {
+        closeSync(fd);
+      }
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 3) throw err;
@@ -51,7 +71,12 @@ export function lockFolder(dir: string, command: string): Lock {
       if (owner && owner.pid === process.pid) break;
       if (owner && (owner.host !== me.host || alive(owner.pid))) throw new LockHeld(dir, owner);
       // Stale: move it aside atomically (only one taker wins the rename), then try again.
-      try { renameSync(file, `${file}.stale-${process.pid}`); rmSync(`${file}.stale-${process.pid}`, { force: true }); } catch { /* another taker won */ }
+      try {
+        renameSync(file, `${file}.stale-${process.pid}`);
+        rmSync(`${file}.stale-${process.pid}`, { force: true });
+      } catch {
+        /* another taker won */
+      }
     }
   }
   let held = true;

@@ -13,7 +13,9 @@ export function packageRoot(): string {
     if (existsSync(pkg)) {
       try {
         if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "llavac") return (root = dir);
-      } catch { /* keep looking */ }
+      } catch {
+        /* keep looking */
+      }
     }
     const up = path.dirname(dir);
     if (up === dir) throw new Error("cannot find the llavac package folder");

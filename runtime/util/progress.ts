@@ -16,17 +16,25 @@ export function progress(label: string, total: number, unit: string, stream: Nod
     return s > 0 ? items / s : 0;
   };
   if (stream.isTTY && !process.env.CI) {
-    const bar = new cliProgress.SingleBar({
-      stream, hideCursor: true, clearOnComplete: false, etaBuffer: 50,
-      format: `${label} [{bar}] {percentage}% | {items} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        stream,
+        hideCursor: true,
+        clearOnComplete: false,
+        etaBuffer: 50,
+        format: `${label} [{bar}] {percentage}% | {items} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     bar.start(Math.max(1, total), 0, { items: "0", rate: "0" });
     return {
       update(done, extra) {
         if (extra?.items !== undefined) items = extra.items;
         bar.update(Math.min(done, total), { items: thousands(items), rate: thousands(Math.round(rate())) });
       },
-      stop() { bar.stop(); },
+      stop() {
+        bar.stop();
+      },
     };
   }
   let last = start;
@@ -40,7 +48,9 @@ export function progress(label: string, total: number, unit: string, stream: Nod
       const known = total > 1 && done > 0;
       const eta = known ? ((now - start) / 1000) * (total / done - 1) : NaN;
       const pct = known ? `${Math.min(100, (100 * done) / total).toFixed(0)}% · ` : "";
-      stream.write(`${label}: ${pct}${thousands(items)} ${unit} · ${thousands(Math.round(r))} ${unit}/s${Number.isFinite(eta) ? ` · ETA ${eta.toFixed(0)} s` : ""}\n`);
+      stream.write(
+        `${label}: ${pct}${thousands(items)} ${unit} · ${thousands(Math.round(r))} ${unit}/s${Number.isFinite(eta) ? ` · ETA ${eta.toFixed(0)} s` : ""}\n`,
+      );
     },
     stop() {},
   };

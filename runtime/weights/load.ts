@@ -26,7 +26,10 @@ export function safetensorsFiles(sources: string[]): string[] {
   for (const s of sources) {
     if (!existsSync(s)) throw new WeightsError(`weights not found: ${s}`);
     if (statSync(s).isDirectory()) {
-      const found = readdirSync(s).filter((f) => f.endsWith(".safetensors")).sort().map((f) => path.join(s, f));
+      const found = readdirSync(s)
+        .filter((f) => f.endsWith(".safetensors"))
+        .sort()
+        .map((f) => path.join(s, f));
       if (found.length === 0) throw new WeightsError(`no .safetensors files in ${s}`);
       out.push(...found);
     } else out.push(s);
@@ -50,14 +53,26 @@ export function loadWeights(store: ParamStore, sources: string[]): WeightReport 
     try {
       for (const name of f.names()) {
         // llavac checkpoints carry the optimizer's moments beside the weights.
-        if (name.startsWith(OPTIMIZER_PREFIX)) { report.dropped.push({ name, reason: "optimizer state (a run resumes it from its own checkpoints)" }); continue; }
+        if (name.startsWith(OPTIMIZER_PREFIX)) {
+          report.dropped.push({ name, reason: "optimizer state (a run resumes it from its own checkpoints)" });
+          continue;
+        }
         let cs = cerebrasName(store, name);
         let clsRowFirst = false;
         if (cs === undefined) {
           const m = hfToCerebras(name);
-          if (m.kind === "dropped") { report.dropped.push({ name, reason: m.reason }); continue; }
-          if (m.kind === "unknown") { report.unknown.push(name); continue; }
-          if (!store.has(m.cs)) { report.dropped.push({ name, reason: `the model has no ${m.cs} (its configuration differs)` }); continue; }
+          if (m.kind === "dropped") {
+            report.dropped.push({ name, reason: m.reason });
+            continue;
+          }
+          if (m.kind === "unknown") {
+            report.unknown.push(name);
+            continue;
+          }
+          if (!store.has(m.cs)) {
+            report.dropped.push({ name, reason: `the model has no ${m.cs} (its configuration differs)` });
+            continue;
+          }
           cs = store.canonical(m.cs)!;
           clsRowFirst = m.clsRowFirst === true;
           layouts.add(m.layout);

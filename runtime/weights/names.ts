@@ -13,13 +13,17 @@ import { biasOf, PROJECTOR_NAMES, TEXT_NAMES, VISION_NAMES, weightOf, type Modul
 export type HfLayout = "transformers" | "hub" | "llava";
 
 /** A module's weight and bias under an HF module name. */
-const both = (hf: string, cs: ModuleName): [string, ParamName][] => [[`${hf}.weight`, weightOf(cs)], [`${hf}.bias`, biasOf(cs)]];
+const both = (hf: string, cs: ModuleName): [string, ParamName][] => [
+  [`${hf}.weight`, weightOf(cs)],
+  [`${hf}.bias`, biasOf(cs)],
+];
 
 /**
  * Rules between the layout-free part of an HF name and the full Cerebras name (from runtime/model/arch.ts,
  * the one home of those names); `#` is a layer index.
  */
-const V = VISION_NAMES, VB = VISION_NAMES.block("#");
+const V = VISION_NAMES,
+  VB = VISION_NAMES.block("#");
 const VISION: [string, ParamName][] = [
   ...both("embeddings.patch_embedding", V.patchEmbedding),
   ["embeddings.class_embedding", V.cls],
@@ -34,7 +38,8 @@ const VISION: [string, ParamName][] = [
   ...both("encoder.layers.#.layer_norm2", VB.norm2),
 ];
 
-const T = TEXT_NAMES, TB = TEXT_NAMES.block("#");
+const T = TEXT_NAMES,
+  TB = TEXT_NAMES.block("#");
 const TEXT: [string, ParamName][] = [
   ["embed_tokens.weight", weightOf(T.wordEmbeddings)],
   ["norm.weight", weightOf(T.finalNorm)],
@@ -53,18 +58,32 @@ const VISION_POSITIONS = weightOf(V.positions);
 const PROJECTOR_PARAM = new RegExp(`^${PROJECTOR_NAMES.layer("#").replace(/\./g, "\\.").replace("#", "(\\d+)")}\\.(weight|bias)$`);
 
 /** HF names that carry no weights (buffers) or belong to parts LLaVA does not use. */
-const DROPPED = [
-  /(^|\.)position_ids$/, /rotary_emb\.inv_freq$/, /^(text_model\.|logit_scale$|visual_projection\.|text_projection\.)/,
-];
+const DROPPED = [/(^|\.)position_ids$/, /rotary_emb\.inv_freq$/, /^(text_model\.|logit_scale$|visual_projection\.|text_projection\.)/];
 
 const PREFIX: Record<HfLayout, { vision: string; projector: string; text: string; lmHead: string }> = {
-  transformers: { vision: "model.vision_tower.vision_model.", projector: "model.multi_modal_projector.linear_", text: "model.language_model.", lmHead: "lm_head.weight" },
-  hub: { vision: "vision_tower.vision_model.", projector: "multi_modal_projector.linear_", text: "language_model.model.", lmHead: "language_model.lm_head.weight" },
+  transformers: {
+    vision: "model.vision_tower.vision_model.",
+    projector: "model.multi_modal_projector.linear_",
+    text: "model.language_model.",
+    lmHead: "lm_head.weight",
+  },
+  hub: {
+    vision: "vision_tower.vision_model.",
+    projector: "multi_modal_projector.linear_",
+    text: "language_model.model.",
+    lmHead: "language_model.lm_head.weight",
+  },
   llava: { vision: "vision_model.", projector: "model.mm_projector.", text: "model.", lmHead: "lm_head.weight" },
 };
 
 /** Every prefix the CLIP tower's names are found under, longest first. */
-const VISION_PREFIXES = ["model.vision_tower.vision_model.", "model.vision_tower.", "vision_tower.vision_model.", "vision_tower.", "vision_model."];
+const VISION_PREFIXES = [
+  "model.vision_tower.vision_model.",
+  "model.vision_tower.",
+  "vision_tower.vision_model.",
+  "vision_tower.",
+  "vision_model.",
+];
 
 function compile(rules: [string, string][], from: 0 | 1): [RegExp, string][] {
   return rules.map((r) => {
@@ -90,7 +109,8 @@ export type Mapped =
 export function hfToCerebras(name: string): Mapped {
   // The original LLaVA repository nests the tower twice inside its checkpoints; Cerebras takes the
   // vision weights from the separate CLIP folder instead.
-  if (name.startsWith("model.vision_tower.vision_tower.")) return { kind: "dropped", reason: "vision tower copy inside an original LLaVA checkpoint (the CLIP folder's weights are used)" };
+  if (name.startsWith("model.vision_tower.vision_tower."))
+    return { kind: "dropped", reason: "vision tower copy inside an original LLaVA checkpoint (the CLIP folder's weights are used)" };
   for (const r of DROPPED) if (r.test(name)) return { kind: "dropped", reason: "not a LLaVA weight" };
   for (const prefix of VISION_PREFIXES) {
     if (!name.startsWith(prefix)) continue;

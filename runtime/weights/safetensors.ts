@@ -42,7 +42,8 @@ export function openSafetensors(file: string): SafetensorsFile {
     const lenBuf = Buffer.alloc(8);
     if (readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new SafetensorsError(`${file}: too short for a safetensors file`);
     const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen > size - 8 || headerLen > 100 * 1024 * 1024) throw new SafetensorsError(`${file}: header length ${headerLen} does not fit the file (${size} bytes)`);
+    if (headerLen > size - 8 || headerLen > 100 * 1024 * 1024)
+      throw new SafetensorsError(`${file}: header length ${headerLen} does not fit the file (${size} bytes)`);
     const headerBuf = Buffer.alloc(headerLen);
     readSync(fd, headerBuf, 0, headerLen, 8);
     let header: Record<string, unknown>;
@@ -60,7 +61,8 @@ export function openSafetensors(file: string): SafetensorsFile {
       if (!(e.dtype in BYTES)) throw new SafetensorsError(`${file}: ${name} has an unsupported dtype ${e.dtype}`);
       const n = e.shape.reduce((a, b) => a * b, 1) * BYTES[e.dtype];
       const [b0, b1] = e.data_offsets;
-      if (b1 - b0 !== n || base + b1 > size) throw new SafetensorsError(`${file}: ${name}'s offsets [${b0}, ${b1}) do not match its shape [${e.shape}] ${e.dtype}`);
+      if (b1 - b0 !== n || base + b1 > size)
+        throw new SafetensorsError(`${file}: ${name}'s offsets [${b0}, ${b1}) do not match its shape [${e.shape}] ${e.dtype}`);
       entries.set(name, e);
     }
     let closed = false;
@@ -104,7 +106,14 @@ function f16ToF32(bits: Uint16Array): Float32Array {
     const sign = h & 0x8000 ? -1 : 1;
     const exp = (h >> 10) & 0x1f;
     const frac = h & 0x3ff;
-    out[i] = exp === 0 ? sign * 2 ** -14 * (frac / 1024) : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * 2 ** (exp - 15) * (1 + frac / 1024);
+    out[i] =
+      exp === 0
+        ? sign * 2 ** -14 * (frac / 1024)
+        : exp === 31
+          ? frac
+            ? NaN
+            : sign * Infinity
+          : sign * 2 ** (exp - 15) * (1 + frac / 1024);
   }
   return out;
 }
@@ -116,11 +125,16 @@ function aligned(data: Uint8Array): ArrayBuffer {
 
 export function toFloat32(t: TensorEntry, what = "tensor"): Float32Array {
   switch (t.dtype) {
-    case "F32": return new Float32Array(aligned(t.data));
-    case "BF16": return bf16ToF32(new Uint16Array(aligned(t.data)));
-    case "F16": return f16ToF32(new Uint16Array(aligned(t.data)));
-    case "F64": return Float32Array.from(new Float64Array(aligned(t.data)));
-    default: throw new SafetensorsError(`${what} is ${t.dtype}, not a floating-point tensor`);
+    case "F32":
+      return new Float32Array(aligned(t.data));
+    case "BF16":
+      return bf16ToF32(new Uint16Array(aligned(t.data)));
+    case "F16":
+      return f16ToF32(new Uint16Array(aligned(t.data)));
+    case "F64":
+      return Float32Array.from(new Float64Array(aligned(t.data)));
+    default:
+      throw new SafetensorsError(`${what} is ${t.dtype}, not a floating-point tensor`);
   }
 }
 

@@ -8,7 +8,13 @@ import { PrepareError, removeStaleTemporaries, Sink, type PrepareOptions, type P
 /** Every input was skipped: nothing was written. */
 export class PrepareEmpty extends PrepareError {
   constructor(readonly summary: PrepareSummary) {
-    super(`nothing was written: all inputs were skipped (${Object.entries(summary.skipped).map(([r, s]) => `${r} ${s.count}`).join(", ") || "no records found"})`);
+    super(
+      `nothing was written: all inputs were skipped (${
+        Object.entries(summary.skipped)
+          .map(([r, s]) => `${r} ${s.count}`)
+          .join(", ") || "no records found"
+      })`,
+    );
   }
 }
 

@@ -10,7 +10,10 @@ import { joinImage, PrepareError, type PrepareOptions, type Sink } from "./sink.
 export async function json2jsonl(opts: PrepareOptions, sink: Sink): Promise<void> {
   if (!existsSync(opts.input)) throw new PrepareError(`not found: ${opts.input}`);
   const files = statSync(opts.input).isDirectory()
-    ? readdirSync(opts.input).filter((f) => f.endsWith(".json")).sort().map((f) => path.join(opts.input, f))
+    ? readdirSync(opts.input)
+        .filter((f) => f.endsWith(".json"))
+        .sort()
+        .map((f) => path.join(opts.input, f))
     : [opts.input];
   if (files.length === 0) throw new PrepareError(`no .json files in ${opts.input}`);
   for (const file of files) {
@@ -18,7 +21,10 @@ export async function json2jsonl(opts: PrepareOptions, sink: Sink): Promise<void
     try {
       for await (const { index, value } of jsonArray(file)) {
         const rec = validateRecord(value);
-        if (isProblem(rec)) { sink.skip(rec.reason, `${file}[${index}]`, rec.detail); continue; }
+        if (isProblem(rec)) {
+          sink.skip(rec.reason, `${file}[${index}]`, rec.detail);
+          continue;
+        }
         const record = value as LlavaRecord;
         // All datasets of a phase share one image root; a prefix moves this dataset's paths under it.
         if (opts.imagePrefix && typeof record.image === "string") record.image = joinImage(opts.imagePrefix, record.image);

@@ -41,12 +41,18 @@ function extensionOf(bytes: Uint8Array, fallback: string): string {
 
 /** Write an image file atomically; a failed write stops the run, naming the file. */
 function writeImage(file: string, bytes: Uint8Array): void {
-  try { writeFileAtomic(file, bytes); } catch (err) { throw new OutputWriteError(file, err); }
+  try {
+    writeFileAtomic(file, bytes);
+  } catch (err) {
+    throw new OutputWriteError(file, err);
+  }
 }
 
 function parquetFiles(dir: string, what: string): string[] {
   requireDir(dir, what);
-  const files = readdirSync(dir).filter((f) => f.endsWith(".parquet")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".parquet"))
+    .sort();
   if (files.length === 0) throw new PrepareError(`no .parquet files in ${dir}`);
   return files;
 }
@@ -72,7 +78,11 @@ function textSequence(groundTruth: unknown): string | undefined {
   try {
     parsed = JSON.parse(groundTruth);
   } catch {
-    try { parsed = parsePythonLiteral(groundTruth); } catch { return undefined; }
+    try {
+      parsed = parsePythonLiteral(groundTruth);
+    } catch {
+      return undefined;
+    }
   }
   const seq = (parsed as { gt_parse?: { text_sequence?: unknown } })?.gt_parse?.text_sequence;
   return typeof seq === "string" ? seq : undefined;
@@ -86,7 +96,10 @@ export async function synthdog(opts: PrepareOptions, sink: Sink): Promise<void> 
   const wanted = opts.splits ?? ["train"];
   for (const name of parquetFiles(opts.input, "Synthdog folder")) {
     const m = /^([a-z]+)-(\d+)/.exec(name);
-    if (!m) { sink.skip("unrecognised_file", name, "expected <split>-<NNNNN>-of-<MMMMM>.parquet"); continue; }
+    if (!m) {
+      sink.skip("unrecognised_file", name, "expected <split>-<NNNNN>-of-<MMMMM>.parquet");
+      continue;
+    }
     const [, split, shard] = m as unknown as [string, string, string];
     if (!wanted.includes("all") && !wanted.includes(split)) continue;
     const file = path.join(opts.input, name);
@@ -94,13 +107,22 @@ export async function synthdog(opts: PrepareOptions, sink: Sink): Promise<void> 
       const where = `${name} row ${row}`;
       const bytes = bytesOf(value.image);
       const text = textSequence(value.ground_truth);
-      if (!bytes || bytes.length === 0) { sink.skip("missing_image", where, "no image bytes"); continue; }
-      if (text === undefined) { sink.skip("bad_ground_truth", where, "ground_truth has no gt_parse.text_sequence"); continue; }
+      if (!bytes || bytes.length === 0) {
+        sink.skip("missing_image", where, "no image bytes");
+        continue;
+      }
+      if (text === undefined) {
+        sink.skip("bad_ground_truth", where, "ground_truth has no gt_parse.text_sequence");
+        continue;
+      }
       const id = `${split}-${shard}-${String(row).padStart(7, "0")}`;
       const rel = `${split}/${shard}/${id}${extensionOf(bytes, ".png")}`;
       writeImage(path.join(imagesRoot, prefix, rel), bytes);
       sink.imagesWritten++;
-      await sink.add(`synthdog_en_${name.replace(/\.parquet$/, "")}.jsonl`, llavaRecord(id, joinImage(prefix, rel), random.pick(SYNTHDOG_PROMPTS), text));
+      await sink.add(
+        `synthdog_en_${name.replace(/\.parquet$/, "")}.jsonl`,
+        llavaRecord(id, joinImage(prefix, rel), random.pick(SYNTHDOG_PROMPTS), text),
+      );
     }
   }
 }
@@ -118,18 +140,33 @@ export async function arxivcap(opts: PrepareOptions, sink: Sink): Promise<void> 
         const pairs = Array.isArray(fig?.cil_pairs) ? (fig.cil_pairs as Record<string, unknown>[]) : [];
         const caption = typeof fig?.caption === "string" ? fig.caption.trim() : "";
         // A figure with sub-figures has one caption for several images: not an image-caption pair.
-        if (pairs.length !== 1) { sink.skip("multi_image_figure", where, `${pairs.length} images share one caption`); continue; }
+        if (pairs.length !== 1) {
+          sink.skip("multi_image_figure", where, `${pairs.length} images share one caption`);
+          continue;
+        }
         const pair = pairs[0]!;
         const imageFile = typeof pair.image_file === "string" ? pair.image_file : "";
         const bytes = bytesOf(pair.image);
-        if (!caption) { sink.skip("no_caption", where, "empty caption"); continue; }
-        if (!imageFile || !bytes) { sink.skip("missing_image", where, "no image_file or bytes"); continue; }
+        if (!caption) {
+          sink.skip("no_caption", where, "empty caption");
+          continue;
+        }
+        if (!imageFile || !bytes) {
+          sink.skip("missing_image", where, "no image_file or bytes");
+          continue;
+        }
         const unsafe = unsafeRelativePath(imageFile);
-        if (unsafe) { sink.skip("unsafe_image_path", where, `${imageFile}: ${unsafe}`); continue; }
+        if (unsafe) {
+          sink.skip("unsafe_image_path", where, `${imageFile}: ${unsafe}`);
+          continue;
+        }
         writeImage(path.join(imagesRoot, prefix, imageFile), bytes);
         sink.imagesWritten++;
         const id = imageFile.replace(/\.[A-Za-z0-9]+$/, "");
-        await sink.add(`arxivcap_${name.replace(/\.parquet$/, "")}.jsonl`, llavaRecord(id, joinImage(prefix, imageFile), "Create a caption for the provided figure.", caption));
+        await sink.add(
+          `arxivcap_${name.replace(/\.parquet$/, "")}.jsonl`,
+          llavaRecord(id, joinImage(prefix, imageFile), "Create a caption for the provided figure.", caption),
+        );
       }
     }
   }

@@ -25,13 +25,24 @@ export async function chartqa(opts: PrepareOptions, sink: Sink): Promise<void> {
   for (const split of splitsOf(opts, ["train", "val", "test"])) {
     for (const subset of ["human", "augmented"]) {
       const file = path.join(opts.input, split, `${split}_${subset}.json`);
-      if (!existsSync(file)) { sink.skip("missing_file", file, "not found"); continue; }
+      if (!existsSync(file)) {
+        sink.skip("missing_file", file, "not found");
+        continue;
+      }
       for await (const { index, value } of jsonArray(file)) {
         const v = value as Record<string, unknown>;
-        const img = str(v?.imgname), q = str(v?.query), a = str(v?.label);
+        const img = str(v?.imgname),
+          q = str(v?.query),
+          a = str(v?.label);
         const where = `${file}[${index}]`;
-        if (!img || !q || a === undefined || a === "") { sink.skip("incomplete_item", where, "needs imgname, query and label"); continue; }
-        await sink.add(`chartqa_${split}_${subset}.jsonl`, llavaRecord(`chartqa_${split}_${subset}_${index}`, joinImage(prefix, `${split}/png/${img}`), q, a));
+        if (!img || !q || a === undefined || a === "") {
+          sink.skip("incomplete_item", where, "needs imgname, query and label");
+          continue;
+        }
+        await sink.add(
+          `chartqa_${split}_${subset}.jsonl`,
+          llavaRecord(`chartqa_${split}_${subset}_${index}`, joinImage(prefix, `${split}/png/${img}`), q, a),
+        );
       }
     }
   }
@@ -46,43 +57,86 @@ export async function dvqa(opts: PrepareOptions, sink: Sink): Promise<void> {
     if (!existsSync(file)) throw new PrepareError(`DVQA ${split} file not found: ${file}`);
     for await (const { index, value } of jsonArray(file)) {
       const v = value as Record<string, unknown>;
-      const id = str(v?.question_id), img = str(v?.image), q = str(v?.question), a = str(v?.answer);
-      if (!id || !img || !q || a === undefined || a === "") { sink.skip("incomplete_item", `${file}[${index}]`, "needs question_id, image, question and answer"); continue; }
+      const id = str(v?.question_id),
+        img = str(v?.image),
+        q = str(v?.question),
+        a = str(v?.answer);
+      if (!id || !img || !q || a === undefined || a === "") {
+        sink.skip("incomplete_item", `${file}[${index}]`, "needs question_id, image, question and answer");
+        continue;
+      }
       await sink.add(`dvqa_${split}.jsonl`, llavaRecord(id, joinImage(prefix, img), q, a));
     }
   }
 }
 
 /** DocVQA-style: {"data": [{questionId, <image field>, question, answers[]}]}. */
-async function docvqa(opts: PrepareOptions, sink: Sink, name: string, files: Record<string, string>, imageField: string, prefix: string, basename: boolean): Promise<void> {
+async function docvqa(
+  opts: PrepareOptions,
+  sink: Sink,
+  name: string,
+  files: Record<string, string>,
+  imageField: string,
+  prefix: string,
+  basename: boolean,
+): Promise<void> {
   requireDir(opts.input, `${name} folder`);
   for (const split of splitsOf(opts, Object.keys(files))) {
     const file = path.join(opts.input, files[split]!);
     if (!existsSync(file)) throw new PrepareError(`${name} ${split} file not found: ${file}`);
     for await (const { index, value } of jsonArray(file, "data")) {
       const v = value as Record<string, unknown>;
-      const id = str(v?.questionId), img = str(v?.[imageField]), q = str(v?.question);
+      const id = str(v?.questionId),
+        img = str(v?.[imageField]),
+        q = str(v?.question);
       const answers = Array.isArray(v?.answers) ? (v.answers as unknown[]).map(str).filter((x): x is string => !!x) : [];
       const where = `${file}#data[${index}]`;
-      if (!id || !img || !q) { sink.skip("incomplete_item", where, `needs questionId, ${imageField} and question`); continue; }
-      if (answers.length === 0) { sink.skip("no_answer", where, "`answers` is empty (test splits have no answers)"); continue; }
-      await sink.add(`${name}_${split}.jsonl`, llavaRecord(id, joinImage(opts.imagePrefix ?? prefix, basename ? path.posix.basename(img) : img), q, answers[0]!));
+      if (!id || !img || !q) {
+        sink.skip("incomplete_item", where, `needs questionId, ${imageField} and question`);
+        continue;
+      }
+      if (answers.length === 0) {
+        sink.skip("no_answer", where, "`answers` is empty (test splits have no answers)");
+        continue;
+      }
+      await sink.add(
+        `${name}_${split}.jsonl`,
+        llavaRecord(id, joinImage(opts.imagePrefix ?? prefix, basename ? path.posix.basename(img) : img), q, answers[0]!),
+      );
     }
   }
 }
 
 export const spDocvqa = (opts: PrepareOptions, sink: Sink) =>
-  docvqa(opts, sink, "sp_docvqa", { train: "train_v1.0_withQT.json", val: "val_v1.0_withQT.json" }, "image", "DocVQA/sp_docvqa/images", true);
+  docvqa(
+    opts,
+    sink,
+    "sp_docvqa",
+    { train: "train_v1.0_withQT.json", val: "val_v1.0_withQT.json" },
+    "image",
+    "DocVQA/sp_docvqa/images",
+    true,
+  );
 
 export const infographicsDocvqa = (opts: PrepareOptions, sink: Sink) =>
-  docvqa(opts, sink, "infographics_docvqa", { train: "infographicsVQA_train_v1.0.json", val: "infographicsVQA_val_v1.0_withQT.json" }, "image_local_name", "DocVQA/Infographicsvqa/images", false);
+  docvqa(
+    opts,
+    sink,
+    "infographics_docvqa",
+    { train: "infographicsVQA_train_v1.0.json", val: "infographicsVQA_val_v1.0_withQT.json" },
+    "image_local_name",
+    "DocVQA/Infographicsvqa/images",
+    false,
+  );
 
 /** AI2D: <input>/questions/*.json, each {imageName, questions: {text: {questionId, answerTexts[], correctAnswer}}}. */
 export async function ai2d(opts: PrepareOptions, sink: Sink): Promise<void> {
   const dir = path.join(opts.input, "questions");
   requireDir(dir, "AI2D questions folder");
   const prefix = opts.imagePrefix ?? "ai2d/images";
-  for (const name of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const file = path.join(dir, name);
     let doc: Record<string, unknown>;
     try {
@@ -93,7 +147,10 @@ export async function ai2d(opts: PrepareOptions, sink: Sink): Promise<void> {
     }
     const image = str(doc?.imageName);
     const questions = doc?.questions;
-    if (!image || questions === null || typeof questions !== "object") { sink.skip("incomplete_item", file, "needs imageName and questions"); continue; }
+    if (!image || questions === null || typeof questions !== "object") {
+      sink.skip("incomplete_item", file, "needs imageName and questions");
+      continue;
+    }
     for (const [text, q] of Object.entries(questions as Record<string, Record<string, unknown>>)) {
       const options = Array.isArray(q?.answerTexts) ? (q.answerTexts as unknown[]).map((x) => str(x) ?? "") : [];
       const correct = q?.correctAnswer;
@@ -118,20 +175,37 @@ export async function arxivqa(opts: PrepareOptions, sink: Sink): Promise<void> {
   for await (const { line, text } of readLines(file)) {
     const where = `${file}:${line}`;
     let v: Record<string, unknown>;
-    try { v = JSON.parse(text) as Record<string, unknown>; } catch (err) { sink.skip("malformed_json", where, (err as Error).message); continue; }
-    const id = str(v?.id), img = str(v?.image), q = str(v?.question);
+    try {
+      v = JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
+      sink.skip("malformed_json", where, (err as Error).message);
+      continue;
+    }
+    const id = str(v?.id),
+      img = str(v?.image),
+      q = str(v?.question);
     const options = Array.isArray(v?.options) ? (v.options as unknown[]).map((x) => str(x) ?? "") : [];
-    const label = (str(v?.label) ?? "").trim(), rationale = (str(v?.rationale) ?? "").trim();
-    if (!id || !img || !q) { sink.skip("incomplete_item", where, "needs id, image and question"); continue; }
+    const label = (str(v?.label) ?? "").trim(),
+      rationale = (str(v?.rationale) ?? "").trim();
+    if (!id || !img || !q) {
+      sink.skip("incomplete_item", where, "needs id, image and question");
+      continue;
+    }
     let answer: string;
     const letter = label.charCodeAt(0) - 65;
     if (label && letter >= 0 && letter < 9) {
-      if (letter >= options.length) { sink.skip("bad_answer", where, `label ${label} but ${options.length} options`); continue; }
+      if (letter >= options.length) {
+        sink.skip("bad_answer", where, `label ${label} but ${options.length} options`);
+        continue;
+      }
       answer = `${options[letter]} ${rationale}`.trim();
     } else {
       answer = `${label} ${rationale}`.trim();
     }
-    if (!answer) { sink.skip("no_answer", where, "empty label and rationale"); continue; }
+    if (!answer) {
+      sink.skip("no_answer", where, "empty label and rationale");
+      continue;
+    }
     await sink.add("arxivqa.jsonl", llavaRecord(id, joinImage(prefix, img), `${q} ${options.join(" ")}`.trim(), answer));
   }
 }

@@ -39,20 +39,26 @@ const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 function svg(o: ShapesOptions, shape: Shape, colour: Colour, r: Random): string {
   const { width: W, height: H } = o;
   const size = Math.min(W, H) * (0.45 + 0.3 * r.next());
-  const cx = size / 2 + r.next() * (W - size), cy = size / 2 + r.next() * (H - size);
+  const cx = size / 2 + r.next() * (W - size),
+    cy = size / 2 + r.next() * (H - size);
   const [R, G, B] = COLOURS[colour];
   const fill = `rgb(${R},${G},${B})`;
   const bg = 235 + r.int(20);
   const h = size / 2;
-  const body = shape === "circle"
-    ? `<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${h.toFixed(1)}" fill="${fill}"/>`
-    : shape === "square"
-      ? `<rect x="${(cx - h).toFixed(1)}" y="${(cy - h).toFixed(1)}" width="${size.toFixed(1)}" height="${size.toFixed(1)}" fill="${fill}"/>`
-      : `<polygon points="${cx.toFixed(1)},${(cy - h).toFixed(1)} ${(cx + h).toFixed(1)},${(cy + h).toFixed(1)} ${(cx - h).toFixed(1)},${(cy + h).toFixed(1)}" fill="${fill}"/>`;
+  const body =
+    shape === "circle"
+      ? `<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${h.toFixed(1)}" fill="${fill}"/>`
+      : shape === "square"
+        ? `<rect x="${(cx - h).toFixed(1)}" y="${(cy - h).toFixed(1)}" width="${size.toFixed(1)}" height="${size.toFixed(1)}" fill="${fill}"/>`
+        : `<polygon points="${cx.toFixed(1)},${(cy - h).toFixed(1)} ${(cx + h).toFixed(1)},${(cy + h).toFixed(1)} ${(cx - h).toFixed(1)},${(cy + h).toFixed(1)}" fill="${fill}"/>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect width="${W}" height="${H}" fill="rgb(${bg},${bg},${bg})"/>${body}</svg>`;
 }
 
-const CAPTIONS = [(c: Colour, s: Shape) => `a ${c} ${s}`, (c: Colour, s: Shape) => `a ${c} ${s} on a grey background`, (c: Colour, s: Shape) => `${c} ${s}`];
+const CAPTIONS = [
+  (c: Colour, s: Shape) => `a ${c} ${s}`,
+  (c: Colour, s: Shape) => `a ${c} ${s} on a grey background`,
+  (c: Colour, s: Shape) => `${c} ${s}`,
+];
 const CAPTION_PROMPTS = ["Describe the image briefly.", "What is in the picture?", "Give a short caption."];
 
 /** Write images/{train,heldout}/*.png and {captions,questions,heldout}/*.jsonl under `out`. */
@@ -80,13 +86,18 @@ export async function synthShapes(o: ShapesOptions): Promise<ShapesSummary> {
         const file = path.join(o.out, rel);
         if (!existsSync(file)) {
           const tmp = `${file}.tmp-${process.pid}`;
-          await sharp(Buffer.from(svg(o, shape, colour, r))).png().toFile(tmp);
+          await sharp(Buffer.from(svg(o, shape, colour, r)))
+            .png()
+            .toFile(tmp);
           renameSync(tmp, file);
         } else {
           svg(o, shape, colour, r); // keep the random stream identical
         }
         images++;
-        const turn = (q: string, a: string): LlavaRecord["conversations"] => [{ from: "human", value: `<image>\n${q}` }, { from: "gpt", value: a }];
+        const turn = (q: string, a: string): LlavaRecord["conversations"] => [
+          { from: "human", value: `<image>\n${q}` },
+          { from: "gpt", value: a },
+        ];
         if (split === "train") {
           await files.captions.write({ id, image: rel, conversations: turn(r.pick(CAPTION_PROMPTS), r.pick(CAPTIONS)(colour, shape)) });
           await files.questions.write({ id: `${id}-colour`, image: rel, conversations: turn(COLOUR_QUESTION, `${cap(colour)}.`) });

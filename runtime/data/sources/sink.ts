@@ -43,15 +43,25 @@ export class Sink {
   kept = 0;
   imagesWritten = 0;
 
-  constructor(readonly kind: string, readonly out: string, private readonly onProgress?: (n: number) => void) {
+  constructor(
+    readonly kind: string,
+    readonly out: string,
+    private readonly onProgress?: (n: number) => void,
+  ) {
     removeStaleTemporaries(out);
   }
 
   async add(file: string, rec: LlavaRecord): Promise<void> {
     const checked = validateRecord(rec);
-    if (isProblem(checked)) { this.skip("invalid_record", String(rec.id), checked.detail); return; }
+    if (isProblem(checked)) {
+      this.skip("invalid_record", String(rec.id), checked.detail);
+      return;
+    }
     let w = this.writers.get(file);
-    if (!w) { w = new JsonlWriter(path.join(this.out, file)); this.writers.set(file, w); }
+    if (!w) {
+      w = new JsonlWriter(path.join(this.out, file));
+      this.writers.set(file, w);
+    }
     await w.write(rec);
     this.kept++;
     if (this.kept % 1000 === 0) this.onProgress?.(this.kept);
@@ -71,7 +81,13 @@ export class Sink {
       files.push({ path: path.join(this.out, name), records: w.count });
     }
     this.onProgress?.(this.kept);
-    return { kind: this.kind, files, kept: this.kept, skipped: Object.fromEntries([...this.skippedBy].sort(([a], [b]) => a.localeCompare(b))), imagesWritten: this.imagesWritten };
+    return {
+      kind: this.kind,
+      files,
+      kept: this.kept,
+      skipped: Object.fromEntries([...this.skippedBy].sort(([a], [b]) => a.localeCompare(b))),
+      imagesWritten: this.imagesWritten,
+    };
   }
 
   async abort(): Promise<void> {
@@ -80,7 +96,12 @@ export class Sink {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === "EPERM"; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** `<file>.tmp-<pid>` files of runs that were killed: their process is gone, so nobody will finish them. */
@@ -88,12 +109,22 @@ export function removeStaleTemporaries(dir: string): number {
   let removed = 0;
   const walk = (d: string) => {
     let entries;
-    try { entries = readdirSync(d, { withFileTypes: true }); } catch { return; }
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of entries) {
       const p = path.join(d, e.name);
-      if (e.isDirectory()) { walk(p); continue; }
+      if (e.isDirectory()) {
+        walk(p);
+        continue;
+      }
       const m = /\.tmp-(\d+)$/.exec(e.name);
-      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) { rmSync(p, { force: true }); removed++; }
+      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
+        rmSync(p, { force: true });
+        removed++;
+      }
     }
   };
   walk(dir);
