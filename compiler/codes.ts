@@ -133,12 +133,14 @@ export const CODES = {
   },
   E0107: {
     title: "module path cannot be resolved",
-    explain: 'An import path is either a standard module, "std/<name>", or a file relative to the importing one, "./<path>" or "../<path>" (`.llava` may be omitted). A bare name such as "vision" is neither.',
+    explain:
+      'An import path is either a standard module, "std/<name>", or a file relative to the importing one, "./<path>" or "../<path>" (`.llava` may be omitted). A bare name such as "vision" is neither.',
     trigger: { spec: 'import { a } from "vision"\n' },
   },
   E0108: {
     title: "built-in type redeclared",
-    explain: "`int`, `float`, `bool`, `string`, `path`, `regex` and the quantities are built-in types; a schema, enum or type alias cannot take their names.",
+    explain:
+      "`int`, `float`, `bool`, `string`, `path`, `regex` and the quantities are built-in types; a schema, enum or type alias cannot take their names.",
     trigger: { spec: "schema int { a: float }\n" },
   },
 
@@ -440,7 +442,8 @@ export const CODES = {
   },
   E0310: {
     title: "attention heads do not divide the width",
-    explain: "Multi-head attention splits the hidden width into num_heads heads of equal size, so hidden_size must be a multiple of num_heads (in the vision encoder and in the language model).",
+    explain:
+      "Multi-head attention splits the hidden width into num_heads heads of equal size, so hidden_size must be a multiple of num_heads (in the vision encoder and in the language model).",
     trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { num_heads: 5 }"] },
   },
   E0311: {
@@ -458,17 +461,20 @@ export const CODES = {
   },
   E0313: {
     title: "warm-up longer than the schedule",
-    explain: "The warm-up steps come out of the schedule's total, so they cannot be more than the phase's max_steps. Shorten the warm-up or lengthen the schedule.",
+    explain:
+      "The warm-up steps come out of the schedule's total, so they cannot be more than the phase's max_steps. Shorten the warm-up or lengthen the schedule.",
     trigger: { edit: ["warmup_cosine { length: 2 epochs, warmup: 10% }", "warmup_cosine { length: 2 epochs, warmup: 500 steps }"] },
   },
   E0314: {
     title: "rotary dimension invalid",
-    explain: "Rotary position embeddings rotate pairs of a head's dimensions: `rotary_dim` must be even and at most the head size (hidden_size / num_heads).",
+    explain:
+      "Rotary position embeddings rotate pairs of a head's dimensions: `rotary_dim` must be even and at most the head size (hidden_size / num_heads).",
     trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { rotary_dim: 3 }"] },
   },
   E0315: {
     title: "tokenizer and vocab_size disagree",
-    explain: "The embedding and the LM head have one row per tokenizer piece: the language model's vocab_size must equal the number of pieces of the tokenizer the spec names (or the embedded LLaMA-2 one, 32,000).",
+    explain:
+      "The embedding and the LM head have one row per tokenizer piece: the language model's vocab_size must equal the number of pieces of the tokenizer the spec names (or the embedded LLaMA-2 one, 32,000).",
     trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { vocab_size: 1000 }"] },
   },
 
@@ -615,7 +621,8 @@ export const CODES = {
   },
   E0606: {
     title: "weights use a feature the converter does not support",
-    explain: "LLaVA's `mm_use_im_start_end` and `mm_use_im_patch_token` add image start/end or patch tokens to the vocabulary; the Cerebras converter and LLaVA-1.5 do not support them, so weights trained with them cannot be converted.",
+    explain:
+      "LLaVA's `mm_use_im_start_end` and `mm_use_im_patch_token` add image start/end or patch tokens to the vocabulary; the Cerebras converter and LLaVA-1.5 do not support them, so weights trained with them cannot be converted.",
     trigger: { weights: "weights", files: { "weights/text_model/config.json": '{ "mm_use_im_start_end": true }' } },
   },
 
