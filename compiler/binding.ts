@@ -40,7 +40,7 @@ export class Binder {
         continue;
       }
       if (PRIMITIVE_TYPES[name] && d.kind !== "let" && d.kind !== "instance") {
-        this.diags.error("E0105", `\`${name}\` is a built-in type and cannot be redeclared`, d.name.span);
+        this.diags.error("E0108", `\`${name}\` is a built-in type and cannot be redeclared`, d.name.span);
         continue;
       }
       let sym: Sym;

@@ -131,6 +131,18 @@ export const CODES = {
       "The imported path exists but is not a source file llavac can read: a folder, a named pipe (FIFO), a device such as /dev/zero, a socket, or a file over 16 MiB. llavac checks the kind of file before reading it, so such an import never hangs.",
     trigger: { spec: 'import { a } from "./folder.llava"\n', files: { "folder.llava/inside.txt": "" } },
   },
+  E0107: {
+    title: "module path cannot be resolved",
+    explain:
+      'An import path is either a standard module, "std/<name>", or a file relative to the importing one, "./<path>" or "../<path>" (`.llava` may be omitted). A bare name such as "vision" is neither.',
+    trigger: { spec: 'import { a } from "vision"\n' },
+  },
+  E0108: {
+    title: "built-in type redeclared",
+    explain:
+      "`int`, `float`, `bool`, `string`, `path`, `regex` and the quantities are built-in types; a schema, enum or type alias cannot take their names.",
+    trigger: { spec: "schema int { a: float }\n" },
+  },
 
   E0201: {
     title: "type mismatch",
@@ -429,8 +441,9 @@ export const CODES = {
     trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { max_position_embeddings: 8 }"] },
   },
   E0310: {
-    title: "model inconsistency",
-    explain: "Two parts of the model disagree (heads that do not divide the width, a rotary dimension larger than a head, ...).",
+    title: "attention heads do not divide the width",
+    explain:
+      "Multi-head attention splits the hidden width into num_heads heads of equal size, so hidden_size must be a multiple of num_heads (in the vision encoder and in the language model).",
     trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { num_heads: 5 }"] },
   },
   E0311: {
@@ -445,6 +458,24 @@ export const CODES = {
     explain:
       "The Cerebras HDF5 writer (`huggingface_tokenizer` in preprocess.yaml) loads the tokenizer by its Hugging Face name, and llavac never guesses it: set `tokenizer.huggingface` on the language model (the standard library's LLaMA-2 models use `llama2_tokenizer`, NousResearch/Llama-2-7b-hf).",
     trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer: tokenizer {} }"], build: true },
+  },
+  E0313: {
+    title: "warm-up longer than the schedule",
+    explain:
+      "The warm-up steps come out of the schedule's total, so they cannot be more than the phase's max_steps. Shorten the warm-up or lengthen the schedule.",
+    trigger: { edit: ["warmup_cosine { length: 2 epochs, warmup: 10% }", "warmup_cosine { length: 2 epochs, warmup: 500 steps }"] },
+  },
+  E0314: {
+    title: "rotary dimension invalid",
+    explain:
+      "Rotary position embeddings rotate pairs of a head's dimensions: `rotary_dim` must be even and at most the head size (hidden_size / num_heads).",
+    trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { rotary_dim: 3 }"] },
+  },
+  E0315: {
+    title: "tokenizer and vocab_size disagree",
+    explain:
+      "The embedding and the LM head have one row per tokenizer piece: the language model's vocab_size must equal the number of pieces of the tokenizer the spec names (or the embedded LLaMA-2 one, 32,000).",
+    trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { vocab_size: 1000 }"] },
   },
 
   E0401: {
@@ -500,6 +531,11 @@ export const CODES = {
     message: "this spec declares no phase, so there is nothing to train",
     explain: "The spec declares no `phase`, so there is nothing to build.",
     trigger: { spec: "let a = 1\n" },
+  },
+  E0410: {
+    title: "more than one target",
+    explain: "A spec describes one cluster job: it has at most one `cerebras` target declaration (the phases all use it).",
+    trigger: { append: "\ncerebras one {}\ncerebras two {}\n" },
   },
 
   E0501: {
@@ -582,6 +618,12 @@ export const CODES = {
     message: "{file} is not valid JSON: {reason}",
     explain: "A JSON file of the weights folder could not be parsed.",
     trigger: { weights: "weights", files: { "weights/image_model/config.json": "{" } },
+  },
+  E0606: {
+    title: "weights use a feature the converter does not support",
+    explain:
+      "LLaVA's `mm_use_im_start_end` and `mm_use_im_patch_token` add image start/end or patch tokens to the vocabulary; the Cerebras converter and LLaVA-1.5 do not support them, so weights trained with them cannot be converted.",
+    trigger: { weights: "weights", files: { "weights/text_model/config.json": '{ "mm_use_im_start_end": true }' } },
   },
 
   E0701: {

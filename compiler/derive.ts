@@ -317,7 +317,7 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
       }
       if (tok.vocabSize !== m.language.vocab_size) {
         ctx.diags.error(
-          "E0310",
+          "E0315",
           `the tokenizer has ${fmt(tok.vocabSize)} pieces but the language model's vocab_size is ${fmt(m.language.vocab_size)}`,
           ctx.spanOf(unit, "model.language.vocab_size"),
           {

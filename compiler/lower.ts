@@ -67,7 +67,7 @@ export class Lowerer {
     }
     if (targets.length > 1) {
       for (const t of targets.slice(1))
-        this.diags.error("E0105", "a spec has at most one `cerebras` target", t.nameSpan, {
+        this.diags.error("E0410", "a spec has at most one `cerebras` target", t.nameSpan, {
           notes: [{ message: "the first target", span: targets[0]!.nameSpan }],
         });
     }

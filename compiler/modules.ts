@@ -226,7 +226,7 @@ export class ModuleGraph implements SourceLookup {
     for (const decl of parsed.module.imports) {
       const target = this.resolve(decl.path, file);
       if (!target) {
-        this.diags.error("E0101", `cannot resolve module "${decl.path}"`, decl.pathSpan, {
+        this.diags.error("E0107", `cannot resolve module "${decl.path}"`, decl.pathSpan, {
           help: 'standard modules are written "std/<name>"; files are written "./<path>" relative to this file',
         });
         m.imports.push({ decl, target: undefined });

@@ -80,7 +80,7 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   const rd = m.language.rotary_dim;
   if (rd !== undefined && d.headDim !== undefined && Number.isInteger(d.headDim) && (rd > d.headDim || rd % 2 !== 0)) {
     diags.error(
-      "E0310",
+      "E0314",
       `rotary_dim ${rd} must be even and at most the head size ${d.headDim}`,
       ctx.spanOf(unit, "model.language.rotary_dim"),
     );

@@ -117,7 +117,7 @@ export function checkSchedule(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   if (s.maxSteps !== undefined && s.warmup !== undefined && s.decay !== undefined) {
     if (s.warmup > s.maxSteps) {
       ctx.diags.error(
-        "E0305",
+        "E0313",
         `the warm-up (${s.warmup} steps) is longer than the whole schedule (${s.maxSteps})`,
         ctx.spanOf(unit, "schedule.warmup"),
       );

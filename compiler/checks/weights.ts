@@ -194,7 +194,7 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
       }
       for (const flag of ["mm_use_im_start_end", "mm_use_im_patch_token"]) {
         if (c[flag] === true)
-          d.error("E0602", `${show(file)} sets ${flag}: true, which the Cerebras converter and LLaVA-1.5 do not support`, at, {
+          d.error("E0606", `${show(file)} sets ${flag}: true, which the Cerebras converter and LLaVA-1.5 do not support`, at, {
             notes: [{ message: `${show(file)}: "${flag}": true` }],
           });
       }
