@@ -142,7 +142,12 @@ describe("README: the command table", () => {
     for (const row of rows) {
       const usage = row.split(/(?<!\\)\|/)[1]!.replace(/`/g, ""); // cells split at unescaped pipes
       // The command, and a subcommand where one follows (`backend install`).
-      const command = usage.match(/^\s*llavac (\w+)((?: [a-z]\w*)?)/)!.slice(1, 3).join("").trim().split(" ");
+      const command = usage
+        .match(/^\s*llavac (\w+)((?: [a-z]\w*)?)/)!
+        .slice(1, 3)
+        .join("")
+        .trim()
+        .split(" ");
       if (command[0] === "data") continue; // a family of subcommands, documented in its own section
       const flags = [...usage.matchAll(/(?<![\w-])--?[a-z][\w-]*/g)].map((m) => m[0]);
       const help = spawnSync(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...command, "--help"], { encoding: "utf8" }).stdout;
