@@ -2,6 +2,7 @@
 // done here from the published shapes, and against the Cerebras reference configs' hard-coded values.
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tinyArch } from "./arch-fixture.js";
 import { compile } from "../compiler/compile.js";
 import { percentOf } from "../compiler/derive.js";
 import { applyFreeze, imageSlots, leafModules, llavaParameters, numel } from "../runtime/model/arch.js";
@@ -144,44 +145,7 @@ describe("derive: parameter counts, exact, from shapes", () => {
   });
 
   it("freeze follows Cerebras: regexes are searched in leaf module names, and parameter names", () => {
-    const params = llavaParameters({
-      vision: {
-        hidden_size: 8,
-        num_hidden_layers: 1,
-        num_heads: 2,
-        filter_size: 16,
-        image_size: [4, 4],
-        patch_size: [2, 2],
-        num_channels: 3,
-        prepend_cls_token: true,
-        use_conv_patchified_embedding: true,
-        use_embed_proj_bias: false,
-        use_post_embed_layer_norm: true,
-        use_final_layer_norm: true,
-        use_projection_bias_in_attention: true,
-        use_ffn_bias_in_attention: true,
-        use_ffn_bias: true,
-        position_embedding_type: "learned",
-        nonlinearity: "quick_gelu",
-      },
-      text: {
-        vocab_size: 10,
-        hidden_size: 8,
-        num_hidden_layers: 1,
-        num_heads: 2,
-        filter_size: 16,
-        max_position_embeddings: 16,
-        position_embedding_type: "rotary",
-        nonlinearity: "swiglu",
-        norm_type: "rmsnorm",
-        use_projection_bias_in_attention: false,
-        use_ffn_bias_in_attention: false,
-        use_ffn_bias: false,
-        use_bias_in_output: false,
-        share_embedding_weights: false,
-      },
-      projector: { input_unit: 8, layers_units: [8, 8], use_bias: true },
-    });
+    const params = llavaParameters(tinyArch());
     const leaves = leafModules(params);
     expect(leaves).toContain("image_model.embedding_layer.linear_proj");
     expect(leaves).not.toContain("image_model.embedding_layer"); // owns cls_embedding, but has children

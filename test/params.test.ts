@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tinyArch } from "./arch-fixture.js";
 import { compile } from "../compiler/compile.js";
 import { applyFreeze, llavaParameters, numel, type LlavaArch } from "../runtime/model/arch.js";
 import { ROOT } from "./helpers.js";
@@ -175,44 +176,7 @@ describe("llavac params", () => {
 });
 
 describe("applyFreeze per pattern", () => {
-  const arch: LlavaArch = {
-    vision: {
-      hidden_size: 8,
-      num_hidden_layers: 1,
-      num_heads: 2,
-      filter_size: 16,
-      image_size: [4, 4],
-      patch_size: [2, 2],
-      num_channels: 3,
-      prepend_cls_token: true,
-      use_conv_patchified_embedding: true,
-      use_embed_proj_bias: false,
-      use_post_embed_layer_norm: true,
-      use_final_layer_norm: true,
-      use_projection_bias_in_attention: true,
-      use_ffn_bias_in_attention: true,
-      use_ffn_bias: true,
-      position_embedding_type: "learned",
-      nonlinearity: "quick_gelu",
-    },
-    text: {
-      vocab_size: 10,
-      hidden_size: 8,
-      num_hidden_layers: 1,
-      num_heads: 2,
-      filter_size: 16,
-      max_position_embeddings: 16,
-      position_embedding_type: "rotary",
-      nonlinearity: "swiglu",
-      norm_type: "rmsnorm",
-      use_projection_bias_in_attention: false,
-      use_ffn_bias_in_attention: false,
-      use_ffn_bias: false,
-      use_bias_in_output: false,
-      share_embedding_weights: true,
-    },
-    projector: { input_unit: 8, layers_units: [8], use_bias: true },
-  };
+  const arch: LlavaArch = tinyArch({ text: { share_embedding_weights: true }, projector: { layers_units: [8] } });
   const params = llavaParameters(arch);
 
   it("each pattern's list is what it freezes alone, the union is the frozen set, and reasons agree", () => {
