@@ -311,3 +311,26 @@ describe("hdf5: the demo spec reads its inputs, template and image root from the
     expect(() => phaseFor(result, undefined)).toThrow(/choose one with --phase/);
   });
 });
+
+describe("hdf5: progress counts samples", () => {
+  it("the total is the number of records (blank lines and CRLF endings aside), and the last report reaches it", async () => {
+    const dir = tempDir();
+    await writeImage(path.join(dir, "images/ok.jpg"));
+    const lines = Array.from({ length: 300 }, (_, i) => sample(`s${i}`, i % 2 ? "ok.jpg" : undefined, `Q${i}?`, `A${i}.`));
+    mkdirSync(path.join(dir, "jsonl"), { recursive: true });
+    writeFileSync(path.join(dir, "jsonl/a.jsonl"), `${lines.slice(0, 150).join("\r\n")}\r\n\r\n\n`);
+    writeFileSync(path.join(dir, "jsonl/b.jsonl"), lines.slice(150).join("\n")); // no final newline
+    let total = -1;
+    const seen: number[] = [];
+    const r = await runHdf5Job(jobConfig(dir), {
+      onStart: (i) => {
+        total = i.totalRecords;
+      },
+      onProgress: (p) => seen.push(p.processed),
+    });
+    expect(total).toBe(300);
+    expect(r.stats.processed).toBe(300);
+    expect(seen.at(-1)).toBe(300);
+    expect(seen.every((n, i) => i === 0 || n >= seen[i - 1]!)).toBe(true);
+  });
+});

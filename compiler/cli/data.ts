@@ -144,11 +144,12 @@ export function registerDataCommands(program: Command, io: Io): void {
         const r = await runHdf5Job(cfg, {
           ...(o.report ? { report: o.report } : {}),
           ...(process.env.LLAVAC_TEST_CRASH_AFTER_FILES ? { crashAfterFiles: Number(process.env.LLAVAC_TEST_CRASH_AFTER_FILES) } : {}),
-          onStart: ({ totalBytes, resumed }) => {
+          // The bar counts samples the workers have finished, not bytes read (those run ahead of the writing).
+          onStart: ({ totalRecords, resumed }) => {
             if (resumed) process.stderr.write(`resuming the interrupted run in ${cfg.out}\n`);
-            bar = progress(`hdf5 ${phase.unit.ir.$name}`, totalBytes, "samples");
+            bar = progress(`hdf5 ${phase.unit.ir.$name}`, totalRecords, "samples");
           },
-          onProgress: ({ bytes, processed }) => bar?.update(bytes, { items: processed }),
+          onProgress: ({ processed }) => bar?.update(processed, { items: processed }),
         });
         bar?.stop();
         const s = r.stats;

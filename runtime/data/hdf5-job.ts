@@ -10,7 +10,7 @@ import { Worker } from "node:worker_threads";
 import { OutputWriteError, writeFileAtomic } from "../util/atomic.js";
 import { LOCK_FILE, lockFolder } from "../util/lock.js";
 import { packageRoot } from "../util/package-root.js";
-import { lineBatches } from "./jsonl.js";
+import { countRecords, lineBatches } from "./jsonl.js";
 import {
   emptyStats,
   Hdf5Worker,
@@ -39,7 +39,8 @@ export interface Hdf5JobConfig extends WorkerConfig {
 }
 
 export interface Hdf5JobHooks {
-  onStart?(info: { totalBytes: number; files: number; resumed: boolean }): void;
+  onStart?(info: { totalBytes: number; totalRecords: number; files: number; resumed: boolean }): void;
+  /** `processed`: samples the workers have finished (written or skipped), out of `totalRecords`. */
   onProgress?(info: { bytes: number; totalBytes: number; processed: number }): void;
   /** Write every skipped sample with its reason here. */
   report?: string;
@@ -216,7 +217,8 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   saveJournal();
 
   const totalBytes = files.reduce((a, f) => a + statSync(f).size, 0);
-  hooks.onStart?.({ totalBytes, files: files.length, resumed });
+  // Counting the records costs a read of the inputs, so only for a caller that shows progress.
+  if (hooks.onStart) hooks.onStart({ totalBytes, totalRecords: files.reduce((a, f) => a + countRecords(f), 0), files: files.length, resumed });
 
   // Workers: threads running the bundled worker, or one in this thread.
   const workerFile = path.join(packageRoot(), "dist", "hdf5-worker.js");

@@ -103,6 +103,28 @@ export interface LineBatch {
  * A file cut into batches of `perBatch` lines, as raw bytes: cheap to produce, and transferable to a
  * worker thread without copying. Blank lines count as lines (so line numbers stay true).
  */
+/** Lines with content in a file (blank ones, which readers skip, are not counted): the total for progress. */
+export function countRecords(file: string): number {
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    let count = 0, lineLength = 0;
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+      let at = 0;
+      for (let nl = buf.indexOf(10, at); nl >= 0 && nl < n; nl = buf.indexOf(10, at)) {
+        lineLength += nl - at;
+        if (lineLength > 1 || (lineLength === 1 && buf[nl - 1] !== 13)) count++;
+        lineLength = 0;
+        at = nl + 1;
+      }
+      lineLength += n - at;
+    }
+    return count + (lineLength > 0 ? 1 : 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function* lineBatches(file: string, perBatch: number): Generator<LineBatch> {
   const fd = openSync(file, "r");
   try {
