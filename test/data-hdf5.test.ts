@@ -334,3 +334,21 @@ describe("hdf5: progress counts samples", () => {
     expect(seen.every((n, i) => i === 0 || n >= seen[i - 1]!)).toBe(true);
   });
 });
+
+describe("hdf5: --max-skipped", () => {
+  it("stops once more samples than the limit are skipped, naming the reasons; without a limit the same input completes", async () => {
+    const dir = tempDir();
+    await writeImage(path.join(dir, "images/ok.jpg"));
+    const lines = Array.from({ length: 600 }, (_, i) =>
+      i % 50 === 7 ? sample(`m${i}`, "missing.jpg", "Q?", "A.") : sample(`s${i}`, "ok.jpg", `Q${i}?`, `A${i}.`),
+    );
+    writeLines(path.join(dir, "jsonl/in.jsonl"), lines);
+    await expect(runHdf5Job(jobConfig(dir), { maxSkipped: 3 })).rejects.toThrow(
+      /stopped: \d+ samples skipped, more than --max-skipped 3 \(missing_image \d+\)/,
+    );
+    const whole = await runHdf5Job(jobConfig(dir, { force: true }));
+    expect(whole.stats.skipped).toEqual({ missing_image: 12 });
+    const within = await runHdf5Job(jobConfig(dir, { force: true }), { maxSkipped: 12 });
+    expect(within.stats.kept).toBe(588);
+  });
+});

@@ -128,9 +128,12 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--report <file>", "write every skipped sample, with its reason, as jsonl")
     .option("--force", "replace HDF5 files from another run in the output folder")
     .option("--no-image-check", "do not open the images (they may live on another machine)")
-    .action(async (spec: string, o: { phase?: string; workers?: string; report?: string; force?: boolean; imageCheck: boolean }) => {
+    .option("--max-skipped <n>", "stop once more than n samples are skipped (0: at the first); the run stays resumable")
+    .action(async (spec: string, o: { phase?: string; workers?: string; report?: string; force?: boolean; imageCheck: boolean; maxSkipped?: string }) => {
       const workers = o.workers === undefined ? availableParallelism() : Number(o.workers);
       if (!Number.isInteger(workers) || workers < 0) throw new DataUsageError("--workers must be a whole number");
+      const maxSkipped = o.maxSkipped === undefined ? undefined : Number(o.maxSkipped);
+      if (maxSkipped !== undefined && (!Number.isInteger(maxSkipped) || maxSkipped < 0)) throw new DataUsageError("--max-skipped must be a whole number");
       const result = await io.compileSpec(spec);
       if (result.diags.errorCount > 0)
         throw new DataFailure(`${spec} has ${result.diags.errorCount} error(s); run \`llavac check ${spec}\``);
@@ -143,6 +146,7 @@ export function registerDataCommands(program: Command, io: Io): void {
         const cfg = hdf5JobConfig(result, phase, { workers, force: o.force ?? false, checkImages: o.imageCheck });
         const r = await runHdf5Job(cfg, {
           ...(o.report ? { report: o.report } : {}),
+          ...(maxSkipped !== undefined ? { maxSkipped } : {}),
           ...(process.env.LLAVAC_TEST_CRASH_AFTER_FILES ? { crashAfterFiles: Number(process.env.LLAVAC_TEST_CRASH_AFTER_FILES) } : {}),
           // The bar counts samples the workers have finished, not bytes read (those run ahead of the writing).
           onStart: ({ totalRecords, resumed }) => {

@@ -44,6 +44,8 @@ export interface Hdf5JobHooks {
   onProgress?(info: { bytes: number; totalBytes: number; processed: number }): void;
   /** Write every skipped sample with its reason here. */
   report?: string;
+  /** Stop (the job stays resumable) once more samples than this have been skipped. */
+  maxSkipped?: number;
   /** Test hook: stop abruptly after this many finished files (to test resuming). */
   crashAfterFiles?: number;
 }
@@ -103,6 +105,12 @@ function sortKeys(v: unknown): unknown {
         .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
     );
   return v;
+}
+
+function mergeCounts(all: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of all) for (const [k, n] of Object.entries(c)) out[k] = (out[k] ?? 0) + n;
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export function mergeStats(states: WorkerState[]): Stats {
@@ -224,6 +232,7 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   const workerFile = path.join(packageRoot(), "dist", "hdf5-worker.js");
   const threaded = cfg.workers > 0 && !cfg.inline && existsSync(workerFile);
   const processed = new Array<number>(W).fill(0);
+  const skippedBy: Record<string, number>[] = Array.from({ length: W }, () => ({}));
   const finished: (WorkerState | undefined)[] = new Array(W).fill(undefined);
   let finishedFiles = 0;
   let failure: Error | undefined;
@@ -241,6 +250,16 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
     if (e.type === "ready") return;
     if (e.type === "progress") {
       processed[e.worker] = e.processed;
+      skippedBy[e.worker] = e.skipped;
+      if (hooks.maxSkipped !== undefined && !failure) {
+        const byReason = mergeCounts(skippedBy);
+        const total = Object.values(byReason).reduce((a, b) => a + b, 0);
+        if (total > hooks.maxSkipped) {
+          const reasons = Object.entries(byReason).map(([r, n]) => `${r} ${n}`).join(", ");
+          failure = new Hdf5JobError(`stopped: ${total} samples skipped, more than --max-skipped ${hooks.maxSkipped} (${reasons}); fix the data, or raise the limit, and run again to resume`);
+          waiters.flat().forEach((f) => f());
+        }
+      }
       inFlight[e.worker]!--;
       waiters[e.worker]!.shift()?.();
       hooks.onProgress?.({ bytes: bytesSent, totalBytes, processed: processed.reduce((a, b) => a + b, 0) });
@@ -286,6 +305,7 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
       inFlight[w]!++;
       threads[w]!.postMessage({ type: "batch", batch }, [batch.bytes.buffer as ArrayBuffer]);
     } else {
+      if (failure) throw failure;
       inFlight[w]!++;
       await inline[w]!.process(batch);
     }

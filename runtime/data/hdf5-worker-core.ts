@@ -115,7 +115,7 @@ export function batchLines(batch: Batch): { line: number; text: string; invalid?
 
 export type WorkerEvent =
   | { type: "fileDone"; worker: number; state: WorkerState; file: string }
-  | { type: "progress"; worker: number; processed: number }
+  | { type: "progress"; worker: number; processed: number; skipped: Record<string, number> }
   | { type: "finished"; worker: number; state: WorkerState };
 
 export type SkipKind =
@@ -281,7 +281,7 @@ export class Hdf5Worker {
       }
       if (this.writer.count === c.filesPerRecord) this.finishFile({ batch: batch.index, line: i + 1 });
     }
-    this.emit({ type: "progress", worker: this.id, processed: this.state.stats.processed });
+    this.emit({ type: "progress", worker: this.id, processed: this.state.stats.processed, skipped: this.state.stats.skipped });
   }
 
   private flushSkips(): void {
