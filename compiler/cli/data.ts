@@ -129,64 +129,70 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--force", "replace HDF5 files from another run in the output folder")
     .option("--no-image-check", "do not open the images (they may live on another machine)")
     .option("--max-skipped <n>", "stop once more than n samples are skipped (0: at the first); the run stays resumable")
-    .action(async (spec: string, o: { phase?: string; workers?: string; report?: string; force?: boolean; imageCheck: boolean; maxSkipped?: string }) => {
-      const workers = o.workers === undefined ? availableParallelism() : Number(o.workers);
-      if (!Number.isInteger(workers) || workers < 0) throw new DataUsageError("--workers must be a whole number");
-      const maxSkipped = o.maxSkipped === undefined ? undefined : Number(o.maxSkipped);
-      if (maxSkipped !== undefined && (!Number.isInteger(maxSkipped) || maxSkipped < 0)) throw new DataUsageError("--max-skipped must be a whole number");
-      const result = await io.compileSpec(spec);
-      if (result.diags.errorCount > 0)
-        throw new DataFailure(`${spec} has ${result.diags.errorCount} error(s); run \`llavac check ${spec}\``);
-      const { DataJobError, hdf5JobConfig, phaseFor } = await import("../data-job.js");
-      const { runHdf5Job, Hdf5JobError } = await import("../../runtime/data/hdf5-job.js");
-      let bar: ReturnType<typeof progress> | undefined;
-      const t0 = Date.now();
-      try {
-        const phase = phaseFor(result, o.phase);
-        const cfg = hdf5JobConfig(result, phase, { workers, force: o.force ?? false, checkImages: o.imageCheck });
-        const r = await runHdf5Job(cfg, {
-          ...(o.report ? { report: o.report } : {}),
-          ...(maxSkipped !== undefined ? { maxSkipped } : {}),
-          ...(process.env.LLAVAC_TEST_CRASH_AFTER_FILES ? { crashAfterFiles: Number(process.env.LLAVAC_TEST_CRASH_AFTER_FILES) } : {}),
-          // The bar counts samples the workers have finished, not bytes read (those run ahead of the writing).
-          onStart: ({ totalRecords, resumed }) => {
-            if (resumed) process.stderr.write(`resuming the interrupted run in ${cfg.out}\n`);
-            bar = progress(`hdf5 ${phase.unit.ir.$name}`, totalRecords, "samples");
-          },
-          onProgress: ({ processed }) => bar?.update(processed, { items: processed }),
-        });
-        bar?.stop();
-        const s = r.stats;
-        const seconds = (Date.now() - t0) / 1000;
-        const skipped = Object.entries(s.skipped);
-        const rows: [string, string][] = [
-          ["samples read", thousands(s.processed)],
-          ["kept", `${thousands(s.kept)} (${thousands(s.withImage)} with an image, ${thousands(s.textOnly)} text-only)`],
-          ["skipped", thousands(skipped.reduce((a, [, n]) => a + n, 0))],
-          ...skipped.map(([k, n]) => [`  ${k}`, thousands(n)] as [string, string]),
-          ["files", `${r.files.length} in ${cfg.out}`],
-          ["image_patch_start_idx", `${s.imageStart ?? "n/a"} (the spec derives ${phase.derived.imageStartIdx})`],
-          ["loss-carrying tokens", thousands(s.lossValidTokens)],
-        ];
-        if (!r.alreadyComplete)
-          rows.push([
-            "time",
-            `${seconds.toFixed(1)} s, ${thousands(Math.round(s.processed / Math.max(seconds, 1e-3)))} samples/s with ${Math.max(1, workers)} worker${workers === 1 ? "" : "s"}`,
-          ]);
-        if (o.report) rows.push(["skipped samples", `listed in ${o.report}`]);
-        process.stdout.write(
-          `hdf5 ${phase.unit.ir.$name}${r.alreadyComplete ? " (already complete)" : r.resumed ? " (resumed)" : ""}\n${table(rows)}\n`,
-        );
-        if (s.imageStart !== null && s.imageStart !== phase.derived.imageStartIdx)
-          throw new DataFailure(`the files put the image at ${s.imageStart} but the spec derives ${phase.derived.imageStartIdx}`);
-      } catch (err) {
-        bar?.stop();
-        if (err instanceof LockHeld) throw new DataUsageError(err.message);
-        if (err instanceof OutputWriteError) throw new DataFailure(err.message);
-        if (err instanceof DataJobError || err instanceof Hdf5JobError) throw new DataFailure(err.message);
-        throw err;
-      }
-    });
+    .action(
+      async (
+        spec: string,
+        o: { phase?: string; workers?: string; report?: string; force?: boolean; imageCheck: boolean; maxSkipped?: string },
+      ) => {
+        const workers = o.workers === undefined ? availableParallelism() : Number(o.workers);
+        if (!Number.isInteger(workers) || workers < 0) throw new DataUsageError("--workers must be a whole number");
+        const maxSkipped = o.maxSkipped === undefined ? undefined : Number(o.maxSkipped);
+        if (maxSkipped !== undefined && (!Number.isInteger(maxSkipped) || maxSkipped < 0))
+          throw new DataUsageError("--max-skipped must be a whole number");
+        const result = await io.compileSpec(spec);
+        if (result.diags.errorCount > 0)
+          throw new DataFailure(`${spec} has ${result.diags.errorCount} error(s); run \`llavac check ${spec}\``);
+        const { DataJobError, hdf5JobConfig, phaseFor } = await import("../data-job.js");
+        const { runHdf5Job, Hdf5JobError } = await import("../../runtime/data/hdf5-job.js");
+        let bar: ReturnType<typeof progress> | undefined;
+        const t0 = Date.now();
+        try {
+          const phase = phaseFor(result, o.phase);
+          const cfg = hdf5JobConfig(result, phase, { workers, force: o.force ?? false, checkImages: o.imageCheck });
+          const r = await runHdf5Job(cfg, {
+            ...(o.report ? { report: o.report } : {}),
+            ...(maxSkipped !== undefined ? { maxSkipped } : {}),
+            ...(process.env.LLAVAC_TEST_CRASH_AFTER_FILES ? { crashAfterFiles: Number(process.env.LLAVAC_TEST_CRASH_AFTER_FILES) } : {}),
+            // The bar counts samples the workers have finished, not bytes read (those run ahead of the writing).
+            onStart: ({ totalRecords, resumed }) => {
+              if (resumed) process.stderr.write(`resuming the interrupted run in ${cfg.out}\n`);
+              bar = progress(`hdf5 ${phase.unit.ir.$name}`, totalRecords, "samples");
+            },
+            onProgress: ({ processed }) => bar?.update(processed, { items: processed }),
+          });
+          bar?.stop();
+          const s = r.stats;
+          const seconds = (Date.now() - t0) / 1000;
+          const skipped = Object.entries(s.skipped);
+          const rows: [string, string][] = [
+            ["samples read", thousands(s.processed)],
+            ["kept", `${thousands(s.kept)} (${thousands(s.withImage)} with an image, ${thousands(s.textOnly)} text-only)`],
+            ["skipped", thousands(skipped.reduce((a, [, n]) => a + n, 0))],
+            ...skipped.map(([k, n]) => [`  ${k}`, thousands(n)] as [string, string]),
+            ["files", `${r.files.length} in ${cfg.out}`],
+            ["image_patch_start_idx", `${s.imageStart ?? "n/a"} (the spec derives ${phase.derived.imageStartIdx})`],
+            ["loss-carrying tokens", thousands(s.lossValidTokens)],
+          ];
+          if (!r.alreadyComplete)
+            rows.push([
+              "time",
+              `${seconds.toFixed(1)} s, ${thousands(Math.round(s.processed / Math.max(seconds, 1e-3)))} samples/s with ${Math.max(1, workers)} worker${workers === 1 ? "" : "s"}`,
+            ]);
+          if (o.report) rows.push(["skipped samples", `listed in ${o.report}`]);
+          process.stdout.write(
+            `hdf5 ${phase.unit.ir.$name}${r.alreadyComplete ? " (already complete)" : r.resumed ? " (resumed)" : ""}\n${table(rows)}\n`,
+          );
+          if (s.imageStart !== null && s.imageStart !== phase.derived.imageStartIdx)
+            throw new DataFailure(`the files put the image at ${s.imageStart} but the spec derives ${phase.derived.imageStartIdx}`);
+        } catch (err) {
+          bar?.stop();
+          if (err instanceof LockHeld) throw new DataUsageError(err.message);
+          if (err instanceof OutputWriteError) throw new DataFailure(err.message);
+          if (err instanceof DataJobError || err instanceof Hdf5JobError) throw new DataFailure(err.message);
+          throw err;
+        }
+      },
+    );
 
   data
     .command("synth")

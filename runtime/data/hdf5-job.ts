@@ -226,7 +226,8 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
 
   const totalBytes = files.reduce((a, f) => a + statSync(f).size, 0);
   // Counting the records costs a read of the inputs, so only for a caller that shows progress.
-  if (hooks.onStart) hooks.onStart({ totalBytes, totalRecords: files.reduce((a, f) => a + countRecords(f), 0), files: files.length, resumed });
+  if (hooks.onStart)
+    hooks.onStart({ totalBytes, totalRecords: files.reduce((a, f) => a + countRecords(f), 0), files: files.length, resumed });
 
   // Workers: threads running the bundled worker, or one in this thread.
   const workerFile = path.join(packageRoot(), "dist", "hdf5-worker.js");
@@ -255,8 +256,12 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
         const byReason = mergeCounts(skippedBy);
         const total = Object.values(byReason).reduce((a, b) => a + b, 0);
         if (total > hooks.maxSkipped) {
-          const reasons = Object.entries(byReason).map(([r, n]) => `${r} ${n}`).join(", ");
-          failure = new Hdf5JobError(`stopped: ${total} samples skipped, more than --max-skipped ${hooks.maxSkipped} (${reasons}); fix the data, or raise the limit, and run again to resume`);
+          const reasons = Object.entries(byReason)
+            .map(([r, n]) => `${r} ${n}`)
+            .join(", ");
+          failure = new Hdf5JobError(
+            `stopped: ${total} samples skipped, more than --max-skipped ${hooks.maxSkipped} (${reasons}); fix the data, or raise the limit, and run again to resume`,
+          );
           waiters.flat().forEach((f) => f());
         }
       }

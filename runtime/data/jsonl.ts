@@ -108,7 +108,8 @@ export function countRecords(file: string): number {
   const fd = openSync(file, "r");
   try {
     const buf = Buffer.allocUnsafe(1 << 22);
-    let count = 0, lineLength = 0;
+    let count = 0,
+      lineLength = 0;
     for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
       let at = 0;
       for (let nl = buf.indexOf(10, at); nl >= 0 && nl < n; nl = buf.indexOf(10, at)) {
