@@ -86,7 +86,12 @@ describe("inspect", () => {
     expect(text).toContain("image: 1.jpg");
     expect(text).toContain("A chat between a curious user");
     expect(text).toContain("[16 image slots 35–50]");
-    expect(text).toContain("ASSISTANT<g>: Item 1 is <here> & there.</g>"); // loss starts at the last token of "ASSISTANT:"
+    expect(text).toContain("ASSISTANT<g>[[: Item 1 is <here> & there.]]</g>"); // loss starts at the last token of "ASSISTANT:"
+    // Without colour the markers still say what carries loss.
+    const none = (s: string) => s;
+    const bare = renderTerminal(v, { green: none, dim: none, cyan: none, magenta: none, bold: none, strikethrough: none });
+    expect(bare).toContain("ASSISTANT[[: Item 1 is <here> & there.]]");
+    expect(bare).not.toMatch(/\[\[[^\]]*USER/); // the prompt carries none
     const textOnly = renderTerminal(viewSample(f, 3, tok, 35, 16), plainAnsi);
     expect(textOnly).toContain("<m>[16 image slots 35–50]</m>");
     const html = renderHtml([v]);

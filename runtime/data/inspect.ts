@@ -95,7 +95,7 @@ export function renderTerminal(v: SampleView, c: Ansi): string {
     `${v.length} positions used of ${v.msl}: ${v.counts.text} text, ${v.counts.imageSlots} image slots${v.imageStart !== undefined ? ` from position ${v.imageStart}` : ""}, ${v.counts.supervised} with loss, ${v.counts.notAttended} not attended, ${v.counts.padding} padding`,
   );
   lines.push(
-    `legend: ${c.green("loss")} · plain text (no loss) · ${c.cyan("[image slots]")} · ${c.magenta("[slots not attended]")} · ${c.strikethrough("not attended")}`,
+    `legend: ${c.green("[[loss]]")} · plain text (no loss) · ${c.cyan("[image slots]")} · ${c.magenta("[slots not attended]")} · ${c.strikethrough("~~not attended~~")}`,
   );
   lines.push("");
   let out = "";
@@ -105,9 +105,10 @@ export function renderTerminal(v: SampleView, c: Ansi): string {
       out += r.attended ? c.cyan(label) : c.magenta(label);
       continue;
     }
+    // Marked in the text as well as in colour, so piped or NO_COLOR output keeps what carries loss.
     let text = r.tokens.map((t) => t.text).join("");
-    if (!r.attended) text = c.strikethrough(text);
-    out += r.kind === "loss" ? c.green(text) : text;
+    if (!r.attended) text = c.strikethrough(`~~${text}~~`);
+    out += r.kind === "loss" ? c.green(`[[${text}]]`) : text;
   }
   lines.push(out);
   return lines.join("\n") + "\n";
