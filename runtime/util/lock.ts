@@ -24,7 +24,8 @@ export interface LockOwner {
   started: string;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this host is running (EPERM: it is, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -69,7 +70,7 @@ export function lockFolder(dir: string, command: string): Lock {
       // Another host's process id means nothing here: a shared folder's lock is only taken over when
       // it was this host's and that process is gone (or the file is unreadable, i.e. half-written).
       if (owner && owner.pid === process.pid) break;
-      if (owner && (owner.host !== me.host || alive(owner.pid))) throw new LockHeld(dir, owner);
+      if (owner && (owner.host !== me.host || processAlive(owner.pid))) throw new LockHeld(dir, owner);
       // Stale: move it aside atomically (only one taker wins the rename), then try again.
       try {
         renameSync(file, `${file}.stale-${process.pid}`);

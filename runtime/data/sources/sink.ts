@@ -2,6 +2,7 @@
 // every skipped input counted by reason (and a few examples of each kept for the report).
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
+import { processAlive } from "../../util/lock.js";
 import { JsonlWriter } from "../jsonl.js";
 import { validateRecord, type LlavaRecord } from "../records.js";
 import { isProblem } from "../records.js";
@@ -95,15 +96,6 @@ export class Sink {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** `<file>.tmp-<pid>` files of runs that were killed: their process is gone, so nobody will finish them. */
 export function removeStaleTemporaries(dir: string): number {
   let removed = 0;
@@ -121,7 +113,7 @@ export function removeStaleTemporaries(dir: string): number {
         continue;
       }
       const m = /\.tmp-(\d+)$/.exec(e.name);
-      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
+      if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) {
         rmSync(p, { force: true });
         removed++;
       }
