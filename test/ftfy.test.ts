@@ -7,7 +7,10 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { type FtfyNormalization, type FtfyVersion, fixText } from "../runtime/text/ftfy.js";
+import { cleaningOf } from "../runtime/data/hdf5-worker-core.js";
+import { type FtfyNormalization, type FtfyVersion, fixText, ftfyNormalization } from "../runtime/text/ftfy.js";
+import { cleanText, DEFAULT_CLEANING, layoutConversation, type Template, type TextCleaning, type Turn } from "../runtime/text/layout.js";
+import type { Tokenizer } from "../runtime/text/tokenizer.js";
 import { ftfyCases, mojibake } from "./ftfy-cases.js";
 import { ROOT } from "./helpers.js";
 import { oraclePython } from "./oracle-python.js";
@@ -123,4 +126,67 @@ describe("ftfy fix_text, exactly", () => {
     },
     120_000,
   );
+});
+
+describe("where the writer cleans text", () => {
+  // A tokenizer that records what it is asked to encode: the layout's cleaning is what reaches it.
+  const seen: string[] = [];
+  const tok: Tokenizer = {
+    encode: (t) => (seen.push(t), [5]),
+    decode: () => "",
+    pieceToId: () => 3,
+    idToPiece: () => "x",
+    bosId: 1,
+    eosId: 2,
+    padId: 0,
+    unkId: 0,
+    vocabSize: 10,
+    source: "recording",
+  };
+  const chat: Template = { name: "chat", layout: "chat", system: "Sys \u201cquoted\u201d", user: "U:", assistant: "A:" };
+  const turns: Turn[] = [
+    { from: "human", value: "<image>\nWhat\u2019s this \uff21?" },
+    { from: "gpt", value: "A \ufb01sh &amp; caf\u00c3\u00a9" },
+    { from: "human", value: "And <image> now?" },
+    { from: "gpt", value: "e\u0301" },
+  ];
+  const lay = (cleaning?: TextCleaning) => {
+    seen.length = 0;
+    const r = layoutConversation(tok, chat, turns, true, { numPatches: 2, msl: 64, ...(cleaning ? { cleaning } : {}) });
+    expect(r.ok).toBe(true);
+    return [...seen];
+  };
+
+  it("runs ftfy (NFC) on every prompt, after the image placeholder is removed, and every completion; never on the system prompt", () => {
+    expect(lay()).toEqual(["Sys \u201cquoted\u201d", "U:", "A:", "\nWhat's this A?", "A fish & café", "And  now?", "é"]);
+    expect(lay({ useFtfy: true, normalizer: null })).toEqual([
+      "Sys \u201cquoted\u201d",
+      "U:",
+      "A:",
+      "\nWhat's this A?",
+      "A fish & café",
+      "And  now?",
+      "e\u0301",
+    ]);
+  });
+
+  it("with use_ftfy false, leaves the text exactly as it is (no normalisation either), as the writer does", () => {
+    expect(lay({ useFtfy: false, normalizer: "NFC" })).toEqual([
+      "Sys \u201cquoted\u201d",
+      "U:",
+      "A:",
+      "\nWhat\u2019s this \uff21?",
+      "A \ufb01sh &amp; caf\u00c3\u00a9",
+      "And  now?",
+      "e\u0301",
+    ]);
+  });
+
+  it("takes use_ftfy and ftfy_normalizer from the writer config, and refuses a normalizer Python would", () => {
+    expect(cleaningOf({})).toEqual({ useFtfy: true, normalizer: "NFC" });
+    expect(cleaningOf({ useFtfy: false, ftfyNormalizer: "NFKC" })).toEqual({ useFtfy: false, normalizer: "NFKC" });
+    expect(cleaningOf({ ftfyNormalizer: "None" })).toEqual({ useFtfy: true, normalizer: null });
+    expect(() => ftfyNormalization("nfc")).toThrow(/not one of NFC, NFD, NFKC, NFKD or None/);
+    expect(cleanText("ﬁ", DEFAULT_CLEANING)).toBe("fi");
+  });
 });

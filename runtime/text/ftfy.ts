@@ -23,6 +23,13 @@ import {
 export type { FtfyVersion } from "./ftfy/badness.js";
 export type FtfyNormalization = "NFC" | "NFD" | "NFKC" | "NFKD" | null;
 
+/** A preprocess config's `ftfy_normalizer` as a normalisation: a Unicode form, or None (Python's, or empty). */
+export function ftfyNormalization(name: string | null | undefined): FtfyNormalization {
+  if (name === null || name === undefined || name === "" || name === "None" || name === "none") return null;
+  if (name === "NFC" || name === "NFD" || name === "NFKC" || name === "NFKD") return name;
+  throw new Error(`ftfy_normalizer ${JSON.stringify(name)} is not one of NFC, NFD, NFKC, NFKD or None`);
+}
+
 export interface FixTextOptions {
   /** Unicode normalisation at the end of each pass; null for none. Default "NFC" (the writer's `ftfy_normalizer`). */
   normalization?: FtfyNormalization;
