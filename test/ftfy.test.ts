@@ -3,15 +3,17 @@
 // (b) the pip store's ftfy (6.3.1) live, through the interpreter test/oracle-python.ts picks; skipped,
 // saying so, where no Python has ftfy. Both must agree on every string.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { runHdf5Job } from "../runtime/data/hdf5-job.js";
 import { cleaningOf } from "../runtime/data/hdf5-worker-core.js";
 import { type FtfyNormalization, type FtfyVersion, fixText, ftfyNormalization } from "../runtime/text/ftfy.js";
 import { cleanText, DEFAULT_CLEANING, layoutConversation, type Template, type TextCleaning, type Turn } from "../runtime/text/layout.js";
 import type { Tokenizer } from "../runtime/text/tokenizer.js";
 import { ftfyCases, mojibake } from "./ftfy-cases.js";
+import { jobConfig, sample, tempDir, writeLines } from "./data-helpers.js";
 import { ROOT } from "./helpers.js";
 import { oraclePython } from "./oracle-python.js";
 
@@ -189,4 +191,35 @@ describe("where the writer cleans text", () => {
     expect(() => ftfyNormalization("nfc")).toThrow(/not one of NFC, NFD, NFKC, NFKD or None/);
     expect(cleanText("ﬁ", DEFAULT_CLEANING)).toBe("fi");
   });
+});
+
+describe("data hdf5 with use_ftfy", () => {
+  // Text-only records that ftfy changes (mojibake, entities, quotes, ligatures, widths, line breaks).
+  const raw = ftfyCases(400, 3)
+    .filter((s) => fixText(s) !== s && fixText(s).trim() !== "")
+    .slice(0, 40);
+  const write = (dir: string, clean: (t: string) => string) =>
+    writeLines(
+      path.join(dir, "jsonl", "a.jsonl"),
+      raw.map((t, i) => sample(`s${i}`, undefined, clean(`Q ${t}`), clean(`A ${t}`))),
+    );
+  const h5 = (dir: string) =>
+    readdirSync(path.join(dir, "h5"))
+      .filter((f) => f.endsWith(".h5"))
+      .sort()
+      .map((f) => readFileSync(path.join(dir, "h5", f)));
+
+  it("writes what the writer writes for the ftfy-fixed text, and differs from the raw text without it", async () => {
+    const [a, b, c] = [tempDir(), tempDir(), tempDir()];
+    write(a, (t) => t);
+    write(b, (t) => fixText(t));
+    write(c, (t) => t);
+    await runHdf5Job(jobConfig(a, { useFtfy: true, ftfyNormalizer: "NFC" }));
+    await runHdf5Job(jobConfig(b, { useFtfy: false }));
+    await runHdf5Job(jobConfig(c, { useFtfy: false }));
+    const [fa, fb, fc] = [h5(a), h5(b), h5(c)];
+    expect(fa.length).toBeGreaterThan(0);
+    expect(fa).toEqual(fb);
+    expect(fa).not.toEqual(fc);
+  }, 60_000);
 });
