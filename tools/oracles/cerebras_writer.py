@@ -261,10 +261,10 @@ def digest(out, cfg, tokenizers):
                 "name": os.path.basename(p),
                 "attrs": {k: int(v) for k, v in f.attrs.items()},
                 "datasets": sorted(f.keys()),
-                "data": {"dtype": d.dtype.str, "shape": list(d.shape), "chunks": list(d.chunks) if d.chunks else None,
+                "data": {"dtype": d.dtype.str, "shape": list(d.shape), "maxshape": list(d.maxshape), "chunks": list(d.chunks) if d.chunks else None,
                          "compression": d.compression, "compression_opts": d.compression_opts, "values": d[()].tolist()},
-                "img_path": {"dtype": ip.dtype.str, "shape": list(ip.shape), "chunks": list(ip.chunks) if ip.chunks else None,
-                             "compression": ip.compression, "values": [[x.decode("utf-8") for x in row] for row in ip[()]]},
+                "img_path": {"dtype": ip.dtype.str, "shape": list(ip.shape), "maxshape": list(ip.maxshape), "chunks": list(ip.chunks) if ip.chunks else None,
+                             "compression": ip.compression, "compression_opts": ip.compression_opts, "values": [[x.decode("utf-8") for x in row] for row in ip[()]]},
             })
     params = None
     pj = os.path.join(out, "data_params.json")
