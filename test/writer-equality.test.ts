@@ -9,6 +9,7 @@ import path from "node:path";
 import h5wasm, { type Dataset } from "h5wasm/node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { h5Ready } from "../runtime/data/hdf5.js";
+import { loadTokenizer } from "../runtime/text/tokenizer.js";
 import { tempDir } from "./data-helpers.js";
 import { ROOT } from "./helpers.js";
 import { writeWriterTokenizers } from "./writer-fixture.js";
@@ -256,6 +257,23 @@ describe("llavac data hdf5 equals the Cerebras 2.2.1 writer", () => {
       expect(run.status, run.stderr).toBe(0);
       compareFiles(set, digest(run.out), want.files);
       compareParams(set, run.params, want.data_params!);
+    },
+  );
+});
+
+describe("detokenized_bytes/chars decode the rows as Hugging Face does", () => {
+  // Outputs of transformers 5.18's LlamaTokenizer.decode on the same tokenizer.model (recorded once).
+  it.each([
+    [[450, 4799, 2], "The air</s>"],
+    [[1, 29871, 243, 162, 155, 131, 2, 0, 0], "<s> \u{1F600}</s><unk><unk>"],
+    [[1, 243, 162, 450, 2], "<s>\ufffd\ufffd The</s>"],
+    [[29871, 29871, 13, 450], " \n The"],
+    [[0, 1, 2, 30143, 13], "<unk><s></s>\ufeff\n"],
+  ])(
+    "%j → %j: special tokens as text, byte runs fused (an invalid run is one U+FFFD per byte), one leading space dropped",
+    async (ids, text) => {
+      const tok = await loadTokenizer({ kind: "llama2" });
+      expect(tok.decodeLikeHf(ids)).toBe(text);
     },
   );
 });
