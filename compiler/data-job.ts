@@ -2,6 +2,7 @@
 // come from the spec, so nothing is repeated on the command line.
 import path from "node:path";
 import type { Hdf5JobConfig } from "../runtime/data/hdf5-job.js";
+import { ftfyNormalization } from "../runtime/text/ftfy.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
 import { templateOf, type Derived } from "./derive.js";
 import { emitPreprocess } from "./emit/preprocess.js";
@@ -35,6 +36,11 @@ export function hdf5JobConfig(
     throw new DataJobError(
       `phase ${ir.$name} has \`preprocess = none\`: give it an \`hdf5_writer { output: ... }\` to write its HDF5 files here`,
     );
+  try {
+    ftfyNormalization(writer.ftfy_normalizer);
+  } catch (e) {
+    throw new DataJobError(`phase ${ir.$name}: ${(e as Error).message}`);
+  }
   const jsonl = ir.data.map((x) => x.jsonl);
   let inputs: string[];
   if (writer.input !== undefined) inputs = [writer.input];
@@ -75,6 +81,8 @@ export function hdf5JobConfig(
     filesPerRecord: writer.files_per_record,
     outputName: writer.output_name,
     overLength: writer.over_length,
+    useFtfy: writer.use_ftfy,
+    ftfyNormalizer: writer.ftfy_normalizer,
     workers: opts.workers,
     force: opts.force,
     params: { ...pre, llavac_tokenizer: tk?.model ?? "llama-2 (embedded)" },

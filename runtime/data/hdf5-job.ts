@@ -171,6 +171,8 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
     outputName: cfg.outputName,
     overLength: cfg.overLength,
     ...(cfg.padId !== undefined ? { padId: cfg.padId } : {}),
+    ...(cfg.useFtfy !== undefined ? { useFtfy: cfg.useFtfy } : {}),
+    ...(cfg.ftfyNormalizer !== undefined ? { ftfyNormalizer: cfg.ftfyNormalizer } : {}),
   };
   // Inputs are identified by content, not modification time: preparing the same data again must not
   // make a finished or interrupted job look like a different one.

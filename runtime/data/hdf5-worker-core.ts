@@ -5,7 +5,8 @@
 import { appendFileSync, existsSync, openSync, closeSync, ftruncateSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { layoutConversation, type SkipReason, type Template } from "../text/layout.js";
+import { ftfyNormalization } from "../text/ftfy.js";
+import { layoutConversation, type SkipReason, type Template, type TextCleaning } from "../text/layout.js";
 import { loadTokenizer, type Tokenizer, type TokenizerSource } from "../text/tokenizer.js";
 import { h5Ready, SampleFileWriter } from "./hdf5.js";
 import { staysInside, unsafeRelativePath } from "./paths.js";
@@ -25,6 +26,14 @@ export interface WorkerConfig {
   overLength: "drop" | "truncate";
   /** The placeholder of the image in the text (the writer's `image_token`). */
   imageToken?: string;
+  /** The preprocess config's `use_ftfy` and `ftfy_normalizer` (default: true, "NFC"). */
+  useFtfy?: boolean;
+  ftfyNormalizer?: string;
+}
+
+/** The text cleaning a writer config asks for. */
+export function cleaningOf(c: Pick<WorkerConfig, "useFtfy" | "ftfyNormalizer">): TextCleaning {
+  return { useFtfy: c.useFtfy ?? true, normalizer: ftfyNormalization(c.ftfyNormalizer ?? "NFC") };
 }
 
 /** A full decode, as the trainer's reader will do it: a truncated file fails here, not in the job. */
@@ -194,6 +203,7 @@ export class Hdf5Worker {
   /** Index of the last batch this worker was given (its input ends there). */
   private lastBatch: number | undefined;
   private readonly imageCache = new Map<string, SkipKind | null>();
+  private readonly cleaning: TextCleaning;
 
   constructor(
     readonly id: number,
@@ -202,6 +212,7 @@ export class Hdf5Worker {
     private readonly emit: (e: WorkerEvent) => void,
   ) {
     this.state = resume ? structuredClone(resume) : { files: 0, resumeAt: null, stats: emptyStats(), skipLogBytes: 0 };
+    this.cleaning = cleaningOf(config);
   }
 
   async init(): Promise<void> {
@@ -292,6 +303,7 @@ export class Hdf5Worker {
         numPatches: c.numPatches,
         msl: c.msl,
         overLength: c.overLength,
+        cleaning: this.cleaning,
       });
       if (!r.ok) {
         this.skip(r.reason, batch.file, line, rec.id, r.detail);

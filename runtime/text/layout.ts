@@ -7,6 +7,7 @@
 //
 //  plain (phase 1): <s> [slots] caption </s>                         the human turn is dropped
 //  chat  (phase 2): <s> SYSTEM USER: ▁ [slots] prompt ASSISTANT: answer </s> USER: ... </s>
+import { type FtfyNormalization, fixText } from "./ftfy.js";
 import type { Tokenizer } from "./tokenizer.js";
 
 export type TemplateLayout = "plain" | "chat";
@@ -26,6 +27,21 @@ export interface Turn {
   value: string;
 }
 
+/** How the writer cleans each prompt and completion before tokenising: the preprocess config's `use_ftfy`
+ *  and `ftfy_normalizer`. Without ftfy the text is left exactly as it is (no normalisation either). */
+export interface TextCleaning {
+  useFtfy: boolean;
+  normalizer: FtfyNormalization;
+}
+
+/** The standard library's defaults (`use_ftfy: true`, `ftfy_normalizer: "NFC"`), as in Model Zoo's LLaVA configs. */
+export const DEFAULT_CLEANING: TextCleaning = { useFtfy: true, normalizer: "NFC" };
+
+/** One prompt or completion as the Cerebras writer cleans it (after removing the image placeholder). */
+export function cleanText(text: string, c: TextCleaning = DEFAULT_CLEANING): string {
+  return c.useFtfy ? fixText(text, { normalization: c.normalizer }) : text;
+}
+
 export interface LayoutOptions {
   numPatches: number;
   /** Maximum sequence length: the length of every row. */
@@ -34,6 +50,8 @@ export interface LayoutOptions {
   imageToken?: string;
   /** A sample longer than MSL is dropped (the Cerebras behaviour for phase 2) or cut to MSL. */
   overLength?: "drop" | "truncate";
+  /** Text cleaning of prompts and completions; DEFAULT_CLEANING when absent. */
+  cleaning?: TextCleaning;
 }
 
 export type SkipReason = "odd_turns" | "no_turns" | "too_long" | "no_supervised_tokens";
@@ -62,8 +80,9 @@ function tokenStream(
   hasImage: boolean,
   numPatches: number,
   imageToken: string,
+  cleaning: TextCleaning,
 ): TokenStream {
-  const clean = (s: string) => s.normalize("NFC");
+  const clean = (s: string) => cleanText(s, cleaning);
   const tokens: number[] = [];
   const roles: number[] = [];
   const push = (ids: readonly number[], role: number) => {
@@ -90,7 +109,8 @@ function tokenStream(
       push([tok.eosId], SUPERVISED);
     }
   } else {
-    push([tok.bosId, ...tok.encode(clean(template.system))], TEXT);
+    // The system prompt is the writer's own text: not cleaned.
+    push([tok.bosId, ...tok.encode(template.system)], TEXT);
     const user = tok.encode(template.user);
     const assistant = tok.encode(template.assistant);
     const space = tok.pieceToId("\u2581");
@@ -122,7 +142,15 @@ export function layoutConversation(
 ): LayoutResult {
   if (turns.length === 0) return { ok: false, reason: "no_turns", detail: "the conversation has no turns" };
   if (turns.length % 2 !== 0) return { ok: false, reason: "odd_turns", detail: `${turns.length} turns: every human turn needs an answer` };
-  const { tokens, roles, imageStart } = tokenStream(tok, template, turns, hasImage, opts.numPatches, opts.imageToken ?? "<image>");
+  const { tokens, roles, imageStart } = tokenStream(
+    tok,
+    template,
+    turns,
+    hasImage,
+    opts.numPatches,
+    opts.imageToken ?? "<image>",
+    opts.cleaning ?? DEFAULT_CLEANING,
+  );
 
   let length = tokens.length - 1;
   if (length > opts.msl) {
@@ -179,5 +207,5 @@ export function imageStartIndex(tok: Tokenizer, template: Template, numPatches: 
     { from: "human", value: "<image>\nx" },
     { from: "gpt", value: "y" },
   ];
-  return tokenStream(tok, template, probe, true, numPatches, "<image>").imageStart;
+  return tokenStream(tok, template, probe, true, numPatches, "<image>", DEFAULT_CLEANING).imageStart;
 }
