@@ -3,7 +3,7 @@
 // test/fixtures/cerebras-writer and recorded what it wrote (expected/<set>.json); here the CLI runs on the
 // same inputs, with the spec writer.llava whose phases compile to the configs the writer ran with, and
 // every dataset (names, dtype, shape, chunking, compression, values) and data_params.json must be equal.
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import h5wasm, { type Dataset } from "h5wasm/node";
@@ -122,13 +122,22 @@ interface Run {
 }
 
 /** `llavac data hdf5 writer.llava --phase SET --workers 1 --report ...`, as the README runs it. */
-function dataHdf5(set: string): Run {
+async function dataHdf5(set: string): Promise<Run> {
   const report = path.join(outRoot, `${set}.skipped.jsonl`);
-  const r = spawnSync(process.execPath, [BIN, "data", "hdf5", SPEC, "--phase", set, "--workers", "1", "--force", "--report", report], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, WRITER_TOKENIZERS: tokenizers, WRITER_OUT: outRoot, NO_COLOR: "1" },
-    timeout: 120_000,
+  // Asynchronously: a blocking child would stall the test worker's messages to vitest on a busy machine.
+  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [BIN, "data", "hdf5", SPEC, "--phase", set, "--workers", "1", "--force", "--report", report],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, WRITER_TOKENIZERS: tokenizers, WRITER_OUT: outRoot, NO_COLOR: "1" },
+        timeout: 120_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ status: err ? (typeof err.code === "number" ? err.code : (child.exitCode ?? 1)) : 0, stdout, stderr }),
+    );
   });
   const out = path.join(outRoot, set);
   const read = (f: string) => {
@@ -219,12 +228,12 @@ describe("llavac data hdf5 equals the Cerebras 2.2.1 writer", () => {
   // p2_noftfy: use_ftfy: false, with the U+FEFF piece and text ftfy would change, which must stay as it is.
   it.each(["p1_main", "p2_main", "p2_noftfy"])(
     "%s: every HDF5 dataset sample for sample, and data_params.json's fields and statistics",
-    (set) => {
+    async (set) => {
       const want = expected(set);
       expect(want.exit_code).toBe(0);
       // The expected ids do not depend on the Hugging Face tokenizer version the writer ran with.
       expect(want.hf_equals_sentencepiece.differ).toEqual([]);
-      const run = dataHdf5(set);
+      const run = await dataHdf5(set);
       expect(run.status, run.stderr).toBe(0);
       compareFiles(set, digest(run.out), want.files);
       compareParams(set, run.params, want.data_params!);
@@ -232,11 +241,11 @@ describe("llavac data hdf5 equals the Cerebras 2.2.1 writer", () => {
     120_000,
   );
 
-  it("the statistics mean what the writer's mean: a missing image is discarded unprocessed, an over-long sample processed and discarded", () => {
+  it("the statistics mean what the writer's mean: a missing image is discarded unprocessed, an over-long sample processed and discarded", async () => {
     const p = expected("p2_main").data_params!["post-process"]!;
     // 9 records: one with a missing image (never processed), one over the MSL (processed, then dropped).
     expect(p).toMatchObject({ processed_files: 8, discarded_files: 2, successful_files: 6, n_examples: 7 });
-    const ours = dataHdf5("p2_main");
+    const ours = await dataHdf5("p2_main");
     expect(ours.params["post-process"]).toMatchObject({ processed_files: 8, discarded_files: 2, successful_files: 6, n_examples: 7 });
     expect(ours.skipped.map((s) => [s.line, s.reason])).toEqual([
       [6, "too_long"],
@@ -247,17 +256,19 @@ describe("llavac data hdf5 equals the Cerebras 2.2.1 writer", () => {
     expect(Number(p.raw_bytes_count)).toBeGreaterThan(Number(p.raw_chars_count));
   }, 120_000);
 
-  // Waiting for the ftfy port (runtime/text/ftfy.ts, applied when the spec's use_ftfy is set): until it is
-  // in this branch, llavac only applies NFC and these samples tokenize differently from the writer's.
-  it.skip.each(["p1_ftfy", "p2_ftfy"])(
-    "%s (skipped until llavac applies ftfy's fix_text: curly quotes, ligatures, mojibake, entities, full width, C1 controls, CRLF)",
-    (set) => {
+  // use_ftfy: true on text that ftfy 6.1.1 (the writer's pin) changes: llavac's runtime/text/ftfy.ts.
+  it.each(["p1_ftfy", "p2_ftfy"])(
+    "%s: text ftfy changes (curly quotes, ligatures, mojibake, entities, full width, C1 controls, U+FEFF, CRLF, NFD) as the writer fixes it",
+    async (set) => {
       const want = expected(set);
-      const run = dataHdf5(set);
+      expect(want.exit_code).toBe(0);
+      expect(want.hf_equals_sentencepiece.differ).toEqual([]);
+      const run = await dataHdf5(set);
       expect(run.status, run.stderr).toBe(0);
       compareFiles(set, digest(run.out), want.files);
       compareParams(set, run.params, want.data_params!);
     },
+    120_000,
   );
 });
 
@@ -287,12 +298,12 @@ describe("where the Cerebras writer stops or keeps a bad sample, llavac does bet
     ["crash_p2_bare_image_prompt", "AssertionError: Wrong sequence length", [], 2],
   ] as const)(
     "%s: the writer stops (%s); llavac finishes",
-    (set, error, skips, kept) => {
+    async (set, error, skips, kept) => {
       const want = expected(set);
       expect(want.exit_code).not.toBe(0);
       expect(want.error).toBe(error);
       expect(want.files).toEqual([]);
-      const run = dataHdf5(set);
+      const run = await dataHdf5(set);
       expect(run.status, run.stderr).toBe(0);
       expect(run.skipped.map((s) => [s.line, s.reason])).toEqual(skips);
       expect(run.params["post-process"]!.n_examples).toBe(kept);
@@ -300,10 +311,10 @@ describe("where the Cerebras writer stops or keeps a bad sample, llavac does bet
     120_000,
   );
 
-  it("differs_p2: the writer trains gpt-first and human/human turns as given and removes a second <image> or keeps one in a text-only sample; llavac skips each with its reason", () => {
+  it("differs_p2: the writer trains gpt-first and human/human turns as given and removes a second <image> or keeps one in a text-only sample; llavac skips each with its reason", async () => {
     const want = expected("differs_p2");
     expect(want.data_params!["post-process"]!.n_examples).toBe(4);
-    const run = dataHdf5("differs_p2");
+    const run = await dataHdf5("differs_p2");
     expect(run.status, run.stderr).toBe(0);
     expect(run.skipped.map((s) => [s.id, s.reason])).toEqual([
       ["d-01", "role_order"],
