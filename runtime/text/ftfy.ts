@@ -7,7 +7,7 @@
 // (unless the text holds a "<", which means it is HTML: then never again for the rest of the text),
 // mojibake, C1 controls, Latin ligatures, character widths, curly quotes, line breaks, surrogates,
 // terminal escapes, control characters, then Unicode normalisation.
-import type { FtfyVersion } from "./ftfy/badness.js";
+import { type FtfyVersion, isBad } from "./ftfy/badness.js";
 import { fixC1Controls, fixEncoding } from "./ftfy/encoding.js";
 import {
   fixCharacterWidth,
@@ -43,7 +43,15 @@ const CLEAN_ASCII = /^[\t\n\f\x20-\x25\x27-\x7e]*$/;
 // One code point past the BMP takes two UTF-16 units; ftfy counts code points.
 const MAX_SEGMENT = 1_000_000;
 
+// Characters some step other than normalisation acts on (entities, controls, CR, C1, ligatures, widths,
+// curly quotes, line separators, surrogates, BOM and other removed format characters).
+const TOUCHED =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these controls are what it matches
+  /[&\x00-\x08\x0b\x0d-\x1f\x7f-\x9f\u0132\u0133\u0149\u01c4-\u01cc\u01f1-\u01f3\u02bc\u2018-\u201f\u2028\u2029\u206a-\u206f\ud800-\udfff\u3000\ufb00-\ufb06\ufeff\uff01-\uffef\ufff9-\ufffc]/;
+
 function fixSegment(text: string, html: boolean, norm: FtfyNormalization, v: FtfyVersion): string {
+  // Already clean: no step would change it, so the first pass is the last.
+  if (!TOUCHED.test(text) && (norm === null || text.normalize(norm) === text) && !isBad(text, v)) return text;
   for (;;) {
     const before = text;
     if (html) text = unescapeHtml(text);
