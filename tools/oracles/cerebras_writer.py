@@ -9,8 +9,11 @@ test/writer-equality.test.ts. Run once, by hand; the writer's code is never comm
          --patches N --work DIR                             one 1-process writer run; prints {"samples_per_s"}
 
 SRC is the `src/` folder of a Release_2.2.1 checkout of Cerebras/modelzoo (git archive Release_2.2.1 src).
-DIR holds `bare/` and `padded/` tokenizer folders (tokenizer.model rebuilt from llavac's embedded LLaMA-2
-vocabulary by test/writer-fixture.ts; see writeWriterTokenizers).
+DIR holds `bare/` and `padded/` tokenizer folders: tokenizer.model rebuilt from llavac's embedded LLaMA-2
+vocabulary by writeWriterTokenizers (test/writer-fixture.ts), e.g. with a file make.mts holding
+`import { writeWriterTokenizers } from "./test/writer-fixture.ts"; await writeWriterTokenizers(process.argv[2]!);`
+run as `npx tsx make.mts DIR`. The writer was run once, from the repository root, as
+`FTFY_SRC=<ftfy v6.1.1 source> python tools/oracles/cerebras_writer.py run --modelzoo SRC --tokenizers DIR`.
 
 The environment it was generated in (the pins of 2.2.1 are not all installable here):
 - Python 3.11, numpy 1.24.4 (from 1.25 on, numpy raises where 2.2.1 compares a sample array with `[]`), h5py, sentencepiece, pyyaml, pillow, tqdm, pyarrow, zstandard, six, regex from the pip
