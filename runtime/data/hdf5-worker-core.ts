@@ -211,7 +211,10 @@ export class Hdf5Worker {
     resume: WorkerState | undefined,
     private readonly emit: (e: WorkerEvent) => void,
   ) {
-    this.state = resume ? structuredClone(resume) : { files: 0, resumeAt: null, stats: emptyStats(), skipLogBytes: 0 };
+    // A journal written before a statistic existed resumes with it at 0.
+    this.state = resume
+      ? { ...structuredClone(resume), stats: { ...emptyStats(), ...structuredClone(resume.stats) } }
+      : { files: 0, resumeAt: null, stats: emptyStats(), skipLogBytes: 0 };
     this.cleaning = cleaningOf(config);
   }
 
