@@ -15,7 +15,8 @@ export function rng(seed) {
   return () => (s = (s * 1664525 + 1013904223) >>> 0) / 4294967296;
 }
 
-export async function syntheticDataset(dir, samples, { images = 20, seed = 1 } = {}) {
+// `modelKey`: text-only records carry LLaVA-665K's `"model": ""` (the Cerebras writer requires it).
+export async function syntheticDataset(dir, samples, { images = 20, seed = 1, modelKey = false } = {}) {
   const r = rng(seed);
   const words = (n) => Array.from({ length: n }, () => WORDS[Math.floor(r() * WORDS.length)]).join(" ");
   mkdirSync(path.join(dir, "images/coco"), { recursive: true });
@@ -35,7 +36,7 @@ export async function syntheticDataset(dir, samples, { images = 20, seed = 1 } =
       conv.push({ from: t % 2 ? "gpt" : "human", value: words(t % 2 ? perTurn + 10 : Math.max(5, perTurn - 10)) + (t % 2 ? "." : "?") });
     const image = i % 16 === 0 ? undefined : `coco/${String(Math.floor(r() * images)).padStart(12, "0")}.jpg`;
     if (image) conv[0].value = "<image>\n" + conv[0].value;
-    lines.push(JSON.stringify({ id: `syn${i}`, ...(image ? { image } : {}), conversations: conv }));
+    lines.push(JSON.stringify({ id: `syn${i}`, ...(image ? { image } : modelKey ? { model: "" } : {}), conversations: conv }));
   }
   mkdirSync(path.join(dir, "jsonl"), { recursive: true });
   writeFileSync(path.join(dir, "jsonl/mix.jsonl"), lines.join("\n") + "\n");

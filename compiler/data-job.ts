@@ -55,7 +55,19 @@ export function hdf5JobConfig(
     output_dir: writer.output,
     processes: Math.max(1, opts.workers),
   };
-  pre.processing = { ...pre.processing, eos_id: d.tokenizer!.eos, pad_id: d.tokenizer!.pad };
+  // The config as the Cerebras writer records it in data_params.json: preprocess.yaml plus the defaults
+  // its command line and set_defaults() add. processing.eos_id/pad_id are its overrides (none here); the
+  // ids used are in post-process.
+  pre.processing = {
+    auth_token: null,
+    chunk_len_to_split: 2000,
+    remove_bos_in_chunks: false,
+    split_text_to_tokenize: false,
+    ...pre.processing,
+    eos_id: null,
+    pad_id: null,
+  };
+  pre.dataset = { min_sequence_len: 6, ...pre.dataset };
   return {
     inputs: inputs.map(resolve),
     out: resolve(writer.output),

@@ -136,6 +136,7 @@ describe("where the writer cleans text", () => {
   const tok: Tokenizer = {
     encode: (t) => (seen.push(t), [5]),
     decode: () => "",
+    decodeLikeHf: () => "",
     pieceToId: () => 3,
     idToPiece: () => "x",
     bosId: 1,

@@ -126,6 +126,8 @@ export function mergeStats(states: WorkerState[]): Stats {
     s.lossValidTokens += x.lossValidTokens;
     s.rawChars += x.rawChars;
     s.rawBytes += x.rawBytes;
+    s.detokenizedChars += x.detokenizedChars ?? 0;
+    s.detokenizedBytes += x.detokenizedBytes ?? 0;
     for (const [k, n] of Object.entries(x.skipped)) s.skipped[k] = (s.skipped[k] ?? 0) + n;
     if (s.imageStart === null) s.imageStart = x.imageStart;
   }
@@ -347,12 +349,11 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
 
   const states = Array.from({ length: W }, (_, w) => finished[w] ?? journal!.states[w]!);
   const stats = mergeStats(states);
+  const counts = writerCounts(stats);
   const dataParams = sortKeys({
     ...cfg.params,
     "post-process": {
-      discarded_files: Object.values(stats.skipped).reduce((a, b) => a + b, 0),
-      processed_files: stats.processed,
-      successful_files: stats.kept,
+      ...counts,
       n_examples: stats.kept,
       raw_chars_count: stats.rawChars,
       raw_bytes_count: stats.rawBytes,
@@ -363,13 +364,21 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
     h5_dataset_stats: {
       num_sequences: stats.kept,
       num_tokens: stats.numTokens,
+      detokenized_bytes: stats.detokenizedBytes,
+      detokenized_chars: stats.detokenizedChars,
       non_pad_tokens: stats.nonPadTokens,
       loss_valid_tokens: stats.lossValidTokens,
-      samples_with_image: stats.withImage,
-      text_only_samples: stats.textOnly,
     },
     image_patch_info: { image_patch_start_idx: stats.imageStart, num_patches: cfg.numPatches },
-    llavac: { skipped: stats.skipped, workers: W, files: outputFiles(cfg.out), template: cfg.template.name, max_sequence_length: cfg.msl },
+    llavac: {
+      skipped: stats.skipped,
+      samples_with_image: stats.withImage,
+      text_only_samples: stats.textOnly,
+      workers: W,
+      files: outputFiles(cfg.out),
+      template: cfg.template.name,
+      max_sequence_length: cfg.msl,
+    },
   }) as Record<string, unknown>;
   writeJsonAtomically(dataParamsPath, dataParams, 4);
   if (hooks.report) writeReport(hooks.report, cfg.out, W, files);
@@ -377,6 +386,22 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   journal.states = Object.fromEntries(states.map((s, w) => [String(w), s]));
   saveJournal();
   return { out: cfg.out, files: outputFiles(cfg.out), stats, resumed, alreadyComplete: false, dataParams };
+}
+
+/** Skips that the writer makes before a record is read (its check_valid_doc: the image must exist). */
+const BEFORE_READING = new Set(["missing_image", "unsafe_image_path", "bad_image"]);
+
+/**
+ * data_params.json's counts with the Cerebras writer's meaning: `processed_files` counts the records it
+ * read past the image check (a record whose image is missing is discarded without being processed),
+ * `discarded_files` every record not written, and `successful_files` is processed − discarded, as the
+ * writer computes it (so with missing images it is below n_examples).
+ */
+export function writerCounts(stats: Stats): { processed_files: number; discarded_files: number; successful_files: number } {
+  const discarded = Object.values(stats.skipped).reduce((a, b) => a + b, 0);
+  const unread = Object.entries(stats.skipped).reduce((a, [k, n]) => a + (BEFORE_READING.has(k) ? n : 0), 0);
+  const processed = stats.processed - unread;
+  return { processed_files: processed, discarded_files: discarded, successful_files: processed - discarded };
 }
 
 export function outputFiles(out: string): string[] {

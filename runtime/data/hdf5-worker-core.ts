@@ -61,8 +61,13 @@ export interface Stats {
   numTokens: number;
   nonPadTokens: number;
   lossValidTokens: number;
+  /** The writer's raw_chars_count / raw_bytes_count: code points and UTF-8 bytes of every prompt and
+   * completion of the records it reads (past the image check; also those later dropped as too long). */
   rawChars: number;
   rawBytes: number;
+  /** The writer's detokenized_chars / _bytes: the input rows decoded as Hugging Face decodes them. */
+  detokenizedChars: number;
+  detokenizedBytes: number;
   imageStart: number | null;
 }
 
@@ -151,6 +156,8 @@ export function emptyStats(): Stats {
     lossValidTokens: 0,
     rawChars: 0,
     rawBytes: 0,
+    detokenizedChars: 0,
+    detokenizedBytes: 0,
     imageStart: null,
   };
 }
@@ -163,7 +170,30 @@ export function examplesPath(out: string, name: string, file: number, worker: nu
   return path.join(out, `${name}_${file}_${worker}.h5`);
 }
 
-const enc = new TextEncoder();
+/** Python's len(): code points, not UTF-16 units. */
+export function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/** The writer's raw counts: each (prompt, completion) pair of the record, as read. */
+function countRaw(stats: Stats, turns: readonly { value: string }[]): void {
+  for (let i = 0; i + 1 < turns.length; i += 2)
+    for (const t of [turns[i]!, turns[i + 1]!]) {
+      stats.rawChars += codePoints(t.value);
+      stats.rawBytes += Buffer.byteLength(t.value);
+    }
+}
 
 export class Hdf5Worker {
   private tok!: Tokenizer;
@@ -181,7 +211,10 @@ export class Hdf5Worker {
     resume: WorkerState | undefined,
     private readonly emit: (e: WorkerEvent) => void,
   ) {
-    this.state = resume ? structuredClone(resume) : { files: 0, resumeAt: null, stats: emptyStats(), skipLogBytes: 0 };
+    // A journal written before a statistic existed resumes with it at 0.
+    this.state = resume
+      ? { ...structuredClone(resume), stats: { ...emptyStats(), ...structuredClone(resume.stats) } }
+      : { files: 0, resumeAt: null, stats: emptyStats(), skipLogBytes: 0 };
     this.cleaning = cleaningOf(config);
   }
 
@@ -249,12 +282,15 @@ export class Hdf5Worker {
         this.skip(rec.reason, batch.file, line, null, rec.detail);
         continue;
       }
-      const bad = conversationProblem(rec, c.imageToken);
+      // The image comes first, as in the writer's check_valid_doc: a record that fails it is discarded
+      // before it is read, so its text is not in the raw counts (and it is not "processed").
+      const problem = imageChecks[i];
+      if (!problem) countRaw(stats, rec.conversations);
+      const bad = problem ? undefined : conversationProblem(rec, c.imageToken);
       if (bad) {
         this.skip(bad.reason, batch.file, line, rec.id, bad.detail);
         continue;
       }
-      const problem = imageChecks[i];
       if (problem) {
         const detail =
           problem === "unsafe_image_path"
@@ -285,12 +321,12 @@ export class Hdf5Worker {
       if (hasImage && stats.imageStart === null) stats.imageStart = r.imageStart;
       stats.numTokens += c.msl;
       stats.lossValidTokens += r.supervised;
+      // As the writer's verification counts them: over the whole row, neither eos nor pad.
       const input = r.rows[0];
-      for (let j = 0; j < r.length; j++) if (input[j] !== this.tok.padId) stats.nonPadTokens++;
-      for (const t of rec.conversations) {
-        stats.rawChars += t.value.length;
-        stats.rawBytes += enc.encode(t.value).length;
-      }
+      for (let j = 0; j < r.length; j++) if (input[j] !== this.tok.padId && input[j] !== this.tok.eosId) stats.nonPadTokens++;
+      const text = this.tok.decodeLikeHf(input);
+      stats.detokenizedChars += codePoints(text);
+      stats.detokenizedBytes += Buffer.byteLength(text);
       if (this.writer.count === c.filesPerRecord) this.finishFile({ batch: batch.index, line: i + 1 });
     }
     this.emit({ type: "progress", worker: this.id, processed: this.state.stats.processed, skipped: this.state.stats.skipped });

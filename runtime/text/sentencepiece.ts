@@ -85,6 +85,7 @@ class ProtoReader {
 
 // ignoreBOM: a piece that is U+FEFF (id 30143 in the LLaMA-2 vocabulary) is text, not a byte-order mark.
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictUtf8 = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
 /** Parse a serialized sentencepiece ModelProto (the `tokenizer.model` file). */
 export function parseModelProto(buf: Uint8Array): ModelSpec {
@@ -360,6 +361,41 @@ export class SentencePieceBPE {
     const out: string[] = [];
     for (let i = n > 0 ? 0 : -1; i !== -1; i = next[i]!) out.push(normalized.slice(starts[i], ends[i]));
     return out;
+  }
+
+  private hfTexts: (string | null)[] | undefined;
+
+  /**
+   * The text Hugging Face's LLaMA tokenizer gives for `ids` (`tokenizer.decode(ids)`: special pieces kept
+   * as their text, which the Cerebras writer's detokenized_bytes/chars statistics count): each piece with
+   * ▁ as a space; a run of byte pieces as its UTF-8 text, or one U+FFFD per byte when the run is not valid
+   * UTF-8 (the ByteFallback decoder); then one leading space of the whole text removed.
+   */
+  decodeLikeHf(ids: ArrayLike<number>): string {
+    const texts = (this.hfTexts ??= this.spec.pieces.map((p) => (p.type === PieceType.BYTE ? null : p.piece.replaceAll(SPACE, " "))));
+    let out = "";
+    let run: number[] = [];
+    const flush = () => {
+      try {
+        out += strictUtf8.decode(new Uint8Array(run));
+      } catch {
+        out += "\ufffd".repeat(run.length);
+      }
+      run = [];
+    };
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const t = texts[id];
+      if (t === undefined) continue;
+      if (t === null) {
+        run.push(parseInt(this.spec.pieces[id]!.piece.slice(3, 5), 16));
+        continue;
+      }
+      if (run.length > 0) flush();
+      out += t;
+    }
+    if (run.length > 0) flush();
+    return out.startsWith(" ") ? out.slice(1) : out;
   }
 
   decode(ids: number[]): string {

@@ -9,6 +9,8 @@ export interface Tokenizer {
   /** Ids of `text` without special tokens. */
   encode(text: string): number[];
   decode(ids: number[]): string;
+  /** What Hugging Face's `decode` gives (special tokens as text): the Cerebras writer's detokenized statistics. */
+  decodeLikeHf(ids: ArrayLike<number>): string;
   pieceToId(piece: string): number;
   idToPiece(id: number): string;
   readonly bosId: number;
@@ -49,6 +51,9 @@ class SpTokenizer implements Tokenizer {
   }
   decode(ids: number[]): string {
     return this.sp.decode(ids);
+  }
+  decodeLikeHf(ids: ArrayLike<number>): string {
+    return this.sp.decodeLikeHf(ids);
   }
   pieceToId(piece: string): number {
     return this.sp.pieceToId(piece);
