@@ -8,6 +8,7 @@ import path from "node:path";
 import { Random } from "../util/random.js";
 import { h5Ready, openSampleFile, ROWS, SampleFileWriter } from "./hdf5.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { killPoint } from "../util/kill-point.js";
 import { lockFolder } from "../util/lock.js";
 
 export interface ShuffleOptions {
@@ -49,6 +50,7 @@ export async function shuffle(opts: ShuffleOptions): Promise<ShuffleResult> {
   if (path.resolve(opts.out) === path.resolve(opts.input)) throw new ShuffleError("the output folder must differ from the input folder");
   mkdirSync(opts.out, { recursive: true });
   const lock = lockFolder(opts.out, "llavac data shuffle");
+  killPoint("shuffle:locked");
   try {
     return await shuffleLocked(opts, inputs);
   } finally {
@@ -96,6 +98,7 @@ async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<Sh
         }
         done += end - start;
         opts.onProgress?.(done, 2 * total);
+        killPoint("shuffle:spill");
       }
       s.close();
     }
@@ -135,6 +138,7 @@ async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<Sh
     }
     rmSync(spill);
     files.push(name);
+    killPoint("shuffle:chunk");
   }
   rmSync(spillDir, { recursive: true, force: true });
   opts.onProgress?.(2 * total, 2 * total);
