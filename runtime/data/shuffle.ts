@@ -10,6 +10,7 @@ import { h5Ready, openSampleFile, ROWS, SampleFileWriter } from "./hdf5.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { killPoint } from "../util/kill-point.js";
 import { lockFolder } from "../util/lock.js";
+import { removeStaleTemporaries } from "./sources/sink.js";
 
 export interface ShuffleOptions {
   input: string;
@@ -61,6 +62,10 @@ export async function shuffle(opts: ShuffleOptions): Promise<ShuffleResult> {
 async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<ShuffleResult> {
   const spillDir = path.join(opts.out, ".llavac-shuffle");
   rmSync(spillDir, { recursive: true, force: true });
+  // What a killed run left: a half-written output file, a data_params.json.tmp-<pid> (the lock says
+  // that no other run is writing here).
+  for (const f of readdirSync(opts.out)) if (f.endsWith(".h5.tmp")) rmSync(path.join(opts.out, f), { force: true });
+  removeStaleTemporaries(opts.out);
   mkdirSync(spillDir, { recursive: true });
 
   let msl = -1;
