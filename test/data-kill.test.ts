@@ -25,7 +25,11 @@ interface Outcome {
 /** Run llavac; `killAfterMs` kills it from outside (SIGKILL) if it is still running then. */
 function llavac(args: string[], cwd: string, env: Record<string, string> = {}, killAfterMs?: number): Promise<Outcome> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
@@ -186,7 +190,16 @@ describe("kill at 20 points, resume: byte-identical output", () => {
       9,
     );
     // The points that matter were reached: mid-file, a file's rename, between files, the summary.
-    for (const e of ["hdf5:locked", "h5:sample", "h5:closed", "h5:renamed", "hdf5:journal", "hdf5:params", "hdf5:summary", "atomic:written"])
+    for (const e of [
+      "hdf5:locked",
+      "h5:sample",
+      "h5:closed",
+      "h5:renamed",
+      "hdf5:journal",
+      "hdf5:params",
+      "hdf5:summary",
+      "atomic:written",
+    ])
       expect(events.has(e), e).toBe(true);
   }, 600_000);
 
@@ -198,7 +211,11 @@ describe("kill at 20 points, resume: byte-identical output", () => {
     expect(made.code, made.stderr).toBe(0);
     for (const d of s) mkdirSync(d, { recursive: true });
     const { events } = await killAndResume(
-      { slots: s, args: ["data", "shuffle", path.join(base, "src/h5"), "--out", "shuffled", "--chunks", "4", "--seed", "3"], out: "shuffled" },
+      {
+        slots: s,
+        args: ["data", "shuffle", path.join(base, "src/h5"), "--out", "shuffled", "--chunks", "4", "--seed", "3"],
+        out: "shuffled",
+      },
       10,
     );
     for (const e of ["shuffle:locked", "shuffle:spill", "h5:sample", "h5:closed", "h5:renamed", "shuffle:chunk", "atomic:written"])
@@ -227,6 +244,7 @@ describe("kill at 20 points, resume: byte-identical output", () => {
       { slots: s, args: ["data", "prepare", "json2jsonl", "--input", "raw", "--out", "jsonl", "--image-prefix", "coco"], out: "jsonl" },
       11,
     );
-    for (const e of ["prepare:locked", "prepare:record", "jsonl:closed", "jsonl:renamed", "prepare:closed"]) expect(events.has(e), e).toBe(true);
+    for (const e of ["prepare:locked", "prepare:record", "jsonl:closed", "jsonl:renamed", "prepare:closed"])
+      expect(events.has(e), e).toBe(true);
   }, 600_000);
 });

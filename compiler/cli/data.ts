@@ -353,7 +353,9 @@ export function registerDataCommands(program: Command, io: Io): void {
           } catch (err) {
             throw new DataFailure(new OutputWriteError(o.tensor, err).message);
           }
-          process.stdout.write(`wrote ${o.tensor} (text_input_ids, loss_mask, labels, key_padding_mask int32 [1, ${loaded.raw.msl}]; image_data float32 [1, ${imageShape.join(", ")}])\n`);
+          process.stdout.write(
+            `wrote ${o.tensor} (text_input_ids, loss_mask, labels, key_padding_mask int32 [1, ${loaded.raw.msl}]; image_data float32 [1, ${imageShape.join(", ")}])\n`,
+          );
         }
         if (o.html) {
           let image: Awaited<ReturnType<typeof shownImage>> | undefined;
@@ -367,7 +369,12 @@ export function registerDataCommands(program: Command, io: Io): void {
                   ? `${v.imagePath} could not be loaded (${failure.error}): the blank image the model is given instead`
                   : v.imagePath;
             const steps = transforms.map((t) => t.kind).join(" → ");
-            image = await shownImage(loaded.raw.images, imageShape, transforms, `${what} · ${imageShape[2]}×${imageShape[1]} after ${steps} (normalisation undone for display)`);
+            image = await shownImage(
+              loaded.raw.images,
+              imageShape,
+              transforms,
+              `${what} · ${imageShape[2]}×${imageShape[1]} after ${steps} (normalisation undone for display)`,
+            );
           } else noImage = "pass --spec (and --phase) to see the image as the model sees it, after the spec's transforms";
           writeFileAtomic(o.html, renderHtml([{ ...v, index, ...(image ? { image } : {}), ...(noImage ? { noImage } : {}) }]));
           process.stdout.write(`wrote ${o.html}\n`);

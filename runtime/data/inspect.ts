@@ -156,7 +156,11 @@ export function sampleFeatures(raw: RawSamples, imageShape: readonly [number, nu
  * The model's input image back in 0–255 RGB, for showing: normalisation and to_tensor's scaling undone
  * and rounded (exact, since the transforms map 8-bit pixels to these values), HWC.
  */
-export function displayPixels(image: Float32Array, imageShape: readonly [number, number, number], transforms: readonly ImageTransform[]): Buffer {
+export function displayPixels(
+  image: Float32Array,
+  imageShape: readonly [number, number, number],
+  transforms: readonly ImageTransform[],
+): Buffer {
   const [C, H, W] = imageShape;
   let mean = [0, 0, 0],
     std = [1, 1, 1],
