@@ -30,11 +30,13 @@ describe("README: the Data section's commands", () => {
       "out/h5/finetune/data_params.json",
       "out/h5/finetune_shuffled/data-00000.h5",
       "out/sample-3.html",
+      "out/sample-3.safetensors",
       "out/skipped.jsonl",
       "out/images/synthdog-en/train/00000/train-00000-0000000.png",
     ]) {
       expect(existsSync(path.join(dir, f)), f).toBe(true);
     }
+    expect(readFileSync(path.join(dir, "out/sample-3.html"), "utf8")).toContain('<img src="data:image/png;base64,');
     const skipped = readFileSync(path.join(dir, "out/skipped.jsonl"), "utf8")
       .trim()
       .split("\n")
