@@ -12,7 +12,7 @@ const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
 const commands = block.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
 
 describe("README: the Data section's commands", () => {
-  it("run in order and produce what the section says", () => {
+  it("run in order and produce what the section says", { timeout: 300_000 }, () => {
     const dir = tempDir("llavac-readme-");
     symlinkSync(path.join(ROOT, "examples"), path.join(dir, "examples"));
     expect(commands.length).toBeGreaterThanOrEqual(15);
