@@ -81,8 +81,8 @@ interface Job {
 
 /**
  * The uninterrupted run in each slot (its output is the reference), then 20 kill plans, two at a time:
- * every named point at least once (at a seeded random occurrence), the rest at random points or random
- * moments; every third resumed run is killed once more.
+ * every named point at least once (at a seeded random occurrence), the last occurrence of the most
+ * frequent ones, the rest at random points or random moments; every third resumed run is killed once more.
  */
 async function killAndResume(job: Job, seed: number): Promise<{ events: Map<string, number>; plans: string[] }> {
   const refs: Map<string, Buffer>[] = [];
@@ -113,9 +113,21 @@ async function killAndResume(job: Job, seed: number): Promise<{ events: Map<stri
     return { event, n: 1 + rng.int(events.get(event)!) };
   };
   const moment = (): Kill => ({ ms: Math.round((0.05 + 0.9 * rng.next()) * refMs) });
+  // The last time a point is reached is where resuming went wrong before (a worker's last, partial file).
+  const lasts = names
+    .filter((e) => events.get(e)! > 1)
+    .sort((a, b) => events.get(b)! - events.get(a)! || (a < b ? -1 : 1))
+    .slice(0, 4);
   const plans = Array.from({ length: KILLS }, (_, i) => {
+    const j = i - names.length;
     const first: Kill =
-      i < names.length ? { event: names[i]!, n: 1 + rng.int(events.get(names[i]!)!) } : rng.next() < 0.6 ? at() : moment();
+      i < names.length
+        ? { event: names[i]!, n: 1 + rng.int(events.get(names[i]!)!) }
+        : j < lasts.length
+          ? { event: lasts[j]!, n: events.get(lasts[j]!)! }
+          : rng.next() < 0.6
+            ? at()
+            : moment();
     const second = i % 3 === 2 ? (rng.next() < 0.5 ? at() : moment()) : undefined;
     return { first, second };
   });
@@ -201,7 +213,7 @@ describe("kill at 20 points, resume: byte-identical output", () => {
       "atomic:written",
     ])
       expect(events.has(e), e).toBe(true);
-  }, 600_000);
+  }, 1_200_000);
 
   it("data shuffle: every data-*.h5 and data_params.json equal the uninterrupted run's", async () => {
     const base = tempDir("llavac-kill-shuffle-");
@@ -220,7 +232,7 @@ describe("kill at 20 points, resume: byte-identical output", () => {
     );
     for (const e of ["shuffle:locked", "shuffle:spill", "h5:sample", "h5:closed", "h5:renamed", "shuffle:chunk", "atomic:written"])
       expect(events.has(e), e).toBe(true);
-  }, 600_000);
+  }, 1_200_000);
 
   it("data prepare json2jsonl (a folder of three arrays): every jsonl equals the uninterrupted run's", async () => {
     const base = tempDir("llavac-kill-prepare-");
@@ -246,5 +258,5 @@ describe("kill at 20 points, resume: byte-identical output", () => {
     );
     for (const e of ["prepare:locked", "prepare:record", "jsonl:closed", "jsonl:renamed", "prepare:closed"])
       expect(events.has(e), e).toBe(true);
-  }, 600_000);
+  }, 1_200_000);
 });
