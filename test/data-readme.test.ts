@@ -12,7 +12,7 @@ const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
 const commands = block.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
 
 describe("README: the Data section's commands", () => {
-  it("run in order and produce what the section says", () => {
+  it("run in order and produce what the section says", { timeout: 300_000 }, () => {
     const dir = tempDir("llavac-readme-");
     symlinkSync(path.join(ROOT, "examples"), path.join(dir, "examples"));
     expect(commands.length).toBeGreaterThanOrEqual(15);
@@ -30,11 +30,13 @@ describe("README: the Data section's commands", () => {
       "out/h5/finetune/data_params.json",
       "out/h5/finetune_shuffled/data-00000.h5",
       "out/sample-3.html",
+      "out/sample-3.safetensors",
       "out/skipped.jsonl",
       "out/images/synthdog-en/train/00000/train-00000-0000000.png",
     ]) {
       expect(existsSync(path.join(dir, f)), f).toBe(true);
     }
+    expect(readFileSync(path.join(dir, "out/sample-3.html"), "utf8")).toContain('<img src="data:image/png;base64,');
     const skipped = readFileSync(path.join(dir, "out/skipped.jsonl"), "utf8")
       .trim()
       .split("\n")

@@ -250,50 +250,137 @@ export function registerDataCommands(program: Command, io: Io): void {
     .command("inspect")
     .description("decode one sample back to text and show its image slots, loss and masks")
     .argument("<path>", "an .h5 file or a folder of them")
-    .option("--sample <n>", "which sample (counting across the folder's files)", "0")
-    .option("--html <file>", "also write an HTML page")
+    .option("--sample <n>", "which sample (counting across the folder's files, in the training loader's order)", "0")
+    .option("--html <file>", "also write an HTML page (with the image as the model sees it, given --spec)")
+    .option("--tensor <file>", "write the sample's features as the training loader yields them (needs --spec), as .safetensors")
+    .option("--spec <file>", "the .llava spec whose phase reads this data: its image root, transforms and input size")
+    .option("--phase <name>", "which phase of --spec (needed when the spec has several)")
     .option("--no-color", "no ANSI colours")
-    .action(async (target: string, o: { sample: string; html?: string; color?: boolean }) => {
-      const { h5FilesIn } = await import("../../runtime/data/shuffle.js");
-      const { h5Ready, openSampleFile } = await import("../../runtime/data/hdf5.js");
-      const { viewSample, renderTerminal, renderHtml } = await import("../../runtime/data/inspect.js");
-      const { loadTokenizer } = await import("../../runtime/text/tokenizer.js");
-      await h5Ready();
-      if (!existsSync(target)) throw new DataUsageError(`not found: ${target}`);
-      const index = Number(o.sample);
-      if (!Number.isInteger(index) || index < 0) throw new DataUsageError("--sample must be a whole number");
-      const files = h5FilesIn(target);
-      const params = readDataParams(existsSync(target) && target.endsWith(".h5") ? path.dirname(target) : target);
-      const tokSource =
-        params?.llavac_tokenizer && params.llavac_tokenizer !== "llama-2 (embedded)"
-          ? { kind: "file" as const, path: params.llavac_tokenizer as string }
-          : { kind: "llama2" as const };
-      const tok = await loadTokenizer(tokSource, params?.processing?.pad_id ?? undefined);
-      let rest = index;
-      for (const file of files) {
-        const f = openSampleFile(file);
-        if (rest < f.n) {
-          const v = viewSample(
-            f,
-            rest,
-            tok,
-            params?.image_patch_info?.image_patch_start_idx ?? undefined,
-            params?.image_patch_info?.num_patches ?? params?.dataset?.num_patches,
-          );
-          f.close();
-          const p = io.paint(o.color);
-          process.stdout.write(renderTerminal({ ...v, index }, p));
-          if (o.html) {
-            writeFileAtomic(o.html, renderHtml([{ ...v, index }]));
-            process.stdout.write(`wrote ${o.html}\n`);
-          }
-          return;
+    .action(
+      async (target: string, o: { sample: string; html?: string; tensor?: string; spec?: string; phase?: string; color?: boolean }) => {
+        const { h5FilesIn } = await import("../../runtime/data/shuffle.js");
+        const { h5Ready, openSampleFile } = await import("../../runtime/data/hdf5.js");
+        const { viewSample, renderTerminal, renderHtml, loaderSample, sampleFeatures, shownImage } = await import(
+          "../../runtime/data/inspect.js"
+        );
+        const { h5FilesOf, LoaderError } = await import("../../runtime/data/loader-core.js");
+        const { loadTokenizer } = await import("../../runtime/text/tokenizer.js");
+        await h5Ready();
+        if (!existsSync(target)) throw new DataUsageError(`not found: ${target}`);
+        const index = Number(o.sample);
+        if (!Number.isInteger(index) || index < 0) throw new DataUsageError("--sample must be a whole number");
+        if (o.tensor && !o.spec)
+          throw new DataUsageError("--tensor needs --spec: the image root, transforms and input size of the loader come from the spec");
+        if (o.phase && !o.spec) throw new DataUsageError("--phase needs --spec");
+        const params = readDataParams(existsSync(target) && target.endsWith(".h5") ? path.dirname(target) : target);
+        const tokSource =
+          params?.llavac_tokenizer && params.llavac_tokenizer !== "llama-2 (embedded)"
+            ? { kind: "file" as const, path: params.llavac_tokenizer as string }
+            : { kind: "llama2" as const };
+        const tok = await loadTokenizer(tokSource, params?.processing?.pad_id ?? undefined);
+        const imageStart = params?.image_patch_info?.image_patch_start_idx ?? undefined;
+        const numPatches = params?.image_patch_info?.num_patches ?? params?.dataset?.num_patches;
+        // The training loader reads the .h5 files directly in the folder, sorted: sample N here is its sample N.
+        let files: string[];
+        try {
+          files = h5FilesOf([target]);
+        } catch {
+          files = h5FilesIn(target);
         }
-        rest -= f.n;
+
+        // With a spec: the sample as the loader yields it (rows and the transformed image).
+        let loaded: Awaited<ReturnType<typeof loaderSample>> | undefined;
+        let imageShape: [number, number, number] | undefined;
+        let transforms: import("../../runtime/data/images.js").ImageTransform[] = [];
+        if (o.spec) {
+          const result = await io.compileSpec(o.spec);
+          if (result.diags.errorCount > 0)
+            throw new DataFailure(`${o.spec} has ${result.diags.errorCount} error(s); run \`llavac check ${o.spec}\``);
+          const { DataJobError, phaseFor } = await import("../data-job.js");
+          const { imageTransforms } = await import("../run-config.js");
+          let phase;
+          try {
+            phase = phaseFor(result, o.phase);
+          } catch (err) {
+            if (err instanceof DataJobError) throw new DataUsageError(err.message);
+            throw err;
+          }
+          const ir = phase.unit.ir;
+          const v = phase.derived.arch.vision;
+          imageShape = [v.num_channels, v.image_size[0], v.image_size[1]];
+          transforms = imageTransforms(ir.transforms ?? ir.model.vision.transforms);
+          try {
+            loaded = await loaderSample(
+              { dirs: [target], imageRoot: path.resolve(result.ctx.cwd, ir.images), transforms, imageShape },
+              index,
+            );
+          } catch (err) {
+            if (err instanceof LoaderError) throw new DataUsageError(err.message);
+            throw err;
+          }
+        }
+
+        let where: { file: string; row: number } | undefined = loaded ? { file: loaded.file, row: loaded.row } : undefined;
+        if (!where) {
+          let rest = index;
+          for (const file of files) {
+            const f = openSampleFile(file);
+            const n = f.n;
+            f.close();
+            if (rest < n) {
+              where = { file, row: rest };
+              break;
+            }
+            rest -= n;
+          }
+          if (!where) throw new DataUsageError(`sample ${index} is past the end (${index - rest} samples in ${target})`);
+        }
+        const f = openSampleFile(where.file);
+        const v = viewSample(f, where.row, tok, imageStart, numPatches);
         f.close();
-      }
-      throw new DataUsageError(`sample ${index} is past the end (${index - rest} samples in ${target})`);
-    });
+        const p = io.paint(o.color);
+        process.stdout.write(renderTerminal({ ...v, index }, p));
+        if (o.tensor && loaded && imageShape) {
+          const { writeSafetensors } = await import("../../runtime/weights/safetensors.js");
+          try {
+            writeSafetensors(o.tensor, sampleFeatures(loaded.raw, imageShape), {
+              file: path.basename(where.file),
+              row: String(where.row),
+              sample: String(index),
+              image: v.imagePath ?? "None",
+              ...(loaded.raw.failures.length ? { image_failure: loaded.raw.failures[0]!.error } : {}),
+            });
+          } catch (err) {
+            throw new DataFailure(new OutputWriteError(o.tensor, err).message);
+          }
+          process.stdout.write(
+            `wrote ${o.tensor} (text_input_ids, loss_mask, labels, key_padding_mask int32 [1, ${loaded.raw.msl}]; image_data float32 [1, ${imageShape.join(", ")}])\n`,
+          );
+        }
+        if (o.html) {
+          let image: Awaited<ReturnType<typeof shownImage>> | undefined;
+          let noImage: string | undefined;
+          if (loaded && imageShape) {
+            const failure = loaded.raw.failures[0];
+            const what =
+              v.imagePath === undefined
+                ? "text-only: the blank image the model is given"
+                : failure
+                  ? `${v.imagePath} could not be loaded (${failure.error}): the blank image the model is given instead`
+                  : v.imagePath;
+            const steps = transforms.map((t) => t.kind).join(" → ");
+            image = await shownImage(
+              loaded.raw.images,
+              imageShape,
+              transforms,
+              `${what} · ${imageShape[2]}×${imageShape[1]} after ${steps} (normalisation undone for display)`,
+            );
+          } else noImage = "pass --spec (and --phase) to see the image as the model sees it, after the spec's transforms";
+          writeFileAtomic(o.html, renderHtml([{ ...v, index, ...(image ? { image } : {}), ...(noImage ? { noImage } : {}) }]));
+          process.stdout.write(`wrote ${o.html}\n`);
+        }
+      },
+    );
 
   data
     .command("verify")

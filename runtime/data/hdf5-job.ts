@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, r
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { OutputWriteError, writeFileAtomic } from "../util/atomic.js";
+import { killPoint } from "../util/kill-point.js";
 import { LOCK_FILE, lockFolder } from "../util/lock.js";
 import { packageRoot } from "../util/package-root.js";
 import { countRecords, lineBatches } from "./jsonl.js";
@@ -150,6 +151,7 @@ function contentHash(file: string): string {
 export async function runHdf5Job(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks = {}): Promise<Hdf5JobResult> {
   const files = listInputs(cfg.inputs);
   const lock = lockFolder(cfg.out, "llavac data hdf5");
+  killPoint("hdf5:locked");
   try {
     return await runLocked(cfg, hooks, files);
   } finally {
@@ -225,7 +227,10 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
     if (m && Number(m[2]) >= (journal.states[m[3]!]?.files ?? 0)) rmSync(path.join(cfg.out, f), { force: true });
   }
   if (!resumed) for (let w = 0; w < W; w++) rmSync(skipLogPath(cfg.out, w), { force: true });
-  const saveJournal = () => writeJsonAtomically(journalPath, journal);
+  const saveJournal = () => {
+    writeJsonAtomically(journalPath, journal);
+    killPoint("hdf5:journal");
+  };
   saveJournal();
 
   const totalBytes = files.reduce((a, f) => a + statSync(f).size, 0);
@@ -381,7 +386,9 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
     },
   }) as Record<string, unknown>;
   writeJsonAtomically(dataParamsPath, dataParams, 4);
+  killPoint("hdf5:params");
   if (hooks.report) writeReport(hooks.report, cfg.out, W, files);
+  killPoint("hdf5:summary");
   journal.complete = true;
   journal.states = Object.fromEntries(states.map((s, w) => [String(w), s]));
   saveJournal();

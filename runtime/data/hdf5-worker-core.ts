@@ -8,6 +8,7 @@ import sharp from "sharp";
 import { ftfyNormalization } from "../text/ftfy.js";
 import { layoutConversation, type SkipReason, type Template, type TextCleaning } from "../text/layout.js";
 import { loadTokenizer, type Tokenizer, type TokenizerSource } from "../text/tokenizer.js";
+import { killPoint } from "../util/kill-point.js";
 import { h5Ready, SampleFileWriter } from "./hdf5.js";
 import { staysInside, unsafeRelativePath } from "./paths.js";
 import { conversationProblem, isProblem, parseRecord, type RecordProblem } from "./records.js";
@@ -330,6 +331,7 @@ export class Hdf5Worker {
       if (this.writer.count === c.filesPerRecord) this.finishFile({ batch: batch.index, line: i + 1 });
     }
     this.emit({ type: "progress", worker: this.id, processed: this.state.stats.processed, skipped: this.state.stats.skipped });
+    killPoint("hdf5:batch");
   }
 
   private flushSkips(): void {

@@ -7,6 +7,7 @@ import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from "nod
 import { lastHdf5Error, quietHdf5 } from "./hdf5-quiet.js";
 import h5wasm, { type Dataset, type File as H5File, type Filter } from "h5wasm/node";
 import { OutputWriteError } from "../util/atomic.js";
+import { killPoint } from "../util/kill-point.js";
 
 export const ROWS = 4;
 export const GZIP_LEVEL = 4; // h5py's default for compression="gzip", which the Cerebras writer uses
@@ -72,6 +73,7 @@ export class SampleFileWriter {
     this.paths.push(imagePath ?? "None");
     this.inBlock++;
     if (this.inBlock === this.blockSize) this.flush();
+    killPoint("h5:sample");
   }
 
   private flush(): void {
@@ -118,6 +120,7 @@ export class SampleFileWriter {
       this.file.create_attribute("n_examples", n);
       this.file.close();
     });
+    killPoint("h5:closed");
     // h5wasm does not report failed writes (a full disk, a size limit): the HDF5 library only logs them.
     // So the file is read back before it takes its final name; a short or unreadable one never does.
     const why = notHdf5(this.tmp) ?? readBackProblem(this.tmp, n);
@@ -126,6 +129,7 @@ export class SampleFileWriter {
       throw new OutputWriteError(this.path, `the file was not written completely (${why}); is the disk full?`);
     }
     renameSync(this.tmp, this.path);
+    killPoint("h5:renamed");
   }
 
   abort(): void {

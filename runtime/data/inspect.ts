@@ -1,7 +1,12 @@
 // `llavac data inspect`: one sample decoded back to text, showing which positions are image slots, which
-// carry loss and which are masked, on a terminal (colours) or as an HTML page.
+// carry loss and which are masked, on a terminal (colours) or as an HTML page; and one sample's features
+// exactly as the training loader yields them (to a safetensors file), with its image as the model sees it.
+import sharp from "sharp";
 import type { Tokenizer } from "../text/tokenizer.js";
-import type { SampleFile } from "./hdf5.js";
+import type { TensorEntry } from "../weights/safetensors.js";
+import { ROWS, type SampleFile } from "./hdf5.js";
+import type { ImageTransform } from "./images.js";
+import { SampleReader, type LoaderSource, type RawSamples } from "./loader-core.js";
 
 export interface TokenView {
   pos: number;
@@ -116,7 +121,87 @@ export function renderTerminal(v: SampleView, c: Ansi): string {
 
 const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
-export function renderHtml(views: SampleView[]): string {
+/** The features of the loader's batch, by the names the Cerebras LLaVA model takes them under. */
+export const FEATURES = ["text_input_ids", "loss_mask", "labels", "key_padding_mask", "image_data"] as const;
+
+/**
+ * Sample `index` (the loader's global index) read by the training loader itself: its rows and its image
+ * through the spec's transforms, as a batch of one. Where the sample is, for the text view.
+ */
+export async function loaderSample(source: LoaderSource, index: number): Promise<{ raw: RawSamples; file: string; row: number }> {
+  const reader = new SampleReader(source);
+  try {
+    await reader.open();
+    const raw = await reader.read([index]); // LoaderError past the end
+    const { file, row } = reader.locate(index);
+    return { raw, file: file.path, row };
+  } finally {
+    reader.close();
+  }
+}
+
+/** A batch of one as tensors: the four rows int32 [1, MSL], the image float32 [1, C, H, W]. */
+export function sampleFeatures(raw: RawSamples, imageShape: readonly [number, number, number]): Map<string, TensorEntry> {
+  if (raw.indices.length !== 1) throw new Error("one sample at a time");
+  const msl = raw.msl;
+  const bytes = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const out = new Map<string, TensorEntry>();
+  for (let r = 0; r < ROWS; r++)
+    out.set(FEATURES[r]!, { dtype: "I32", shape: [1, msl], data: bytes(raw.rows.subarray(r * msl, (r + 1) * msl)) });
+  out.set("image_data", { dtype: "F32", shape: [1, ...imageShape], data: bytes(raw.images) });
+  return out;
+}
+
+/**
+ * The model's input image back in 0–255 RGB, for showing: normalisation and to_tensor's scaling undone
+ * and rounded (exact, since the transforms map 8-bit pixels to these values), HWC.
+ */
+export function displayPixels(
+  image: Float32Array,
+  imageShape: readonly [number, number, number],
+  transforms: readonly ImageTransform[],
+): Buffer {
+  const [C, H, W] = imageShape;
+  let mean = [0, 0, 0],
+    std = [1, 1, 1],
+    scale = 1;
+  for (const t of transforms) {
+    if (t.kind === "to_tensor") scale = 255;
+    if (t.kind === "normalize") [mean, std] = [t.mean, t.std];
+  }
+  const plane = H * W;
+  const out = Buffer.alloc(plane * 3);
+  for (let p = 0; p < plane; p++)
+    for (let c = 0; c < 3; c++) {
+      const v = image[Math.min(c, C - 1) * plane + p]!;
+      out[p * 3 + c] = Math.max(0, Math.min(255, Math.round((v * std[c]! + mean[c]!) * scale)));
+    }
+  return out;
+}
+
+export interface ShownImage {
+  /** data:image/png;base64,… of the model's input image. */
+  uri: string;
+  width: number;
+  height: number;
+  /** What it is (path, transforms, or why it is blank). */
+  caption: string;
+}
+
+export async function shownImage(
+  image: Float32Array,
+  imageShape: readonly [number, number, number],
+  transforms: readonly ImageTransform[],
+  caption: string,
+): Promise<ShownImage> {
+  const [, height, width] = imageShape;
+  const png = await sharp(displayPixels(image, imageShape, transforms), { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
+  return { uri: `data:image/png;base64,${png.toString("base64")}`, width, height, caption };
+}
+
+export function renderHtml(views: (SampleView & { image?: ShownImage; noImage?: string })[]): string {
   const body = views
     .map((v) => {
       const spans = v.tokens
@@ -130,6 +215,13 @@ export function renderHtml(views: SampleView[]): string {
       return `<section>
 <h2>sample ${v.index} · ${escapeHtml(v.file)}</h2>
 <p>image: <code>${escapeHtml(v.imagePath ?? "none (text-only)")}</code> · ${v.length} of ${v.msl} positions · ${v.counts.text} text · ${v.counts.imageSlots} image slots · ${v.counts.supervised} with loss · ${v.counts.notAttended} not attended · ${v.counts.padding} padding</p>
+${
+  v.image
+    ? `<figure><img src="${v.image.uri}" width="${v.image.width * 2}" height="${v.image.height * 2}" alt="the image as the model sees it"><figcaption>${escapeHtml(v.image.caption)}</figcaption></figure>`
+    : v.noImage
+      ? `<p class="note">${escapeHtml(v.noImage)}</p>`
+      : ""
+}
 <div class="tokens">${spans}</div>
 </section>`;
     })
@@ -145,6 +237,8 @@ body { font-family: system-ui, sans-serif; margin: 2rem; max-width: 70rem; color
 .slot { background: #bfe3ff; color: #1565c0; }
 .slot.masked { background: #f3d1f0; color: #8e24aa; }
 .masked:not(.slot) { text-decoration: line-through; }
+figure img { image-rendering: pixelated; border: 1px solid #ccc; }
+figcaption, .note { color: #555; font-size: .9rem; }
 .legend span { margin-right: 1rem; padding: 0 .3rem; font-family: ui-monospace, monospace; }
 </style></head><body>
 <h1>llavac data inspect</h1>

@@ -4,6 +4,7 @@ import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { OutputWriteError } from "../util/atomic.js";
+import { killPoint } from "../util/kill-point.js";
 
 export interface Line {
   file: string;
@@ -78,11 +79,13 @@ export class JsonlWriter {
     } catch (err) {
       await this.fail(err);
     }
+    killPoint("jsonl:closed");
     try {
       renameSync(this.tmp, this.file);
     } catch (err) {
       await this.fail(err);
     }
+    killPoint("jsonl:renamed");
   }
 
   async abort(): Promise<void> {

@@ -8,7 +8,9 @@ import path from "node:path";
 import { Random } from "../util/random.js";
 import { h5Ready, openSampleFile, ROWS, SampleFileWriter } from "./hdf5.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { killPoint } from "../util/kill-point.js";
 import { lockFolder } from "../util/lock.js";
+import { removeStaleTemporaries } from "./sources/sink.js";
 
 export interface ShuffleOptions {
   input: string;
@@ -49,6 +51,7 @@ export async function shuffle(opts: ShuffleOptions): Promise<ShuffleResult> {
   if (path.resolve(opts.out) === path.resolve(opts.input)) throw new ShuffleError("the output folder must differ from the input folder");
   mkdirSync(opts.out, { recursive: true });
   const lock = lockFolder(opts.out, "llavac data shuffle");
+  killPoint("shuffle:locked");
   try {
     return await shuffleLocked(opts, inputs);
   } finally {
@@ -59,6 +62,10 @@ export async function shuffle(opts: ShuffleOptions): Promise<ShuffleResult> {
 async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<ShuffleResult> {
   const spillDir = path.join(opts.out, ".llavac-shuffle");
   rmSync(spillDir, { recursive: true, force: true });
+  // What a killed run left: a half-written output file, a data_params.json.tmp-<pid> (the lock says
+  // that no other run is writing here).
+  for (const f of readdirSync(opts.out)) if (f.endsWith(".h5.tmp")) rmSync(path.join(opts.out, f), { force: true });
+  removeStaleTemporaries(opts.out);
   mkdirSync(spillDir, { recursive: true });
 
   let msl = -1;
@@ -96,6 +103,7 @@ async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<Sh
         }
         done += end - start;
         opts.onProgress?.(done, 2 * total);
+        killPoint("shuffle:spill");
       }
       s.close();
     }
@@ -135,6 +143,7 @@ async function shuffleLocked(opts: ShuffleOptions, inputs: string[]): Promise<Sh
     }
     rmSync(spill);
     files.push(name);
+    killPoint("shuffle:chunk");
   }
   rmSync(spillDir, { recursive: true, force: true });
   opts.onProgress?.(2 * total, 2 * total);

@@ -2,13 +2,16 @@
 // run killed mid-write) sees the old file or the new one, never half of one.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { killPoint } from "./kill-point.js";
 
 export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { mode?: number } = {}): void {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, data, opts.mode !== undefined ? { mode: opts.mode } : {});
+    killPoint("atomic:written");
     renameSync(tmp, file);
+    killPoint("atomic:renamed");
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;

@@ -2,6 +2,7 @@
 import { ai2d, arxivqa, chartqa, dvqa, infographicsDocvqa, spDocvqa } from "./qa.js";
 import { arxivcap, synthdog } from "./parquet.js";
 import { json2jsonl } from "./json2jsonl.js";
+import { killPoint } from "../../util/kill-point.js";
 import { lockFolder } from "../../util/lock.js";
 import { PrepareError, removeStaleTemporaries, Sink, type PrepareOptions, type PrepareSummary } from "./sink.js";
 
@@ -39,6 +40,7 @@ export type ConverterKind = keyof typeof CONVERTERS;
 export async function prepare(kind: ConverterKind, opts: PrepareOptions): Promise<PrepareSummary> {
   const lock = lockFolder(opts.out, `llavac data prepare ${kind}`);
   let summary: PrepareSummary;
+  killPoint("prepare:locked");
   try {
     if (opts.images) removeStaleTemporaries(opts.images);
     const sink = new Sink(kind, opts.out, opts.onProgress);
@@ -49,6 +51,7 @@ export async function prepare(kind: ConverterKind, opts: PrepareOptions): Promis
       throw err;
     }
     summary = await sink.close();
+    killPoint("prepare:closed");
   } finally {
     lock.release();
   }

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { processAlive } from "../../util/lock.js";
+import { killPoint } from "../../util/kill-point.js";
 import { JsonlWriter } from "../jsonl.js";
 import { validateRecord, type LlavaRecord } from "../records.js";
 import { isProblem } from "../records.js";
@@ -65,6 +66,7 @@ export class Sink {
     }
     await w.write(rec);
     this.kept++;
+    killPoint("prepare:record");
     if (this.kept % 1000 === 0) this.onProgress?.(this.kept);
   }
 
