@@ -83,7 +83,13 @@ export function decoder(
   const T = x.shape[1]!;
   const past = cache?.length ?? 0;
   if (a.position_embedding_type === "learned") x = x.add(p.get(weightOf(N.positions)).slice([past, 0], [T, -1]));
-  const rotary = a.position_embedding_type === "rotary" ? rotaryRows(rotaryFor(past + T, r), past, T) : undefined;
+  // Generation reads rows of one table of every position (one table per length would pile up as it grows).
+  const rotary =
+    a.position_embedding_type !== "rotary"
+      ? undefined
+      : cache
+        ? rotaryRows(rotaryFor(Math.max(a.max_position_embeddings, past + T), r), past, T)
+        : rotaryFor(T, r);
   x = dropout(x, o.training ? r.embedding_dropout_rate : 0, o.seed);
   for (let i = 0; i < a.num_hidden_layers; i++) {
     const b = N.block(i);
