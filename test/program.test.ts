@@ -183,10 +183,10 @@ describe("generated programs", () => {
     // The answers are the trained phrasing ("Red."), ended by </s>.
     expect(trainedSaid.filter((x) => /^(Red|Green|Blue|Yellow)\.$/.test(x.text)).length).toBeGreaterThanOrEqual(160);
     // The same measure fails for the untrained model (the initial weights of the same architecture).
-    expect(right(await answers(false, 40))).toBeLessThan(0.8);
+    expect(right(await answers(false, 20))).toBeLessThan(0.8);
 
     // The command gives the same answer as the library for a few of them.
-    for (const k of [0, 1, 2]) {
+    for (const k of [0, 1]) {
       const c = await run(
         process.execPath,
         [

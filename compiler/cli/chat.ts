@@ -180,7 +180,9 @@ export function registerChatCommand(program: Command, io: Io): void {
       if (laid.imageStart !== mc.image_start_idx)
         throw new ChatFailure(`the template puts the image at ${laid.imageStart}, the model at ${mc.image_start_idx}`);
       if (laid.tokens.length > mc.max_sequence_length)
-        throw new ChatFailure(`the conversation has ${laid.tokens.length} tokens; the model reads at most ${mc.max_sequence_length}`);
+        throw new ChatFailure(
+          `the conversation has ${laid.tokens.length} tokens; the model reads at most ${mc.max_sequence_length} (start a new chat)`,
+        );
       const stream = textStream(tok);
       const r = await generate(model, laid.tokens, image, {
         maxNewTokens: maxNew,
@@ -203,6 +205,8 @@ export function registerChatCommand(program: Command, io: Io): void {
     const tty = process.stdin.isTTY === true;
     if (tty) process.stderr.write("chat: one prompt per line; Ctrl-D ends\n");
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: tty, prompt: "> " });
+    // Ctrl-C ends the conversation (readline would only pause the input).
+    rl.on("SIGINT", () => rl.close());
     if (tty) rl.prompt();
     for await (const line of rl) {
       if (line.trim() !== "") await answer(line.trim());
