@@ -17,3 +17,6 @@ export type { ImageTransform } from "./data/images.js";
 export { AdamW, globalNorm, clipFactor, type AdamWOptions } from "./train/optimizer.js";
 export { trainStep, type StepOptions, type StepResult } from "./train/step.js";
 export { choiceAccuracy, type ChoiceItem, type ChoiceResult } from "./eval/choice.js";
+export { generate, sampleToken, textStream, type GenerateOptions, type GenerateResult, type Sampling } from "./model/generate.js";
+export { KVCache } from "./model/llama.js";
+export { generationPrompt, layoutConversation, type Template, type Turn } from "./text/layout.js";

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../runtime/backend/tf.js";
 import { selectBackend } from "../runtime/backend/index.js";
 import type { LlavaModelConfig } from "../runtime/model/config.js";
+import { generate } from "../runtime/model/generate.js";
 import { LlavaModel, type Batch } from "../runtime/model/llava.js";
 import { ParamStore } from "../runtime/model/params.js";
 import { loadWeights } from "../runtime/weights/load.js";
@@ -17,6 +18,10 @@ import { HAS_NATIVE, warnIfNoNative } from "./native.js";
 
 const DIR = path.join(ROOT, "test/fixtures/parity");
 const expected = JSON.parse(readFileSync(path.join(DIR, "expected.json"), "utf8"));
+const generations = JSON.parse(readFileSync(path.join(DIR, "generate.json"), "utf8")) as {
+  eos_token_id: number;
+  generations: { sequence: number; prompt_length: number; new_tokens: number[]; min_margin: number }[];
+};
 
 /** The fixture's HF configuration in llavac's terms. */
 function config(): LlavaModelConfig {
@@ -162,5 +167,28 @@ describe.each(["tensorflow", "wasm", "cpu"])("parity with HuggingFace LlavaForCo
     let worst = 0;
     for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - logits[i]!));
     expect(worst).toBeGreaterThan(1e-4);
+  });
+
+  it("greedy generation gives HF generate's 32 token ids, with and without the key/value cache", async () => {
+    const { batch } = inputs();
+    const [C, H, W] = batch.imageShape;
+    const image = (b: number) => batch.images.slice(b * C * H * W, (b + 1) * C * H * W);
+    expect(generations.generations).toHaveLength(2);
+    await generate(model, Array.from(batch.inputIds.subarray(0, 24)), image(0), { maxNewTokens: 1 }); // makes the rotary table once
+    for (const g of generations.generations) {
+      const prompt = Array.from(batch.inputIds.subarray(g.sequence * batch.length, g.sequence * batch.length + g.prompt_length));
+      const opts = { maxNewTokens: 32, eosId: generations.eos_token_id };
+      const tensors = tf.memory().numTensors;
+      const cached = await generate(model, prompt, image(g.sequence), opts);
+      // Generation with the cache frees what it allocates (the cache included).
+      expect(tf.memory().numTensors).toBe(tensors);
+      const uncached = await generate(model, prompt, image(g.sequence), { ...opts, cache: false });
+      expect(cached.ids, `sequence ${g.sequence}`).toEqual(g.new_tokens);
+      expect(uncached.ids, `sequence ${g.sequence} without the cache`).toEqual(g.new_tokens);
+      expect(cached.stop).toBe(g.new_tokens.length === 32 ? "max_new_tokens" : "eos");
+      // The image reaches generation: another image gives other tokens (so the comparison can fail).
+      const other = await generate(model, prompt, image(1 - g.sequence), opts);
+      expect(other.ids).not.toEqual(g.new_tokens);
+    }
   });
 });

@@ -105,6 +105,27 @@ describe("README: training commands", () => {
     const smoke = readFileSync(path.join(ROOT, "test/smoke.test.ts"), "utf8");
     expect(smoke).toContain('"run", "examples/data-demo/demo.llava", "--phase", "pretrain", "--smoke"');
   });
+
+  it("shows `llavac chat` on the tiny example as the program test runs it, with the held-out image `llavac run` draws", () => {
+    const sh = blocks()
+      .filter((b) => b.lang === "sh")
+      .map((b) => b.body)
+      .join("");
+    const line = sh.split("\n").find((l) => l.startsWith("npx llavac chat "))!;
+    expect(line).toBe(
+      'npx llavac chat examples/tiny-shapes/tiny.llava --image out/tiny-shapes/data/images/heldout/heldout-00000.png --prompt "What colour is the shape?"',
+    );
+    // The spec draws its data in out/tiny-shapes/data (held-out images under images/heldout/), and run trains into out/tiny.
+    expect(readFileSync(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), "utf8")).toContain(
+      'env("LLAVAC_TINY_DATA", "out/tiny-shapes/data")',
+    );
+    // test/program.test.ts trains the example and runs this command on held-out images (in its own folders).
+    const program = readFileSync(path.join(ROOT, "test/program.test.ts"), "utf8");
+    expect(program).toMatch(/"chat",\s*"examples\/tiny-shapes\/tiny\.llava",[\s\S]*"--prompt",\s*"What colour is the shape\?"/);
+    expect(block("", "chat: phase finetune")).toMatch(
+      /^chat: phase finetune \(vicuna_v1 template\) from out\/tiny\/finetune\/checkpoints\/checkpoint_150\.safetensors on tensorflow\n\w+\.\n$/,
+    );
+  });
 });
 
 describe("README: the Cerebras workflow commands", () => {

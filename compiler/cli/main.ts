@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import path from "node:path";
 import { BackendFailure, registerBackendCommand } from "./backend.js";
+import { ChatFailure, ChatUsageError, registerChatCommand } from "./chat.js";
 import { CODES, defaultLevel, isCode, LevelUsageError, type CodeInfo } from "../codes.js";
 import type { OutputFile } from "../build.js";
 import { compile, type CompileOptions, type CompileResult } from "../compile.js";
@@ -311,6 +312,12 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
 
+  registerChatCommand(program, {
+    paint: (color) => painter(colorWanted(color)),
+    compileSpec: (spec, overrides) => compileOrExit(spec, {}, undefined, overrides, { emit: false }),
+    printDiagnostics,
+  });
+
   registerParamsCommand(program, {
     paint: (color) => painter(colorWanted(color)),
     compileSpec: (spec) => compileOrExit(spec),
@@ -333,11 +340,11 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
       return EXIT_USAGE;
     }
-    if (err instanceof UsageError || err instanceof DataUsageError || err instanceof LevelUsageError) {
+    if (err instanceof UsageError || err instanceof DataUsageError || err instanceof LevelUsageError || err instanceof ChatUsageError) {
       process.stderr.write(`llavac: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof DataFailure || err instanceof RunFailure || err instanceof BackendFailure) {
+    if (err instanceof DataFailure || err instanceof RunFailure || err instanceof BackendFailure || err instanceof ChatFailure) {
       process.stderr.write(`llavac: ${err.message}\n`);
       return 1;
     }

@@ -129,6 +129,23 @@ export interface AttentionOptions {
   rotary?: Rotary;
   dropoutRate: number;
   seed?: number;
+  /** Generation: this block's keys and values of the positions already run, extended in place (see llama.ts KVCache). */
+  cache?: LayerCache;
+}
+
+/** One block's cached keys and values [B, heads, T_past, head] (kept out of tidy scopes; the owner disposes them). */
+export interface LayerCache {
+  k?: Tensor;
+  v?: Tensor;
+}
+
+/** The cached keys or values followed by this call's, kept for the next call; the previous ones are freed. */
+function extend(cache: LayerCache, key: "k" | "v", t: Tensor): Tensor {
+  const old = cache[key];
+  const all = old ? tf.concat([old, t], 2) : t;
+  cache[key] = tf.keep(all);
+  old?.dispose();
+  return all;
 }
 
 /** Multi-head self-attention with the Cerebras module names proj_{q,k,v,output}_dense_layer. */
@@ -138,10 +155,15 @@ export function selfAttention(p: ParamSource, n: AttentionNames, x: Tensor, o: A
   const heads = (t: Tensor) => t.reshape([B, T, o.heads, d]).transpose([0, 2, 1, 3]);
   let q = heads(dense(p, n.q, x));
   let k = heads(dense(p, n.k, x));
-  const v = heads(dense(p, n.v, x));
+  let v = heads(dense(p, n.v, x));
   if (o.rotary) {
     q = applyRotary(q, o.rotary);
     k = applyRotary(k, o.rotary);
+  }
+  // With a cache the queries are the new positions only; the keys and values are every position so far.
+  if (o.cache) {
+    k = extend(o.cache, "k", k);
+    v = extend(o.cache, "v", v);
   }
   let scores = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(d));
   if (o.mask) scores = scores.add(o.mask);

@@ -4,7 +4,18 @@
 import * as tf from "../backend/tf.js";
 import { TEXT_NAMES as N, weightOf, type TextArch } from "./arch.js";
 import type { TextRuntime } from "./config.js";
-import { dense, dropout, feedForward, norm, rotaryTables, selfAttention, type ParamSource, type Rotary, type Tensor } from "./layers.js";
+import {
+  dense,
+  dropout,
+  feedForward,
+  norm,
+  rotaryTables,
+  selfAttention,
+  type LayerCache,
+  type ParamSource,
+  type Rotary,
+  type Tensor,
+} from "./layers.js";
 import type { RunOptions } from "./vit.js";
 
 export function embedTokens(p: ParamSource, ids: Tensor): Tensor {
@@ -27,11 +38,58 @@ function rotaryFor(length: number, r: TextRuntime): Rotary {
   return t;
 }
 
-/** Embeddings [B, T, H] → final hidden states [B, T, H] (after ln_f). */
-export function decoder(p: ParamSource, a: TextArch, r: TextRuntime, x: Tensor, mask: Tensor, o: RunOptions): Tensor {
+/**
+ * Generation's key/value cache: per block, the keys and values of every position run so far, so that each
+ * new token runs through the decoder alone. Training never passes one.
+ */
+export class KVCache {
+  readonly layers: LayerCache[];
+  /** Positions held. */
+  length = 0;
+  constructor(layers: number) {
+    this.layers = Array.from({ length: layers }, () => ({}));
+  }
+  dispose(): void {
+    for (const l of this.layers) {
+      l.k?.dispose();
+      l.v?.dispose();
+      delete l.k;
+      delete l.v;
+    }
+    this.length = 0;
+  }
+}
+
+/** Positions [from, from + T) of a rotary table. */
+function rotaryRows(t: Rotary, from: number, T: number): Rotary {
+  return from === 0 && t.cos.shape[0] === T
+    ? t
+    : { cos: t.cos.slice([from, 0], [T, -1]), sin: t.sin.slice([from, 0], [T, -1]), dims: t.dims };
+}
+
+/**
+ * Embeddings [B, T, H] → final hidden states [B, T, H] (after ln_f). With a cache, x holds the positions
+ * after the cached ones and `mask` is [B or 1, 1, T, past + T].
+ */
+export function decoder(
+  p: ParamSource,
+  a: TextArch,
+  r: TextRuntime,
+  x: Tensor,
+  mask: Tensor | undefined,
+  o: RunOptions,
+  cache?: KVCache,
+): Tensor {
   const T = x.shape[1]!;
-  if (a.position_embedding_type === "learned") x = x.add(p.get(weightOf(N.positions)).slice([0, 0], [T, -1]));
-  const rotary = a.position_embedding_type === "rotary" ? rotaryFor(T, r) : undefined;
+  const past = cache?.length ?? 0;
+  if (a.position_embedding_type === "learned") x = x.add(p.get(weightOf(N.positions)).slice([past, 0], [T, -1]));
+  // Generation reads rows of one table of every position (one table per length would pile up as it grows).
+  const rotary =
+    a.position_embedding_type !== "rotary"
+      ? undefined
+      : cache
+        ? rotaryRows(rotaryFor(Math.max(a.max_position_embeddings, past + T), r), past, T)
+        : rotaryFor(T, r);
   x = dropout(x, o.training ? r.embedding_dropout_rate : 0, o.seed);
   for (let i = 0; i < a.num_hidden_layers; i++) {
     const b = N.block(i);
@@ -42,16 +100,18 @@ export function decoder(p: ParamSource, a: TextArch, r: TextRuntime, x: Tensor, 
       drop(
         selfAttention(p, b.attention, h, {
           heads: a.num_heads,
-          mask,
           dropoutRate: o.training ? r.attention_dropout_rate : 0,
+          ...(mask ? { mask } : {}),
           ...(rotary ? { rotary } : {}),
           ...(seed !== undefined ? { seed } : {}),
+          ...(cache ? { cache: cache.layers[i]! } : {}),
         }),
         1,
       ),
     );
     x = x.add(drop(feedForward(p, b.ffn, norm(p, b.norm3, x, r.layer_norm_epsilon, a.norm_type), a.nonlinearity), 2));
   }
+  if (cache) cache.length = past + T;
   return norm(p, N.finalNorm, x, r.layer_norm_epsilon, a.norm_type);
 }
 

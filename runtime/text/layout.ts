@@ -114,7 +114,8 @@ function tokenStream(
     const user = tok.encode(template.user);
     const assistant = tok.encode(template.assistant);
     const space = tok.pieceToId("\u2581");
-    for (let i = 0; i + 1 < turns.length; i += 2) {
+    // An odd last turn (a prompt still to be answered: generation) ends the stream after the assistant role.
+    for (let i = 0; i < turns.length; i += 2) {
       // The Cerebras writer removes the placeholder from every prompt of an image sample, wherever it is.
       const prompt = hasImage ? turns[i]!.value.replaceAll(imageToken, "") : turns[i]!.value;
       push(user, TEXT);
@@ -126,6 +127,7 @@ function tokenStream(
       push(tok.encode(clean(prompt)), TEXT);
       push(assistant.slice(0, -1), TEXT);
       push(assistant.slice(-1), SUPERVISED);
+      if (i + 1 === turns.length) break;
       push(tok.encode(clean(turns[i + 1]!.value)), SUPERVISED);
       push([tok.eosId], EOS_MID);
     }
@@ -208,4 +210,23 @@ export function imageStartIndex(tok: Tokenizer, template: Template, numPatches: 
     { from: "gpt", value: "y" },
   ];
   return tokenStream(tok, template, probe, true, numPatches, "<image>", DEFAULT_CLEANING).imageStart;
+}
+
+/**
+ * What generation feeds the model about an image: a conversation whose last turn is the prompt to answer, laid out as
+ * training lays it out, up to where the answer starts: after the assistant role for a chat template (the
+ * position trained to predict the answer's first token), after the image slots and the earlier captions
+ * for plain (which drops the human turns, so the prompt's text does not reach the model).
+ */
+export function generationPrompt(
+  tok: Tokenizer,
+  template: Template,
+  turns: readonly Turn[],
+  numPatches: number,
+  imageToken = "<image>",
+): { tokens: number[]; imageStart: number } {
+  if (turns.length % 2 !== 1) throw new Error(`${turns.length} turns: a generation prompt ends with the turn to answer`);
+  // With an image: its slots are attended, so the prompt has no padding.
+  const { tokens, imageStart } = tokenStream(tok, template, turns, true, numPatches, imageToken);
+  return { tokens, imageStart };
 }

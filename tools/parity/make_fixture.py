@@ -11,6 +11,8 @@ Files:
   model.safetensors     the weights, exactly as save_pretrained writes them
   inputs.safetensors    pixel_values, input_ids, attention_mask, labels, loss_mask (int32), logits
   expected.json         the configuration (HF and llavac terms), the loss, and versions
+  generate.json         greedy generation (HF `generate`, do_sample=False) of 32 new tokens after two prompts
+                        cut from those inputs, with the smallest top-1/top-2 logit margin along the way
 """
 import json
 import sys
@@ -108,4 +110,31 @@ save_file({
             | {"rope": getattr(text, "rope_parameters", None) or {"rope_theta": getattr(text, "rope_theta", None)}},
     "tensors": sorted(n for n, _ in model.named_parameters()),
 }, indent=1, default=str) + "\n")
-print(f"wrote {out}: loss {loss:.6f}")
+
+# Greedy generation: the unpadded prompt of sequence 1 (31 tokens) and the first 24 tokens of sequence 0
+# (the image and three text tokens), 32 new tokens each (at most 63 positions, within the 64 the model has).
+NEW = 32
+generations = []
+for b, length in ((1, 31), (0, 24)):
+    prompt = ids[b:b + 1, :length]
+    runs = []
+    for use_cache in (True, False):
+        with torch.no_grad():
+            g = model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt), pixel_values=pixels[b:b + 1],
+                               max_new_tokens=NEW, do_sample=False, use_cache=use_cache, output_scores=True,
+                               return_dict_in_generate=True, eos_token_id=text.eos_token_id, pad_token_id=text.pad_token_id)
+        runs.append(g)
+    new = runs[0].sequences[0, length:].tolist()
+    assert new == runs[1].sequences[0, length:].tolist(), "HF's generate differs with and without its cache"
+    top2 = [torch.topk(s[0].float(), 2).values for s in runs[0].scores]
+    generations.append({"sequence": b, "prompt_length": length, "new_tokens": new,
+                        "min_margin": float(min(float(t[0] - t[1]) for t in top2))})
+(out / "generate.json").write_text(json.dumps({
+    "generator": "tools/parity/make_fixture.py",
+    "torch": torch.__version__,
+    "transformers": transformers.__version__,
+    "call": "LlavaForConditionalGeneration.generate(do_sample=False, max_new_tokens=32), eager attention",
+    "eos_token_id": text.eos_token_id,
+    "generations": generations,
+}, indent=1) + "\n")
+print(f"wrote {out}: loss {loss:.6f}; greedy {[g['new_tokens'][:8] for g in generations]} ...")
