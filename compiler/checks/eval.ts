@@ -27,7 +27,7 @@ export function checkEval(unit: PhaseUnit, d: PartialDerived, ctx: CheckContext)
         },
         ctx.spanOf(unit, `eval.data.${i}`),
         {
-          notes: ctx.noteAt(unit, "data", "the training data"),
+          notes: [{ message: "the training data", span: ctx.spanOf(unit, "data") }],
           help: "evaluate on samples the phase does not train on, so the eval loss measures generalisation",
         },
       );

@@ -121,8 +121,10 @@ export function eventStep(data: Uint8Array): number {
     if (wire === 0) readVarint();
     else if (wire === 1) at += 8;
     else if (wire === 5) at += 4;
-    else if (wire === 2) at += Number(readVarint());
-    else throw new Error(`wire type ${wire}`);
+    else if (wire === 2) {
+      const n = Number(readVarint()); // read before `at` is, as `at += read()` would add to the old `at`
+      at += n;
+    } else throw new Error(`wire type ${wire}`);
   }
   return 0;
 }
