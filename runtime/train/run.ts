@@ -273,8 +273,6 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       if (evalLoader.info.samples === 0) throw new TrainingError(`the eval split in ${cfg.eval.hdf5.join(", ")} has no samples`);
       state.eval ??= [];
     }
-    // A run with nothing left to do leaves the metrics as they are.
-    if (state.step < maxSteps) metrics = new MetricsSink(out, state.step);
     if (loader.info.msl !== mc.max_sequence_length)
       throw new TrainingError(
         `the HDF5 files hold sequences of ${loader.info.msl} tokens, but the model's max_sequence_length is ${mc.max_sequence_length}: rebuild the data for this spec`,
@@ -324,6 +322,8 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       mc.text.embedding_dropout_rate,
     ].some((r) => r > 0);
 
+    // A run with nothing left to do leaves the metrics as they are.
+    if (state.step < maxSteps) metrics = new MetricsSink(out, state.step);
     while (state.step < maxSteps) {
       const t0 = performance.now();
       fill();
