@@ -7,6 +7,8 @@ import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { PhaseRunConfig } from "../runtime/train/config.js";
+import { fingerprintOf } from "../runtime/train/fingerprint.js";
 import type { RunReport } from "../runtime/train/run.js";
 import { METRICS_FILE, TAGS, type MetricsRow } from "../runtime/train/metrics.js";
 import { crc32c, encodeEvent, eventStep, maskedCrc32c, readTfRecords, tfRecord } from "../runtime/train/tensorboard.js";
@@ -120,6 +122,13 @@ describe("TFRecord framing and Event protos", () => {
 });
 
 describe("eval_every reaches the program and the Cerebras config", () => {
+  it("the held-out split is not part of a run folder's fingerprint (evaluating never changes the weights)", () => {
+    const cfg = { phase: "p", max_steps: 7, batch: { global: 8, micro: 4 } } as unknown as PhaseRunConfig;
+    const withEval = { ...cfg, eval: { hdf5: ["h"], images: "i", every: 2 } };
+    expect(fingerprintOf(withEval).hash).toBe(fingerprintOf(cfg).hash);
+    expect(fingerprintOf({ ...withEval, max_steps: 8 }).hash).not.toBe(fingerprintOf(cfg).hash);
+  });
+
   it("the program evaluates eval.hdf5 every eval_every steps; params.yaml has eval_frequency and run.sh trains and evaluates", async () => {
     const dir = tempDir("llavac-tb-build-");
     writeFileSync(path.join(dir, "spec.llava"), `${SPEC}\ncerebras cluster {}\n`);
