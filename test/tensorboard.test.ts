@@ -150,6 +150,24 @@ describe("eval_every reaches the program and the Cerebras config", () => {
   });
 });
 
+describe("the held-out split's data", () => {
+  it("`llavac data hdf5 --eval` writes eval.data into eval.hdf5; a phase without a held-out split is told so", async () => {
+    const dir = tempDir("llavac-tb-data-");
+    writeFileSync(path.join(dir, "spec.llava"), SPEC);
+    writeFileSync(path.join(dir, "plain.llava"), SPEC.replace(/ {2}eval {7}= .*\n {2}eval_every = 2 steps\n/, ""));
+    expect((await llavac(["data", "synth", "shapes", "--out", "data", "--train", "8", "--heldout", "12"], dir)).code).toBe(0);
+    const r = await llavac(["data", "hdf5", "spec.llava", "--eval", "--workers", "1"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const params = JSON.parse(readFileSync(path.join(dir, "data/h5/heldout/data_params.json"), "utf8")) as { n_examples?: number };
+    expect(JSON.stringify(params)).toContain("heldout");
+    expect(readdirSync(path.join(dir, "data/h5/heldout")).some((f) => f.endsWith(".h5"))).toBe(true);
+    expect(r.stdout + r.stderr).toMatch(/\b12\b/);
+    const bad = await llavac(["data", "hdf5", "plain.llava", "--eval"], dir);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/phase pretrain has no held-out split: give it `eval = eval_input \{ data: \.\.\., hdf5: \.\.\. \}`/);
+  }, 120_000);
+});
+
 describe("metrics of a training run", () => {
   let dir: string;
   beforeAll(async () => {

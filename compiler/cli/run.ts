@@ -34,23 +34,20 @@ type Phase = PhaseResult & { derived: Derived };
 
 const hasH5 = (dir: string) => existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).some((f) => f.endsWith(".h5"));
 
-/**
- * The held-out split's HDF5 folder, made like the training data: the eval datasets through the phase's
- * writer settings, straight into `eval.hdf5` (read in order, so not shuffled).
- */
+/** The held-out split's HDF5 folder, when the phase evaluates one and the folder has no HDF5 files yet. */
 async function ensureEvalData(result: CompileResult, p: Phase, workers: number): Promise<void> {
-  const ir = p.unit.ir;
-  const ev = ir.eval;
-  if (!ir.eval_every || ev?.hdf5 === undefined || !ev.data?.length) return;
-  if (hasH5(path.resolve(result.ctx.cwd, ev.hdf5))) return;
-  if (!ir.preprocess)
-    throw new RunFailure(
-      `phase ${ir.$name} has no held-out HDF5 data in ${ev.hdf5}, and with \`preprocess = none\` llavac does not make it`,
-    );
-  const writer = { ...ir.preprocess, output: ev.hdf5, ...(ev.images !== undefined ? { images: ev.images } : {}) };
-  delete (writer as { input?: string }).input;
-  const heldOut = { ...ir, data: ev.data, hdf5: ev.hdf5, images: ev.images ?? ir.images, preprocess: writer };
-  await ensureData(result, { ...p, unit: { ...p.unit, ir: heldOut } }, workers, `${ir.$name} eval`);
+  const ev = p.unit.ir.eval;
+  if (!p.unit.ir.eval_every || ev?.hdf5 === undefined || hasH5(path.resolve(result.ctx.cwd, ev.hdf5))) return;
+  const { DataJobError, heldOutPhase } = await import("../data-job.js");
+  let heldOut: Phase;
+  try {
+    heldOut = heldOutPhase(p);
+  } catch (err) {
+    if (err instanceof DataJobError)
+      throw new RunFailure(`phase ${p.unit.ir.$name} has no held-out HDF5 data in ${ev.hdf5}: ${err.message}`);
+    throw err;
+  }
+  await ensureData(result, heldOut, workers, `${p.unit.ir.$name} eval`);
 }
 
 /** Make the phase's HDF5 folder: draw synthetic datasets that are missing, write HDF5, shuffle if the spec reads another folder. */
