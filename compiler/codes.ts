@@ -538,6 +538,68 @@ export const CODES = {
     trigger: { append: "\ncerebras one {}\ncerebras two {}\n" },
   },
 
+  E0420: {
+    title: "eval_every is not a positive number of steps",
+    message: "eval_every is {value} steps: evaluation needs a positive whole number of steps",
+    explain:
+      "`eval_every = N steps` evaluates the held-out split every N training steps (and at the end of the phase). N must be a whole number ≥ 1.",
+    trigger: {
+      edit: [
+        "  freeze    = [/^image_model/, /^text_model/]",
+        '  freeze    = [/^image_model/, /^text_model/]\n  eval = eval_input { data: held, hdf5: "./h5/held" }\n  eval_every = 0 steps',
+      ],
+      append: '\ndataset held { format: llava_jsonl, samples: 100, jsonl: "./heldout" }\n',
+    },
+  },
+  E0421: {
+    title: "eval_every is longer than the phase",
+    message: "eval_every is {every} steps, but the phase runs {steps}",
+    explain:
+      "An interval longer than the phase would evaluate only at its end; use an interval of at most the phase's steps, or remove `eval_every`. Cerebras' eval_frequency has the same meaning.",
+    trigger: {
+      edit: [
+        "  freeze    = [/^image_model/, /^text_model/]",
+        '  freeze    = [/^image_model/, /^text_model/]\n  eval = eval_input { data: held, hdf5: "./h5/held" }\n  eval_every = 100 steps',
+      ],
+      append: '\ndataset held { format: llava_jsonl, samples: 100, jsonl: "./heldout" }\n',
+    },
+  },
+  E0422: {
+    title: "eval_every without a held-out split",
+    message: "eval_every is set, but the phase declares no held-out data to evaluate (`eval.data`)",
+    explain:
+      "Evaluation reads a held-out split: datasets declared like the training ones and named in `eval = eval_input { data: ..., hdf5: ... }`. `llavac run` writes their HDF5 files into `eval.hdf5`; the Cerebras config reads that folder as its eval_input.",
+    trigger: {
+      edit: ["  freeze    = [/^image_model/, /^text_model/]", "  freeze    = [/^image_model/, /^text_model/]\n  eval_every = 10 steps"],
+    },
+  },
+  E0423: {
+    title: "held-out data without its own HDF5 folder",
+    message: "the held-out split `eval.data` has no HDF5 folder of its own (`eval.hdf5`)",
+    explain:
+      "Without `eval.hdf5`, evaluation reads the phase's training HDF5 folder (Cerebras' eval_input defaults to it), so the held-out datasets would never be read. Give them their own folder.",
+    trigger: {
+      edit: [
+        "  freeze    = [/^image_model/, /^text_model/]",
+        "  freeze    = [/^image_model/, /^text_model/]\n  eval = eval_input { data: held }",
+      ],
+      append: '\ndataset held { format: llava_jsonl, samples: 100, jsonl: "./heldout" }\n',
+    },
+  },
+  E0424: {
+    title: "eval_every and run.eval_frequency disagree",
+    message: "eval_every is {every} steps, but run.eval_frequency is {frequency}",
+    explain:
+      "With `eval_every` set, it is the evaluation interval both here and on Cerebras (runconfig.eval_frequency, the trainer's loop.eval_frequency); a different `run.eval_frequency` would make the two evaluate at different steps. Remove one.",
+    trigger: {
+      edit: [
+        "  freeze    = [/^image_model/, /^text_model/]",
+        '  freeze    = [/^image_model/, /^text_model/]\n  eval = eval_input { data: held, hdf5: "./h5/held" }\n  eval_every = 10 steps\n  run = run { eval_frequency: 20 }',
+      ],
+      append: '\ndataset held { format: llava_jsonl, samples: 100, jsonl: "./heldout" }\n',
+    },
+  },
+
   E0501: {
     title: "emitted config rejected by the target schema",
     explain:
@@ -698,6 +760,18 @@ export const CODES = {
       edit: [
         'preprocess = hdf5_writer { output: "./h5/align_raw" }',
         'preprocess = hdf5_writer { output: "./h5/align_raw", images: "./other" }',
+      ],
+    },
+  },
+  W0420: {
+    title: "the held-out split is trained on",
+    message: "held-out dataset `{name}` is not held out: {reason}",
+    explain:
+      "The eval loss measures how the model does on samples it did not learn from; evaluating on a training dataset (or its jsonl folder) measures memorisation instead.",
+    trigger: {
+      edit: [
+        "  freeze    = [/^image_model/, /^text_model/]",
+        '  freeze    = [/^image_model/, /^text_model/]\n  eval = eval_input { data: shapes, hdf5: "./h5/held" }\n  eval_every = 10 steps',
       ],
     },
   },

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Checker } from "./checker.js";
 import { checkChains } from "./checks/chain.js";
 import { checkDataFolders } from "./checks/data.js";
+import { checkEval } from "./checks/eval.js";
 import { checkGeometry } from "./checks/geometry.js";
 import { checkBackendDefaults, checkBatch, checkFreeze, checkLoss, checkSchedule } from "./checks/training.js";
 import { CheckContext } from "./context.js";
@@ -91,6 +92,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
     checkBatch(unit, program.target, program.targetSpans, ctx);
     checkLoss(unit, ctx);
     checkSchedule(unit, derived, ctx);
+    checkEval(unit, derived, ctx);
     checkBackendDefaults(unit, ctx);
     checkDataFolders(unit, ctx);
     const complete = unit.holes.length === 0 && isComplete(derived);

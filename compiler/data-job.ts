@@ -23,6 +23,22 @@ export function phaseFor(result: CompileResult, name: string | undefined): Phase
   return p as PhaseResult & { derived: Derived };
 }
 
+/**
+ * The phase as the writer of its held-out split sees it: the eval datasets through the phase's writer
+ * settings, straight into `eval.hdf5` (read in order, so not shuffled).
+ */
+export function heldOutPhase(p: PhaseResult & { derived: Derived }): PhaseResult & { derived: Derived } {
+  const ir = p.unit.ir;
+  const ev = ir.eval;
+  if (!ev?.data?.length || ev.hdf5 === undefined)
+    throw new DataJobError(`phase ${ir.$name} has no held-out split: give it \`eval = eval_input { data: ..., hdf5: ... }\``);
+  if (!ir.preprocess)
+    throw new DataJobError(`phase ${ir.$name} has \`preprocess = none\`: its held-out HDF5 files in ${ev.hdf5} are made elsewhere`);
+  const { input: _input, ...writer } = ir.preprocess;
+  const preprocess = { ...writer, output: ev.hdf5, ...(ev.images !== undefined ? { images: ev.images } : {}) };
+  return { ...p, unit: { ...p.unit, ir: { ...ir, data: ev.data, hdf5: ev.hdf5, images: ev.images ?? ir.images, preprocess } } };
+}
+
 export function hdf5JobConfig(
   result: CompileResult,
   phase: PhaseResult & { derived: Derived },

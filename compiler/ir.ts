@@ -176,7 +176,9 @@ export interface PhaseIR {
   template: TemplateIR;
   images: string;
   hdf5: string;
-  eval?: { hdf5?: string; images?: string; shuffle?: boolean; shuffle_seed?: number };
+  eval?: { data?: DatasetIR[]; hdf5?: string; images?: string; shuffle?: boolean; shuffle_seed?: number };
+  /** Evaluate the held-out split (eval.data) every this many steps. */
+  eval_every?: Quantity;
   /** Absent for `preprocess = none`: no preprocess.yaml, the HDF5 files are made elsewhere. */
   preprocess?: HdfWriterIR;
   transforms?: TransformIR[];

@@ -50,6 +50,13 @@ export class Lowerer {
           if (data) spans.set("data.0", data);
           for (let i = 0; i < holes.length; i++) if (holes[i]!.startsWith("data.")) holes[i] = holes[i]!.replace(/^data/, "data.0");
         }
+        // The held-out datasets are a list too.
+        if (ir.eval?.data !== undefined && !Array.isArray(ir.eval.data)) {
+          ir.eval.data = [ir.eval.data];
+          for (const [k, s] of [...spans]) if (k.startsWith("eval.data.")) spans.set(k.replace(/^eval\.data/, "eval.data.0"), s);
+          const data = spans.get("eval.data");
+          if (data) spans.set("eval.data.0", data);
+        }
         phases.push({ ir, spans, nameSpan: d.name.span, holes });
       } else if (v.schema.name === "cerebras" && v.schema.module.isStd) {
         targets.push({ value: v, nameSpan: d.name.span });

@@ -98,6 +98,9 @@ export function runConfig(result: CompileResult, p: PhaseResult & { derived: Der
       correct_bias: ir.optimizer.correct_bias,
       learning_rate: params.optimizer.learning_rate,
     },
+    ...(ir.eval_every && ir.eval?.hdf5 !== undefined
+      ? { eval: { hdf5: [rel(ir.eval.hdf5)], images: rel(ir.eval.images ?? ir.images), every: ir.eval_every.value } }
+      : {}),
     max_steps: params.runconfig.max_steps,
     loader: {
       shuffle: ir.loader.shuffle,

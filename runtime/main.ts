@@ -28,6 +28,10 @@ export function summary(r: RunReport): string {
     lines.push(
       `  loss: ${first.loss.toFixed(4)} (step ${first.step}) → ${last.loss.toFixed(4)} (step ${last.step}) · ${thousands(Math.round(r.tokensPerSecond))} tokens/s`,
     );
+  const e0 = r.eval?.[0],
+    e1 = r.eval?.[r.eval.length - 1];
+  if (e0 && e1)
+    lines.push(`  eval loss: ${e0.loss.toFixed(4)} (step ${e0.step}) → ${e1.loss.toFixed(4)} (step ${e1.step}) on the held-out split`);
   if (r.imageFailures.length)
     lines.push(
       `  ${r.imageFailures.length} image(s) failed to load and were replaced by blank images with no loss; first: ${r.imageFailures[0]!.image}: ${r.imageFailures[0]!.error}`,
@@ -35,6 +39,10 @@ export function summary(r: RunReport): string {
   if (r.noSupervised.length) lines.push(`  ${r.noSupervised.length} sample(s) had no supervised token`);
   if (r.checkpoint) lines.push(`  checkpoint: ${path.relative(process.cwd(), r.checkpoint) || r.checkpoint}`);
   if (r.lossCurve) lines.push(`  loss curve: ${path.relative(process.cwd(), r.lossCurve.png)}`);
+  if (r.metrics)
+    lines.push(
+      `  metrics: ${path.relative(process.cwd(), r.metrics.jsonl)} and TensorBoard events (tensorboard --logdir ${path.relative(process.cwd(), path.dirname(r.metrics.jsonl)) || "."})`,
+    );
   return lines.join("\n");
 }
 

@@ -136,6 +136,11 @@ describe("generated programs", () => {
       end = mean(losses.slice(-5));
     expect(end).toBeLessThanOrEqual(start / 2);
 
+    // Phase 2 evaluates its held-out split every 25 steps and at the end: the eval loss falls too.
+    const p2 = JSON.parse(readFileSync(path.join(out, "finetune/run.json"), "utf8")) as RunReport;
+    expect(p2.eval!.map((e) => e.step)).toEqual([25, 50, 75, 100, 125, 150]);
+    expect(p2.eval![p2.eval!.length - 1]!.loss).toBeLessThanOrEqual(p2.eval![0]!.loss / 2);
+
     // Phase 2: held-out images (never trained on), "What colour is the shape?", four colours.
     await selectBackend(DEFAULT_BACKEND);
     const result = await compile(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), { env: { LLAVAC_TINY_DATA: path.join(dir, "data") } });

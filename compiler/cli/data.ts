@@ -129,10 +129,11 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option("--force", "replace HDF5 files from another run in the output folder")
     .option("--no-image-check", "do not open the images (they may live on another machine)")
     .option("--max-skipped <n>", "stop once more than n samples are skipped (0: at the first); the run stays resumable")
+    .option("--eval", "write the phase's held-out split (eval.data) into eval.hdf5 instead")
     .action(
       async (
         spec: string,
-        o: { phase?: string; workers?: string; report?: string; force?: boolean; imageCheck: boolean; maxSkipped?: string },
+        o: { phase?: string; workers?: string; report?: string; force?: boolean; imageCheck: boolean; maxSkipped?: string; eval?: boolean },
       ) => {
         const workers = o.workers === undefined ? availableParallelism() : Number(o.workers);
         if (!Number.isInteger(workers) || workers < 0) throw new DataUsageError("--workers must be a whole number");
@@ -142,12 +143,12 @@ export function registerDataCommands(program: Command, io: Io): void {
         const result = await io.compileSpec(spec);
         if (result.diags.errorCount > 0)
           throw new DataFailure(`${spec} has ${result.diags.errorCount} error(s); run \`llavac check ${spec}\``);
-        const { DataJobError, hdf5JobConfig, phaseFor } = await import("../data-job.js");
+        const { DataJobError, hdf5JobConfig, heldOutPhase, phaseFor } = await import("../data-job.js");
         const { runHdf5Job, Hdf5JobError } = await import("../../runtime/data/hdf5-job.js");
         let bar: ReturnType<typeof progress> | undefined;
         const t0 = Date.now();
         try {
-          const phase = phaseFor(result, o.phase);
+          const phase = o.eval ? heldOutPhase(phaseFor(result, o.phase)) : phaseFor(result, o.phase);
           const cfg = hdf5JobConfig(result, phase, { workers, force: o.force ?? false, checkImages: o.imageCheck });
           const r = await runHdf5Job(cfg, {
             ...(o.report ? { report: o.report } : {}),

@@ -34,8 +34,24 @@ type Phase = PhaseResult & { derived: Derived };
 
 const hasH5 = (dir: string) => existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).some((f) => f.endsWith(".h5"));
 
+/** The held-out split's HDF5 folder, when the phase evaluates one and the folder has no HDF5 files yet. */
+async function ensureEvalData(result: CompileResult, p: Phase, workers: number): Promise<void> {
+  const ev = p.unit.ir.eval;
+  if (!p.unit.ir.eval_every || ev?.hdf5 === undefined || hasH5(path.resolve(result.ctx.cwd, ev.hdf5))) return;
+  const { DataJobError, heldOutPhase } = await import("../data-job.js");
+  let heldOut: Phase;
+  try {
+    heldOut = heldOutPhase(p);
+  } catch (err) {
+    if (err instanceof DataJobError)
+      throw new RunFailure(`phase ${p.unit.ir.$name} has no held-out HDF5 data in ${ev.hdf5}: ${err.message}`);
+    throw err;
+  }
+  await ensureData(result, heldOut, workers, `${p.unit.ir.$name} eval`);
+}
+
 /** Make the phase's HDF5 folder: draw synthetic datasets that are missing, write HDF5, shuffle if the spec reads another folder. */
-async function ensureData(result: CompileResult, p: Phase, workers: number): Promise<void> {
+async function ensureData(result: CompileResult, p: Phase, workers: number, label = p.unit.ir.$name): Promise<void> {
   const ir = p.unit.ir;
   const at = (f: string) => path.resolve(result.ctx.cwd, f);
   if (hasH5(at(ir.hdf5))) return;
@@ -54,14 +70,14 @@ async function ensureData(result: CompileResult, p: Phase, workers: number): Pro
     const cfg = hdf5JobConfig(result, p, { workers, force: false, checkImages: true });
     const r = await runHdf5Job(cfg, {
       onStart: ({ totalBytes }) => {
-        bar = progress(`hdf5 ${ir.$name}`, totalBytes, "samples");
+        bar = progress(`hdf5 ${label}`, totalBytes, "samples");
       },
       onProgress: ({ bytes, processed }) => bar?.update(bytes, { items: processed }),
     });
     bar?.stop();
     const skipped = Object.values(r.stats.skipped).reduce((a, b) => a + b, 0);
     process.stderr.write(
-      `hdf5 ${ir.$name}: ${thousands(r.stats.kept)} samples in ${r.files.length} file(s)${skipped ? `, ${thousands(skipped)} skipped (see ${path.relative(process.cwd(), cfg.out) || "."})` : ""}\n`,
+      `hdf5 ${label}: ${thousands(r.stats.kept)} samples in ${r.files.length} file(s)${skipped ? `, ${thousands(skipped)} skipped (see ${path.relative(process.cwd(), cfg.out) || "."})` : ""}\n`,
     );
     if (path.resolve(cfg.out) !== at(ir.hdf5)) {
       const { shuffle } = await import("../../runtime/data/shuffle.js");
@@ -71,7 +87,7 @@ async function ensureData(result: CompileResult, p: Phase, workers: number): Pro
         chunks: Math.max(1, Math.min(16, r.files.length)),
         seed: ir.preprocess?.seed ?? 0,
       });
-      process.stderr.write(`shuffle ${ir.$name}: ${thousands(s.samples)} samples into ${ir.hdf5}\n`);
+      process.stderr.write(`shuffle ${label}: ${thousands(s.samples)} samples into ${ir.hdf5}\n`);
     }
   } catch (err) {
     bar?.stop();
@@ -80,7 +96,7 @@ async function ensureData(result: CompileResult, p: Phase, workers: number): Pro
         ? ` (\`llavac data hdf5 ${path.relative(process.cwd(), result.file)} --phase ${ir.$name} --force\` rewrites them)`
         : "";
       throw new RunFailure(
-        `phase ${ir.$name} has no HDF5 data in ${ir.hdf5} and llavac cannot make it: ${err.message.replace(/; pass --force to replace them$/, "")}${fix}`,
+        `phase ${label} has no HDF5 data in ${ir.hdf5} and llavac cannot make it: ${err.message.replace(/; pass --force to replace them$/, "")}${fix}`,
       );
     }
     throw err;
@@ -181,6 +197,8 @@ export function registerRunCommand(program: Command, io: Io): void {
           const here = path.resolve(outDir, p.unit.ir.$name);
           base.init = { weights: o.weights.map((w) => path.relative(here, path.resolve(w)).split(path.sep).join("/")) };
         }
+        // A smoke run checks the training path only: no held-out evaluation.
+        if (smoke) delete base.eval;
         const cfg = smoke ? smokeConfig(base, smoke) : base;
         const notes: Record<string, string> = smoke
           ? {
@@ -203,6 +221,7 @@ export function registerRunCommand(program: Command, io: Io): void {
       for (const p of phases) {
         const name = p.unit.ir.$name;
         await ensureData(result, p, workers);
+        if (!smoke) await ensureEvalData(result, p, workers);
         const mjs = await transpile(path.join(outDir, name, "train.ts"));
         process.stderr.write(`${paint.bold(`── ${o.smoke ? "smoke " : ""}${name}`)} (${path.relative(process.cwd(), mjs)})\n`);
         const args = [

@@ -286,7 +286,9 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
   putR("eval_steps", ir.run.eval_steps, "run.eval_steps");
   putR("max_checkpoints", ir.run.max_checkpoints, "run.max_checkpoints");
   putR("seed", ir.run.seed, "run.seed");
-  if (target.release !== "2.2.1" || ir.run.eval_frequency !== undefined)
+  // `eval_every` is the evaluation interval here and on the cluster (the checks refuse a different run.eval_frequency).
+  if (ir.eval_every) putR("eval_frequency", ir.eval_every.value, "eval_every");
+  else if (target.release !== "2.2.1" || ir.run.eval_frequency !== undefined)
     putR("eval_frequency", ir.run.eval_frequency, "run.eval_frequency");
   if (ir.from) putR("load_checkpoint_states", ir.from.states.join(","), "from.states");
 

@@ -78,7 +78,9 @@ CHECKPOINT is the checkpoint to start from (pipeline.sh passes it).`,
   lines.push('mode="${1:-csx}"');
   lines.push('checkpoint="${2:?usage: bash run.sh [csx|validate|compile|gpu|cpu] CHECKPOINT}"');
   lines.push("shift 2");
-  lines.push(`args=(--mode train --params "$here/params.yaml" --model_dir "$model_dir" --checkpoint_path "$checkpoint")`);
+  // A phase with a held-out split evaluates it every eval_frequency steps, as `llavac run` does every eval_every.
+  const runMode = ir.eval_every ? "train_and_eval" : "train";
+  lines.push(`args=(--mode ${runMode} --params "$here/params.yaml" --model_dir "$model_dir" --checkpoint_path "$checkpoint")`);
   const csx = [`--num_csx ${t.num_csx}`];
   if (t.mount_dirs.length) csx.push(`--mount_dirs ${t.mount_dirs.map(shq).join(" ")}`);
   if (t.python_paths.length) csx.push(`--python_paths ${t.python_paths.map(shq).join(" ")}`);

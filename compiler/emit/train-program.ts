@@ -101,6 +101,9 @@ export function trainProgram(cfg: PhaseRunConfig, model: ModelIR, extra: { heade
     model: [extra.notes?.model, ...graph].filter((x) => x !== undefined).join("\n"),
     "optimizer.learning_rate": extra.notes?.["optimizer.learning_rate"] ?? "As params.yaml states it (Cerebras scheduler list).",
     max_steps: extra.notes?.max_steps ?? "runconfig.max_steps of params.yaml.",
+    ...(cfg.eval
+      ? { eval: "The held-out split (eval.data): its mean loss every `every` steps and at the end, without updating the weights." }
+      : {}),
   };
   w.write("const config: PhaseRunConfig = ");
   writeValue(w, cfg as unknown as Json, "", notes);

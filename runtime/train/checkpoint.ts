@@ -30,6 +30,8 @@ export interface TrainState {
   cursor: number;
   seed: number;
   history: StepLog[];
+  /** Mean held-out loss at the steps it was evaluated (absent when the phase has no eval split). */
+  eval?: { step: number; loss: number }[];
   /** Trainable parameters whose moments are in the file. */
   trainable: string[];
   /** The tensor file's size and SHA-256, checked before it is loaded. */

@@ -28,6 +28,8 @@ export interface PhaseRunConfig {
     /** As the emitted YAML states it. */
     learning_rate: LearningRate;
   };
+  /** A held-out split whose mean loss is computed (no update, no dropout) every `every` steps and at the end. */
+  eval?: { hdf5: string[]; images: string; every: number };
   max_steps: number;
   loader: { shuffle: boolean; shuffle_seed: number; drop_last: boolean; prefetch_factor: number };
   run: { seed: number; log_steps: number; checkpoint_steps: number; max_checkpoints: number };

@@ -2,7 +2,8 @@
 // trained (model, data, freeze, batch, optimizer and schedule, loader, seed, the phase it starts from),
 // one line per key. Resuming checkpoints trained with other settings would silently mix two runs, so
 // a changed fingerprint stops the run with what changed. Not in it: where the run writes, how often it
-// logs and checkpoints, `--steps` (it only stops early), and `--weights` (read only by a fresh start).
+// logs, evaluates and checkpoints, `--steps` (it only stops early), and `--weights` (read only by a
+// fresh start).
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { PhaseRunConfig } from "./config.js";
@@ -24,6 +25,8 @@ export interface SettingChange {
 }
 
 const NOT_TRAINING = new Set(["llavac", "spec", "output", "run.log_steps", "run.checkpoint_steps", "run.max_checkpoints", "init.weights"]);
+// The held-out split: evaluating it never changes the weights.
+NOT_TRAINING.add("eval");
 
 function flatten(v: unknown, key: string, out: Record<string, string>): void {
   if (NOT_TRAINING.has(key)) return;

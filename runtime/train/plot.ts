@@ -1,5 +1,6 @@
 // The loss curve as a picture: an SVG line chart (loss per step, with a moving average when noisy and
-// the learning rate on a second axis), and a PNG of it rendered by sharp.
+// the learning rate on a second axis, and the held-out loss as dots where it was evaluated), and a PNG
+// of it rendered by sharp.
 import sharp from "sharp";
 
 export interface CurvePoint {
@@ -29,12 +30,18 @@ function niceTicks(lo: number, hi: number, n: number): number[] {
 
 const fmt = (v: number) => (Math.abs(v) >= 1e-2 || v === 0 ? String(Number(v.toPrecision(4))) : v.toExponential(1));
 
-export function lossCurveSvg(points: readonly CurvePoint[], title: string): string {
+export function lossCurveSvg(
+  points: readonly CurvePoint[],
+  title: string,
+  evalPoints: readonly { step: number; loss: number }[] = [],
+): string {
   const pts = points.filter((p) => Number.isFinite(p.loss));
+  const evs = evalPoints.filter((p) => Number.isFinite(p.loss));
   const s0 = pts[0]?.step ?? 0,
-    s1 = Math.max(pts[pts.length - 1]?.step ?? 1, s0 + 1);
-  const lossMax = Math.max(...pts.map((p) => p.loss), 1e-9),
-    lossMin = Math.min(...pts.map((p) => p.loss), lossMax);
+    s1 = Math.max(pts[pts.length - 1]?.step ?? 1, ...evs.map((p) => p.step), s0 + 1);
+  const losses = [...pts, ...evs].map((p) => p.loss);
+  const lossMax = Math.max(...losses, 1e-9),
+    lossMin = Math.min(...losses, lossMax);
   const pad = (lossMax - lossMin) * 0.05 || 0.5;
   const y0 = Math.max(0, lossMin - pad),
     y1 = lossMax + pad;
@@ -79,6 +86,16 @@ export function lossCurveSvg(points: readonly CurvePoint[], title: string): stri
     } else {
       parts.push(`<path d="${path(raw)}" fill="none" stroke="#08519c" stroke-width="2"/>`);
     }
+  }
+  if (evs.length > 0) {
+    const e = evs.map((p): [number, number] => [x(p.step), y(p.loss)]);
+    if (e.length > 1) parts.push(`<path d="${path(e)}" fill="none" stroke="#e6550d" stroke-width="1.5"/>`);
+    for (const [a, b] of e) parts.push(`<circle cx="${a.toFixed(1)}" cy="${b.toFixed(1)}" r="3.5" fill="#e6550d"/>`);
+    // The legend names both losses once there are two.
+    parts.push(`<line x1="${W - R - 150}" x2="${W - R - 130}" y1="${T + 14}" y2="${T + 14}" stroke="#08519c" stroke-width="2"/>`);
+    parts.push(`<text x="${W - R - 124}" y="${T + 18}">train loss</text>`);
+    parts.push(`<circle cx="${W - R - 140}" cy="${T + 32}" r="3.5" fill="#e6550d"/>`);
+    parts.push(`<text x="${W - R - 124}" y="${T + 36}" fill="#e6550d">eval loss</text>`);
   }
   parts.push(`</svg>`);
   return parts.join("\n") + "\n";

@@ -1,6 +1,7 @@
 // One phase's training run: backend, model, weights or checkpoint, data stream, and the step loop
 // (micro-batches with gradient accumulation, global-norm clipping, AdamW, the YAML's schedule), with
-// checkpoints that resume exactly, a per-step log, a progress bar and the loss curve at the end.
+// checkpoints that resume exactly, a per-step log, a progress bar, metrics for TensorBoard and
+// metrics.jsonl, an optional held-out evaluation, and the loss curve at the end.
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import cliProgress from "cli-progress";
@@ -24,6 +25,8 @@ import {
 } from "./checkpoint.js";
 import type { PhaseRunConfig } from "./config.js";
 import { describeChanges, fingerprintChanges, fingerprintOf, readFingerprint } from "./fingerprint.js";
+import { evaluate } from "./evaluate.js";
+import { MetricsSink } from "./metrics.js";
 import { AdamW } from "./optimizer.js";
 import { trainStep } from "./step.js";
 import { lossCurveSvg, svgToPng } from "./plot.js";
@@ -57,6 +60,10 @@ export interface RunReport {
     weights?: Omit<WeightReport, "loaded"> & { loaded: number };
   };
   steps: StepLog[];
+  /** Mean held-out loss at each evaluated step (the phase's eval split). */
+  eval?: { step: number; loss: number }[];
+  /** TensorBoard event file and metrics.jsonl of this run. */
+  metrics?: { events: string; jsonl: string };
   /** Steps taken in this process. */
   taken: number;
   checkpoint?: string;
@@ -246,7 +253,26 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
   let taken = 0;
   let tokensSeen = 0,
     secondsSpent = 0;
+  let evalLoader: SampleLoader | undefined;
+  let metrics: MetricsSink | undefined;
   try {
+    if (cfg.eval) {
+      evalLoader = await openLoader(
+        {
+          dirs: cfg.eval.hdf5.map((d) => abs(base, d)),
+          imageRoot: abs(base, cfg.eval.images),
+          transforms: cfg.data.transforms,
+          imageShape,
+        },
+        { inline: opts.inlineLoader ?? false },
+      );
+      if (evalLoader.info.msl !== mc.max_sequence_length)
+        throw new TrainingError(
+          `the eval HDF5 files hold sequences of ${evalLoader.info.msl} tokens, but the model's max_sequence_length is ${mc.max_sequence_length}: rebuild the eval data for this spec`,
+        );
+      if (evalLoader.info.samples === 0) throw new TrainingError(`the eval split in ${cfg.eval.hdf5.join(", ")} has no samples`);
+      state.eval ??= [];
+    }
     if (loader.info.msl !== mc.max_sequence_length)
       throw new TrainingError(
         `the HDF5 files hold sequences of ${loader.info.msl} tokens, but the model's max_sequence_length is ${mc.max_sequence_length}: rebuild the data for this spec`,
@@ -296,6 +322,8 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       mc.text.embedding_dropout_rate,
     ].some((r) => r > 0);
 
+    // A run with nothing left to do leaves the metrics as they are.
+    if (state.step < maxSteps) metrics = new MetricsSink(out, state.step);
     while (state.step < maxSteps) {
       const t0 = performance.now();
       fill();
@@ -366,8 +394,25 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       tokensSeen += tokens;
       secondsSpent += seconds;
       bar?.update(state.step, { loss: loss.toFixed(4), tps: thousands(Math.round(tokens / seconds)) });
-      if (!bar && (state.step % cfg.run.log_steps === 0 || state.step === maxSteps)) log(formatLog(entry, maxSteps));
+      const logged = state.step % cfg.run.log_steps === 0 || state.step === maxSteps;
+      if (!bar && logged) log(formatLog(entry, maxSteps));
+      let evalLoss: number | undefined;
+      if (evalLoader && cfg.eval && (state.step % cfg.eval.every === 0 || state.step === cfg.max_steps)) {
+        const r = await evaluate(model, evalLoader, { micro, imageShape, minimum });
+        evalLoss = r.loss;
+        state.eval!.push({ step: state.step, loss: r.loss });
+        if (!bar) log(`eval step ${state.step}: loss ${r.loss.toFixed(4)} over ${thousands(r.samples)} held-out samples`);
+      }
+      if (logged || evalLoss !== undefined)
+        metrics?.log({
+          step: state.step,
+          wall_time: Date.now() / 1000,
+          ...(logged ? { loss, learning_rate: lr, grad_norm: norm, tokens_per_second: tokens / seconds } : {}),
+          ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}),
+        });
       if ((cfg.run.checkpoint_steps > 0 && state.step % cfg.run.checkpoint_steps === 0) || state.step === maxSteps) {
+        // What the checkpoint's steps logged is on the disk before the checkpoint names them.
+        metrics?.flush();
         lastCheckpoint = await saveCheckpoint(ckptDir, store, opt, state, cfg.run.max_checkpoints);
       }
       // Tests simulate a crash: the process dies at once, as with SIGKILL or a power cut.
@@ -376,12 +421,14 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
     }
     bar?.stop();
   } finally {
+    metrics?.close();
+    await evalLoader?.close();
     await loader.close();
   }
 
   let lossCurve: RunReport["lossCurve"];
   if (state.history.length > 0) {
-    const svg = lossCurveSvg(state.history, `${cfg.spec} · phase ${cfg.phase} · loss`);
+    const svg = lossCurveSvg(state.history, `${cfg.spec} · phase ${cfg.phase} · loss`, state.eval);
     lossCurve = { svg: path.join(out, "loss.svg"), png: path.join(out, "loss.png") };
     writeFileAtomic(lossCurve.svg, svg);
     writeFileAtomic(lossCurve.png, await svgToPng(svg));
@@ -391,6 +438,8 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
     backend,
     start,
     steps: state.history,
+    ...(state.eval ? { eval: state.eval } : {}),
+    ...(metrics ? { metrics: { events: metrics.eventFile, jsonl: path.join(out, "metrics.jsonl") } } : {}),
     taken,
     ...(lastCheckpoint ? { checkpoint: lastCheckpoint.weights } : {}),
     params: { total: store.count(), trainable: store.count(trainable.keys()), frozen: store.count() - store.count(trainable.keys()) },
