@@ -172,11 +172,14 @@ export function registerChatCommand(program: Command, io: Io): void {
       process.stderr.write(`chat: the plain template has no prompt: the model continues the image with a caption, whatever is asked\n`);
 
     const { generationPrompt } = await import("../../runtime/text/layout.js");
+    const { ftfyNormalization } = await import("../../runtime/text/ftfy.js");
+    const pre = phase.unit.ir.preprocess;
+    const cleaning = { useFtfy: pre?.use_ftfy ?? true, normalizer: ftfyNormalization(pre?.ftfy_normalizer ?? "NFC") };
     const { generate, textStream } = await import("../../runtime/model/generate.js");
     const turns: { from: string; value: string }[] = [];
     const answer = async (text: string): Promise<void> => {
       turns.push({ from: "human", value: turns.length === 0 ? `<image>\n${text}` : text });
-      const laid = generationPrompt(tok, template, turns, mc.num_patches);
+      const laid = generationPrompt(tok, template, turns, mc.num_patches, "<image>", cleaning);
       if (laid.imageStart !== mc.image_start_idx)
         throw new ChatFailure(`the template puts the image at ${laid.imageStart}, the model at ${mc.image_start_idx}`);
       if (laid.tokens.length > mc.max_sequence_length)

@@ -224,9 +224,11 @@ export function generationPrompt(
   turns: readonly Turn[],
   numPatches: number,
   imageToken = "<image>",
+  cleaning: TextCleaning = DEFAULT_CLEANING,
 ): { tokens: number[]; imageStart: number } {
   if (turns.length % 2 !== 1) throw new Error(`${turns.length} turns: a generation prompt ends with the turn to answer`);
-  // With an image: its slots are attended, so the prompt has no padding.
-  const { tokens, imageStart } = tokenStream(tok, template, turns, true, numPatches, imageToken);
+  // With an image: its slots are attended, so the prompt has no padding. The text is cleaned as the writer
+  // cleaned the training data, so a prompt reaches the model as the training prompts did.
+  const { tokens, imageStart } = tokenStream(tok, template, turns, true, numPatches, imageToken, cleaning);
   return { tokens, imageStart };
 }
