@@ -52,6 +52,8 @@ export interface DataReport {
   histogram: { bins: { from: number; to: number; count: number }[]; over: number };
   lengths: { min: number; median: number; p99: number; max: number; maxAt?: Finding } | null;
   seconds: number;
+  /** CPU time of this process during the pass (user + system), for throughput on a loaded machine. */
+  cpu_seconds: number;
 }
 
 const BATCH_LINES = 256;
@@ -59,6 +61,7 @@ const BINS = 10;
 
 export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): Promise<DataReport> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const files = listInputs(cfg.inputs);
   const tok = await loadTokenizer(cfg.tokenizer, cfg.padId);
   const images = new ImageChecker(cfg.imageRoot, opts.images);
@@ -126,7 +129,11 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
 
   const msl = cfg.msl;
   const width = Math.ceil(msl / BINS);
-  const bins = Array.from({ length: BINS }, (_, i) => ({ from: i * width + (i === 0 ? 0 : 1), to: Math.min(msl, (i + 1) * width), count: 0 }));
+  const bins = Array.from({ length: BINS }, (_, i) => ({
+    from: i * width + (i === 0 ? 0 : 1),
+    to: Math.min(msl, (i + 1) * width),
+    count: 0,
+  }));
   let over = 0;
   const sorted = [...lengthCounts].sort(([a], [b]) => a - b);
   let n = 0;
@@ -154,5 +161,6 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
     histogram: { bins, over },
     lengths: n === 0 ? null : { min: sorted[0]![0], median: quantile(0.5), p99: quantile(0.99), max: maxLen, ...(maxAt ? { maxAt } : {}) },
     seconds: (performance.now() - t0) / 1000,
+    cpu_seconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpu0)),
   };
 }
