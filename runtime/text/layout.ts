@@ -132,23 +132,18 @@ export type LayoutPlan =
     }
   | { ok: false; reason: SkipReason; detail: string; fullLength?: number };
 
-/** Loss and attention at position j (predicting tokens[j + 1]): the one rule the rows and the counts use. */
-function positionMasks(
-  layout: TemplateLayout,
-  role: number,
-  j: number,
-  imageStart: number,
-  numPatches: number,
-  image: number,
-): [loss: number, attend: number] {
+/**
+ * Loss and attention at position j (predicting tokens[j + 1]), as `loss | attend << 1` (no allocation per
+ * position): the one rule the rows and the counts use.
+ */
+function positionMasks(layout: TemplateLayout, role: number, j: number, imageStart: number, numPatches: number, image: number): number {
   if (layout === "plain") {
     // BOS is supervised only without an image; the last slot predicts the first caption token.
-    if (j === 0) return [1 - image, 1];
-    if (role === SLOT) return [j === imageStart + numPatches - 1 ? image : 0, image];
-    const loss = role === SUPERVISED ? 1 : 0;
-    return [loss, loss];
+    if (j === 0) return 1 - image + 2;
+    if (role === SLOT) return (j === imageStart + numPatches - 1 ? image : 0) + image * 2;
+    return role === SUPERVISED ? 3 : 0;
   }
-  return [role === SUPERVISED ? 1 : 0, role === SLOT ? image : 1];
+  return (role === SUPERVISED ? 1 : 0) + (role === SLOT ? image : 1) * 2;
 }
 
 export function planConversation(
@@ -178,7 +173,7 @@ export function planConversation(
   }
   const image = hasImage ? 1 : 0;
   let supervised = 0;
-  for (let j = 0; j < length; j++) supervised += positionMasks(template.layout, roles[j]!, j, imageStart, opts.numPatches, image)[0];
+  for (let j = 0; j < length; j++) supervised += positionMasks(template.layout, roles[j]!, j, imageStart, opts.numPatches, image) & 1;
   if (supervised === 0) return { ok: false, reason: "no_supervised_tokens", detail: "no position carries loss", fullLength };
   return { ok: true, tokens, roles, imageStart, length, fullLength, supervised };
 }
@@ -213,9 +208,9 @@ export function layoutRows(
   for (let j = 0; j < length; j++) {
     input[j] = tokens[j]!;
     labels[j] = tokens[j + 1]!;
-    const [lossValue, attend] = positionMasks(template.layout, roles[j]!, j, imageStart, opts.numPatches, image);
-    loss[j] = lossValue;
-    masked[j] = attend ? 0 : 1;
+    const m = positionMasks(template.layout, roles[j]!, j, imageStart, opts.numPatches, image);
+    loss[j] = m & 1;
+    masked[j] = m & 2 ? 0 : 1;
   }
   return { ok: true, rows: [input, loss, labels, masked], imageStart, length, supervised };
 }
