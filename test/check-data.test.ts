@@ -260,3 +260,40 @@ describe("check --data: the writer's counts, before anything is written", () => 
     expect(spawnSync(process.execPath, [BIN, "check", "spec.llava", "--sample", "3"], { cwd: dir }).status).toBe(2);
   });
 });
+
+describe("README: check --data on the demo data", () => {
+  it("the section's commands run as written, print what it shows, and count what data hdf5 skips", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("### Checking the data first"));
+    const commands = /```sh\n([\s\S]*?)```/.exec(section)![1]!.trim().split("\n");
+    expect(commands.at(-1)).toBe("npx llavac check examples/data-demo/demo.llava --data");
+    const dir = tempDir("llavac-readme-check-data-");
+    symlinkSync(path.join(ROOT, "examples"), path.join(dir, "examples"));
+    let last = { status: null as number | null, stdout: "", stderr: "" };
+    for (const c of commands) {
+      const args = c.replace(/^npx llavac /, "").split(/\s+/);
+      last = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      expect(last.status, `${c}\n${last.stderr}`).toBe(0);
+    }
+    const shown = /```\n(warning\[W0712\][\s\S]*?)```/.exec(section)![1]!;
+    const [diagnostic, summary] = shown.split("\n...\n");
+    const expected = diagnostic!.replace("…/examples", `${dir}/examples`).trim();
+    expect(last.stderr).toContain(expected);
+    for (const line of summary!.split("\n").slice(1, 5)) expect(last.stdout).toContain(line);
+    // The same counts as the writer's, on the demo's finetune phase.
+    const report = path.join(dir, "skipped.jsonl");
+    execFileSync(
+      process.execPath,
+      [BIN, "data", "hdf5", "examples/data-demo/demo.llava", "--phase", "finetune", "--workers", "0", "--report", report],
+      {
+        cwd: dir,
+        stdio: "pipe",
+      },
+    );
+    const reasons = readFileSync(report, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { reason: string }).reason);
+    expect(reasons.sort()).toEqual(["missing_image", "odd_turns"]);
+  });
+});

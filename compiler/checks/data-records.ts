@@ -162,7 +162,7 @@ export function renderDataReports(
       const cw = Math.max(...rowsH.map(([, c]) => thousands(c).length));
       for (const [k, c] of rowsH) {
         const bar = "█".repeat(Math.round((30 * c) / most)) || (c > 0 ? "▏" : "");
-        const line = `    ${k.padStart(lw)}  ${thousands(c).padStart(cw)}  ${bar}`;
+        const line = `    ${k.padStart(lw)}  ${thousands(c).padStart(cw)}  ${bar}`.trimEnd();
         out.push(k.startsWith(">") ? paint.yellow(line) : line);
       }
     }
