@@ -3,7 +3,7 @@
 // and the trigger: a small spec that produces it (test/catalog.test.ts compiles every trigger).
 // The letter is the default level (E… error, W… warning); `--deny CODE` makes a warning an error,
 // `--allow CODE` silences a warning. The hundreds group the codes: 0 syntax, 1 modules and names, 2 types,
-// 3 model geometry and derived values, 4 training setup, 5 output, 6 weights.
+// 3 model geometry and derived values, 4 training setup, 5 output, 6 weights, 7 command line and data (`check --data`).
 //
 // Adding a code: one entry here, `trigger` included. A trigger is either a whole spec (`spec`) or an edit of
 // the small valid spec the tests start from (test/helpers.ts TINY): `edit: [find, replace]` and/or `append`;
@@ -24,6 +24,10 @@ export interface Trigger {
   noData?: true;
   /** `check --weights` of this folder (made of `files`). */
   weights?: string;
+  /** `check --data`: the phases' jsonl (made of `files` and `bytes`) read as the HDF5 writer reads it. */
+  data?: true;
+  /** More files, as base64 (bytes a text file cannot hold, such as invalid UTF-8). */
+  bytes?: Readonly<Record<string, string>>;
   /** Raised by `build` (emission), not by `check`. */
   build?: true;
   /** Command-line overrides (`--set path=value` each). */
@@ -782,6 +786,184 @@ export const CODES = {
     explain:
       "A folder the phase reads does not exist yet. A warning by default (the data may be prepared later); `--strict` (or `--deny W0408`) makes it an error, for a build that is about to run.",
     trigger: { noData: true },
+  },
+  E0710: {
+    title: "data cannot be read",
+    message: "phase {phase}: its jsonl cannot be read: {reason}",
+    explain:
+      "`check --data` reads each phase's jsonl files (the datasets' `jsonl` folders, or `preprocess.input`) as `llavac data hdf5` would; a missing folder, or one without `.jsonl` files, leaves nothing to check, and the writer would stop there.",
+    trigger: { data: true },
+  },
+  W0710: {
+    title: "samples longer than the MSL",
+    message: "{count} of {checked} samples of phase {phase} are longer than the MSL ({msl} tokens): `data hdf5` drops them",
+    strict: true,
+    explain:
+      "A sample's tokens with the template, the tokenizer and the image slots are more than the phase's max_sequence_length, so the HDF5 writer drops it (`too_long`); with `preprocess.over_length: truncate` it cuts it instead (W0711). The histogram shows how far the lengths go past the MSL.",
+    trigger: {
+      data: true,
+      files: {
+        "jsonl/a.jsonl":
+          '{"id": 1, "conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word"}]}\n',
+      },
+    },
+  },
+  W0711: {
+    title: "samples cut to the MSL",
+    message: "{count} of {checked} samples of phase {phase} are longer than the MSL ({msl} tokens): `data hdf5` cuts them",
+    strict: true,
+    explain:
+      "With `preprocess.over_length: truncate` the writer keeps a sample longer than the MSL, cut to its first MSL positions: the end of the conversation (often the last answer) is not trained on.",
+    trigger: {
+      data: true,
+      files: {
+        "jsonl/a.jsonl":
+          '{"id": 1, "conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word"}]}\n',
+      },
+      edit: [
+        'preprocess = hdf5_writer { output: "./h5/align_raw" }',
+        'preprocess = hdf5_writer { output: "./h5/align_raw", over_length: truncate }',
+      ],
+    },
+  },
+  W0712: {
+    title: "images missing",
+    message: "{count} of {checked} samples of phase {phase} name an image that does not exist: `data hdf5` skips them",
+    strict: true,
+    explain:
+      "The record's `image`, under the phase's image root, is not there (`missing_image`). The Cerebras writer drops such samples counting them only as discarded; llavac skips them by name.",
+    trigger: {
+      data: true,
+      files: {
+        "jsonl/a.jsonl":
+          '{"id": 1, "image": "a.jpg", "conversations": [{"from": "human", "value": "<image>\\nq"}, {"from": "gpt", "value": "a"}]}\n',
+      },
+    },
+  },
+  W0713: {
+    title: "images unreadable",
+    message: "{count} of {checked} samples of phase {phase} have an image that cannot be read: `data hdf5` skips them",
+    strict: true,
+    explain:
+      "The image exists but is not an image llavac (and PIL) can read (`bad_image`). `check --data` reads only the header unless `--decode-images` is given; `data hdf5` decodes every image fully, so a file cut after its header is found by `--decode-images` and by the writer.",
+    trigger: {
+      data: true,
+      files: {
+        "jsonl/a.jsonl":
+          '{"id": 1, "image": "a.jpg", "conversations": [{"from": "human", "value": "<image>\\nq"}, {"from": "gpt", "value": "a"}]}\n',
+        "images/a.jpg": "not an image",
+      },
+    },
+  },
+  W0714: {
+    title: "image paths escape the image root",
+    message: "{count} of {checked} samples of phase {phase} have an image path that leaves the image root: `data hdf5` skips them",
+    strict: true,
+    explain:
+      "An image path from a data file must stay inside the image root: absolute paths, `..` and symbolic links that lead outside (followed to their target) are refused (`unsafe_image_path`).",
+    trigger: {
+      data: true,
+      files: {
+        "jsonl/a.jsonl":
+          '{"id": 1, "image": "../a.jpg", "conversations": [{"from": "human", "value": "<image>\\nq"}, {"from": "gpt", "value": "a"}]}\n',
+      },
+    },
+  },
+  W0715: {
+    title: "unknown roles",
+    message: "{count} of {checked} samples of phase {phase} have a turn whose role is neither human nor gpt: `data hdf5` skips them",
+    strict: true,
+    explain:
+      "Turns are `human` (or `user`) and `gpt` (or `assistant`); the Cerebras writer ignores roles, so an unknown one is trained as whatever its position says (`bad_role`).",
+    trigger: {
+      data: true,
+      files: { "jsonl/a.jsonl": '{"id": 1, "conversations": [{"from": "human", "value": "q"}, {"from": "robot", "value": "a"}]}\n' },
+    },
+  },
+  W0716: {
+    title: "turns out of order",
+    message: "{count} of {checked} samples of phase {phase} have turns that do not alternate human, gpt: `data hdf5` skips them",
+    strict: true,
+    explain:
+      "The writer pairs turns by position: a gpt turn first, or two human turns in a row, would train a human turn as the assistant's answer (`role_order`).",
+    trigger: {
+      data: true,
+      files: { "jsonl/a.jsonl": '{"id": 1, "conversations": [{"from": "gpt", "value": "a"}, {"from": "human", "value": "q"}]}\n' },
+    },
+  },
+  W0717: {
+    title: "image placeholder count",
+    message: "{count} of {checked} samples of phase {phase} do not have exactly one <image> per image: `data hdf5` skips them",
+    strict: true,
+    explain:
+      "A sample with an image needs exactly one `<image>` placeholder, and a text-only sample none (`image_token_count`): the image features fill one block of slots, so any other count means the text and the image disagree (the most reported LLaVA training failure: image tokens and features do not match).",
+    trigger: {
+      data: true,
+      files: {
+        "jsonl/a.jsonl": '{"id": 1, "image": "a.jpg", "conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}\n',
+      },
+    },
+  },
+  W0718: {
+    title: "no supervised token",
+    message: "{count} of {checked} samples of phase {phase} have no position that carries loss: `data hdf5` skips them",
+    strict: true,
+    explain:
+      "After the layout (and a cut to the MSL, with `over_length: truncate`) no position of the sample is trained on (`no_supervised_tokens`), typically a long prompt whose answer falls past the MSL.",
+    trigger: {
+      data: true,
+      files: {
+        "jsonl/a.jsonl":
+          '{"id": 1, "conversations": [{"from": "human", "value": "word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word"}, {"from": "gpt", "value": "a"}]}\n',
+      },
+      edit: [
+        'preprocess = hdf5_writer { output: "./h5/tune_raw" }',
+        'preprocess = hdf5_writer { output: "./h5/tune_raw", over_length: truncate }',
+      ],
+    },
+  },
+  W0719: {
+    title: "lines that are not JSON",
+    message: "{count} of {checked} lines of phase {phase}'s jsonl are not valid JSON: `data hdf5` skips them",
+    strict: true,
+    explain: "A jsonl line must be one JSON value (`malformed_json`); the Cerebras writer stops at the first such line.",
+    trigger: { data: true, files: { "jsonl/a.jsonl": "{not json\n" } },
+  },
+  W0720: {
+    title: "lines that are not UTF-8",
+    message: "{count} of {checked} lines of phase {phase}'s jsonl are not valid UTF-8: `data hdf5` skips them",
+    strict: true,
+    explain:
+      "A line with bytes that are not UTF-8 (`invalid_utf8`) would be read with replacement characters by Python; llavac skips it rather than train on altered text.",
+    trigger: {
+      data: true,
+      files: { "jsonl/a.jsonl": "" },
+      bytes: {
+        "jsonl/b.jsonl": "eyJpZCI6MSwiY29udmVyc2F0aW9ucyI6W3siZnJvbSI6Imh1bWFuIiwidmFsdWUiOiJx/yJ9LHsiZnJvbSI6ImdwdCIsInZhbHVlIjoiYSJ9XX0K",
+      },
+    },
+  },
+  W0721: {
+    title: "records not in LLaVA's format",
+    message: "{count} of {checked} records of phase {phase} are not LLaVA conversations: `data hdf5` skips them",
+    strict: true,
+    explain:
+      "A record is a JSON object with `conversations`, a list of `{from, value}` turns, an optional `image` string and an `id` (`invalid_record`).",
+    trigger: { data: true, files: { "jsonl/a.jsonl": "[1, 2]\n" } },
+  },
+  W0722: {
+    title: "odd number of turns",
+    message: "{count} of {checked} samples of phase {phase} have an odd number of turns: `data hdf5` skips them",
+    strict: true,
+    explain: "Every human turn needs an answer (`odd_turns`); the Cerebras writer stops with an AssertionError.",
+    trigger: { data: true, files: { "jsonl/a.jsonl": '{"id": 1, "conversations": [{"from": "human", "value": "q"}]}\n' } },
+  },
+  W0723: {
+    title: "conversations without turns",
+    message: "{count} of {checked} samples of phase {phase} have no turns: `data hdf5` skips them",
+    strict: true,
+    explain: "`conversations` is an empty list (`no_turns`).",
+    trigger: { data: true, files: { "jsonl/a.jsonl": '{"id": 1, "conversations": []}\n' } },
   },
 } as const satisfies Record<string, CodeInfo>;
 

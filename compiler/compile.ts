@@ -38,6 +38,8 @@ export interface CompileOptions {
   outDir?: string;
   /** false: stop after the checks, before emission and the target's schemas (derived values only). */
   emit?: boolean;
+  /** `check --data`: read each phase's jsonl as the HDF5 writer would and report what it would skip or cut. */
+  data?: import("./checks/data-records.js").DataCheckOptions;
 }
 
 export interface PhaseResult {
@@ -63,6 +65,8 @@ export interface CompileResult {
   overrides: Override[];
   /** What `build` writes (absent when emission was skipped). */
   emitted?: Emitted;
+  /** Per phase, what `check --data` found (absent without it). */
+  data?: import("./checks/data-records.js").PhaseDataReport[];
 }
 
 export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
@@ -106,6 +110,8 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
       ctx,
     );
   const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides };
+  // Reading the data is loaded only when asked for: plain `check` never pays for it.
+  if (opts.data) result.data = await (await import("./checks/data-records.js")).checkPhaseData(result, opts.data);
   // Emission validates what the checks could not see; after an error it would only repeat it (a schema's
   // own refinement of the same rule), and `build` writes nothing then anyway.
   if (opts.emit !== false && diags.errorCount === 0) {

@@ -37,12 +37,17 @@ async function runTrigger(t: Trigger, levels: { deny?: string[]; allow?: string[
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     writeFileSync(path.join(dir, f), text);
   }
+  for (const [f, b64] of Object.entries(t.bytes ?? {})) {
+    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    writeFileSync(path.join(dir, f), Buffer.from(b64, "base64"));
+  }
   if (!t.noData) for (const d of TINY_DIRS) mkdirSync(path.join(dir, d), { recursive: true });
   const result = await compile(path.join(dir, "spec.llava"), {
     cwd: dir,
     env: { ...t.env },
     ...levels,
     ...(t.weights ? { weights: t.weights } : {}),
+    ...(t.data ? { data: { images: "probe" as const } } : {}),
     ...(t.set ? { overrides: t.set } : {}),
   });
   // compile() emits too (check is build without writing), so `build` triggers need nothing more.
@@ -142,7 +147,8 @@ describe("catalog: levels (--deny, --allow, --strict)", () => {
       expect(found.every((d) => d.severity === "error")).toBe(true);
       expect(strict.diags.errorCount).toBe(found.length);
     }
-    expect(STRICT_CODES).toEqual(["W0408"]);
+    // The data-presence warning, and what `check --data` finds in the data.
+    expect(STRICT_CODES).toEqual(["W0408", ...Array.from({ length: 14 }, (_, i) => `W07${10 + i}`)]);
   });
 
   it("--allow silences a warning and only that warning", async () => {

@@ -171,6 +171,8 @@ function explainText(code: keyof typeof CODES): string {
   }
   if (t?.noData) out.push("", "for example, a valid spec whose data folders do not exist yet.");
   if (t?.weights) out.push("", `checked with \`--weights ${t.weights}\``);
+  if (t?.data) out.push("", "checked with `--data`, these data files beside the spec:");
+  for (const f of Object.keys(t?.bytes ?? {})) out.push(`  ${f}: (bytes that are not valid UTF-8)`);
   for (const [f, text] of Object.entries(t?.files ?? {})) out.push(`  ${f}: ${text}`);
   if (t?.build) out.push("", "(raised by `llavac build`)");
   if (t?.internal) out.push("", `only a bug in llavac raises it (${t.internal}): please report it with the spec`);
@@ -197,21 +199,56 @@ export async function main(argv: string[]): Promise<number> {
         .argument("<spec>", "the .llava file")
         .option("--format <format>", "human, json or sarif", "human")
         .option("--weights <dir>", "also check a HuggingFace weights folder (image_model/, text_model/) against the spec")
+        .option("--data", "also read each phase's jsonl as `data hdf5` would: what it would skip or cut, and the token lengths")
+        .option("--sample <n>", "with --data: check n records per phase, spread over its files")
+        .option("--decode-images", "with --data: decode every image fully, as `data hdf5` does (default: read the headers)")
         .option("--no-color", "no ANSI colours"),
     ),
-  ).action(async (spec: string, o: { format: string; weights?: string; color?: boolean; set: string[] } & LevelOptions) => {
-    checkFormat(o.format);
-    const result = await compileOrExit(spec, levelsOf(o), o.weights, o.set);
-    if (o.format === "json") process.stdout.write(jsonReport(result));
-    else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
-    else {
-      const paint = painter(colorWanted(o.color));
-      printDiagnostics(result, paint);
-      process.stdout.write(phaseSummary(result, paint));
-      process.stdout.write(tally(result, paint, "checked") + "\n");
-    }
-    exitCode = result.diags.errorCount > 0 ? 1 : 0;
-  });
+  ).action(
+    async (
+      spec: string,
+      o: {
+        format: string;
+        weights?: string;
+        data?: boolean;
+        sample?: string;
+        decodeImages?: boolean;
+        color?: boolean;
+        set: string[];
+      } & LevelOptions,
+    ) => {
+      checkFormat(o.format);
+      if ((o.sample !== undefined || o.decodeImages) && !o.data) throw new UsageError("--sample and --decode-images go with --data");
+      const sample = o.sample === undefined ? undefined : Number(o.sample);
+      if (sample !== undefined && (!Number.isInteger(sample) || sample < 1)) throw new UsageError("--sample must be a whole number ≥ 1");
+      const data = o.data
+        ? { images: o.decodeImages ? ("decode" as const) : ("probe" as const), ...(sample !== undefined ? { sample } : {}) }
+        : undefined;
+      const result = await compileOrExit(spec, levelsOf(o), o.weights, o.set, data ? { data } : {});
+      const dataJson = () =>
+        result.data
+          ? {
+              data: result.data.map((r) => ({
+                phase: r.phase,
+                ...(r.report
+                  ? { ...r.report, files: r.report.files.map((f) => path.relative(process.cwd(), f) || f) }
+                  : { not_checked: r.notChecked }),
+              })),
+            }
+          : {};
+      if (o.format === "json") process.stdout.write(jsonReport(result, dataJson()));
+      else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
+      else {
+        const paint = painter(colorWanted(o.color));
+        printDiagnostics(result, paint);
+        process.stdout.write(phaseSummary(result, paint));
+        if (result.data)
+          process.stdout.write((await import("../checks/data-records.js")).renderDataReports(result.data, process.cwd(), paint));
+        process.stdout.write(tally(result, paint, "checked") + "\n");
+      }
+      exitCode = result.diags.errorCount > 0 ? 1 : 0;
+    },
+  );
 
   addSetOption(
     addLevelOptions(

@@ -4,14 +4,14 @@
 // produce the same bytes.
 import { appendFileSync, existsSync, openSync, closeSync, ftruncateSync } from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
-import { ftfyNormalization } from "../text/ftfy.js";
-import { layoutConversation, type SkipReason, type Template, type TextCleaning } from "../text/layout.js";
+import { layoutRows, type Template } from "../text/layout.js";
 import { loadTokenizer, type Tokenizer, type TokenizerSource } from "../text/tokenizer.js";
 import { killPoint } from "../util/kill-point.js";
+import { classifyRecord, ImageChecker, parseLine, type SkipKind } from "./classify.js";
+import { isProblem } from "./records.js";
 import { h5Ready, SampleFileWriter } from "./hdf5.js";
-import { staysInside, unsafeRelativePath } from "./paths.js";
-import { conversationProblem, isProblem, parseRecord, type RecordProblem } from "./records.js";
+
+export { cleaningOf, decodes, type SkipKind } from "./classify.js";
 
 export interface WorkerConfig {
   out: string;
@@ -30,21 +30,6 @@ export interface WorkerConfig {
   /** The preprocess config's `use_ftfy` and `ftfy_normalizer` (default: true, "NFC"). */
   useFtfy?: boolean;
   ftfyNormalizer?: string;
-}
-
-/** The text cleaning a writer config asks for. */
-export function cleaningOf(c: Pick<WorkerConfig, "useFtfy" | "ftfyNormalizer">): TextCleaning {
-  return { useFtfy: c.useFtfy ?? true, normalizer: ftfyNormalization(c.ftfyNormalizer ?? "NFC") };
-}
-
-/** A full decode, as the trainer's reader will do it: a truncated file fails here, not in the job. */
-export async function decodes(file: string): Promise<boolean> {
-  try {
-    const { info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
-    return info.width > 0 && info.height > 0;
-  } catch {
-    return false;
-  }
 }
 
 export interface Position {
@@ -133,18 +118,6 @@ export type WorkerEvent =
   | { type: "progress"; worker: number; processed: number; skipped: Record<string, number> }
   | { type: "finished"; worker: number; state: WorkerState };
 
-export type SkipKind =
-  | SkipReason
-  | "malformed_json"
-  | "invalid_utf8"
-  | "invalid_record"
-  | "bad_role"
-  | "role_order"
-  | "image_token_count"
-  | "unsafe_image_path"
-  | "missing_image"
-  | "bad_image";
-
 export function emptyStats(): Stats {
   return {
     processed: 0,
@@ -203,8 +176,7 @@ export class Hdf5Worker {
   private pendingSkips = "";
   /** Index of the last batch this worker was given (its input ends there). */
   private lastBatch: number | undefined;
-  private readonly imageCache = new Map<string, SkipKind | null>();
-  private readonly cleaning: TextCleaning;
+  private readonly images: ImageChecker;
 
   constructor(
     readonly id: number,
@@ -216,7 +188,7 @@ export class Hdf5Worker {
     this.state = resume
       ? { ...structuredClone(resume), stats: { ...emptyStats(), ...structuredClone(resume.stats) } }
       : { files: 0, resumeAt: null, stats: emptyStats(), skipLogBytes: 0 };
-    this.cleaning = cleaningOf(config);
+    this.images = new ImageChecker(config.imageRoot, config.checkImages ? "decode" : "none");
   }
 
   async init(): Promise<void> {
@@ -242,77 +214,30 @@ export class Hdf5Worker {
     this.pendingSkips += JSON.stringify({ file, line, id: id ?? null, reason, detail }) + "\n";
   }
 
-  private async imageProblem(rel: string): Promise<SkipKind | null> {
-    const cached = this.imageCache.get(rel);
-    if (cached !== undefined) return cached;
-    let problem: SkipKind | null = null;
-    if (unsafeRelativePath(rel)) problem = "unsafe_image_path";
-    else if (this.config.checkImages) {
-      const full = path.join(this.config.imageRoot, rel);
-      if (!existsSync(full)) problem = "missing_image";
-      else if (!staysInside(this.config.imageRoot, full)) problem = "unsafe_image_path";
-      else problem = (await decodes(full)) ? null : "bad_image";
-    }
-    if (this.imageCache.size > 100_000) this.imageCache.clear();
-    this.imageCache.set(rel, problem);
-    return problem;
-  }
-
   async process(batch: Batch): Promise<void> {
     const c = this.config;
     this.lastBatch = batch.index;
     const lines = batchLines(batch);
-    const records = lines.map((l, i) =>
-      this.before(batch.index, i)
-        ? undefined
-        : l.invalid
-          ? ({ reason: "invalid_utf8", detail: "the line is not valid UTF-8" } as RecordProblem)
-          : parseRecord(l.text),
-    );
+    const records = lines.map((l, i) => (this.before(batch.index, i) ? undefined : parseLine(l)));
     // Image checks run concurrently for the batch; the rows are built in order.
-    const imageChecks = await Promise.all(
-      records.map((r) => (r && !isProblem(r) && r.image !== undefined ? this.imageProblem(r.image) : Promise.resolve(null))),
-    );
+    const imageChecks = await this.images.batch(records);
     for (let i = 0; i < lines.length; i++) {
-      const rec = records[i];
-      if (rec === undefined) continue;
+      const parsed = records[i];
+      if (parsed === undefined) continue;
       const { line } = lines[i]!;
       const stats = this.state.stats;
       stats.processed++;
-      if (isProblem(rec)) {
-        this.skip(rec.reason, batch.file, line, null, rec.detail);
-        continue;
-      }
       // The image comes first, as in the writer's check_valid_doc: a record that fails it is discarded
-      // before it is read, so its text is not in the raw counts (and it is not "processed").
-      const problem = imageChecks[i];
-      if (!problem) countRaw(stats, rec.conversations);
-      const bad = problem ? undefined : conversationProblem(rec, c.imageToken);
-      if (bad) {
-        this.skip(bad.reason, batch.file, line, rec.id, bad.detail);
+      // before its text is read, so that text is not in the raw counts.
+      if (!isProblem(parsed) && !imageChecks[i]) countRaw(stats, parsed.conversations);
+      const v = classifyRecord(this.tok, c, parsed, imageChecks[i]!, this.images);
+      if (!v.ok) {
+        this.skip(v.reason, batch.file, line, v.id, v.detail);
         continue;
       }
-      if (problem) {
-        const detail =
-          problem === "unsafe_image_path"
-            ? `${rec.image}: ${unsafeRelativePath(rec.image!) ?? `leaves ${c.imageRoot} through a symlink`}`
-            : problem === "missing_image"
-              ? `${rec.image} not found under ${c.imageRoot}`
-              : `${rec.image} cannot be decoded`;
-        this.skip(problem, batch.file, line, rec.id, detail);
-        continue;
-      }
+      const { rec } = v;
       const hasImage = rec.image !== undefined;
-      const r = layoutConversation(this.tok, c.template, rec.conversations, hasImage, {
-        numPatches: c.numPatches,
-        msl: c.msl,
-        overLength: c.overLength,
-        cleaning: this.cleaning,
-      });
-      if (!r.ok) {
-        this.skip(r.reason, batch.file, line, rec.id, r.detail);
-        continue;
-      }
+      const r = layoutRows(this.tok, c.template, v.plan, hasImage, c);
       if (!this.writer)
         this.writer = new SampleFileWriter(examplesPath(c.out, c.outputName, this.state.files, this.id), c.msl, c.filesPerRecord);
       this.writer.add(r.rows, rec.image);

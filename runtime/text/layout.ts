@@ -135,13 +135,46 @@ function tokenStream(
   return { tokens, roles, imageStart };
 }
 
-export function layoutConversation(
+/**
+ * What the layout of a conversation comes to, without the rows: the skip reason, or the length, the
+ * supervised positions, and the length before any cut. `layoutConversation` (the HDF5 writer) and
+ * `check --data` both start here, so they agree on every sample.
+ */
+export type LayoutPlan =
+  | {
+      ok: true;
+      tokens: number[];
+      roles: number[];
+      imageStart: number;
+      /** Positions written (at most MSL). */
+      length: number;
+      /** Positions the sample needs: over MSL when it was cut (`over_length: truncate`). */
+      fullLength: number;
+      supervised: number;
+    }
+  | { ok: false; reason: SkipReason; detail: string; fullLength?: number };
+
+/**
+ * Loss and attention at position j (predicting tokens[j + 1]), as `loss | attend << 1` (no allocation per
+ * position): the one rule the rows and the counts use.
+ */
+function positionMasks(layout: TemplateLayout, role: number, j: number, imageStart: number, numPatches: number, image: number): number {
+  if (layout === "plain") {
+    // BOS is supervised only without an image; the last slot predicts the first caption token.
+    if (j === 0) return 1 - image + 2;
+    if (role === SLOT) return (j === imageStart + numPatches - 1 ? image : 0) + image * 2;
+    return role === SUPERVISED ? 3 : 0;
+  }
+  return (role === SUPERVISED ? 1 : 0) + (role === SLOT ? image : 1) * 2;
+}
+
+export function planConversation(
   tok: Tokenizer,
   template: Template,
   turns: readonly Turn[],
   hasImage: boolean,
   opts: LayoutOptions,
-): LayoutResult {
+): LayoutPlan {
   if (turns.length === 0) return { ok: false, reason: "no_turns", detail: "the conversation has no turns" };
   if (turns.length % 2 !== 0) return { ok: false, reason: "odd_turns", detail: `${turns.length} turns: every human turn needs an answer` };
   const { tokens, roles, imageStart } = tokenStream(
@@ -154,52 +187,61 @@ export function layoutConversation(
     opts.cleaning ?? DEFAULT_CLEANING,
   );
 
-  let length = tokens.length - 1;
+  const fullLength = tokens.length - 1;
+  let length = fullLength;
   if (length > opts.msl) {
     if (opts.overLength !== "truncate")
-      return { ok: false, reason: "too_long", detail: `${length} tokens with the image slots; the limit is ${opts.msl}` };
+      return { ok: false, reason: "too_long", detail: `${length} tokens with the image slots; the limit is ${opts.msl}`, fullLength };
     if (imageStart >= 0 && imageStart + opts.numPatches > opts.msl)
       return {
         ok: false,
         reason: "too_long",
         detail: `the image slots end at ${imageStart + opts.numPatches}, past the limit ${opts.msl}`,
+        fullLength,
       };
     length = opts.msl;
   }
+  const image = hasImage ? 1 : 0;
+  let supervised = 0;
+  for (let j = 0; j < length; j++) supervised += positionMasks(template.layout, roles[j]!, j, imageStart, opts.numPatches, image) & 1;
+  if (supervised === 0) return { ok: false, reason: "no_supervised_tokens", detail: "no position carries loss", fullLength };
+  return { ok: true, tokens, roles, imageStart, length, fullLength, supervised };
+}
 
+export function layoutConversation(
+  tok: Tokenizer,
+  template: Template,
+  turns: readonly Turn[],
+  hasImage: boolean,
+  opts: LayoutOptions,
+): LayoutResult {
+  const plan = planConversation(tok, template, turns, hasImage, opts);
+  if (!plan.ok) return { ok: false, reason: plan.reason, detail: plan.detail };
+  return layoutRows(tok, template, plan, hasImage, opts);
+}
+
+/** The four rows of a planned sample. */
+export function layoutRows(
+  tok: Tokenizer,
+  template: Template,
+  plan: Extract<LayoutPlan, { ok: true }>,
+  hasImage: boolean,
+  opts: LayoutOptions,
+): Extract<LayoutResult, { ok: true }> {
+  const { tokens, roles, imageStart, length, supervised } = plan;
   const msl = opts.msl;
   const input = new Int32Array(msl).fill(tok.padId);
   const loss = new Int32Array(msl);
   const labels = new Int32Array(msl).fill(tok.padId);
   const masked = new Int32Array(msl).fill(1);
-  let supervised = 0;
   const image = hasImage ? 1 : 0;
   for (let j = 0; j < length; j++) {
     input[j] = tokens[j]!;
     labels[j] = tokens[j + 1]!;
-    const role = roles[j]!;
-    let lossValue: number, attend: number;
-    if (template.layout === "plain") {
-      // BOS is supervised only without an image; the last slot predicts the first caption token.
-      if (j === 0) {
-        lossValue = 1 - image;
-        attend = 1;
-      } else if (role === SLOT) {
-        lossValue = j === imageStart + opts.numPatches - 1 ? image : 0;
-        attend = image;
-      } else {
-        lossValue = role === SUPERVISED ? 1 : 0;
-        attend = lossValue;
-      }
-    } else {
-      lossValue = role === SUPERVISED ? 1 : 0;
-      attend = role === SLOT ? image : 1;
-    }
-    loss[j] = lossValue;
-    masked[j] = attend ? 0 : 1;
-    supervised += lossValue;
+    const m = positionMasks(template.layout, roles[j]!, j, imageStart, opts.numPatches, image);
+    loss[j] = m & 1;
+    masked[j] = m & 2 ? 0 : 1;
   }
-  if (supervised === 0) return { ok: false, reason: "no_supervised_tokens", detail: "no position carries loss" };
   return { ok: true, rows: [input, loss, labels, masked], imageStart, length, supervised };
 }
 

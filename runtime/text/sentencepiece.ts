@@ -212,6 +212,12 @@ export class SentencePieceBPE {
    */
   private readonly wordwise: boolean;
   private readonly cache = new Map<string, number[]>();
+  /**
+   * The word cache of the fast path (encodeWords): open addressing on a hash of the word's normalised
+   * characters, so a word seen before is found without building its string.
+   */
+  private slots = new Int32Array(1 << 19);
+  private words: { word: string; hash: number; ids: number[] }[] = [];
 
   constructor(readonly spec: ModelSpec) {
     if (spec.modelType !== 2)
@@ -262,6 +268,7 @@ export class SentencePieceBPE {
 
   /** Token ids of `text`, without BOS/EOS. */
   encode(text: string): number[] {
+    if (this.wordwise && this.spec.escapeWhitespaces && !this.spec.removeExtraWhitespaces) return this.encodeWords(text);
     const normalized = this.normalize(text);
     if (normalized.length === 0) return [];
     if (!this.wordwise) return this.encodeNormalized(normalized);
@@ -280,6 +287,77 @@ export class SentencePieceBPE {
       start = i;
     }
     return out;
+  }
+
+  /**
+   * `encode` for the common models (LLaMA's): word by word, straight from the text. The normalised text
+   * is "▁" (the dummy prefix) + the text with spaces as "▁"; a word starts at a "▁" after another
+   * character. The characters are mapped as they are read, each word is hashed while it is scanned, and
+   * a cached word is compared in place, so encoding builds no strings except for words not seen before.
+   * The words and their ids are those of `normalize` + the split in `encode`.
+   */
+  private encodeWords(text: string): number[] {
+    const out: number[] = [];
+    const n = text.length;
+    if (n === 0) return out;
+    const off = this.spec.addDummyPrefix ? 1 : 0;
+    const total = n + off;
+    let start = 0,
+      h = 0,
+      prev = -1;
+    for (let i = 0; i < total; i++) {
+      let c = i < off ? 0x2581 : text.charCodeAt(i - off);
+      if (c === 0x20) c = 0x2581;
+      if (i > 0 && c === 0x2581 && prev !== 0x2581) {
+        this.pushCached(text, off, start, i, h, out);
+        start = i;
+        h = 0;
+      }
+      h = (Math.imul(h, 31) + c) | 0;
+      prev = c;
+    }
+    this.pushCached(text, off, start, total, h, out);
+    return out;
+  }
+
+  /** The ids of normalised positions [start, end) of `text` (shifted by the prefix `off`). */
+  private pushCached(text: string, off: number, start: number, end: number, hash: number, out: number[]): void {
+    const mask = this.slots.length - 1;
+    const len = end - start;
+    for (let slot = (hash ^ (hash >>> 15)) & mask; ; slot = (slot + 1) & mask) {
+      const e = this.slots[slot]!;
+      if (e === 0) break;
+      const entry = this.words[e - 1]!;
+      if (entry.hash !== hash || entry.word.length !== len) continue;
+      let same = true;
+      for (let k = 0; k < len; k++) {
+        const i = start + k;
+        let c = i < off ? 0x2581 : text.charCodeAt(i - off);
+        if (c === 0x20) c = 0x2581;
+        if (entry.word.charCodeAt(k) !== c) {
+          same = false;
+          break;
+        }
+      }
+      if (!same) continue;
+      const ids = entry.ids;
+      for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
+      return;
+    }
+    const from = Math.max(0, start - off);
+    const word = (start < off ? "\u2581" : "") + text.slice(from, end - off).replaceAll(" ", "\u2581");
+    const ids = this.encodeNormalized(word);
+    if (this.words.length >= 200_000) {
+      this.slots.fill(0);
+      this.words = [];
+    }
+    this.words.push({ word, hash, ids });
+    for (let slot = (hash ^ (hash >>> 15)) & mask; ; slot = (slot + 1) & mask)
+      if (this.slots[slot] === 0) {
+        this.slots[slot] = this.words.length;
+        break;
+      }
+    for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
   }
 
   private encodeNormalized(normalized: string): number[] {
