@@ -5,11 +5,12 @@
 // sharp decodes (the same libjpeg-turbo IDCT and upsampling as PIL's, so JPEGs decode to the same samples);
 // where sharp's conversion to RGB is not PIL's (16-bit grey, CMYK) the conversion is done here, and no colour
 // management is applied (PIL ignores embedded ICC profiles). Resizing is PIL's own algorithm
-// (runtime/data/resample.ts), fused with the padding and the crop. One home: the training loader, evaluation
+// (runtime/data/resample.ts, with SIMD in resample-simd.ts), fused with the padding and the crop. One home: the training loader, evaluation
 // and `data inspect` all prepare images with prepareImage.
 import { open } from "node:fs/promises";
 import sharp from "sharp";
-import { type ResampleFilter, resamplePil } from "./resample.js";
+import type { ResampleFilter } from "./resample.js";
+import { resamplePilSimd } from "./resample-simd.js";
 
 export type ImageTransform =
   | { kind: "expand_to_square"; background: [number, number, number] }
@@ -173,10 +174,15 @@ export async function prepareImage(
         const next = transforms[i + 1];
         let window: { left: number; top: number; width: number; height: number } | undefined;
         if (next?.kind === "center_crop" && nw >= next.size && nh >= next.size) {
-          window = { left: roundHalfEven((nw - next.size) / 2), top: roundHalfEven((nh - next.size) / 2), width: next.size, height: next.size };
+          window = {
+            left: roundHalfEven((nw - next.size) / 2),
+            top: roundHalfEven((nh - next.size) / 2),
+            width: next.size,
+            height: next.size,
+          };
           i++;
         }
-        const data = resamplePil({
+        const data = resamplePilSimd({
           src: img.data,
           width: img.width,
           height: img.height,

@@ -33,7 +33,7 @@ const FILTERS: Record<ResampleFilter, [(x: number) => number, number]> = {
   lanczos: [(x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0), 3],
 };
 
-interface Taps {
+export interface Taps {
   /** Per output pixel: first input index and number of taps. */
   start: Int32Array;
   count: Int32Array;
@@ -42,7 +42,7 @@ interface Taps {
   ksize: number;
 }
 
-function taps(inSize: number, outSize: number, filter: ResampleFilter): Taps {
+export function taps(inSize: number, outSize: number, filter: ResampleFilter): Taps {
   const [f, filterSupport] = FILTERS[filter];
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
