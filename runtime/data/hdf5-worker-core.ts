@@ -4,7 +4,7 @@
 // produce the same bytes.
 import { appendFileSync, existsSync, openSync, closeSync, ftruncateSync } from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
+import { decodeRgb } from "./images.js";
 import { layoutConversation, type SkipReason, type Template } from "../text/layout.js";
 import { loadTokenizer, type Tokenizer, type TokenizerSource } from "../text/tokenizer.js";
 import { h5Ready, SampleFileWriter } from "./hdf5.js";
@@ -27,11 +27,11 @@ export interface WorkerConfig {
   imageToken?: string;
 }
 
-/** A full decode, as the trainer's reader will do it: a truncated file fails here, not in the job. */
+/** A full decode, the training loader's own (decodeRgb): a truncated file fails here, not in the job. */
 export async function decodes(file: string): Promise<boolean> {
   try {
-    const { info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
-    return info.width > 0 && info.height > 0;
+    const img = await decodeRgb(file);
+    return img.width > 0 && img.height > 0;
   } catch {
     return false;
   }
