@@ -1,7 +1,7 @@
 // PIL's resampling (runtime/data/resample.ts, the reference) with WebAssembly SIMD: the same taps, the same
 // fixed-point weights, the same integer sums and rounding, so the same pixels, several times faster than the
-// scalar loop. Two kernels: `row`, the horizontal pass over one image row (12 bytes, four pixels' taps, at a
-// time, against weights repeated per channel), writing the intermediate as rows; and `acc`, the vertical pass,
+// scalar loop. Two kernels: `rows`, the horizontal pass over two image rows (12 bytes, four pixels' taps, at
+// a time, against weights repeated per channel), writing the intermediate as rows; and `acc`, the vertical pass,
 // 16 bytes of the intermediate rows at a time times each tap's weight. The image is never transposed or padded.
 // The module (under a kilobyte) is assembled below from its instructions, so there is no binary or toolchain
 // to keep.
@@ -180,11 +180,13 @@ const code = [
   ...body,
 ];
 
-// row(src, n, tab, weights, bias, dst): the horizontal pass over one image row, n output pixels. For output i,
-// tab[4i..] = (byte offset of its first tap in the row, number of 4-pixel chunks, byte offset of its weights);
-// the weights are repeated per channel (12 int32s per chunk, 0 past the last tap), so each chunk is 12 bytes
-// of the row times 12 weights, lane by lane; the lanes are then summed per channel onto bias[3i..3i+3).
-const [RS, RN, RT, RW, RB, RD, I, RP, RC, RWP, TP, X, R0, R1, R2, RV, RLO, RHI] = Array.from({ length: 18 }, (_, i) => i);
+// rows(src0, src1, n, tab, weights, bias, dst0, dst1): the horizontal pass over two image rows at once (they
+// share the weights), n output pixels each. For output i, tab[4i..] = (byte offset of its first tap in the
+// row, number of 4-pixel chunks, byte offset of its weights); the weights are repeated per channel (12 int32s
+// per chunk, 0 past the last tap), so each chunk is 12 bytes of the row times 12 weights, lane by lane; the
+// lanes are then summed per channel onto bias[3i..3i+3). (One row: pass it twice.)
+const [S0, S1, RN, RT, RW, RB, D0, D1, I, P0, P1, RC, RWP, TP, X] = Array.from({ length: 15 }, (_, i) => i);
+const [A0r, A1r, A2r, A3r, A4r, A5r, K0, K1, K2, RV, RLO, RHI] = Array.from({ length: 12 }, (_, i) => 15 + i);
 const whileLt = (i: number, limit: number, inner: number[]) => [
   ...op.block,
   ...op.loop,
@@ -198,9 +200,9 @@ const whileLt = (i: number, limit: number, inner: number[]) => [
   ...op.end,
 ];
 const lane = (a: number, l: number) => [...get(a), ...simd(0x1b, l)]; // i32x4.extract_lane
-// The clamped channel c: ((bias[3i + c] + Σ lanes) >> 22) clamped to 0–255, stored at dst[3i + c].
-const channel = (c: number, lanes: [number, number][]) => [
-  ...get(RD),
+// Channel c of output i: ((bias[3i + c] + Σ lanes) >> 22) clamped to 0–255, stored at dst[3i + c].
+const channel = (dst: number, c: number, lanes: [number, number][]) => [
+  ...get(dst),
   ...get(I),
   ...i32c(3),
   ...op.mulI,
@@ -228,6 +230,54 @@ const channel = (c: number, lanes: [number, number][]) => [
   ...op.select,
   ...[0x3a, 0, c], // i32.store8 offset c
 ];
+// The three accumulators' lanes hold bytes 0–11 of the chunks: channels R G B R | G B R G | B R G B.
+const store = (dst: number, [a, b, c]: number[]) => [
+  ...channel(dst, 0, [
+    [a!, 0],
+    [a!, 3],
+    [b!, 2],
+    [c!, 1],
+  ]),
+  ...channel(dst, 1, [
+    [a!, 1],
+    [b!, 0],
+    [b!, 3],
+    [c!, 2],
+  ]),
+  ...channel(dst, 2, [
+    [a!, 2],
+    [b!, 1],
+    [c!, 0],
+    [c!, 3],
+  ]),
+];
+const chunk = (p: number, [a, b, c]: number[]) => [
+  ...get(p),
+  ...op.vload(0),
+  ...tee(RV),
+  ...op.extLo8,
+  ...set(RLO),
+  ...get(RV),
+  ...op.extHi8,
+  ...set(RHI),
+  ...[
+    [a!, RLO, op.extLo16, K0],
+    [b!, RLO, op.extHi16, K1],
+    [c!, RHI, op.extLo16, K2],
+  ].flatMap(([acc, half, ext, k]) => [
+    ...get(acc as number),
+    ...get(half as number),
+    ...(ext as number[]),
+    ...get(k as number),
+    ...op.mul,
+    ...op.vadd,
+    ...set(acc as number),
+  ]),
+  ...get(p),
+  ...i32c(12),
+  ...op.add,
+  ...set(p),
+];
 const rbody = [
   ...i32c(0),
   ...set(I),
@@ -238,11 +288,7 @@ const rbody = [
     ...op.mulI,
     ...op.add,
     ...set(TP),
-    ...get(RS),
-    ...get(TP),
-    ...op.load,
-    ...op.add,
-    ...set(RP),
+    ...[S0, S1].flatMap((s, j) => [...get(s), ...get(TP), ...op.load, ...op.add, ...set(j ? P1 : P0)]),
     ...get(TP),
     ...[0x28, 2, 4],
     ...set(RC),
@@ -251,38 +297,15 @@ const rbody = [
     ...[0x28, 2, 8],
     ...op.add,
     ...set(RWP),
-    ...[R0, R1, R2].flatMap((r) => [...simd(0x0c, ...new Array(16).fill(0)), ...set(r)]),
+    ...[A0r, A1r, A2r, A3r, A4r, A5r].flatMap((r) => [...simd(0x0c, ...new Array(16).fill(0)), ...set(r)]),
     ...op.block,
     ...op.loop,
     ...get(RC),
     ...op.eqz,
     ...op.brIf(1),
-    ...get(RP),
-    ...op.vload(0),
-    ...tee(RV),
-    ...op.extLo8,
-    ...set(RLO),
-    ...get(RV),
-    ...op.extHi8,
-    ...set(RHI),
-    ...[
-      [R0, RLO, op.extLo16, 0],
-      [R1, RLO, op.extHi16, 16],
-      [R2, RHI, op.extLo16, 32],
-    ].flatMap(([r, half, ext, off]) => [
-      ...get(r as number),
-      ...get(half as number),
-      ...(ext as number[]),
-      ...get(RWP),
-      ...op.vload(off as number),
-      ...op.mul,
-      ...op.vadd,
-      ...set(r as number),
-    ]),
-    ...get(RP),
-    ...i32c(12),
-    ...op.add,
-    ...set(RP),
+    ...[K0, K1, K2].flatMap((k, j) => [...get(RWP), ...op.vload(16 * j), ...set(k)]),
+    ...chunk(P0, [A0r, A1r, A2r]),
+    ...chunk(P1, [A3r, A4r, A5r]),
     ...get(RWP),
     ...i32c(48),
     ...op.add,
@@ -294,25 +317,8 @@ const rbody = [
     ...op.br(0),
     ...op.end,
     ...op.end,
-    // Lanes of the three accumulators hold bytes 0–11 of the chunks: channels R G B R | G B R G | B R G B.
-    ...channel(0, [
-      [R0, 0],
-      [R0, 3],
-      [R1, 2],
-      [R2, 1],
-    ]),
-    ...channel(1, [
-      [R0, 1],
-      [R1, 0],
-      [R1, 3],
-      [R2, 2],
-    ]),
-    ...channel(2, [
-      [R0, 2],
-      [R1, 1],
-      [R2, 0],
-      [R2, 3],
-    ]),
+    ...store(D0, [A0r, A1r, A2r]),
+    ...store(D1, [A3r, A4r, A5r]),
     ...get(I),
     ...i32c(1),
     ...op.add,
@@ -323,8 +329,8 @@ const rbody = [
 const rcode = [
   ...vec(
     [
-      [6, I32],
-      [6, V128],
+      [7, I32],
+      [12, V128],
     ].map(([n, t]) => [...uleb(n!), t!]),
   ),
   ...rbody,
@@ -335,7 +341,7 @@ const moduleBytes = new Uint8Array([
     1,
     vec([
       [0x60, ...vec(Array.from({ length: 7 }, () => [I32])), 0],
-      [0x60, ...vec(Array.from({ length: 6 }, () => [I32])), 0],
+      [0x60, ...vec(Array.from({ length: 8 }, () => [I32])), 0],
     ]),
   ),
   ...section(2, vec([[...name("m"), ...name("mem"), 0x02, 0x00, 0x01]])),
@@ -344,7 +350,7 @@ const moduleBytes = new Uint8Array([
     7,
     vec([
       [...name("acc"), 0x00, 0],
-      [...name("row"), 0x00, 1],
+      [...name("rows"), 0x00, 1],
     ]),
   ),
   ...section(
@@ -365,7 +371,7 @@ const WA = (globalThis as unknown as { WebAssembly: Record<string, new (...args:
 
 interface Kernel {
   acc: (src: number, stride: number, len: number, w: number, n: number, bias: number, dst: number) => void;
-  row: (src: number, n: number, tab: number, weights: number, bias: number, dst: number) => void;
+  rows: (src0: number, src1: number, n: number, tab: number, weights: number, bias: number, dst0: number, dst1: number) => void;
   memory: WasmMemory;
 }
 let kernel: Kernel | null | undefined;
@@ -376,7 +382,7 @@ function getKernel(): Kernel | null {
   try {
     const memory = new WA.Memory!({ initial: 1 }) as WasmMemory;
     const inst = new WA.Instance!(new WA.Module!(moduleBytes), { m: { mem: memory } }) as { exports: Record<string, unknown> };
-    kernel = { acc: inst.exports.acc as Kernel["acc"], row: inst.exports.row as Kernel["row"], memory };
+    kernel = { acc: inst.exports.acc as Kernel["acc"], rows: inst.exports.rows as Kernel["rows"], memory };
   } catch {
     kernel = null;
   }
@@ -462,11 +468,14 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
   i32.set(vt.weights, wV >> 2);
   u8.set(src, sOff);
   // Horizontal pass, the canvas rows rFirst..rLast as rows (rows off the image are the background's).
-  for (let r = rFirst; r < rLast; r++) {
-    const d = mtOff + (r - rFirst) * SMT,
-      y = r - cv.top;
-    if (y < 0 || y >= h) u8.set(bgRow, d);
-    else k.row(sOff + y * w * 3, cw, tabOff, wH, biasOff, d);
+  const y0 = Math.max(rFirst, cv.top),
+    y1 = Math.min(rLast, cv.top + h);
+  for (let r = rFirst; r < rLast; r++) if (r < y0 || r >= y1) u8.set(bgRow, mtOff + (r - rFirst) * SMT);
+  for (let r = y0; r < y1; r += 2) {
+    const r1 = Math.min(r + 1, y1 - 1);
+    const row = (q: number) => sOff + (q - cv.top) * w * 3,
+      dst = (q: number) => mtOff + (q - rFirst) * SMT;
+    k.rows(row(r), row(r1), cw, tabOff, wH, biasOff, dst(r), dst(r1));
   }
   // Vertical pass.
   for (let j = 0; j < ch; j++) {
