@@ -6,7 +6,7 @@
 // The module (under a kilobyte) is assembled below from its instructions, so there is no binary or toolchain
 // to keep.
 
-import { resamplePil, taps, type ResampleJob } from "./resample.js";
+import { type ResampleJob, resamplePil, type Taps, taps } from "./resample.js";
 
 const HALF = 1 << 21;
 
@@ -394,13 +394,43 @@ export const simdAvailable = () => getKernel() !== null;
 
 const up16 = (n: number) => (n + 15) & ~15;
 
-/** resamplePil's result, with SIMD; the scalar reference where SIMD is missing or an axis is not resampled. */
-export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Array {
-  const { src, width: w, height: h, outWidth: outW, outHeight: outH } = job;
-  const cv = job.canvas ?? { width: w, height: h, left: 0, top: 0, background: [0, 0, 0] as const };
-  const win = job.window ?? { left: 0, top: 0, width: outW, height: outH };
-  const k = forceScalar ? null : getKernel();
-  if (!k || outW === cv.width || outH === cv.height) return resamplePil(job);
+interface Plan {
+  vt: Taps;
+  rFirst: number;
+  rLast: number;
+  /** Per output column: byte offset of its first tap in a row, 4-pixel chunks, byte offset of its weights. */
+  tab: Int32Array;
+  /** Per output column and channel: rounding bias plus background · the weights of taps on the canvas. */
+  bias: Int32Array;
+  /** The horizontal weights repeated per channel, 12 per chunk. */
+  wexp: Int32Array;
+  /** The horizontal pass of a row of background (rows of the canvas off the image). */
+  bgRow: Uint8Array;
+}
+
+// Plans by geometry: datasets repeat a few image sizes, and the taps and tables depend on nothing else.
+const plans = new Map<string, Plan>();
+
+function plan(job: ResampleJob, cv: NonNullable<ResampleJob["canvas"]>, win: NonNullable<ResampleJob["window"]>): Plan {
+  const { width: w, outWidth: outW, outHeight: outH } = job;
+  const key = [
+    w,
+    job.height,
+    cv.width,
+    cv.height,
+    cv.left,
+    cv.top,
+    ...cv.background,
+    outW,
+    outH,
+    win.left,
+    win.top,
+    win.width,
+    win.height,
+    job.filter,
+  ].join();
+  const hit = plans.get(key);
+  if (hit) return hit;
   const [bg0, bg1, bg2] = cv.background;
   const cw = win.width,
     ch = win.height;
@@ -408,7 +438,6 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
     vt = taps(cv.height, outH, job.filter);
   const rFirst = vt.start[win.top]!,
     rLast = vt.start[win.top + ch - 1]! + vt.count[win.top + ch - 1]!;
-  // Per output column: its taps on image pixels (those on the canvas become a bias, background · weight).
   const tab = new Int32Array(cw * 4),
     bias = new Int32Array(cw * 3),
     bgRow = new Uint8Array(cw * 3);
@@ -435,11 +464,32 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
     tab[i * 4 + 1] = Math.ceil((b - a) / 4);
     tab[i * 4 + 2] = chunks * 48;
     chunks += tab[i * 4 + 1]!;
-    [bg0, bg1, bg2].forEach((bg, c) => {
+    for (const [c, bg] of [bg0, bg1, bg2].entries()) {
       bias[i * 3 + c] = HALF + bg * outside;
       bgRow[i * 3 + c] = clip(HALF + bg * all);
-    });
+    }
   }
+  const wexp = new Int32Array(chunks * 12);
+  for (let i = 0; i < cw; i++) {
+    const base = tab[i * 4 + 2]! >> 2;
+    for (let t = 0; t < count[i]!; t++) wexp.fill(ht.weights[first[i]! + t]!, base + t * 3, base + t * 3 + 3);
+  }
+  const p: Plan = { vt, rFirst, rLast, tab, bias, wexp, bgRow };
+  if (plans.size >= 32) plans.clear();
+  plans.set(key, p);
+  return p;
+}
+
+/** resamplePil's result, with SIMD; the scalar reference where SIMD is missing or an axis is not resampled. */
+export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Array {
+  const { src, width: w, height: h, outWidth: outW, outHeight: outH } = job;
+  const cv = job.canvas ?? { width: w, height: h, left: 0, top: 0, background: [0, 0, 0] as const };
+  const win = job.window ?? { left: 0, top: 0, width: outW, height: outH };
+  const k = forceScalar ? null : getKernel();
+  if (!k || outW === cv.width || outH === cv.height) return resamplePil(job);
+  const cw = win.width,
+    ch = win.height;
+  const { vt, rFirst, rLast, tab, bias, wexp, bgRow } = plan(job, cv, win);
   const SMT = up16(cw * 3);
   // Memory: the tables, the weights (horizontal, per channel; vertical), the image, the intermediate rows, the
   // output; slack after each for the last chunk's reads and writes.
@@ -447,7 +497,7 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
     biasOff = up16(tab.byteLength),
     biasV = up16(biasOff + bias.byteLength),
     wH = biasV + 256,
-    wV = wH + chunks * 48,
+    wV = wH + wexp.byteLength,
     sOff = up16(wV + vt.weights.byteLength),
     mtOff = up16(sOff + src.length + 64),
     outOff = up16(mtOff + (rLast - rFirst) * SMT + 16),
@@ -459,12 +509,7 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
   i32.set(tab, tabOff >> 2);
   i32.set(bias, biasOff >> 2);
   i32.fill(HALF, biasV >> 2, (biasV >> 2) + 64);
-  const we = new Int32Array(buf, wH, chunks * 12);
-  we.fill(0);
-  for (let i = 0; i < cw; i++) {
-    const base = tab[i * 4 + 2]! >> 2;
-    for (let t = 0; t < count[i]!; t++) we.fill(ht.weights[first[i]! + t]!, base + t * 3, base + t * 3 + 3);
-  }
+  i32.set(wexp, wH >> 2);
   i32.set(vt.weights, wV >> 2);
   u8.set(src, sOff);
   // Horizontal pass, the canvas rows rFirst..rLast as rows (rows off the image are the background's).
