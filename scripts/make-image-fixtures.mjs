@@ -39,18 +39,14 @@ function scene(w, h, seed) {
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       const k = (y * w + x) * 4;
-      let c = [
-        32768 + 30000 * Math.sin(x * f1 + y * f3),
-        (65535 * x) / w,
-        32768 + 30000 * Math.cos(y * f2 - x * f3),
-      ];
+      let c = [32768 + 30000 * Math.sin(x * f1 + y * f3), (65535 * x) / w, 32768 + 30000 * Math.cos(y * f2 - x * f3)];
       for (const s of shapes) {
         const dx = x - s.x,
           dy = y - s.y;
         if (s.round ? dx * dx + dy * dy < s.s * s.s : Math.abs(dx) < s.s && Math.abs(dy) < s.s * 0.6) c = s.c;
       }
       // Fine stripes (1–3 px): what a shrink without antialiasing gets wrong.
-      if (x > w * 0.7 && y < h * 0.3) c = ((x >> (y % 3)) & 1 ? [65535, 65535, 65535] : [0, 0, 0]);
+      if (x > w * 0.7 && y < h * 0.3) c = (x >> (y % 3)) & 1 ? [65535, 65535, 65535] : [0, 0, 0];
       // A noisy patch (noise compresses badly, so keep it small).
       if (x < w * 0.1 && y > h * 0.85) c = c.map((v) => Math.max(0, Math.min(65535, v + (r() - 0.5) * 20000)));
       px[k] = c[0];
@@ -159,7 +155,9 @@ writePng("grey8-trns.png", 1600, 1200, 11, (px, w, h) => ({
   trns: Buffer.from([0, 128]),
 }));
 // A 6×6×6 colour cube as the palette (index = 36r + 6g + b).
-const cube = Buffer.from(Array.from({ length: 216 }, (_, i) => [Math.floor(i / 36) * 51, (Math.floor(i / 6) % 6) * 51, (i % 6) * 51]).flat());
+const cube = Buffer.from(
+  Array.from({ length: 216 }, (_, i) => [Math.floor(i / 36) * 51, (Math.floor(i / 6) % 6) * 51, (i % 6) * 51]).flat(),
+);
 const cubeIndex = (p, k) => Math.round(p[k] / 13107) * 36 + Math.round(p[k + 1] / 13107) * 6 + Math.round(p[k + 2] / 13107);
 writePng("palette8.png", 1600, 1200, 12, (px, w, h) => ({ ...pc(px, w, h, [0], 8, 3, cubeIndex), plte: cube }));
 writePng("palette8-trns.png", 1200, 1600, 13, (px, w, h) => ({
