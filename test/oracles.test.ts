@@ -197,7 +197,7 @@ describe("oracle: sentencepiece", () => {
 
 describe("oracle: PIL", () => {
   it.skipIf(!hasPil)(
-    "the image pipeline gives PIL's pixels: exactly when enlarging, within 3 levels (> 55 dB) when shrinking",
+    "the image pipeline gives PIL's pixels exactly, enlarging and shrinking (test/image-equality.test.ts: camera-sized, every mode)",
     async () => {
       const dir = tempDir();
       const sizes = [
@@ -235,12 +235,7 @@ describe("oracle: PIL", () => {
           }
         const psnr = se === 0 ? Infinity : 10 * Math.log10((255 * 255 * 3 * n) / se);
         const [w, h] = sizes[i]!;
-        if (Math.max(w!, h!) <= 336)
-          expect(maxDiff, `${w}×${h}`).toBe(0); // enlarged: PIL's own resampling
-        else {
-          expect(maxDiff, `${w}×${h}`).toBeLessThanOrEqual(3);
-          expect(psnr).toBeGreaterThan(55);
-        }
+        expect({ size: `${w}×${h}`, maxDiff, psnr }).toEqual({ size: `${w}×${h}`, maxDiff: 0, psnr: Infinity });
       }
     },
   );

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { ftfyNormalization } from "../text/ftfy.js";
+import { decodeRgb } from "./images.js";
 import { planConversation, type LayoutPlan, type SkipReason, type Template, type TextCleaning } from "../text/layout.js";
 import type { Tokenizer } from "../text/tokenizer.js";
 import { staysInside, unsafeRelativePath } from "./paths.js";
@@ -52,11 +53,11 @@ export function parseLine(l: InputLine): LlavaRecord | RecordProblem {
   return l.invalid ? { reason: "invalid_utf8", detail: "the line is not valid UTF-8" } : parseRecord(l.text);
 }
 
-/** A full decode, as the trainer's reader will do it: a truncated file fails here, not in the job. */
+/** A full decode, the training loader's own (images.ts decodeRgb): a truncated file fails here, not in the job. */
 export async function decodes(file: string): Promise<boolean> {
   try {
-    const { info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
-    return info.width > 0 && info.height > 0;
+    const img = await decodeRgb(file);
+    return img.width > 0 && img.height > 0;
   } catch {
     return false;
   }

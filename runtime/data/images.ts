@@ -1,10 +1,16 @@
-// Image preparation with sharp, as the Cerebras/LLaVA transforms define it:
-//   expand_to_square (pad with a background colour, image centred) → resize the shorter side (bicubic)
-//   → center_crop → to_tensor ([0, 1]) → normalize (per-channel mean and std) → float32 CHW.
-// sharp runs its operations in a fixed order (resize before extend) whatever order they are called in,
-// so padding is done in its own pipeline and the padded pixels are resized in a second one.
+// Image preparation as the Cerebras/LLaVA reader does it with PIL + torchvision, pixel for pixel:
+//   Image.open(p).convert("RGB") → expand_to_square (pad with a background colour, image centred) → resize the
+//   shorter side (PIL's BICUBIC, antialiased when shrinking) → center_crop → to_tensor ([0, 1]) → normalize
+//   (per-channel mean and std) → float32 CHW.
+// sharp decodes (the same libjpeg-turbo IDCT and upsampling as PIL's, so JPEGs decode to the same samples);
+// where sharp's conversion to RGB is not PIL's (16-bit grey, CMYK) the conversion is done here, and no colour
+// management is applied (PIL ignores embedded ICC profiles). Resizing is PIL's own algorithm
+// (runtime/data/resample.ts, with SIMD in resample-simd.ts), fused with the padding and the crop. One home: the training loader, evaluation
+// and `data inspect` all prepare images with prepareImage.
+import { open } from "node:fs/promises";
 import sharp from "sharp";
-import { resizeBicubicPil } from "./resample.js";
+import type { ResampleFilter } from "./resample.js";
+import { resamplePilSimd } from "./resample-simd.js";
 
 export type ImageTransform =
   | { kind: "expand_to_square"; background: [number, number, number] }
@@ -13,42 +19,118 @@ export type ImageTransform =
   | { kind: "to_tensor" }
   | { kind: "normalize"; mean: [number, number, number]; std: [number, number, number] };
 
-const KERNELS = { bicubic: "cubic", bilinear: "linear", nearest: "nearest", lanczos: "lanczos3" } as const;
-
-// Many small images are prepared at once: one libvips thread per image and no operation cache is
-// faster than libvips splitting each image across threads (measured in bench/image-prep.mjs).
+// Many images are prepared at once: one libvips thread per image and no operation cache is faster than
+// libvips splitting each image across threads (measured in bench/image-prep.mjs).
 sharp.concurrency(1);
 sharp.cache(false);
 
 interface Raw {
-  data: Buffer;
+  data: Uint8Array;
   width: number;
   height: number;
 }
 
-const raw = async (s: ReturnType<typeof sharp>): Promise<Raw> => {
-  const { data, info } = await s.raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-};
+/** PNG colour type from the IHDR chunk (0 grey, 4 grey + alpha, …), or -1 when the bytes are not a PNG. */
+async function pngColourType(input: string | Buffer): Promise<number> {
+  let head: Buffer;
+  if (typeof input === "string") {
+    const f = await open(input, "r");
+    try {
+      head = Buffer.alloc(26);
+      await f.read(head, 0, 26, 0);
+    } finally {
+      await f.close();
+    }
+  } else head = input.subarray(0, 26);
+  return head.length >= 26 && head.readUInt32BE(0) === 0x89504e47 && head.toString("latin1", 12, 16) === "IHDR" ? head[25]! : -1;
+}
 
-const fromRaw = (r: Raw) => sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } });
+/** Decoded pixels equal to PIL's `Image.open(input).convert("RGB")`. */
+export async function decodeRgb(input: string | Buffer): Promise<Raw> {
+  const s = sharp(input, { ignoreIcc: true });
+  const m = await s.metadata();
+  if (m.space === "cmyk") {
+    // PIL reads CMYK JPEGs with Adobe's (inverted) polarity, as libvips does, and converts without a profile:
+    // each of R, G, B is (255 − K) − C·(255 − K)/255, the division rounded as PIL's MULDIV255.
+    const { data, info } = await s.pipelineColourspace("cmyk").toColourspace("cmyk").raw().toBuffer({ resolveWithObject: true });
+    if (info.channels < 4) throw new Error("the CMYK image did not decode to 4 channels");
+    const n = info.width * info.height,
+      C = info.channels;
+    const out = new Uint8Array(n * 3);
+    for (let p = 0, q = 0; p < n * C; p += C, q += 3) {
+      const nk = 255 - data[p + 3]!;
+      for (let c = 0; c < 3; c++) {
+        const t = data[p + c]! * nk + 128;
+        out[q + c] = nk - ((t + (t >> 8)) >> 8);
+      }
+    }
+    return { data: out, width: info.width, height: info.height };
+  }
+  if (m.depth === "ushort" && (m.space === "grey16" || m.space === "b-w") && (await pngColourType(input)) === 0) {
+    // PIL opens 16-bit grey PNGs as 32-bit integers (mode I); convert("RGB") clamps them to 0–255, it does not
+    // rescale. (16-bit RGB, RGBA and grey + alpha keep the high byte, as sharp's own conversion does.)
+    const { data, info } = await s.toColourspace("grey16").raw({ depth: "ushort" }).toBuffer({ resolveWithObject: true });
+    const v = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+    const n = info.width * info.height,
+      C = info.channels;
+    const out = new Uint8Array(n * 3);
+    for (let p = 0, q = 0; p < n; p++, q += 3) {
+      const g = v[p * C]!,
+        c = g > 255 ? 255 : g;
+      out[q] = out[q + 1] = out[q + 2] = c;
+    }
+    return { data: out, width: info.width, height: info.height };
+  }
+  // Alpha dropped without compositing, grey and palettes expanded, 16-bit samples to their high byte.
+  const { data, info } = await s.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error("the image did not decode to 3 channels");
+  return { data, width: info.width, height: info.height };
+}
 
 /** LLaVA's expand2square: a square canvas of the background colour with the image centred on it. */
-function padToSquare(img: Raw, background: [number, number, number]): Raw {
+function padToSquare(img: Raw, background: readonly [number, number, number]): Raw {
   const { width: w, height: h } = img;
   if (w === h) return img;
   const side = Math.max(w, h);
-  const top = w > h ? Math.floor((w - h) / 2) : 0;
-  const left = h > w ? Math.floor((h - w) / 2) : 0;
-  const out = Buffer.allocUnsafe(side * side * 3);
+  const { left, top } = centred(w, h);
+  const out = new Uint8Array(side * side * 3);
   const [r, g, b] = background;
   for (let p = 0; p < out.length; p += 3) {
     out[p] = r;
     out[p + 1] = g;
     out[p + 2] = b;
   }
-  for (let y = 0; y < h; y++) img.data.copy(out, ((top + y) * side + left) * 3, y * w * 3, (y + 1) * w * 3);
+  for (let y = 0; y < h; y++) out.set(img.data.subarray(y * w * 3, (y + 1) * w * 3), ((top + y) * side + left) * 3);
   return { data: out, width: side, height: side };
+}
+
+/** Where expand2square puts a w × h image on its square canvas (PIL's paste at ((side − w) // 2, (side − h) // 2)). */
+const centred = (w: number, h: number) => ({ left: h > w ? Math.floor((h - w) / 2) : 0, top: w > h ? Math.floor((w - h) / 2) : 0 });
+
+/** Python's round() (half to even), as torchvision's center_crop rounds its offsets. */
+const roundHalfEven = (x: number) => {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/** torchvision's center_crop of an RGB image: zero padding first when it is smaller than the crop. */
+function centerCrop(img: Raw, s: number): Raw {
+  const { width: w, height: h } = img;
+  if (w === s && h === s) return img;
+  const out = new Uint8Array(s * s * 3);
+  // Offsets of the crop in the (zero-padded) image.
+  const padL = w < s ? Math.floor((s - w) / 2) : 0,
+    padT = h < s ? Math.floor((s - h) / 2) : 0;
+  const left = w < s ? -padL : roundHalfEven((w - s) / 2),
+    top = h < s ? -padT : roundHalfEven((h - s) / 2);
+  for (let y = 0; y < s; y++) {
+    const sy = y + top;
+    if (sy < 0 || sy >= h) continue;
+    const x0 = Math.max(0, -left),
+      x1 = Math.min(s, w - left);
+    if (x1 > x0) out.set(img.data.subarray((sy * w + x0 + left) * 3, (sy * w + x1 + left) * 3), (y * s + x0) * 3);
+  }
+  return { data: out, width: s, height: s };
 }
 
 /** An image (path or encoded bytes) → float32 CHW after the transforms, plus its final size. */
@@ -56,73 +138,68 @@ export async function prepareImage(
   input: string | Buffer,
   transforms: readonly ImageTransform[],
 ): Promise<{ data: Float32Array; width: number; height: number }> {
-  // Decode once to RGB (alpha dropped, grey expanded, as PIL's convert("RGB") does).
-  let img: Raw = await raw(sharp(input).removeAlpha().toColourspace("srgb"));
-  if (img.data.length !== img.width * img.height * 3) throw new Error("the image did not decode to 3 channels");
-  let mean: [number, number, number] = [0, 0, 0];
-  let std: [number, number, number] = [1, 1, 1];
+  let img = await decodeRgb(input);
+  // A pending expand_to_square: the canvas is only materialised if something other than a resize needs it.
+  let pad: readonly [number, number, number] | undefined;
+  const settle = () => {
+    if (pad) img = padToSquare(img, pad);
+    pad = undefined;
+  };
+  let mean: readonly number[] = [0, 0, 0];
+  let std: readonly number[] = [1, 1, 1];
   let tensor = false;
-  let i = 0;
-  const ts = [...transforms];
-  // Stage 1: pad to square in JavaScript (cheaper than another libvips pass).
-  if (ts[0]?.kind === "expand_to_square") {
-    img = padToSquare(img, ts[0].background);
-    i = 1;
-  }
-  // Stage 2: the remaining geometry (resize, then crop), one pipeline where sharp can do it.
-  for (; i < ts.length; i++) {
-    const t = ts[i]!;
+  for (let i = 0; i < transforms.length; i++) {
+    const t = transforms[i]!;
     switch (t.kind) {
       case "expand_to_square":
-        img = padToSquare(img, t.background);
+        settle();
+        if (img.width !== img.height) pad = t.background;
         break;
       case "resize": {
+        const side = Math.max(img.width, img.height);
+        const [w, h] = pad ? [side, side] : [img.width, img.height];
         // torchvision Resize(int): the shorter side becomes `size`, the longer keeps the aspect (truncated).
-        const { width: w, height: h } = img;
         const [nw, nh] = w <= h ? [t.size, Math.floor((t.size * h) / w)] : [Math.floor((t.size * w) / h), t.size];
         if (nw === w && nh === h) break;
-        const next = ts[i + 1];
-        if (t.interpolation === "bicubic" && (nw > w || nh > h)) {
-          // Enlarging: libvips samples differently from PIL here, so resample as PIL does.
-          img = { data: Buffer.from(resizeBicubicPil(img.data, w, h, nw, nh)), width: nw, height: nh };
-        } else if (next?.kind === "center_crop" && nw >= next.size && nh >= next.size) {
-          // Resize and crop in one pass.
-          const top = Math.round((nh - next.size) / 2),
-            left = Math.round((nw - next.size) / 2);
-          img = await raw(
-            fromRaw(img)
-              .resize(nw, nh, { fit: "fill", kernel: KERNELS[t.interpolation] })
-              .extract({ left, top, width: next.size, height: next.size }),
-          );
+        if (t.interpolation === "nearest") {
+          settle();
+          const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+            .resize(nw, nh, { fit: "fill", kernel: "nearest" })
+            .raw()
+            .toBuffer({ resolveWithObject: true });
+          img = { data, width: info.width, height: info.height };
+          break;
+        }
+        // A center crop right after is fused: only the pixels it keeps are computed.
+        const next = transforms[i + 1];
+        let window: { left: number; top: number; width: number; height: number } | undefined;
+        if (next?.kind === "center_crop" && nw >= next.size && nh >= next.size) {
+          window = {
+            left: roundHalfEven((nw - next.size) / 2),
+            top: roundHalfEven((nh - next.size) / 2),
+            width: next.size,
+            height: next.size,
+          };
           i++;
-        } else {
-          img = await raw(fromRaw(img).resize(nw, nh, { fit: "fill", kernel: KERNELS[t.interpolation] }));
         }
+        const data = resamplePilSimd({
+          src: img.data,
+          width: img.width,
+          height: img.height,
+          canvas: pad ? { width: w, height: h, ...centred(img.width, img.height), background: pad } : undefined,
+          outWidth: nw,
+          outHeight: nh,
+          filter: t.interpolation as ResampleFilter,
+          window,
+        });
+        pad = undefined;
+        img = { data, width: window?.width ?? nw, height: window?.height ?? nh };
         break;
       }
-      case "center_crop": {
-        const { width: w, height: h } = img;
-        const s = t.size;
-        if (w === s && h === s) break;
-        if (w < s || h < s) {
-          // torchvision pads a smaller image with zeros before cropping.
-          const top = Math.floor(Math.max(0, s - h) / 2),
-            left = Math.floor(Math.max(0, s - w) / 2);
-          img = await raw(
-            fromRaw(img).extend({
-              top,
-              bottom: Math.max(0, s - h - top),
-              left,
-              right: Math.max(0, s - w - left),
-              background: { r: 0, g: 0, b: 0 },
-            }),
-          );
-        }
-        const top = Math.round((img.height - s) / 2),
-          left = Math.round((img.width - s) / 2);
-        img = await raw(fromRaw(img).extract({ left, top, width: s, height: s }));
+      case "center_crop":
+        settle();
+        img = centerCrop(img, t.size);
         break;
-      }
       case "to_tensor":
         tensor = true;
         break;
@@ -132,10 +209,13 @@ export async function prepareImage(
         break;
     }
   }
-  // One pass over the pixels, through a per-channel table of (v · scale − mean) / std. Without
-  // to_tensor the values stay 0–255.
-  const scale = tensor ? 1 / 255 : 1;
-  const lut = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v * scale - mean[c]!) / std[c]!));
+  settle();
+  // One pass over the pixels through a per-channel table. The table is torchvision's float32 arithmetic step
+  // by step (v / 255, − mean, / std, each rounded to float32). Without to_tensor the values stay 0–255.
+  const f = Math.fround;
+  const lut = [0, 1, 2].map((c) =>
+    Float32Array.from({ length: 256 }, (_, v) => f(f((tensor ? f(v / 255) : v) - f(mean[c]!)) / f(std[c]!))),
+  );
   const [l0, l1, l2] = lut as [Float32Array, Float32Array, Float32Array];
   const plane = img.width * img.height;
   const out = new Float32Array(3 * plane);

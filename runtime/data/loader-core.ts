@@ -1,5 +1,6 @@
-// Reading training samples: the four HDF5 rows of each sample and its image, decoded and transformed
-// with sharp exactly as the spec's transform list says. Used in the loader's worker thread (or inline).
+// Reading training samples: the four HDF5 rows of each sample and its image, decoded and transformed as the
+// Cerebras reader does with PIL (runtime/data/images.ts), as the spec's transform list says. Used in the
+// loader's worker thread (or inline).
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { h5Ready, openSampleFile, ROWS, type SampleFile } from "./hdf5.js";

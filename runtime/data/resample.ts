@@ -1,95 +1,203 @@
-// PIL's BICUBIC resampling (Image.resize), exactly: separable passes (horizontal, then vertical), each
-// output pixel centred at (x + 0.5) · scale in the input, the Keys cubic (a = −0.5) widened by the scale
-// when shrinking, fixed-point weights with 22 fractional bits, and rounding to 8 bits after each pass.
-// Used where libvips disagrees with PIL (enlarging); it matches PIL bit for bit.
+// PIL's Image.resize for 8-bit RGB (Pillow 9.4, libImaging's ImagingResample), bit for bit, when enlarging
+// and when shrinking (its antialiasing: the filter widened by the scale factor):
+//   - per axis, output pixel i is centred at (i + 0.5) · scale in the input, scale = in / out; the filter's
+//     support is widened by max(scale, 1) and its argument is multiplied by 1 / max(scale, 1); taps run from
+//     trunc(centre − support + 0.5) to trunc(centre + support + 0.5), clamped to the image, and are
+//     normalised to sum to 1, then turned into fixed point with 22 fractional bits, rounding half away from 0;
+//   - two separable passes, horizontal first (only over the rows the vertical pass reads), each rounding to
+//     8 bits: (Σ pixel · weight + 2^21) >> 22, clamped to 0–255. An axis whose size does not change is not
+//     resampled at all.
+// The sums are exact integers (below 2^31, as in PIL's int arithmetic), so the order of the taps does not
+// matter. That allows two savings PIL does not make, without changing a pixel: a padding canvas
+// (expand_to_square) is never materialised (taps that fall on it add background · their weights), and only the
+// output window a centre crop keeps is computed.
 
-const PRECISION_BITS = 32 - 8 - 2;
-const A = -0.5;
+const PRECISION_BITS = 22;
+const HALF = 1 << (PRECISION_BITS - 1);
 
-function cubic(x: number): number {
-  x = Math.abs(x);
-  if (x < 1) return ((A + 2) * x - (A + 3)) * x * x + 1;
-  if (x < 2) return (((x - 5) * x + 8) * x - 4) * A;
-  return 0;
-}
+export type ResampleFilter = "bicubic" | "bilinear" | "lanczos";
 
-interface Coefficients {
-  bounds: Int32Array; // per output pixel: first input index, count
-  weights: Int32Array; // per output pixel, `taps` fixed-point weights
-  taps: number;
-}
-
-function coefficients(inSize: number, outSize: number): Coefficients {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = 2 * filterScale;
-  const taps = Math.ceil(support) * 2 + 1;
-  const bounds = new Int32Array(outSize * 2);
-  const weights = new Int32Array(outSize * taps);
-  const k = new Float64Array(taps);
-  for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const count = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
-    let total = 0;
-    for (let x = 0; x < count; x++) {
-      const w = cubic((x + xmin - center + 0.5) / filterScale);
-      k[x] = w;
-      total += w;
-    }
-    for (let x = 0; x < count; x++) {
-      const w = total !== 0 ? k[x]! / total : 0;
-      // PIL rounds half away from zero when converting to fixed point.
-      weights[xx * taps + x] = w < 0 ? Math.trunc(-0.5 + w * (1 << PRECISION_BITS)) : Math.trunc(0.5 + w * (1 << PRECISION_BITS));
-    }
-    bounds[xx * 2] = xmin;
-    bounds[xx * 2 + 1] = count;
-  }
-  return { bounds, weights, taps };
-}
-
-const clip8 = (v: number) => {
-  const x = Math.floor(v / (1 << PRECISION_BITS));
-  return x < 0 ? 0 : x > 255 ? 255 : x;
+// PIL's filters and their supports. Bicubic is Keys' cubic with a = −0.5.
+const sinc = (x: number) => (x === 0 ? 1 : Math.sin(x * Math.PI) / (x * Math.PI));
+const FILTERS: Record<ResampleFilter, [(x: number) => number, number]> = {
+  bicubic: [
+    (x) => {
+      x = Math.abs(x);
+      if (x < 1) return (1.5 * x - 2.5) * x * x + 1;
+      if (x < 2) return (((x - 5) * x + 8) * x - 4) * -0.5;
+      return 0;
+    },
+    2,
+  ],
+  bilinear: [(x) => (Math.abs(x) < 1 ? 1 - Math.abs(x) : 0), 1],
+  lanczos: [(x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0), 3],
 };
 
-/** Resize interleaved 8-bit RGB pixels to (outW, outH). */
-export function resizeBicubicPil(src: Uint8Array, w: number, h: number, outW: number, outH: number): Uint8Array {
-  const C = 3;
-  let img = src,
-    width = w;
-  if (outW !== w) {
-    const { bounds, weights, taps } = coefficients(w, outW);
-    const out = new Uint8Array(outW * h * C);
-    for (let y = 0; y < h; y++) {
-      for (let xx = 0; xx < outW; xx++) {
-        const xmin = bounds[xx * 2]!,
-          count = bounds[xx * 2 + 1]!;
-        for (let c = 0; c < C; c++) {
-          let ss = 1 << (PRECISION_BITS - 1);
-          for (let x = 0; x < count; x++) ss += img[(y * width + xmin + x) * C + c]! * weights[xx * taps + x]!;
-          out[(y * outW + xx) * C + c] = clip8(ss);
+export interface Taps {
+  /** Per output pixel: first input index and number of taps. */
+  start: Int32Array;
+  count: Int32Array;
+  /** `ksize` fixed-point weights per output pixel. */
+  weights: Int32Array;
+  ksize: number;
+}
+
+export function taps(inSize: number, outSize: number, filter: ResampleFilter): Taps {
+  const [f, filterSupport] = FILTERS[filter];
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filterSupport * filterScale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const ss = 1 / filterScale;
+  const start = new Int32Array(outSize),
+    count = new Int32Array(outSize),
+    weights = new Int32Array(outSize * ksize);
+  const k = new Float64Array(ksize);
+  for (let o = 0; o < outSize; o++) {
+    const centre = (o + 0.5) * scale;
+    const lo = Math.max(Math.trunc(centre - support + 0.5), 0);
+    const n = Math.min(Math.trunc(centre + support + 0.5), inSize) - lo;
+    let total = 0;
+    for (let x = 0; x < n; x++) total += k[x] = f((x + lo - centre + 0.5) * ss);
+    for (let x = 0; x < n; x++) {
+      const w = (total !== 0 ? k[x]! / total : k[x]!) * (1 << PRECISION_BITS);
+      weights[o * ksize + x] = w < 0 ? Math.trunc(w - 0.5) : Math.trunc(w + 0.5);
+    }
+    start[o] = lo;
+    count[o] = n;
+  }
+  return { start, count, weights, ksize };
+}
+
+const clip8 = (s: number) => {
+  const v = s >> PRECISION_BITS;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+};
+
+export interface ResampleJob {
+  /** Interleaved 8-bit RGB, `width` × `height`. */
+  src: Uint8Array;
+  width: number;
+  height: number;
+  /** The canvas the image sits on (expand_to_square): its size, where the image is, the colour elsewhere. */
+  canvas?: { width: number; height: number; left: number; top: number; background: readonly [number, number, number] };
+  /** Size of the whole resized canvas. */
+  outWidth: number;
+  outHeight: number;
+  filter: ResampleFilter;
+  /** The part of the resized canvas to compute (a crop); the whole of it by default. */
+  window?: { left: number; top: number; width: number; height: number };
+}
+
+/** PIL's resize of (the canvas around) an RGB image, computing only `window`: interleaved RGB of its size. */
+export function resamplePil(job: ResampleJob): Uint8Array {
+  const { src, width: w, height: h, outWidth: outW, outHeight: outH } = job;
+  const cv = job.canvas ?? { width: w, height: h, left: 0, top: 0, background: [0, 0, 0] as const };
+  const win = job.window ?? { left: 0, top: 0, width: outW, height: outH };
+  const W0 = cv.width,
+    H0 = cv.height;
+  const [bg0, bg1, bg2] = cv.background;
+  const needH = outW !== W0,
+    needV = outH !== H0;
+  const cw = win.width,
+    ch = win.height;
+  const vt = needV ? taps(H0, outH, job.filter) : undefined;
+  // Canvas rows the vertical pass reads.
+  const rFirst = vt ? vt.start[win.top]! : win.top;
+  const rLast = vt ? vt.start[win.top + ch - 1]! + vt.count[win.top + ch - 1]! : win.top + ch;
+  const rows = rLast - rFirst;
+  const mid = new Uint8Array(rows * cw * 3);
+  if (needH) {
+    const { start, count, weights, ksize } = taps(W0, outW, job.filter);
+    // Per output column: the taps on image pixels, and the canvas taps folded into a per-channel bias.
+    const srcOff = new Int32Array(cw),
+      kOff = new Int32Array(cw),
+      n = new Int32Array(cw);
+    const bias = new Float64Array(cw * 3),
+      bgRow = new Uint8Array(cw * 3);
+    for (let i = 0; i < cw; i++) {
+      const o = win.left + i,
+        lo = start[o]!,
+        hi = lo + count[o]!;
+      const a = Math.min(Math.max(lo, cv.left), hi),
+        b = Math.max(Math.min(hi, cv.left + w), a);
+      let outside = 0,
+        all = 0;
+      for (let x = lo; x < hi; x++) {
+        const k = weights[o * ksize + x - lo]!;
+        all += k;
+        if (x < a || x >= b) outside += k;
+      }
+      srcOff[i] = (a - cv.left) * 3;
+      kOff[i] = o * ksize + a - lo;
+      n[i] = b - a;
+      bias[i * 3] = HALF + bg0 * outside;
+      bias[i * 3 + 1] = HALF + bg1 * outside;
+      bias[i * 3 + 2] = HALF + bg2 * outside;
+      bgRow[i * 3] = clip8(HALF + bg0 * all);
+      bgRow[i * 3 + 1] = clip8(HALF + bg1 * all);
+      bgRow[i * 3 + 2] = clip8(HALF + bg2 * all);
+    }
+    for (let r = rFirst; r < rLast; r++) {
+      const out = (r - rFirst) * cw * 3;
+      const y = r - cv.top;
+      if (y < 0 || y >= h) {
+        mid.set(bgRow, out);
+        continue;
+      }
+      const row = y * w * 3;
+      for (let i = 0; i < cw; i++) {
+        let s0 = bias[i * 3]!,
+          s1 = bias[i * 3 + 1]!,
+          s2 = bias[i * 3 + 2]!;
+        let p = row + srcOff[i]!;
+        for (let t = kOff[i]!, e = t + n[i]!; t < e; t++, p += 3) {
+          const k = weights[t]!;
+          s0 += src[p]! * k;
+          s1 += src[p + 1]! * k;
+          s2 += src[p + 2]! * k;
+        }
+        const q = out + i * 3;
+        mid[q] = clip8(s0);
+        mid[q + 1] = clip8(s1);
+        mid[q + 2] = clip8(s2);
+      }
+    }
+  } else {
+    // No horizontal pass: the canvas rows themselves, cut to the window's columns.
+    for (let r = rFirst; r < rLast; r++) {
+      const out = (r - rFirst) * cw * 3,
+        y = r - cv.top;
+      for (let i = 0; i < cw; i++) {
+        const x = win.left + i - cv.left,
+          q = out + i * 3;
+        if (y >= 0 && y < h && x >= 0 && x < w) {
+          const p = (y * w + x) * 3;
+          mid[q] = src[p]!;
+          mid[q + 1] = src[p + 1]!;
+          mid[q + 2] = src[p + 2]!;
+        } else {
+          mid[q] = bg0;
+          mid[q + 1] = bg1;
+          mid[q + 2] = bg2;
         }
       }
     }
-    img = out;
-    width = outW;
   }
-  if (outH !== h) {
-    const { bounds, weights, taps } = coefficients(h, outH);
-    const out = new Uint8Array(width * outH * C);
-    for (let yy = 0; yy < outH; yy++) {
-      const ymin = bounds[yy * 2]!,
-        count = bounds[yy * 2 + 1]!;
-      for (let x = 0; x < width; x++) {
-        for (let c = 0; c < C; c++) {
-          let ss = 1 << (PRECISION_BITS - 1);
-          for (let y = 0; y < count; y++) ss += img[((ymin + y) * width + x) * C + c]! * weights[yy * taps + y]!;
-          out[(yy * width + x) * C + c] = clip8(ss);
-        }
-      }
+  if (!vt) return mid;
+  const out = new Uint8Array(ch * cw * 3);
+  const acc = new Int32Array(cw * 3);
+  const L = cw * 3;
+  for (let j = 0; j < ch; j++) {
+    const o = win.top + j;
+    acc.fill(HALF);
+    for (let t = 0, n = vt.count[o]!; t < n; t++) {
+      const k = vt.weights[o * vt.ksize + t]!;
+      const row = (vt.start[o]! + t - rFirst) * L;
+      for (let q = 0; q < L; q++) acc[q] += mid[row + q]! * k;
     }
-    img = out;
+    const base = j * L;
+    for (let q = 0; q < L; q++) out[base + q] = clip8(acc[q]!);
   }
-  return img;
+  return out;
 }

@@ -1,12 +1,16 @@
 """The LLaVA/Cerebras image pipeline with PIL + numpy (what the reference trainers use):
-expand2square → resize shorter side (BICUBIC) → center crop → /255 → normalize → float32 CHW.
+Image.open(p).convert("RGB") → expand2square → resize shorter side (BICUBIC) → center crop → /255 → normalize
+→ float32 CHW. Crop offsets as torchvision's center_crop computes them (Python's round).
 
-  pil_prepare.py dump <size> <out_dir> <image>...   write each result's uint8 pixels (before /255), HWC, raw
-  pil_prepare.py bench <size> <image>...            print images/s for the whole pipeline
+  pil_prepare.py dump <size> <out_dir> <image>...        each result's uint8 pixels (before /255), HWC, raw
+  pil_prepare.py dump-nopad <size> <out_dir> <image>...  the same without expand2square (resize, then crop)
+  pil_prepare.py convert <out_dir> <image>...            Image.open(p).convert("RGB") alone, HWC, raw
+  pil_prepare.py bench <size> <image>...                 print images/s for the whole pipeline, one process
 """
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 from PIL import Image
@@ -14,6 +18,9 @@ from PIL import Image
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
 STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
 BACKGROUND = tuple(int(255 * x) for x in MEAN)
+
+# PIL warns about palette images with byte transparency on convert("RGB"); the pixels are what matter here.
+warnings.simplefilter("ignore")
 
 
 def expand2square(img):
@@ -26,8 +33,10 @@ def expand2square(img):
     return out
 
 
-def pixels(path, size):
-    img = expand2square(Image.open(path).convert("RGB"))
+def pixels(path, size, pad=True):
+    img = Image.open(path).convert("RGB")
+    if pad:
+        img = expand2square(img)
     w, h = img.size
     nw, nh = (size, int(size * h / w)) if w <= h else (int(size * w / h), size)
     img = img.resize((nw, nh), Image.BICUBIC)
@@ -41,13 +50,17 @@ def tensor(path, size):
 
 
 if __name__ == "__main__":
-    mode, size = sys.argv[1], int(sys.argv[2])
-    if mode == "dump":
-        out = sys.argv[3]
+    mode = sys.argv[1]
+    if mode == "convert":
+        out = sys.argv[2]
+        for p in sys.argv[3:]:
+            np.asarray(Image.open(p).convert("RGB"), dtype=np.uint8).tofile(os.path.join(out, os.path.basename(p) + ".raw"))
+    elif mode in ("dump", "dump-nopad"):
+        size, out = int(sys.argv[2]), sys.argv[3]
         for p in sys.argv[4:]:
-            pixels(p, size).tofile(os.path.join(out, os.path.basename(p) + ".raw"))
+            pixels(p, size, mode == "dump").tofile(os.path.join(out, os.path.basename(p) + ".raw"))
     else:
-        files = sys.argv[3:]
+        size, files = int(sys.argv[2]), sys.argv[3:]
         t0 = time.perf_counter()
         for p in files:
             tensor(p, size)
