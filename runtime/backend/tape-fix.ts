@@ -80,10 +80,20 @@ export function installTapeFix(): void {
         const node = nodes[i]!;
         if (!node.gradient) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
         const dys = node.outputs.map((o) => grad.get(o.id) ?? null);
-        const fns = node.gradient(dys);
+        // The input gradients in one tidy: a custom gradient (tf.customGrad, which the runtime's fused
+        // layers and tfjs's own fused matMul use) computes them all when node.gradient is called, so its
+        // temporaries are freed here, not when the whole backward pass ends.
+        const dxs = engine.tidy(() => {
+          const fns = node.gradient!(dys);
+          const out: Record<string, tf.Tensor> = {};
+          for (const name of Object.keys(node.inputs)) {
+            if (!(name in fns)) throw new Error(`Cannot backprop through input ${name}. Available gradients found: ${Object.keys(fns)}.`);
+            out[name] = fns[name]!();
+          }
+          return out as unknown as tf.TensorContainer;
+        }) as unknown as Record<string, tf.Tensor>;
         for (const [name, x] of Object.entries(node.inputs)) {
-          if (!(name in fns)) throw new Error(`Cannot backprop through input ${name}. Available gradients found: ${Object.keys(fns)}.`);
-          const dx = engine.tidy(() => fns[name]!());
+          const dx = dxs[name]!;
           if (dx.dtype !== "float32")
             throw new Error(
               `Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`,

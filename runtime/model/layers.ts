@@ -12,11 +12,34 @@ export interface ParamSource {
   has(name: ParamName): boolean;
 }
 
+// Custom gradients for the layers that hold most of a training step's memory. tfjs saves, for each op,
+// its inputs and often its outputs until backpropagation reaches it: its fused matMul saves its output
+// as well as its inputs (the LM head's [N, vocab] logits), a softmax with its scale and mask saves three
+// [B, heads, T, T] blocks, SwiGLU four [B, T, ffn] ones. These save only what their gradient reads,
+// and compute it with the same kernels tfjs's own gradients use.
+type Grad = Parameters<typeof tf.customGrad>[0];
+
+/** x [N, in] · Wᵀ (+ b): saves x and W only (tfjs's fused matMul also keeps its output). */
+const matMulT = tf.customGrad(((x: Tensor, w: Tensor, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.fused.matMul({ a: x, b: w, transposeB: true }),
+    gradFunc: (dy: Tensor, [x, w]: Tensor[]) => [tf.matMul(dy, w!), tf.matMul(dy, x!, true, false)],
+  };
+}) as unknown as Grad) as (x: Tensor, w: Tensor) => Tensor;
+const matMulTBias = tf.customGrad(((x: Tensor, w: Tensor, b: Tensor, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.fused.matMul({ a: x, b: w, transposeB: true, bias: b }),
+    gradFunc: (dy: Tensor, [x, w]: Tensor[]) => [tf.matMul(dy, w!), tf.matMul(dy, x!, true, false), dy.sum(0)],
+  };
+}) as unknown as Grad) as (x: Tensor, w: Tensor, b: Tensor) => Tensor;
+
 /** x[..., in] · Wᵀ + b, with W [out, in]. */
 export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
   const inner = x.shape[x.shape.length - 1]!;
   const flat = x.reshape([-1, inner]);
-  const y = tf.fused.matMul({ a: flat, b: w, transposeB: true, ...(b ? { bias: b } : {}) });
+  const y = b ? matMulTBias(flat, w, b) : matMulT(flat, w);
   return y.reshape([...x.shape.slice(0, -1), w.shape[0]!]);
 }
 
@@ -122,6 +145,24 @@ export function applyRotary(x: Tensor, r: Rotary): Tensor {
   return r.dims === head ? out : tf.concat([out, x.slice([0, 0, 0, r.dims], [-1, -1, -1, head - r.dims])], 3);
 }
 
+/** softmax(scores · scale + mask) over the last axis, saving only the probabilities (tfjs would keep
+ * the scores and the scaled scores too: two more [B, heads, T, T] blocks per layer). */
+function scaledSoftmax(scores: Tensor, scale: number, mask: Tensor | undefined): Tensor {
+  const f = tf.customGrad(((s: Tensor, save: tf.GradSaveFunc) => {
+    const scaled = s.mul(scale);
+    const probs = tf.softmax(mask ? scaled.add(mask) : scaled);
+    save([probs]);
+    return {
+      value: probs,
+      gradFunc: (dy: Tensor, [y]: Tensor[]) => {
+        const dyTimesY = dy.mul(y!);
+        return dyTimesY.sub(dyTimesY.sum(-1, true).mul(y!)).mul(scale);
+      },
+    };
+  }) as unknown as Grad) as (s: Tensor) => Tensor;
+  return f(scores);
+}
+
 export interface AttentionOptions {
   heads: number;
   /** Additive mask broadcast to [B, heads, T, T] (0 to attend, a large negative number to block). */
@@ -165,18 +206,33 @@ export function selfAttention(p: ParamSource, n: AttentionNames, x: Tensor, o: A
     k = extend(o.cache, "k", k);
     v = extend(o.cache, "v", v);
   }
-  let scores = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(d));
-  if (o.mask) scores = scores.add(o.mask);
-  const probs = dropout(tf.softmax(scores), o.dropoutRate, o.seed);
+  const probs = dropout(scaledSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(d), o.mask), o.dropoutRate, o.seed);
   const context = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([B, T, H]);
   return dense(p, n.output, context);
 }
 
+/** up · silu(gate), saving up and gate only (the sigmoid is recomputed for the gradient). */
+const swiGlu = tf.customGrad(((up: Tensor, gate: Tensor, save: tf.GradSaveFunc) => {
+  save([up, gate]);
+  return {
+    value: up.mul(gate.mul(tf.sigmoid(gate))),
+    gradFunc: (dy: Tensor, [up, gate]: Tensor[]) => {
+      // The order of tfjs's own gradients of these ops (mul, mul, sigmoid), so the results are the same.
+      const sig = tf.sigmoid(gate!);
+      const dAct = dy.mul(up!);
+      const dGate = dAct.mul(sig).add(dAct.mul(gate!).mul(sig.mul(tf.scalar(1).sub(sig))));
+      return [dy.mul(gate!.mul(sig)), dGate];
+    },
+  };
+}) as unknown as Grad) as (up: Tensor, gate: Tensor) => Tensor;
+
 /** Cerebras' FeedForwardNetwork: ffn.0 (with a gate for GLU activations), then ffn.1. */
 export function feedForward(p: ParamSource, n: FeedForwardNames, x: Tensor, nonlinearity: string): Tensor {
   const up = dense(p, n.up, x);
-  const hidden = p.has(weightOf(n.gate)) ? up.mul(activate(gluActivation(nonlinearity), dense(p, n.gate, x))) : activate(nonlinearity, up);
-  return dense(p, n.down, hidden);
+  if (!p.has(weightOf(n.gate))) return dense(p, n.down, activate(nonlinearity, up));
+  const act = gluActivation(nonlinearity);
+  const gate = dense(p, n.gate, x);
+  return dense(p, n.down, act === "silu" ? swiGlu(up, gate) : up.mul(activate(act, gate)));
 }
 
 /** 0 where a query may attend a key, −1e9 where it may not: causal, plus keys marked as padding. */
@@ -188,24 +244,58 @@ export function causalPaddingMask(keyPadding: Int32Array, batch: number, length:
   return tf.tensor4d(causal, [1, 1, length, length]).add(tf.tensor4d(padding, [batch, 1, 1, length]));
 }
 
+/** Per-row cross-entropy from logits [N, V] and int32 targets [N]: the loss, and softmax (its
+ * gradient's part), computed disposing each [N, V] intermediate once the next is made. */
+function crossEntropyParts(logits: Tensor, targets: Tensor): { loss: Tensor; probs: Tensor } {
+  const [N, V] = logits.shape as [number, number];
+  const shifted = logits.sub(logits.max(1, true));
+  const flat = tf.range(0, N, 1, "int32").mul(tf.scalar(V, "int32")).add(targets);
+  const picked = tf.gather(shifted.reshape([-1]), flat).reshape([-1, 1]);
+  const exp = shifted.exp();
+  shifted.dispose();
+  const sum = exp.sum(1, true);
+  const probs = exp.div(sum);
+  exp.dispose();
+  return { loss: sum.log().sub(picked).reshape([-1]), probs };
+}
+
+/** (softmax − one-hot) · dy per row, the gradient of the cross-entropy in its logits. */
+function crossEntropyGrad(probs: Tensor, targets: Tensor, dy: Tensor): Tensor {
+  const oneHot = tf.oneHot(targets, probs.shape[1]!, 1, 0, "float32");
+  const diff = probs.sub(oneHot);
+  oneHot.dispose();
+  return diff.mul(dy.reshape([-1, 1]));
+}
+
 /**
  * Per-row cross-entropy of logits [N, V] against int32 targets [N], with a fused gradient
  * (softmax − one-hot). tfjs's own logSumExp gradient goes through max's, which broadcasts an Equal
  * over the whole [N, V] block: on wasm that alone cost more than the LM head's matmuls.
  */
 export const crossEntropy = tf.customGrad(((logits: Tensor, targets: Tensor, save: tf.GradSaveFunc) => {
-  const [N, V] = logits.shape as [number, number];
-  const shifted = logits.sub(logits.max(1, true));
-  const exp = shifted.exp();
-  const sum = exp.sum(1, true);
-  const flat = tf.range(0, N, 1, "int32").mul(tf.scalar(V, "int32")).add(targets);
-  const picked = tf.gather(shifted.reshape([-1]), flat).reshape([-1, 1]);
-  save([exp.div(sum), targets]);
+  const { loss, probs } = crossEntropyParts(logits, targets);
+  save([probs, targets]);
   return {
-    value: sum.log().sub(picked).reshape([-1]),
-    gradFunc: (dy: Tensor, saved: Tensor[]) => {
-      const [probs, t] = saved as [Tensor, Tensor];
-      return [probs.sub(tf.oneHot(t, V, 1, 0, "float32")).mul(dy.reshape([-1, 1])), tf.zerosLike(t)];
+    value: loss,
+    gradFunc: (dy: Tensor, [probs, t]: Tensor[]) => [crossEntropyGrad(probs!, t!, dy), tf.zerosLike(t!)],
+  };
+}) as unknown as Grad) as (logits: Tensor, targets: Tensor) => Tensor;
+
+/**
+ * The LM head and the cross-entropy in one: per-row loss of h [N, H] · Wᵀ (W [V, H]) against targets
+ * [N]. The [N, V] logits live only inside it (tfjs's matMul would save them until backpropagation);
+ * it saves h, W and the probabilities, the one [N, V] block the gradient needs.
+ */
+export const headCrossEntropy = tf.customGrad(((h: Tensor, w: Tensor, targets: Tensor, save: tf.GradSaveFunc) => {
+  const logits = tf.fused.matMul({ a: h, b: w, transposeB: true });
+  const { loss, probs } = crossEntropyParts(logits, targets);
+  logits.dispose();
+  save([h, w, probs, targets]);
+  return {
+    value: loss,
+    gradFunc: (dy: Tensor, [h, w, probs, t]: Tensor[]) => {
+      const dLogits = crossEntropyGrad(probs!, t!, dy);
+      return [tf.matMul(dLogits, w!), tf.matMul(dLogits, h!, true, false), tf.zerosLike(t!)];
     },
   };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as (logits: Tensor, targets: Tensor) => Tensor;
+}) as unknown as Grad) as (h: Tensor, w: Tensor, targets: Tensor) => Tensor;

@@ -2,12 +2,14 @@
 // come from rotary attention), pre-norm blocks (norm1 → attention, norm3 → SwiGLU), final norm (ln_f)
 // and the LM head.
 import * as tf from "../backend/tf.js";
-import { TEXT_NAMES as N, weightOf, type TextArch } from "./arch.js";
+import { biasOf, TEXT_NAMES as N, weightOf, type TextArch } from "./arch.js";
 import type { TextRuntime } from "./config.js";
 import {
+  crossEntropy,
   dense,
   dropout,
   feedForward,
+  headCrossEntropy,
   norm,
   rotaryTables,
   selfAttention,
@@ -95,21 +97,27 @@ export function decoder(
     const b = N.block(i);
     const seed = o.seed === undefined ? undefined : o.seed + 7919 * (i + 1);
     const drop = (t: Tensor, k: number) => dropout(t, o.training ? r.dropout_rate : 0, seed === undefined ? undefined : seed + k);
-    const h = norm(p, b.norm1, x, r.layer_norm_epsilon, a.norm_type);
-    x = x.add(
-      drop(
-        selfAttention(p, b.attention, h, {
-          heads: a.num_heads,
-          dropoutRate: o.training ? r.attention_dropout_rate : 0,
-          ...(mask ? { mask } : {}),
-          ...(rotary ? { rotary } : {}),
-          ...(seed !== undefined ? { seed } : {}),
-          ...(cache ? { cache: cache.layers[i]! } : {}),
-        }),
-        1,
-      ),
-    );
-    x = x.add(drop(feedForward(p, b.ffn, norm(p, b.norm3, x, r.layer_norm_epsilon, a.norm_type), a.nonlinearity), 2));
+    // One tidy per block: what the block's ops saved for their gradients stays (tfjs keeps it), every
+    // other intermediate is freed here rather than when the whole forward pass ends. (The cache's keys and
+    // values are kept by the cache itself.)
+    const input = x;
+    x = tf.tidy(() => {
+      const h = norm(p, b.norm1, input, r.layer_norm_epsilon, a.norm_type);
+      const y = input.add(
+        drop(
+          selfAttention(p, b.attention, h, {
+            heads: a.num_heads,
+            dropoutRate: o.training ? r.attention_dropout_rate : 0,
+            ...(mask ? { mask } : {}),
+            ...(rotary ? { rotary } : {}),
+            ...(seed !== undefined ? { seed } : {}),
+            ...(cache ? { cache: cache.layers[i]! } : {}),
+          }),
+          1,
+        ),
+      );
+      return y.add(drop(feedForward(p, b.ffn, norm(p, b.norm3, y, r.layer_norm_epsilon, a.norm_type), a.nonlinearity), 2));
+    });
   }
   if (cache) cache.length = past + T;
   return norm(p, N.finalNorm, x, r.layer_norm_epsilon, a.norm_type);
@@ -118,4 +126,11 @@ export function decoder(
 /** Hidden states [..., H] → logits [..., V] (the tied word embeddings answer to the head's name). */
 export function lmHead(p: ParamSource, h: Tensor): Tensor {
   return dense(p, N.lmHead, h);
+}
+
+/** Per-row cross-entropy of the LM head's logits for h [N, H] against targets [N], without keeping
+ * the [N, V] logits (fused, when the head has no bias). */
+export function lmHeadLoss(p: ParamSource, h: Tensor, targets: Tensor): Tensor {
+  if (p.has(biasOf(N.lmHead))) return crossEntropy(lmHead(p, h), targets);
+  return headCrossEntropy(h, p.get(weightOf(N.lmHead)), targets);
 }

@@ -3,8 +3,8 @@
 // the number of supervised tokens or by the batch size).
 import * as tf from "../backend/tf.js";
 import type { LlavaModelConfig } from "./config.js";
-import { causalPaddingMask, crossEntropy, type Tensor } from "./layers.js";
-import { decoder, embedTokens, lmHead } from "./llama.js";
+import { causalPaddingMask, type Tensor } from "./layers.js";
+import { decoder, embedTokens, lmHead, lmHeadLoss } from "./llama.js";
 import type { ParamStore } from "./params.js";
 import { project } from "./projector.js";
 import { visionFeatures, type RunOptions } from "./vit.js";
@@ -89,8 +89,7 @@ export class LlavaModel {
     if (positions.length === 0) return { sum: tf.scalar(0), tokens: 0 };
     const h = this.hidden(b, o);
     const picked = tf.gather(h.reshape([b.size * b.length, -1]), tf.tensor1d(positions, "int32"));
-    const logits = lmHead(this.params, picked); // [N, V]
-    return { sum: crossEntropy(logits, tf.tensor1d(targets, "int32")).sum(), tokens: positions.length };
+    return { sum: lmHeadLoss(this.params, picked, tf.tensor1d(targets, "int32")).sum(), tokens: positions.length };
   }
 
   /** The divisor Cerebras applies to the summed loss of a whole step (all its micro-batches). */

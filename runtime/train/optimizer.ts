@@ -23,8 +23,13 @@ export class AdamW {
     readonly params: ReadonlyMap<string, tf.Variable>,
   ) {
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      // The zeros are disposed once the variables hold them: left alive, they kept the moments' first
+      // buffers (two copies of every trainable parameter) past the first update.
+      for (const moments of [this.m, this.v]) {
+        const zeros = tf.zerosLike(p);
+        moments.set(name, tf.variable(zeros, false));
+        zeros.dispose();
+      }
     }
   }
 
@@ -40,15 +45,32 @@ export class AdamW {
       if (!raw) continue;
       const m = this.m.get(name)!,
         v = this.v.get(name)!;
+      // The same ops in the same order as the formulas, each temporary freed as soon as the next is
+      // made: a tidy alone held ten copies of a [32000, 512] embedding at once (it now only collects
+      // the scalars the ops make).
       tf.tidy(() => {
         const g = scale === 1 ? raw : raw.mul(scale);
-        const m1 = m.mul(b1).add(g.mul(1 - b1));
-        const v1 = v.mul(b2).add(g.square().mul(1 - b2));
-        let p1 = p.sub(m1.div(v1.sqrt().add(this.o.eps)).mul(alpha));
-        if (decay > 0) p1 = p1.sub(p1.mul(decay));
+        const m1 = then(m.mul(b1), (a) => then(g.mul(1 - b1), (b) => a.add(b)));
+        const v1 = then(v.mul(b2), (a) =>
+          then(
+            then(g.square(), (g2) => g2.mul(1 - b2)),
+            (b) => a.add(b),
+          ),
+        );
+        if (g !== raw) g.dispose();
+        let p1 = then(
+          then(
+            then(v1.sqrt(), (r) => r.add(this.o.eps)),
+            (d) => m1.div(d),
+          ),
+          (u) => then(u.mul(alpha), (step) => p.sub(step)),
+        );
+        if (decay > 0) p1 = then(p1, (x) => then(x.mul(decay), (d) => x.sub(d)));
+        // assign takes over each new tensor's buffer (and frees the variable's old one).
         m.assign(m1);
         v.assign(v1);
         p.assign(p1);
+        tf.dispose([m1, v1, p1]);
       });
     }
     this.step = t;
@@ -59,13 +81,21 @@ export class AdamW {
   }
 }
 
-/** The global L2 norm of the gradients. */
+/** f(x), then x disposed: a chain of ops that holds one temporary at a time. */
+function then<T extends tf.Tensor>(x: tf.Tensor, f: (x: tf.Tensor) => T): T {
+  const y = f(x);
+  x.dispose();
+  return y;
+}
+
+/** The global L2 norm of the gradients (each square freed once summed, not all held to the end). */
 export function globalNorm(grads: Iterable<tf.Tensor>): number {
-  return tf.tidy(() => {
-    let total = tf.scalar(0);
-    for (const g of grads) total = total.add(g.square().sum());
-    return total.sqrt().dataSync()[0]!;
-  });
+  let total = tf.scalar(0);
+  for (const g of grads) total = then(total, (t) => tf.tidy(() => t.add(g.square().sum())));
+  const norm = then(total, (t) => t.sqrt());
+  const value = norm.dataSync()[0]!;
+  norm.dispose();
+  return value;
 }
 
 /** Scale the gradients down when their global norm exceeds `max` (torch's max/(norm + 1e-6), capped at 1). */
