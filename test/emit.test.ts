@@ -136,6 +136,23 @@ describe("emit: build outputs", () => {
     expect(pre.source_map["params.yaml"]["optimizer.eps"]).toMatchObject({ file: "std/core.llava", origin: "default" });
   });
 
+  it("a spec's explicit tokenizer pad_id reaches the Cerebras writer's processing.pad_id; without one the key is absent", async () => {
+    const plain = await buildFiles(SEVEN_B);
+    expect(load(plain.files.get("pretrain/preprocess.yaml")!)).not.toHaveProperty("processing.pad_id");
+    const spec = readFileSync(SEVEN_B, "utf8")
+      .replace('import { vicuna_7b_v1_5 } from "std/language"', 'import { vicuna_7b_v1_5, llama2_tokenizer } from "std/language"')
+      .replace(
+        "language  = vicuna_7b_v1_5 { max_position_embeddings: 2048 }",
+        "language  = vicuna_7b_v1_5 { max_position_embeddings: 2048, tokenizer: llama2_tokenizer { pad_id: 2 } }",
+      );
+    const { files, result } = await buildFiles(SEVEN_B, { source: spec });
+    expect(result.diags.items.filter((x) => x.severity === "error")).toEqual([]);
+    for (const phase of ["pretrain", "finetune"]) {
+      const pre = load(files.get(`${phase}/preprocess.yaml`)!) as { processing: Record<string, unknown> };
+      expect(pre.processing.pad_id).toBe(2);
+    }
+  });
+
   it("a cerebras_style the release does not know is an E0506 at the spec location that produced the key", async () => {
     const spec = readFileSync(SEVEN_B, "utf8").replace("template   = vicuna_v1", 'template   = vicuna_v1 { cerebras_style: "mine" }');
     const { result } = await buildFiles(SEVEN_B, { source: spec });

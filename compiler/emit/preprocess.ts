@@ -110,6 +110,9 @@ export function emitPreprocess(
   put(processing, "processing", "resume_from_checkpoint", p.resume_from_checkpoint, "preprocess.resume_from_checkpoint");
   put(processing, "processing", "display_pbar", p.display_pbar, "preprocess.display_pbar");
   put(processing, "processing", "seed", p.seed, "preprocess.seed");
+  // The writer's own pad override: without it the Cerebras run pads by its tokenizer folder's rule, and a
+  // spec's explicit pad would be honoured by `llavac data hdf5` only.
+  if (tk?.pad_id !== undefined) put(processing, "processing", "pad_id", tk.pad_id, "model.language.tokenizer.pad_id");
 
   const dataset: Record<string, YValue> = {};
   put(dataset, "dataset", "use_ftfy", p.use_ftfy, "preprocess.use_ftfy");
