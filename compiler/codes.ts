@@ -900,7 +900,8 @@ export const CODES = {
     trigger: {
       data: true,
       files: {
-        "jsonl/a.jsonl": '{"id": 1, "image": "a.jpg", "conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}\n',
+        // Text-only, so that no image check comes first (the writer checks the image before the text).
+        "jsonl/a.jsonl": '{"id": 1, "conversations": [{"from": "human", "value": "<image>\\nq"}, {"from": "gpt", "value": "a"}]}\n',
       },
     },
   },
