@@ -172,9 +172,13 @@ export function registerChatCommand(program: Command, io: Io): void {
       process.stderr.write(`chat: the plain template has no prompt: the model continues the image with a caption, whatever is asked\n`);
 
     const { generationPrompt } = await import("../../runtime/text/layout.js");
-    const { ftfyNormalization } = await import("../../runtime/text/ftfy.js");
+    const { cleaningOf } = await import("../../runtime/data/classify.js");
     const pre = phase.unit.ir.preprocess;
-    const cleaning = { useFtfy: pre?.use_ftfy ?? true, normalizer: ftfyNormalization(pre?.ftfy_normalizer ?? "NFC") };
+    // The writer's own rule (one home): the phase's use_ftfy / ftfy_normalizer, with the writer's defaults.
+    const cleaning = cleaningOf({
+      ...(pre?.use_ftfy != null ? { useFtfy: pre.use_ftfy } : {}),
+      ...(pre?.ftfy_normalizer != null ? { ftfyNormalizer: pre.ftfy_normalizer } : {}),
+    });
     const { generate, textStream } = await import("../../runtime/model/generate.js");
     const turns: { from: string; value: string }[] = [];
     const answer = async (text: string): Promise<void> => {
