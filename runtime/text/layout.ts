@@ -140,7 +140,8 @@ function tokenStream(
     for (let i = 0; i < turns.length; i += 2) {
       const prompt = hasImage ? turns[i]!.value.replaceAll(imageToken, "") : turns[i]!.value;
       text(t.userHeader);
-      if (i === 0) pieces.push("slots");
+      // (no slots, no break: a layout without an image tokenises the header and the prompt as one string)
+      if (i === 0 && numPatches > 0) pieces.push("slots");
       text(body(prompt));
       text(t.userFooter);
       text(t.separator);
