@@ -1018,7 +1018,7 @@ export const CODES = {
     trigger: {
       edit: [
         "language  = tiny_llama",
-        'language  = tiny_llama { tokenizer_family: qwen2, tokenizer: tokenizer { json: "./tok/tokenizer.json" } }',
+        'language  = tiny_llama { tokenizer_family: qwen2, vocab_size: 4, tokenizer: tokenizer { json: "./tok/tokenizer.json" } }',
       ],
       files: { "tok/tokenizer.json": TINY_TOKENIZER_JSON, "tok/tokenizer_config.json": '{"bos_token": null, "eos_token": "<|im_end|>"}' },
     },
@@ -1031,7 +1031,7 @@ export const CODES = {
     trigger: {
       edit: [
         "language  = tiny_llama",
-        'language  = tiny_llama { tokenizer_family: qwen2, tokenizer: tokenizer { json: "./tok/tokenizer.json", huggingface: "org/tok" } }',
+        'language  = tiny_llama { tokenizer_family: qwen2, vocab_size: 4, tokenizer: tokenizer { json: "./tok/tokenizer.json", huggingface: "org/tok" } }',
       ],
       append: 'import { chatml } from "std/templates"\n',
       set: ["tune.template=chatml"],
