@@ -102,7 +102,7 @@ export function hdf5JobConfig(
     ftfyNormalizer: writer.ftfy_normalizer,
     workers: opts.workers,
     force: opts.force,
-    params: { ...pre, llavac_tokenizer: tk?.model ?? "llama-2 (embedded)" },
+    params: { ...pre, llavac_tokenizer: tk?.json ?? tk?.model ?? "llama-2 (embedded)" },
     vocabSize: d.tokenizer!.vocabSize,
     eosId: d.tokenizer!.eos,
   };

@@ -67,6 +67,7 @@ class JsonTokenizer implements Tokenizer {
     names: SpecialNames,
     added: { id: number; content: string; special: boolean }[],
     padId: number | undefined,
+    byteLevel: boolean,
   ) {
     const id = (name: string | null | undefined, what: string, required: boolean): number => {
       if (name === undefined || name === null) {
@@ -85,7 +86,11 @@ class JsonTokenizer implements Tokenizer {
     for (const v of (tk.get_vocab(true) as Map<string, number>).values()) max = Math.max(max, v);
     this.vocabSize = max + 1;
     this.specials = new Map(added.filter((a) => a.special).map((a) => [a.content, a.id]));
+    this.specialIds = new Set(this.specials.values());
+    this.byteLevel = byteLevel;
   }
+  private readonly specialIds: Set<number>;
+  private readonly byteLevel: boolean;
   encode(text: string): number[] {
     return this.tk.encode(text, { add_special_tokens: false }).ids as number[];
   }
@@ -103,6 +108,11 @@ class JsonTokenizer implements Tokenizer {
   }
   specialTokens(): ReadonlyMap<string, number> {
     return this.specials;
+  }
+  displayPiece(id: number): string | undefined {
+    // byte-level pieces are bytes spelt in GPT-2's alphabet: decode them (special tokens stay as written)
+    if (this.byteLevel && !this.specialIds.has(id)) return this.tk.decode([id], { skip_special_tokens: false }) as string;
+    return undefined;
   }
   /** Ids with the post-processor's special tokens (BOS for Llama-3 and converted sentencepiece models). */
   encodeWithSpecial(text: string): number[] {
@@ -133,5 +143,6 @@ export async function loadJsonTokenizer(file: string, padId?: number): Promise<T
   } catch (err) {
     throw new Error(`@huggingface/tokenizers cannot load it: ${(err as Error).message}`);
   }
-  return new JsonTokenizer(tk, file, namesOf(cfg, map), added, padId);
+  const byteLevel = JSON.stringify(json.decoder ?? null).includes('"ByteLevel"');
+  return new JsonTokenizer(tk, file, namesOf(cfg, map), added, padId, byteLevel);
 }

@@ -23,6 +23,8 @@ export interface Tokenizer {
   readonly source: string;
   /** Special tokens written as text (`<|eot_id|>`, `</s>`) and their ids: what a template's text may name. */
   specialTokens(): ReadonlyMap<string, number>;
+  /** A piece as text for `data inspect` where idToPiece is not readable (byte-level BPE's Ġ and Ċ). */
+  displayPiece?(id: number): string | undefined;
 }
 
 export type TokenizerSource = { kind: "llama2" } | { kind: "file"; path: string } | { kind: "json"; path: string };
