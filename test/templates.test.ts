@@ -14,6 +14,7 @@ import { DataPreprocess } from "../compiler/schemas/cerebras-2.10.js";
 import { stdlib } from "../compiler/stdlib.js";
 import { loadJsonTokenizer } from "../runtime/text/hf-tokenizer.js";
 import { imageStartIndex, layoutConversation, planConversation, type Turn } from "../runtime/text/layout.js";
+import { viewSample } from "../runtime/data/inspect.js";
 import { check, TINY, TINY_DIRS } from "./helpers.js";
 import { TOKJSON } from "./tokjson-data.js";
 
@@ -85,6 +86,40 @@ describe("turns templates lay out what apply_chat_template gives", () => {
     expect([...r.rows[0].slice(0, header.length)]).toEqual(header);
     expect([...r.rows[0].slice(header.length, header.length + 4)]).toEqual([tok.padId, tok.padId, tok.padId, tok.padId]);
     expect([...r.rows[3].slice(header.length, header.length + 4)]).toEqual([0, 0, 0, 0]); // the slots are attended
+  });
+});
+
+describe("data inspect of a turns sample", () => {
+  it("shows the special tokens as written, byte-level pieces as text, and the loss on the answers and <|eot_id|>", async () => {
+    const tok = await loadJsonTokenizer(path.join(TOKJSON, "llama3", "tokenizer.json"));
+    const t = templateOf(stdTemplate("llama3"));
+    const r = layoutConversation(
+      tok,
+      t,
+      [
+        { from: "human", value: "<image>\nWhat is it?" },
+        { from: "gpt", value: "A red square." },
+      ],
+      true,
+      {
+        numPatches: 2,
+        msl: 40,
+      },
+    );
+    if (!r.ok) throw new Error(r.detail);
+    const file = { path: "x.h5", n: 1, msl: 40, rows: () => r.rows, block: () => new Int32Array(), imagePath: () => "a.png" };
+    const v = viewSample(file as never, 0, tok, r.imageStart, 2);
+    const text = v.tokens
+      .filter((x) => !x.slot)
+      .map((x) => x.text)
+      .join("");
+    expect(text).toBe(
+      "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWhat is it?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nA red square.",
+    );
+    // loss at j trains token j + 1: from the assistant header's last piece up to the answer's last, whose label is <|eot_id|>
+    const lossLabels = v.tokens.filter((x) => x.loss).map((x) => x.label);
+    expect(lossLabels.at(-1)).toBe(tok.pieceToId("<|eot_id|>"));
+    expect(tok.decode(lossLabels)).toBe("A red square.");
   });
 });
 
