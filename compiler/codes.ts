@@ -474,7 +474,7 @@ export const CODES = {
     message:
       "{what} is a {family}-family model, but the spec gives it no tokenizer (`model` or `json`); llavac's embedded vocabulary is {embedded}'s",
     explain:
-      'A language model names its `tokenizer_family`. llavac embeds LLaMA-2\'s vocabulary only, so a model of another family (llama3, mistral, qwen2) needs its own sentencepiece `tokenizer.model`: `tokenizer: tokenizer { model: "…/tokenizer.model", huggingface: "…" }`. Tokenising its template with LLaMA-2\'s vocabulary would give a wrong image_start_idx and wrong HDF5 files.',
+      'A language model names its `tokenizer_family`. llavac embeds LLaMA-2\'s vocabulary only, so a model of another family (llama3, mistral, qwen2) needs its own: a Hugging Face `tokenizer.json` (`tokenizer: tokenizer { json: "…/tokenizer.json", huggingface: "…" }`, the only form for llama3 and qwen2) or a sentencepiece `tokenizer.model` (`model:`, llama2 and mistral). Tokenising its template with LLaMA-2\'s vocabulary would give a wrong image_start_idx and wrong HDF5 files.',
     trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer_family: llama3 }"] },
   },
   E0312: {
