@@ -498,7 +498,7 @@ export const CODES = {
   E0315: {
     title: "tokenizer and vocab_size disagree",
     explain:
-      "The embedding and the LM head have one row per tokenizer piece: the language model's vocab_size must equal the number of pieces of the tokenizer the spec names (or the embedded LLaMA-2 one, 32,000).",
+      "The embedding and the LM head have one row per tokenizer piece: the language model's vocab_size must equal the number of pieces of the tokenizer the spec names (or the embedded LLaMA-2 one, 32,000). A tokenizer.json may have fewer tokens than vocab_size (Qwen2 pads its 151,646 tokens to 152,064 embedding rows), never more.",
     trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { vocab_size: 1000 }"] },
   },
 

@@ -399,7 +399,8 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
         }
         d.imageStartIdx = idx;
       }
-      if (tok.vocabSize !== m.language.vocab_size) {
+      // A larger embedding than the tokenizer is fine (Qwen2 pads 151,646 tokens to 152,064 rows); ids past it are not.
+      if (tok.vocabSize > m.language.vocab_size || (tok.vocabSize !== m.language.vocab_size && !tk?.json)) {
         ctx.diags.error(
           "E0315",
           `the tokenizer has ${fmt(tok.vocabSize)} pieces but the language model's vocab_size is ${fmt(m.language.vocab_size)}`,

@@ -171,6 +171,13 @@ describe("check and build with tokenizer.json tokenizers and turns templates", (
     expect(r.result.phases[1]!.derived!.imageStartIdx).toBe(before);
   });
 
+  it("a tokenizer.json may have fewer tokens than vocab_size (Qwen2's padded embedding), never more (E0315)", async () => {
+    const none = (x: string) => x.replaceAll(/preprocess = hdf5_writer \{ output: "[^"]*" \}/g, "preprocess = none");
+    expect((await check(none(spec("qwen2", "qwen2", 3072, "chatml", "chatml")), { dirs: TINY_DIRS })).codes).toEqual([]);
+    const small = await check(none(spec("qwen2", "qwen2", 3000, "chatml", "chatml")), { dirs: TINY_DIRS });
+    expect(small.one("E0315").message).toMatch(/the tokenizer has 3,008 pieces but the language model's vocab_size is 3,000/);
+  });
+
   it("a template that starts with BOS and a tokenizer without one is E0823", async () => {
     const r = await check(spec("qwen2", "qwen2", 3008, "chatml"), { dirs: TINY_DIRS });
     expect(r.one("E0823").message).toMatch(
