@@ -49,6 +49,25 @@ export interface CodeInfo {
   trigger?: Trigger;
 }
 
+/** A tiny tokenizer.json (word level) for the triggers that need one: `<|im_start|>` and `<|im_end|>` are special. */
+const TINY_TOKENIZER_JSON = JSON.stringify({
+  version: "1.0",
+  added_tokens: ["<s>", "<|im_start|>", "<|im_end|>"].map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  })),
+  normalizer: null,
+  pre_tokenizer: { type: "Whitespace" },
+  post_processor: null,
+  decoder: null,
+  model: { type: "WordLevel", vocab: { "<s>": 0, "<|im_start|>": 1, "<|im_end|>": 2, "[UNK]": 3 }, unk_token: "[UNK]" },
+});
+
 export const CODES = {
   E0001: {
     title: "syntax error",
@@ -452,9 +471,10 @@ export const CODES = {
   },
   E0311: {
     title: "no tokenizer for the model's family",
-    message: "{what} is a {family}-family model, but the spec gives it no tokenizer `model`; llavac's embedded vocabulary is {embedded}'s",
+    message:
+      "{what} is a {family}-family model, but the spec gives it no tokenizer (`model` or `json`); llavac's embedded vocabulary is {embedded}'s",
     explain:
-      'A language model names its `tokenizer_family`. llavac embeds LLaMA-2\'s vocabulary only, so a model of another family (llama3, mistral, qwen2) needs its own sentencepiece `tokenizer.model`: `tokenizer: tokenizer { model: "…/tokenizer.model", huggingface: "…" }`. Tokenising its template with LLaMA-2\'s vocabulary would give a wrong image_start_idx and wrong HDF5 files.',
+      'A language model names its `tokenizer_family`. llavac embeds LLaMA-2\'s vocabulary only, so a model of another family (llama3, mistral, qwen2) needs its own: a Hugging Face `tokenizer.json` (`tokenizer: tokenizer { json: "…/tokenizer.json", huggingface: "…" }`, the only form for llama3 and qwen2) or a sentencepiece `tokenizer.model` (`model:`, llama2 and mistral). Tokenising its template with LLaMA-2\'s vocabulary would give a wrong image_start_idx and wrong HDF5 files.',
     trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer_family: llama3 }"] },
   },
   E0312: {
@@ -478,7 +498,7 @@ export const CODES = {
   E0315: {
     title: "tokenizer and vocab_size disagree",
     explain:
-      "The embedding and the LM head have one row per tokenizer piece: the language model's vocab_size must equal the number of pieces of the tokenizer the spec names (or the embedded LLaMA-2 one, 32,000).",
+      "The embedding and the LM head have one row per tokenizer piece: the language model's vocab_size must equal the number of pieces of the tokenizer the spec names (or the embedded LLaMA-2 one, 32,000). A tokenizer.json may have fewer tokens than vocab_size (Qwen2 pads its 151,646 tokens to 152,064 embedding rows), never more.",
     trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { vocab_size: 1000 }"] },
   },
 
@@ -965,6 +985,59 @@ export const CODES = {
     strict: true,
     explain: "`conversations` is an empty list (`no_turns`).",
     trigger: { data: true, files: { "jsonl/a.jsonl": '{"id": 1, "conversations": []}\n' } },
+  },
+  E0820: {
+    title: "two tokenizers given",
+    message: "the tokenizer gives both a sentencepiece `model` and a `json`: which one tokenises?",
+    explain: "A tokenizer is either a sentencepiece `tokenizer.model` (`model`) or a Hugging Face `tokenizer.json` (`json`), not both.",
+    trigger: {
+      edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { model: "./a.model", json: "./tokenizer.json" } }'],
+    },
+  },
+  E0821: {
+    title: "sentencepiece model for a byte-level family",
+    message: "{family}-family tokenizers are byte-level BPE, shipped as tokenizer.json, but the spec gives a sentencepiece `model`",
+    explain:
+      "Llama-3's and Qwen2's tokenizers are byte-level BPE: their Hugging Face folders ship tokenizer.json (Llama-3's `original/tokenizer.model` is a tiktoken file, not sentencepiece). Give it as `tokenizer { json: \"…/tokenizer.json\" }`.",
+    trigger: {
+      edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer_family: llama3, tokenizer: tokenizer { model: "./a.model" } }'],
+    },
+  },
+  E0822: {
+    title: "template's special token not in the tokenizer",
+    message: "{name} uses the special token{s} {tokens}, which the tokenizer {source} does not have",
+    explain:
+      "A `turns` template writes its special tokens as text and lists them in `special_tokens`; the tokenizer must have each as a special token (tokenizer.json's added_tokens, or sentencepiece's control pieces), or the header would be tokenised as ordinary text and the model trained on the wrong ids. The standard library's `llama3` needs a Llama-3 tokenizer, `chatml` a Qwen2 one.",
+    trigger: { edit: ["template  = vicuna_v1", "template  = llama3"], append: 'import { llama3 } from "std/templates"\n' },
+  },
+  E0823: {
+    title: "template needs a BOS the tokenizer lacks",
+    message: "{name} starts each sample with BOS, but the tokenizer {source} has no bos_token",
+    explain:
+      "The plain and chat layouts, and a `turns` template with `bos: true`, start each sample with the tokenizer's BOS. A tokenizer without one (Qwen2's) needs a `turns` template with `bos: false`, such as `chatml`.",
+    trigger: {
+      edit: [
+        "language  = tiny_llama",
+        'language  = tiny_llama { tokenizer_family: qwen2, vocab_size: 4, tokenizer: tokenizer { json: "./tok/tokenizer.json" } }',
+      ],
+      files: { "tok/tokenizer.json": TINY_TOKENIZER_JSON, "tok/tokenizer_config.json": '{"bos_token": null, "eos_token": "<|im_end|>"}' },
+    },
+  },
+  E0824: {
+    title: "the release's preprocessor cannot lay out the template",
+    message: "{detail}",
+    explain:
+      "A `turns` template (special-token headers, a supervised end-of-turn token) reaches the Cerebras HDF5 writers only where the release has a layout for it: 2.2.1's and 2.3.0's create_hdf5_dataset.py have none, and 2.10's data-preprocessing pipeline lays out Llama-3 only for phase 1 (`finetuning_llava_hook_prompt_completion` with its custom Llama-3 tokenizer). Write the HDF5 files with `llavac data hdf5` and set `preprocess = none`.",
+    trigger: {
+      edit: [
+        "language  = tiny_llama",
+        'language  = tiny_llama { tokenizer_family: qwen2, vocab_size: 4, tokenizer: tokenizer { json: "./tok/tokenizer.json", huggingface: "org/tok" } }',
+      ],
+      append: 'import { chatml } from "std/templates"\n',
+      set: ["tune.template=chatml"],
+      files: { "tok/tokenizer.json": TINY_TOKENIZER_JSON, "tok/tokenizer_config.json": '{"bos_token": "<s>", "eos_token": "<|im_end|>"}' },
+      build: true,
+    },
   },
 } as const satisfies Record<string, CodeInfo>;
 

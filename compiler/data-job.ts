@@ -3,6 +3,7 @@
 import path from "node:path";
 import type { Hdf5JobConfig } from "../runtime/data/hdf5-job.js";
 import { ftfyNormalization } from "../runtime/text/ftfy.js";
+import { tokenizerSourceOf } from "../runtime/text/tokenizer.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
 import { templateOf, type Derived } from "./derive.js";
 import { emitPreprocess } from "./emit/preprocess.js";
@@ -90,7 +91,7 @@ export function hdf5JobConfig(
     imageRoot: resolve(writer.images ?? ir.images),
     checkImages: opts.checkImages,
     template: templateOf(ir.template),
-    tokenizer: tk?.model ? { kind: "file", path: resolve(tk.model) } : { kind: "llama2" },
+    tokenizer: tokenizerSourceOf(tk, resolve),
     ...(tk?.pad_id !== undefined ? { padId: tk.pad_id } : { padId: d.tokenizer!.pad }),
     msl: d.msl,
     numPatches: d.numPatches,
@@ -101,7 +102,7 @@ export function hdf5JobConfig(
     ftfyNormalizer: writer.ftfy_normalizer,
     workers: opts.workers,
     force: opts.force,
-    params: { ...pre, llavac_tokenizer: tk?.model ?? "llama-2 (embedded)" },
+    params: { ...pre, llavac_tokenizer: tk?.json ?? tk?.model ?? "llama-2 (embedded)" },
     vocabSize: d.tokenizer!.vocabSize,
     eosId: d.tokenizer!.eos,
   };

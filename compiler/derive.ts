@@ -17,9 +17,9 @@ import {
   type ParamSpec,
 } from "../runtime/model/arch.js";
 import { imageStartIndex, type Template } from "../runtime/text/layout.js";
-import { EMBEDDED_FAMILY, loadTokenizer, type Tokenizer } from "../runtime/text/tokenizer.js";
+import { EMBEDDED_FAMILY, loadTokenizer, type Tokenizer, tokenizerSourceOf } from "../runtime/text/tokenizer.js";
 import type { CheckContext } from "./context.js";
-import { sound, type ModelIR, type PhaseIR, type PhaseUnit, type Quantity } from "./ir.js";
+import { BYTE_LEVEL_FAMILIES, sound, type ModelIR, type PhaseIR, type PhaseUnit, type Quantity } from "./ir.js";
 import { thousands } from "../runtime/util/format.js";
 
 export interface ScheduleDerived {
@@ -69,7 +69,60 @@ export function pair(v: number | [number, number]): [number, number] {
 }
 
 export function templateOf(t: PhaseIR["template"]): Template {
-  return { name: t.$name ?? "template", layout: t.layout, system: t.system, user: t.user, assistant: t.assistant };
+  const base: Template = { name: t.$name ?? "template", layout: t.layout, system: t.system, user: t.user, assistant: t.assistant };
+  if (t.layout !== "turns") return base;
+  return {
+    ...base,
+    turns: {
+      bos: t.bos,
+      systemHeader: t.system_header,
+      systemFooter: t.system_footer,
+      userHeader: t.user_header,
+      userFooter: t.user_footer,
+      assistantHeader: t.assistant_header,
+      assistantFooter: t.assistant_footer,
+      separator: t.separator,
+      trim: t.trim,
+    },
+  };
+}
+
+/** Whether the template can be laid out with this tokenizer: its special tokens are the tokenizer's, and a
+ *  template that starts with BOS has one. Laying out `<|eot_id|>` as plain text would train the wrong tokens. */
+function templateFits(ctx: CheckContext, unit: PhaseUnit, tok: Tokenizer): boolean {
+  const t = unit.ir.template;
+  const name = t.$name ? `template \`${t.$name}\`` : "the template";
+  let ok = true;
+  const specials = tok.specialTokens();
+  const missing = t.layout === "turns" ? t.special_tokens.filter((s) => !specials.has(s)) : [];
+  if (missing.length > 0) {
+    ok = false;
+    ctx.diags.error(
+      "E0822",
+      `${name} uses the special token${missing.length > 1 ? "s" : ""} ${missing.map((s) => `\`${s}\``).join(", ")}, which the tokenizer ${tok.source} does not have`,
+      ctx.spanOf(unit, "template"),
+      {
+        notes: ctx.noteAt(unit, "template.special_tokens", "the template's special tokens are listed here"),
+        help: "give the language model the tokenizer this template was written for (its tokenizer.json names these tokens in added_tokens)",
+      },
+    );
+  }
+  const needsBos = t.layout !== "turns" || t.bos;
+  if (needsBos && tok.bosId < 0) {
+    ok = false;
+    ctx.diags.error(
+      "E0823",
+      `${name} starts each sample with BOS, but the tokenizer ${tok.source} has no bos_token`,
+      ctx.spanOf(unit, "template"),
+      {
+        help:
+          t.layout === "turns"
+            ? "set `bos: false` on the template (Qwen2's ChatML has no BOS), or give a tokenizer with a bos_token"
+            : "use a `turns` template with `bos: false` (such as `chatml`), or a tokenizer whose tokenizer_config.json names a bos_token",
+      },
+    );
+  }
+  return ok;
 }
 
 export function projectorShape(m: ModelIR): Derived["projector"] {
@@ -275,39 +328,70 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
     let tok: Tokenizer | undefined;
     const tk = m.language.tokenizer,
       family = m.language.tokenizer_family;
-    if (!tk?.model && family !== EMBEDDED_FAMILY) {
+    const byteLevel = BYTE_LEVEL_FAMILIES.includes(family);
+    const which = tk?.json ?? tk?.model;
+    if (tk?.model !== undefined && tk.json !== undefined) {
+      ctx.diags.error(
+        "E0820",
+        "the tokenizer gives both a sentencepiece `model` and a `json`: which one tokenises?",
+        ctx.spanOf(unit, "model.language.tokenizer.json"),
+        {
+          notes: ctx.noteAt(unit, "model.language.tokenizer.model", "the sentencepiece model is given here"),
+          help: "keep one: `json` for a tokenizer.json, `model` for a sentencepiece tokenizer.model",
+        },
+      );
+    } else if (tk?.model !== undefined && byteLevel) {
+      ctx.diags.error(
+        "E0821",
+        `${family}-family tokenizers are byte-level BPE, shipped as tokenizer.json, but the spec gives a sentencepiece \`model\``,
+        ctx.spanOf(unit, "model.language.tokenizer.model"),
+        {
+          notes: ctx.noteAt(unit, "model.language.tokenizer_family", "the family is declared here"),
+          help: `give the model's tokenizer.json: \`tokenizer: tokenizer { json: "…/tokenizer.json", huggingface: "…" }\``,
+        },
+      );
+    } else if (which === undefined && family !== EMBEDDED_FAMILY) {
       // The embedded vocabulary is LLaMA-2's: tokenising another family's prompts with it gives a wrong
       // image_start_idx and wrong HDF5 files, so there is no tokenizer to derive with.
       ctx.diags.error(
         "E0311",
-        `${m.language.$name ? `\`${m.language.$name}\`` : "the language model"} is a ${family}-family model, but the spec gives it no tokenizer \`model\`; llavac's embedded vocabulary is ${EMBEDDED_FAMILY}'s`,
+        `${m.language.$name ? `\`${m.language.$name}\`` : "the language model"} is a ${family}-family model, but the spec gives it no tokenizer (\`model\` or \`json\`); llavac's embedded vocabulary is ${EMBEDDED_FAMILY}'s`,
         ctx.spanOf(unit, "model.language.tokenizer_family"),
         {
           notes: [
             ...ctx.noteAt(unit, "model.language.tokenizer_family", `the family is declared here`),
             { message: "image_start_idx and the HDF5 files are derived by tokenising the template with the model's vocabulary" },
           ],
-          help: `give the model's own: \`tokenizer: tokenizer { model: "…/tokenizer.model", huggingface: "<its Hugging Face name>" }\``,
+          help: byteLevel
+            ? `give the model's own: \`tokenizer: tokenizer { json: "…/tokenizer.json", huggingface: "<its Hugging Face name>" }\``
+            : `give the model's own: \`tokenizer: tokenizer { model: "…/tokenizer.model", huggingface: "<its Hugging Face name>" }\` (or its tokenizer.json as \`json\`)`,
         },
       );
     } else
       try {
-        tok = await loadTokenizer(tk?.model ? { kind: "file", path: ctx.resolvePath(tk.model) } : { kind: "llama2" }, tk?.pad_id);
+        tok = await loadTokenizer(
+          tokenizerSourceOf(tk, (p) => ctx.resolvePath(p)),
+          tk?.pad_id,
+        );
       } catch (err) {
         ctx.diags.error(
           "E0308",
-          { which: tk?.model ? ` ${tk.model}` : "", reason: (err as Error).message },
-          ctx.spanOf(unit, "model.language.tokenizer.model"),
+          { which: which !== undefined ? ` ${which}` : "", reason: (err as Error).message },
+          ctx.spanOf(unit, tk?.json !== undefined ? "model.language.tokenizer.json" : "model.language.tokenizer.model"),
           {
-            help: `give a sentencepiece BPE tokenizer.model${family === EMBEDDED_FAMILY ? ", or leave `model` unset to use the embedded LLaMA-2 vocabulary" : ""}`,
+            help:
+              tk?.json !== undefined
+                ? "give a Hugging Face tokenizer.json (with its tokenizer_config.json beside it)"
+                : `give a sentencepiece BPE tokenizer.model${family === EMBEDDED_FAMILY ? ", or leave `model` unset to use the embedded LLaMA-2 vocabulary" : ""}`,
           },
         );
       }
     if (tok) {
       d.tokenizer = { bos: tok.bosId, eos: tok.eosId, pad: tok.padId, vocabSize: tok.vocabSize, source: tok.source };
-      if (d.numPatches !== undefined && sound(unit, "template")) {
+      const templateOk = sound(unit, "template") && templateFits(ctx, unit, tok);
+      if (d.numPatches !== undefined && templateOk) {
         const t = templateOf(ir.template);
-        const key = `${tok.source}\0${t.layout}\0${t.system}\0${t.user}\0${t.assistant}\0${d.numPatches}`;
+        const key = `${tok.source}\0${JSON.stringify(t)}\0${d.numPatches}`;
         let idx = startCache.get(key);
         if (idx === undefined) {
           idx = imageStartIndex(tok, t, d.numPatches);
@@ -315,7 +399,8 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
         }
         d.imageStartIdx = idx;
       }
-      if (tok.vocabSize !== m.language.vocab_size) {
+      // A larger embedding than the tokenizer is fine (Qwen2 pads 151,646 tokens to 152,064 rows); ids past it are not.
+      if (tok.vocabSize > m.language.vocab_size || (tok.vocabSize !== m.language.vocab_size && !tk?.json)) {
         ctx.diags.error(
           "E0315",
           `the tokenizer has ${fmt(tok.vocabSize)} pieces but the language model's vocab_size is ${fmt(m.language.vocab_size)}`,

@@ -72,12 +72,17 @@ export interface TokenizerIR {
   $schema: "tokenizer";
   $name?: string;
   model?: string;
+  json?: string;
   huggingface?: string;
   pad_id?: number;
 }
 
 /** std/language's `tokenizer_family`; the embedded vocabulary serves EMBEDDED_FAMILY. */
 export type TokenizerFamily = "llama2" | "llama3" | "mistral" | "qwen2";
+
+/** The families whose tokenizer is byte-level BPE, shipped as tokenizer.json only (Llama-3's tokenizer.model
+ *  is a tiktoken file, not sentencepiece); the others are sentencepiece (`model`, or its converted `json`). */
+export const BYTE_LEVEL_FAMILIES: readonly TokenizerFamily[] = ["llama3", "qwen2"];
 
 /** The language model: the architecture fields of the runtime's TextArch, plus training and source settings. */
 export interface LlamaIR extends TextArch {
@@ -117,11 +122,21 @@ export interface ModelIR {
 
 export interface TemplateIR {
   $name?: string;
-  layout: "plain" | "chat";
+  layout: "plain" | "chat" | "turns";
   system: string;
   user: string;
   assistant: string;
   cerebras_style?: string;
+  bos: boolean;
+  system_header: string;
+  system_footer: string;
+  user_header: string;
+  user_footer: string;
+  assistant_header: string;
+  assistant_footer: string;
+  separator: string;
+  trim: boolean;
+  special_tokens: string[];
 }
 
 export interface DatasetIR {

@@ -152,6 +152,7 @@ describe("where the writer cleans text", () => {
     unkId: 0,
     vocabSize: 10,
     source: "recording",
+    specialTokens: () => new Map(),
   };
   const chat: Template = { name: "chat", layout: "chat", system: "Sys \u201cquoted\u201d", user: "U:", assistant: "A:" };
   const turns: Turn[] = [

@@ -143,7 +143,7 @@ describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
     const e = r.one("E0311");
     expect(e.message).toMatch(/llama3-family model/);
     expect(e.message).toMatch(/embedded vocabulary is llama2's/);
-    expect(e.help.join("\n")).toMatch(/tokenizer: tokenizer \{ model: "…\/tokenizer\.model", huggingface:/);
+    expect(e.help.join("\n")).toMatch(/tokenizer: tokenizer \{ json: "…\/tokenizer\.json", huggingface:/); // byte-level BPE
     expect(pos(e)).toEqual(locate(source, "llama3"));
     expect(r.result.phases.every((p) => p.derived === undefined)).toBe(true);
   });

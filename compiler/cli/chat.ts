@@ -161,10 +161,10 @@ export function registerChatCommand(program: Command, io: Io): void {
     }
     const model = new LlavaModel(mc, store);
 
-    const { loadTokenizer } = await import("../../runtime/text/tokenizer.js");
+    const { loadTokenizer, tokenizerSourceOf } = await import("../../runtime/text/tokenizer.js");
     const tk = phase.unit.ir.model.language.tokenizer;
     const tok = await loadTokenizer(
-      tk?.model ? { kind: "file", path: path.resolve(result.ctx.cwd, tk.model) } : { kind: "llama2" },
+      tokenizerSourceOf(tk, (p) => path.resolve(result.ctx.cwd, p)),
       tk?.pad_id ?? phase.derived.tokenizer?.pad,
     );
     process.stderr.write(`chat: phase ${name} (${template.name} template) from ${rel(weights)} on ${backend}\n`);

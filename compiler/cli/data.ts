@@ -265,7 +265,7 @@ export function registerDataCommands(program: Command, io: Io): void {
           "../../runtime/data/inspect.js"
         );
         const { h5FilesOf, LoaderError } = await import("../../runtime/data/loader-core.js");
-        const { loadTokenizer } = await import("../../runtime/text/tokenizer.js");
+        const { loadTokenizer, tokenizerSourceOfFile } = await import("../../runtime/text/tokenizer.js");
         await h5Ready();
         if (!existsSync(target)) throw new DataUsageError(`not found: ${target}`);
         const index = Number(o.sample);
@@ -276,7 +276,7 @@ export function registerDataCommands(program: Command, io: Io): void {
         const params = readDataParams(existsSync(target) && target.endsWith(".h5") ? path.dirname(target) : target);
         const tokSource =
           params?.llavac_tokenizer && params.llavac_tokenizer !== "llama-2 (embedded)"
-            ? { kind: "file" as const, path: params.llavac_tokenizer as string }
+            ? tokenizerSourceOfFile(params.llavac_tokenizer as string)
             : { kind: "llama2" as const };
         const tok = await loadTokenizer(tokSource, params?.processing?.pad_id ?? undefined);
         const imageStart = params?.image_patch_info?.image_patch_start_idx ?? undefined;

@@ -116,7 +116,9 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
     put("img_data_dir", ev?.images ?? ir.images, ev?.images !== undefined ? "eval.images" : "images");
     if (target.release === "2.2.1") {
       // Present in the 2.2.1 configs though no 2.2.1 code reads them; removed in 2.3.0.
-      put("bos_token_id", d.tokenizer?.bos, "model.language.tokenizer", "the tokenizer's BOS id");
+      // (absent for a tokenizer without BOS, Qwen2's: the key is optional and unread)
+      const bos = d.tokenizer && d.tokenizer.bos >= 0 ? d.tokenizer.bos : undefined;
+      put("bos_token_id", bos, "model.language.tokenizer", "the tokenizer's BOS id");
       put("pad_token_id", d.tokenizer?.pad, "model.language.tokenizer", "the tokenizer's pad id");
       put("fp16_type", fp16, "precision");
     }

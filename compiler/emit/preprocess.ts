@@ -57,6 +57,13 @@ export function emitPreprocess(
       message: "the HDF5 writer needs an output folder",
       help: 'set `preprocess = hdf5_writer { output: "./h5/phase1", ... }`, or `preprocess = none` if the HDF5 files are made elsewhere',
     });
+  if (ir.template.layout === "turns")
+    problems.push({
+      code: "E0824",
+      irPath: "template",
+      message: `template ${ir.template.$name ?? ""} lays out turns with special tokens, and create_hdf5_dataset.py (2.2.1, 2.3.0) has no such layout`,
+      help: "write the HDF5 files with `llavac data hdf5` and set `preprocess = none`",
+    });
   if (chat && !ir.template.cerebras_style) {
     problems.push({
       code: "E0505",
@@ -150,6 +157,17 @@ export function emitDataPreprocess(
   p: HdfWriterIR,
 ): { doc: YValue; origins: KeyOrigins; problems: PreprocessProblem[] } {
   const base = emitPreprocess(ir, d, p);
+  const problems = base.problems.filter((x) => x.code !== "E0824");
+  // 2.10 lays out Llama-3 only in phase 1, through its custom Llama-3 tokenizer (llava_phase_1_llama3.yaml).
+  const family = ir.model.language.tokenizer_family;
+  const llama3 = family === "llama3" && ir.template.layout === "plain";
+  if (ir.template.layout === "turns")
+    problems.push({
+      code: "E0824",
+      irPath: "template",
+      message: `template ${ir.template.$name ?? ""} lays out turns with special tokens, and release 2.10's data-preprocessing hooks have no such layout (its Llama-3 support is phase 1: the plain template with CustomLlama3Tokenizer)`,
+      help: "write the HDF5 files with `llavac data hdf5` and set `preprocess = none`",
+    });
   const origins: KeyOrigins = new Map();
   const b = base.doc as Record<string, Record<string, YValue>>;
   const from = (to: string, key: string) => {
@@ -181,10 +199,20 @@ export function emitDataPreprocess(
   };
   if (chat && ir.template.cerebras_style) hookKwargs.system_prompt_style = ir.template.cerebras_style;
   hookKwargs.phase = chat ? 2 : 1;
+  const hf = ir.model.language.tokenizer?.huggingface;
   const processing: Record<string, YValue> = {
-    ...(ir.model.language.tokenizer?.huggingface !== undefined ? { huggingface_tokenizer: ir.model.language.tokenizer.huggingface } : {}),
+    ...(hf === undefined
+      ? {}
+      : llama3
+        ? {
+            custom_tokenizer:
+              "cerebras.modelzoo.data_preparation.data_preprocessing.custom_tokenizer_example.CustomLlama3Tokenizer:CustomLlama3Tokenizer",
+            tokenizer_params: { pretrained_model_name_or_path: hf },
+          }
+        : { huggingface_tokenizer: hf }),
     max_seq_length: d.msl,
     write_in_batch: p.write_in_batch,
+    ...(llama3 ? { write_remainder: p.write_remainder } : {}),
     resume_from_checkpoint: p.resume_from_checkpoint,
     read_hook: `cerebras.modelzoo.data_preparation.data_preprocessing.hooks:${chat ? "finetuning_llava_hook" : "finetuning_llava_hook_prompt_completion"}`,
     read_hook_kwargs: hookKwargs,
@@ -195,6 +223,11 @@ export function emitDataPreprocess(
     wikitext_detokenize: p.wikitext_detokenize,
     UNSAFE_skip_jsonl_decoding_errors: false,
   };
+  if (llama3) {
+    for (const k of ["processing.custom_tokenizer", "processing.tokenizer_params.pretrained_model_name_or_path"])
+      origins.set(k, { ir: "model.language.tokenizer.huggingface", derived: "a llama3-family tokenizer: 2.10's CustomLlama3Tokenizer" });
+    from("processing.write_remainder", "processing.write_remainder");
+  }
   for (const [k, key] of [
     ["huggingface_tokenizer", "processing.huggingface_tokenizer"],
     ["max_seq_length", "processing.max_seq_length"],
@@ -205,7 +238,7 @@ export function emitDataPreprocess(
     ["ftfy_normalizer", "dataset.ftfy_normalizer"],
     ["wikitext_detokenize", "dataset.wikitext_detokenize"],
   ] as const)
-    from(`processing.${k}`, key);
+    if (!(llama3 && k === "huggingface_tokenizer")) from(`processing.${k}`, key);
   origins.set("processing.read_hook", {
     ir: "template.layout",
     derived: "chat → finetuning_llava_hook, plain → its prompt–completion variant",
@@ -213,5 +246,9 @@ export function emitDataPreprocess(
   from("processing.read_hook_kwargs.system_prompt_style", "dataset.system_prompt_style");
   const dataset: Record<string, YValue> = { num_patches: d.numPatches, is_multimodal: true, max_num_img: 1 };
   from("dataset.num_patches", "dataset.num_patches");
-  return { doc: { setup, processing, dataset }, origins, problems: base.problems };
+  if (llama3) {
+    dataset.sep_token = "";
+    origins.set("dataset.sep_token", { ir: "template", derived: "llava_phase_1_llama3.yaml: no separator" });
+  }
+  return { doc: { setup, processing, dataset }, origins, problems };
 }

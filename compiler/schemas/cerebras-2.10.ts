@@ -100,29 +100,50 @@ export const DataPreprocess = z.strictObject({
     processes: int.positive(),
     mode: z.literal("finetuning"),
   }),
-  processing: z.strictObject({
-    huggingface_tokenizer: z.string(),
-    max_seq_length: int.positive(),
-    write_in_batch: z.boolean().optional(),
-    resume_from_checkpoint: z.boolean().optional(),
-    read_hook: z.enum([
-      "cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook",
-      "cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook_prompt_completion",
-    ]),
-    read_hook_kwargs: z.strictObject({
-      multi_turn_key: z.string(),
-      image_key: z.string(),
-      image_token: z.string(),
-      multi_turn_content_key: z.string(),
-      system_prompt_style: z.string().optional(),
-      phase: z.union([z.literal(1), z.literal(2)]),
+  processing: z
+    .strictObject({
+      // Either a Hugging Face tokenizer by name, or the pipeline's custom Llama-3 tokenizer class with its parameters
+      // (llava_phase_1_llama3.yaml): the two are alternatives, one of them required.
+      huggingface_tokenizer: z.string().optional(),
+      custom_tokenizer: z
+        .literal(
+          "cerebras.modelzoo.data_preparation.data_preprocessing.custom_tokenizer_example.CustomLlama3Tokenizer:CustomLlama3Tokenizer",
+        )
+        .optional(),
+      tokenizer_params: z.strictObject({ pretrained_model_name_or_path: z.string(), token: z.string().optional() }).optional(),
+      max_seq_length: int.positive(),
+      write_in_batch: z.boolean().optional(),
+      write_remainder: z.boolean().optional(),
+      resume_from_checkpoint: z.boolean().optional(),
+      read_hook: z.enum([
+        "cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook",
+        "cerebras.modelzoo.data_preparation.data_preprocessing.hooks:finetuning_llava_hook_prompt_completion",
+      ]),
+      read_hook_kwargs: z.strictObject({
+        multi_turn_key: z.string(),
+        image_key: z.string(),
+        image_token: z.string(),
+        multi_turn_content_key: z.string(),
+        system_prompt_style: z.string().optional(),
+        phase: z.union([z.literal(1), z.literal(2)]),
+      }),
+      shuffle_seed: int.optional(),
+      shuffle: z.boolean().optional(),
+      use_ftfy: z.boolean().optional(),
+      ftfy_normalizer: z.string().optional(),
+      wikitext_detokenize: z.boolean().optional(),
+      UNSAFE_skip_jsonl_decoding_errors: z.boolean().optional(),
+    })
+    .refine((p) => (p.huggingface_tokenizer === undefined) !== (p.custom_tokenizer === undefined), {
+      message: "exactly one of huggingface_tokenizer and custom_tokenizer",
+    })
+    .refine((p) => (p.custom_tokenizer === undefined) === (p.tokenizer_params === undefined), {
+      message: "custom_tokenizer takes tokenizer_params, and only it",
     }),
-    shuffle_seed: int.optional(),
-    shuffle: z.boolean().optional(),
-    use_ftfy: z.boolean().optional(),
-    ftfy_normalizer: z.string().optional(),
-    wikitext_detokenize: z.boolean().optional(),
-    UNSAFE_skip_jsonl_decoding_errors: z.boolean().optional(),
+  dataset: z.strictObject({
+    num_patches: int.positive(),
+    is_multimodal: z.literal(true),
+    max_num_img: int.positive(),
+    sep_token: z.string().optional(),
   }),
-  dataset: z.strictObject({ num_patches: int.positive(), is_multimodal: z.literal(true), max_num_img: int.positive() }),
 });

@@ -32,6 +32,8 @@ export interface SampleView {
 }
 
 function pieceText(tok: Tokenizer, id: number): string {
+  const shown = tok.displayPiece?.(id);
+  if (shown !== undefined) return shown;
   const p = tok.idToPiece(id);
   const byte = /^<0x([0-9A-F]{2})>$/.exec(p);
   if (byte) {

@@ -7,10 +7,30 @@
 //
 //  plain (phase 1): <s> [slots] caption </s>                         the human turn is dropped
 //  chat  (phase 2): <s> SYSTEM USER: ▁ [slots] prompt ASSISTANT: answer </s> USER: ... </s>
+//  turns          : [<s>] sys_h SYSTEM sys_f sep  user_h [slots] prompt user_f sep  asst_h answer asst_f sep ...
+//                   (Llama-3, ChatML, Mistral [INST]: headers and footers hold special tokens; the answer and the
+//                   assistant footer, its end-of-turn token, carry loss; text between special tokens is
+//                   tokenised as one string, as Hugging Face tokenises a rendered chat template)
 import { type FtfyNormalization, fixText } from "./ftfy.js";
 import type { Tokenizer } from "./tokenizer.js";
 
-export type TemplateLayout = "plain" | "chat";
+export type TemplateLayout = "plain" | "chat" | "turns";
+
+/** The parts of a `turns` template: per role a header and a footer (text in which the tokenizer's special tokens
+ *  are written as their text), a separator after every footer, whether BOS starts the sample. */
+export interface TurnParts {
+  bos: boolean;
+  systemHeader: string;
+  systemFooter: string;
+  userHeader: string;
+  userFooter: string;
+  assistantHeader: string;
+  /** The assistant's end of turn (`<|eot_id|>`, `<|im_end|>`, `</s>`): it carries loss. */
+  assistantFooter: string;
+  separator: string;
+  /** Strip each prompt and answer (Llama-3's template trims message contents). */
+  trim: boolean;
+}
 
 export interface Template {
   name: string;
@@ -20,6 +40,8 @@ export interface Template {
   /** Role prefixes (chat only), e.g. "USER:" and "ASSISTANT:". */
   user: string;
   assistant: string;
+  /** The `turns` layout's parts (absent for plain and chat). */
+  turns?: TurnParts;
 }
 
 export interface Turn {
@@ -99,7 +121,64 @@ function tokenStream(
   };
   let imageStart = -1;
 
-  if (template.layout === "plain") {
+  if (template.layout === "turns") {
+    const t = template.turns!;
+    const pieces: Piece[] = [];
+    const text = (s: string, target = false) => {
+      if (s !== "") pieces.push({ text: s, target });
+    };
+    const body = (s: string) => {
+      const c = clean(s);
+      return t.trim ? c.trim() : c;
+    };
+    if (template.system !== "") {
+      text(t.systemHeader);
+      text(template.system);
+      text(t.systemFooter);
+      text(t.separator);
+    }
+    for (let i = 0; i < turns.length; i += 2) {
+      const prompt = hasImage ? turns[i]!.value.replaceAll(imageToken, "") : turns[i]!.value;
+      text(t.userHeader);
+      // (no slots, no break: a layout without an image tokenises the header and the prompt as one string)
+      if (i === 0 && numPatches > 0) pieces.push("slots");
+      text(body(prompt));
+      text(t.userFooter);
+      text(t.separator);
+      text(t.assistantHeader);
+      if (i + 1 === turns.length) break;
+      text(body(turns[i + 1]!.value), true);
+      text(t.assistantFooter, true);
+      text(t.separator);
+    }
+    // Role at position j is about predicting tokens[j + 1]: a target token makes its predecessor supervised.
+    const targets: boolean[] = [];
+    if (t.bos) {
+      tokens.push(tok.bosId);
+      targets.push(false);
+    }
+    encodePieces(
+      tok,
+      pieces,
+      (ids, target) => {
+        for (let k = 0; k < ids.length; k++) {
+          tokens.push(ids[k]!);
+          targets.push(target[k]!);
+        }
+      },
+      () => {
+        imageStart = tokens.length;
+        for (let k = 0; k < numPatches; k++) {
+          tokens.push(tok.padId);
+          targets.push(false);
+        }
+      },
+    );
+    for (let j = 0; j < tokens.length; j++) {
+      const slot = j >= imageStart && j < imageStart + numPatches && imageStart >= 0;
+      roles.push(targets[j + 1] ? SUPERVISED : slot ? SLOT : TEXT);
+    }
+  } else if (template.layout === "plain") {
     push([tok.bosId], TEXT);
     imageStart = tokens.length;
     slots();
@@ -133,6 +212,65 @@ function tokenStream(
     }
   }
   return { tokens, roles, imageStart };
+}
+
+type Piece = { text: string; target: boolean } | "slots";
+
+/** Splits text on the tokenizer's special tokens (written as their text), longest first, as Hugging Face does. */
+function splitSpecial(tok: Tokenizer, s: string): (string | number)[] {
+  const specials = tok.specialTokens();
+  if (specials.size === 0) return [s];
+  let re = specialRegex.get(specials);
+  if (!re) {
+    const names = [...specials.keys()].sort((a, b) => b.length - a.length).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    specialRegex.set(specials, (re = new RegExp(`(${names.join("|")})`, "u")));
+  }
+  return s.split(re).flatMap((x, i): (string | number)[] => (i % 2 === 1 ? [specials.get(x)!] : x === "" ? [] : [x]));
+}
+const specialRegex = new WeakMap<ReadonlyMap<string, number>, RegExp>();
+
+/**
+ * Tokenises pieces as one rendered string would be: the text between special tokens (and the image slots) is
+ * encoded as a whole, and each token belongs to the piece that completes it (a token merged across a boundary
+ * goes to the later piece), found by encoding the run's prefixes.
+ */
+function encodePieces(
+  tok: Tokenizer,
+  pieces: readonly Piece[],
+  emit: (ids: readonly number[], target: readonly boolean[]) => void,
+  slots: () => void,
+): void {
+  let run: { text: string; target: boolean }[] = [];
+  const flush = () => {
+    if (run.length === 0) return;
+    let ids: number[] = [];
+    let target: boolean[] = [];
+    let prefix = "";
+    for (const p of run) {
+      prefix += p.text;
+      const next = tok.encode(prefix);
+      let c = 0;
+      while (c < ids.length && c < next.length && ids[c] === next[c]) c++;
+      target = [...target.slice(0, c), ...new Array<boolean>(next.length - c).fill(p.target)];
+      ids = next;
+    }
+    emit(ids, target);
+    run = [];
+  };
+  for (const p of pieces) {
+    if (p === "slots") {
+      flush();
+      slots();
+      continue;
+    }
+    for (const part of splitSpecial(tok, p.text)) {
+      if (typeof part === "number") {
+        flush();
+        emit([part], [p.target]);
+      } else run.push({ text: part, target: p.target });
+    }
+  }
+  flush();
 }
 
 /**

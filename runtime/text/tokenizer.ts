@@ -1,5 +1,6 @@
 // One tokenizer interface for the compiler (image_start_idx) and the HDF5 writer: the embedded LLaMA-2
-// vocabulary by default, or a user's sentencepiece `tokenizer.model`.
+// vocabulary by default, a user's sentencepiece `tokenizer.model`, or a Hugging Face `tokenizer.json`
+// (hf-tokenizer.ts, imported only when a spec names one).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { loadLlamaModelSpec } from "./llama-vocab.js";
@@ -20,9 +21,25 @@ export interface Tokenizer {
   readonly vocabSize: number;
   /** Where the vocabulary came from, for messages and manifests. */
   readonly source: string;
+  /** Special tokens written as text (`<|eot_id|>`, `</s>`) and their ids: what a template's text may name. */
+  specialTokens(): ReadonlyMap<string, number>;
+  /** A piece as text for `data inspect` where idToPiece is not readable (byte-level BPE's Ġ and Ċ). */
+  displayPiece?(id: number): string | undefined;
 }
 
-export type TokenizerSource = { kind: "llama2" } | { kind: "file"; path: string };
+export type TokenizerSource = { kind: "llama2" } | { kind: "file"; path: string } | { kind: "json"; path: string };
+
+/** The spec's `tokenizer { model | json }` as a source (the one home of this choice); the embedded vocabulary without either. */
+export function tokenizerSourceOf(tk: { model?: string; json?: string } | undefined, resolve: (p: string) => string): TokenizerSource {
+  if (tk?.json !== undefined) return { kind: "json", path: resolve(tk.json) };
+  if (tk?.model !== undefined) return { kind: "file", path: resolve(tk.model) };
+  return { kind: "llama2" };
+}
+
+/** A tokenizer file recorded by path (an HDF5 file's `llavac_tokenizer`): tokenizer.json by its extension. */
+export function tokenizerSourceOfFile(file: string): TokenizerSource {
+  return file.endsWith(".json") ? { kind: "json", path: file } : { kind: "file", path: file };
+}
 
 /** The tokenizer family (std/language's `tokenizer_family`) whose vocabulary `{ kind: "llama2" }` embeds. */
 export const EMBEDDED_FAMILY = "llama2";
@@ -73,6 +90,12 @@ class SpTokenizer implements Tokenizer {
   get vocabSize(): number {
     return this.sp.vocabSize;
   }
+  private specials?: Map<string, number>;
+  specialTokens(): ReadonlyMap<string, number> {
+    // sentencepiece's control pieces (<s>, </s>) are what HF's LlamaTokenizer treats as special text
+    this.specials ??= new Map([this.sp.bosId, this.sp.eosId].filter((i) => i >= 0).map((i) => [this.sp.idToPiece(i), i]));
+    return this.specials;
+  }
 }
 
 /** A tokenizer over a model held in memory (tests, and vocabularies built on the fly). */
@@ -111,15 +134,17 @@ export async function folderPadRule(modelFile: string): Promise<PadRule> {
 const cache = new Map<string, Promise<Tokenizer>>();
 
 export function loadTokenizer(source: TokenizerSource, padId?: number): Promise<Tokenizer> {
-  const key = (source.kind === "llama2" ? "llama2" : "file:" + source.path) + "|" + (padId ?? "");
+  const key = (source.kind === "llama2" ? "llama2" : `${source.kind}:${source.path}`) + "|" + (padId ?? "");
   let t = cache.get(key);
   if (!t) {
     t =
-      source.kind === "llama2"
-        ? loadLlamaModelSpec().then((spec) => new SpTokenizer(new SentencePieceBPE(spec), "llama-2 (embedded)", padId, { kind: "unk" }))
-        : Promise.all([readFile(source.path), folderPadRule(source.path)]).then(
-            ([buf, rule]) => new SpTokenizer(new SentencePieceBPE(parseModelProto(new Uint8Array(buf))), source.path, padId, rule),
-          );
+      source.kind === "json"
+        ? import("./hf-tokenizer.js").then((m) => m.loadJsonTokenizer(source.path, padId))
+        : source.kind === "llama2"
+          ? loadLlamaModelSpec().then((spec) => new SpTokenizer(new SentencePieceBPE(spec), "llama-2 (embedded)", padId, { kind: "unk" }))
+          : Promise.all([readFile(source.path), folderPadRule(source.path)]).then(
+              ([buf, rule]) => new SpTokenizer(new SentencePieceBPE(parseModelProto(new Uint8Array(buf))), source.path, padId, rule),
+            );
     cache.set(key, t);
     t.catch(() => cache.delete(key));
   }
