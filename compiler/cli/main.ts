@@ -257,20 +257,22 @@ export async function main(argv: string[]): Promise<number> {
         .description("compile a spec into Cerebras params.yaml, preprocess.yaml and a TensorFlow.js train.ts per phase, plus manifest.json")
         .argument("<spec>", "the .llava file")
         .requiredOption("-o, --out <dir>", "output folder")
-        .option("--target <target>", "also write the job scripts for a target: cerebras")
+        .option("--target <target>", "cerebras: also write the job scripts; llava-repo: write the LLaVA repository's GPU launch instead")
         .option("--format <format>", "human, json or sarif", "human")
         .option("--no-color", "no ANSI colours"),
     ),
   ).action(async (spec: string, o: { out: string; target?: string; format: string; color?: boolean; set: string[] } & LevelOptions) => {
-    if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
+    if (o.target !== undefined && o.target !== "cerebras" && o.target !== "llava-repo")
+      throw new UsageError(`unknown target "${o.target}" (cerebras or llava-repo)`);
     checkFormat(o.format);
     await refuseOutputFolder(o.out);
-    const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out });
+    const llavaRepo = o.target === "llava-repo";
+    const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out, ...(llavaRepo ? { llavaRepo } : {}) });
     let files: OutputFile[] = [];
     // compile() has emitted and validated everything (as `check` does); build only writes it.
     if (result.diags.errorCount === 0) {
       const { filesToWrite, writeAtomically } = await import("../build.js");
-      files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras" });
+      files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras", llavaRepo });
       try {
         writeAtomically(o.out, files);
       } catch (err) {
