@@ -138,7 +138,7 @@ export function planLlavaRepo(
     }
     // The model.
     const m = ir.model;
-    let base: string | undefined = m.language?.huggingface;
+    const base: string | undefined = m.language?.huggingface;
     if (sound(unit, "model.language") && base === undefined)
       ctx.diags.error("E1008", { part: "language model", flag: "--model_name_or_path" }, at("model.language"), {
         help: 'set the language model\'s `huggingface: "owner/name"` (or a local folder)',
