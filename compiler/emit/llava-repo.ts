@@ -102,7 +102,7 @@ function phaseScript(p: RepoPhasePlan, plan: RepoPlan, spec: string): string {
   const lines = HEADER(
     `Phase ${p.phase} with the LLaVA repository (llava/train/train_mem.py), ${how}.
 usage: bash train.sh [extra train.py arguments...]
-Runs in the repository checkout (LLAVA_REPO, default ${g.repo}): relative paths are relative to it.
+The repository checkout is LLAVA_REPO (default ${g.repo}); relative paths are relative to where the job runs.
 LLAVAC_PRINT_ARGS=1 prints the train.py arguments, one per line, and runs nothing.
 An interrupted run resumes: train.py continues from the newest checkpoint-* of its output_dir.`,
     spec,
@@ -115,10 +115,10 @@ An interrupted run resumes: train.py continues from the newest checkpoint-* of i
   for (const f of p.flags) lines.push(`  ${f.flag} ${word(f.value)}`);
   lines.push(")");
   lines.push('if [[ -n "${LLAVAC_PRINT_ARGS:-}" ]]; then printf \'%s\\n\' "${args[@]}"; exit 0; fi');
-  lines.push('cd "$repo"');
   lines.push(
-    '[[ -f llava/train/train_mem.py ]] || { echo "train.sh: $repo is not a LLaVA checkout (no llava/train/train_mem.py); set LLAVA_REPO" >&2; exit 1; }',
+    '[[ -f "$repo/llava/train/train_mem.py" ]] || { echo "train.sh: $repo is not a LLaVA checkout (no llava/train/train_mem.py); set LLAVA_REPO" >&2; exit 1; }',
   );
+  lines.push('export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"');
   if (p.dataSources) {
     lines.push(`data="$out/"${shq(`${p.phase}/data.json`)}`);
     lines.push("# One LLaVA JSON, as the repository reads it, from the phase's datasets (made once).");
@@ -133,8 +133,8 @@ An interrupted run resumes: train.py continues from the newest checkpoint-* of i
       ? `torchrun --nnodes ${g.nodes} --nproc_per_node ${g.per_node} --node_rank "$node_rank" --master_addr ${shq(g.master ?? "")} --master_port ${g.master_port}`
       : `deepspeed --hostfile ${shq(g.hostfile ?? "")} --num_nodes ${g.nodes} --num_gpus ${g.per_node}${g.master !== undefined ? ` --master_addr ${shq(g.master)}` : ""} --master_port ${g.master_port}`;
   if (multi && g.launcher === "torchrun")
-    lines.push(`node_rank="\${NODE_RANK:?train.sh: set NODE_RANK to this node's rank, 0 to ${g.nodes - 1}}"`);
-  lines.push(`exec ${launch} llava/train/train_mem.py "\${args[@]}" "$@"`);
+    lines.push(`node_rank="\${NODE_RANK:?train.sh: set NODE_RANK to the rank of this node, 0 to ${g.nodes - 1}}"`);
+  lines.push(`exec ${launch} "$repo/llava/train/train_mem.py" "\${args[@]}" "$@"`);
   return `${lines.join("\n")}\n`;
 }
 
