@@ -133,7 +133,8 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   if (program.gpus || opts.llavaRepo) {
     const { planLlavaRepo } = await import("./checks/llava-repo.js");
     const gpus = program.gpus ?? lowerer.defaultGpus();
-    const units = orderedPhases(phases).map((p) => ({ unit: p.unit, derived: p.partial }));
+    // Only complete phases: the others have their errors already, and their values may be missing.
+    const units = orderedPhases(phases).flatMap((p) => (p.derived ? [{ unit: p.unit, derived: p.partial }] : []));
     result.llavaRepo = planLlavaRepo(units, gpus, program.gpusSpans, ctx, root.ast.span);
   }
   // Reading the data is loaded only when asked for: plain `check` never pays for it.

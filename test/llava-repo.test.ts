@@ -345,3 +345,30 @@ describe("llava-repo: what the repository's switches cannot express", () => {
     expect(zeroConfig(2, false)).toEqual(ARGS.zero["zero2.json"]);
   });
 });
+
+describe("llava-repo: the command line", () => {
+  it("the README's build command writes the scripts and the configs, and nothing of the Cerebras job", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const line = readme.split("\n").find((l) => l.startsWith("npx llavac build ") && l.includes("--target llava-repo"))!;
+    const out = path.join(tempDir("llavac-repo-cli-"), "gpu");
+    const args = line
+      .replace(/^npx llavac /, "")
+      .split(/\s+/)
+      .map((w) => (w === "out/gpu" ? out : w));
+    const r = spawnSync(process.execPath, [path.join(ROOT, "bin/llavac.js"), ...args], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    for (const f of ["pipeline.sh", "pretrain/train.sh", "pretrain/zero2.json", "finetune/train.sh", "finetune/zero3.json"])
+      expect(existsSync(path.join(out, f)), f).toBe(true);
+    expect(existsSync(path.join(out, "pretrain", "params.yaml"))).toBe(false);
+    const bad = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "bin/llavac.js"), "build", "examples/llava-v1.5-7b/llava.llava", "--target", "slurm", "-o", out],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('unknown target "slurm" (cerebras or llava-repo)');
+  });
+});
