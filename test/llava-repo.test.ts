@@ -372,3 +372,50 @@ describe("llava-repo: the command line", () => {
     expect(bad.stderr).toContain('unknown target "slurm" (cerebras or llava-repo)');
   });
 });
+
+describe("llava-repo: import of the repository's launch scripts", () => {
+  const script = (argv: string[]) =>
+    `#!/bin/bash\n\ndeepspeed llava/train/train_mem.py \\\n${argv.map((w) => `    ${w.startsWith("--") ? w : `'${w}'`}`).join(" \\\n")}\n`;
+  const LAYOUT = ["--deepspeed", "--output_dir", "--pretrain_mm_mlp_adapter"];
+
+  it("scripts/v1_5/pretrain.sh and finetune.sh become a spec that rebuilds every flag", async () => {
+    const { importLaunchScripts } = await import("../compiler/import/llava-script.js");
+    const dir = tempDir("llavac-repo-import-");
+    const inputs = (["pretrain", "finetune"] as const).map((p) => ({
+      file: path.join(dir, `${p}.sh`),
+      text: script(ARGS.reference[p].argv),
+    }));
+    const r = await importLaunchScripts(inputs, dir);
+    expect(r.problems).toEqual([]);
+    expect(r.verified).toBe(true);
+    expect(r.spec).toContain("freeze     = [/^image_model/, /^text_model/]");
+    expect(r.spec).toContain("from       = pretrain(states: model)");
+    // Rebuilt independently of the importer's own check: every flag of the scripts, as the parser reads it.
+    const out = path.join(dir, "out");
+    const built = await compile(path.join(dir, "imported.llava"), { cwd: dir, env: {}, outDir: out, llavaRepo: true, source: r.spec });
+    expect(built.diags.errorCount).toBe(0);
+    writeAtomically(out, filesToWrite(built.emitted, { llavaRepo: true }));
+    for (const phase of ["pretrain", "finetune"] as const) {
+      const ours = pairs(argvOf(out, phase));
+      for (const [flag, value] of pairs(ARGS.reference[phase].argv)) {
+        if (LAYOUT.includes(flag)) continue;
+        expect(typed(flag, ours.get(flag) ?? "(absent)"), `${phase} ${flag}`).toEqual(typed(flag, value));
+      }
+      expect(ours.get("--deepspeed")).toBe(`<out>/${phase}/${path.basename(pairs(ARGS.reference[phase].argv).get("--deepspeed")!)}`);
+    }
+  });
+
+  it("a flag no spec field holds, or a shell variable, is a problem and the import is not verified", async () => {
+    const { importLaunchScripts } = await import("../compiler/import/llava-script.js");
+    const dir = tempDir("llavac-repo-import-bad-");
+    const argv = [...ARGS.reference.finetune.argv, "--lora_enable", "True"];
+    const r = await importLaunchScripts([{ file: path.join(dir, "lora.sh"), text: script(argv).replace("'2e-5'", '"$LR"') }], dir);
+    expect(r.verified).toBe(false);
+    const messages = r.problems.map((p) => p.message).join("\n");
+    expect(messages).toContain("--lora_enable: no spec field says this");
+    expect(messages).toContain("--learning_rate $LR: a shell expansion");
+    const none = await importLaunchScripts([{ file: path.join(dir, "x.sh"), text: "echo hello\n" }], dir);
+    expect(none.spec).toBe("");
+    expect(none.problems[0]!.message).toContain("not a LLaVA launch script");
+  });
+});

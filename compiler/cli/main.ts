@@ -303,8 +303,10 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("import")
-    .description("read Cerebras Model Zoo LLaVA params YAML (2.2.1, 2.3.0 or 2.10; one file per phase) and print a .llava spec")
-    .argument("<configs...>", "params_*.yaml files, phase 1 before phase 2")
+    .description(
+      "read Cerebras Model Zoo LLaVA params YAML (2.2.1, 2.3.0 or 2.10), or the LLaVA repository's launch scripts (*.sh), one file per phase, and print a .llava spec",
+    )
+    .argument("<configs...>", "params_*.yaml files, or pretrain.sh/finetune.sh-style scripts; phase 1 before phase 2")
     .option("-o, --out <file>", "write the spec to a file instead of standard output")
     .action(async (configs: string[], o: { out?: string }) => {
       const { readSource } = await import("../modules.js");
@@ -313,8 +315,11 @@ export async function main(argv: string[]): Promise<number> {
         if ("problem" in r) throw new UsageError(r.missing ? `not found: ${file}` : `cannot read ${file}: ${r.problem}`);
         return { file, text: r.text };
       });
-      const { importConfigs } = await import("../import/import.js");
-      const r = await importConfigs(inputs);
+      // LLaVA repository launch scripts (pretrain.sh, finetune.sh) become a `--target llava-repo` spec.
+      const scripts = inputs.every((i) => i.file.endsWith(".sh"));
+      const r = scripts
+        ? await (await import("../import/llava-script.js")).importLaunchScripts(inputs)
+        : await (await import("../import/import.js")).importConfigs(inputs);
       for (const p of r.problems) process.stderr.write(`${p.file}${p.line ? `:${p.line}:${p.column}` : ""}: ${p.message}\n`);
       if (r.spec) {
         if (o.out) {
@@ -325,7 +330,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       process.stderr.write(
         r.verified
-          ? `✓ the spec rebuilds every key of the input\n`
+          ? `✓ the spec rebuilds every ${scripts ? "flag" : "key"} of the input\n`
           : !r.spec
             ? `✗ nothing imported: ${r.problems.length} problem(s)\n`
             : `✗ ${r.problems.length} problem(s): the spec does not reproduce the input exactly\n`,
