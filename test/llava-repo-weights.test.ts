@@ -107,3 +107,20 @@ describe("llava-repo weights: mm_projector.bin", () => {
 function cerebrasKey(cs: string): string {
   return [...toMmProjector(new Map([[cs, { shape: [1], values: new Float32Array(1) }]])).keys()][0]!;
 }
+
+describe("llava-repo weights: the command line", () => {
+  it("weights from-llava-repo and to-llava-repo round-trip the real torch's file; a foreign file is exit 1", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const dir = tempDir("llavac-mmproj-cli-");
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(ROOT, "bin/llavac.js"), "weights", ...args], { encoding: "utf8" });
+    const st = path.join(dir, "projector.safetensors");
+    expect(cli("from-llava-repo", path.join(FIX, "torch-f32.bin"), "-o", st).status).toBe(0);
+    const bin = path.join(dir, "mm_projector.bin");
+    expect(cli("to-llava-repo", st, "-o", bin).status).toBe(0);
+    expect(Buffer.from(readFileSync(bin)).equals(Buffer.from(torchSaveBytes(toMmProjector(parityProjector()), "mm_projector")))).toBe(true);
+    const bad = cli("from-llava-repo", path.join(ROOT, "README.md"), "-o", st);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("llavac weights from-llava-repo: not a zip file");
+  });
+});

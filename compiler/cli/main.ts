@@ -15,6 +15,7 @@ import { registerParamsCommand } from "./params.js";
 import { phaseSummary } from "../report.js";
 import { addSetOption } from "../overrides.js";
 import { registerRunCommand, RunFailure } from "./run.js";
+import { registerWeightsCommand } from "./weights.js";
 import { VERSION } from "../version.js";
 
 const EXIT_USAGE = 2;
@@ -345,6 +346,12 @@ export async function main(argv: string[]): Promise<number> {
     },
     // Data and training here need the checked phases, not the Cerebras configs (`check` and `build` report those).
     compileSpec: (spec) => compileOrExit(spec, {}, undefined, [], { emit: false }),
+  });
+
+  registerWeightsCommand(program, {
+    setExit: (code) => {
+      exitCode = code;
+    },
   });
 
   registerRunCommand(program, {
