@@ -6,8 +6,7 @@
 // The plan (checks/llava-repo.ts) is made by `check`; this file only renders it. As in job-scripts.ts, every
 // value from the spec reaches a script through shq().
 import type { RepoPhasePlan, RepoPlan } from "../checks/llava-repo.js";
-import { generatedBy } from "../version.js";
-import { shq } from "./job-scripts.js";
+import { fromEnv, HEADER, shq } from "./job-scripts.js";
 
 const FP16 = { enabled: "auto", loss_scale: 0, loss_scale_window: 1000, initial_scale_power: 16, hysteresis: 2, min_loss_scale: 1 };
 
@@ -60,17 +59,6 @@ function renderZero(cfg: Record<string, unknown>): string {
     .replace(/: 1000000000\b/g, ": 1e9")
     .replace(/: 100000\b/g, ": 1e5")}\n`;
 }
-
-const HEADER = (what: string, spec: string) => [
-  "#!/usr/bin/env bash",
-  `# ${generatedBy(spec.replace(/[\r\n]/g, " "))}`,
-  ...what.split("\n").map((l) => `# ${l}`),
-  "set -euo pipefail",
-  'here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
-];
-
-/** `name` from the environment variable `env` if set, else the target's value. */
-const fromEnv = (name: string, env: string, value: string) => `${name}="\${${env}:-}"; [[ -n "$${name}" ]] || ${name}=${shq(value)}`;
 
 /** Merges a phase's data sources (LLaVA JSON files, jsonl files or folders of them) into one JSON list. */
 const MERGE_PY = `import json, os, sys
