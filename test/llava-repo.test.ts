@@ -42,6 +42,19 @@ async function buildRepo(spec: string, out: string, source?: string): Promise<Co
   return result;
 }
 
+/** One build per example for the whole file (the examples' tests, the v1.5 comparison and shellcheck share it). */
+const EXAMPLES_OUT = tempDir("llavac-repo-");
+const exampleBuilds = new Map<string, Promise<{ out: string; result: CompileResult }>>();
+function buildExample(spec: string): Promise<{ out: string; result: CompileResult }> {
+  let b = exampleBuilds.get(spec);
+  if (!b) {
+    const out = path.join(EXAMPLES_OUT, spec.replace(/\//g, "_"));
+    b = buildRepo(path.join(ROOT, spec), out).then((result) => ({ out, result }));
+    exampleBuilds.set(spec, b);
+  }
+  return b;
+}
+
 /** A phase's train.py arguments, as its train.sh passes them (LLAVAC_PRINT_ARGS), with the output folder as <out>. */
 function argvOf(out: string, phase: string): string[] {
   const r = spawnSync("bash", [path.join(out, phase, "train.sh")], { env: { ...process.env, LLAVAC_PRINT_ARGS: "1" }, encoding: "utf8" });
@@ -84,11 +97,9 @@ function typed(flag: string, raw: string): unknown {
 }
 
 describe("llava-repo: every example's arguments are what the repository's parser accepted", () => {
-  const dir = tempDir("llavac-repo-");
   it.each(Object.keys(PARSED.examples))("%s", async (spec) => {
     const want = PARSED.examples[spec]!;
-    const out = path.join(dir, spec.replace(/\//g, "_"));
-    const r = await buildRepo(path.join(ROOT, spec), out);
+    const { out, result: r } = await buildExample(spec);
     const errors = [...new Set(r.diags.items.filter((d) => d.severity === "error").map((d) => d.code))].sort();
     if (!want.builds) {
       // An example that is no GPU recipe (tiny-shapes: no HuggingFace weights, a final_lr) is refused, as recorded.
@@ -125,14 +136,10 @@ describe("llava-repo: the LLaVA-1.5 recipe is the repository's scripts/v1_5", ()
   const FROM_SPEC = { "--save_steps": "1000", "--save_total_limit": "3", "--dataloader_num_workers": "8" };
   // Flags llavac states that the repository's scripts leave at the parser's default (same meaning).
   const EXPLICIT_DEFAULTS = ["--mm_vision_select_feature", "--adam_beta1", "--adam_beta2", "--adam_epsilon", "--max_grad_norm"];
-  const dir = tempDir("llavac-repo-v15-");
   for (const size of ["13b", "7b"]) {
     it.each(["pretrain", "finetune"] as const)(`llava-v1.5-${size} %s`, async (phase) => {
-      const out = path.join(dir, size);
-      if (!existsSync(path.join(out, phase, "train.sh"))) {
-        const r = await buildRepo(path.join(ROOT, `examples/llava-v1.5-${size}/llava.llava`), out);
-        expect(r.diags.errorCount).toBe(0);
-      }
+      const { out, result } = await buildExample(`examples/llava-v1.5-${size}/llava.llava`);
+      expect(result.diags.errorCount).toBe(0);
       const ours = pairs(argvOf(out, phase));
       const ref = pairs(ARGS.reference[phase].argv);
       const rename = (v: string) => (size === "7b" ? v.replace("13b", "7b") : v);
@@ -209,8 +216,7 @@ describe("llava-repo: scripts", () => {
       `exec deepspeed --hostfile './hosts' --num_nodes 2 --num_gpus 2 --master_port 29500 "$repo/llava/train/train_mem.py"`,
     );
     for (const ex of ["llava-v1.5-7b", "llava-v1.5-13b"]) {
-      const out = path.join(dir, ex);
-      await buildRepo(path.join(ROOT, `examples/${ex}/llava.llava`), out);
+      const { out } = await buildExample(`examples/${ex}/llava.llava`);
       scripts.push(path.join(out, "pipeline.sh"), path.join(out, "pretrain", "train.sh"), path.join(out, "finetune", "train.sh"));
     }
     const sc = spawnSync("shellcheck", ["-s", "bash", ...scripts], { encoding: "utf8" });
