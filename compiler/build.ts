@@ -9,6 +9,7 @@ import type { Derived } from "./derive.js";
 import { emitParams, type KeyOrigins } from "./emit/cerebras-params.js";
 import { emitDataPreprocess, emitPreprocess } from "./emit/preprocess.js";
 import { jobScripts } from "./emit/job-scripts.js";
+import { llavaRepoFiles } from "./emit/llava-repo.js";
 import { trainProgram } from "./emit/train-program.js";
 import { runConfig } from "./run-config.js";
 import { renderYaml, toPlain, type YValue } from "./emit/yaml.js";
@@ -34,6 +35,8 @@ export interface OutputFile {
 export interface Emitted {
   files: OutputFile[];
   jobScripts: OutputFile[];
+  /** `--target llava-repo`: the LLaVA repository's launch scripts and DeepSpeed configs (absent without a plan). */
+  llavaRepo?: OutputFile[];
 }
 
 export interface SourceLocation {
@@ -296,13 +299,21 @@ export class Builder {
       ),
     );
     const built = this.result.phases.filter((p) => p.derived).map((p) => p.unit.ir);
-    return { files, jobScripts: program ? jobScripts(built, program.target, this.specPath()).files : [] };
+    const plan = this.result.llavaRepo;
+    return {
+      files,
+      jobScripts: program ? jobScripts(built, program.target, this.specPath()).files : [],
+      ...(plan ? { llavaRepo: llavaRepoFiles(plan, this.specPath()) } : {}),
+    };
   }
 }
 
-/** The files `build` writes: everything emitted, plus the job scripts with `--target cerebras`. */
-export function filesToWrite(e: Emitted | undefined, opts: { cerebras?: boolean } = {}): OutputFile[] {
-  return e ? [...e.files, ...(opts.cerebras ? e.jobScripts : [])] : [];
+/** The files `build` writes: everything emitted, plus the job scripts with `--target cerebras`; with
+ * `--target llava-repo`, the LLaVA repository's scripts alone (the Cerebras configs do not run there). */
+export function filesToWrite(e: Emitted | undefined, opts: { cerebras?: boolean; llavaRepo?: boolean } = {}): OutputFile[] {
+  if (!e) return [];
+  if (opts.llavaRepo) return e.llavaRepo ?? [];
+  return [...e.files, ...(opts.cerebras ? e.jobScripts : [])];
 }
 
 /** Write each file to a temporary name in its folder, then rename it into place. */

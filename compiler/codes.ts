@@ -1039,6 +1039,133 @@ export const CODES = {
       build: true,
     },
   },
+  // ---- 1000: the LLaVA repository's GPU launch (`gpus`, `--target llava-repo`) ----
+  E1000: {
+    title: "more than one gpus block",
+    message: "a spec has at most one `gpus` block",
+    explain: "A spec describes one GPU cluster: at most one `gpus` declaration, which every phase's launch script uses.",
+    trigger: { append: "\ngpus a {}\ngpus b {}\n" },
+  },
+  E1001: {
+    title: "freezing the LLaVA repository cannot express",
+    message:
+      "phase {phase}: {count} parameters would be trained or frozen differently by every combination of the repository's freeze switches",
+    explain:
+      "The LLaVA repository freezes by switches, not patterns: the vision tower is always frozen; `--tune_mm_mlp_adapter` trains mm_projector alone; otherwise `--freeze_backbone` freezes the language model's body (embeddings, layers, norm, not lm_head) and `--freeze_mm_mlp_adapter` freezes mm_projector. The phase's freeze patterns must split the parameter tree (`llavac params`) exactly as one of these combinations does; the notes list the parameters that would differ from the nearest one.",
+    trigger: { edit: ["freeze    = [/^image_model/, /^text_model/]", "freeze    = [/^text_model/]"], append: "\ngpus cluster {}\n" },
+  },
+  E1002: {
+    title: "batch not divisible by GPUs",
+    message: "batch {batch} does not split evenly across {gpus} GPUs",
+    explain:
+      "Without a micro-batch the per-GPU batch (`--per_device_train_batch_size`) is batch ÷ (GPUs per node × nodes), which must be whole.",
+    trigger: { append: "\ngpus cluster { per_node: 3 }\n" },
+  },
+  E1003: {
+    title: "gradient accumulation not whole",
+    message: "batch {batch} is not a whole number of micro-batches of {micro} on {gpus} GPUs",
+    explain:
+      "`--gradient_accumulation_steps` = batch ÷ (micro-batch × GPUs per node × nodes) must be a whole number ≥ 1. The GPU batch is the phase's `gpu.batch`, or its `batch`.",
+    trigger: { append: "\ngpus cluster { per_node: 8 }\n" },
+  },
+  E1004: {
+    title: "schedule the Trainer cannot run",
+    message: "the Trainer's schedule cannot express `{what}`",
+    explain:
+      "transformers 4.37.2 (the LLaVA repository's pin) warms the learning rate up linearly from 0 and decays its cosine to 0: `initial_lr` and `final_lr` must be 0.",
+    trigger: {
+      edit: ["warmup_cosine { length: 3 epochs }", "warmup_cosine { length: 3 epochs, final_lr: 1e-5 }"],
+      append: "\ngpus cluster {}\n",
+    },
+  },
+  E1005: {
+    title: "optimizer the Trainer cannot run",
+    message: "torch's AdamW cannot express `{what}`",
+    explain: "The repository trains with torch's AdamW (`--optim adamw_torch`), which always corrects the moments' bias.",
+    trigger: { edit: ["adamw { lr: 2e-4 }", "adamw { lr: 2e-4, correct_bias: false }"], append: "\ngpus cluster {}\n" },
+  },
+  E1006: {
+    title: "template without a LLaVA conversation",
+    message: "template {template} is none of the LLaVA repository's conversations (--version)",
+    explain:
+      "`--version` names one of llava/conversation.py's templates, and the repository formats the data with it: llavac knows `plain` (→ plain), `vicuna_v1` (→ v1) and `llava_v1` (→ llava_v1) by their text.",
+    trigger: { edit: ["template  = vicuna_v1", 'template  = template { layout: chat, system: "Hi." }'], append: "\ngpus cluster {}\n" },
+  },
+  E1007: {
+    title: "projector the LLaVA repository cannot build",
+    message: "projector {projector} is not one the LLaVA repository builds (--mm_projector_type)",
+    explain: "The repository builds `linear` or `mlpNx_gelu`: N Linear layers with bias and GELU between them.",
+    trigger: {
+      edit: ["projector = mlp2x_gelu", "projector = mlp_projector { depth: 2, activation: relu }"],
+      append: "\ngpus cluster {}\n",
+    },
+  },
+  E1008: {
+    title: "no HuggingFace id for the LLaVA repository",
+    message: "the {part} has no `huggingface` id for {flag}",
+    explain:
+      'The repository loads the language model (`--model_name_or_path`) and the vision tower (`--vision_tower`) by HuggingFace id or local folder: the model\'s parts must say `huggingface: "..."`.',
+    trigger: { append: "\ngpus cluster {}\n" },
+  },
+  E1009: {
+    title: "offload without ZeRO-3",
+    message: "phase {phase} runs ZeRO-{stage}, and offloading needs ZeRO-3",
+    explain:
+      "`gpus { offload: true }` uses the repository's scripts/zero3_offload.json. A phase that trains only the projector runs ZeRO-2 unless its `gpu = { zero: 3 }` says otherwise.",
+    trigger: { append: "\ngpus cluster { offload: true }\n" },
+  },
+  E1010: {
+    title: "several nodes without a hostfile",
+    message: "{nodes} nodes with the deepspeed launcher need a `hostfile`",
+    explain: "`deepspeed --hostfile` starts every node from the first one: the hostfile lists them (`host slots=N`).",
+    trigger: { append: "\ngpus cluster { nodes: 2 }\n" },
+  },
+  E1011: {
+    title: "several nodes without a master address",
+    message: "{nodes} nodes with torchrun need the first node's address (`master`)",
+    explain: "`torchrun` runs on every node and meets the others at `--master_addr`, the first node.",
+    trigger: { append: "\ngpus cluster { nodes: 2, launcher: torchrun }\n" },
+  },
+  E1012: {
+    title: "no data the LLaVA repository can read",
+    message: "phase {phase} has no LLaVA JSON or jsonl for `--data_path`",
+    explain:
+      "The repository reads one LLaVA JSON per phase. llavac makes it from each dataset's `jsonl` folder (`llavac data prepare` output), its `root`/`file` LLaVA JSON, or the phase's `preprocess.input` folder.",
+    trigger: {
+      edit: [
+        'dataset shapes { format: llava_jsonl, samples: 1000, jsonl: "./jsonl" }',
+        "dataset shapes { format: llava_json, samples: 1000 }",
+      ],
+      append: "\ngpus cluster {}\n",
+    },
+  },
+  W1000: {
+    title: "warm-up rounding the Trainer does not keep",
+    message: "warmup_rounding {rounding} is not kept: the Trainer rounds the warm-up ratio up",
+    explain: "`--warmup_ratio` makes ⌈ratio × steps⌉ warm-up steps, which can be one more than the spec's rounding.",
+    trigger: { edit: ["warmup: 10% }", "warmup: 10%, warmup_rounding: floor }"], append: "\ngpus cluster {}\n" },
+  },
+  W1001: {
+    title: "decay steps the Trainer does not keep",
+    message: "decay {decay} steps is not kept: the Trainer's cosine runs over the rest of the steps",
+    explain: "The Trainer's cosine schedule decays over all the steps after the warm-up; a stated `decay` is not passed on.",
+    trigger: { edit: ["warmup: 10% }", "warmup: 10%, decay: 5 steps }"], append: "\ngpus cluster {}\n" },
+  },
+  W1002: {
+    title: "cbf16 trains as bf16 on GPUs",
+    message: "precision cbf16 is Cerebras' own: the GPU job trains in bf16",
+    explain: "`--bf16 True` is the nearest the Trainer has to Cerebras' cbf16.",
+    trigger: { edit: ["adamw { lr: 2e-4 }", "adamw { lr: 2e-4 }\n  precision = cbf16"], append: "\ngpus cluster {}\n" },
+  },
+  W1003: {
+    title: "held-out evaluation the LLaVA repository does not run",
+    message: "phase {phase} evaluates a held-out split, which the LLaVA repository's train.py does not",
+    explain: "train.py has no evaluation dataset: `eval_every` is not passed on (`--evaluation_strategy no`).",
+    trigger: {
+      edit: ["adamw { lr: 2e-4 }", 'adamw { lr: 2e-4 }\n  eval = eval_input { data: shapes, hdf5: "./h5/tune" }\n  eval_every = 5 steps'],
+      append: "\ngpus cluster {}\n",
+    },
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -40,6 +40,8 @@ export interface CompileOptions {
   emit?: boolean;
   /** `check --data`: read each phase's jsonl as the HDF5 writer would and report what it would skip or cut. */
   data?: import("./checks/data-records.js").DataCheckOptions;
+  /** `--target llava-repo`: plan the LLaVA repository's launch (with std/core's `gpus` defaults when the spec has none). */
+  llavaRepo?: boolean;
 }
 
 export interface PhaseResult {
@@ -67,6 +69,22 @@ export interface CompileResult {
   emitted?: Emitted;
   /** Per phase, what `check --data` found (absent without it). */
   data?: import("./checks/data-records.js").PhaseDataReport[];
+  /** The LLaVA repository's command lines (a `gpus` block, or `llavaRepo`). */
+  llavaRepo?: import("./checks/llava-repo.js").RepoPlan;
+}
+
+/** Phases ordered so that each comes after the phase it starts from (the checker rejects cycles). */
+function orderedPhases(phases: PhaseResult[]): PhaseResult[] {
+  const out: PhaseResult[] = [];
+  const visit = (p: PhaseResult, seen: Set<string>) => {
+    if (out.includes(p) || seen.has(p.unit.ir.$name)) return;
+    seen.add(p.unit.ir.$name);
+    const from = p.unit.ir.from && phases.find((q) => q.unit.ir.$name === p.unit.ir.from!.phase);
+    if (from) visit(from, seen);
+    out.push(p);
+  };
+  for (const p of phases) visit(p, new Set());
+  return out;
 }
 
 export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
@@ -86,7 +104,8 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   const checker = new Checker(graph, diags, { env: opts.env ?? process.env, overrides });
   checker.bind();
   checker.attachOverrides(root);
-  const program = new Lowerer(checker, diags).program(root);
+  const lowerer = new Lowerer(checker, diags);
+  const program = lowerer.program(root);
 
   const phases: PhaseResult[] = [];
   for (const unit of program.phases) {
@@ -110,6 +129,14 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
       ctx,
     );
   const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides };
+  // The GPU target is checked whenever the spec declares one, so a spec that checks clean builds for it.
+  if (program.gpus || opts.llavaRepo) {
+    const { planLlavaRepo } = await import("./checks/llava-repo.js");
+    const gpus = program.gpus ?? lowerer.defaultGpus();
+    // Only complete phases: the others have their errors already, and their values may be missing.
+    const units = orderedPhases(phases).flatMap((p) => (p.derived ? [{ unit: p.unit, derived: p.partial }] : []));
+    result.llavaRepo = planLlavaRepo(units, gpus, program.gpusSpans, ctx, root.ast.span);
+  }
   // Reading the data is loaded only when asked for: plain `check` never pays for it.
   if (opts.data) result.data = await (await import("./checks/data-records.js")).checkPhaseData(result, opts.data);
   // Emission validates what the checks could not see; after an error it would only repeat it (a schema's

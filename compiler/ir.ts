@@ -221,6 +221,7 @@ export interface PhaseIR {
     seed: number;
     log_summaries: boolean;
   };
+  gpu: GpuPhaseIR;
   num_patches?: number;
   image_start_idx?: number;
   max_sequence_length?: number;
@@ -244,6 +245,29 @@ export interface CerebrasTargetIR {
   eval: string[];
 }
 
+/** std/core's `gpu_phase`: a phase on GPUs (`--target llava-repo`). */
+export interface GpuPhaseIR {
+  batch?: { global: number; micro?: number };
+  group_by_modality_length: boolean;
+  zero?: number;
+}
+
+/** std/core's `gpus`: the GPU cluster the LLaVA repository's scripts launch on. */
+export interface GpusTargetIR {
+  $name?: string;
+  per_node: number;
+  nodes: number;
+  launcher: "deepspeed" | "torchrun";
+  hostfile?: string;
+  master?: string;
+  master_port: number;
+  repo: string;
+  offload: boolean;
+  gradient_checkpointing: boolean;
+  tf32: boolean;
+  report_to: string;
+}
+
 export interface PhaseUnit {
   ir: PhaseIR;
   spans: SpanMap;
@@ -263,4 +287,7 @@ export interface ProgramIR {
   phases: PhaseUnit[];
   target: CerebrasTargetIR;
   targetSpans: SpanMap;
+  /** The spec's `gpus` block (absent: none declared; `--target llava-repo` then uses its defaults). */
+  gpus?: GpusTargetIR;
+  gpusSpans: SpanMap;
 }

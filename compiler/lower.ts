@@ -5,7 +5,7 @@
 import type { Span } from "../grammar/ast.js";
 import type { Checker } from "./checker.js";
 import type { DiagnosticBag } from "./diagnostics.js";
-import type { CerebrasTargetIR, Origin, PhaseIR, PhaseUnit, ProgramIR, SpanMap } from "./ir.js";
+import type { CerebrasTargetIR, GpusTargetIR, Origin, PhaseIR, PhaseUnit, ProgramIR, SpanMap } from "./ir.js";
 import type { SourceModule } from "./modules.js";
 import { describeValue, type RecordValue, type Value } from "./types.js";
 
@@ -31,6 +31,7 @@ export class Lowerer {
     }
     const phases: PhaseUnit[] = [];
     const targets: { value: RecordValue; nameSpan: Span }[] = [];
+    const gpuTargets: { value: RecordValue; nameSpan: Span }[] = [];
     for (const d of root.ast.decls) {
       if (d.kind !== "instance") continue;
       const sym = c.localsOf(root).get(d.name.name);
@@ -60,6 +61,8 @@ export class Lowerer {
         phases.push({ ir, spans, nameSpan: d.name.span, holes });
       } else if (v.schema.name === "cerebras" && v.schema.module.isStd) {
         targets.push({ value: v, nameSpan: d.name.span });
+      } else if (v.schema.name === "gpus" && v.schema.module.isStd) {
+        gpuTargets.push({ value: v, nameSpan: d.name.span });
       }
     }
     // A root file refused whole (E0008) was never parsed; "no phase" would only repeat that.
@@ -95,7 +98,22 @@ export class Lowerer {
         "default",
       ) as CerebrasTargetIR;
     }
-    return { file: root.path, phases, target: target!, targetSpans };
+    for (const t of gpuTargets.slice(1))
+      this.diags.error("E1000", {}, t.nameSpan, { notes: [{ message: "the first `gpus` block", span: gpuTargets[0]!.nameSpan }] });
+    const gpusSpans: SpanMap = new Map();
+    this.holes = [];
+    const gpus = gpuTargets[0]
+      ? (this.plain(gpuTargets[0].value, "", gpusSpans, gpuTargets[0].nameSpan, "explicit") as GpusTargetIR)
+      : undefined;
+    return { file: root.path, phases, target: target!, targetSpans, ...(gpus && this.holes.length === 0 ? { gpus } : {}), gpusSpans };
+  }
+
+  /** std/core's `gpus` schema with its defaults (`--target llava-repo` without a `gpus` block). */
+  defaultGpus(): GpusTargetIR {
+    const schema = this.checker.preludeSchema("gpus");
+    if (!schema) throw new Error("std/core declares no `gpus` schema");
+    const v = this.checker.instantiate(schema, undefined, schema.module, undefined, schema.decl.name.span);
+    return this.plain(v, "", new Map(), schema.decl.name.span, "default") as GpusTargetIR;
   }
 
   /** Value → plain data. `anchor` is the nearest span in the user's spec, for completeness errors. */

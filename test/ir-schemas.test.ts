@@ -22,6 +22,8 @@ const IR_OF: Record<string, string> = {
   hdf5_writer: "HdfWriterIR",
   phase: "PhaseIR",
   cerebras: "CerebrasTargetIR",
+  gpus: "GpusTargetIR",
+  gpu_phase: "GpuPhaseIR",
   warmup_cosine: 'Extract<ScheduleIR, { $schema: "warmup_cosine" }>',
   constant_lr: 'Extract<ScheduleIR, { $schema: "constant_lr" }>',
   adamw: 'PhaseIR["optimizer"]',
@@ -40,7 +42,7 @@ function irTypes(): { checker: ts.TypeChecker; types: Map<string, ts.Type> } {
   const probe = path.join(ROOT, "compiler", "__ir_probe.ts");
   const names = Object.keys(IR_OF);
   const text =
-    `import type { CerebrasTargetIR, DatasetIR, HdfWriterIR, LlamaIR, ModelIR, PhaseIR, ProjectorIR, ScheduleIR, TemplateIR, TokenizerIR, TransformIR, VitIR } from "./ir.js";\n` +
+    `import type { CerebrasTargetIR, GpuPhaseIR, GpusTargetIR, DatasetIR, HdfWriterIR, LlamaIR, ModelIR, PhaseIR, ProjectorIR, ScheduleIR, TemplateIR, TokenizerIR, TransformIR, VitIR } from "./ir.js";\n` +
     names.map((n) => `export type T_${n} = ${IR_OF[n]};`).join("\n");
   const options: ts.CompilerOptions = {
     strict: true,

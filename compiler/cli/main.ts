@@ -15,6 +15,7 @@ import { registerParamsCommand } from "./params.js";
 import { phaseSummary } from "../report.js";
 import { addSetOption } from "../overrides.js";
 import { registerRunCommand, RunFailure } from "./run.js";
+import { registerWeightsCommand } from "./weights.js";
 import { VERSION } from "../version.js";
 
 const EXIT_USAGE = 2;
@@ -257,20 +258,22 @@ export async function main(argv: string[]): Promise<number> {
         .description("compile a spec into Cerebras params.yaml, preprocess.yaml and a TensorFlow.js train.ts per phase, plus manifest.json")
         .argument("<spec>", "the .llava file")
         .requiredOption("-o, --out <dir>", "output folder")
-        .option("--target <target>", "also write the job scripts for a target: cerebras")
+        .option("--target <target>", "cerebras: also write the job scripts; llava-repo: write the LLaVA repository's GPU launch instead")
         .option("--format <format>", "human, json or sarif", "human")
         .option("--no-color", "no ANSI colours"),
     ),
   ).action(async (spec: string, o: { out: string; target?: string; format: string; color?: boolean; set: string[] } & LevelOptions) => {
-    if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
+    if (o.target !== undefined && o.target !== "cerebras" && o.target !== "llava-repo")
+      throw new UsageError(`unknown target "${o.target}" (cerebras or llava-repo)`);
     checkFormat(o.format);
     await refuseOutputFolder(o.out);
-    const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out });
+    const llavaRepo = o.target === "llava-repo";
+    const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out, ...(llavaRepo ? { llavaRepo } : {}) });
     let files: OutputFile[] = [];
     // compile() has emitted and validated everything (as `check` does); build only writes it.
     if (result.diags.errorCount === 0) {
       const { filesToWrite, writeAtomically } = await import("../build.js");
-      files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras" });
+      files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras", llavaRepo });
       try {
         writeAtomically(o.out, files);
       } catch (err) {
@@ -301,8 +304,10 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("import")
-    .description("read Cerebras Model Zoo LLaVA params YAML (2.2.1, 2.3.0 or 2.10; one file per phase) and print a .llava spec")
-    .argument("<configs...>", "params_*.yaml files, phase 1 before phase 2")
+    .description(
+      "read Cerebras Model Zoo LLaVA params YAML (2.2.1, 2.3.0 or 2.10), or the LLaVA repository's launch scripts (*.sh), one file per phase, and print a .llava spec",
+    )
+    .argument("<configs...>", "params_*.yaml files, or pretrain.sh/finetune.sh-style scripts; phase 1 before phase 2")
     .option("-o, --out <file>", "write the spec to a file instead of standard output")
     .action(async (configs: string[], o: { out?: string }) => {
       const { readSource } = await import("../modules.js");
@@ -311,8 +316,11 @@ export async function main(argv: string[]): Promise<number> {
         if ("problem" in r) throw new UsageError(r.missing ? `not found: ${file}` : `cannot read ${file}: ${r.problem}`);
         return { file, text: r.text };
       });
-      const { importConfigs } = await import("../import/import.js");
-      const r = await importConfigs(inputs);
+      // LLaVA repository launch scripts (pretrain.sh, finetune.sh) become a `--target llava-repo` spec.
+      const scripts = inputs.every((i) => i.file.endsWith(".sh"));
+      const r = scripts
+        ? await (await import("../import/llava-script.js")).importLaunchScripts(inputs)
+        : await (await import("../import/import.js")).importConfigs(inputs);
       for (const p of r.problems) process.stderr.write(`${p.file}${p.line ? `:${p.line}:${p.column}` : ""}: ${p.message}\n`);
       if (r.spec) {
         if (o.out) {
@@ -323,7 +331,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       process.stderr.write(
         r.verified
-          ? `✓ the spec rebuilds every key of the input\n`
+          ? `✓ the spec rebuilds every ${scripts ? "flag" : "key"} of the input\n`
           : !r.spec
             ? `✗ nothing imported: ${r.problems.length} problem(s)\n`
             : `✗ ${r.problems.length} problem(s): the spec does not reproduce the input exactly\n`,
@@ -338,6 +346,12 @@ export async function main(argv: string[]): Promise<number> {
     },
     // Data and training here need the checked phases, not the Cerebras configs (`check` and `build` report those).
     compileSpec: (spec) => compileOrExit(spec, {}, undefined, [], { emit: false }),
+  });
+
+  registerWeightsCommand(program, {
+    setExit: (code) => {
+      exitCode = code;
+    },
   });
 
   registerRunCommand(program, {

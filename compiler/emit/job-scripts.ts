@@ -42,7 +42,7 @@ const NEWEST =
   'newest() { local best="" n=-1 f s; for f in "$1"/checkpoint_*.mdl; do [[ -e $f ]] || continue; s="${f##*/checkpoint_}"; s="${s%%[_.]*}"; if (( s > n )); then n=$s; best=$f; fi; done; printf "%s" "$best"; }';
 
 /** `name` from the environment variable `env` if set, else the target's value. */
-const fromEnv = (name: string, env: string, value: string) => `${name}="\${${env}:-}"; [[ -n "$${name}" ]] || ${name}=${shq(value)}`;
+export const fromEnv = (name: string, env: string, value: string) => `${name}="\${${env}:-}"; [[ -n "$${name}" ]] || ${name}=${shq(value)}`;
 
 /** A phase's model_dir, from a script in the output folder (`$here` is that folder). */
 const modelDir = (t: CerebrasTargetIR, phase: string) =>
@@ -52,7 +52,8 @@ export interface JobScripts {
   files: { path: string; content: string }[];
 }
 
-const HEADER = (what: string, spec: string) => [
+/** A generated script's first lines: the shebang, where it comes from, what it does, strict mode, `$here`. */
+export const HEADER = (what: string, spec: string) => [
   "#!/usr/bin/env bash",
   `# ${generatedBy(spec.replace(/[\r\n]/g, " "))}`,
   ...what.split("\n").map((l) => `# ${l}`),
