@@ -3,6 +3,7 @@
 // passes `check` builds.
 import path from "node:path";
 import { Checker } from "./checker.js";
+import type { UseSink } from "./evaluation.js";
 import { checkChains } from "./checks/chain.js";
 import { checkDataFolders } from "./checks/data.js";
 import { checkEval } from "./checks/eval.js";
@@ -40,6 +41,8 @@ export interface CompileOptions {
   emit?: boolean;
   /** `check --data`: read each phase's jsonl as the HDF5 writer would and report what it would skip or cut. */
   data?: import("./checks/data-records.js").DataCheckOptions;
+  /** Told each name use the checker resolves (the language server's definitions and references). */
+  onUse?: UseSink;
 }
 
 export interface PhaseResult {
@@ -65,6 +68,8 @@ export interface CompileResult {
   overrides: Override[];
   /** What `build` writes (absent when emission was skipped). */
   emitted?: Emitted;
+  /** The checker itself (absent when the root could not be read): symbols, fields and defaults for tools. */
+  checker?: Checker;
   /** Per phase, what `check --data` found (absent without it). */
   data?: import("./checks/data-records.js").PhaseDataReport[];
 }
@@ -83,7 +88,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   }
 
   const overrides = parseOverrides(opts.overrides ?? [], graph, diags);
-  const checker = new Checker(graph, diags, { env: opts.env ?? process.env, overrides });
+  const checker = new Checker(graph, diags, { env: opts.env ?? process.env, overrides, ...(opts.onUse ? { onUse: opts.onUse } : {}) });
   checker.bind();
   checker.attachOverrides(root);
   const program = new Lowerer(checker, diags).program(root);
@@ -109,7 +114,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
       phases.filter((p) => sound(p.unit, "model")).map((p) => p.unit),
       ctx,
     );
-  const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides };
+  const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides, checker };
   // Reading the data is loaded only when asked for: plain `check` never pays for it.
   if (opts.data) result.data = await (await import("./checks/data-records.js")).checkPhaseData(result, opts.data);
   // Emission validates what the checks could not see; after an error it would only repeat it (a schema's
