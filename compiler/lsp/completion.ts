@@ -29,6 +29,16 @@ function openers(text: string, offset: number): { at: number; head: string }[] {
   return out;
 }
 
+/** Where the record opened at `at` closes (the end of the text when it does not). */
+function closing(text: string, at: number): number {
+  let depth = 0;
+  for (let i = at; i < text.length; i++) {
+    if (text[i] === "{") depth++;
+    else if (text[i] === "}" && --depth === 0) return i;
+  }
+  return text.length;
+}
+
 /** The schema a record opened by `head {` instantiates, read from the text (works while the file does not parse). */
 function schemaOfHead(checker: Checker, m: SourceModule, chain: { head: string }[], i: number): SchemaSym | undefined {
   const head = chain[i]?.head;
@@ -121,7 +131,17 @@ export function complete(a: Analysis, doc: TextDocument, file: string, offset: n
   const fieldName = /(?:^|[{,])\s*[A-Za-z_]?\w*$/.test(prefix) && !value;
   if (schema && chain.length > 0 && fieldName) {
     const sep = /^\s*[A-Za-z_]\w*\s+[A-Za-z_]\w*\s*$/.test(chain[0]!.head) ? " = " : ": ";
-    const given = new Set([...text.slice(chain[0]!.at, offset).matchAll(/(?:^|[{,\n])\s*([A-Za-z_]\w*)\s*[:=]/g)].map((x) => x[1]));
+    // The fields the record already has (over the whole record, but not the word being typed).
+    const from = chain[0]!.at;
+    const body = text.slice(from, closing(text, from));
+    const given = new Set(
+      [...body.matchAll(/(?:^|[{,\n])\s*([A-Za-z_]\w*)\s*[:=]/g)]
+        .filter((x) => {
+          const start = from + x.index! + x[0].indexOf(x[1]!);
+          return !(start <= offset && offset <= start + x[1]!.length);
+        })
+        .map((x) => x[1]),
+    );
     for (const info of checker.fieldsOf(schema).values()) {
       if (given.has(info.name)) continue;
       const d = checker.defaultOf(info);
