@@ -97,6 +97,8 @@ export class Analyzer {
       cwd: this.cwd,
       fs: this.fs,
       source: this.openText(file) ?? "",
+      // Emission (the target's schemas) runs afterwards, in emit(): the checks' diagnostics go out first.
+      emit: false,
       onUse: (span, target) => {
         if (target.k === "record") records.push({ span, schema: target.sym });
         else seen.set(`${span.file}\0${span.start}`, { span, target });
@@ -131,6 +133,14 @@ function collectDecls(m: SourceModule, locals: Map<string, Sym>, out: Use[]): vo
     if (d.kind === "enum" && sym.k === "enum")
       for (const member of d.members) out.push({ span: member.span, target: { k: "member", sym, member: member.name } });
   }
+}
+
+/** What `check` does after the checks: emit every document and validate it against the release's schemas,
+ *  which reports what the checks could not see. Only without errors, as compile() does. */
+export async function emitChecked(a: Analysis): Promise<void> {
+  if (a.result.diags.errorCount > 0 || a.result.emitted) return;
+  const { Builder } = await import("../build.js");
+  a.result.emitted = new Builder(a.result, "out").emit();
 }
 
 /** The name (a use or a declaration) under an offset in a file. */

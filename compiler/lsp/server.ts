@@ -22,7 +22,7 @@ import { TextDocument } from "vscode-languageserver-textdocument";
 import type { Span } from "../../grammar/ast.js";
 import { CODES } from "../codes.js";
 import type { Diagnostic } from "../diagnostics.js";
-import { Analyzer, isStdFile, nameAt, targetKey, targetSpan, wordAt, type Analysis, type Use } from "./analysis.js";
+import { Analyzer, emitChecked, isStdFile, nameAt, targetKey, targetSpan, wordAt, type Analysis, type Use } from "./analysis.js";
 import { fixesFor } from "./actions.js";
 import { complete } from "./completion.js";
 import { hoverText } from "./hover.js";
@@ -104,9 +104,22 @@ export function startServer(
     const doc = documents.get(uri);
     if (!doc || !analyzer) return;
     const file = fileOf(uri);
+    const t0 = performance.now();
     const a = await analyzer.analyze(file, doc.version);
     if (documents.get(uri)?.version !== doc.version) return; // a newer edit is queued
     analyses.set(uri, a);
+    publish(uri, file, a, doc.version);
+    const checksMs = performance.now() - t0;
+    // Then emission and the schemas; published again only when they found something.
+    await new Promise((resolve) => setImmediate(resolve)); // let the diagnostics go out first
+    const before = a.result.diags.items.length;
+    await emitChecked(a);
+    if (a.result.diags.items.length !== before && documents.get(uri)?.version === doc.version) publish(uri, file, a, doc.version);
+    // For tools and the benchmark: when this version's diagnostics are complete, and how long each stage took.
+    void connection.sendNotification("llavac/checked", { uri, version: doc.version, checksMs, totalMs: performance.now() - t0 });
+  }
+
+  function publish(uri: string, file: string, a: Analysis, version: number): void {
     // The root's diagnostics, and those of the user files it imports that are not open themselves
     // (an open file reports its own); standard-library ones would be llavac's bug, shown at the root.
     const byUri = new Map<string, LspDiagnostic[]>([[uri, []]]);
@@ -120,7 +133,7 @@ export function startServer(
     const before = published.get(uri) ?? new Set();
     for (const old of before) if (!byUri.has(old) && !documents.get(old)) void connection.sendDiagnostics({ uri: old, diagnostics: [] });
     published.set(uri, new Set(byUri.keys()));
-    for (const [u, diagnostics] of byUri) void connection.sendDiagnostics({ uri: u, version: doc.version, diagnostics });
+    for (const [u, diagnostics] of byUri) void connection.sendDiagnostics({ uri: u, version, diagnostics });
   }
 
   /** The latest analysis of a document, checking it first when none is there yet. */
