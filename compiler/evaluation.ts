@@ -49,7 +49,7 @@ export type UseTarget =
   | { k: "record"; sym: SchemaSym };
 export type UseSink = (span: Span, target: UseTarget) => void;
 
-const UNITS: Record<string, Unit> = { step: "steps", steps: "steps", epoch: "epochs", epochs: "epochs" };
+export const UNITS: Record<string, Unit> = { step: "steps", steps: "steps", epoch: "epochs", epochs: "epochs" };
 const PHASE_SCHEMA = "phase";
 const MAX_EVAL_DEPTH = 500;
 
