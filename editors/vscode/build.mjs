@@ -3,11 +3,12 @@
 //   node editors/vscode/build.mjs [--no-package]     (npm run package:vscode)
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
 const here = import.meta.dirname;
+rmSync(path.join(here, "dist"), { recursive: true, force: true });
 await build({
   entryPoints: [path.join(here, "src/extension.ts")],
   outfile: path.join(here, "dist/extension.cjs"),
