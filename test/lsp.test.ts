@@ -254,6 +254,12 @@ describe("completion", () => {
     await edit(main, text.replace("import { shared_lr", 'import { clip_vit_l14_336 } from "std/vision"\nimport { shared_lr'));
     const items = await rpc.sendRequest<CompletionItem[]>("textDocument/completion", { ...doc(main), position: at(main, "select:  }", 8) });
     expect(labels(items)).toEqual(expect.arrayContaining(["patch", "cls_patch"]));
+    await edit(main, text.replace("select:  }", "select: select_mode. }"));
+    const members = await rpc.sendRequest<CompletionItem[]>("textDocument/completion", {
+      ...doc(main),
+      position: at(main, "select_mode. }", 12),
+    });
+    expect(labels(members).sort()).toEqual(["cls_patch", "patch"]);
     await edit(main, MAIN);
   });
 

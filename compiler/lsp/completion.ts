@@ -127,6 +127,14 @@ export function complete(a: Analysis, doc: TextDocument, file: string, offset: n
   const schema = inner?.schema ?? schemaOfHead(checker, m, chain, 0);
   const items: CompletionItem[] = [];
 
+  // After `name.`: an enum's members, or what an `import * as name` module declares.
+  const member = /([A-Za-z_]\w*)\.\w*$/.exec(prefix);
+  if (member) {
+    const sym = lookup(checker, m, member[1]!);
+    if (sym?.k === "enum") return sym.members.map((x) => ({ label: x, kind: CompletionItemKind.EnumMember, detail: sym.name }));
+    if (sym?.k === "namespace") return [...checker.localsOf(sym.target)].map(([name, s]) => ({ label: name, kind: symKind(s) }));
+    return [];
+  }
   const value = /([A-Za-z_]\w*)\s*[:=]\s*[\w.]*$/.exec(prefix);
   const fieldName = /(?:^|[{,])\s*[A-Za-z_]?\w*$/.test(prefix) && !value;
   if (schema && chain.length > 0 && fieldName) {
