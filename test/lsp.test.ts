@@ -196,6 +196,16 @@ describe("hover", () => {
   });
 });
 
+describe("a standard-library file opened from a definition", () => {
+  it("is not checked as a spec (no diagnostics), and hovers on its own field declarations", async () => {
+    const vision = path.join(ROOT, "stdlib/vision.llava");
+    expect(await open(vision)).toEqual([]);
+    const h = await rpc.sendRequest<Hover>("textDocument/hover", { ...doc(vision), position: at(vision, "select_layer:") });
+    expect((h.contents as { value: string }).value).toContain("vit.select_layer: int");
+    rpc.sendNotification("textDocument/didClose", doc(vision));
+  });
+});
+
 describe("definition and references", () => {
   it("goes to a standard-library declaration", async () => {
     const loc = await rpc.sendRequest<Location>("textDocument/definition", {

@@ -138,7 +138,9 @@ export function startServer(
     // The root's diagnostics, and those of the user files it imports that are not open themselves
     // (an open file reports its own); standard-library ones would be llavac's bug, shown at the root.
     const byUri = new Map<string, LspDiagnostic[]>([[uri, []]]);
-    for (const d of a.result.diags.sorted()) {
+    // A standard-library file opened from a definition is read, not checked as a spec of its own (it has no phase).
+    const rootIsStd = a.result.graph.modules.get(file)?.isStd === true;
+    for (const d of rootIsStd ? [] : a.result.diags.sorted()) {
       const target = d.span.file === file || isStdFile(a, d.span.file) || a.result.graph.isVirtual(d.span.file) ? uri : uriOf(d.span.file);
       if (target !== uri && documents.get(target)) continue;
       const lsp = toLsp(d);
