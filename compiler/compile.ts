@@ -3,6 +3,7 @@
 // passes `check` builds.
 import path from "node:path";
 import { Checker } from "./checker.js";
+import type { UseSink } from "./evaluation.js";
 import { checkChains } from "./checks/chain.js";
 import { checkDataFolders } from "./checks/data.js";
 import { checkEval } from "./checks/eval.js";
@@ -42,6 +43,8 @@ export interface CompileOptions {
   data?: import("./checks/data-records.js").DataCheckOptions;
   /** `--target llava-repo`: plan the LLaVA repository's launch (with std/core's `gpus` defaults when the spec has none). */
   llavaRepo?: boolean;
+  /** Told each name use the checker resolves (the language server's definitions and references). */
+  onUse?: UseSink;
 }
 
 export interface PhaseResult {
@@ -67,6 +70,8 @@ export interface CompileResult {
   overrides: Override[];
   /** What `build` writes (absent when emission was skipped). */
   emitted?: Emitted;
+  /** The checker itself (absent when the root could not be read): symbols, fields and defaults for tools. */
+  checker?: Checker;
   /** Per phase, what `check --data` found (absent without it). */
   data?: import("./checks/data-records.js").PhaseDataReport[];
   /** The LLaVA repository's command lines (a `gpus` block, or `llavaRepo`). */
@@ -101,7 +106,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   }
 
   const overrides = parseOverrides(opts.overrides ?? [], graph, diags);
-  const checker = new Checker(graph, diags, { env: opts.env ?? process.env, overrides });
+  const checker = new Checker(graph, diags, { env: opts.env ?? process.env, overrides, ...(opts.onUse ? { onUse: opts.onUse } : {}) });
   checker.bind();
   checker.attachOverrides(root);
   const lowerer = new Lowerer(checker, diags);
@@ -128,7 +133,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
       phases.filter((p) => sound(p.unit, "model")).map((p) => p.unit),
       ctx,
     );
-  const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides };
+  const result: CompileResult = { file: root.path, graph, diags, ctx, readable: true, program, phases, overrides, checker };
   // The GPU target is checked whenever the spec declares one, so a spec that checks clean builds for it.
   if (program.gpus || opts.llavaRepo) {
     const { planLlavaRepo } = await import("./checks/llava-repo.js");

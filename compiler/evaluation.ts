@@ -18,6 +18,7 @@ import {
   enumsIn,
   schemasIn,
   typeToString,
+  type EnumSym,
   type FieldInfo,
   type FieldSlot,
   type RecordValue,
@@ -35,9 +36,20 @@ export interface CheckOptions {
   env: Record<string, string | undefined>;
   /** Command-line `--set`s, applied to the root module's declarations (see attachOverrides). */
   overrides?: readonly Override[];
+  /** Told each name use the checker resolves (a reference, a record field, an enum member): editors use it. */
+  onUse?: UseSink;
 }
 
-const UNITS: Record<string, Unit> = { step: "steps", steps: "steps", epoch: "epochs", epochs: "epochs" };
+/** What a name written at a span stands for. */
+export type UseTarget =
+  | { k: "sym"; sym: Sym }
+  | { k: "field"; info: FieldInfo }
+  | { k: "member"; sym: EnumSym; member: string }
+  /** Not a name: the record literal at the span instantiates this schema (what field completion offers). */
+  | { k: "record"; sym: SchemaSym };
+export type UseSink = (span: Span, target: UseTarget) => void;
+
+export const UNITS: Record<string, Unit> = { step: "steps", steps: "steps", epoch: "epochs", epochs: "epochs" };
 const PHASE_SCHEMA = "phase";
 const MAX_EVAL_DEPTH = 500;
 
@@ -77,6 +89,7 @@ export class Checker extends Assigner {
           });
           return T.error;
         }
+        this.opts.onUse?.(node.name.span, { k: "sym", sym });
         if (sym.k === "schema") return { k: "schema", sym };
         if (sym.k === "enum") return { k: "enum", sym };
         if (sym.k === "alias") return this.aliasType(sym);
@@ -183,6 +196,7 @@ export class Checker extends Assigner {
       return named(t ? this.assign(v, t) : v, sym.name);
     }
     const kind = this.lookup(d.schema.name, m);
+    if (kind) this.opts.onUse?.(d.schema.span, { k: "sym", sym: kind });
     if (!kind) {
       const hint = didYouMean(
         d.schema.name,
@@ -445,8 +459,13 @@ export class Checker extends Assigner {
   private evalRef(id: Ident, span: Span, m: SourceModule, expected?: Type): Value {
     const name = id.name;
     const enums = expected ? enumsIn(expected) : [];
-    for (const en of enums) if (en.members.includes(name)) return { k: "enum", sym: en, member: name, span };
+    for (const en of enums)
+      if (en.members.includes(name)) {
+        this.opts.onUse?.(id.span, { k: "member", sym: en, member: name });
+        return { k: "enum", sym: en, member: name, span };
+      }
     const sym = this.lookup(name, m);
+    if (sym) this.opts.onUse?.(id.span, { k: "sym", sym });
     if (sym?.k === "value" && sym.decl.kind === "instance" && this.isPhaseDecl(sym.decl) && expected && acceptsPhaseStart(expected)) {
       return this.phaseRef(sym, id, undefined, span, m);
     }
@@ -517,6 +536,7 @@ export class Checker extends Assigner {
           });
           return { k: "error", span };
         }
+        this.opts.onUse?.(name.span, { k: "sym", sym });
         if (sym.k === "value") return this.valueOfSym(sym, name.span);
         if (sym.k === "schema") return { k: "schemaRef", sym, span };
         if (sym.k === "enum") return { k: "enumRef", sym, span };
@@ -524,7 +544,10 @@ export class Checker extends Assigner {
         return { k: "error", span };
       }
       case "enumRef": {
-        if (obj.sym.members.includes(name.name)) return { k: "enum", sym: obj.sym, member: name.name, span };
+        if (obj.sym.members.includes(name.name)) {
+          this.opts.onUse?.(name.span, { k: "member", sym: obj.sym, member: name.name });
+          return { k: "enum", sym: obj.sym, member: name.name, span };
+        }
         const hint = didYouMean(name.name, obj.sym.members);
         this.diags.error("E0205", { name: name.name, enums: `\`${obj.sym.name}\`` }, name.span, {
           notes: [{ message: "the enum is declared here", span: obj.sym.decl.name.span }],
@@ -534,8 +557,9 @@ export class Checker extends Assigner {
       }
       case "record": {
         const slot = obj.fields.get(name.name);
-        if (slot) return slot.value;
         const info = this.fieldsOf(obj.schema).get(name.name);
+        if (info) this.opts.onUse?.(name.span, { k: "field", info });
+        if (slot) return slot.value;
         if (info) {
           this.diags.error("E0235", { name: name.name, what: describeValue(obj) }, name.span, {
             notes: [{ message: "the field is declared here", span: info.decl.span }],
@@ -558,6 +582,7 @@ export class Checker extends Assigner {
   private evalCall(callee: Expr, args: CallArg[], span: Span, m: SourceModule, expected?: Type): Value {
     if (callee.k === "ref") {
       const sym = this.lookup(callee.name.name, m);
+      if (sym) this.opts.onUse?.(callee.name.span, { k: "sym", sym });
       if (sym?.k === "builtin") return this.evalEnv(args, span, m, expected);
       if (sym?.k === "value" && sym.decl.kind === "instance" && this.isPhaseDecl(sym.decl))
         return this.phaseRef(sym, callee.name, args, span, m);
@@ -788,10 +813,12 @@ export class Checker extends Assigner {
         if (d !== undefined) fields.set(info.name, { value: d, origin: "default", at: info.decl.span });
       }
     }
+    if (rec) this.opts.onUse?.(rec.span, { k: "record", sym: schema });
     const given = new Map<string, Span>();
     for (const f of rec?.fields ?? []) {
       const name = f.name.name;
       const info = infos.get(name);
+      if (info) this.opts.onUse?.(f.name.span, { k: "field", info });
       if (!info) {
         const hint = didYouMean(name, infos.keys());
         this.diags.error("E0202", { schema: schema.name, name }, f.name.span, {

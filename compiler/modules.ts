@@ -84,8 +84,26 @@ export const nodeFs: FileSystem = {
 // Parsing the standard library is the same work every time; keep it for the life of the process.
 const parseCache = new Map<string, ParseResult>();
 
+// A long-lived process (the language server) re-compiles after every edit: an imported file that did not
+// change keeps its parse. One entry per file (its latest text), so an edited file does not pile up versions.
+const userParseCache = new Map<string, { text: string; result: ParseResult }>();
+let cacheUserParses = false;
+
+/** Keep the latest parse of each user file for the life of the process (the language server turns it on). */
+export function keepUserParses(on = true): void {
+  cacheUserParses = on;
+  if (!on) userParseCache.clear();
+}
+
 function parseCached(text: string, file: string, isStd: boolean): ParseResult {
-  if (!isStd) return parse(text, file);
+  if (!isStd) {
+    if (!cacheUserParses) return parse(text, file);
+    const hit = userParseCache.get(file);
+    if (hit && hit.text === text) return hit.result;
+    const result = parse(text, file);
+    userParseCache.set(file, { text, result });
+    return result;
+  }
   const key = file + "\0" + text;
   let r = parseCache.get(key);
   if (!r) {

@@ -11,6 +11,7 @@ import { compile, type CompileOptions, type CompileResult } from "../compile.js"
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "../diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data.js";
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
+import { registerLspCommand } from "./lsp.js";
 import { registerParamsCommand } from "./params.js";
 import { phaseSummary } from "../report.js";
 import { addSetOption } from "../overrides.js";
@@ -377,6 +378,7 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = code;
     },
   });
+  registerLspCommand(program);
   registerBackendCommand(program, {
     paint: (color) => painter(colorWanted(color)),
     setExit: (code) => {
