@@ -3,7 +3,8 @@
 import path from "node:path";
 import type { VisionArch } from "../runtime/model/arch.js";
 import type { LlavaModelConfig } from "../runtime/model/config.js";
-import type { Batch } from "../runtime/model/llava.js";
+import * as tf from "../runtime/backend/tf.js";
+import type { Batch, LlavaModel } from "../runtime/model/llava.js";
 import { openSafetensors } from "../runtime/weights/safetensors.js";
 
 /** The switches that make a CLIP vision tower (HF CLIPVisionModel). */
@@ -102,3 +103,14 @@ export function fixtureInputs(dir: string): { batch: Batch; logits: Float32Array
   f.close();
   return out;
 }
+
+/** The Cerebras loss of a batch (Σ cross-entropy over the supervised tokens / their count), as a number. */
+export function meanLoss(model: LlavaModel, batch: Batch): number {
+  return tf.tidy(() => {
+    const r = model.lossSum(batch, { training: false });
+    return r.sum.dataSync()[0]! / r.tokens;
+  });
+}
+
+/** The largest absolute difference between two arrays of the same length. */
+export const worstDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);

@@ -7,6 +7,7 @@ import path from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { filesToWrite } from "../compiler/build.js";
+import { flatten } from "./build-helpers.js";
 import { prepareImage, type ImageTransform } from "../runtime/data/images.js";
 import { cerebrasToHf, hfToCerebras } from "../runtime/weights/names.js";
 import { tempDir } from "./data-helpers.js";
@@ -133,14 +134,15 @@ async function built(tower: string, release: string) {
   const params = load(files.get("align/params.yaml")!) as any;
   const model = release === "2.10" ? params.trainer.init.model : params.model;
   const input = release === "2.10" ? params.trainer.fit.train_dataloader : params.train_input;
-  return { c, model, input, manifest: JSON.parse(files.get("manifest.json")!) };
+  const preprocess = flatten(load(files.get("align/preprocess.yaml")!));
+  return { c, model, input, preprocess, manifest: JSON.parse(files.get("manifest.json")!) };
 }
 
 describe("SigLIP towers: what each Cerebras release is given", () => {
   it.each(["2.2.1", "2.3.0", "2.10"])(
     "release %s: no CLS, gelu_new, cls_patch keeps every patch, 378 px for 384/14 (W0841)",
     async (release) => {
-      const { c, model, input, manifest } = await built("siglip_so400m_patch14_384", release);
+      const { c, model, input, preprocess, manifest } = await built("siglip_so400m_patch14_384", release);
       expect(model.image_model).toMatchObject({
         name: "ViTModel",
         prepend_cls_token: false,
@@ -164,6 +166,10 @@ describe("SigLIP towers: what each Cerebras release is given", () => {
         { name: "normalize", mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
       ]);
       expect(manifest.phases.align.derived.num_patches).toBe(729);
+      // The HDF5 writer lays out 729 image slots too.
+      const slots = [...preprocess].filter(([k]) => k.endsWith("num_patches"));
+      expect(slots.length).toBeGreaterThan(0);
+      for (const [k, n] of slots) expect(n, k).toBe(729);
       const sm = manifest.phases.align.source_map["params.yaml"];
       const key = release === "2.10" ? "trainer.init.model.image_feature_select_mode" : "model.image_feature_select_mode";
       expect(sm[key].derived).toMatch(/no CLS token/);
