@@ -118,6 +118,10 @@ describe("SigLIP towers: image slots and checks", () => {
   it("384 px in 14 px patches is allowed only with drop_remainder (E0301 otherwise)", async () => {
     const c = await check(withTower("siglip_so400m_patch14_384", " { drop_remainder: false }"), { dirs: TINY_DIRS });
     expect(c.one("E0301").message).toMatch(/384 is not divisible by patch size 14/);
+    // Dropping the remainder still needs one whole patch.
+    const none = await check(withTower("tiny_siglip", " { patch_size: (40, 40), drop_remainder: true }"), { dirs: TINY_DIRS });
+    expect(none.one("E0301").message).toMatch(/32 is not divisible by patch size 40/);
+    expect(none.codes).not.toContain("E0501");
   });
 
   it("a (height, width) resize must be the encoder's size (E0307)", async () => {

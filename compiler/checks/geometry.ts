@@ -14,7 +14,13 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   const v = m.vision;
 
   // Image size divisible by patch size, per dimension (unless the tower drops the remainder, as SigLIP so400m does).
-  const remainderOk = sound(unit, "model.vision.drop_remainder") && v.drop_remainder;
+  // A remainder can be dropped, but not every pixel: at least one whole patch per dimension.
+  const remainderOk =
+    sound(unit, "model.vision.drop_remainder") &&
+    v.drop_remainder &&
+    !!d.imageSize &&
+    !!d.patchSize &&
+    d.imageSize.every((s, i) => s >= d.patchSize![i]!);
   for (let i = 0; d.imageSize && d.patchSize && !remainderOk && i < 2; i++) {
     const img = d.imageSize[i]!,
       patch = d.patchSize[i]!;
