@@ -9,6 +9,7 @@ head's own count, and every tensor's shape, so the test can compare llavac's tre
 LLaVA reads the encoder's hidden states and never runs the head) name by name through the HF name table.
 """
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -41,9 +42,12 @@ for name, kw in TOWERS.items():
                     "total": total, "head": head, "without_head": total - head, "shapes": shapes}
     print(f"{name}: {total:,} parameters ({head:,} in the pooling head, {total - head:,} without it)")
 
-out.write_text(json.dumps({
+text = json.dumps({
     "generator": "tools/oracles/siglip_counts.py",
     "torch": torch.__version__,
     "transformers": transformers.__version__,
     "towers": towers,
-}, indent=1) + "\n")
+}, indent=1)
+# One line per shape.
+text = re.sub(r"\[\s+([0-9,\s]+?)\s+\]", lambda m: "[" + ", ".join(m.group(1).replace(",", " ").split()) + "]", text)
+out.write_text(text + "\n")
