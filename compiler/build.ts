@@ -6,7 +6,7 @@ import { z, type ZodType } from "zod";
 import type { Span } from "../grammar/ast.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
 import type { Derived } from "./derive.js";
-import { emitParams, type KeyOrigins } from "./emit/cerebras-params.js";
+import { cerebrasImageSize, emitParams, type KeyOrigins } from "./emit/cerebras-params.js";
 import { emitDataPreprocess, emitPreprocess } from "./emit/preprocess.js";
 import { jobScripts } from "./emit/job-scripts.js";
 import { llavaRepoFiles } from "./emit/llava-repo.js";
@@ -150,6 +150,62 @@ export class Builder {
     return true;
   }
 
+  /**
+   * The Model Zoo's LLaVA checkpoint converter (every release llavac targets) converts a CLIP image_model
+   * only (its CLIPViT converter: class_embedding, pre_layrnorm, CLIPVisionConfig). A spec with a `cerebras`
+   * block and a tower without a CLS token (SigLIP) gets convert-in.sh / convert-out.sh that cannot convert
+   * it: said once, at the first such phase's vision encoder.
+   */
+  private converterWarning(): void {
+    const program = this.result.program;
+    if (!program || program.targetSpans.size === 0 || [...program.targetSpans.values()].every((s) => s.origin === "default")) return;
+    const p = this.result.phases.find((x) => x.derived && x.unit.ir.model.vision.prepend_cls_token === false);
+    if (!p) return;
+    const v = p.unit.ir.model.vision;
+    const block = [...program.targetSpans.values()].find((s) => s.origin === "explicit")?.span;
+    this.result.diags.warning(
+      "W0840",
+      { release: program.target.release, tower: v.$name ?? "the vision encoder" },
+      this.result.ctx.spanOf(p.unit, "model.vision"),
+      {
+        notes: block ? [{ message: "the spec's cerebras target (its job scripts convert the weights)", span: block }] : [],
+        help: "the params.yaml and preprocess.yaml are fine; start phase 1 on the cluster from a Cerebras checkpoint made another way (`llavac run --weights` reads the HF SigLIP weights directly here)",
+      },
+    );
+  }
+
+  /** A tower whose image size its patch size does not divide is written at the size the Model Zoo's ViT takes: said once. */
+  private imageSizeWarning(): void {
+    const program = this.result.program;
+    for (const p of this.result.phases) {
+      const d = p.derived;
+      if (!program || !d) continue;
+      const cut = cerebrasImageSize(d.imageSize, d.patchSize);
+      if (cut[0] === d.imageSize[0] && cut[1] === d.imageSize[1]) continue;
+      const v = p.unit.ir.model.vision;
+      this.result.diags.warning(
+        "W0841",
+        {
+          release: program.target.release,
+          tower: v.$name ?? "the vision encoder",
+          size: d.imageSize.join("×"),
+          patch: d.patchSize.join("×"),
+          cut: cut.join("×"),
+        },
+        this.result.ctx.spanOf(p.unit, "model.vision.image_size"),
+        {
+          notes: [
+            {
+              message: `${d.numPatches} patches either way; the images are resized to ${cut.join("×")} instead of ${d.imageSize.join("×")} with the last pixels unused`,
+            },
+          ],
+          help: "llavac run trains at the spec's size; to train the same inputs on both, give the tower an image size the patch size divides",
+        },
+      );
+      return;
+    }
+  }
+
   phaseOutputs(
     p: PhaseResult & { derived: Derived },
     formatProblem = false,
@@ -265,6 +321,8 @@ export class Builder {
     const files: OutputFile[] = [];
     const phases: Record<string, () => Record<string, unknown>> = {};
     const formatProblem = this.formatProblem();
+    this.converterWarning();
+    this.imageSizeWarning();
     for (const p of this.result.phases) {
       if (!p.derived) continue;
       const out = this.phaseOutputs(p as PhaseResult & { derived: Derived }, formatProblem);

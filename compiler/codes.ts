@@ -1166,6 +1166,38 @@ export const CODES = {
       append: "\ngpus cluster {}\n",
     },
   },
+
+  E0840: {
+    title: "cls_patch on a tower without a CLS token",
+    message: "{tower} has no CLS token (prepend_cls_token: false), so `select: cls_patch` has no CLS feature to keep",
+    explain:
+      "`select: cls_patch` feeds the projector the CLS token's feature and every patch's; `patch` drops the CLS feature. A tower without a CLS token (SigLIP) has only patch features, and `patch` already gives all of them ((H/p)·(W/p) image slots: 729 for siglip_so400m_patch14_384). For Cerebras llavac writes such a tower's `patch` as `image_feature_select_mode: cls_patch`, the Model Zoo's mode that keeps every encoder output (its `patch` always drops the first one).",
+    trigger: { edit: ["vision    = tiny_vit", "vision    = tiny_vit { prepend_cls_token: false, select: cls_patch }"] },
+  },
+  W0840: {
+    title: "the Cerebras checkpoint converter cannot convert this tower",
+    message:
+      "the Model Zoo {release} LLaVA checkpoint converter converts CLIP vision towers only: convert-in.sh and convert-out.sh cannot convert {tower} (no CLS token)",
+    explain:
+      "The job scripts' convert-in.sh and convert-out.sh call the Model Zoo's convert_checkpoint.py for LLaVA, whose image_model converter is CLIP's (class_embedding, pre_layrnorm, CLIPVisionConfig) in every release llavac targets (cs-2.2 to cs-2.5 formats). A SigLIP tower's training config is expressible (no CLS token, no pre-layernorm, gelu_new, and `image_feature_select_mode: cls_patch` to keep every patch), but its HF weights cannot go through that converter.",
+    trigger: {
+      edit: ["vision    = tiny_vit", "vision    = tiny_vit { prepend_cls_token: false, use_post_embed_layer_norm: false }"],
+      append: "\ncerebras cluster { num_csx: 1 }\n",
+    },
+  },
+  W0841: {
+    title: "the Cerebras ViT takes another image size",
+    message:
+      "the Model Zoo {release} ViTModel needs an image size its patch size divides (model.image_model.image_size): {tower}'s {size} px in {patch} px patches is written as {cut}",
+    explain:
+      "The Model Zoo's ViTEmbeddingLayer asserts image_size % patch_size == 0 in every release. A tower that drops the remainder (`drop_remainder: true`; SigLIP so400m: 384 px in 14 px patches, 27 × 27 = 729 patches and 6 pixels unused) is written at the largest size with the same patch grid (378 × 378), with image_data_size and the transforms' resize at that size: the same number of patches and image slots, but the images are resized to 378 px where HF (and `llavac run`) resize to 384 px and leave the last 6 pixels unread.",
+    trigger: {
+      edit: [
+        "vision    = tiny_vit",
+        "vision    = tiny_vit { image_size: (36, 36), drop_remainder: true, transforms: [resize { size: (36, 36) }, to_tensor] }",
+      ],
+    },
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -281,10 +281,13 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
   const m = ir.model;
   const d: PartialDerived = {};
   const modelOk = sound(unit, "model");
-  if (sound(unit, "model.vision.image_size", "model.vision.patch_size", "model.vision.select")) {
+  if (sound(unit, "model.vision.image_size", "model.vision.patch_size", "model.vision.select", "model.vision.prepend_cls_token")) {
     d.imageSize = pair(m.vision.image_size);
     d.patchSize = pair(m.vision.patch_size);
-    const slots = imageSlots({ image_size: d.imageSize, patch_size: d.patchSize }, m.vision.select);
+    const slots = imageSlots(
+      { image_size: d.imageSize, patch_size: d.patchSize, prepend_cls_token: m.vision.prepend_cls_token },
+      m.vision.select,
+    );
     d.numPatches = slots.count;
     d.numPatchesFormula = slots.formula;
   }

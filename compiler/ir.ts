@@ -28,7 +28,7 @@ export interface RegexIR {
 
 export type TransformIR =
   | { $schema: "expand_to_square"; background_color: [number, number, number] }
-  | { $schema: "resize"; size: number; interpolation: string }
+  | { $schema: "resize"; size: number | [number, number]; interpolation: string }
   | { $schema: "center_crop"; size: number }
   | { $schema: "to_tensor" }
   | { $schema: "normalize"; mean: [number, number, number]; std: [number, number, number] };
@@ -42,6 +42,7 @@ export interface VitIR {
   filter_size: number;
   image_size: number | [number, number];
   patch_size: number | [number, number];
+  drop_remainder: boolean;
   num_channels: number;
   layer_norm_epsilon: number;
   nonlinearity: string;

@@ -13,8 +13,15 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   const m = unit.ir.model;
   const v = m.vision;
 
-  // Image size divisible by patch size, per dimension.
-  for (let i = 0; d.imageSize && d.patchSize && i < 2; i++) {
+  // Image size divisible by patch size, per dimension (unless the tower drops the remainder, as SigLIP so400m does).
+  // A remainder can be dropped, but not every pixel: at least one whole patch per dimension.
+  const remainderOk =
+    sound(unit, "model.vision.drop_remainder") &&
+    v.drop_remainder &&
+    !!d.imageSize &&
+    !!d.patchSize &&
+    d.imageSize.every((s, i) => s >= d.patchSize![i]!);
+  for (let i = 0; d.imageSize && d.patchSize && !remainderOk && i < 2; i++) {
     const img = d.imageSize[i]!,
       patch = d.patchSize[i]!;
     if (img % patch === 0) continue;
@@ -68,6 +75,15 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
     });
   }
 
+  // `cls_patch` keeps the CLS feature: a tower without one (SigLIP) has none to keep, and its `patch` is
+  // already every output.
+  if (sound(unit, "model.vision.select", "model.vision.prepend_cls_token") && v.select === "cls_patch" && !v.prepend_cls_token) {
+    diags.error("E0840", { tower: v.$name ?? "the vision encoder" }, ctx.spanOf(unit, "model.vision.select"), {
+      notes: ctx.noteAt(unit, "model.vision.prepend_cls_token", "the tower has no CLS token"),
+      help: "use `select: patch`: without a CLS token it gives every patch",
+    });
+  }
+
   // Attention shapes.
   for (const [name, width, heads, at] of [
     ["vision", v.hidden_size, v.num_heads, "model.vision.num_heads"],
@@ -90,13 +106,14 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
   const tPath = unit.ir.transforms ? "transforms" : "model.vision.transforms";
   const transforms = sound(unit, tPath) ? (unit.ir.transforms ?? v.transforms) : [];
   transforms.forEach((t, i) => {
-    if (
-      d.imageSize &&
-      (t.$schema === "resize" || t.$schema === "center_crop") &&
-      d.imageSize[0] === d.imageSize[1] &&
-      t.size !== d.imageSize[0]
-    ) {
-      diags.error("E0307", { transform: t.$schema, size: t.size, image: d.imageSize[0] }, ctx.spanOf(unit, `${tPath}.${i}.size`), {
+    if (!d.imageSize || (t.$schema !== "resize" && t.$schema !== "center_crop")) return;
+    // A (height, width) resize must be the encoder's size exactly; a side or a crop, that of a square encoder.
+    const [h, w] = d.imageSize;
+    const wrong = Array.isArray(t.size) ? t.size[0] !== h || t.size[1] !== w : h === w && t.size !== h;
+    if (wrong) {
+      const size = Array.isArray(t.size) ? `${t.size[0]}×${t.size[1]}` : t.size;
+      const image = Array.isArray(t.size) || h !== w ? `${h}×${w}` : h;
+      diags.error("E0307", { transform: t.$schema, size, image }, ctx.spanOf(unit, `${tPath}.${i}.size`), {
         notes: ctx.noteAt(unit, "model.vision.image_size", "the encoder's image size"),
       });
     }

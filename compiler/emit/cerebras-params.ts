@@ -15,20 +15,48 @@ export function regexForPython(r: { source: string; flags: string }): string {
   return r.flags ? `(?${r.flags})${r.source}` : r.source;
 }
 
-function transformYaml(t: TransformIR): YValue {
+/**
+ * The image size the Model Zoo's ViTModel can take: its ViTEmbeddingLayer asserts that the patch size
+ * divides it, so a tower that drops the remainder (SigLIP so400m, 384 px in 14 px patches) is written at
+ * the largest size that gives the same patch grid (378 px: 27 × 14). Equal to the spec's size otherwise.
+ */
+export function cerebrasImageSize(image: [number, number], patch: [number, number]): [number, number] {
+  return [Math.floor(image[0] / patch[0]) * patch[0], Math.floor(image[1] / patch[1]) * patch[1]];
+}
+
+/** A transform, with the sizes that produce the encoder's image size (`from`) written as `to`. */
+function transformYaml(t: TransformIR, from: [number, number], to: [number, number]): YValue {
+  const side = (s: number) => (from[0] === from[1] && s === from[0] ? to[0] : s);
   switch (t.$schema) {
     case "expand_to_square":
       return { name: "expand_to_square", background_color: flow(t.background_color) };
     case "resize":
-      return { name: "resize", size: t.size, interpolation: t.interpolation };
+      return {
+        name: "resize",
+        size: Array.isArray(t.size) ? flow(t.size[0] === from[0] && t.size[1] === from[1] ? to : t.size) : side(t.size),
+        interpolation: t.interpolation,
+      };
     case "center_crop":
-      return { name: "center_crop", size: t.size };
+      return { name: "center_crop", size: side(t.size) };
     case "to_tensor":
       return { name: "to_tensor" };
     case "normalize":
       return { name: "normalize", mean: flow(t.mean.map(float)), std: flow(t.std.map(float)) };
   }
 }
+
+/** Activation names the Model Zoo spells differently (its ACT2FN has `gelu_new` for GELU's tanh approximation). */
+const CEREBRAS_ACTIVATION: Record<string, string> = { gelu_pytorch_tanh: "gelu_new" };
+export const cerebrasActivation = (name: string): string => CEREBRAS_ACTIVATION[name] ?? name;
+
+/**
+ * Cerebras' `image_feature_select_mode`: its `patch` always drops the encoder's first output (the CLS
+ * token's place), so a tower without a CLS token (SigLIP) keeps every patch only with `cls_patch`.
+ */
+export function cerebrasSelectMode(select: "patch" | "cls_patch", hasCls: boolean): "patch" | "cls_patch" {
+  return hasCls ? select : "cls_patch";
+}
+const NO_CLS_MODE = "no CLS token: the Model Zoo's `patch` drops the first output, `cls_patch` keeps every patch";
 
 type Kind = "plain" | "float" | "flow";
 
@@ -102,6 +130,9 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
     t = ir.model.language;
   const transforms = ir.transforms ?? v.transforms;
   const transformsPath = ir.transforms ? "transforms" : "model.vision.transforms";
+  const imageSize = cerebrasImageSize(d.imageSize, d.patchSize);
+  const cut = imageSize[0] !== d.imageSize[0] || imageSize[1] !== d.imageSize[1];
+  const cutNote = `${imageSize.join("×")}: the Model Zoo's ViT needs a size the patch size divides (same ${(d.imageSize[0] / d.patchSize[0]) | 0}×${(d.imageSize[1] / d.patchSize[1]) | 0} patches)`;
 
   const input = (section: "train_input" | "eval_input"): YValue => {
     const ev = section === "eval_input" ? ir.eval : undefined;
@@ -124,12 +155,12 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
     }
     put(
       "image_data_size",
-      flow([v.num_channels, d.imageSize[0], d.imageSize[1]]),
+      flow([v.num_channels, imageSize[0], imageSize[1]]),
       "model.vision.image_size",
-      "[num_channels, *image_size] of the vision encoder",
+      cut ? `[num_channels, ${cutNote}]` : "[num_channels, *image_size] of the vision encoder",
     );
     put("mixed_precision", mixed, "precision");
-    o.transforms = transforms.map(transformYaml);
+    o.transforms = transforms.map((t) => transformYaml(t, d.imageSize, imageSize));
     transforms.forEach((tr, i) => {
       at(`${section}.transforms.${i}`, `${transformsPath}.${i}`);
       for (const k of Object.keys(tr)) if (k !== "$schema") at(`${section}.transforms.${i}.${k}`, `${transformsPath}.${i}.${k}`);
@@ -154,14 +185,18 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
   at("model.image_model.name", "model.vision");
   const vision: Record<string, unknown> = {
     ...v,
-    image_size: d.imageSize,
+    image_size: imageSize,
     patch_size: d.patchSize,
     position_embedding_type: v.position_embedding_type === "none" ? null : v.position_embedding_type,
+    nonlinearity: cerebrasActivation(v.nonlinearity),
   };
   for (const [key, kind] of VIT_KEYS) {
     if (key === "use_final_layer_norm" && v.use_final_layer_norm) continue; // only when it differs from the default
     imageModel[key] = yamlOf(vision[key], kind);
-    at(`model.image_model.${key}`, `model.vision.${key}`);
+    if (key === "nonlinearity" && vision.nonlinearity !== v.nonlinearity)
+      at("model.image_model.nonlinearity", "model.vision.nonlinearity", `${v.nonlinearity} is the Model Zoo's ${vision.nonlinearity}`);
+    else if (key === "image_size" && cut) at("model.image_model.image_size", "model.vision.image_size", cutNote);
+    else at(`model.image_model.${key}`, `model.vision.${key}`);
   }
 
   const textModel: Record<string, YValue> = { name: "LlamaModel" };
@@ -211,7 +246,8 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
   ir.freeze.forEach((_, i) => at(`model.freeze.${i}`, `freeze.${i}`));
   putM("image_feature_select_layer_idx", v.select_layer, "model.vision.select_layer");
   putM("image_start_idx", d.imageStartIdx, "template", "the first image slot of the tokenised template");
-  putM("image_feature_select_mode", v.select, "model.vision.select");
+  const mode = cerebrasSelectMode(v.select, v.prepend_cls_token);
+  putM("image_feature_select_mode", mode, "model.vision.select", mode !== v.select ? NO_CLS_MODE : undefined);
   putM("mixed_precision", mixed, "precision");
   putM("fp16_type", fp16, "precision");
 

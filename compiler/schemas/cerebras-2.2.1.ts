@@ -15,7 +15,8 @@ const transform = z.discriminatedUnion("name", [
   z.strictObject({ name: z.literal("expand_to_square"), background_color: z.tuple([int, int, int]) }),
   z.strictObject({
     name: z.literal("resize"),
-    size: int.positive(),
+    // torchvision's Resize: the shorter side, or [height, width] exactly (create_transform passes it through).
+    size: z.union([int.positive(), z.tuple([int.positive(), int.positive()])]),
     interpolation: z.enum(["bicubic", "bilinear", "nearest", "lanczos"]).optional(),
   }),
   z.strictObject({ name: z.literal("center_crop"), size: int.positive() }),

@@ -14,7 +14,8 @@ import { resamplePilSimd } from "./resample-simd.js";
 
 export type ImageTransform =
   | { kind: "expand_to_square"; background: [number, number, number] }
-  | { kind: "resize"; size: number; interpolation: "bicubic" | "bilinear" | "nearest" | "lanczos" }
+  /** `size`: the shorter side (aspect kept), or [height, width] exactly (torchvision's Resize with a sequence). */
+  | { kind: "resize"; size: number | [number, number]; interpolation: "bicubic" | "bilinear" | "nearest" | "lanczos" }
   | { kind: "center_crop"; size: number }
   | { kind: "to_tensor" }
   | { kind: "normalize"; mean: [number, number, number]; std: [number, number, number] };
@@ -158,8 +159,13 @@ export async function prepareImage(
       case "resize": {
         const side = Math.max(img.width, img.height);
         const [w, h] = pad ? [side, side] : [img.width, img.height];
-        // torchvision Resize(int): the shorter side becomes `size`, the longer keeps the aspect (truncated).
-        const [nw, nh] = w <= h ? [t.size, Math.floor((t.size * h) / w)] : [Math.floor((t.size * w) / h), t.size];
+        // torchvision Resize(int): the shorter side becomes `size`, the longer keeps the aspect (truncated);
+        // Resize((h, w)) makes exactly that size.
+        const [nw, nh] = Array.isArray(t.size)
+          ? [t.size[1], t.size[0]]
+          : w <= h
+            ? [t.size, Math.floor((t.size * h) / w)]
+            : [Math.floor((t.size * w) / h), t.size];
         if (nw === w && nh === h) break;
         if (t.interpolation === "nearest") {
           settle();

@@ -171,7 +171,11 @@ export function numPatchesOf(v: Pick<VisionArch, "image_size" | "patch_size">): 
   return Math.floor(v.image_size[0] / v.patch_size[0]) * Math.floor(v.image_size[1] / v.patch_size[1]);
 }
 
-/** Which encoder outputs LLaVA feeds the projector: the patches, or the CLS token and the patches. */
+/**
+ * Which encoder outputs LLaVA feeds the projector: the patches, or the CLS token and the patches. On a
+ * tower without a CLS token (SigLIP) `patch` is every output and `cls_patch` has nothing to add (the
+ * checker refuses it, E0840).
+ */
 export type FeatureSelect = "patch" | "cls_patch";
 
 /** The rule behind `num_patches`, as the emitted YAML's source map states it. */
@@ -179,12 +183,15 @@ export const NUM_PATCHES_RULE = "(H/p)·(W/p), + 1 for cls_patch";
 
 /**
  * `num_patches`: the image slots LLaVA splices into the text, one per patch (plus the CLS token for
- * `cls_patch`), and the formula with this model's numbers. The one home of both: `check`, the manifest,
- * the E0305 note and the configs all show these.
+ * `cls_patch` on a tower that has one), and the formula with this model's numbers. The one home of both:
+ * `check`, the manifest, the E0305 note and the configs all show these.
  */
-export function imageSlots(v: Pick<VisionArch, "image_size" | "patch_size">, select: FeatureSelect): { count: number; formula: string } {
+export function imageSlots(
+  v: Pick<VisionArch, "image_size" | "patch_size"> & { prepend_cls_token?: boolean },
+  select: FeatureSelect,
+): { count: number; formula: string } {
   const [[h, w], [ph, pw]] = [v.image_size, v.patch_size];
-  const cls = select === "cls_patch";
+  const cls = select === "cls_patch" && v.prepend_cls_token !== false;
   return { count: numPatchesOf(v) + (cls ? 1 : 0), formula: `(${h}/${ph})·(${w}/${pw})${cls ? " + 1" : ""}` };
 }
 
@@ -226,6 +233,12 @@ function attention(p: ParamList, n: AttentionNames, hidden: number, projBias: bo
   p.linear(n.output, hidden, hidden, outBias);
 }
 
+/**
+ * The ViT's parameters, CLIP's or SigLIP's. SigLIP's attention-pooling head (HF `head.*`: probe, attention,
+ * layernorm, mlp) is not part of the tree: LLaVA reads an encoder block's output and never runs it, and
+ * Cerebras' ViTModel has no such module. Loading HF weights drops those tensors with that reason, and the
+ * count fixture (test/fixtures/counts/siglip.json) records the towers' totals with and without it.
+ */
 export function visionParameters(v: VisionArch): ParamSpec[] {
   const p = new ParamList("image_model");
   const N = VISION_NAMES;

@@ -77,7 +77,8 @@ export function activate(name: string, x: Tensor): Tensor {
     case "quick_gelu":
       return x.mul(tf.sigmoid(x.mul(1.702)));
     case "gelu_new":
-    case "gelu_tanh": {
+    case "gelu_tanh":
+    case "gelu_pytorch_tanh": {
       const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
       return x.mul(0.5).mul(tf.tanh(inner).add(1));
     }

@@ -1,6 +1,8 @@
-// The CLIP ViT as Cerebras' ViTModel computes it, and as LLaVA reads it:
+// The ViT as Cerebras' ViTModel computes it, and as LLaVA reads it:
 //   patchify (a conv with stride = kernel, done as one matmul) → + learned positions → CLS first
 //   (its position row stored last) → pre-norm (post_embed_ln) → pre-LN blocks 0..select → features.
+// SigLIP is the same module with switches off: no CLS token (the positions are the patches' only, and
+// `patch` keeps every output), no pre-norm, a biased patch embedding, gelu_pytorch_tanh.
 import * as tf from "../backend/tf.js";
 import { biasOf, VISION_NAMES as NAMES, weightOf, type VisionArch } from "./arch.js";
 import { selectedBlock, type VisionRuntime } from "./config.js";

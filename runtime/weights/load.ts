@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import * as tf from "../backend/tf.js";
+import { VISION_NAMES } from "../model/arch.js";
 import type { ParamStore } from "../model/params.js";
 import { OPTIMIZER_PREFIX } from "../train/checkpoint.js";
 import { clsRowToLast, hfToCerebras, type HfLayout } from "./names.js";
@@ -74,7 +75,8 @@ export function loadWeights(store: ParamStore, sources: string[]): WeightReport 
             continue;
           }
           cs = store.canonical(m.cs)!;
-          clsRowFirst = m.clsRowFirst === true;
+          // Only a table with a CLS row has one to move (SigLIP's positions are the patches' alone).
+          clsRowFirst = m.clsRowFirst === true && store.has(VISION_NAMES.cls);
           layouts.add(m.layout);
         }
         const target = store.get(cs);

@@ -7,7 +7,9 @@
 //   llava         the original LLaVA repository (what Cerebras converts): model.*, model.mm_projector.{0,2},
 //                 lm_head.weight, with the CLIP tower as vision_model.* (its own folder)
 // The CLIP tower's own prefix varies too (vision_model.* inside or not); every form is accepted.
-// One difference is not a rename: HF keeps the CLS position row first, Cerebras keeps it last.
+// One difference is not a rename: HF keeps the CLS position row first, Cerebras keeps it last (a tower
+// without a CLS token, SigLIP, has no such row: the loader moves it only for a model that has a CLS token).
+// SigLIP's names are CLIP's without pre_layrnorm and class_embedding; its pooling head is dropped.
 import { biasOf, PROJECTOR_NAMES, TEXT_NAMES, VISION_NAMES, weightOf, type ModuleName, type ParamName } from "../model/arch.js";
 
 export type HfLayout = "transformers" | "hub" | "llava";
@@ -58,7 +60,13 @@ const VISION_POSITIONS = weightOf(V.positions);
 const PROJECTOR_PARAM = new RegExp(`^${PROJECTOR_NAMES.layer("#").replace(/\./g, "\\.").replace("#", "(\\d+)")}\\.(weight|bias)$`);
 
 /** HF names that carry no weights (buffers) or belong to parts LLaVA does not use. */
-const DROPPED = [/(^|\.)position_ids$/, /rotary_emb\.inv_freq$/, /^(text_model\.|logit_scale$|visual_projection\.|text_projection\.)/];
+const DROPPED = [
+  /(^|\.)position_ids$/,
+  /rotary_emb\.inv_freq$/,
+  /^(text_model\.|logit_scale$|logit_bias$|visual_projection\.|text_projection\.)/,
+];
+/** SigLIP's attention-pooling head (SiglipMultiheadAttentionPoolingHead): not in the parameter tree (arch.ts). */
+const POOLING_HEAD = /(^|\.)head\.(probe$|attention\.|layernorm\.|mlp\.)/;
 
 const PREFIX: Record<HfLayout, { vision: string; projector: string; text: string; lmHead: string }> = {
   transformers: {
@@ -112,6 +120,8 @@ export function hfToCerebras(name: string): Mapped {
   if (name.startsWith("model.vision_tower.vision_tower."))
     return { kind: "dropped", reason: "vision tower copy inside an original LLaVA checkpoint (the CLIP folder's weights are used)" };
   for (const r of DROPPED) if (r.test(name)) return { kind: "dropped", reason: "not a LLaVA weight" };
+  if (POOLING_HEAD.test(name))
+    return { kind: "dropped", reason: "SigLIP's attention-pooling head (LLaVA reads the encoder's features and never runs it)" };
   for (const prefix of VISION_PREFIXES) {
     if (!name.startsWith(prefix)) continue;
     const cs = apply<ParamName>(HF_TO_CS.vision, name.slice(prefix.length));
