@@ -10,6 +10,7 @@ import type { OutputFile } from "../build.js";
 import { compile, type CompileOptions, type CompileResult } from "../compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "../diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data.js";
+import { registerFmtCommand } from "./fmt.js";
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
 import { registerParamsCommand } from "./params.js";
 import { phaseSummary } from "../report.js";
@@ -358,6 +359,12 @@ export async function main(argv: string[]): Promise<number> {
   registerParamsCommand(program, {
     paint: (color) => painter(colorWanted(color)),
     compileSpec: (spec) => compileOrExit(spec),
+    usage: (message) => new UsageError(message),
+    setExit: (code) => {
+      exitCode = code;
+    },
+  });
+  registerFmtCommand(program, {
     usage: (message) => new UsageError(message),
     setExit: (code) => {
       exitCode = code;
