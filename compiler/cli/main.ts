@@ -10,6 +10,7 @@ import type { OutputFile } from "../build.js";
 import { compile, type CompileOptions, type CompileResult } from "../compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "../diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data.js";
+import { registerDiffCommand } from "./diff.js";
 import { registerFmtCommand } from "./fmt.js";
 import { registerWhyCommand } from "./why.js";
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
@@ -372,6 +373,15 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   registerFmtCommand(program, {
+    usage: (message) => new UsageError(message),
+    setExit: (code) => {
+      exitCode = code;
+    },
+  });
+  registerDiffCommand(program, {
+    compileSpec: (spec, more = {}) => compileOrExit(spec, {}, undefined, [], more),
+    printDiagnostics,
+    paint: (color) => painter(colorWanted(color)),
     usage: (message) => new UsageError(message),
     setExit: (code) => {
       exitCode = code;
