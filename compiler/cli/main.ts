@@ -12,6 +12,7 @@ import { plainPainter, renderDiagnostic, toJson, type Painter } from "../diagnos
 import { DataFailure, DataUsageError, registerDataCommands } from "./data.js";
 import { registerDiffCommand } from "./diff.js";
 import { registerFmtCommand } from "./fmt.js";
+import { registerGraphCommand } from "./graph.js";
 import { registerWhyCommand } from "./why.js";
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
 import { registerParamsCommand } from "./params.js";
@@ -380,6 +381,15 @@ export async function main(argv: string[]): Promise<number> {
   });
   registerDiffCommand(program, {
     compileSpec: (spec, more = {}) => compileOrExit(spec, {}, undefined, [], more),
+    printDiagnostics,
+    paint: (color) => painter(colorWanted(color)),
+    usage: (message) => new UsageError(message),
+    setExit: (code) => {
+      exitCode = code;
+    },
+  });
+  registerGraphCommand(program, {
+    compileSpec: (spec) => compileOrExit(spec, {}, undefined, [], { emit: false }),
     printDiagnostics,
     paint: (color) => painter(colorWanted(color)),
     usage: (message) => new UsageError(message),
