@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import path from "node:path";
 import { BackendFailure, registerBackendCommand } from "./backend.js";
+import { registerCompletionCommands } from "./completion.js";
 import { ChatFailure, ChatUsageError, registerChatCommand } from "./chat.js";
 import { CODES, defaultLevel, isCode, LevelUsageError, type CodeInfo } from "../codes.js";
 import type { OutputFile } from "../build.js";
@@ -395,6 +396,16 @@ export async function main(argv: string[]): Promise<number> {
     usage: (message) => new UsageError(message),
     setExit: (code) => {
       exitCode = code;
+    },
+  });
+  registerCompletionCommands(program, {
+    usage: (message) => new UsageError(message),
+    // The phases the spec declares, from its syntax alone: completion must answer at once.
+    compilePhases: async (spec) => {
+      const [{ readSource }, { parse }] = await Promise.all([import("../modules.js"), import("../../grammar/index.js")]);
+      const r = readSource(spec);
+      if ("problem" in r) return [];
+      return parse(r.text, spec).module.decls.flatMap((d) => (d.kind === "instance" && d.schema.name === "phase" ? [d.name.name] : []));
     },
   });
   registerWhyCommand(program, {
