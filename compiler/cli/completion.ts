@@ -187,9 +187,9 @@ export function fishCompletion(program: Command): string {
       const flags = o.flags.map((f) => (f.startsWith("--") ? `-l ${f.slice(2)}` : `-s ${f.slice(1)}`)).join(" ");
       const value = o.takesValue
         ? o.flags.includes("--phase")
-          ? ` -r -a '(__${name}_phases)'`
+          ? ` -x -a '(__${name}_phases)'`
           : o.values.length
-            ? ` -r -a ${q(o.values.join(" "))}`
+            ? ` -x -a ${q(o.values.join(" "))}`
             : " -r -F"
         : "";
       lines.push(`complete -c ${name} -n ${q(cond)} ${flags}${value} -d ${q(o.description)}`);
