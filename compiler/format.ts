@@ -6,7 +6,7 @@
 // to one. Tokens are never added, removed or reordered, so the AST is the one of the input.
 import type { IToken } from "chevrotain";
 import { parse } from "../grammar/index.js";
-import { llavaLexer } from "../grammar/tokens.js";
+import { llavaLexer, OPERAND_ENDS } from "../grammar/tokens.js";
 import { DiagnosticBag, renderDiagnostic, type Diagnostic } from "./diagnostics.js";
 import { problemCode } from "./modules.js";
 
@@ -25,21 +25,6 @@ export class FormatError extends Error {
 
 const OPENERS = new Set(["LCurly", "LBracket", "LParen"]);
 const CLOSERS = new Set(["RCurly", "RBracket", "RParen"]);
-// After these a `-` is binary (the lexer's rule for `/` as an operator, too).
-const OPERAND_ENDS = new Set([
-  "Identifier",
-  "StringLit",
-  "FloatLit",
-  "IntLit",
-  "Percent",
-  "RParen",
-  "RBracket",
-  "RCurly",
-  "True",
-  "False",
-  "None",
-  "RegexLit",
-]);
 const isComment = (t: IToken) => t.tokenType.name === "LineComment" || t.tokenType.name === "BlockComment";
 
 /** Whether a space goes between two tokens of one line. */
