@@ -2,6 +2,8 @@
 // every script. The bash script passes `bash -n` and completes commands, option values, spec files and the
 // spec's phases when driven as bash drives it; zsh and fish scripts are syntax-checked where those shells exist.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
@@ -61,7 +63,11 @@ describe("completion", () => {
   });
   it.skipIf(!has("fish"))("fish: the script parses (fish --no-execute)", () => {
     const r = spawnSync(process.execPath, [BIN, "completion", "fish"], { encoding: "utf8" });
-    expect(spawnSync("fish", ["--no-execute"], { input: r.stdout }).status).toBe(0);
+    // fish reads a script from a file (it refuses the socket node gives as standard input).
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "llavac-fish-")), "llavac.fish");
+    writeFileSync(file, r.stdout);
+    const f = spawnSync("fish", ["--no-execute", file], { encoding: "utf8" });
+    expect(f.status, f.stderr).toBe(0);
   });
   if (!has("zsh") || !has("fish"))
     console.log(`completion: ${["zsh", "fish"].filter((s) => !has(s)).join(" and ")} not installed here: their syntax checks are skipped`);
