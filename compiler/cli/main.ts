@@ -267,38 +267,35 @@ export async function main(argv: string[]): Promise<number> {
         .option("--format <format>", "human, json or sarif", "human")
         .option("--no-color", "no ANSI colours"),
     ),
-  ).action(
-    async (
-      spec: string,
-      o: { out: string; target?: string; annotate?: boolean; format: string; color?: boolean; set: string[] } & LevelOptions,
-    ) => {
-      if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
-      checkFormat(o.format);
-      await refuseOutputFolder(o.out);
-      const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out, annotate: o.annotate ?? false });
-      let files: OutputFile[] = [];
-      // compile() has emitted and validated everything (as `check` does); build only writes it.
-      if (result.diags.errorCount === 0) {
-        const { filesToWrite, writeAtomically } = await import("../build.js");
-        files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras" });
-        try {
-          writeAtomically(o.out, files);
-        } catch (err) {
-          if (!(err as NodeJS.ErrnoException).code) throw err;
-          throw new UsageError(`cannot write into ${o.out}: ${(err as Error).message}`);
-        }
+  ).action(async (spec: string, o: { out: string; target?: string; format: string; color?: boolean; set: string[] } & LevelOptions) => {
+    if (o.target !== undefined && o.target !== "cerebras") throw new UsageError(`unknown target "${o.target}" (cerebras)`);
+    checkFormat(o.format);
+    await refuseOutputFolder(o.out);
+    // `--annotate`: each YAML key's origin as a comment on its line.
+    const annotate = (o as { annotate?: boolean }).annotate === true;
+    const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out, annotate });
+    let files: OutputFile[] = [];
+    // compile() has emitted and validated everything (as `check` does); build only writes it.
+    if (result.diags.errorCount === 0) {
+      const { filesToWrite, writeAtomically } = await import("../build.js");
+      files = filesToWrite(result.emitted, { cerebras: o.target === "cerebras" });
+      try {
+        writeAtomically(o.out, files);
+      } catch (err) {
+        if (!(err as NodeJS.ErrnoException).code) throw err;
+        throw new UsageError(`cannot write into ${o.out}: ${(err as Error).message}`);
       }
-      if (o.format === "json") process.stdout.write(jsonReport(result, { written: files.map((f) => path.join(o.out, f.path)) }));
-      else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
-      else {
-        const paint = painter(colorWanted(o.color));
-        printDiagnostics(result, paint);
-        for (const f of files) process.stdout.write(`  wrote ${path.join(o.out, f.path)}\n`);
-        process.stdout.write(tally(result, paint, "built") + "\n");
-      }
-      exitCode = result.diags.errorCount > 0 ? 1 : 0;
-    },
-  );
+    }
+    if (o.format === "json") process.stdout.write(jsonReport(result, { written: files.map((f) => path.join(o.out, f.path)) }));
+    else if (o.format === "sarif") process.stdout.write(await sarifReport(result));
+    else {
+      const paint = painter(colorWanted(o.color));
+      printDiagnostics(result, paint);
+      for (const f of files) process.stdout.write(`  wrote ${path.join(o.out, f.path)}\n`);
+      process.stdout.write(tally(result, paint, "built") + "\n");
+    }
+    exitCode = result.diags.errorCount > 0 ? 1 : 0;
+  });
 
   program
     .command("explain")
