@@ -11,6 +11,7 @@ import { emitDataPreprocess, emitPreprocess } from "./emit/preprocess.js";
 import { jobScripts } from "./emit/job-scripts.js";
 import { llavaRepoFiles } from "./emit/llava-repo.js";
 import { trainProgram } from "./emit/train-program.js";
+import { annotateYaml } from "./provenance.js";
 import { runConfig } from "./run-config.js";
 import { renderYaml, toPlain, type YValue } from "./emit/yaml.js";
 import type { PhaseUnit } from "./ir.js";
@@ -83,7 +84,14 @@ export class Builder {
   constructor(
     private readonly result: CompileResult,
     private readonly outDir = "out",
+    private readonly annotate = false,
   ) {}
+
+  /** The YAML text, with each key's origin as a comment under `--annotate`. */
+  private yaml(doc: YValue, header: string[], unit: PhaseUnit, origins: KeyOrigins): string {
+    const text = renderYaml(doc, header);
+    return this.annotate ? annotateYaml(text, this.sourceMap(unit, origins)) : text;
+  }
 
   /** The spec as the user would name it on the command line (relative to the working directory). */
   private specPath(): string {
@@ -226,7 +234,7 @@ export class Builder {
     if (!formatProblem) this.validate(schema, params.doc, unit, params.origins, "params.yaml");
     files.push(
       lazyFile(`${ir.$name}/params.yaml`, () =>
-        renderYaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`]),
+        this.yaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`], unit, params.origins),
       ),
     );
 
@@ -266,7 +274,7 @@ export class Builder {
       const how = pipeline
         ? "Model Zoo 2.10 data preprocessing (data_preparation/data_preprocessing) config"
         : `HDF5 preprocessing: python create_hdf5_dataset.py ${mode} --params preprocess.yaml`;
-      files.push(lazyFile(`${ir.$name}/preprocess.yaml`, () => renderYaml(pre.doc, [...header, how])));
+      files.push(lazyFile(`${ir.$name}/preprocess.yaml`, () => this.yaml(pre.doc, [...header, how], unit, pre.origins)));
     }
 
     files.push(

@@ -37,6 +37,8 @@ export interface CompileOptions {
   overrides?: readonly string[];
   /** The folder `build` writes to (generated programs hold paths relative to it); default `out`. */
   outDir?: string;
+  /** `build --annotate`: each emitted YAML key's origin as a comment on its line. */
+  annotate?: boolean;
   /** false: stop after the checks, before emission and the target's schemas (derived values only). */
   emit?: boolean;
   /** `check --data`: read each phase's jsonl as the HDF5 writer would and report what it would skip or cut. */
@@ -149,7 +151,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   if (opts.emit !== false && diags.errorCount === 0) {
     // Emission pulls in zod and js-yaml: loaded on first use, after the front end's own work.
     const { Builder } = await import("./build.js");
-    result.emitted = new Builder(result, opts.outDir ?? "out").emit();
+    result.emitted = new Builder(result, opts.outDir ?? "out", opts.annotate ?? false).emit();
   }
   return result;
 }

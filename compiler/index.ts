@@ -13,6 +13,7 @@ export type { Derived, PartialDerived, ParamCounts, ScheduleDerived } from "./de
 export type { Diagnostic, JsonDiagnostic, Note, Painter, Severity } from "./diagnostics.js";
 export type { Code } from "./codes.js";
 export { VERSION } from "./version.js";
+export { FormatError, formatSource } from "./format.js";
 
 export interface CheckOptions extends CompileOptions {
   /** Also produce the Cerebras job scripts (`llavac build --target cerebras`). */

@@ -95,6 +95,14 @@ export function keepUserParses(on = true): void {
   if (!on) userParseCache.clear();
 }
 
+/** The catalog code of a syntax problem: its own, or by its kind. */
+export function problemCode(p: ParseResult["problems"][number]): ErrorCode {
+  return (
+    (p.code as ErrorCode | undefined) ??
+    (p.kind === "lex" ? "E0002" : /unterminated|escape|too large|out of range/.test(p.message) ? "E0003" : "E0001")
+  );
+}
+
 function parseCached(text: string, file: string, isStd: boolean): ParseResult {
   if (!isStd) {
     if (!cacheUserParses) return parse(text, file);
@@ -234,12 +242,7 @@ export class ModuleGraph implements SourceLookup {
       imports: [],
     };
     this.modules.set(file, m);
-    for (const p of parsed.problems) {
-      const code =
-        (p.code as ErrorCode | undefined) ??
-        (p.kind === "lex" ? "E0002" : /unterminated|escape|too large|out of range/.test(p.message) ? "E0003" : "E0001");
-      this.diags.error(code, p.message, p.span, p.notes ? { notes: p.notes } : {});
-    }
+    for (const p of parsed.problems) this.diags.error(problemCode(p), p.message, p.span, p.notes ? { notes: p.notes } : {});
     const here = [...stack, file];
     for (const decl of parsed.module.imports) {
       const target = this.resolve(decl.path, file);

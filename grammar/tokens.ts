@@ -58,7 +58,8 @@ export const Percent = createToken({ name: "Percent", pattern: /\d[\d_]*(?:\.\d[
 export const FloatLit = createToken({ name: "FloatLit", pattern: /\d[\d_]*(?:\.\d[\d_]*(?:[eE][+-]?\d+)?|[eE][+-]?\d+)/ });
 export const IntLit = createToken({ name: "IntLit", pattern: /\d[\d_]*/ });
 
-const OPERAND_ENDS = new Set([
+/** The tokens after which `/` is an operator (and `-` is binary): they end an operand. */
+export const OPERAND_ENDS = new Set([
   "Identifier",
   "StringLit",
   "FloatLit",

@@ -176,3 +176,50 @@ describe("README: the command table", () => {
     }
   });
 });
+
+describe("README: working with specs", () => {
+  const bin = path.join(ROOT, "bin/llavac.js");
+  const run = (args: string[], cwd = ROOT) =>
+    spawnSync(process.execPath, [bin, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const commands = block("sh", "llavac fmt examples stdlib")
+    .trim()
+    .split("\n")
+    .map((l) => l.replace(/\s+#.*$/, "").trim());
+  const args = (start: string) => {
+    const line = commands.find((c) => c.includes(`llavac ${start}`));
+    if (!line) throw new Error(`no \`llavac ${start}\` in the README's block`);
+    return line
+      .replace(/^.*?llavac /, "")
+      .replace(/\)$/, "")
+      .split(/\s+/);
+  };
+
+  it("fmt, graph and completion run as shown (fmt as --check, graph into a temporary file equal to the picture)", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-readme-"));
+    expect(args("fmt")).toEqual(["fmt", "examples", "stdlib"]);
+    expect(run(["fmt", "--check", "examples", "stdlib"]).status).toBe(0);
+    const g = args("graph");
+    const svg = path.join(dir, "g.svg");
+    expect(run([...g.slice(0, -1), svg]).status).toBe(0);
+    expect(readFileSync(svg, "utf8")).toBe(readFileSync(path.join(ROOT, g[g.length - 1]!), "utf8"));
+    expect(readme).toContain(`](${g[g.length - 1]})`);
+    const c = run(args("completion"));
+    expect(spawnSync("bash", ["-n"], { input: c.stdout }).status).toBe(0);
+  });
+
+  it("the diff and why outputs shown are what llavac prints", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const d = run(args("diff"));
+    expect(d.status).toBe(0);
+    expect(d.stdout).toBe(block("", "+++ examples/llava-v1.5-7b/release-2.3.0.llava"));
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-readme-"));
+    const b = args("build").map((a) => (a === "examples/llava-v1.5-7b/llava.llava" ? path.join(ROOT, a) : a));
+    expect(run(b, dir).status).toBe(0);
+    const w = args("why").map((a) => (a.endsWith(".llava") ? path.join(ROOT, a) : a));
+    const shown = block("", "runconfig.max_steps = 2180");
+    expect(run(w, dir).stdout).toBe(shown);
+  });
+});

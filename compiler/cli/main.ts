@@ -4,12 +4,17 @@ import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import path from "node:path";
 import { BackendFailure, registerBackendCommand } from "./backend.js";
+import { registerCompletionCommands } from "./completion.js";
 import { ChatFailure, ChatUsageError, registerChatCommand } from "./chat.js";
 import { CODES, defaultLevel, isCode, LevelUsageError, type CodeInfo } from "../codes.js";
 import type { OutputFile } from "../build.js";
 import { compile, type CompileOptions, type CompileResult } from "../compile.js";
 import { plainPainter, renderDiagnostic, toJson, type Painter } from "../diagnostics.js";
 import { DataFailure, DataUsageError, registerDataCommands } from "./data.js";
+import { registerDiffCommand } from "./diff.js";
+import { registerFmtCommand } from "./fmt.js";
+import { registerGraphCommand } from "./graph.js";
+import { registerWhyCommand } from "./why.js";
 import { addLevelOptions, levelsOf, type LevelOptions } from "./level-options.js";
 import { registerLspCommand } from "./lsp.js";
 import { registerParamsCommand } from "./params.js";
@@ -260,6 +265,7 @@ export async function main(argv: string[]): Promise<number> {
         .argument("<spec>", "the .llava file")
         .requiredOption("-o, --out <dir>", "output folder")
         .option("--target <target>", "cerebras: also write the job scripts; llava-repo: write the LLaVA repository's GPU launch instead")
+        .option("--annotate", "write each YAML key's origin (spec line, standard-library default or derivation) as a comment")
         .option("--format <format>", "human, json or sarif", "human")
         .option("--no-color", "no ANSI colours"),
     ),
@@ -269,7 +275,13 @@ export async function main(argv: string[]): Promise<number> {
     checkFormat(o.format);
     await refuseOutputFolder(o.out);
     const llavaRepo = o.target === "llava-repo";
-    const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, { outDir: o.out, ...(llavaRepo ? { llavaRepo } : {}) });
+    // `--annotate`: each YAML key's origin as a comment on its line.
+    const annotate = (o as { annotate?: boolean }).annotate === true;
+    const result = await compileOrExit(spec, levelsOf(o), undefined, o.set, {
+      outDir: o.out,
+      annotate,
+      ...(llavaRepo ? { llavaRepo } : {}),
+    });
     let files: OutputFile[] = [];
     // compile() has emitted and validated everything (as `check` does); build only writes it.
     if (result.diags.errorCount === 0) {
@@ -379,6 +391,46 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   registerLspCommand(program);
+  registerFmtCommand(program, {
+    usage: (message) => new UsageError(message),
+    setExit: (code) => {
+      exitCode = code;
+    },
+  });
+  registerDiffCommand(program, {
+    compileSpec: (spec, more = {}) => compileOrExit(spec, {}, undefined, [], more),
+    printDiagnostics,
+    paint: (color) => painter(colorWanted(color)),
+    usage: (message) => new UsageError(message),
+    setExit: (code) => {
+      exitCode = code;
+    },
+  });
+  registerGraphCommand(program, {
+    compileSpec: (spec) => compileOrExit(spec, {}, undefined, [], { emit: false }),
+    printDiagnostics,
+    paint: (color) => painter(colorWanted(color)),
+    usage: (message) => new UsageError(message),
+    setExit: (code) => {
+      exitCode = code;
+    },
+  });
+  registerCompletionCommands(program, {
+    usage: (message) => new UsageError(message),
+    // The phases the spec declares, from its syntax alone: completion must answer at once.
+    compilePhases: async (spec) => {
+      const [{ readSource }, { parse }] = await Promise.all([import("../modules.js"), import("../../grammar/index.js")]);
+      const r = readSource(spec);
+      if ("problem" in r) return [];
+      return parse(r.text, spec).module.decls.flatMap((d) => (d.kind === "instance" && d.schema.name === "phase" ? [d.name.name] : []));
+    },
+  });
+  registerWhyCommand(program, {
+    usage: (message) => new UsageError(message),
+    setExit: (code) => {
+      exitCode = code;
+    },
+  });
   registerBackendCommand(program, {
     paint: (color) => painter(colorWanted(color)),
     setExit: (code) => {
