@@ -331,6 +331,7 @@ describe("document symbols", () => {
       "phase pretrain",
       "phase finetune",
       "cerebras cluster",
+      "gpus gpu_cluster",
     ]);
     expect(syms.find((s) => s.name === "pretrain")?.children?.map((c) => c.name)).toContain("schedule");
   });
