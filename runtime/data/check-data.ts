@@ -2,7 +2,7 @@
 // goes through the writer's own classification (classify.ts), so the counts by reason are the ones the
 // writer then skips; kept samples add their token length to a histogram against the MSL.
 import { loadTokenizer, type TokenizerSource } from "../text/tokenizer.js";
-import { type ClassifyConfig, classifyRecord, ImageChecker, type ImageCheck, parseLine, type SkipKind } from "./classify.js";
+import { type ClassifyConfig, ImageChecker, type ImageCheck, measureRecord, parseLine, type SkipKind } from "./classify.js";
 import { batchLines } from "./hdf5-worker-core.js";
 import { listInputs } from "./hdf5-job.js";
 import { countRecords, lineBatches } from "./jsonl.js";
@@ -107,7 +107,7 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
       for (let i = 0; i < chosen.length; i++) {
         checked++;
         const { line } = chosen[i]!;
-        const v = classifyRecord(tok, cfg, parsed[i]!, imageChecks[i]!, images);
+        const v = measureRecord(tok, cfg, parsed[i]!, imageChecks[i]!, images);
         const full = v.ok ? v.plan.fullLength : v.fullLength;
         if (full !== undefined) {
           lengthCounts.set(full, (lengthCounts.get(full) ?? 0) + 1);

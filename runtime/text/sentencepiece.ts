@@ -218,6 +218,11 @@ export class SentencePieceBPE {
    */
   private slots = new Int32Array(1 << 19);
   private words: { word: string; hash: number; ids: number[] }[] = [];
+  /** The counting path (count): token counts of words after exactly one "▁", keyed by the rest of the word; of
+   *  other words, keyed by the whole normalised word; and of whole short texts (prompts repeat in LLaVA data). */
+  private readonly counts1 = new Map<string, number>();
+  private readonly countsN = new Map<string, number>();
+  private readonly textCounts = new Map<string, number>();
 
   constructor(readonly spec: ModelSpec) {
     if (spec.modelType !== 2)
@@ -287,6 +292,52 @@ export class SentencePieceBPE {
       start = i;
     }
     return out;
+  }
+
+  /**
+   * `encode(text).length` without building the ids. For the word-by-word models the text is split at its
+   * spaces natively and each word's count is looked up by its string: the words are encodeWords' (a word is
+   * the run of spaces before a non-space segment, a trailing run of spaces is a word of its own), and a
+   * word's count is the length of its ids. A text holding "▁" itself takes the general path.
+   */
+  count(text: string): number {
+    const s = this.spec;
+    if (text.length === 0) return 0;
+    if (!(this.wordwise && s.escapeWhitespaces && !s.removeExtraWhitespaces) || text.includes(SPACE)) return this.encode(text).length;
+    const short = text.length <= 256;
+    if (short) {
+      const c = this.textCounts.get(text);
+      if (c !== undefined) return c;
+    }
+    const segs = text.split(" ");
+    let spaces = s.addDummyPrefix ? 1 : 0,
+      n = 0;
+    for (let k = 0; k < segs.length; k++) {
+      if (k > 0) spaces++;
+      const seg = segs[k]!;
+      if (seg.length === 0) continue;
+      n += this.wordCount(spaces, seg);
+      spaces = 0;
+    }
+    if (spaces > 0) n += this.wordCount(spaces, "");
+    if (short) {
+      if (this.textCounts.size >= 100_000) this.textCounts.clear();
+      this.textCounts.set(text, n);
+    }
+    return n;
+  }
+
+  private wordCount(spaces: number, seg: string): number {
+    const one = spaces === 1;
+    const map = one ? this.counts1 : this.countsN;
+    const key = one ? seg : SPACE.repeat(spaces) + seg;
+    let c = map.get(key);
+    if (c === undefined) {
+      c = this.encodeNormalized(one ? SPACE + seg : key).length;
+      if (map.size >= 200_000) map.clear();
+      map.set(key, c);
+    }
+    return c;
   }
 
   /**
