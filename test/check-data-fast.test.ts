@@ -1,8 +1,13 @@
 // The fast paths of `check --data` against the plain ones they stand in for: the tokenizer's counting path
 // (words split natively, counts cached by word and by whole short text) against `encode(text).length`, and
 // the layout measured without ids (measureRecord) against the writer's full plan (classifyRecord): the same
-// verdicts, lengths and supervised counts, over-MSL, truncated and failing records included.
+// verdicts, lengths and supervised counts, over-MSL, truncated and failing records included; and the pass on
+// worker threads against the pass in this thread: the same report.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { checkData } from "../runtime/data/check-data.js";
 import { classifyRecord, ImageChecker, measureRecord, type ClassifyConfig } from "../runtime/data/classify.js";
 import { parseRecord } from "../runtime/data/records.js";
 import type { Template } from "../runtime/text/layout.js";
@@ -246,4 +251,56 @@ describe("check --data fast paths equal the plain ones", () => {
     expect(len(4, true)).toBe(len(5, true));
     expect(len(4, false)).not.toBe(len(5, false));
   });
+});
+
+const WORKER = path.join(import.meta.dirname, "..", "dist", "check-data-worker.js");
+
+describe("check --data on worker threads", () => {
+  it.skipIf(!existsSync(WORKER))(
+    "gives the one-thread report: counts, first examples in input order, lengths, longest sample",
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "llavac-check-data-threads-"));
+      try {
+        mkdirSync(path.join(dir, "jsonl"));
+        mkdirSync(path.join(dir, "images"));
+        writeFileSync(path.join(dir, "images", "a.jpg"), "not a jpeg, but only the path is checked here");
+        const lines: (string | Buffer)[] = [];
+        for (let i = 0; i < 3000; i++) {
+          const k = i % 97;
+          const conv = [
+            { from: "human", value: (i % 4 ? "<image>\n" : "") + words(i, 3 + (i % 40)) },
+            { from: "gpt", value: words(i + 1, k === 5 ? 900 : 2 + (i % 50)) },
+          ];
+          if (k === 11) conv[0]!.from = "gpt";
+          const rec = { id: `r${i}`, ...(i % 4 ? { image: k === 13 ? "missing.jpg" : "a.jpg" } : {}), conversations: conv };
+          lines.push(
+            k === 17 ? `{"id": "r${i}", "conversations": [` : k === 19 ? Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) : JSON.stringify(rec),
+          );
+        }
+        writeFileSync(
+          path.join(dir, "jsonl", "a.jsonl"),
+          Buffer.concat(lines.map((l) => Buffer.concat([Buffer.from(l), Buffer.from("\n")]))),
+        );
+        const cfg = {
+          inputs: [path.join(dir, "jsonl")],
+          imageRoot: path.join(dir, "images"),
+          tokenizer: { kind: "llama2" as const },
+          template: vicuna,
+          msl: 1024,
+          numPatches: 576,
+          overLength: "drop" as const,
+        };
+        const strip = ({ seconds: _s, cpu_seconds: _c, ...r }: Awaited<ReturnType<typeof checkData>>) => r;
+        const one = strip(await checkData(cfg, { images: "none", workers: 0 }));
+        const two = strip(await checkData(cfg, { images: "none", workers: 2 }));
+        expect(two).toEqual(one);
+        // The failing cases are in it, counted and with their first examples.
+        expect(Object.keys(one.skipped).sort()).toEqual(["invalid_utf8", "malformed_json", "role_order", "too_long"]);
+        expect(one.checked).toBe(3000);
+        expect(one.skipped.too_long!.examples.map((e) => e.line)).toEqual([6, 103, 200]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
