@@ -197,10 +197,12 @@ function templateIds(tok: Tokenizer, t: Template): TemplateIds {
   if (!m) templateCache.set(tok, (m = new WeakMap()));
   let ids = m.get(t);
   if (!ids || ids.key !== t.system + "\0" + t.user + "\0" + t.assistant) {
+    const system = [tok.bosId, ...tok.encode(t.system)];
+    const user = tok.encode(t.user);
     const assistant = tok.encode(t.assistant);
     ids = {
-      system: [tok.bosId, ...tok.encode(t.system)],
-      user: tok.encode(t.user),
+      system,
+      user,
       assistantHead: assistant.slice(0, -1),
       assistantLast: assistant.slice(-1),
       space: tok.pieceToId("\u2581"),
