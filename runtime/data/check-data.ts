@@ -284,6 +284,11 @@ async function checkThreaded(
       failure ??= err;
       poke();
     });
+    // A worker gone with batches unanswered (killed, out of memory) fails the pass instead of hanging it.
+    t.on("exit", (code) => {
+      if (busy[w]! > 0) failure ??= new Error(`check --data worker exited (code ${code}) with ${busy[w]} batches unanswered`);
+      poke();
+    });
   });
   const drain = () => {
     for (let d = done.get(next); d; d = done.get(next)) {
