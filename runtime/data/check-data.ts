@@ -30,8 +30,8 @@ export interface CheckDataOptions {
   /** Examples kept per reason. */
   examples?: number;
   /**
-   * Worker threads; 0 checks in this thread. Default: one per core (at most 4) when the input is 8 MiB or
-   * more and not sampled, else 0. The report is the same either way.
+   * Worker threads; 0 checks in this thread. Default: one per core (at most 4) when there are several cores
+   * and the input is 8 MiB or more and not sampled, else 0. The report is the same either way.
    */
   workers?: number;
 }
@@ -184,7 +184,8 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
 
   const bytes = files.reduce((a, f) => a + statSync(f).size, 0);
   const workerFile = path.join(packageRoot(), "dist", "check-data-worker.js");
-  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES ? Math.min(4, availableParallelism()) : 0));
+  const cores = availableParallelism();
+  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? Math.min(4, cores) : 0));
   if (W > 0 && existsSync(workerFile)) {
     records = await checkThreaded(workerFile, W, cfg, opts.images, files, merge);
   } else {
