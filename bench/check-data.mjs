@@ -1,11 +1,12 @@
 // `llavac check --data` on a synthetic LLaVA-665K-like jsonl (bench/synthetic-665k.mjs: ~300 words over 2–6
 // turns, 15/16 with an image), MSL 2048, images by header only (their 20 files repeat, so after the first
 // records the image checks are cache hits: this measures the text path). Target: ≥ 50,000 records/s.
-// Prints the records/s the command reports for its data pass (wall time, and per CPU-second of this
-// process, which a loaded machine distorts less), and the whole command's time.
+// Prints the records/s the command reports for its data pass (wall time, and per CPU-second of the
+// process, its worker threads included, which a loaded machine distorts less), the whole command's time,
+// and the machine's load average.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { machine } from "./lib.mjs";
@@ -30,6 +31,7 @@ phase finetune { model = m, data = mix, template = vicuna_v1, images = "images",
 `,
 );
 const rows = [];
+const load0 = loadavg()[0];
 for (let i = 0; i < runs; i++) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [path.join(root, "bin/llavac.js"), "check", "spec.llava", "--data", "--format", "json"], {
@@ -42,6 +44,7 @@ for (let i = 0; i < runs; i++) {
   if (d.checked !== records) throw new Error(`checked ${d.checked} of ${records}`);
   rows.push({ wall, seconds: d.seconds, cpu: d.cpu_seconds });
 }
+rmSync(dir, { recursive: true, force: true });
 rows.sort((a, b) => a.seconds - b.seconds);
 const med = rows[Math.floor(rows.length / 2)];
 const k = (x) => Math.round(x).toLocaleString("en-US");
@@ -57,3 +60,5 @@ console.log(
     .sort((a, b) => a - b)
     [Math.floor(rows.length / 2)].toFixed(2)} s`,
 );
+// The machine may be shared: its load says how far the wall figure is from an idle machine's.
+console.log(`load average (1 min) at the start ${load0.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}`);

@@ -21,6 +21,7 @@ await build({
     llavac: "compiler/cli/main.ts",
     index: "compiler/index.ts",
     "hdf5-worker": "runtime/data/hdf5-worker.ts",
+    "check-data-worker": "runtime/data/check-data-worker.ts",
     runtime: "runtime/index.ts",
     "loader-worker": "runtime/data/loader-worker.ts",
   },

@@ -138,9 +138,10 @@ describe("ftfy fix_text, exactly", () => {
 });
 
 describe("where the writer cleans text", () => {
-  // A tokenizer that records what it is asked to encode: the layout's cleaning is what reaches it.
+  // A tokenizer that records what it is asked to encode: the layout's cleaning is what reaches it. A new one
+  // for each layout, since the template's own ids are tokenised once per tokenizer.
   const seen: string[] = [];
-  const tok: Tokenizer = {
+  const recording = (): Tokenizer => ({
     encode: (t) => (seen.push(t), [5]),
     decode: () => "",
     decodeLikeHf: () => "",
@@ -153,7 +154,7 @@ describe("where the writer cleans text", () => {
     vocabSize: 10,
     source: "recording",
     specialTokens: () => new Map(),
-  };
+  });
   const chat: Template = { name: "chat", layout: "chat", system: "Sys \u201cquoted\u201d", user: "U:", assistant: "A:" };
   const turns: Turn[] = [
     { from: "human", value: "<image>\nWhat\u2019s this \uff21?" },
@@ -163,7 +164,7 @@ describe("where the writer cleans text", () => {
   ];
   const lay = (cleaning?: TextCleaning) => {
     seen.length = 0;
-    const r = layoutConversation(tok, chat, turns, true, { numPatches: 2, msl: 64, ...(cleaning ? { cleaning } : {}) });
+    const r = layoutConversation(recording(), chat, turns, true, { numPatches: 2, msl: 64, ...(cleaning ? { cleaning } : {}) });
     expect(r.ok).toBe(true);
     return [...seen];
   };

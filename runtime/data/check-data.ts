@@ -1,9 +1,18 @@
 // `llavac check --data`: a phase's jsonl read as `data hdf5` would read it, nothing written. Every record
 // goes through the writer's own classification (classify.ts), so the counts by reason are the ones the
 // writer then skips; kept samples add their token length to a histogram against the MSL.
-import { loadTokenizer, type TokenizerSource } from "../text/tokenizer.js";
-import { type ClassifyConfig, classifyRecord, ImageChecker, type ImageCheck, parseLine, type SkipKind } from "./classify.js";
-import { batchLines } from "./hdf5-worker-core.js";
+//
+// Large inputs are checked on worker threads (dist/check-data-worker.js): each batch of lines goes to the
+// least busy worker, and the batches' outcomes are merged strictly in input order, with the same merge as
+// in this thread, so counts, examples, lengths and the longest sample are those of the one-thread pass.
+import { existsSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import { loadTokenizer, type Tokenizer, type TokenizerSource } from "../text/tokenizer.js";
+import { packageRoot } from "../util/package-root.js";
+import { type ClassifyConfig, ImageChecker, type ImageCheck, type InputLine, measureRecord, parseLine, type SkipKind } from "./classify.js";
+import { type Batch, batchLines } from "./hdf5-worker-core.js";
 import { listInputs } from "./hdf5-job.js";
 import { countRecords, lineBatches } from "./jsonl.js";
 
@@ -20,6 +29,11 @@ export interface CheckDataOptions {
   sample?: number;
   /** Examples kept per reason. */
   examples?: number;
+  /**
+   * Worker threads; 0 checks in this thread. Default: one per core (at most 4) when there are several cores
+   * and the input is 8 MiB or more and not sampled, else 0. The report is the same either way.
+   */
+  workers?: number;
 }
 
 export interface Finding {
@@ -58,6 +72,72 @@ export interface DataReport {
 
 const BATCH_LINES = 256;
 const BINS = 10;
+/** Batches queued per worker thread. */
+const IN_FLIGHT = 4;
+/** Input size from which the default is to use worker threads. */
+const THREADED_BYTES = 8 << 20;
+
+/** A skipped record, or a kept one cut to the MSL (kind null). */
+export interface BatchEvent {
+  kind: SkipKind | null;
+  line: number;
+  id: unknown;
+  detail: string;
+}
+
+/** What one batch of lines comes to: merged in input order (mergeOutcome), from this thread or a worker. */
+export interface BatchOutcome {
+  checked: number;
+  kept: number;
+  /** Token length of each checked record that reached the layout (-1 when it did not). */
+  lengths: Int32Array;
+  events: BatchEvent[];
+  /** The batch's first longest record. */
+  max: { length: number; line: number; id: unknown } | null;
+}
+
+/** Classifies batches of lines: the work of one thread. */
+export class BatchChecker {
+  readonly images: ImageChecker;
+  constructor(
+    readonly tok: Tokenizer,
+    readonly cfg: CheckDataConfig,
+    images: ImageCheck,
+  ) {
+    this.images = new ImageChecker(cfg.imageRoot, images);
+  }
+
+  async check(lines: InputLine[]): Promise<BatchOutcome> {
+    const parsed = lines.map(parseLine);
+    const imageChecks = await this.images.batch(parsed);
+    const lengths = new Int32Array(lines.length).fill(-1);
+    const events: BatchEvent[] = [];
+    let kept = 0;
+    let max: BatchOutcome["max"] = null;
+    for (let i = 0; i < lines.length; i++) {
+      const { line } = lines[i]!;
+      const v = measureRecord(this.tok, this.cfg, parsed[i]!, imageChecks[i]!, this.images);
+      const full = v.ok ? v.plan.fullLength : v.fullLength;
+      if (full !== undefined) {
+        lengths[i] = full;
+        if (max === null || full > max.length) max = { length: full, line, id: v.ok ? v.rec.id : v.id };
+      }
+      if (!v.ok) {
+        events.push({ kind: v.reason, line, id: v.id, detail: v.detail });
+        continue;
+      }
+      kept++;
+      if (v.plan.fullLength > v.plan.length)
+        events.push({ kind: null, line, id: v.rec.id, detail: `${v.plan.fullLength} tokens cut to ${v.plan.length}` });
+    }
+    return { checked: lines.length, kept, lengths, events, max };
+  }
+
+  /** A batch of raw lines (a worker's input). */
+  checkBytes(batch: Batch): Promise<BatchOutcome> {
+    return this.check(batchLines(batch));
+  }
+}
 
 export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): Promise<DataReport> {
   const files = listInputs(cfg.inputs);
@@ -65,7 +145,6 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   // The pass itself is timed (the tokenizer is loaded once per process, before it).
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const images = new ImageChecker(cfg.imageRoot, opts.images);
   const keep = opts.examples ?? 3;
   const skipped: Partial<Record<SkipKind, ReasonCount>> = {};
   const cut: ReasonCount = { count: 0, examples: [] };
@@ -88,41 +167,44 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   let records = 0,
     checked = 0,
     kept = 0;
-  for (const file of files) {
-    for (const b of lineBatches(file, BATCH_LINES)) {
-      const lines = batchLines({ index: 0, file, firstLine: b.firstLine, bytes: b.bytes });
-      const chosen = sampled
-        ? lines.filter((_, i) => {
-            if (nextPick < picks.length && picks[nextPick] === records + i) {
-              nextPick++;
-              return true;
-            }
-            return false;
-          })
-        : lines;
-      records += lines.length;
-      if (chosen.length === 0) continue;
-      const parsed = chosen.map(parseLine);
-      const imageChecks = await images.batch(parsed);
-      for (let i = 0; i < chosen.length; i++) {
-        checked++;
-        const { line } = chosen[i]!;
-        const v = classifyRecord(tok, cfg, parsed[i]!, imageChecks[i]!, images);
-        const full = v.ok ? v.plan.fullLength : v.fullLength;
-        if (full !== undefined) {
-          lengthCounts.set(full, (lengthCounts.get(full) ?? 0) + 1);
-          if (full > maxLen) {
-            maxLen = full;
-            maxAt = { file, line, id: v.ok ? v.rec.id : v.id, detail: `${full} tokens` };
-          }
-        }
-        if (!v.ok) {
-          note((skipped[v.reason] ??= { count: 0, examples: [] }), { file, line, id: v.id, detail: v.detail });
-          continue;
-        }
-        kept++;
-        if (v.plan.fullLength > v.plan.length)
-          note(cut, { file, line, id: v.rec.id, detail: `${v.plan.fullLength} tokens cut to ${v.plan.length}` });
+  // The one merge, in input order, of every batch's outcome.
+  const merge = (file: string, o: BatchOutcome) => {
+    checked += o.checked;
+    kept += o.kept;
+    for (const full of o.lengths) if (full >= 0) lengthCounts.set(full, (lengthCounts.get(full) ?? 0) + 1);
+    if (o.max && o.max.length > maxLen) {
+      maxLen = o.max.length;
+      maxAt = { file, line: o.max.line, id: o.max.id, detail: `${o.max.length} tokens` };
+    }
+    for (const e of o.events) {
+      const f = { file, line: e.line, id: e.id, detail: e.detail };
+      note(e.kind === null ? cut : (skipped[e.kind] ??= { count: 0, examples: [] }), f);
+    }
+  };
+
+  const bytes = files.reduce((a, f) => a + statSync(f).size, 0);
+  const workerFile = path.join(packageRoot(), "dist", "check-data-worker.js");
+  const cores = availableParallelism();
+  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? Math.min(4, cores) : 0));
+  if (W > 0 && existsSync(workerFile)) {
+    records = await checkThreaded(workerFile, W, cfg, opts.images, files, merge);
+  } else {
+    const checker = new BatchChecker(tok, cfg, opts.images);
+    for (const file of files) {
+      for (const b of lineBatches(file, BATCH_LINES)) {
+        const lines = batchLines({ index: 0, file, firstLine: b.firstLine, bytes: b.bytes });
+        const chosen = sampled
+          ? lines.filter((_, i) => {
+              if (nextPick < picks.length && picks[nextPick] === records + i) {
+                nextPick++;
+                return true;
+              }
+              return false;
+            })
+          : lines;
+        records += lines.length;
+        if (chosen.length === 0) continue;
+        merge(file, await checker.check(chosen));
       }
     }
   }
@@ -164,4 +246,86 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
     seconds: (performance.now() - t0) / 1000,
     cpu_seconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpu0)),
   };
+}
+
+/**
+ * The batches of `files` checked on `W` worker threads; `merge` gets their outcomes in input order. Returns
+ * the records read.
+ */
+async function checkThreaded(
+  workerFile: string,
+  W: number,
+  cfg: CheckDataConfig,
+  images: ImageCheck,
+  files: string[],
+  merge: (file: string, o: BatchOutcome) => void,
+): Promise<number> {
+  const threads = Array.from({ length: W }, () => new Worker(workerFile, { workerData: { cfg, images } }));
+  const busy = new Array<number>(W).fill(0);
+  // Outcomes that arrived before an earlier batch's, by batch index.
+  const done = new Map<number, { file: string; o: BatchOutcome }>();
+  let next = 0;
+  let records = 0;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const fileOf: string[] = [];
+  threads.forEach((t, w) => {
+    t.on("message", (m: { index: number; outcome?: BatchOutcome; error?: string }) => {
+      busy[w]!--;
+      if (m.error !== undefined) failure ??= new Error(`check --data worker failed: ${m.error}`);
+      else done.set(m.index, { file: fileOf[m.index]!, o: m.outcome! });
+      poke();
+    });
+    t.on("error", (err) => {
+      failure ??= err;
+      poke();
+    });
+    // A worker gone with batches unanswered (killed, out of memory) fails the pass instead of hanging it.
+    t.on("exit", (code) => {
+      if (busy[w]! > 0) failure ??= new Error(`check --data worker exited (code ${code}) with ${busy[w]} batches unanswered`);
+      poke();
+    });
+  });
+  const drain = () => {
+    for (let d = done.get(next); d; d = done.get(next)) {
+      done.delete(next);
+      records += d.o.checked;
+      merge(d.file, d.o);
+      next++;
+    }
+  };
+  const wait = () => new Promise<void>((r) => (wake = r));
+  try {
+    let index = 0;
+    for (const file of files)
+      for (const b of lineBatches(file, BATCH_LINES)) {
+        for (;;) {
+          if (failure) throw failure;
+          drain();
+          const w = busy.indexOf(Math.min(...busy));
+          if (busy[w]! < IN_FLIGHT) {
+            busy[w]!++;
+            fileOf[index] = file;
+            const batch: Batch = { index, file, firstLine: b.firstLine, bytes: b.bytes };
+            threads[w]!.postMessage(batch, [b.bytes.buffer as ArrayBuffer]);
+            index++;
+            break;
+          }
+          await wait();
+        }
+      }
+    while (next < index) {
+      if (failure) throw failure;
+      drain();
+      if (next < index) await wait();
+    }
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
+  return records;
 }

@@ -7,7 +7,16 @@ import path from "node:path";
 import sharp from "sharp";
 import { ftfyNormalization } from "../text/ftfy.js";
 import { decodeRgb } from "./images.js";
-import { planConversation, type LayoutPlan, type SkipReason, type Template, type TextCleaning } from "../text/layout.js";
+import {
+  type LayoutMeasure,
+  type LayoutOptions,
+  type LayoutPlan,
+  measureConversation,
+  planConversation,
+  type SkipReason,
+  type Template,
+  type TextCleaning,
+} from "../text/layout.js";
 import type { Tokenizer } from "../text/tokenizer.js";
 import { staysInside, unsafeRelativePath } from "./paths.js";
 import { conversationProblem, isProblem, parseRecord, type LlavaRecord, type RecordProblem } from "./records.js";
@@ -139,10 +148,27 @@ export function cleaningOf(c: Pick<ClassifyConfig, "useFtfy" | "ftfyNormalizer">
   return { useFtfy: c.useFtfy ?? true, normalizer: ftfyNormalization(c.ftfyNormalizer ?? "NFC") };
 }
 
-export type Verdict =
-  | { ok: true; rec: LlavaRecord; plan: Extract<LayoutPlan, { ok: true }> }
+export type Verdict<P = Extract<LayoutPlan, { ok: true }>> =
+  | { ok: true; rec: LlavaRecord; plan: P }
   /** `fullLength`: the tokens the sample needs, when it got as far as the layout. */
   | { ok: false; reason: SkipKind; detail: string; id: unknown; fullLength?: number };
+
+// The layout options of a config, built once per config object (not once per record).
+const layoutOptionsOf = new WeakMap<ClassifyConfig, LayoutOptions>();
+function layoutOptions(c: ClassifyConfig): LayoutOptions {
+  let o = layoutOptionsOf.get(c);
+  if (!o) {
+    o = {
+      numPatches: c.numPatches,
+      msl: c.msl,
+      overLength: c.overLength,
+      cleaning: cleaningOf(c),
+      ...(c.imageToken !== undefined ? { imageToken: c.imageToken } : {}),
+    };
+    layoutOptionsOf.set(c, o);
+  }
+  return o;
+}
 
 /**
  * The one classification of a record: kept with its token plan, or skipped with the reason. `image` is
@@ -155,26 +181,44 @@ export function classifyRecord(
   image: ImageProblem | null,
   images: ImageChecker,
 ): Verdict {
+  return classify(tok, c, parsed, image, images, planConversation);
+}
+
+/** `classifyRecord` without the token ids (`check --data`): the same verdict, lengths and supervised count. */
+export function measureRecord(
+  tok: Tokenizer,
+  c: ClassifyConfig,
+  parsed: LlavaRecord | RecordProblem,
+  image: ImageProblem | null,
+  images: ImageChecker,
+): Verdict<Extract<LayoutMeasure, { ok: true }>> {
+  return classify(tok, c, parsed, image, images, measureConversation);
+}
+
+function classify<P extends LayoutPlan | LayoutMeasure>(
+  tok: Tokenizer,
+  c: ClassifyConfig,
+  parsed: LlavaRecord | RecordProblem,
+  image: ImageProblem | null,
+  images: ImageChecker,
+  layout: (tok: Tokenizer, t: Template, turns: LlavaRecord["conversations"], hasImage: boolean, o: LayoutOptions) => P,
+): Verdict<Extract<P, { ok: true }>> {
   if (isProblem(parsed)) return { ok: false, reason: parsed.reason, detail: parsed.detail, id: null };
   const rec = parsed;
   // The image first, as the writer's check_valid_doc does: a record with a bad image is not read further.
   if (image) return { ok: false, reason: image, detail: images.detail(image, rec.image!), id: rec.id };
   const bad = conversationProblem(rec, c.imageToken);
   if (bad) return { ok: false, reason: bad.reason, detail: bad.detail, id: rec.id };
-  const plan = planConversation(tok, c.template, rec.conversations, rec.image !== undefined, {
-    numPatches: c.numPatches,
-    msl: c.msl,
-    overLength: c.overLength,
-    cleaning: cleaningOf(c),
-    ...(c.imageToken !== undefined ? { imageToken: c.imageToken } : {}),
-  });
-  if (!plan.ok)
+  const plan = layout(tok, c.template, rec.conversations, rec.image !== undefined, layoutOptions(c));
+  if (!plan.ok) {
+    const f = plan as Extract<LayoutPlan, { ok: false }>;
     return {
       ok: false,
-      reason: plan.reason,
-      detail: plan.detail,
+      reason: f.reason,
+      detail: f.detail,
       id: rec.id,
-      ...(plan.fullLength !== undefined ? { fullLength: plan.fullLength } : {}),
+      ...(f.fullLength !== undefined ? { fullLength: f.fullLength } : {}),
     };
-  return { ok: true, rec, plan };
+  }
+  return { ok: true, rec, plan: plan as Extract<P, { ok: true }> };
 }

@@ -88,10 +88,71 @@ const TEXT = 0,
   SLOT = 2,
   EOS_MID = 3;
 
+/**
+ * The token stream of a conversation before padding: each token's role as runs (role, count) and, when the
+ * ids are wanted (the writer), the ids and per-token roles. `check --data` needs only the runs, so it counts
+ * tokens instead of building them (Tokenizer.count); both go through this one function.
+ */
 interface TokenStream {
-  tokens: number[];
-  roles: number[];
+  tokens: number[] | null;
+  roles: number[] | null;
+  /** Flattened (role, count) runs over every token. */
+  runs: number[];
+  size: number;
   imageStart: number;
+}
+
+class StreamBuilder implements TokenStream {
+  readonly tokens: number[] | null;
+  readonly roles: number[] | null;
+  readonly runs: number[] = [];
+  size = 0;
+  imageStart = -1;
+  constructor(
+    private readonly tok: Tokenizer,
+    withIds: boolean,
+  ) {
+    this.tokens = withIds ? [] : null;
+    this.roles = withIds ? [] : null;
+  }
+  private run(role: number, n: number): void {
+    if (n === 0) return;
+    const r = this.runs;
+    if (r.length > 0 && r[r.length - 2] === role) r[r.length - 1]! += n;
+    else r.push(role, n);
+    this.size += n;
+  }
+  ids(ids: readonly number[], role: number): void {
+    if (this.tokens)
+      for (const id of ids) {
+        this.tokens.push(id);
+        this.roles!.push(role);
+      }
+    this.run(role, ids.length);
+  }
+  /** `text` tokenised, or only counted when the ids are not wanted. */
+  text(text: string, role: number): void {
+    if (this.tokens) this.ids(this.tok.encode(text), role);
+    else this.run(role, this.tok.count ? this.tok.count(text) : this.tok.encode(text).length);
+  }
+  repeat(id: number, n: number, role: number): void {
+    if (this.tokens)
+      for (let i = 0; i < n; i++) {
+        this.tokens.push(id);
+        this.roles!.push(role);
+      }
+    this.run(role, n);
+  }
+  /** Gives the last token another role. */
+  relabelLast(role: number): void {
+    if (this.size === 0) return;
+    if (this.roles) this.roles[this.roles.length - 1] = role;
+    const r = this.runs;
+    if (r[r.length - 2] === role) return;
+    this.size--;
+    if (--r[r.length - 1]! === 0) r.length -= 2;
+    this.run(role, 1);
+  }
 }
 
 /** The token stream of a conversation before padding, with each token's role. */
@@ -103,23 +164,10 @@ function tokenStream(
   numPatches: number,
   imageToken: string,
   cleaning: TextCleaning,
+  withIds = true,
 ): TokenStream {
   const clean = (s: string) => cleanText(s, cleaning);
-  const tokens: number[] = [];
-  const roles: number[] = [];
-  const push = (ids: readonly number[], role: number) => {
-    for (const id of ids) {
-      tokens.push(id);
-      roles.push(role);
-    }
-  };
-  const slots = () => {
-    for (let i = 0; i < numPatches; i++) {
-      tokens.push(tok.padId);
-      roles.push(SLOT);
-    }
-  };
-  let imageStart = -1;
+  const b = new StreamBuilder(tok, withIds);
 
   if (template.layout === "turns") {
     const t = template.turns!;
@@ -152,7 +200,10 @@ function tokenStream(
       text(t.separator);
     }
     // Role at position j is about predicting tokens[j + 1]: a target token makes its predecessor supervised.
+    // (This layout finds each token's piece from the ids, so it builds them even when only counting.)
+    const tokens: number[] = [];
     const targets: boolean[] = [];
+    let imageStart = -1;
     if (t.bos) {
       tokens.push(tok.bosId);
       targets.push(false);
@@ -174,44 +225,75 @@ function tokenStream(
         }
       },
     );
+    b.imageStart = imageStart;
     for (let j = 0; j < tokens.length; j++) {
       const slot = j >= imageStart && j < imageStart + numPatches && imageStart >= 0;
-      roles.push(targets[j + 1] ? SUPERVISED : slot ? SLOT : TEXT);
+      b.ids([tokens[j]!], targets[j + 1] ? SUPERVISED : slot ? SLOT : TEXT);
     }
   } else if (template.layout === "plain") {
-    push([tok.bosId], TEXT);
-    imageStart = tokens.length;
-    slots();
+    b.ids([tok.bosId], TEXT);
+    b.imageStart = b.size;
+    b.repeat(tok.padId, numPatches, SLOT);
     for (let i = 0; i + 1 < turns.length; i += 2) {
-      if (i > 0) roles[roles.length - 1] = EOS_MID;
-      push(tok.encode(clean(turns[i + 1]!.value)), SUPERVISED);
-      push([tok.eosId], SUPERVISED);
+      if (i > 0) b.relabelLast(EOS_MID);
+      b.text(clean(turns[i + 1]!.value), SUPERVISED);
+      b.ids([tok.eosId], SUPERVISED);
     }
   } else {
     // The system prompt is the writer's own text: not cleaned.
-    push([tok.bosId, ...tok.encode(template.system)], TEXT);
-    const user = tok.encode(template.user);
-    const assistant = tok.encode(template.assistant);
-    const space = tok.pieceToId("\u2581");
+    const fixed = templateIds(tok, template);
+    b.ids(fixed.system, TEXT);
     // An odd last turn (a prompt still to be answered: generation) ends the stream after the assistant role.
     for (let i = 0; i < turns.length; i += 2) {
       // The Cerebras writer removes the placeholder from every prompt of an image sample, wherever it is.
       const prompt = hasImage ? turns[i]!.value.replaceAll(imageToken, "") : turns[i]!.value;
-      push(user, TEXT);
+      b.ids(fixed.user, TEXT);
       if (i === 0) {
-        push([space], SLOT);
-        imageStart = tokens.length;
-        slots();
+        b.ids([fixed.space], SLOT);
+        b.imageStart = b.size;
+        b.repeat(tok.padId, numPatches, SLOT);
       }
-      push(tok.encode(clean(prompt)), TEXT);
-      push(assistant.slice(0, -1), TEXT);
-      push(assistant.slice(-1), SUPERVISED);
+      b.text(clean(prompt), TEXT);
+      b.ids(fixed.assistantHead, TEXT);
+      b.ids(fixed.assistantLast, SUPERVISED);
       if (i + 1 === turns.length) break;
-      push(tok.encode(clean(turns[i + 1]!.value)), SUPERVISED);
-      push([tok.eosId], EOS_MID);
+      b.text(clean(turns[i + 1]!.value), SUPERVISED);
+      b.ids([tok.eosId], EOS_MID);
     }
   }
-  return { tokens, roles, imageStart };
+  return b;
+}
+
+interface TemplateIds {
+  system: number[];
+  user: number[];
+  assistantHead: number[];
+  assistantLast: number[];
+  space: number;
+  /** The texts these ids are of (a template object changed after use is tokenised again). */
+  key: string;
+}
+// A template's fixed pieces, tokenised once per tokenizer and template object (not once per record).
+const templateCache = new WeakMap<Tokenizer, WeakMap<Template, TemplateIds>>();
+function templateIds(tok: Tokenizer, t: Template): TemplateIds {
+  let m = templateCache.get(tok);
+  if (!m) templateCache.set(tok, (m = new WeakMap()));
+  let ids = m.get(t);
+  if (!ids || ids.key !== t.system + "\0" + t.user + "\0" + t.assistant) {
+    const system = [tok.bosId, ...tok.encode(t.system)];
+    const user = tok.encode(t.user);
+    const assistant = tok.encode(t.assistant);
+    ids = {
+      system,
+      user,
+      assistantHead: assistant.slice(0, -1),
+      assistantLast: assistant.slice(-1),
+      space: tok.pieceToId("\u2581"),
+      key: t.system + "\0" + t.user + "\0" + t.assistant,
+    };
+    m.set(t, ids);
+  }
+  return ids;
 }
 
 type Piece = { text: string; target: boolean } | "slots";
@@ -313,9 +395,39 @@ export function planConversation(
   hasImage: boolean,
   opts: LayoutOptions,
 ): LayoutPlan {
+  return plan(tok, template, turns, hasImage, opts, true) as LayoutPlan;
+}
+
+/** What a sample measures without its ids: the plan's verdict and lengths (`check --data`). */
+export type LayoutMeasure =
+  | { ok: true; imageStart: number; length: number; fullLength: number; supervised: number }
+  | Extract<LayoutPlan, { ok: false }>;
+
+/**
+ * `planConversation` without building the token ids (the tokenizer only counts): the same verdict,
+ * lengths and supervised count, from the same stream and the same position rule.
+ */
+export function measureConversation(
+  tok: Tokenizer,
+  template: Template,
+  turns: readonly Turn[],
+  hasImage: boolean,
+  opts: LayoutOptions,
+): LayoutMeasure {
+  return plan(tok, template, turns, hasImage, opts, false);
+}
+
+function plan(
+  tok: Tokenizer,
+  template: Template,
+  turns: readonly Turn[],
+  hasImage: boolean,
+  opts: LayoutOptions,
+  withIds: boolean,
+): LayoutPlan | LayoutMeasure {
   if (turns.length === 0) return { ok: false, reason: "no_turns", detail: "the conversation has no turns" };
   if (turns.length % 2 !== 0) return { ok: false, reason: "odd_turns", detail: `${turns.length} turns: every human turn needs an answer` };
-  const { tokens, roles, imageStart } = tokenStream(
+  const { tokens, roles, runs, size, imageStart } = tokenStream(
     tok,
     template,
     turns,
@@ -323,9 +435,10 @@ export function planConversation(
     opts.numPatches,
     opts.imageToken ?? "<image>",
     opts.cleaning ?? DEFAULT_CLEANING,
+    withIds,
   );
 
-  const fullLength = tokens.length - 1;
+  const fullLength = size - 1;
   let length = fullLength;
   if (length > opts.msl) {
     if (opts.overLength !== "truncate")
@@ -341,9 +454,16 @@ export function planConversation(
   }
   const image = hasImage ? 1 : 0;
   let supervised = 0;
-  for (let j = 0; j < length; j++) supervised += positionMasks(template.layout, roles[j]!, j, imageStart, opts.numPatches, image) & 1;
+  // Position by position over the role runs: the same rule as the rows (layoutRows).
+  for (let r = 0, j = 0; r < runs.length && j < length; r += 2) {
+    const role = runs[r]!;
+    for (const end = Math.min(length, j + runs[r + 1]!); j < end; j++)
+      supervised += positionMasks(template.layout, role, j, imageStart, opts.numPatches, image) & 1;
+  }
   if (supervised === 0) return { ok: false, reason: "no_supervised_tokens", detail: "no position carries loss", fullLength };
-  return { ok: true, tokens, roles, imageStart, length, fullLength, supervised };
+  return tokens
+    ? { ok: true, tokens, roles: roles!, imageStart, length, fullLength, supervised }
+    : { ok: true, imageStart, length, fullLength, supervised };
 }
 
 export function layoutConversation(
@@ -410,5 +530,5 @@ export function generationPrompt(
   // With an image: its slots are attended, so the prompt has no padding. The text is cleaned as the writer
   // cleaned the training data, so a prompt reaches the model as the training prompts did.
   const { tokens, imageStart } = tokenStream(tok, template, turns, true, numPatches, imageToken, cleaning);
-  return { tokens, imageStart };
+  return { tokens: tokens!, imageStart };
 }

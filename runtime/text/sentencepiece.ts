@@ -194,6 +194,8 @@ class MergeHeap {
 }
 
 const SPACE = "\u2581";
+/** The hash seed of a text's first word when the dummy prefix stands before it (count). */
+const FIRST_WORD = 0x2581;
 
 export class SentencePieceBPE {
   readonly vocabSize: number;
@@ -218,6 +220,10 @@ export class SentencePieceBPE {
    */
   private slots = new Int32Array(1 << 19);
   private words: { word: string; hash: number; ids: number[] }[] = [];
+  /** The word cache of the counting path (count), like the one above but holding counts; and whole short texts. */
+  private countSlots = new Int32Array(1 << 19);
+  private countWords: { key: string; hash: number; first: boolean; count: number }[] = [];
+  private readonly textCounts = new Map<string, number>();
 
   constructor(readonly spec: ModelSpec) {
     if (spec.modelType !== 2)
@@ -287,6 +293,74 @@ export class SentencePieceBPE {
       start = i;
     }
     return out;
+  }
+
+  /**
+   * `encode(text).length` without building the ids. For the word-by-word models: the words of encodeWords,
+   * found in the text itself (a text holding "▁" takes the general path, so a space is the only "▁"): a
+   * word starts at a space after a non-space (the dummy prefix is a space before the text), and each word's
+   * count, the length of its ids, is cached under the word's own characters, compared in place. Whole
+   * short texts are cached too (prompts repeat in LLaVA data).
+   */
+  count(text: string): number {
+    const s = this.spec;
+    if (text.length === 0) return 0;
+    if (!(this.wordwise && s.escapeWhitespaces && !s.removeExtraWhitespaces) || text.includes(SPACE)) return this.encode(text).length;
+    const short = text.length <= 256;
+    if (short) {
+      const c = this.textCounts.get(text);
+      if (c !== undefined) return c;
+    }
+    const dummy = s.addDummyPrefix;
+    const n = text.length;
+    let total = 0,
+      start = 0,
+      h = dummy ? FIRST_WORD : 0,
+      prevSpace = true;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20) {
+        if (!prevSpace) {
+          total += this.wordCount(text, start, i, h, start === 0 && dummy);
+          start = i;
+          h = 0;
+        }
+        prevSpace = true;
+      } else prevSpace = false;
+      h = (Math.imul(h, 31) + c) | 0;
+    }
+    total += this.wordCount(text, start, n, h, start === 0 && dummy);
+    if (short) {
+      if (this.textCounts.size >= 100_000) this.textCounts.clear();
+      this.textCounts.set(text, total);
+    }
+    return total;
+  }
+
+  /** The token count of text[start, end), after the dummy prefix when `first`; `hash` covers its characters. */
+  private wordCount(text: string, start: number, end: number, hash: number, first: boolean): number {
+    const mask = this.countSlots.length - 1;
+    const len = end - start;
+    let slot = (hash ^ (hash >>> 15)) & mask;
+    for (; ; slot = (slot + 1) & mask) {
+      const e = this.countSlots[slot]!;
+      if (e === 0) break;
+      const w = this.countWords[e - 1]!;
+      if (w.hash !== hash || w.key.length !== len || w.first !== first) continue;
+      let k = 0;
+      while (k < len && w.key.charCodeAt(k) === text.charCodeAt(start + k)) k++;
+      if (k === len) return w.count;
+    }
+    const key = text.slice(start, end);
+    const count = this.encodeNormalized((first ? SPACE : "") + key.replaceAll(" ", SPACE)).length;
+    if (this.countWords.length >= 200_000) {
+      this.countSlots.fill(0);
+      this.countWords = [];
+      for (slot = (hash ^ (hash >>> 15)) & mask; this.countSlots[slot] !== 0; slot = (slot + 1) & mask);
+    }
+    this.countWords.push({ key, hash, first, count });
+    this.countSlots[slot] = this.countWords.length;
+    return count;
   }
 
   /**

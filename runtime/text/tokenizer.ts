@@ -9,6 +9,8 @@ import { parseModelProto, SentencePieceBPE, type ModelSpec } from "./sentencepie
 export interface Tokenizer {
   /** Ids of `text` without special tokens. */
   encode(text: string): number[];
+  /** `encode(text).length`, without building the ids (optional: absent, the length of `encode` is used). */
+  count?(text: string): number;
   decode(ids: number[]): string;
   /** What Hugging Face's `decode` gives (special tokens as text): the Cerebras writer's detokenized statistics. */
   decodeLikeHf(ids: ArrayLike<number>): string;
@@ -65,6 +67,9 @@ class SpTokenizer implements Tokenizer {
   }
   encode(text: string): number[] {
     return this.sp.encode(text);
+  }
+  count(text: string): number {
+    return this.sp.count(text);
   }
   decode(ids: number[]): string {
     return this.sp.decode(ids);

@@ -1,0 +1,306 @@
+// The fast paths of `check --data` against the plain ones they stand in for: the tokenizer's counting path
+// (words split natively, counts cached by word and by whole short text) against `encode(text).length`, and
+// the layout measured without ids (measureRecord) against the writer's full plan (classifyRecord): the same
+// verdicts, lengths and supervised counts, over-MSL, truncated and failing records included; and the pass on
+// worker threads against the pass in this thread: the same report.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkData } from "../runtime/data/check-data.js";
+import { classifyRecord, ImageChecker, measureRecord, type ClassifyConfig } from "../runtime/data/classify.js";
+import { parseRecord } from "../runtime/data/records.js";
+import type { Template } from "../runtime/text/layout.js";
+import { loadTokenizer, tokenizerFromSpec } from "../runtime/text/tokenizer.js";
+import { PieceType, type ModelSpec } from "../runtime/text/sentencepiece.js";
+
+const vicuna: Template = {
+  name: "vicuna_v1",
+  layout: "chat",
+  system:
+    "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions.",
+  user: "USER:",
+  assistant: "ASSISTANT:",
+};
+const plain: Template = { name: "plain", layout: "plain", system: "", user: "", assistant: "" };
+
+// Strings that stress the word split: runs of spaces at either end and inside, tabs and newlines (not
+// spaces to sentencepiece), a literal "▁", byte-fallback characters, astral characters, empties.
+const TRICKY = [
+  "",
+  " ",
+  "   ",
+  "a",
+  " a",
+  "a ",
+  "  a  b   c ",
+  "hello world",
+  "hello  world",
+  "tab\there\nnew line",
+  "▁already▁escaped",
+  "mixed ▁ spaces▁ ",
+  "日本語のテキスト と 空白",
+  "emoji 😀 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢  ",
+  "\u0000\u0001 controls \u007f",
+  "Ünïcödé café naïve",
+  "x".repeat(300),
+  `${"word ".repeat(80)}end`,
+];
+
+function words(seed: number, n: number): string {
+  const W = ["the", "a", "dog", "cat's", "photo,", "shows", "", " ", "ÉTÉ", "✓", "1234", "(x)", "\n", "what?"];
+  let s = seed >>> 0;
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out.push(W[s % W.length]!);
+  }
+  return out.join(" ");
+}
+
+describe("check --data fast paths equal the plain ones", () => {
+  it("count(text) is encode(text).length on the LLaMA-2 vocabulary, also when the same text comes again", async () => {
+    const tok = await loadTokenizer({ kind: "llama2" });
+    const texts = [...TRICKY, ...Array.from({ length: 400 }, (_, i) => words(i, 1 + (i % 60)))];
+    for (const round of [1, 2]) for (const t of texts) expect([round, t, tok.count!(t)]).toEqual([round, t, tok.encode(t).length]);
+  });
+
+  it("count(text) is encode(text).length on a vocabulary without the dummy prefix and without byte fallback", () => {
+    const pieces = ["<unk>", "<s>", "</s>", "▁", "a", "▁a", "b", "▁b", "ab", "▁ab", "▁▁"];
+    for (const [addDummyPrefix, byteFallback] of [
+      [false, true],
+      [true, false],
+    ] as const) {
+      const spec: ModelSpec = {
+        pieces: pieces.map((piece, id) => ({
+          piece,
+          score: id < 3 ? 0 : 100 - id,
+          type: id === 0 ? PieceType.UNKNOWN : id < 3 ? PieceType.CONTROL : PieceType.NORMAL,
+        })),
+        modelType: 2,
+        byteFallback,
+        addDummyPrefix,
+        removeExtraWhitespaces: false,
+        escapeWhitespaces: true,
+        normalizerName: "identity",
+        hasCharsmap: false,
+        unkId: 0,
+        bosId: 1,
+        eosId: 2,
+        padId: -1,
+      };
+      const tok = tokenizerFromSpec(spec, "test vocabulary");
+      for (const t of [...TRICKY, "ab ab  a b", " ab", "ab  ", "ba ab"])
+        expect([addDummyPrefix, t, tok.count!(t)]).toEqual([addDummyPrefix, t, tok.encode(t).length]);
+    }
+  });
+
+  it("measureRecord gives classifyRecord's verdict, lengths and supervised count (over-MSL, cut, failing, repeated prompts)", async () => {
+    const tok = await loadTokenizer({ kind: "llama2" });
+    const images = new ImageChecker("/nonexistent", "none");
+    const long = words(7, 900);
+    const records = [
+      {
+        id: 1,
+        image: "a.jpg",
+        conversations: [
+          { from: "human", value: "<image>\nWhat is it?" },
+          { from: "gpt", value: "A cat." },
+        ],
+      },
+      // The same prompt twice, then a copy that only ftfy's cleaning tells apart (curly quotes, a ligature).
+      {
+        id: 2,
+        conversations: [
+          { from: "human", value: "What is it?" },
+          { from: "gpt", value: "A dog." },
+        ],
+      },
+      {
+        id: 3,
+        conversations: [
+          { from: "human", value: "What is it?" },
+          { from: "gpt", value: "A dog." },
+        ],
+      },
+      {
+        id: 4,
+        conversations: [
+          { from: "human", value: "What is \u201cit\u201d? \ufb01ne" },
+          { from: "gpt", value: "A dog." },
+        ],
+      },
+      {
+        id: 5,
+        conversations: [
+          { from: "human", value: 'What is "it"? fine' },
+          { from: "gpt", value: "A dog." },
+        ],
+      },
+      // Over the MSL: dropped, or cut with `truncate`.
+      {
+        id: 6,
+        image: "b.jpg",
+        conversations: [
+          { from: "human", value: `<image>\n${long}` },
+          { from: "gpt", value: long },
+        ],
+      },
+      {
+        id: 7,
+        conversations: [
+          { from: "human", value: "q" },
+          { from: "gpt", value: long },
+          { from: "human", value: "again" },
+          { from: "gpt", value: "" },
+        ],
+      },
+      // No supervised token survives the cut (the answer starts past the MSL).
+      {
+        id: 8,
+        conversations: [
+          { from: "human", value: long + long },
+          { from: "gpt", value: "yes" },
+        ],
+      },
+      { id: 9, conversations: [] },
+      { id: 10, conversations: [{ from: "human", value: "odd" }] },
+      {
+        id: 11,
+        conversations: [
+          { from: "gpt", value: "wrong order" },
+          { from: "human", value: "x" },
+        ],
+      },
+      {
+        id: 12,
+        image: "c.jpg",
+        conversations: [
+          { from: "human", value: "no placeholder" },
+          { from: "gpt", value: "x" },
+        ],
+      },
+      {
+        id: 13,
+        conversations: [
+          { from: "human", value: "  spaced   out  " },
+          { from: "gpt", value: " tab\tand\nnewline " },
+        ],
+      },
+      ...Array.from({ length: 60 }, (_, i) => ({
+        id: 100 + i,
+        ...(i % 3 ? { image: "d.jpg" } : {}),
+        conversations: Array.from({ length: 2 + 2 * (i % 3) }, (_, t) => ({
+          from: t % 2 ? "gpt" : "human",
+          value: (t === 0 && i % 3 ? "<image>\n" : "") + words(i * 10 + t, 5 + ((i * 37 + t * 11) % 200)),
+        })),
+      })),
+    ].map((r) => parseRecord(JSON.stringify(r)));
+    const seen = new Set<string>();
+    for (const template of [vicuna, plain])
+      for (const overLength of ["drop", "truncate"] as const)
+        for (const useFtfy of [true, false]) {
+          const c: ClassifyConfig = { template, msl: 1024, numPatches: 576, overLength, useFtfy };
+          for (const r of records) {
+            const full = classifyRecord(tok, c, r, null, images);
+            const fast = measureRecord(tok, c, r, null, images);
+            const want = full.ok
+              ? {
+                  ok: true,
+                  fullLength: full.plan.fullLength,
+                  length: full.plan.length,
+                  supervised: full.plan.supervised,
+                  imageStart: full.plan.imageStart,
+                }
+              : full;
+            const got = fast.ok
+              ? {
+                  ok: true,
+                  fullLength: fast.plan.fullLength,
+                  length: fast.plan.length,
+                  supervised: fast.plan.supervised,
+                  imageStart: fast.plan.imageStart,
+                }
+              : fast;
+            expect(got).toEqual(want);
+            seen.add(full.ok ? (full.plan.fullLength > full.plan.length ? "cut" : "kept") : full.reason);
+          }
+        }
+    // The cases the records are there for were all met.
+    expect([...seen].sort()).toEqual([
+      "cut",
+      "image_token_count",
+      "kept",
+      "no_supervised_tokens",
+      "no_turns",
+      "odd_turns",
+      "role_order",
+      "too_long",
+    ]);
+    // Cleaning reaches the count: with ftfy the curly-quoted copy is the straight one; without it, it is not.
+    const len = (id: number, useFtfy: boolean) => {
+      const v = measureRecord(
+        tok,
+        { template: vicuna, msl: 1024, numPatches: 576, overLength: "drop", useFtfy },
+        records[id - 1]!,
+        null,
+        images,
+      );
+      return v.ok ? v.plan.fullLength : -1;
+    };
+    expect(len(4, true)).toBe(len(5, true));
+    expect(len(4, false)).not.toBe(len(5, false));
+  });
+});
+
+const WORKER = path.join(import.meta.dirname, "..", "dist", "check-data-worker.js");
+
+describe("check --data on worker threads", () => {
+  it.skipIf(!existsSync(WORKER))(
+    "gives the one-thread report: counts, first examples in input order, lengths, longest sample",
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "llavac-check-data-threads-"));
+      try {
+        mkdirSync(path.join(dir, "jsonl"));
+        mkdirSync(path.join(dir, "images"));
+        writeFileSync(path.join(dir, "images", "a.jpg"), "not a jpeg, but only the path is checked here");
+        const lines: (string | Buffer)[] = [];
+        for (let i = 0; i < 3000; i++) {
+          const k = i % 97;
+          const conv = [
+            { from: "human", value: (i % 4 ? "<image>\n" : "") + words(i, 3 + (i % 40)) },
+            { from: "gpt", value: words(i + 1, k === 5 ? 900 : 2 + (i % 50)) },
+          ];
+          if (k === 11) conv[0]!.from = "gpt";
+          const rec = { id: `r${i}`, ...(i % 4 ? { image: k === 13 ? "missing.jpg" : "a.jpg" } : {}), conversations: conv };
+          lines.push(
+            k === 17 ? `{"id": "r${i}", "conversations": [` : k === 19 ? Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) : JSON.stringify(rec),
+          );
+        }
+        writeFileSync(
+          path.join(dir, "jsonl", "a.jsonl"),
+          Buffer.concat(lines.map((l) => Buffer.concat([Buffer.from(l), Buffer.from("\n")]))),
+        );
+        const cfg = {
+          inputs: [path.join(dir, "jsonl")],
+          imageRoot: path.join(dir, "images"),
+          tokenizer: { kind: "llama2" as const },
+          template: vicuna,
+          msl: 1024,
+          numPatches: 576,
+          overLength: "drop" as const,
+        };
+        const strip = ({ seconds: _s, cpu_seconds: _c, ...r }: Awaited<ReturnType<typeof checkData>>) => r;
+        const one = strip(await checkData(cfg, { images: "none", workers: 0 }));
+        const two = strip(await checkData(cfg, { images: "none", workers: 2 }));
+        expect(two).toEqual(one);
+        // The failing cases are in it, counted and with their first examples.
+        expect(Object.keys(one.skipped).sort()).toEqual(["invalid_utf8", "malformed_json", "role_order", "too_long"]);
+        expect(one.checked).toBe(3000);
+        expect(one.skipped.too_long!.examples.map((e) => e.line)).toEqual([6, 103, 200]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
