@@ -30,7 +30,6 @@ beforeAll(async () => {
 });
 
 const textModel = (files: { path: string; content: string }[], phase: string, trainer: boolean) => {
-  // biome-ignore lint/suspicious/noExplicitAny: a parsed YAML document
   const doc = load(files.find((f) => f.path === `${phase}/params.yaml`)!.content) as any;
   return trainer ? doc.trainer.init.model.text_model : doc.model.text_model;
 };
