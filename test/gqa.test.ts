@@ -16,9 +16,7 @@ const checkSource = (source: string) => check(FILE, { source, env: {}, cwd: ROOT
 const withLanguage = (language: string, release = "2.2.1") =>
   `${tinyWith("language  = tiny_llama", `language  = ${language}`)}\ncerebras cluster { release: "${release}" }\n`;
 const errors = (r: Awaited<ReturnType<typeof check>>) => r.diagnostics.filter((d) => d.severity === "error");
-// biome-ignore lint/suspicious/noExplicitAny: parsed YAML
 const textModelOf = (r: Awaited<ReturnType<typeof check>>, release: string): any => {
-  // biome-ignore lint/suspicious/noExplicitAny: parsed YAML
   const doc = load(r.files.find((f) => f.path === "align/params.yaml")!.content) as any;
   return release === "2.10" ? doc.trainer.init.model.text_model : doc.model.text_model;
 };
