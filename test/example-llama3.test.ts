@@ -1,17 +1,15 @@
 // examples/llava-llama3-8b: a LLaVA with Llama-3-8B-Instruct (grouped-query attention) checks with the
 // published counts, builds for 2.2.1 and 2.10 (validated by their strict schemas, GQA in the Model Zoo's
 // spelling), and a smoke run trains its shrunk model (still grouped) on real HDF5 files made from the fixtures.
-// Its tokenizer here is a stand-in: LLaMA-2's sentencepiece model padded with unused pieces to Llama-3's
-// 128,256 ids (the real one is a tokenizer.json this repository cannot ship).
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+// Its tokenizer here is a stand-in of Llama-3's vocabulary size (test/llama3-standin.ts).
+import { cpSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { load } from "js-yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { check } from "../compiler/index.js";
-import { loadLlamaModelSpec } from "../runtime/text/llama-vocab.js";
 import { tempDir } from "./data-helpers.js";
 import { ROOT, run } from "./helpers.js";
-import { writeModelProto } from "./sp-model.js";
+import { llama3StandIn } from "./llama3-standin.js";
 
 const SPEC = path.join(ROOT, "examples/llava-llama3-8b/llava.llava");
 const SPEC_210 = path.join(ROOT, "examples/llava-llama3-8b/release-2.10.llava");
@@ -20,13 +18,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = tempDir("llavac-llama3-");
-  const spec = await loadLlamaModelSpec();
-  const pieces = [...spec.pieces];
-  // Type 5 (unused): never produced by encoding, so the stand-in tokenises as LLaMA-2 does.
-  for (let i = pieces.length; i < 128_256; i++) pieces.push({ piece: `<unused_${i}>`, score: 0, type: 5 });
-  mkdirSync(path.join(dir, "tokenizer"));
-  writeFileSync(path.join(dir, "tokenizer/tokenizer.model"), writeModelProto({ ...spec, pieces }));
-  env = { LLAMA3_TOKENIZER: path.join(dir, "tokenizer"), LLAVA_DATA: path.join(dir, "data") };
+  env = { ...(await llama3StandIn(path.join(dir, "tokenizer"))), LLAVA_DATA: path.join(dir, "data") };
 });
 
 const textModel = (files: { path: string; content: string }[], phase: string, trainer: boolean) => {
