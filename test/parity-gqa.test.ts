@@ -220,14 +220,16 @@ describe.each(["tensorflow", "wasm", "cpu"])("GQA parity with HuggingFace LlavaF
     const image = (b: number) => batch.images.slice(b * C * H * W, (b + 1) * C * H * W);
     // The first call makes the rotary table of every position, which is kept for the process.
     await generate(model, Array.from(batch.inputIds.subarray(0, 24)), image(0), { maxNewTokens: 1 });
-    // The first prompt (31 tokens, 32 new): the sliding window of 16 slides over the whole answer.
+    // The first prompt (31 tokens): the sliding window of 16 blocks part of the cache at every new token.
     for (const g of gens.generations.slice(0, 1)) {
       const prompt = Array.from(batch.inputIds.subarray(g.sequence * batch.length, g.sequence * batch.length + g.prompt_length));
-      const opts = { maxNewTokens: g.new_tokens.length, eosId: gens.eos_token_id };
+      // The first 12 of HF's 32 greedy tokens (a greedy prefix is the same whatever follows), to keep the test short.
+      const expected = g.new_tokens.slice(0, 12);
+      const opts = { maxNewTokens: expected.length, eosId: gens.eos_token_id };
       const tensors = tf.memory().numTensors;
       const cached = await generate(model, prompt, image(g.sequence), opts);
       expect(tf.memory().numTensors).toBe(tensors);
-      expect(cached.ids, `sequence ${g.sequence}`).toEqual(g.new_tokens);
+      expect(cached.ids, `sequence ${g.sequence}`).toEqual(expected);
     }
   });
 });
