@@ -6,7 +6,7 @@ import { z, type ZodType } from "zod";
 import type { Span } from "../grammar/ast.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
 import type { Derived } from "./derive.js";
-import { cerebrasImageSize, emitParams, type KeyOrigins } from "./emit/cerebras-params.js";
+import { cerebrasImageSize, emitParams, releaseProblems, type KeyOrigins } from "./emit/cerebras-params.js";
 import { emitDataPreprocess, emitPreprocess } from "./emit/preprocess.js";
 import { jobScripts } from "./emit/job-scripts.js";
 import { llavaRepoFiles } from "./emit/llava-repo.js";
@@ -80,6 +80,8 @@ function locate(unit: PhaseUnit, irPath: string): Span {
 }
 
 export class Builder {
+  /** E0803s already reported (phases sharing a model report it once). */
+  private readonly reported = new Set<string>();
   /** `outDir` is where the files will be written: generated programs hold paths relative to it. */
   constructor(
     private readonly result: CompileResult,
@@ -230,8 +232,19 @@ export class Builder {
     const params = trainer ? toTrainer(flat.doc, flat.origins, target.release === "2.10" ? "2.10" : "2.3.0") : flat;
     const schema =
       target.release === "2.10" ? TrainerConfig : trainer ? TrainerConfig230 : target.release === "2.3.0" ? LlavaConfig230 : LlavaConfig;
+    // A field the release cannot express is one error naming both, not a schema error about the key it would need.
+    const unexpressible = releaseProblems(ir.model.language, target.release);
+    for (const r of unexpressible) {
+      const span = this.result.ctx.spanOf(unit, r.irPath);
+      const key = `${span.file}:${span.line}:${span.col}:${r.field}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      this.result.diags.error("E0803", { release: target.release, field: r.field, reason: r.reason }, span, {
+        help: 'target release 2.10 (`cerebras cluster { release: "2.10" }`), or remove the field',
+      });
+    }
     // A layout the release cannot read is reported once, not as a cascade of schema errors.
-    if (!formatProblem) this.validate(schema, params.doc, unit, params.origins, "params.yaml");
+    if (!formatProblem && unexpressible.length === 0) this.validate(schema, params.doc, unit, params.origins, "params.yaml");
     files.push(
       lazyFile(`${ir.$name}/params.yaml`, () =>
         this.yaml(params.doc, [...header, `Cerebras Model Zoo ${target.release} LLaVA training config.`], unit, params.origins),

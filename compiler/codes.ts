@@ -1198,6 +1198,55 @@ export const CODES = {
       ],
     },
   },
+
+  E0800: {
+    title: "key/value heads do not divide the query heads",
+    message: "num_key_value_heads {kv} does not divide num_heads {heads}",
+    explain:
+      "Grouped-query attention shares each key/value head among num_heads / num_key_value_heads query heads, so num_key_value_heads must divide num_heads (Llama-3-8B and Mistral-7B: 8 of 32; Qwen2-7B: 4 of 28; 1 is multi-query attention).",
+    trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { num_key_value_heads: 3 }"] },
+  },
+  E0801: {
+    title: "llama3 rope scaling frequency band is empty",
+    message: "rope_scaling high_freq_factor {high} must be greater than low_freq_factor {low}",
+    explain:
+      "Llama-3.1's rope scaling keeps wavelengths shorter than original_max_position_embeddings / high_freq_factor, divides those longer than original / low_freq_factor by `factor`, and blends the band between: high_freq_factor must be greater than low_freq_factor (the blend divides by their difference).",
+    trigger: {
+      edit: [
+        "language  = tiny_llama",
+        "language  = tiny_llama { rope_scaling: llama3_rope_scaling { low_freq_factor: 4.0, high_freq_factor: 1.0 } }",
+      ],
+      append: '\nimport { llama3_rope_scaling } from "std/language"\n',
+    },
+  },
+  E0802: {
+    title: "rope scaling without rotary positions",
+    message: "rope_scaling scales rotary positions, but the model's position_embedding_type is {kind}",
+    explain:
+      "`rope_scaling` changes the frequencies of rotary position embeddings; a model with another position embedding has none to scale.",
+    trigger: {
+      edit: ["language  = tiny_llama", "language  = tiny_llama { position_embedding_type: learned, rope_scaling: llama3_rope_scaling {} }"],
+      append: '\nimport { llama3_rope_scaling } from "std/language"\n',
+    },
+  },
+  E0803: {
+    title: "a language-model field the release cannot express",
+    message: "Cerebras release {release} cannot express {field}: {reason}",
+    explain:
+      "Each Model Zoo release's config classes accept their own set of text-model keys. Grouped-query attention (`attention_module: multiquery_attention`, `extra_attention_params: {num_kv_groups}`), `rope_theta` and the sliding window (`attention_sliding_window_length`) are in 2.2.1, 2.3.0 and 2.10; Llama-3.1's `llama3` rope scaling (`pos_scaling_type: llama3`, `pos_scaling_extra_args`) only in 2.10. Target release 2.10 (`cerebras cluster { release: \"2.10\" }`), or train such a model with `llavac run`.",
+    trigger: {
+      edit: ["language  = tiny_llama", "language  = tiny_llama { rope_scaling: llama3_rope_scaling {} }"],
+      append: '\nimport { llama3_rope_scaling } from "std/language"\n',
+      build: true,
+    },
+  },
+  W0800: {
+    title: "sliding window as long as the context",
+    message: "sliding_window {window} is not shorter than max_position_embeddings {msl}: it changes nothing",
+    explain:
+      "With a sliding window each position attends itself and the sliding_window − 1 positions before it. A window at least as long as the sequences never blocks anything, so it is probably a mistake (Mistral-7B v0.1 had 4,096 of 32,768; v0.2 has none).",
+    trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { sliding_window: 128 }"] },
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

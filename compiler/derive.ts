@@ -165,6 +165,7 @@ export function archOf(m: ModelIR): LlavaArch {
       hidden_size: t.hidden_size,
       num_hidden_layers: t.num_hidden_layers,
       num_heads: t.num_heads,
+      ...(t.num_key_value_heads !== undefined ? { num_key_value_heads: t.num_key_value_heads } : {}),
       filter_size: t.filter_size,
       max_position_embeddings: t.max_position_embeddings,
       position_embedding_type: t.position_embedding_type,

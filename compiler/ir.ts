@@ -85,12 +85,24 @@ export type TokenizerFamily = "llama2" | "llama3" | "mistral" | "qwen2";
  *  is a tiktoken file, not sentencepiece); the others are sentencepiece (`model`, or its converted `json`). */
 export const BYTE_LEVEL_FAMILIES: readonly TokenizerFamily[] = ["llama3", "qwen2"];
 
+/** std/language's `llama3_rope_scaling` (Llama-3.1). */
+export interface RopeScalingIR {
+  $schema: "llama3_rope_scaling";
+  $name?: string;
+  factor: number;
+  low_freq_factor: number;
+  high_freq_factor: number;
+  original_max_position_embeddings: number;
+}
+
 /** The language model: the architecture fields of the runtime's TextArch, plus training and source settings. */
 export interface LlamaIR extends TextArch {
   $schema: "llama";
   $name?: string;
   rotary_dim?: number;
   rope_theta: number;
+  rope_scaling?: RopeScalingIR;
+  sliding_window?: number;
   embd_pdrop?: number;
   dropout_rate: number;
   attention_dropout_rate: number;

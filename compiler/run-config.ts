@@ -3,14 +3,14 @@
 // and every path made relative to the folder the generated program lives in.
 import path from "node:path";
 import type { ImageTransform } from "../runtime/data/images.js";
-import type { LlavaModelConfig } from "../runtime/model/config.js";
+import type { LlavaModelConfig, RopeScaling } from "../runtime/model/config.js";
 import type { PhaseRunConfig } from "../runtime/train/config.js";
 import type { LearningRate } from "../runtime/train/schedule.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
 import type { Derived } from "./derive.js";
 import { emitParams } from "./emit/cerebras-params.js";
 import { toPlain, type YValue } from "./emit/yaml.js";
-import type { TransformIR } from "./ir.js";
+import type { RopeScalingIR, TransformIR } from "./ir.js";
 import { VERSION } from "./version.js";
 
 export function imageTransforms(ts: readonly TransformIR[]): ImageTransform[] {
@@ -28,6 +28,16 @@ export function imageTransforms(ts: readonly TransformIR[]): ImageTransform[] {
         return { kind: "normalize", mean: [...t.mean], std: [...t.std] };
     }
   });
+}
+
+function ropeScaling(r: RopeScalingIR): RopeScaling {
+  return {
+    type: "llama3",
+    factor: r.factor,
+    low_freq_factor: r.low_freq_factor,
+    high_freq_factor: r.high_freq_factor,
+    original_max_position_embeddings: r.original_max_position_embeddings,
+  };
 }
 
 export function modelConfig(p: PhaseResult & { derived: Derived }): LlavaModelConfig {
@@ -51,6 +61,8 @@ export function modelConfig(p: PhaseResult & { derived: Derived }): LlavaModelCo
       layer_norm_epsilon: t.layer_norm_epsilon,
       rope_theta: t.rope_theta,
       rotary_dim: d.rotaryDim,
+      ...(t.rope_scaling ? { rope_scaling: ropeScaling(t.rope_scaling) } : {}),
+      ...(t.sliding_window !== undefined ? { sliding_window: t.sliding_window } : {}),
       embedding_dropout_rate: t.embd_pdrop ?? 0,
       dropout_rate: t.dropout_rate,
       attention_dropout_rate: t.attention_dropout_rate,

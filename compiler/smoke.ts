@@ -20,6 +20,13 @@ export interface SmokeSettings {
 
 const SMALL = { visionWidth: 32, visionHeads: 2, textWidth: 64, textHeads: 4, layers: 2 };
 
+/** Grouped-query attention stays grouped (2 key/value heads of 4; 1 stays 1, multi-query). */
+function smallKvHeads(t: LlavaArch["text"]): { num_key_value_heads?: number } {
+  const kv = t.num_key_value_heads;
+  if (kv === undefined) return {};
+  return { num_key_value_heads: kv === t.num_heads ? SMALL.textHeads : kv === 1 ? 1 : 2 };
+}
+
 export function shrinkArch(a: LlavaArch): LlavaArch {
   const glu = /glu$/i.test(a.text.nonlinearity);
   return {
@@ -34,6 +41,7 @@ export function shrinkArch(a: LlavaArch): LlavaArch {
       ...a.text,
       hidden_size: SMALL.textWidth,
       num_heads: SMALL.textHeads,
+      ...smallKvHeads(a.text),
       filter_size: glu ? 172 : 4 * SMALL.textWidth,
       num_hidden_layers: Math.min(SMALL.layers, a.text.num_hidden_layers),
     },

@@ -14,6 +14,7 @@ import type { Diagnostic } from "../compiler/diagnostics.js";
 import { importConfigs } from "../compiler/import/import.js";
 import { FUZZ_FILE, mutated, tokenStream } from "./fuzz-support.js";
 import { ROOT, TINY, VIRTUAL } from "./helpers.js";
+import { llama3StandIn } from "./llama3-standin.js";
 
 const BIN = path.join(ROOT, "bin/llavac.js");
 /** The codes that mean "llavac is wrong", read from the catalog's own explanations. */
@@ -32,10 +33,14 @@ interface Outcome {
 const key = (d: { severity: string; code: string; file: string; line: number; column: number; endLine: number; endColumn: number }) =>
   `${d.severity} ${d.code} ${d.file}:${d.line}:${d.column}-${d.endLine}:${d.endColumn}`;
 
+// examples/llava-llama3-8b reads its tokenizer from LLAMA3_TOKENIZER: a stand-in of Llama-3's vocabulary size.
+const LLAMA3 = llama3StandIn(mkdtempSync(path.join(tmpdir(), "llavac-llama3-tok-")));
+
 /** The real CLI in a fresh process (its JSON report: every diagnostic with its span). */
-function cli(args: string[]): Promise<Outcome> {
+async function cli(args: string[]): Promise<Outcome> {
+  const extra = await LLAMA3;
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args, "--format", "json"], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
+    const p = spawn(process.execPath, [BIN, ...args, "--format", "json"], { cwd: ROOT, env: { ...process.env, ...extra, NO_COLOR: "1" } });
     let out = "",
       err = "";
     p.stdout.on("data", (b) => (out += b));

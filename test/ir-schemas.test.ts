@@ -35,6 +35,7 @@ const IR_OF: Record<string, string> = {
   center_crop: 'Extract<TransformIR, { $schema: "center_crop" }>',
   to_tensor: 'Extract<TransformIR, { $schema: "to_tensor" }>',
   normalize: 'Extract<TransformIR, { $schema: "normalize" }>',
+  llama3_rope_scaling: 'NonNullable<LlamaIR["rope_scaling"]>',
 };
 
 /** A program over compiler/ir.ts plus one file naming each mapped type, read with the type checker. */

@@ -93,6 +93,56 @@ export function checkGeometry(unit: PhaseUnit, d: PartialDerived, ctx: CheckCont
       diags.error("E0310", `the ${name} model's hidden_size ${width} is not divisible by num_heads ${heads}`, ctx.spanOf(unit, at));
     }
   }
+  // Grouped-query attention: the query heads split evenly over the key/value heads.
+  const t = m.language;
+  if (t.num_key_value_heads !== undefined && sound(unit, "model.language.num_key_value_heads", "model.language.num_heads")) {
+    const kv = t.num_key_value_heads;
+    if (t.num_heads % kv !== 0) {
+      const divisors = Array.from({ length: t.num_heads }, (_, i) => i + 1).filter((x) => t.num_heads % x === 0);
+      diags.error("E0800", { kv, heads: t.num_heads }, ctx.spanOf(unit, "model.language.num_key_value_heads"), {
+        label: kv > t.num_heads ? `more than the ${t.num_heads} query heads` : `${t.num_heads} / ${kv} is not whole`,
+        notes: ctx.noteAt(unit, "model.language.num_heads", `the model has ${t.num_heads} query heads`),
+        help: `each key/value head serves the same number of query heads: use one of ${divisors.join(", ")}`,
+      });
+    }
+  }
+  const rs = t.rope_scaling;
+  if (rs && sound(unit, "model.language.rope_scaling") && rs.high_freq_factor <= rs.low_freq_factor) {
+    diags.error(
+      "E0801",
+      { high: rs.high_freq_factor, low: rs.low_freq_factor },
+      ctx.spanOf(unit, "model.language.rope_scaling.high_freq_factor"),
+      {
+        notes: ctx.noteAt(unit, "model.language.rope_scaling.low_freq_factor", "low_freq_factor"),
+        help: "Llama-3.1 uses low_freq_factor 1.0 and high_freq_factor 4.0",
+      },
+    );
+  }
+  if (
+    rs &&
+    t.position_embedding_type !== "rotary" &&
+    sound(unit, "model.language.rope_scaling", "model.language.position_embedding_type")
+  ) {
+    diags.error("E0802", { kind: t.position_embedding_type }, ctx.spanOf(unit, "model.language.rope_scaling"), {
+      notes: ctx.noteAt(unit, "model.language.position_embedding_type", "the position embedding"),
+      help: "remove `rope_scaling`, or use `position_embedding_type: rotary`",
+    });
+  }
+  if (
+    t.sliding_window !== undefined &&
+    sound(unit, "model.language.sliding_window", "model.language.max_position_embeddings") &&
+    t.sliding_window >= t.max_position_embeddings
+  ) {
+    diags.warning(
+      "W0800",
+      { window: t.sliding_window, msl: t.max_position_embeddings },
+      ctx.spanOf(unit, "model.language.sliding_window"),
+      {
+        notes: ctx.noteAt(unit, "model.language.max_position_embeddings", "the context length"),
+        help: "remove `sliding_window` (every position attends all before it anyway)",
+      },
+    );
+  }
   const rd = m.language.rotary_dim;
   if (rd !== undefined && d.headDim !== undefined && Number.isInteger(d.headDim) && (rd > d.headDim || rd % 2 !== 0)) {
     diags.error(

@@ -160,6 +160,16 @@ export function checkWeights(dir: string, units: PhaseUnit[], ctx: CheckContext)
       const t = m.language;
       for (const [field, key] of TEXT_KEYS)
         compare(`model.language.${field}`, (t as unknown as Record<string, unknown>)[field], file, key, c[key]);
+      // Grouped-query attention: HF leaves num_key_value_heads out (or null) for multi-head models.
+      if (typeof c.num_key_value_heads === "number")
+        compare(
+          "model.language.num_key_value_heads",
+          t.num_key_value_heads ?? t.num_heads,
+          file,
+          "num_key_value_heads",
+          c.num_key_value_heads,
+        );
+      compare("model.language.sliding_window", t.sliding_window ?? null, file, "sliding_window", c.sliding_window);
       if (typeof c.max_position_embeddings === "number" && t.max_position_embeddings > c.max_position_embeddings) {
         d.error(
           "E0602",

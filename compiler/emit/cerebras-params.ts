@@ -2,7 +2,7 @@
 // optimizer, runconfig). Key order follows the Model Zoo's own configs. A key the reference configs do
 // not carry is emitted only when its value differs from the Model Zoo default.
 import type { Derived } from "../derive.js";
-import type { CerebrasTargetIR, PhaseIR, TransformIR } from "../ir.js";
+import type { CerebrasTargetIR, LlamaIR, PhaseIR, TransformIR } from "../ir.js";
 import { float, flow, type YValue } from "./yaml.js";
 
 /** YAML key path → the IR path that produced it (and, for derived values, how). */
@@ -114,6 +114,86 @@ export const LLAMA_KEYS: [string, Kind][] = [
   ["rope_theta", "float"],
 ];
 
+interface ExtraKey {
+  key: string;
+  value: YValue;
+  /** The LLAMA_KEYS key it follows. */
+  after: string;
+  ir: string;
+  derived?: string;
+  sub?: string[];
+}
+
+/**
+ * The Model Zoo's spellings of grouped-query attention, the sliding window and the llama3 rope scaling
+ * (GPT2LMHeadModel's keyword arguments; its Llama-3 and Mistral configs): `attention_module:
+ * multiquery_attention` with `extra_attention_params: {num_kv_groups}`, `attention_sliding_window_length`,
+ * and (2.10) `pos_scaling_factor` / `pos_scaling_type: llama3` / `pos_scaling_extra_args`.
+ */
+function attentionKeys(t: LlamaIR): ExtraKey[] {
+  const out: ExtraKey[] = [];
+  const kv = t.num_key_value_heads;
+  if (kv !== undefined && kv !== t.num_heads) {
+    out.push({
+      key: "attention_module",
+      value: "multiquery_attention",
+      after: "attention_type",
+      ir: "model.language.num_key_value_heads",
+      derived: "grouped-query attention",
+    });
+    out.push({
+      key: "extra_attention_params",
+      value: { num_kv_groups: kv },
+      after: "attention_type",
+      ir: "model.language.num_key_value_heads",
+      sub: ["num_kv_groups"],
+    });
+  }
+  if (t.sliding_window !== undefined)
+    out.push({
+      key: "attention_sliding_window_length",
+      value: t.sliding_window,
+      after: "attention_type",
+      ir: "model.language.sliding_window",
+    });
+  const r = t.rope_scaling;
+  if (r) {
+    out.push({ key: "pos_scaling_factor", value: float(r.factor), after: "rope_theta", ir: "model.language.rope_scaling.factor" });
+    out.push({ key: "pos_scaling_type", value: "llama3", after: "rope_theta", ir: "model.language.rope_scaling" });
+    out.push({
+      key: "pos_scaling_extra_args",
+      value: {
+        low_freq_factor: float(r.low_freq_factor),
+        high_freq_factor: float(r.high_freq_factor),
+        original_max_position_embeddings: r.original_max_position_embeddings,
+      },
+      after: "rope_theta",
+      ir: "model.language.rope_scaling",
+      sub: ["low_freq_factor", "high_freq_factor", "original_max_position_embeddings"],
+    });
+  }
+  return out;
+}
+
+/** A language-model field the target release's config classes cannot express (reported once, as E0803). */
+export interface ReleaseProblem {
+  irPath: string;
+  field: string;
+  reason: string;
+}
+
+export function releaseProblems(t: LlamaIR, release: CerebrasTargetIR["release"]): ReleaseProblem[] {
+  const out: ReleaseProblem[] = [];
+  // 2.2.1 and 2.3.0 scale rotary positions only linearly (`pos_scaling_factor`); `pos_scaling_type` came later.
+  if (t.rope_scaling && release !== "2.10")
+    out.push({
+      irPath: "model.language.rope_scaling",
+      field: "rope_scaling (llama3)",
+      reason: "its GPT2LMHeadModel has only the linear `pos_scaling_factor`, no `pos_scaling_type: llama3`",
+    });
+  return out;
+}
+
 function yamlOf(value: unknown, kind: Kind): YValue {
   if (kind === "float") return float(value as number);
   if (kind === "flow") return flow(value as YValue[]);
@@ -206,12 +286,20 @@ export function emitParams(ir: PhaseIR, d: Derived, target: CerebrasTargetIR): {
     rotary_dim: t.position_embedding_type === "rotary" ? d.rotaryDim : undefined,
     rope_theta: t.rope_theta !== 10000 ? t.rope_theta : undefined,
   };
+  const extra = attentionKeys(t);
   for (const [key, kind] of LLAMA_KEYS) {
-    if (text[key] === undefined) continue;
-    textModel[key] = yamlOf(text[key], kind);
-    if (key === "rotary_dim" && t.rotary_dim === undefined)
-      at("model.text_model.rotary_dim", "model.language.hidden_size", "hidden_size / num_heads");
-    else at(`model.text_model.${key}`, `model.language.${key}`);
+    if (text[key] !== undefined) {
+      textModel[key] = yamlOf(text[key], kind);
+      if (key === "rotary_dim" && t.rotary_dim === undefined)
+        at("model.text_model.rotary_dim", "model.language.hidden_size", "hidden_size / num_heads");
+      else at(`model.text_model.${key}`, `model.language.${key}`);
+    }
+    // The keys with no spec field of their own name follow the key the Model Zoo's Llama configs put them after.
+    for (const e of extra.filter((x) => x.after === key)) {
+      textModel[e.key] = e.value;
+      at(`model.text_model.${e.key}`, e.ir, e.derived);
+      for (const sub of e.sub ?? []) at(`model.text_model.${e.key}.${sub}`, e.ir, e.derived);
+    }
   }
 
   const proj = d.projector;

@@ -93,7 +93,7 @@ export function trainProgram(cfg: PhaseRunConfig, model: ModelIR, extra: { heade
     `The model graph of \`${oneLine(model.$name ?? "model")}\`:`,
     `  image_model            ${oneLine(v.$name ?? "vit")}: ViT, ${v.num_hidden_layers} × ${v.hidden_size}, ${v.num_heads} heads, ${cfg.model.arch.vision.image_size.join("×")} px / ${cfg.model.arch.vision.patch_size.join("×")} patches, select_layer ${v.select_layer} (${v.select})`,
     `  projector_image_model  ${oneLine(model.projector.$name ?? model.projector.$schema)}: ${cfg.model.projector_activations.map((a) => `linear${a ? ` → ${a}` : ""}`).join(" → ")}`,
-    `  text_model             ${oneLine(t.$name ?? "llama")}: LLaMA, ${t.num_hidden_layers} × ${t.hidden_size}, ${t.num_heads} heads, vocab ${t.vocab_size}, MSL ${t.max_position_embeddings}`,
+    `  text_model             ${oneLine(t.$name ?? "llama")}: LLaMA, ${t.num_hidden_layers} × ${t.hidden_size}, ${t.num_heads} heads${t.num_key_value_heads !== undefined && t.num_key_value_heads !== t.num_heads ? ` (${t.num_key_value_heads} key/value)` : ""}, vocab ${t.vocab_size}, MSL ${t.max_position_embeddings}`,
     `  image features replace ${cfg.model.num_patches} slots from position ${cfg.model.image_start_idx}`,
   ];
   const notes: Notes = {

@@ -1,14 +1,25 @@
 // Model Zoo 2.10's `trainer:` format for LLaVA: the model section (2.2.1's keys without the precision
 // ones, plus `name: llava`), and the trainer's own sections, all strict.
 import { z } from "zod";
-import { checkImageDataSize, checkLlavaModel, LlavaModelFields } from "./cerebras-2.2.1.js";
+import { checkImageDataSize, checkLlama, checkLlavaModel, LLAMA_FIELDS, LlavaModelFields } from "./cerebras-2.2.1.js";
 import { DataConfig as DataConfig230 } from "./cerebras-2.3.0.js";
 
 const int = z.number().int();
 const num = z.number();
 
+// 2.10's GPT2LMHeadModelConfig adds rope scaling types (Llama-3.1's `llama3`, with its extra arguments).
+const LlamaModel = z
+  .strictObject({
+    ...LLAMA_FIELDS,
+    pos_scaling_type: z.enum(["linear", "YaRN", "yarn", "llama3", "longrope"]).optional(),
+    pos_scaling_extra_args: z
+      .strictObject({ low_freq_factor: num.positive(), high_freq_factor: num.positive(), original_max_position_embeddings: int.positive() })
+      .optional(),
+  })
+  .superRefine(checkLlama);
+
 const Model = LlavaModelFields.omit({ mixed_precision: true, fp16_type: true })
-  .extend({ name: z.literal("llava") })
+  .extend({ name: z.literal("llava"), text_model: LlamaModel })
   .superRefine(checkLlavaModel);
 // 2.3.0's trainer layout keeps the precision keys in the model and the loaders, and has no backend block.
 const Model230 = LlavaModelFields.superRefine(checkLlavaModel);

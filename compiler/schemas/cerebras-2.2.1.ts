@@ -82,45 +82,72 @@ export const ViTModel = z
       ctx.addIssue({ code: "custom", message: "image_size must be divisible by patch_size", path: ["patch_size"] });
   });
 
-export const LlamaModel = z
-  .strictObject({
-    name: z.literal("LlamaModel"),
-    vocab_size: int.positive(),
-    hidden_size: int.positive(),
-    position_embedding_type: z.enum(["rotary", "learned", "fixed", "alibi", "relative"]).optional(),
-    position_embedding_offset: int.optional(),
-    rotary_dim: int.positive().optional(),
-    rope_theta: num.positive().optional(),
-    share_embedding_weights: bool.optional(),
-    max_position_embeddings: int.positive(),
-    embd_pdrop: num.min(0).max(1).optional(),
-    num_hidden_layers: int.positive(),
-    dropout_rate: num.min(0).max(1).optional(),
-    layer_norm_epsilon: num.positive().optional(),
-    norm_type: z.enum(["rmsnorm", "layernorm"]).optional(),
-    num_heads: int.positive(),
-    attention_module: z.enum(["aiayn_attention", "multiquery_attention"]).optional(),
-    extra_attention_params: z.record(str, z.unknown()).optional(),
-    attention_type: z.enum(["scaled_dot_product", "dot_product"]).optional(),
-    attention_dropout_rate: num.min(0).max(1).optional(),
-    attention_softmax_fp32: bool.optional(),
-    use_projection_bias_in_attention: bool.optional(),
-    use_ffn_bias_in_attention: bool.optional(),
-    filter_size: int.positive(),
-    nonlinearity: str.optional(),
-    use_ffn_bias: bool.optional(),
-    use_bias_in_output: bool.optional(),
-    initializer_range: num.positive().optional(),
-    embeddings_scale: num.optional(),
-    pos_scaling_factor: num.optional(),
-  })
-  .superRefine((v, ctx) => {
-    const head = v.hidden_size / v.num_heads;
-    if (!Number.isInteger(head))
-      ctx.addIssue({ code: "custom", message: "hidden_size must be divisible by num_heads", path: ["num_heads"] });
-    if (v.rotary_dim !== undefined && (v.rotary_dim > head || v.rotary_dim % 2 !== 0))
-      ctx.addIssue({ code: "custom", message: "rotary_dim must be even and at most hidden_size / num_heads", path: ["rotary_dim"] });
-  });
+/** GPT2LMHeadModel's keyword arguments for a LLaMA text model in 2.2.1 (and 2.3.0). */
+export const LLAMA_FIELDS = {
+  name: z.literal("LlamaModel"),
+  vocab_size: int.positive(),
+  hidden_size: int.positive(),
+  position_embedding_type: z.enum(["rotary", "learned", "fixed", "alibi", "relative"]).optional(),
+  position_embedding_offset: int.optional(),
+  rotary_dim: int.positive().optional(),
+  rope_theta: num.positive().optional(),
+  share_embedding_weights: bool.optional(),
+  max_position_embeddings: int.positive(),
+  embd_pdrop: num.min(0).max(1).optional(),
+  num_hidden_layers: int.positive(),
+  dropout_rate: num.min(0).max(1).optional(),
+  layer_norm_epsilon: num.positive().optional(),
+  norm_type: z.enum(["rmsnorm", "layernorm"]).optional(),
+  num_heads: int.positive(),
+  attention_module: z.enum(["aiayn_attention", "multiquery_attention"]).optional(),
+  // MultiQueryAttention's own argument: grouped-query attention with num_kv_groups key/value heads.
+  extra_attention_params: z.strictObject({ num_kv_groups: int.positive() }).optional(),
+  // Mistral's sliding window (the attention mask's window, in positions).
+  attention_sliding_window_length: int.positive().optional(),
+  attention_type: z.enum(["scaled_dot_product", "dot_product"]).optional(),
+  attention_dropout_rate: num.min(0).max(1).optional(),
+  attention_softmax_fp32: bool.optional(),
+  use_projection_bias_in_attention: bool.optional(),
+  use_ffn_bias_in_attention: bool.optional(),
+  filter_size: int.positive(),
+  nonlinearity: str.optional(),
+  use_ffn_bias: bool.optional(),
+  use_bias_in_output: bool.optional(),
+  initializer_range: num.positive().optional(),
+  embeddings_scale: num.optional(),
+  pos_scaling_factor: num.optional(),
+};
+
+type LlamaForChecks = {
+  hidden_size: number;
+  num_heads: number;
+  rotary_dim?: number | undefined;
+  attention_module?: string | undefined;
+  extra_attention_params?: { num_kv_groups: number } | undefined;
+};
+
+/** LlamaModel's cross-field rules (every release). */
+export const checkLlama = (v: LlamaForChecks, ctx: z.RefinementCtx): void => {
+  const head = v.hidden_size / v.num_heads;
+  if (!Number.isInteger(head)) ctx.addIssue({ code: "custom", message: "hidden_size must be divisible by num_heads", path: ["num_heads"] });
+  if (v.rotary_dim !== undefined && (v.rotary_dim > head || v.rotary_dim % 2 !== 0))
+    ctx.addIssue({ code: "custom", message: "rotary_dim must be even and at most hidden_size / num_heads", path: ["rotary_dim"] });
+  const groups = v.extra_attention_params?.num_kv_groups;
+  if (groups !== undefined && v.attention_module !== "multiquery_attention")
+    ctx.addIssue({
+      code: "custom",
+      message: "num_kv_groups is read only by attention_module: multiquery_attention",
+      path: ["attention_module"],
+    });
+  if (groups !== undefined && v.num_heads % groups !== 0)
+    ctx.addIssue({
+      code: "custom",
+      message: "num_heads has to be a multiple of num_kv_groups",
+      path: ["extra_attention_params", "num_kv_groups"],
+    });
+};
+
+export const LlamaModel = z.strictObject(LLAMA_FIELDS).superRefine(checkLlama);
 
 export const FeedForwardNetwork = z
   .strictObject({

@@ -30,6 +30,8 @@ export interface TextArch {
   hidden_size: number;
   num_hidden_layers: number;
   num_heads: number;
+  /** Grouped-query attention: key/value heads, each shared by num_heads / num_key_value_heads query heads (absent: num_heads). */
+  num_key_value_heads?: number;
   filter_size: number;
   max_position_embeddings: number;
   position_embedding_type: "rotary" | "learned" | "fixed" | "alibi" | "relative" | "none";
@@ -228,9 +230,17 @@ function feedForward(p: ParamList, n: FeedForwardNames, hidden: number, filter: 
   p.linear(n.down, hidden, filter, bias);
 }
 
-function attention(p: ParamList, n: AttentionNames, hidden: number, projBias: boolean, outBias: boolean): void {
-  for (const m of [n.q, n.k, n.v]) p.linear(m, hidden, hidden, projBias);
+/** q, k, v and the output projection; with grouped-query attention k and v are `kvWidth` wide (kv heads × head size). */
+function attention(p: ParamList, n: AttentionNames, hidden: number, projBias: boolean, outBias: boolean, kvWidth = hidden): void {
+  p.linear(n.q, hidden, hidden, projBias);
+  p.linear(n.k, kvWidth, hidden, projBias);
+  p.linear(n.v, kvWidth, hidden, projBias);
   p.linear(n.output, hidden, hidden, outBias);
+}
+
+/** Key/value heads of a text model (num_heads unless grouped-query attention says fewer). */
+export function kvHeadsOf(t: Pick<TextArch, "num_heads" | "num_key_value_heads">): number {
+  return t.num_key_value_heads ?? t.num_heads;
 }
 
 /**
@@ -275,7 +285,7 @@ export function textParameters(t: TextArch): ParamSpec[] {
   if (t.position_embedding_type === "learned") p.table(N.positions, [t.max_position_embeddings, H]);
   for (let i = 0; i < t.num_hidden_layers; i++) {
     const b = N.block(i);
-    attention(p, b.attention, H, t.use_projection_bias_in_attention, t.use_ffn_bias_in_attention);
+    attention(p, b.attention, H, t.use_projection_bias_in_attention, t.use_ffn_bias_in_attention, (H / t.num_heads) * kvHeadsOf(t));
     p.norm(b.norm1, H, t.norm_type);
     p.norm(b.norm3, H, t.norm_type);
     feedForward(p, b.ffn, H, t.filter_size, t.nonlinearity, t.use_ffn_bias);

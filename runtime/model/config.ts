@@ -15,11 +15,24 @@ export interface VisionRuntime {
   initializer_range: number;
 }
 
+/** Llama-3.1's rope scaling: long wavelengths divided by `factor`, short ones kept, the band between blended. */
+export interface RopeScaling {
+  type: "llama3";
+  factor: number;
+  low_freq_factor: number;
+  high_freq_factor: number;
+  original_max_position_embeddings: number;
+}
+
 export interface TextRuntime {
   layer_norm_epsilon: number;
   rope_theta: number;
   /** Rotary dimensions per head (the head size unless the spec says otherwise). */
   rotary_dim: number;
+  /** Llama-3.1's `llama3` rope scaling of the rotary frequencies (absent: none). */
+  rope_scaling?: RopeScaling;
+  /** Mistral's sliding window: a position attends itself and the sliding_window − 1 before it (absent: all before it). */
+  sliding_window?: number;
   embedding_dropout_rate: number;
   dropout_rate: number;
   attention_dropout_rate: number;

@@ -5,7 +5,7 @@
 import * as tf from "../backend/tf.js";
 import type { Tokenizer } from "../text/tokenizer.js";
 import { Random } from "../util/random.js";
-import { causalPaddingMask, type Tensor } from "./layers.js";
+import { cachedStepMask, causalPaddingMask, type Tensor } from "./layers.js";
 import { decoder, embedTokens, KVCache, lmHead } from "./llama.js";
 import type { Batch, LlavaModel } from "./llava.js";
 
@@ -107,12 +107,22 @@ export async function generate(
           const b = batchOf(prompt);
           const x = model.embed(b, { ...run, features });
           return lastLogits(
-            decoder(model.params, c.arch.text, c.text, x, causalPaddingMask(b.keyPadding, 1, b.length, b.length), run, cache),
+            decoder(
+              model.params,
+              c.arch.text,
+              c.text,
+              x,
+              causalPaddingMask(b.keyPadding, 1, b.length, b.length, c.text.sliding_window),
+              run,
+              cache,
+            ),
           );
         }
-        // One new position, which attends every cached one: no mask.
+        // One new position, which attends every cached one (no mask), or the last sliding_window of them.
         const x = embedTokens(model.params, tf.tensor2d([ids[ids.length - 1]!], [1, 1], "int32"));
-        return lastLogits(decoder(model.params, c.arch.text, c.text, x, undefined, run, cache));
+        const window = c.text.sliding_window;
+        const mask = window !== undefined && cache.length >= window ? cachedStepMask(cache.length, 1, window) : undefined;
+        return lastLogits(decoder(model.params, c.arch.text, c.text, x, mask, run, cache));
       });
       const row = (await logits.data()) as Float32Array;
       logits.dispose();

@@ -2,6 +2,7 @@
 // positions, dropout. Weights are PyTorch-shaped ([out, in] for linear layers) so that checkpoints map
 // name-for-name onto Cerebras and HuggingFace ones.
 import * as tf from "../backend/tf.js";
+import type { RopeScaling } from "./config.js";
 import { biasOf, weightOf, type AttentionNames, type FeedForwardNames, type ModuleName, type ParamName } from "./arch.js";
 
 export type Tensor = tf.Tensor;
@@ -114,16 +115,39 @@ export interface Rotary {
   dims: number;
 }
 
-/** cos/sin tables [T, rotary_dim] in HuggingFace's layout (frequencies repeated, for rotate_half). */
-export function rotaryTables(length: number, dims: number, theta: number): Rotary {
+/** The rotary inverse frequencies [dims / 2], in float32 as torch computes them, with Llama-3.1's `llama3`
+ * scaling if given (HF `rope_type: llama3`; the Model Zoo 2.10's `pos_scaling_type: llama3`). */
+export function rotaryFrequencies(dims: number, theta: number, scaling?: RopeScaling): Float32Array {
   const half = dims / 2;
+  const inv = new Float32Array(half);
+  for (let i = 0; i < half; i++) inv[i] = Math.fround(1 / Math.pow(theta, Math.fround((2 * i) / dims)));
+  if (!scaling) return inv;
+  const { factor, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: old } = scaling;
+  const lowWavelen = old / low,
+    highWavelen = old / high;
+  for (let i = 0; i < half; i++) {
+    const f = inv[i]!;
+    const wavelen = Math.fround((2 * Math.PI) / f);
+    // Long wavelengths are divided by the factor, short ones kept, the band between blended smoothly.
+    if (wavelen > lowWavelen) inv[i] = Math.fround(f / factor);
+    else if (wavelen >= highWavelen) {
+      const smooth = Math.fround((old / wavelen - low) / (high - low));
+      inv[i] = Math.fround((1 - smooth) * Math.fround(f / factor) + smooth * f);
+    }
+  }
+  return inv;
+}
+
+/** cos/sin tables [T, rotary_dim] in HuggingFace's layout (frequencies repeated, for rotate_half). */
+export function rotaryTables(length: number, dims: number, theta: number, scaling?: RopeScaling): Rotary {
+  const half = dims / 2;
+  const inv = rotaryFrequencies(dims, theta, scaling);
   const cos = new Float32Array(length * dims);
   const sin = new Float32Array(length * dims);
   for (let t = 0; t < length; t++) {
     for (let i = 0; i < half; i++) {
-      // In float32, as torch computes inv_freq and the outer product.
-      const invFreq = Math.fround(1 / Math.pow(theta, Math.fround((2 * i) / dims)));
-      const angle = Math.fround(t * invFreq);
+      // In float32, as torch computes the outer product.
+      const angle = Math.fround(t * inv[i]!);
       const c = Math.cos(angle),
         s = Math.sin(angle);
       cos[t * dims + i] = c;
@@ -166,6 +190,8 @@ function scaledSoftmax(scores: Tensor, scale: number, mask: Tensor | undefined):
 
 export interface AttentionOptions {
   heads: number;
+  /** Grouped-query attention: key/value heads, each shared by heads / kvHeads query heads (absent: heads). */
+  kvHeads?: number;
   /** Additive mask broadcast to [B, heads, T, T] (0 to attend, a large negative number to block). */
   mask?: Tensor;
   rotary?: Rotary;
@@ -175,7 +201,7 @@ export interface AttentionOptions {
   cache?: LayerCache;
 }
 
-/** One block's cached keys and values [B, heads, T_past, head] (kept out of tidy scopes; the owner disposes them). */
+/** One block's cached keys and values [B, kv heads, T_past, head] (kept out of tidy scopes; the owner disposes them). */
 export interface LayerCache {
   k?: Tensor;
   v?: Tensor;
@@ -194,10 +220,11 @@ function extend(cache: LayerCache, key: "k" | "v", t: Tensor): Tensor {
 export function selfAttention(p: ParamSource, n: AttentionNames, x: Tensor, o: AttentionOptions): Tensor {
   const [B, T, H] = x.shape as [number, number, number];
   const d = H / o.heads;
-  const heads = (t: Tensor) => t.reshape([B, T, o.heads, d]).transpose([0, 2, 1, 3]);
-  let q = heads(dense(p, n.q, x));
-  let k = heads(dense(p, n.k, x));
-  let v = heads(dense(p, n.v, x));
+  const kv = o.kvHeads ?? o.heads;
+  const heads = (t: Tensor, count: number) => t.reshape([B, T, count, d]).transpose([0, 2, 1, 3]);
+  let q = heads(dense(p, n.q, x), o.heads);
+  let k = heads(dense(p, n.k, x), kv);
+  let v = heads(dense(p, n.v, x), kv);
   if (o.rotary) {
     q = applyRotary(q, o.rotary);
     k = applyRotary(k, o.rotary);
@@ -206,6 +233,18 @@ export function selfAttention(p: ParamSource, n: AttentionNames, x: Tensor, o: A
   if (o.cache) {
     k = extend(o.cache, "k", k);
     v = extend(o.cache, "v", v);
+  }
+  // Grouped-query attention: each key/value head serves heads / kv consecutive query heads (HF's
+  // repeat_kv); the cache holds them unrepeated.
+  if (kv !== o.heads) {
+    const group = o.heads / kv;
+    const index = tf.tensor1d(
+      Array.from({ length: o.heads }, (_, h) => Math.floor(h / group)),
+      "int32",
+    );
+    const repeat = (t: Tensor) => tf.gather(t, index, 1);
+    k = repeat(k);
+    v = repeat(v);
   }
   const probs = dropout(scaledSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(d), o.mask), o.dropoutRate, o.seed);
   const context = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([B, T, H]);
@@ -236,10 +275,14 @@ export function feedForward(p: ParamSource, n: FeedForwardNames, x: Tensor, nonl
   return dense(p, n.down, act === "silu" ? swiGlu(up, gate) : up.mul(activate(act, gate)));
 }
 
-/** 0 where a query may attend a key, −1e9 where it may not: causal, plus keys marked as padding. */
-export function causalPaddingMask(keyPadding: Int32Array, batch: number, length: number, stride: number): Tensor {
+/**
+ * 0 where a query may attend a key, −1e9 where it may not: causal, plus keys marked as padding, plus (with a
+ * sliding window) keys `window` or more positions back.
+ */
+export function causalPaddingMask(keyPadding: Int32Array, batch: number, length: number, stride: number, window?: number): Tensor {
   const causal = new Float32Array(length * length);
-  for (let i = 0; i < length; i++) for (let j = i + 1; j < length; j++) causal[i * length + j] = -1e9;
+  for (let i = 0; i < length; i++)
+    for (let j = 0; j < length; j++) if (j > i || (window !== undefined && i - j >= window)) causal[i * length + j] = -1e9;
   const padding = new Float32Array(batch * length);
   for (let b = 0; b < batch; b++) for (let j = 0; j < length; j++) if (keyPadding[b * stride + j]) padding[b * length + j] = -1e9;
   return tf.tensor4d(causal, [1, 1, length, length]).add(tf.tensor4d(padding, [batch, 1, 1, length]));
@@ -300,3 +343,12 @@ export const headCrossEntropy = tf.customGrad(((h: Tensor, w: Tensor, targets: T
     },
   };
 }) as unknown as Grad) as (h: Tensor, w: Tensor, targets: Tensor) => Tensor;
+
+/** Generation's mask for `count` new queries after `past` cached positions: [1, 1, count, past + count] (causal, sliding window). */
+export function cachedStepMask(past: number, count: number, window?: number): Tensor {
+  const total = past + count;
+  const m = new Float32Array(count * total);
+  for (let i = 0; i < count; i++)
+    for (let j = 0; j < total; j++) if (j > past + i || (window !== undefined && past + i - j >= window)) m[i * total + j] = -1e9;
+  return tf.tensor4d(m, [1, 1, count, total]);
+}

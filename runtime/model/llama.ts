@@ -2,7 +2,7 @@
 // come from rotary attention), pre-norm blocks (norm1 → attention, norm3 → SwiGLU), final norm (ln_f)
 // and the LM head.
 import * as tf from "../backend/tf.js";
-import { biasOf, TEXT_NAMES as N, weightOf, type TextArch } from "./arch.js";
+import { biasOf, kvHeadsOf, TEXT_NAMES as N, weightOf, type TextArch } from "./arch.js";
 import type { TextRuntime } from "./config.js";
 import {
   crossEntropy,
@@ -27,11 +27,12 @@ export function embedTokens(p: ParamSource, ids: Tensor): Tensor {
 const rotaryCache = new Map<string, Rotary>();
 
 function rotaryFor(length: number, r: TextRuntime): Rotary {
-  const key = `${length}/${r.rotary_dim}/${r.rope_theta}`;
+  const sc = r.rope_scaling;
+  const key = `${length}/${r.rotary_dim}/${r.rope_theta}${sc ? `/${sc.factor}/${sc.low_freq_factor}/${sc.high_freq_factor}/${sc.original_max_position_embeddings}` : ""}`;
   let t = rotaryCache.get(key);
   if (!t) {
     // Built outside any tidy scope of the step, and kept for the life of the process.
-    const built = rotaryTables(length, r.rotary_dim, r.rope_theta);
+    const built = rotaryTables(length, r.rotary_dim, r.rope_theta, sc);
     tf.keep(built.cos);
     tf.keep(built.sin);
     t = built;
@@ -107,6 +108,7 @@ export function decoder(
         drop(
           selfAttention(p, b.attention, h, {
             heads: a.num_heads,
+            kvHeads: kvHeadsOf(a),
             dropoutRate: o.training ? r.attention_dropout_rate : 0,
             ...(mask ? { mask } : {}),
             ...(rotary ? { rotary } : {}),

@@ -64,7 +64,7 @@ export class LlavaModel {
   /** Final hidden states [B, T, H]. */
   hidden(b: Batch, o: LossOptions): Tensor {
     const c = this.config;
-    const mask = causalPaddingMask(b.keyPadding, b.size, b.length, b.length);
+    const mask = causalPaddingMask(b.keyPadding, b.size, b.length, b.length, c.text.sliding_window);
     return decoder(this.params, c.arch.text, c.text, this.embed(b, o), mask, { ...o, training: o.training && !o.frozen?.text });
   }
 

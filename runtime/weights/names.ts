@@ -45,7 +45,8 @@ const T = TEXT_NAMES,
 const TEXT: [string, ParamName][] = [
   ["embed_tokens.weight", weightOf(T.wordEmbeddings)],
   ["norm.weight", weightOf(T.finalNorm)],
-  ...(["q", "k", "v"] as const).map((x): [string, ParamName] => [`layers.#.self_attn.${x}_proj.weight`, weightOf(TB.attention[x])]),
+  // Qwen2's q/k/v projections have biases (use_projection_bias_in_attention); LLaMA's and Mistral's do not.
+  ...(["q", "k", "v"] as const).flatMap((x) => both(`layers.#.self_attn.${x}_proj`, TB.attention[x])),
   ["layers.#.self_attn.o_proj.weight", weightOf(TB.attention.output)],
   ["layers.#.input_layernorm.weight", weightOf(TB.norm1)],
   ["layers.#.post_attention_layernorm.weight", weightOf(TB.norm3)],
