@@ -7,6 +7,7 @@ import * as tf from "../runtime/backend/tf.js";
 import { selectBackend } from "../runtime/backend/index.js";
 import type { LlavaModelConfig } from "../runtime/model/config.js";
 import { applyFreeze } from "../runtime/model/arch.js";
+import { crossEntropy, headCrossEntropy } from "../runtime/model/layers.js";
 import { LlavaModel, type Batch } from "../runtime/model/llava.js";
 import { ParamStore } from "../runtime/model/params.js";
 import { AdamW } from "../runtime/train/optimizer.js";
@@ -206,5 +207,53 @@ describe("backpropagation frees saved tensors and gradients as it goes (runtime/
     expect(theirs.leaked).toBe(0);
     // Here the gradients of the parameters dominate; on the benchmark step (activations dominate) it is ~2 GiB (BENCHMARKS.md).
     expect(fixed.peak).toBeLessThan(theirs.peak * 0.9);
+  });
+});
+
+describe("the native backend's fused cross-entropy (runtime/backend/native-ops.ts)", () => {
+  /** Loss and gradients of both cross-entropies (alone, and fused with the LM head) on one backend, with the kernels they ran. */
+  async function run(backend: string) {
+    await selectBackend(backend);
+    const [N, H, V] = [37, 16, 1000];
+    const h = tf.tensor2d(
+      Float32Array.from({ length: N * H }, (_, i) => Math.sin(i * 0.37) * 2),
+      [N, H],
+    );
+    const w = tf.tensor2d(
+      Float32Array.from({ length: V * H }, (_, i) => Math.cos(i * 0.11)),
+      [V, H],
+    );
+    const t = tf.tensor1d(
+      Int32Array.from({ length: N }, (_, i) => (i * 271) % V),
+      "int32",
+    );
+    const dy = tf.tensor1d(Float32Array.from({ length: N }, (_, i) => 1 + (i % 3)));
+    const out: Float32Array[] = [];
+    const info = await tf.profile(() => {
+      const head = tf.grads((a: tf.Tensor, b: tf.Tensor) => headCrossEntropy(a, b, t).mul(dy).sum());
+      const [dh, dw] = head([h, w]);
+      const dLogits = tf.grad((x: tf.Tensor) => crossEntropy(x, t).mul(dy).sum())(h.matMul(w, false, true));
+      for (const x of [headCrossEntropy(h, w, t), dh!, dw!, crossEntropy(h.matMul(w, false, true), t), dLogits])
+        out.push(x.dataSync() as Float32Array);
+    });
+    return { out, kernels: info.kernelNames };
+  }
+  it.skipIf(!HAS_NATIVE)("gives the losses and gradients of the tfjs composition (cpu) in one TensorFlow kernel", async () => {
+    const native = await run("tensorflow");
+    const reference = await run("cpu");
+    expect(native.kernels).toContain("LlavacSparseSoftmaxCrossEntropy");
+    expect(reference.kernels).not.toContain("LlavacSparseSoftmaxCrossEntropy");
+    // Without it, the native backend runs the composition's kernels over the [N, vocab] block.
+    expect(native.kernels).not.toContain("OneHot");
+    expect(reference.kernels).toContain("OneHot");
+    native.out.forEach((x, i) => {
+      const r = reference.out[i]!;
+      expect(x.length).toBe(r.length);
+      let worst = 0;
+      for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs(x[j]! - r[j]!) / Math.max(1, Math.abs(r[j]!)));
+      expect(worst, `output ${i}`).toBeLessThan(1e-5);
+    });
+    // The comparison can fail: another target set gives other losses.
+    expect(Math.abs(native.out[0]![0]! - native.out[0]![1]!)).toBeGreaterThan(1e-3);
   });
 });

@@ -2,6 +2,7 @@
 // or the one asked for. The node backends are optional dependencies (they download libtensorflow at
 // install time, which fails without a network); a failed import simply moves on to the next.
 import * as tf from "./tf.js";
+import { registerNativeKernels } from "./native-ops.js";
 import { installTapeFix } from "./tape-fix.js";
 import { patchWasmBackend } from "./wasm-fixes.js";
 
@@ -27,10 +28,12 @@ export type BackendLoaders = Record<BackendName, () => Promise<string>>;
 export const defaultLoaders: BackendLoaders = {
   "tensorflow-gpu": async () => {
     await import("@tensorflow/tfjs-node-gpu" as string);
+    registerNativeKernels();
     return "tensorflow";
   },
   tensorflow: async () => {
     await import("@tensorflow/tfjs-node" as string);
+    registerNativeKernels();
     return "tensorflow";
   },
   wasm: async () => {

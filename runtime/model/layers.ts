@@ -1,6 +1,7 @@
 // The building blocks, as functions of tensors: linear, norms, activations, attention with rotary
 // positions, dropout. Weights are PyTorch-shaped ([out, in] for linear layers) so that checkpoints map
 // name-for-name onto Cerebras and HuggingFace ones.
+import { nativeSparseSoftmaxCE } from "../backend/native-ops.js";
 import * as tf from "../backend/tf.js";
 import type { RopeScaling } from "./config.js";
 import { biasOf, weightOf, type AttentionNames, type FeedForwardNames, type ModuleName, type ParamName } from "./arch.js";
@@ -290,7 +291,7 @@ export function causalPaddingMask(keyPadding: Int32Array, batch: number, length:
 
 /** Per-row cross-entropy from logits [N, V] and int32 targets [N]: the loss, and softmax (its
  * gradient's part), computed disposing each [N, V] intermediate once the next is made. */
-function crossEntropyParts(logits: Tensor, targets: Tensor): { loss: Tensor; probs: Tensor } {
+function softmaxParts(logits: Tensor, targets: Tensor): { loss: Tensor; probs: Tensor } {
   const [N, V] = logits.shape as [number, number];
   const shifted = logits.sub(logits.max(1, true));
   const flat = tf.range(0, N, 1, "int32").mul(tf.scalar(V, "int32")).add(targets);
@@ -303,10 +304,22 @@ function crossEntropyParts(logits: Tensor, targets: Tensor): { loss: Tensor; pro
   return { loss: sum.log().sub(picked).reshape([-1]), probs };
 }
 
+/** The per-row loss, and what its gradient needs: softmax (`probs`), or on the native backend (softmax −
+ * one-hot) itself from TensorFlow's fused kernel (`backprop`): one pass over [N, V] instead of ten. */
+interface CrossEntropyParts {
+  loss: Tensor;
+  probs?: Tensor;
+  backprop?: Tensor;
+}
+function crossEntropyParts(logits: Tensor, targets: Tensor): CrossEntropyParts {
+  return nativeSparseSoftmaxCE(logits, targets) ?? softmaxParts(logits, targets);
+}
+
 /** (softmax − one-hot) · dy per row, the gradient of the cross-entropy in its logits. */
-function crossEntropyGrad(probs: Tensor, targets: Tensor, dy: Tensor): Tensor {
-  const oneHot = tf.oneHot(targets, probs.shape[1]!, 1, 0, "float32");
-  const diff = probs.sub(oneHot);
+function crossEntropyGrad(part: Tensor, native: boolean, targets: Tensor, dy: Tensor): Tensor {
+  if (native) return part.mul(dy.reshape([-1, 1]));
+  const oneHot = tf.oneHot(targets, part.shape[1]!, 1, 0, "float32");
+  const diff = part.sub(oneHot);
   oneHot.dispose();
   return diff.mul(dy.reshape([-1, 1]));
 }
@@ -317,28 +330,28 @@ function crossEntropyGrad(probs: Tensor, targets: Tensor, dy: Tensor): Tensor {
  * over the whole [N, V] block: on wasm that alone cost more than the LM head's matmuls.
  */
 export const crossEntropy = tf.customGrad(((logits: Tensor, targets: Tensor, save: tf.GradSaveFunc) => {
-  const { loss, probs } = crossEntropyParts(logits, targets);
-  save([probs, targets]);
+  const { loss, probs, backprop } = crossEntropyParts(logits, targets);
+  save([(backprop ?? probs)!, targets]);
   return {
     value: loss,
-    gradFunc: (dy: Tensor, [probs, t]: Tensor[]) => [crossEntropyGrad(probs!, t!, dy), tf.zerosLike(t!)],
+    gradFunc: (dy: Tensor, [part, t]: Tensor[]) => [crossEntropyGrad(part!, backprop !== undefined, t!, dy), tf.zerosLike(t!)],
   };
 }) as unknown as Grad) as (logits: Tensor, targets: Tensor) => Tensor;
 
 /**
  * The LM head and the cross-entropy in one: per-row loss of h [N, H] · Wᵀ (W [V, H]) against targets
  * [N]. The [N, V] logits live only inside it (tfjs's matMul would save them until backpropagation);
- * it saves h, W and the probabilities, the one [N, V] block the gradient needs.
+ * it saves h, W and the probabilities (or softmax − one-hot), the one [N, V] block the gradient needs.
  */
 export const headCrossEntropy = tf.customGrad(((h: Tensor, w: Tensor, targets: Tensor, save: tf.GradSaveFunc) => {
   const logits = tf.fused.matMul({ a: h, b: w, transposeB: true });
-  const { loss, probs } = crossEntropyParts(logits, targets);
+  const { loss, probs, backprop } = crossEntropyParts(logits, targets);
   logits.dispose();
-  save([h, w, probs, targets]);
+  save([h, w, (backprop ?? probs)!, targets]);
   return {
     value: loss,
-    gradFunc: (dy: Tensor, [h, w, probs, t]: Tensor[]) => {
-      const dLogits = crossEntropyGrad(probs!, t!, dy);
+    gradFunc: (dy: Tensor, [h, w, part, t]: Tensor[]) => {
+      const dLogits = crossEntropyGrad(part!, backprop !== undefined, t!, dy);
       return [tf.matMul(dLogits, w!), tf.matMul(dLogits, h!, true, false), tf.zerosLike(t!)];
     },
   };
