@@ -1088,7 +1088,7 @@ export const CODES = {
     title: "template without a LLaVA conversation",
     message: "template {template} is none of the LLaVA repository's conversations (--version)",
     explain:
-      "`--version` names one of llava/conversation.py's templates, and the repository formats the data with it: llavac knows `plain` (→ plain), `vicuna_v1` (→ v1) and `llava_v1` (→ llava_v1) by their text.",
+      '`--version` names one of llava/conversation.py\'s templates, and the repository formats the data with it: llavac knows `plain` (→ plain), `vicuna_v1` (→ v1), `llava_v1` (→ llava_v1), `mistral_instruct` (→ mistral_instruct) and the ChatML of `chatml_direct` (`chatml { system: "Answer the questions.", separator: "" }`) by their text. The repository has no Llama-3 conversation.',
     trigger: { edit: ["template  = vicuna_v1", 'template  = template { layout: chat, system: "Hi." }'], append: "\ngpus cluster {}\n" },
   },
   E1007: {

@@ -1,7 +1,8 @@
 // examples/llava-llama3-8b: a LLaVA with Llama-3-8B-Instruct (grouped-query attention) checks with the
 // published counts, builds for 2.2.1 and 2.10 (validated by their strict schemas, GQA in the Model Zoo's
 // spelling), and a smoke run trains its shrunk model (still grouped) on real HDF5 files made from the fixtures.
-// Its tokenizer here is a stand-in of Llama-3's vocabulary size (test/llama3-standin.ts).
+// Its tokenizer here is a tokenizer.json stand-in with Llama-3's special tokens and vocabulary size
+// (test/llama3-standin.ts); phase 2 uses the llama3 chat template.
 import { cpSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { load } from "js-yaml";
@@ -9,7 +10,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { check } from "../compiler/index.js";
 import { tempDir } from "./data-helpers.js";
 import { ROOT, run } from "./helpers.js";
-import { llama3StandIn } from "./llama3-standin.js";
+import { loadJsonTokenizer } from "../runtime/text/hf-tokenizer.js";
+import { LLAMA3_VOCAB, llama3SpecialTokens, llama3StandIn } from "./llama3-standin.js";
 
 const SPEC = path.join(ROOT, "examples/llava-llama3-8b/llava.llava");
 const SPEC_210 = path.join(ROOT, "examples/llava-llama3-8b/release-2.10.llava");
@@ -18,7 +20,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = tempDir("llavac-llama3-");
-  env = { ...(await llama3StandIn(path.join(dir, "tokenizer"))), LLAVA_DATA: path.join(dir, "data") };
+  env = { ...llama3StandIn(path.join(dir, "tokenizer")), LLAVA_DATA: path.join(dir, "data") };
 });
 
 const textModel = (files: { path: string; content: string }[], phase: string, trainer: boolean) => {
@@ -36,6 +38,31 @@ describe("examples/llava-llama3-8b", () => {
     expect(pre!.derived!.numPatches).toBe(576);
     expect(pre!.derived!.imageStartIdx).toBe(1);
     expect(fine!.derived!.counts.trainable).toBe(8_030_261_248 + 20_979_712);
+    // Phase 2's llama3 template: <|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n, then the image.
+    expect(fine!.derived!.imageStartIdx).toBe(5);
+  });
+
+  it("the stand-in has Llama-3's special-token ids, BOS/EOS and 128,256 ids; the template's prefix tokenises through them", async () => {
+    const names = llama3SpecialTokens();
+    expect(names.length).toBe(256);
+    expect([names[0], names[1], names[2], names[6], names[7], names[9], names[10], names[255]]).toEqual([
+      "<|begin_of_text|>",
+      "<|end_of_text|>",
+      "<|reserved_special_token_0|>",
+      "<|start_header_id|>",
+      "<|end_header_id|>",
+      "<|eot_id|>",
+      "<|reserved_special_token_5|>",
+      "<|reserved_special_token_250|>",
+    ]);
+    const tok = await loadJsonTokenizer(path.join(env.LLAMA3_TOKENIZER!, "tokenizer.json"));
+    expect(tok.vocabSize).toBe(LLAMA3_VOCAB);
+    expect([tok.bosId, tok.eosId]).toEqual([128000, 128009]);
+    // The post-processor adds <|begin_of_text|>, as Llama-3's does.
+    const ids = tok.encodeWithSpecial("<|start_header_id|>user<|end_header_id|>\n\n");
+    expect(ids.length).toBe(5);
+    expect([ids[0], ids[1], ids[3]]).toEqual([128000, 128006, 128007]);
+    expect(Math.max(ids[2]!, ids[4]!)).toBeLessThan(128000);
   });
 
   it("builds for 2.2.1 and 2.10 with grouped-query attention as the Model Zoo writes it", async () => {

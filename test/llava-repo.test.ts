@@ -311,6 +311,41 @@ describe("llava-repo: what the repository's switches cannot express", () => {
     expect(v.notes.map((n) => n.message).join("\n")).toMatch(/the spec trains \d+ parameter\(s\) of the vision tower/);
   });
 
+  it("--version: mistral_instruct and chatml_direct by their layout; llama3 and Qwen2's chatml are E1006 saying why", async () => {
+    const dir = tempDir("llavac-repo-version-");
+    // The fixture byte-level BPE with Llama-3's and ChatML's special tokens (and a BOS, which phase align's plain needs).
+    const TOK = path.join(ROOT, "test/fixtures/tokjson/llama3/tokenizer.json");
+    const turns = (template: string, imports: string, language = "") =>
+      GPU_TINY.replace('import { plain, vicuna_v1 } from "std/templates"', `import { plain, vicuna_v1, ${imports} } from "std/templates"`)
+        .replace("template  = vicuna_v1", `template  = ${template}`)
+        .replace('preprocess = hdf5_writer { output: "./h5/tune_raw" }', "preprocess = none")
+        .replace('language  = tiny_llama { huggingface: "./tiny-lm" }', `language  = tiny_llama { huggingface: "./tiny-lm"${language} }`);
+    const bpe = `, tokenizer_family: llama3, vocab_size: 3008, tokenizer: tokenizer { json: ${JSON.stringify(TOK)}, huggingface: "./tiny-lm" }`;
+    const withBpe = (src: string) =>
+      src.replace('import { tiny_llama } from "std/language"', 'import { tiny_llama, tokenizer } from "std/language"');
+    const version = (r: CompileResult, out: string) => {
+      expect(codes(r).filter((c) => c.startsWith("E"))).toEqual([]);
+      return pairs(argvOf(out, "tune")).get("--version");
+    };
+    const mistral = await tinyRepo(turns("mistral_instruct", "mistral_instruct"), path.join(dir, "m"));
+    expect(version(mistral, path.join(dir, "m", "out"))).toBe("mistral_instruct");
+    const direct = 'chatml { system: "Answer the questions.", separator: "" }';
+    const chatmlDirect = await tinyRepo(withBpe(turns(direct, "chatml", bpe)), path.join(dir, "c"));
+    expect(version(chatmlDirect, path.join(dir, "c", "out"))).toBe("chatml_direct");
+    // Qwen2's own chatml (its system prompt, a newline after each <|im_end|>) is not chatml_direct.
+    const qwenChatml = await tinyRepo(withBpe(turns("chatml", "chatml", bpe)), path.join(dir, "q"));
+    const q = qwenChatml.diags.items.filter((d) => d.code === "E1006");
+    expect(q.map((d) => d.message)).toEqual(["template chatml is none of the LLaVA repository's conversations (--version)"]);
+    expect(q[0]!.help.join("\n")).toContain('chatml { system: "Answer the questions.", separator: "" }');
+    // A mistral_instruct with a system prompt is another layout (the repository's is empty).
+    const sys = await tinyRepo(turns('mistral_instruct { system: "Be brief." }', "mistral_instruct"), path.join(dir, "s"));
+    expect(codes(sys)).toContain("E1006");
+    const llama3 = await tinyRepo(withBpe(turns("llama3", "llama3", bpe)), path.join(dir, "l"));
+    const l = llama3.diags.items.filter((d) => d.code === "E1006");
+    expect(l.length).toBe(1);
+    expect(l[0]!.help.join("\n")).toMatch(/the LLaVA repository has no Llama-3 conversation/);
+  });
+
   it("batch arithmetic: accumulation = batch ÷ (micro × GPUs), an error when it is not whole", async () => {
     const dir = tempDir("llavac-repo-batch-");
     const r = await tinyRepo(GPU_TINY.replace("gpus cluster { per_node: 2 }", "gpus cluster { per_node: 3 }"), dir);

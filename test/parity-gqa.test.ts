@@ -12,12 +12,12 @@ import * as tf from "../runtime/backend/tf.js";
 import { textParameters } from "../runtime/model/arch.js";
 import type { LlavaModelConfig } from "../runtime/model/config.js";
 import { generate } from "../runtime/model/generate.js";
-import { type Batch, LlavaModel } from "../runtime/model/llava.js";
+import { LlavaModel } from "../runtime/model/llava.js";
 import { ParamStore } from "../runtime/model/params.js";
 import { loadWeights } from "../runtime/weights/load.js";
-import { openSafetensors } from "../runtime/weights/safetensors.js";
 import { ROOT } from "./helpers.js";
 import { HAS_NATIVE, warnIfNoNative } from "./native.js";
+import { CLIP_TOWER, fixtureConfig, fixtureInputs, meanLoss, worstDiff } from "./parity-fixture.js";
 
 const ROOT_DIR = path.join(ROOT, "test/fixtures/parity-gqa");
 const CASES = ["mistral", "llama31", "qwen2"] as const;
@@ -36,65 +36,19 @@ interface Expected {
 
 const read = (c: string, f: string) => JSON.parse(readFileSync(path.join(ROOT_DIR, c, f), "utf8"));
 
-/** The fixture's HF configuration in llavac's terms. */
+/** The fixture's HF configuration in llavac's terms: the shared LLaVA one with the text model's GQA settings. */
 function config(e: Expected): LlavaModelConfig {
-  const v = e.vision as Record<string, number>,
+  const base = fixtureConfig(e, CLIP_TOWER),
     t = e.text,
     rope = t.rope as Record<string, number> & { rope_type: string };
   return {
+    ...base,
     arch: {
-      vision: {
-        hidden_size: v.hidden_size!,
-        num_hidden_layers: v.num_hidden_layers!,
-        num_heads: v.num_attention_heads!,
-        filter_size: v.intermediate_size!,
-        image_size: [v.image_size!, v.image_size!],
-        patch_size: [v.patch_size!, v.patch_size!],
-        num_channels: v.num_channels!,
-        prepend_cls_token: true,
-        use_conv_patchified_embedding: true,
-        use_embed_proj_bias: false,
-        use_post_embed_layer_norm: true,
-        use_final_layer_norm: true,
-        use_projection_bias_in_attention: true,
-        use_ffn_bias_in_attention: true,
-        use_ffn_bias: true,
-        position_embedding_type: "learned",
-        nonlinearity: e.vision.hidden_act as string,
-      },
-      text: {
-        vocab_size: t.vocab_size!,
-        hidden_size: t.hidden_size!,
-        num_hidden_layers: t.num_hidden_layers!,
-        num_heads: t.num_attention_heads!,
-        num_key_value_heads: t.num_key_value_heads!,
-        filter_size: t.intermediate_size!,
-        max_position_embeddings: t.max_position_embeddings!,
-        position_embedding_type: "rotary",
-        nonlinearity: "swiglu",
-        norm_type: "rmsnorm",
-        use_projection_bias_in_attention: t.qkv_bias,
-        use_ffn_bias_in_attention: false,
-        use_ffn_bias: false,
-        use_bias_in_output: false,
-        share_embedding_weights: false,
-      },
-      projector: { input_unit: v.hidden_size!, layers_units: [t.hidden_size!, t.hidden_size!], use_bias: true },
-    },
-    vision: {
-      layer_norm_epsilon: v.layer_norm_eps!,
-      select_layer: v.feature_layer!,
-      select: "patch",
-      norm_first: true,
-      embedding_dropout_rate: 0,
-      dropout_rate: 0,
-      attention_dropout_rate: 0,
-      initializer_range: 0.02,
+      ...base.arch,
+      text: { ...base.arch.text, num_key_value_heads: t.num_key_value_heads!, use_projection_bias_in_attention: t.qkv_bias },
     },
     text: {
-      layer_norm_epsilon: t.rms_norm_eps!,
-      rope_theta: rope.rope_theta!,
-      rotary_dim: t.hidden_size! / t.num_attention_heads!,
+      ...base.text,
       ...(rope.rope_type === "llama3"
         ? {
             rope_scaling: {
@@ -107,41 +61,11 @@ function config(e: Expected): LlavaModelConfig {
           }
         : {}),
       ...(t.sliding_window !== null ? { sliding_window: t.sliding_window } : {}),
-      embedding_dropout_rate: 0,
-      dropout_rate: 0,
-      attention_dropout_rate: 0,
-      initializer_range: 0.02,
     },
-    projector_activations: ["gelu", null],
-    image_start_idx: e.image_start_idx,
-    num_patches: e.num_patches,
-    max_sequence_length: t.max_position_embeddings!,
-    loss_scaling: "num_tokens",
-    loss_weight: 1,
   };
 }
 
-function inputs(c: string): { batch: Batch; logits: Float32Array; shape: number[] } {
-  const f = openSafetensors(path.join(ROOT_DIR, c, "inputs.safetensors"));
-  const ints = (n: string) => new Int32Array(f.raw(n).data.slice().buffer);
-  const [B, T] = f.info("input_ids")!.shape as [number, number];
-  const px = f.info("pixel_values")!.shape as [number, number, number, number];
-  const batch: Batch = {
-    size: B,
-    length: T,
-    inputIds: ints("input_ids"),
-    lossMask: ints("loss_mask"),
-    labels: ints("labels"),
-    keyPadding: ints("attention_mask").map((a) => 1 - a),
-    images: f.float32("pixel_values"),
-    imageShape: [px[1]!, px[2]!, px[3]!],
-  };
-  const out = { batch, logits: f.float32("logits"), shape: f.info("logits")!.shape };
-  f.close();
-  return out;
-}
-
-const worstDiff = (a: Float32Array, b: Float32Array) => a.reduce((w, x, i) => Math.max(w, Math.abs(x - b[i]!)), 0);
+const inputs = (c: string) => fixtureInputs(path.join(ROOT_DIR, c));
 
 warnIfNoNative("GQA parity");
 
@@ -172,11 +96,7 @@ describe.each(["tensorflow", "wasm", "cpu"])("GQA parity with HuggingFace LlavaF
     const ours = tf.tidy(() => model.logits(batch).dataSync() as Float32Array);
     expect([batch.size, batch.length, e.text.vocab_size]).toEqual(shape);
     expect(worstDiff(ours, logits)).toBeLessThan(1e-4);
-    const loss = tf.tidy(() => {
-      const r = model.lossSum(batch, { training: false });
-      return r.sum.dataSync()[0]! / r.tokens;
-    });
-    expect(Math.abs(loss - e.loss)).toBeLessThan(1e-5);
+    expect(Math.abs(meanLoss(model, batch) - e.loss)).toBeLessThan(1e-5);
   });
 
   it.each(CASES)("%s: the comparison can fail (full attention, no rope scaling, or a perturbed key projection differ)", (c) => {

@@ -67,12 +67,69 @@ const VICUNA_SYSTEM =
 const LLAVA_V1_SYSTEM =
   "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the human's questions.";
 
-function versionOf(t: PhaseUnit["ir"]["template"]): string | undefined {
+type TemplateIR = PhaseUnit["ir"]["template"];
+type TurnsText = Pick<
+  TemplateIR,
+  "system" | "system_header" | "system_footer" | "user_header" | "user_footer" | "assistant_header" | "assistant_footer" | "separator"
+>;
+
+// llava/conversation.py's turns conversations, as the text llavac's `turns` layout writes around the messages.
+// conv_mistral_instruct (SeparatorStyle.LLAMA_2, empty system): `[INST] q [/INST] a </s>` per turn, BOS from the
+// tokenizer; std/templates' mistral_instruct (the same up to the answer; preprocess_llama_2 also puts a space
+// either side of each answer, which the turns layout does not). conv_chatml_direct (MPT): the system block `<|im_start|>system\n
+// Answer the questions.<|im_end|>`, then `<|im_start|>user\n` q `<|im_end|>` `<|im_start|>assistant\n` a
+// `<|im_end|>`, with nothing between turns; std/templates' chatml (Qwen2's) has another system prompt and a
+// newline after every `<|im_end|>`, so it is not that conversation.
+const REPO_TURNS: { version: string; text: TurnsText }[] = [
+  {
+    version: "mistral_instruct",
+    text: {
+      system: "",
+      system_header: "",
+      system_footer: "",
+      user_header: "[INST] ",
+      user_footer: " [/INST]",
+      assistant_header: "",
+      assistant_footer: "</s>",
+      separator: "",
+    },
+  },
+  {
+    version: "chatml_direct",
+    text: {
+      system: "Answer the questions.",
+      system_header: "<|im_start|>system\n",
+      system_footer: "<|im_end|>",
+      user_header: "<|im_start|>user\n",
+      user_footer: "<|im_end|>",
+      assistant_header: "<|im_start|>assistant\n",
+      assistant_footer: "<|im_end|>",
+      separator: "",
+    },
+  },
+];
+
+function versionOf(t: TemplateIR): string | undefined {
   if (t.layout === "plain") return "plain";
+  // The repository trims no message (train.py strips only the first one's `<image>`).
+  if (t.layout === "turns")
+    return t.trim
+      ? undefined
+      : REPO_TURNS.find((c) => (Object.keys(c.text) as (keyof TurnsText)[]).every((k) => t[k] === c.text[k]))?.version;
   if (t.user !== "USER:" || t.assistant !== "ASSISTANT:") return undefined;
   if (t.system === VICUNA_SYSTEM) return "v1";
   if (t.system === LLAVA_V1_SYSTEM) return "llava_v1";
   return undefined;
+}
+
+/** E1006's help for a template with no conversation in the repository: the nearest one, or why there is none. */
+function noVersionHelp(t: TemplateIR): string {
+  const known = "use std/templates' `plain`, `vicuna_v1` (`--version v1`), `llava_v1` or `mistral_instruct`";
+  if (t.special_tokens.includes("<|eot_id|>") || t.user_header.includes("<|start_header_id|>"))
+    return `the LLaVA repository has no Llama-3 conversation (llava/conversation.py's conv_templates), so it cannot lay out this template: train it with \`llavac run\` or for Cerebras, or ${known}`;
+  if (t.user_header.includes("<|im_start|>"))
+    return 'the repository\'s ChatML conversation is `chatml_direct`: the system prompt "Answer the questions." and no newline between turns, i.e. `chatml { system: "Answer the questions.", separator: "" }`';
+  return known;
 }
 
 const lit = (flag: string, v: string | number | boolean): RepoFlag => ({
@@ -159,9 +216,7 @@ export function planLlavaRepo(
     }
     const version = sound(unit, "template") ? versionOf(ir.template) : "plain";
     if (version === undefined)
-      ctx.diags.error("E1006", { template: ir.template.$name ?? "the template" }, at("template"), {
-        help: "use std/templates' `plain`, `vicuna_v1` (`--version v1`) or `llava_v1`",
-      });
+      ctx.diags.error("E1006", { template: ir.template.$name ?? "the template" }, at("template"), { help: noVersionHelp(ir.template) });
     // The hand-off: a phase after a projector-only phase loads its mm_projector.bin; after any other, its model.
     const from = ir.from ? phases.find((p) => p.phase === ir.from!.phase) : undefined;
     const modelPath: FlagValue = from && !from.adapterOnly ? { out: `checkpoints/llava-${from.phase}` } : { lit: base ?? "" };
