@@ -6,7 +6,6 @@ import {
   createConnection,
   DiagnosticSeverity,
   ErrorCodes,
-  LSPErrorCodes,
   ResponseError,
   StreamMessageReader,
   StreamMessageWriter,
@@ -24,6 +23,7 @@ import { CODES } from "../codes.js";
 import type { Diagnostic } from "../diagnostics.js";
 import { Analyzer, emitChecked, isStdFile, nameAt, targetKey, targetSpan, wordAt, type Analysis, type Use } from "./analysis.js";
 import { fixesFor } from "./actions.js";
+import { formatSource } from "../format.js";
 import { complete } from "./completion.js";
 import { hoverText } from "./hover.js";
 import { documentSymbols, rangeOf } from "./symbols.js";
@@ -37,20 +37,6 @@ const cpuMs = (since: NodeJS.CpuUsage): number => {
   const d = process.cpuUsage(since);
   return (d.user + d.system) / 1000;
 };
-
-type Formatter = (text: string, file?: string) => string;
-
-/** The formatter (compiler/format.ts), when this build has one. Loaded on first use; the glob form lets the
- *  bundle build without it. */
-async function loadFormatter(): Promise<Formatter | undefined> {
-  try {
-    const name = "";
-    const mod = (await import(`../format${name}.js`)) as { formatSource?: Formatter };
-    return typeof mod.formatSource === "function" ? mod.formatSource : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function startServer(
   connection: Connection = createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout)),
@@ -303,11 +289,9 @@ export function startServer(
   connection.onDocumentFormatting(async (p) => {
     const doc = documents.get(p.textDocument.uri);
     if (!doc) return null;
-    const format = await loadFormatter();
-    if (!format) throw new ResponseError(LSPErrorCodes.RequestFailed, "this build of llavac has no formatter (llavac fmt)");
     let formatted: string;
     try {
-      formatted = format(doc.getText(), fileOf(p.textDocument.uri));
+      formatted = formatSource(doc.getText(), fileOf(p.textDocument.uri));
     } catch (err) {
       // A file that does not parse is left as it is; its diagnostics already say why.
       connection.console.warn(`llavac: not formatted: ${(err as Error).message}`);
