@@ -4,7 +4,7 @@
 import path from "node:path";
 import { Checker } from "./checker.js";
 import type { UseSink } from "./evaluation.js";
-import { checkChains } from "./checks/chain.js";
+import { chainOrder, checkChains } from "./checks/chain.js";
 import { checkDataFolders } from "./checks/data.js";
 import { checkEval } from "./checks/eval.js";
 import { checkGeometry } from "./checks/geometry.js";
@@ -80,20 +80,6 @@ export interface CompileResult {
   llavaRepo?: import("./checks/llava-repo.js").RepoPlan;
 }
 
-/** Phases ordered so that each comes after the phase it starts from (the checker rejects cycles). */
-function orderedPhases(phases: PhaseResult[]): PhaseResult[] {
-  const out: PhaseResult[] = [];
-  const visit = (p: PhaseResult, seen: Set<string>) => {
-    if (out.includes(p) || seen.has(p.unit.ir.$name)) return;
-    seen.add(p.unit.ir.$name);
-    const from = p.unit.ir.from && phases.find((q) => q.unit.ir.$name === p.unit.ir.from!.phase);
-    if (from) visit(from, seen);
-    out.push(p);
-  };
-  for (const p of phases) visit(p, new Set());
-  return out;
-}
-
 export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
   const diags = new DiagnosticBag(levelPolicy(opts));
   const fs = opts.fs ?? nodeFs;
@@ -141,7 +127,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
     const { planLlavaRepo } = await import("./checks/llava-repo.js");
     const gpus = program.gpus ?? lowerer.defaultGpus();
     // Only complete phases: the others have their errors already, and their values may be missing.
-    const units = orderedPhases(phases).flatMap((p) => (p.derived ? [{ unit: p.unit, derived: p.partial }] : []));
+    const units = chainOrder(phases, (p) => p.unit.ir).flatMap((p) => (p.derived ? [{ unit: p.unit, derived: p.partial }] : []));
     result.llavaRepo = planLlavaRepo(units, gpus, program.gpusSpans, ctx, root.ast.span);
   }
   // Reading the data is loaded only when asked for: plain `check` never pays for it.

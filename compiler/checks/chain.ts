@@ -1,7 +1,7 @@
 // Phase chains: a phase that starts from another must name a phase of this spec, must not loop, and
 // loads model weights only.
 import type { CheckContext } from "../context.js";
-import { sound, type PhaseUnit } from "../ir.js";
+import { sound, type PhaseIR, type PhaseUnit } from "../ir.js";
 
 export function checkChains(units: PhaseUnit[], ctx: CheckContext): void {
   const byName = new Map(units.map((u) => [u.ir.$name, u]));
@@ -49,4 +49,19 @@ export function checkChains(units: PhaseUnit[], ctx: CheckContext): void {
       });
     }
   }
+}
+
+/** Items ordered so that each phase comes after the phase it starts from (checkChains rejects cycles). */
+export function chainOrder<T>(items: readonly T[], phaseOf: (item: T) => PhaseIR): T[] {
+  const out: T[] = [];
+  const visit = (item: T, seen: Set<string>) => {
+    const p = phaseOf(item);
+    if (out.includes(item) || seen.has(p.$name)) return;
+    seen.add(p.$name);
+    const from = p.from && items.find((q) => phaseOf(q).$name === p.from!.phase);
+    if (from) visit(from, seen);
+    out.push(item);
+  };
+  for (const item of items) visit(item, new Set());
+  return out;
 }

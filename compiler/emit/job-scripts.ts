@@ -4,6 +4,7 @@
 //   pipeline.sh      convert-in → every phase in order → convert-out; resumable, stops at the first failure
 //   convert-out.sh   the last phase's checkpoint → HF, laid out for LLaVA's evaluation, and its commands
 // Every value from the spec reaches a script through shq() (single-quoted), so no spec text is code.
+import { chainOrder } from "../checks/chain.js";
 import type { CerebrasTargetIR, PhaseIR } from "../ir.js";
 import { generatedBy } from "../version.js";
 
@@ -253,22 +254,8 @@ usage: bash pipeline.sh [csx|gpu|cpu]   (default csx)`,
   return lines.join("\n") + "\n";
 }
 
-/** Phases ordered so that each comes after the phase it starts from (the checker rejects cycles). */
-function ordered(phases: PhaseIR[]): PhaseIR[] {
-  const out: PhaseIR[] = [];
-  const visit = (p: PhaseIR, seen: Set<string>) => {
-    if (out.includes(p) || seen.has(p.$name)) return;
-    seen.add(p.$name);
-    const from = p.from && phases.find((q) => q.$name === p.from!.phase);
-    if (from) visit(from, seen);
-    out.push(p);
-  };
-  for (const p of phases) visit(p, new Set());
-  return out;
-}
-
 export function jobScripts(all: PhaseIR[], target: CerebrasTargetIR, spec: string): JobScripts {
-  const phases = ordered(all);
+  const phases = chainOrder(all, (p) => p);
   const files = [
     { path: "convert-in.sh", content: convertIn(target, spec) },
     ...phases.map((p) => ({ path: `${p.$name}/run.sh`, content: phaseScript(p, target, spec) })),
