@@ -185,8 +185,8 @@ const code = [
 // row, number of 4-pixel chunks, byte offset of its weights); the weights are repeated per channel (12 int32s
 // per chunk, 0 past the last tap), so each chunk is 12 bytes of the row times 12 weights, lane by lane; the
 // lanes are then summed per channel onto bias[4i..4i+3) (the fourth 0). (One row: pass it twice.)
-const [S0, S1, RN, RT, RW, RB, D0, D1, I, P0, P1, RC, RWP, TP, X] = Array.from({ length: 15 }, (_, i) => i);
-const [A0r, A1r, A2r, A3r, A4r, A5r, K0, K1, K2, RV, RLO, RHI] = Array.from({ length: 12 }, (_, i) => 15 + i);
+const [S0, S1, RN, RT, RW, RB, D0, D1, I, P0, P1, RC, RWP, TP] = Array.from({ length: 14 }, (_, i) => i);
+const [A0r, A1r, A2r, A3r, A4r, A5r, K0, K1, K2, RV, RLO, RHI] = Array.from({ length: 12 }, (_, i) => 14 + i);
 const whileLt = (i: number, limit: number, inner: number[]) => [
   ...op.block,
   ...op.loop,
@@ -329,7 +329,7 @@ const rbody = [
 const rcode = [
   ...vec(
     [
-      [7, I32],
+      [6, I32],
       [12, V128],
     ].map(([n, t]) => [...uleb(n!), t!]),
   ),
