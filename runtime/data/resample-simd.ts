@@ -392,6 +392,7 @@ function getKernel(): Kernel | null {
 /** Whether the SIMD kernel runs here (tests assert it where WebAssembly has SIMD, as Node 20 does). */
 export const simdAvailable = () => getKernel() !== null;
 
+const STRIP_BYTES = 1 << 19;
 const up16 = (n: number) => (n + 15) & ~15;
 
 interface Plan {
@@ -490,6 +491,9 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
   const cw = win.width,
     ch = win.height;
   const { vt, rFirst, rLast, tab, bias, wexp, bgRow } = plan(job, cv, win);
+  // Image rows in strips of about 128 KiB (an even number of rows).
+  const rowBytes = w * 3,
+    strip = Math.max(2, Math.floor(STRIP_BYTES / rowBytes) & ~1);
   // Intermediate and output rows: a byte of slack for the horizontal pass's 4-byte stores.
   const SMT = up16(cw * 3 + 1);
   // Memory: the tables, the weights (horizontal, per channel; vertical), the image, the intermediate rows, the
@@ -500,7 +504,7 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
     wH = biasV + 256,
     wV = wH + wexp.byteLength,
     sOff = up16(wV + vt.weights.byteLength),
-    mtOff = up16(sOff + src.length + 64),
+    mtOff = up16(sOff + strip * rowBytes + 64),
     outOff = up16(mtOff + (rLast - rFirst) * SMT + 16),
     end = outOff + ch * SMT + 16;
   if (k.memory.buffer.byteLength < end) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / 65536));
@@ -512,17 +516,19 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
   i32.fill(HALF, biasV >> 2, (biasV >> 2) + 64);
   i32.set(wexp, wH >> 2);
   i32.set(vt.weights, wV >> 2);
-  u8.set(src, sOff);
   // Horizontal pass, the canvas rows rFirst..rLast as rows (rows off the image are the background's).
   const y0 = Math.max(rFirst, cv.top),
     y1 = Math.min(rLast, cv.top + h);
   for (let r = rFirst; r < rLast; r++) if (r < y0 || r >= y1) u8.set(bgRow, mtOff + (r - rFirst) * SMT);
-  const rowBytes = w * 3,
-    srcRow0 = sOff - cv.top * rowBytes,
-    dstRow0 = mtOff - rFirst * SMT;
-  for (let r = y0; r < y1; r += 2) {
-    const r1 = Math.min(r + 1, y1 - 1);
-    k.rows(srcRow0 + r * rowBytes, srcRow0 + r1 * rowBytes, cw, tabOff, wH, biasOff, dstRow0 + r * SMT, dstRow0 + r1 * SMT);
+  // The image goes into WebAssembly memory a strip of rows at a time, each resampled while it is still in cache.
+  const dstRow0 = mtOff - rFirst * SMT;
+  for (let s0 = y0; s0 < y1; s0 += strip) {
+    const s1 = Math.min(s0 + strip, y1);
+    u8.set(src.subarray((s0 - cv.top) * rowBytes, (s1 - cv.top) * rowBytes), sOff);
+    for (let r = s0; r < s1; r += 2) {
+      const r1 = Math.min(r + 1, s1 - 1);
+      k.rows(sOff + (r - s0) * rowBytes, sOff + (r1 - s0) * rowBytes, cw, tabOff, wH, biasOff, dstRow0 + r * SMT, dstRow0 + r1 * SMT);
+    }
   }
   // Vertical pass.
   for (let j = 0; j < ch; j++) {
