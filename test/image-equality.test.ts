@@ -168,6 +168,21 @@ describe("the SIMD resampler", () => {
 });
 
 describe("decoding", () => {
+  it("finds a CMYK JPEG whose frame header lies past the bytes the header check reads (then sharp's metadata is asked)", async () => {
+    // Two 40,000-byte APP15 segments after SOI push the frame header (4 components) beyond the first 64 KiB.
+    const whole = readFileSync(path.join(FIXTURES, "cmyk-adobe.jpg"));
+    const app = Buffer.alloc(40_002, 0x20);
+    app.writeUInt16BE(0xffef, 0);
+    app.writeUInt16BE(40_000, 2);
+    const f = path.join(tempDir(), "cmyk-late-frame.jpg");
+    writeFileSync(f, Buffer.concat([whole.subarray(0, 2), app, app, whole.subarray(2)]));
+    const ours = await decodeRgb(f);
+    expect(Buffer.compare(Buffer.from(ours.data), Buffer.from((await decodeRgb(whole)).data))).toBe(0);
+    // Taken for a plain image, it would have gone through libvips' own CMYK conversion, which differs.
+    const vips = (await sharp(f, { ignoreIcc: true }).removeAlpha().toColourspace("srgb").raw().toBuffer()) as Buffer;
+    expect(Buffer.compare(vips, Buffer.from(ours.data))).not.toBe(0);
+  });
+
   it("rejects a truncated PNG (a full decode, as data hdf5 and data verify --images do with the same function)", async () => {
     const whole = readFileSync(path.join(FIXTURES, "rgb8.png"));
     const f = path.join(tempDir(), "cut.png");

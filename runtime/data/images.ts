@@ -46,11 +46,51 @@ async function pngColourType(input: string | Buffer): Promise<number> {
   return head.length >= 26 && head.readUInt32BE(0) === 0x89504e47 && head.toString("latin1", 12, 16) === "IHDR" ? head[25]! : -1;
 }
 
+/** The first bytes of a file (or of the bytes given); undefined when it cannot be read (sharp then says why). */
+async function head(input: string | Buffer, n: number): Promise<Buffer | undefined> {
+  if (typeof input !== "string") return input.subarray(0, n);
+  try {
+    const f = await open(input, "r");
+    try {
+      const b = Buffer.alloc(n);
+      return b.subarray(0, (await f.read(b, 0, n, 0)).bytesRead);
+    } finally {
+      await f.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the header shows an image that needs none of decodeRgb's special conversions (CMYK, 16-bit grey):
+ * a PNG that is not 16-bit grey, or a JPEG whose frame has 1 or 3 components. Then the metadata pass (an extra
+ * header parse per image) is skipped; anything else (another format, a frame header past the bytes read) asks.
+ */
+function plainRgb(b: Buffer | undefined): boolean {
+  if (!b || b.length < 26) return false;
+  if (b.readUInt32BE(0) === 0x89504e47) return b.toString("latin1", 12, 16) === "IHDR" && !(b[24] === 16 && b[25] === 0);
+  if (b[0] !== 0xff || b[1] !== 0xd8) return false;
+  // JPEG markers up to the frame header (SOFn: C0–CF except C4 DHT, C8 JPG, CC DAC); each segment has a length.
+  for (let p = 2; p + 4 <= b.length; ) {
+    if (b[p] !== 0xff) return false;
+    const m = b[p + 1]!;
+    if (m === 0xff) {
+      p++;
+      continue;
+    }
+    if (m === 0xda || m === 0xd9) return false;
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return p + 10 <= b.length && (b[p + 9] === 1 || b[p + 9] === 3);
+    p += m === 0x01 || (m >= 0xd0 && m <= 0xd8) ? 2 : 2 + b.readUInt16BE(p + 2);
+  }
+  return false;
+}
+
 /** Decoded pixels equal to PIL's `Image.open(input).convert("RGB")`. */
 export async function decodeRgb(input: string | Buffer): Promise<Raw> {
   const s = sharp(input, { ignoreIcc: true });
-  const m = await s.metadata();
-  if (m.space === "cmyk") {
+  const m = plainRgb(await head(input, 1 << 16)) ? undefined : await s.metadata();
+  if (m?.space === "cmyk") {
     // PIL reads CMYK JPEGs with Adobe's (inverted) polarity, as libvips does, and converts without a profile:
     // each of R, G, B is (255 − K) − C·(255 − K)/255, the division rounded as PIL's MULDIV255.
     const { data, info } = await s.pipelineColourspace("cmyk").toColourspace("cmyk").raw().toBuffer({ resolveWithObject: true });
@@ -67,7 +107,7 @@ export async function decodeRgb(input: string | Buffer): Promise<Raw> {
     }
     return { data: out, width: info.width, height: info.height };
   }
-  if (m.depth === "ushort" && (m.space === "grey16" || m.space === "b-w") && (await pngColourType(input)) === 0) {
+  if (m?.depth === "ushort" && (m.space === "grey16" || m.space === "b-w") && (await pngColourType(input)) === 0) {
     // PIL opens 16-bit grey PNGs as 32-bit integers (mode I); convert("RGB") clamps them to 0–255, it does not
     // rescale. (16-bit RGB, RGBA and grey + alpha keep the high byte, as sharp's own conversion does.)
     const { data, info } = await s.toColourspace("grey16").raw({ depth: "ushort" }).toBuffer({ resolveWithObject: true });

@@ -184,9 +184,9 @@ const code = [
 // share the weights), n output pixels each. For output i, tab[4i..] = (byte offset of its first tap in the
 // row, number of 4-pixel chunks, byte offset of its weights); the weights are repeated per channel (12 int32s
 // per chunk, 0 past the last tap), so each chunk is 12 bytes of the row times 12 weights, lane by lane; the
-// lanes are then summed per channel onto bias[3i..3i+3). (One row: pass it twice.)
-const [S0, S1, RN, RT, RW, RB, D0, D1, I, P0, P1, RC, RWP, TP, X] = Array.from({ length: 15 }, (_, i) => i);
-const [A0r, A1r, A2r, A3r, A4r, A5r, K0, K1, K2, RV, RLO, RHI] = Array.from({ length: 12 }, (_, i) => 15 + i);
+// lanes are then summed per channel onto bias[4i..4i+3) (the fourth 0). (One row: pass it twice.)
+const [S0, S1, RN, RT, RW, RB, D0, D1, I, P0, P1, RC, RWP, TP] = Array.from({ length: 14 }, (_, i) => i);
+const [A0r, A1r, A2r, A3r, A4r, A5r, K0, K1, K2, RV, RLO, RHI] = Array.from({ length: 12 }, (_, i) => 14 + i);
 const whileLt = (i: number, limit: number, inner: number[]) => [
   ...op.block,
   ...op.loop,
@@ -199,57 +199,58 @@ const whileLt = (i: number, limit: number, inner: number[]) => [
   ...op.end,
   ...op.end,
 ];
-const lane = (a: number, l: number) => [...get(a), ...simd(0x1b, l)]; // i32x4.extract_lane
-// Channel c of output i: ((bias[3i + c] + Σ lanes) >> 22) clamped to 0–255, stored at dst[3i + c].
-const channel = (dst: number, c: number, lanes: [number, number][]) => [
+// i8x16.shuffle of two vectors by i32 lanes (0–3 the first's, 4–7 the second's).
+const shuffle32 = (lanes: number[]) => simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+// The three accumulators' lanes hold bytes 0–11 of the chunks: channels R G B R | G B R G | B R G B. Summed per
+// channel in registers: a + [a3 b0 b1 ·] + [b2 b3 c0 ·] + [c1 c2 c3 ·] = [R G B ·], plus the bias [bR bG bB 0]
+// (in K0), then >> 22: one output pixel of one row, left on the stack.
+const reduce = ([a, b, c]: number[]) => [
+  ...get(a!),
+  ...get(a!),
+  ...get(b!),
+  ...shuffle32([3, 4, 5, 0]),
+  ...op.vadd,
+  ...get(b!),
+  ...get(c!),
+  ...shuffle32([2, 3, 4, 0]),
+  ...op.vadd,
+  ...get(c!),
+  ...get(c!),
+  ...shuffle32([1, 2, 3, 0]),
+  ...op.vadd,
+  ...get(K0),
+  ...op.vadd,
+  ...i32c(22),
+  ...op.shrS,
+];
+// Both rows' pixel narrowed with saturation (the clamp to 0–255) to bytes R0 G0 B0 · R1 G1 B1 ·, stored 4 bytes
+// at a time at dst + 3i (the fourth byte is overwritten by the next pixel; rows have a byte of slack).
+const storeLane = (dst: number, l: number) => [
   ...get(dst),
   ...get(I),
   ...i32c(3),
   ...op.mulI,
   ...op.add,
+  ...get(RV),
+  ...simd(0x5a, 0, 0, l),
+];
+const store2 = [
   ...get(RB),
   ...get(I),
-  ...i32c(12),
+  ...i32c(16),
   ...op.mulI,
   ...op.add,
-  ...[0x28, 2, c * 4], // i32.load offset 4c
-  ...lanes.flatMap(([a, l]) => [...lane(a, l), ...op.add]),
-  ...i32c(22),
-  ...op.shrS32,
-  ...tee(X),
-  ...i32c(0),
-  ...get(X),
-  ...i32c(0),
-  ...op.gtS,
-  ...op.select,
-  ...tee(X),
-  ...i32c(255),
-  ...get(X),
-  ...i32c(255),
-  ...op.ltS,
-  ...op.select,
-  ...[0x3a, 0, c], // i32.store8 offset c
-];
-// The three accumulators' lanes hold bytes 0–11 of the chunks: channels R G B R | G B R G | B R G B.
-const store = (dst: number, [a, b, c]: number[]) => [
-  ...channel(dst, 0, [
-    [a!, 0],
-    [a!, 3],
-    [b!, 2],
-    [c!, 1],
-  ]),
-  ...channel(dst, 1, [
-    [a!, 1],
-    [b!, 0],
-    [b!, 3],
-    [c!, 2],
-  ]),
-  ...channel(dst, 2, [
-    [a!, 2],
-    [b!, 1],
-    [c!, 0],
-    [c!, 3],
-  ]),
+  ...op.vload(0),
+  ...set(K0),
+  ...reduce([A0r, A1r, A2r]),
+  ...reduce([A3r, A4r, A5r]),
+  ...op.narrow32,
+  ...tee(RV),
+  ...get(RV),
+  ...op.narrow16u,
+  ...set(RV),
+  ...storeLane(D0, 0),
+  ...storeLane(D1, 1),
 ];
 const chunk = (p: number, [a, b, c]: number[]) => [
   ...get(p),
@@ -317,8 +318,7 @@ const rbody = [
     ...op.br(0),
     ...op.end,
     ...op.end,
-    ...store(D0, [A0r, A1r, A2r]),
-    ...store(D1, [A3r, A4r, A5r]),
+    ...store2,
     ...get(I),
     ...i32c(1),
     ...op.add,
@@ -329,7 +329,7 @@ const rbody = [
 const rcode = [
   ...vec(
     [
-      [7, I32],
+      [6, I32],
       [12, V128],
     ].map(([n, t]) => [...uleb(n!), t!]),
   ),
@@ -392,6 +392,7 @@ function getKernel(): Kernel | null {
 /** Whether the SIMD kernel runs here (tests assert it where WebAssembly has SIMD, as Node 20 does). */
 export const simdAvailable = () => getKernel() !== null;
 
+const STRIP_BYTES = 1 << 19;
 const up16 = (n: number) => (n + 15) & ~15;
 
 interface Plan {
@@ -400,7 +401,7 @@ interface Plan {
   rLast: number;
   /** Per output column: byte offset of its first tap in a row, 4-pixel chunks, byte offset of its weights. */
   tab: Int32Array;
-  /** Per output column and channel: rounding bias plus background · the weights of taps on the canvas. */
+  /** Per output column, 4 lanes (R G B, 0): rounding bias plus background · the weights of taps on the canvas. */
   bias: Int32Array;
   /** The horizontal weights repeated per channel, 12 per chunk. */
   wexp: Int32Array;
@@ -439,7 +440,7 @@ function plan(job: ResampleJob, cv: NonNullable<ResampleJob["canvas"]>, win: Non
   const rFirst = vt.start[win.top]!,
     rLast = vt.start[win.top + ch - 1]! + vt.count[win.top + ch - 1]!;
   const tab = new Int32Array(cw * 4),
-    bias = new Int32Array(cw * 3),
+    bias = new Int32Array(cw * 4),
     bgRow = new Uint8Array(cw * 3);
   let chunks = 0;
   const first = new Int32Array(cw),
@@ -465,7 +466,7 @@ function plan(job: ResampleJob, cv: NonNullable<ResampleJob["canvas"]>, win: Non
     tab[i * 4 + 2] = chunks * 48;
     chunks += tab[i * 4 + 1]!;
     for (const [c, bg] of [bg0, bg1, bg2].entries()) {
-      bias[i * 3 + c] = HALF + bg * outside;
+      bias[i * 4 + c] = HALF + bg * outside;
       bgRow[i * 3 + c] = clip(HALF + bg * all);
     }
   }
@@ -490,7 +491,11 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
   const cw = win.width,
     ch = win.height;
   const { vt, rFirst, rLast, tab, bias, wexp, bgRow } = plan(job, cv, win);
-  const SMT = up16(cw * 3);
+  // Image rows in strips of about 128 KiB (an even number of rows).
+  const rowBytes = w * 3,
+    strip = Math.max(2, Math.floor(STRIP_BYTES / rowBytes) & ~1);
+  // Intermediate and output rows: a byte of slack for the horizontal pass's 4-byte stores.
+  const SMT = up16(cw * 3 + 1);
   // Memory: the tables, the weights (horizontal, per channel; vertical), the image, the intermediate rows, the
   // output; slack after each for the last chunk's reads and writes.
   const tabOff = 0,
@@ -499,7 +504,7 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
     wH = biasV + 256,
     wV = wH + wexp.byteLength,
     sOff = up16(wV + vt.weights.byteLength),
-    mtOff = up16(sOff + src.length + 64),
+    mtOff = up16(sOff + strip * rowBytes + 64),
     outOff = up16(mtOff + (rLast - rFirst) * SMT + 16),
     end = outOff + ch * SMT + 16;
   if (k.memory.buffer.byteLength < end) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / 65536));
@@ -511,16 +516,19 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
   i32.fill(HALF, biasV >> 2, (biasV >> 2) + 64);
   i32.set(wexp, wH >> 2);
   i32.set(vt.weights, wV >> 2);
-  u8.set(src, sOff);
   // Horizontal pass, the canvas rows rFirst..rLast as rows (rows off the image are the background's).
   const y0 = Math.max(rFirst, cv.top),
     y1 = Math.min(rLast, cv.top + h);
   for (let r = rFirst; r < rLast; r++) if (r < y0 || r >= y1) u8.set(bgRow, mtOff + (r - rFirst) * SMT);
-  for (let r = y0; r < y1; r += 2) {
-    const r1 = Math.min(r + 1, y1 - 1);
-    const row = (q: number) => sOff + (q - cv.top) * w * 3,
-      dst = (q: number) => mtOff + (q - rFirst) * SMT;
-    k.rows(row(r), row(r1), cw, tabOff, wH, biasOff, dst(r), dst(r1));
+  // The image goes into WebAssembly memory a strip of rows at a time, each resampled while it is still in cache.
+  const dstRow0 = mtOff - rFirst * SMT;
+  for (let s0 = y0; s0 < y1; s0 += strip) {
+    const s1 = Math.min(s0 + strip, y1);
+    u8.set(src.subarray((s0 - cv.top) * rowBytes, (s1 - cv.top) * rowBytes), sOff);
+    for (let r = s0; r < s1; r += 2) {
+      const r1 = Math.min(r + 1, s1 - 1);
+      k.rows(sOff + (r - s0) * rowBytes, sOff + (r1 - s0) * rowBytes, cw, tabOff, wH, biasOff, dstRow0 + r * SMT, dstRow0 + r1 * SMT);
+    }
   }
   // Vertical pass.
   for (let j = 0; j < ch; j++) {
