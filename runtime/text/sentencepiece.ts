@@ -3,7 +3,7 @@
 // symbols decomposed into <0xNN> byte pieces when byte_fallback is on, and runs of unknowns merged
 // otherwise. It reads a real `tokenizer.model` (a ModelProto) or a piece list built in memory.
 
-import { WordCounts } from "./word-counts.js";
+import { type WordCountLimits, WordCounts } from "./word-counts.js";
 
 export const PieceType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 
@@ -232,7 +232,7 @@ export class SentencePieceBPE {
   /** `wasm: false` keeps the counting scan in JavaScript (the differential tests compare the two). */
   constructor(
     readonly spec: ModelSpec,
-    private readonly opts: { wasm?: boolean } = {},
+    private readonly opts: { wasm?: boolean; limits?: WordCountLimits } = {},
   ) {
     if (spec.modelType !== 2)
       throw new TokenizerError(
@@ -321,7 +321,7 @@ export class SentencePieceBPE {
       if (c !== undefined) return c;
     }
     const dummy = s.addDummyPrefix;
-    if (this.wordCounts === undefined) this.wordCounts = this.opts.wasm === false ? null : WordCounts.create();
+    if (this.wordCounts === undefined) this.wordCounts = this.opts.wasm === false ? null : WordCounts.create(this.opts.limits);
     let total = this.wordCounts?.count(text, dummy, this.countWord);
     if (total === undefined) {
       // (no WebAssembly, or a lone surrogate in the text) the same scan over the UTF-16 units

@@ -132,6 +132,13 @@ const encoder = new TextEncoder();
 // scanned here.
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** How full the table may get before it is cleared (smaller than the defaults only in tests). */
+export interface WordCountLimits {
+  entries?: number;
+  /** Bytes of words kept. */
+  pool?: number;
+}
+
 /** One tokenizer's table of word counts with its scan; null where WebAssembly is not available. */
 export class WordCounts {
   private u8: Uint8Array;
@@ -142,19 +149,20 @@ export class WordCounts {
   private constructor(
     private readonly memory: WasmMemory,
     private readonly run: Run,
+    private readonly limits: Required<WordCountLimits>,
   ) {
     this.u8 = new Uint8Array(memory.buffer);
     this.i32 = new Int32Array(memory.buffer);
     this.input = this.u8.subarray(INPUT);
   }
 
-  static create(): WordCounts | null {
+  static create(limits: WordCountLimits = {}): WordCounts | null {
     try {
       if (!WA || compiled === null) return null;
       compiled ??= new WA.Module!(moduleBytes);
       const inst = new WA.Instance!(compiled, {}) as { exports: { run: Run; mem: WasmMemory } };
       const { run, mem } = inst.exports;
-      return new WordCounts(mem, run);
+      return new WordCounts(mem, run, { entries: Math.min(limits.entries ?? MAX_ENTRIES, MAX_ENTRIES), pool: Math.min(limits.pool ?? INPUT - POOL, INPUT - POOL) });
     } catch {
       compiled = null;
       return null;
@@ -191,7 +199,7 @@ export class WordCounts {
   private insert(slot: number, hash: number, start: number, end: number, first: boolean, count: number): void {
     const len = end - start;
     if (len > MAX_KEY) return;
-    if (this.entries >= MAX_ENTRIES || this.poolEnd + len > INPUT) {
+    if (this.entries >= this.limits.entries || this.poolEnd + len > POOL + this.limits.pool) {
       this.i32.fill(0, 0, SLOTS * 4);
       this.entries = 0;
       this.poolEnd = POOL;
