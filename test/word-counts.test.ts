@@ -9,9 +9,40 @@ import { WordCounts } from "../runtime/text/word-counts.js";
 // Pieces of text the words are made of: ASCII, multi-byte UTF-8 (2, 3 and 4 bytes), combining marks,
 // characters outside the vocabulary (byte fallback), and whitespace other than the space.
 const PARTS = [
-  "the", "a", "image", "background", "photograph", "antidisestablishmentarianism", "x",
-  "é", "über", "naïve", "日本語", "中文", "∑", "😀", "👩‍👩‍👧", "e\u0301", "a\u0308\u0323", "ꙮ", "𓀀", "\u{10FFFD}",
-  "\t", "\n", "\u00a0", "\u3000", "\u2003", "\r\n", "\u0000", "12345", "3.14", "<s>", "ASSISTANT:", "'s", ",", "?",
+  "the",
+  "a",
+  "image",
+  "background",
+  "photograph",
+  "antidisestablishmentarianism",
+  "x",
+  "é",
+  "über",
+  "naïve",
+  "日本語",
+  "中文",
+  "∑",
+  "😀",
+  "👩‍👩‍👧",
+  "e\u0301",
+  "a\u0308\u0323",
+  "ꙮ",
+  "𓀀",
+  "\u{10FFFD}",
+  "\t",
+  "\n",
+  "\u00a0",
+  "\u3000",
+  "\u2003",
+  "\r\n",
+  "\u0000",
+  "12345",
+  "3.14",
+  "<s>",
+  "ASSISTANT:",
+  "'s",
+  ",",
+  "?",
 ];
 const SPACES = [" ", " ", " ", "  ", "   ", "", "\t "];
 
@@ -71,7 +102,8 @@ describe("the WebAssembly counting scan", () => {
   it("tells a word at the start of the text (after the dummy prefix) from the same word later on", () => {
     const sp = new SentencePieceBPE(spec);
     const ref = new SentencePieceBPE(spec);
-    for (const t of ["hello hello", "hello", " hello", "x hello", "hello", "  hello  hello"]) expect(sp.count(t)).toBe(ref.encode(t).length);
+    for (const t of ["hello hello", "hello", " hello", "x hello", "hello", "  hello  hello"])
+      expect(sp.count(t)).toBe(ref.encode(t).length);
   });
 
   it("tells words apart that share their first and last 8 bytes and their length", () => {
@@ -98,6 +130,7 @@ describe("the WebAssembly counting scan", () => {
     const sp = new SentencePieceBPE(spec);
     const ref = new SentencePieceBPE(spec);
     // U+D800 and U+DFFF alone are both U+FFFD in UTF-8: the bytes would not tell them apart.
-    for (const t of ["a \ud800 b", "a \udfff b", "x\ud83d", "\ude00 y", "pre ▁ post", "▁"]) expect([sp.count(t), t]).toEqual([ref.encode(t).length, t]);
+    for (const t of ["a \ud800 b", "a \udfff b", "x\ud83d", "\ude00 y", "pre ▁ post", "▁"])
+      expect([sp.count(t), t]).toEqual([ref.encode(t).length, t]);
   });
 });

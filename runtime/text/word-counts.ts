@@ -39,11 +39,41 @@ const get = (l: number) => [0x20, l],
   load = (offset: number) => [0x28, 0, ...leb(offset, false)],
   load64 = (offset: number) => [0x29, 0, ...leb(offset, false)],
   store = (offset: number) => [0x36, 0, ...leb(offset, false)];
-const [block, loop, end, ifThen, ret, br, brIf] = [[0x02, 0x40], [0x03, 0x40], [0x0b], [0x04, 0x40], [0x0f], (d: number) => [0x0c, d], (d: number) => [0x0d, d]];
-const [eqz, ne, geU, gtU, ctz, add, sub, and, or, xor, shl, shrU, select] = [
-  [0x45], [0x47], [0x4f], [0x4b], [0x68], [0x6a], [0x6b], [0x71], [0x72], [0x73], [0x74], [0x76], [0x1b],
+const [block, loop, end, ifThen, ret, br, brIf] = [
+  [0x02, 0x40],
+  [0x03, 0x40],
+  [0x0b],
+  [0x04, 0x40],
+  [0x0f],
+  (d: number) => [0x0c, d],
+  (d: number) => [0x0d, d],
 ];
-const [ne64, sub64, mul64, and64, xor64, shl64, shrU64, wrap, extend] = [[0x52], [0x7d], [0x7e], [0x83], [0x85], [0x86], [0x88], [0xa7], [0xad]];
+const [eqz, ne, geU, gtU, ctz, add, sub, and, or, xor, shl, shrU, select] = [
+  [0x45],
+  [0x47],
+  [0x4f],
+  [0x4b],
+  [0x68],
+  [0x6a],
+  [0x6b],
+  [0x71],
+  [0x72],
+  [0x73],
+  [0x74],
+  [0x76],
+  [0x1b],
+];
+const [ne64, sub64, mul64, and64, xor64, shl64, shrU64, wrap, extend] = [
+  [0x52],
+  [0x7d],
+  [0x7e],
+  [0x83],
+  [0x85],
+  [0x86],
+  [0x88],
+  [0xa7],
+  [0xad],
+];
 const K1 = 0x9e3779b97f4a7c15n,
   K2 = 0xc2b2ae3d27d4eb4fn;
 
@@ -64,14 +94,40 @@ const body = [
   // the word's end: the next boundary, or the end of the text
   ...block,
   ...loop,
-  ...[...get(BITS), ...ifThen, ...get(Q), ...get(BITS), ...ctz, ...add, ...set(WEND), ...get(BITS), ...get(BITS), ...num(1), ...sub, ...and],
+  ...[
+    ...get(BITS),
+    ...ifThen,
+    ...get(Q),
+    ...get(BITS),
+    ...ctz,
+    ...add,
+    ...set(WEND),
+    ...get(BITS),
+    ...get(BITS),
+    ...num(1),
+    ...sub,
+    ...and,
+  ],
   ...[...set(BITS), ...get(END), ...get(WEND), ...get(WEND), ...get(END), ...geU, ...select, ...set(WEND), ...br(2), ...end],
   ...[...get(Q), ...num(16), ...add, ...tee(Q), ...get(END), ...geU, ...ifThen, ...get(END), ...set(WEND), ...br(2), ...end],
   ...[...boundaries, ...br(0)],
   ...end,
   ...end,
   ...[...get(WEND), ...get(START), ...sub, ...set(LEN), ...get(LEN), ...num(1), ...shl, ...get(FIRST), ...or, ...set(KEY)],
-  ...[...num64(-1n), ...num64(1n), ...get(LEN), ...num(3), ...shl, ...extend, ...shl64, ...num64(1n), ...sub64, ...get(LEN), ...num(8), ...geU],
+  ...[
+    ...num64(-1n),
+    ...num64(1n),
+    ...get(LEN),
+    ...num(3),
+    ...shl,
+    ...extend,
+    ...shl64,
+    ...num64(1n),
+    ...sub64,
+    ...get(LEN),
+    ...num(8),
+    ...geU,
+  ],
   ...[...select, ...set(MSK), ...get(START), ...load64(INPUT), ...get(MSK), ...and64, ...set(A)],
   ...[...get(WEND), ...load64(INPUT - 8), ...num64(0n), ...get(LEN), ...num(8), ...gtU, ...select, ...set(B)],
   ...[...get(A), ...num64(K1), ...mul64, ...get(B), ...num64(K2), ...mul64, ...xor64, ...get(KEY), ...extend, ...xor64, ...set(X)],
@@ -162,7 +218,10 @@ export class WordCounts {
       compiled ??= new WA.Module!(moduleBytes);
       const inst = new WA.Instance!(compiled, {}) as { exports: { run: Run; mem: WasmMemory } };
       const { run, mem } = inst.exports;
-      return new WordCounts(mem, run, { entries: Math.min(limits.entries ?? MAX_ENTRIES, MAX_ENTRIES), pool: Math.min(limits.pool ?? INPUT - POOL, INPUT - POOL) });
+      return new WordCounts(mem, run, {
+        entries: Math.min(limits.entries ?? MAX_ENTRIES, MAX_ENTRIES),
+        pool: Math.min(limits.pool ?? INPUT - POOL, INPUT - POOL),
+      });
     } catch {
       compiled = null;
       return null;
