@@ -28,8 +28,9 @@ export interface CheckDataOptions {
   /** Examples kept per reason. */
   examples?: number;
   /**
-   * Worker threads; 0 checks in this thread. Default: one per core (at most 4) when there are several cores
-   * and the input is 8 MiB or more and not sampled, else 0. The report is the same either way.
+   * Worker threads (this thread checks batches too, whenever every worker has its queue full); 0 checks in
+   * this thread alone. Default: one per core but this thread's (at most 3) when there are several cores and
+   * the input is 8 MiB or more and not sampled, else 0. The report is the same either way.
    */
   workers?: number;
 }
@@ -184,11 +185,11 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   const bytes = files.reduce((a, f) => a + statSync(f).size, 0);
   const workerFile = path.join(packageRoot(), "dist", "check-data-worker.js");
   const cores = availableParallelism();
-  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? Math.min(4, cores) : 0));
+  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? Math.min(4, cores) - 1 : 0));
+  const checker = new BatchChecker(tok, cfg, opts.images);
   if (W > 0 && existsSync(workerFile)) {
-    records = await checkThreaded(workerFile, W, cfg, opts.images, files, merge);
+    records = await checkThreaded(workerFile, W, cfg, opts.images, files, merge, checker);
   } else {
-    const checker = new BatchChecker(tok, cfg, opts.images);
     for (const file of files) {
       for (const b of lineBatches(file, BATCH_LINES)) {
         const lines = batchLines({ index: 0, file, firstLine: b.firstLine, bytes: b.bytes });
@@ -248,8 +249,9 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
 }
 
 /**
- * The batches of `files` checked on `W` worker threads; `merge` gets their outcomes in input order. Returns
- * the records read.
+ * The batches of `files` checked on `W` worker threads, and by `local` in this thread when every worker has
+ * its queue full (so this thread's core counts too, and one worker fewer is started); `merge` gets the
+ * outcomes in input order. Returns the records read.
  */
 async function checkThreaded(
   workerFile: string,
@@ -258,6 +260,7 @@ async function checkThreaded(
   images: ImageCheck,
   files: string[],
   merge: (file: string, o: BatchOutcome) => void,
+  local: BatchChecker,
 ): Promise<number> {
   const threads = Array.from({ length: W }, () => new Worker(workerFile, { workerData: { cfg, images } }));
   const busy = new Array<number>(W).fill(0);
@@ -303,20 +306,16 @@ async function checkThreaded(
     let index = 0;
     for (const file of files)
       for (const b of lineBatches(file, BATCH_LINES)) {
-        for (;;) {
-          if (failure) throw failure;
-          drain();
-          const w = busy.indexOf(Math.min(...busy));
-          if (busy[w]! < IN_FLIGHT) {
-            busy[w]!++;
-            fileOf[index] = file;
-            const batch: Batch = { index, file, firstLine: b.firstLine, bytes: b.bytes };
-            threads[w]!.postMessage(batch, [b.bytes.buffer as ArrayBuffer]);
-            index++;
-            break;
-          }
-          await wait();
-        }
+        if (failure) throw failure;
+        drain();
+        const w = busy.indexOf(Math.min(...busy));
+        fileOf[index] = file;
+        const batch: Batch = { index, file, firstLine: b.firstLine, bytes: b.bytes };
+        if (busy[w]! < IN_FLIGHT) {
+          busy[w]!++;
+          threads[w]!.postMessage(batch, [b.bytes.buffer as ArrayBuffer]);
+        } else done.set(index, { file, o: await local.check(batchLines(batch)) }); // every worker's queue is full: this thread checks it
+        index++;
       }
     while (next < index) {
       if (failure) throw failure;
