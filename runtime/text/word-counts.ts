@@ -230,13 +230,19 @@ export class WordCounts {
 
   /**
    * The token count of `text` (no "▁" in it), word by word; `countWord(word, first)` counts a word not seen
-   * before (after the dummy prefix when `first`). Undefined when the text holds a lone surrogate.
+   * before (after the dummy prefix when `first`). Undefined when the text holds a lone surrogate
+   * or is too long for the memory.
    */
   count(text: string, dummy: boolean, countWord: (word: string, first: boolean) => number): number | undefined {
     // (the scan reads up to 16 bytes past the text)
     const need = text.length * 3 + 16;
     if (need > this.input.length) {
-      this.memory.grow(Math.ceil((need - this.input.length) / 65536));
+      // (memory that cannot grow leaves the text to the JavaScript scan)
+      try {
+        this.memory.grow(Math.ceil((need - this.input.length) / 65536));
+      } catch {
+        return undefined;
+      }
       this.u8 = new Uint8Array(this.memory.buffer);
       this.i32 = new Int32Array(this.memory.buffer);
       this.input = this.u8.subarray(INPUT);
