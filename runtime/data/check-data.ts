@@ -12,9 +12,7 @@ import { Worker } from "node:worker_threads";
 import { loadTokenizer, type Tokenizer, type TokenizerSource } from "../text/tokenizer.js";
 import { packageRoot } from "../util/package-root.js";
 import { type ClassifyConfig, ImageChecker, type ImageCheck, type InputLine, measureRecord, parseLine, type SkipKind } from "./classify.js";
-import { type Batch, batchLines } from "./hdf5-worker-core.js";
-import { listInputs } from "./hdf5-job.js";
-import { countRecords, lineBatches } from "./jsonl.js";
+import { type Batch, batchLines, countRecords, lineBatches } from "./jsonl.js";
 
 export interface CheckDataConfig extends ClassifyConfig {
   inputs: string[];
@@ -30,8 +28,9 @@ export interface CheckDataOptions {
   /** Examples kept per reason. */
   examples?: number;
   /**
-   * Worker threads; 0 checks in this thread. Default: one per core (at most 4) when there are several cores
-   * and the input is 8 MiB or more and not sampled, else 0. The report is the same either way.
+   * Worker threads (this thread checks batches too, whenever every worker has its queue full); 0 checks in
+   * this thread alone. Default: one per core but this thread's (at most 3) when there are several cores and
+   * the input is 8 MiB or more and not sampled, else 0. The report is the same either way.
    */
   workers?: number;
 }
@@ -140,7 +139,8 @@ export class BatchChecker {
 }
 
 export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): Promise<DataReport> {
-  const files = listInputs(cfg.inputs);
+  // (imported here, not above: the workers, which import this module, need no HDF5 library)
+  const files = (await import("./hdf5-job.js")).listInputs(cfg.inputs);
   const tok = await loadTokenizer(cfg.tokenizer, cfg.padId);
   // The pass itself is timed (the tokenizer is loaded once per process, before it).
   const t0 = performance.now();
@@ -185,11 +185,11 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   const bytes = files.reduce((a, f) => a + statSync(f).size, 0);
   const workerFile = path.join(packageRoot(), "dist", "check-data-worker.js");
   const cores = availableParallelism();
-  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? Math.min(4, cores) : 0));
+  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? Math.min(4, cores) - 1 : 0));
+  const checker = new BatchChecker(tok, cfg, opts.images);
   if (W > 0 && existsSync(workerFile)) {
-    records = await checkThreaded(workerFile, W, cfg, opts.images, files, merge);
+    records = await checkThreaded(workerFile, W, cfg, opts.images, files, merge, checker);
   } else {
-    const checker = new BatchChecker(tok, cfg, opts.images);
     for (const file of files) {
       for (const b of lineBatches(file, BATCH_LINES)) {
         const lines = batchLines({ index: 0, file, firstLine: b.firstLine, bytes: b.bytes });
@@ -249,8 +249,9 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
 }
 
 /**
- * The batches of `files` checked on `W` worker threads; `merge` gets their outcomes in input order. Returns
- * the records read.
+ * The batches of `files` checked on `W` worker threads, and by `local` in this thread when every worker has
+ * its queue full (so this thread's core counts too, and one worker fewer is started); `merge` gets the
+ * outcomes in input order. Returns the records read.
  */
 async function checkThreaded(
   workerFile: string,
@@ -259,6 +260,7 @@ async function checkThreaded(
   images: ImageCheck,
   files: string[],
   merge: (file: string, o: BatchOutcome) => void,
+  local: BatchChecker,
 ): Promise<number> {
   const threads = Array.from({ length: W }, () => new Worker(workerFile, { workerData: { cfg, images } }));
   const busy = new Array<number>(W).fill(0);
@@ -304,20 +306,16 @@ async function checkThreaded(
     let index = 0;
     for (const file of files)
       for (const b of lineBatches(file, BATCH_LINES)) {
-        for (;;) {
-          if (failure) throw failure;
-          drain();
-          const w = busy.indexOf(Math.min(...busy));
-          if (busy[w]! < IN_FLIGHT) {
-            busy[w]!++;
-            fileOf[index] = file;
-            const batch: Batch = { index, file, firstLine: b.firstLine, bytes: b.bytes };
-            threads[w]!.postMessage(batch, [b.bytes.buffer as ArrayBuffer]);
-            index++;
-            break;
-          }
-          await wait();
-        }
+        if (failure) throw failure;
+        drain();
+        const w = busy.indexOf(Math.min(...busy));
+        fileOf[index] = file;
+        const batch: Batch = { index, file, firstLine: b.firstLine, bytes: b.bytes };
+        if (busy[w]! < IN_FLIGHT) {
+          busy[w]!++;
+          threads[w]!.postMessage(batch, [b.bytes.buffer as ArrayBuffer]);
+        } else done.set(index, { file, o: await local.check(batchLines(batch)) }); // every worker's queue is full: this thread checks it
+        index++;
       }
     while (next < index) {
       if (failure) throw failure;

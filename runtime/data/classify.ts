@@ -4,9 +4,7 @@
 // what the writer then skips.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
 import { ftfyNormalization } from "../text/ftfy.js";
-import { decodeRgb } from "./images.js";
 import {
   type LayoutMeasure,
   type LayoutOptions,
@@ -62,10 +60,14 @@ export function parseLine(l: InputLine): LlavaRecord | RecordProblem {
   return l.invalid ? { reason: "invalid_utf8", detail: "the line is not valid UTF-8" } : parseRecord(l.text);
 }
 
+// sharp is loaded when an image is first checked, not with this module: a worker that checks no image (text
+// records, `--no-image-check`) starts without it.
+const sharp = () => import("sharp");
+
 /** A full decode, the training loader's own (images.ts decodeRgb): a truncated file fails here, not in the job. */
 export async function decodes(file: string): Promise<boolean> {
   try {
-    const img = await decodeRgb(file);
+    const img = await (await import("./images.js")).decodeRgb(file);
     return img.width > 0 && img.height > 0;
   } catch {
     return false;
@@ -75,7 +77,7 @@ export async function decodes(file: string): Promise<boolean> {
 /** The image's header only: its format and size can be read (a file cut after its header passes). */
 export async function headerReads(file: string): Promise<boolean> {
   try {
-    const m = await sharp(file).metadata();
+    const m = await (await sharp()).default(file).metadata();
     return (m.width ?? 0) > 0 && (m.height ?? 0) > 0;
   } catch {
     return false;

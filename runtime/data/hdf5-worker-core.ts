@@ -10,6 +10,7 @@ import { killPoint } from "../util/kill-point.js";
 import { classifyRecord, ImageChecker, parseLine, type SkipKind } from "./classify.js";
 import { isProblem } from "./records.js";
 import { h5Ready, SampleFileWriter } from "./hdf5.js";
+import { type Batch, batchLines } from "./jsonl.js";
 
 export { cleaningOf, decodes, type SkipKind } from "./classify.js";
 
@@ -67,51 +68,9 @@ export interface WorkerState {
   skipLogBytes: number;
 }
 
-export interface Batch {
-  index: number;
-  file: string;
-  /** 1-based line number of the first line in `bytes`. */
-  firstLine: number;
-  /** Raw jsonl bytes: consecutive lines of `file`. */
-  bytes: Uint8Array;
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/**
- * The batch's lines with their numbers; blank lines are left out (but counted). A line that is not valid
- * UTF-8 comes back with `invalid` set instead of being decoded with replacement characters.
- */
-export function batchLines(batch: Batch): { line: number; text: string; invalid?: true }[] {
-  let parts: (string | undefined)[];
-  try {
-    parts = utf8.decode(batch.bytes).split("\n");
-  } catch {
-    // Rare: find the offending lines one by one.
-    parts = [];
-    for (let start = 0; start <= batch.bytes.length; ) {
-      let end = batch.bytes.indexOf(10, start);
-      if (end < 0) end = batch.bytes.length;
-      try {
-        parts.push(utf8.decode(batch.bytes.subarray(start, end)));
-      } catch {
-        parts.push(undefined);
-      }
-      start = end + 1;
-    }
-  }
-  if (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
-  const out: { line: number; text: string; invalid?: true }[] = [];
-  parts.forEach((text, i) => {
-    if (text === undefined) {
-      out.push({ line: batch.firstLine + i, text: "", invalid: true });
-      return;
-    }
-    const t = text.endsWith("\r") ? text.slice(0, -1) : text;
-    if (t.trim().length > 0) out.push({ line: batch.firstLine + i, text: t });
-  });
-  return out;
-}
+// A batch and its lines live with the jsonl reading (jsonl.ts), where `check --data`'s workers take them
+// from without loading the HDF5 library.
+export { type Batch, batchLines } from "./jsonl.js";
 
 export type WorkerEvent =
   | { type: "fileDone"; worker: number; state: WorkerState; file: string }

@@ -174,3 +174,49 @@ export function* lineBatches(file: string, perBatch: number): Generator<LineBatc
     closeSync(fd);
   }
 }
+
+export interface Batch {
+  index: number;
+  file: string;
+  /** 1-based line number of the first line in `bytes`. */
+  firstLine: number;
+  /** Raw jsonl bytes: consecutive lines of `file`. */
+  bytes: Uint8Array;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * The batch's lines with their numbers; blank lines are left out (but counted). A line that is not valid
+ * UTF-8 comes back with `invalid` set instead of being decoded with replacement characters.
+ */
+export function batchLines(batch: Batch): { line: number; text: string; invalid?: true }[] {
+  let parts: (string | undefined)[];
+  try {
+    parts = utf8.decode(batch.bytes).split("\n");
+  } catch {
+    // Rare: find the offending lines one by one.
+    parts = [];
+    for (let start = 0; start <= batch.bytes.length; ) {
+      let end = batch.bytes.indexOf(10, start);
+      if (end < 0) end = batch.bytes.length;
+      try {
+        parts.push(utf8.decode(batch.bytes.subarray(start, end)));
+      } catch {
+        parts.push(undefined);
+      }
+      start = end + 1;
+    }
+  }
+  if (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+  const out: { line: number; text: string; invalid?: true }[] = [];
+  parts.forEach((text, i) => {
+    if (text === undefined) {
+      out.push({ line: batch.firstLine + i, text: "", invalid: true });
+      return;
+    }
+    const t = text.endsWith("\r") ? text.slice(0, -1) : text;
+    if (t.trim().length > 0) out.push({ line: batch.firstLine + i, text: t });
+  });
+  return out;
+}

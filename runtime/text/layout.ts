@@ -454,11 +454,18 @@ function plan(
   }
   const image = hasImage ? 1 : 0;
   let supervised = 0;
-  // Position by position over the role runs: the same rule as the rows (layoutRows).
+  // Position by position over the role runs: the same rule as the rows (layoutRows). Outside plain, a
+  // position's loss is its role's alone, so a run counts whole.
+  const plain = template.layout === "plain";
   for (let r = 0, j = 0; r < runs.length && j < length; r += 2) {
     const role = runs[r]!;
-    for (const end = Math.min(length, j + runs[r + 1]!); j < end; j++)
-      supervised += positionMasks(template.layout, role, j, imageStart, opts.numPatches, image) & 1;
+    const end = Math.min(length, j + runs[r + 1]!);
+    if (!plain) {
+      if (role === SUPERVISED) supervised += end - j;
+      j = end;
+      continue;
+    }
+    for (; j < end; j++) supervised += positionMasks(template.layout, role, j, imageStart, opts.numPatches, image) & 1;
   }
   if (supervised === 0) return { ok: false, reason: "no_supervised_tokens", detail: "no position carries loss", fullLength };
   return tokens

@@ -3,6 +3,8 @@
 // symbols decomposed into <0xNN> byte pieces when byte_fallback is on, and runs of unknowns merged
 // otherwise. It reads a real `tokenizer.model` (a ModelProto) or a piece list built in memory.
 
+import { type WordCountLimits, WordCounts } from "./word-counts.js";
+
 export const PieceType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 
 export interface Piece {
@@ -224,8 +226,14 @@ export class SentencePieceBPE {
   private countSlots = new Int32Array(1 << 19);
   private countWords: { key: string; hash: number; first: boolean; count: number }[] = [];
   private readonly textCounts = new Map<string, number>();
+  /** The counting scan in WebAssembly (word-counts.ts): null where it is not available or not wanted. */
+  private wordCounts: WordCounts | null | undefined;
 
-  constructor(readonly spec: ModelSpec) {
+  /** `wasm: false` keeps the counting scan in JavaScript (the differential tests compare the two). */
+  constructor(
+    readonly spec: ModelSpec,
+    private readonly opts: { wasm?: boolean; limits?: WordCountLimits } = {},
+  ) {
     if (spec.modelType !== 2)
       throw new TokenizerError(
         `only BPE sentencepiece models are supported (this model's type is ${spec.modelType === 1 ? "unigram" : spec.modelType})`,
@@ -299,8 +307,9 @@ export class SentencePieceBPE {
    * `encode(text).length` without building the ids. For the word-by-word models: the words of encodeWords,
    * found in the text itself (a text holding "▁" takes the general path, so a space is the only "▁"): a
    * word starts at a space after a non-space (the dummy prefix is a space before the text), and each word's
-   * count, the length of its ids, is cached under the word's own characters, compared in place. Whole
-   * short texts are cached too (prompts repeat in LLaVA data).
+   * count, the length of its ids, is cached under the word's own characters, compared in place: in
+   * WebAssembly over the text's UTF-8 bytes (word-counts.ts), else over its UTF-16 units here. Whole short
+   * texts are cached too (prompts repeat in LLaVA data).
    */
   count(text: string): number {
     const s = this.spec;
@@ -312,30 +321,39 @@ export class SentencePieceBPE {
       if (c !== undefined) return c;
     }
     const dummy = s.addDummyPrefix;
-    const n = text.length;
-    let total = 0,
-      start = 0,
-      h = dummy ? FIRST_WORD : 0,
-      prevSpace = true;
-    for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 0x20) {
-        if (!prevSpace) {
-          total += this.wordCount(text, start, i, h, start === 0 && dummy);
-          start = i;
-          h = 0;
-        }
+    if (this.wordCounts === undefined) this.wordCounts = this.opts.wasm === false ? null : WordCounts.create(this.opts.limits);
+    let total = this.wordCounts?.count(text, dummy, this.countWord);
+    if (total === undefined) {
+      // (no WebAssembly, or a lone surrogate in the text) the same scan over the UTF-16 units
+      const n = text.length;
+      let start = 0,
+        h = dummy ? FIRST_WORD : 0,
         prevSpace = true;
-      } else prevSpace = false;
-      h = (Math.imul(h, 31) + c) | 0;
+      total = 0;
+      for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 0x20) {
+          if (!prevSpace) {
+            total += this.wordCount(text, start, i, h, start === 0 && dummy);
+            start = i;
+            h = 0;
+          }
+          prevSpace = true;
+        } else prevSpace = false;
+        h = (Math.imul(h, 31) + c) | 0;
+      }
+      total += this.wordCount(text, start, n, h, start === 0 && dummy);
     }
-    total += this.wordCount(text, start, n, h, start === 0 && dummy);
     if (short) {
       if (this.textCounts.size >= 100_000) this.textCounts.clear();
       this.textCounts.set(text, total);
     }
     return total;
   }
+
+  /** The token count of one word of `count` (spaces and then other characters), after the dummy prefix when `first`. */
+  private readonly countWord = (word: string, first: boolean): number =>
+    this.encodeNormalized((first ? SPACE : "") + word.replaceAll(" ", SPACE)).length;
 
   /** The token count of text[start, end), after the dummy prefix when `first`; `hash` covers its characters. */
   private wordCount(text: string, start: number, end: number, hash: number, first: boolean): number {
@@ -352,7 +370,7 @@ export class SentencePieceBPE {
       if (k === len) return w.count;
     }
     const key = text.slice(start, end);
-    const count = this.encodeNormalized((first ? SPACE : "") + key.replaceAll(" ", SPACE)).length;
+    const count = this.countWord(key, first);
     if (this.countWords.length >= 200_000) {
       this.countSlots.fill(0);
       this.countWords = [];
