@@ -100,8 +100,23 @@ function localHfFolder(ctx: CheckContext, unit: PhaseUnit, tk: { model?: string;
   const dir = ctx.resolvePath(hf);
   const ours = tk.json ?? tk.model;
   const file = path.join(dir, tk.json !== undefined ? "tokenizer.json" : "tokenizer.model");
+  const note =
+    "the Cerebras HDF5 writer loads `huggingface` with transformers' AutoTokenizer; a value starting with `.` or `/` is a local folder";
+  if (!existsSync(dir)) {
+    // Like a data folder, it may be made where the job runs: a warning, as for data (W0408).
+    ctx.diags.warning(
+      "W1100",
+      `the Hugging Face tokenizer folder ${hf} does not exist`,
+      ctx.spanOf(unit, "model.language.tokenizer.huggingface"),
+      {
+        notes: [{ message: note }],
+        help: `create it with the tokenizer${ours !== undefined ? ` that \`${tk.json !== undefined ? "json" : "model"}\` names` : ""} and its tokenizer_config.json before the writer runs, or name the tokenizer's Hugging Face repository (\`owner/name\`)`,
+      },
+    );
+    return;
+  }
   let problem: string | undefined;
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) problem = "is not a folder";
+  if (!statSync(dir).isDirectory()) problem = "is not a folder";
   else if (!existsSync(file)) problem = `holds no ${path.basename(file)}`;
   else if (ours !== undefined && !readFileSync(file).equals(readFileSync(ctx.resolvePath(ours))))
     problem = `holds another ${path.basename(file)} than ${ours}`;
