@@ -122,12 +122,7 @@ function localHfFolder(ctx: CheckContext, unit: PhaseUnit, tk: { model?: string;
     problem = `holds another ${path.basename(file)} than ${ours}`;
   if (problem === undefined) return;
   ctx.diags.error("E1100", `the Hugging Face tokenizer folder ${hf} ${problem}`, ctx.spanOf(unit, "model.language.tokenizer.huggingface"), {
-    notes: [
-      {
-        message:
-          "the Cerebras HDF5 writer loads `huggingface` with transformers' AutoTokenizer; a value starting with `.` or `/` is a local folder",
-      },
-    ],
+    notes: [{ message: note }],
     help:
       ours !== undefined
         ? `put the ${path.basename(file)} that \`${tk.json !== undefined ? "json" : "model"}\` names in that folder (with its tokenizer_config.json), or name the tokenizer's Hugging Face repository`
