@@ -483,6 +483,21 @@ export const CODES = {
       "The Cerebras HDF5 writer (`huggingface_tokenizer` in preprocess.yaml) loads the tokenizer by its Hugging Face name, and llavac never guesses it: set `tokenizer.huggingface` on the language model (the standard library's LLaMA-2 models use `llama2_tokenizer`, NousResearch/Llama-2-7b-hf).",
     trigger: { edit: ["language  = tiny_llama", "language  = tiny_llama { tokenizer: tokenizer {} }"], build: true },
   },
+  E1100: {
+    title: "Hugging Face tokenizer folder missing or different",
+    explain:
+      "A `tokenizer.huggingface` that starts with `./`, `../` or `/` is a local folder (a Hugging Face Hub name is `owner/name`), and the Cerebras HDF5 writer loads it with transformers' AutoTokenizer. Where it exists (relative to the working directory, like the spec's other paths; a missing one is W1100), it must hold the same tokenizer.model (or tokenizer.json) that the spec's `model` (or `json`) names, or the writer would fail or tokenise with another vocabulary than the one llavac derives image_start_idx with.",
+    trigger: {
+      edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { huggingface: "./hf" } }'],
+      files: { "hf/README.md": "not a tokenizer" },
+    },
+  },
+  W1100: {
+    title: "Hugging Face tokenizer folder does not exist",
+    explain:
+      "A `tokenizer.huggingface` that starts with `./`, `../` or `/` is a local folder that the Cerebras HDF5 writer loads with transformers' AutoTokenizer, and it is not there (relative to the working directory). Like a data folder it may be made where the job runs, so this is a warning; when it exists, it must hold the spec's tokenizer (E1100).",
+    trigger: { edit: ["language  = tiny_llama", 'language  = tiny_llama { tokenizer: tokenizer { huggingface: "./no-such-folder" } }'] },
+  },
   E0313: {
     title: "warm-up longer than the schedule",
     explain:

@@ -6,6 +6,8 @@
 //   max_steps        = ⌊samples / batch⌋ · epochs; warm-up = round(warmup% · max_steps); decay = rest
 //   parameters       = from the architecture description, split by the freeze patterns
 // A value the spec also states explicitly must agree (E0305).
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
 import {
   applyFreeze,
   imageSlots,
@@ -85,6 +87,47 @@ export function templateOf(t: PhaseIR["template"]): Template {
       trim: t.trim,
     },
   };
+}
+
+/**
+ * A `huggingface` that is a local folder (`./…`, `../…`, `/…`: a Hub name is `owner/name` and starts with neither)
+ * is what the Cerebras writer's AutoTokenizer loads, so it must exist and hold the tokenizer that `model` or `json`
+ * names here: otherwise the writer fails, or tokenises with another vocabulary than the one llavac derives with.
+ */
+function localHfFolder(ctx: CheckContext, unit: PhaseUnit, tk: { model?: string; json?: string; huggingface?: string }): void {
+  const hf = tk.huggingface!;
+  if (!/^(\.{1,2})?\//.test(hf)) return;
+  const dir = ctx.resolvePath(hf);
+  const ours = tk.json ?? tk.model;
+  const file = path.join(dir, tk.json !== undefined ? "tokenizer.json" : "tokenizer.model");
+  const note =
+    "the Cerebras HDF5 writer loads `huggingface` with transformers' AutoTokenizer; a value starting with `.` or `/` is a local folder";
+  if (!existsSync(dir)) {
+    // Like a data folder, it may be made where the job runs: a warning, as for data (W0408).
+    ctx.diags.warning(
+      "W1100",
+      `the Hugging Face tokenizer folder ${hf} does not exist`,
+      ctx.spanOf(unit, "model.language.tokenizer.huggingface"),
+      {
+        notes: [{ message: note }],
+        help: `create it with the tokenizer${ours !== undefined ? ` that \`${tk.json !== undefined ? "json" : "model"}\` names` : ""} and its tokenizer_config.json before the writer runs, or name the tokenizer's Hugging Face repository (\`owner/name\`)`,
+      },
+    );
+    return;
+  }
+  let problem: string | undefined;
+  if (!statSync(dir).isDirectory()) problem = "is not a folder";
+  else if (!existsSync(file)) problem = `holds no ${path.basename(file)}`;
+  else if (ours !== undefined && !readFileSync(file).equals(readFileSync(ctx.resolvePath(ours))))
+    problem = `holds another ${path.basename(file)} than ${ours}`;
+  if (problem === undefined) return;
+  ctx.diags.error("E1100", `the Hugging Face tokenizer folder ${hf} ${problem}`, ctx.spanOf(unit, "model.language.tokenizer.huggingface"), {
+    notes: [{ message: note }],
+    help:
+      ours !== undefined
+        ? `put the ${path.basename(file)} that \`${tk.json !== undefined ? "json" : "model"}\` names in that folder (with its tokenizer_config.json), or name the tokenizer's Hugging Face repository`
+        : "name the tokenizer's Hugging Face repository (`owner/name`), or a folder that holds it",
+  });
 }
 
 /** Whether the template can be laid out with this tokenizer: its special tokens are the tokenizer's, and a
@@ -391,6 +434,7 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
         );
       }
     if (tok) {
+      if (tk?.huggingface !== undefined) localHfFolder(ctx, unit, tk);
       d.tokenizer = { bos: tok.bosId, eos: tok.eosId, pad: tok.padId, vocabSize: tok.vocabSize, source: tok.source };
       const templateOk = sound(unit, "template") && templateFits(ctx, unit, tok);
       if (d.numPatches !== undefined && templateOk) {

@@ -12,7 +12,7 @@ import { selectBackend } from "../runtime/backend/index.js";
 import { argmax, sampleToken, textStream } from "../runtime/model/generate.js";
 import { ParamStore } from "../runtime/model/params.js";
 import { generationPrompt, layoutConversation, type Template, type Turn } from "../runtime/text/layout.js";
-import { loadTokenizer, type Tokenizer } from "../runtime/text/tokenizer.js";
+import { loadTokenizer, type Tokenizer, tokenizerSourceOf } from "../runtime/text/tokenizer.js";
 import { saveCheckpoint } from "../runtime/train/checkpoint.js";
 import type { PhaseRunConfig } from "../runtime/train/config.js";
 import { AdamW } from "../runtime/train/optimizer.js";
@@ -35,7 +35,8 @@ beforeAll(async () => {
     templates[p.unit.ir.$name] = templateOf(p.unit.ir.template);
     configs[p.unit.ir.$name] = runConfig(result, p as Parameters<typeof runConfig>[1], path.join(dir, "out"));
   }
-  tok = await loadTokenizer({ kind: "llama2" });
+  // The example's own vocabulary (tools/tiny-tokenizer), as `llavac chat` loads it.
+  tok = await loadTokenizer(tokenizerSourceOf(result.phases[0]!.unit.ir.model.language.tokenizer, (p) => path.resolve(ROOT, p)));
   await writeImage(path.join(dir, "shape.jpg"), "#dd2222");
 });
 
@@ -187,7 +188,7 @@ describe("llavac chat: which checkpoint, and the errors", () => {
     const r = await llavac(["--checkpoint", other, "--prompt", "x"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/other\.safetensors does not fit phase finetune's model \(\d+ shape\(s\) differ/);
-    expect(r.stderr).toMatch(/text_model\.embedding_layer\.word_embeddings\.weight: \[256, 64\] in the file, \[32000, 64\] in the model/);
+    expect(r.stderr).toMatch(/text_model\.embedding_layer\.word_embeddings\.weight: \[256, 64\] in the file, \[512, 64\] in the model/);
     mkdirSync(path.join(dir, "img"), { recursive: true });
     writeFileSync(path.join(dir, "img/not.png"), "not an image");
     const bad = await run(

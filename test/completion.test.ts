@@ -36,7 +36,7 @@ describe("completion", () => {
     expect(complete(["llavac", "data", "hd"])).toEqual(["hdf5"]);
     expect(complete(["llavac", "check", "--format", ""])).toEqual(["human", "json", "sarif"]);
     expect(complete(["llavac", "check", "--str"])).toEqual(["--strict"]);
-    expect(complete(["llavac", "check", "examples/tiny-shapes/t"])).toEqual(["examples/tiny-shapes/tiny.llava"]);
+    expect(complete(["llavac", "check", "examples/tiny-shapes/ti"])).toEqual(["examples/tiny-shapes/tiny.llava"]);
     expect(complete(["llavac", "run", "examples/tiny-shapes/tiny.llava", "--phase", "f"])).toEqual(["finetune"]);
   });
 

@@ -123,11 +123,18 @@ describe("the packed tarball", () => {
   });
 
   it("runs: the installed package checks a spec from outside the repository, and reports a wrong one", async () => {
-    const run = async (spec: string) =>
-      JSON.parse(
-        (await exec(process.execPath, [path.join(project, "build", "main.js"), spec], { cwd: project, encoding: "utf8" })).stdout,
-      ) as { ok: boolean; codes: string[]; patches: (number | null)[]; files: string[]; rate: number; phase: string };
-    const tiny = await run(path.join(ROOT, "examples", "tiny-shapes", "tiny.llava"));
+    const run = async (spec: string, cwd = project) =>
+      JSON.parse((await exec(process.execPath, [path.join(project, "build", "main.js"), spec], { cwd, encoding: "utf8" })).stdout) as {
+        ok: boolean;
+        codes: string[];
+        patches: (number | null)[];
+        files: string[];
+        rate: number;
+        phase: string;
+      };
+    // The installed package (resolved from the project's node_modules), run where the example's relative
+    // paths (its tokenizer folder) resolve: a spec's paths are relative to the working directory.
+    const tiny = await run(path.join(ROOT, "examples", "tiny-shapes", "tiny.llava"), ROOT);
     expect(tiny).toMatchObject({ ok: true, patches: [16, 16], rate: 2e-5, phase: "pretrain" });
     expect(tiny.files).toContain("manifest.json");
     expect(tiny.files).toContain("finetune/params.yaml");

@@ -16,7 +16,7 @@ import { generate } from "../runtime/model/generate.js";
 import { LlavaModel } from "../runtime/model/llava.js";
 import { ParamStore } from "../runtime/model/params.js";
 import { generationPrompt } from "../runtime/text/layout.js";
-import { loadTokenizer } from "../runtime/text/tokenizer.js";
+import { loadTokenizer, tokenizerSourceOf } from "../runtime/text/tokenizer.js";
 import { latestCheckpoint, loadCheckpoint } from "../runtime/train/checkpoint.js";
 import type { PhaseRunConfig } from "../runtime/train/config.js";
 import type { RunReport } from "../runtime/train/run.js";
@@ -67,8 +67,8 @@ function trainedTiny() {
   return trained;
 }
 
-/** The finetune phase's model (from its latest checkpoint, or untrained), tokenizer and held-out colour questions. */
-async function tinyFinetune(dir: string, out: string, fromCheckpoint: boolean) {
+/** The finetune phase's model (from its latest checkpoint, or untrained), the spec's tokenizer and the held-out colour questions. */
+async function tinyFinetune(dir: string, out: string, fromCheckpoint: boolean, result: Awaited<ReturnType<typeof compile>>) {
   const program = readFileSync(path.join(out, "finetune/train.ts"), "utf8");
   const cfg = new Function(
     `return (${program.slice(program.indexOf("const config: PhaseRunConfig = ") + 31, program.lastIndexOf(";\n\nawait main"))});`,
@@ -76,7 +76,9 @@ async function tinyFinetune(dir: string, out: string, fromCheckpoint: boolean) {
   const store = new ParamStore(cfg.model.arch, { seed: 0, std: { image_model: 0.02, text_model: 0.02, projector_image_model: 0.02 } });
   if (fromCheckpoint) loadCheckpoint(latestCheckpoint(path.join(out, "finetune/checkpoints"))!, store);
   const model = new LlavaModel(cfg.model, store);
-  const tok = await loadTokenizer({ kind: "llama2" });
+  // The example's own vocabulary, as `llavac chat` loads it (paths in a spec are relative to the working directory).
+  const tok = await loadTokenizer(tokenizerSourceOf(result.phases[0]!.unit.ir.model.language.tokenizer, (p) => path.resolve(ROOT, p)));
+  expect(tok.source).toMatch(/examples\/tiny-shapes\/tokenizer\/tokenizer\.model$/);
   const heldout = readFileSync(path.join(dir, "data/heldout/heldout.jsonl"), "utf8")
     .trim()
     .split("\n")
@@ -145,7 +147,7 @@ describe("generated programs", () => {
     await selectBackend(DEFAULT_BACKEND);
     const result = await compile(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), { env: { LLAVAC_TINY_DATA: path.join(dir, "data") } });
     const phase = result.phases.find((p) => p.unit.ir.$name === "finetune")!;
-    const { cfg, model, tok, items } = await tinyFinetune(dir, out, true);
+    const { cfg, model, tok, items } = await tinyFinetune(dir, out, true, result);
     const res = await choiceAccuracy(model, tok, templateOf(phase.unit.ir.template), cfg.data.transforms, items, [
       "Red.",
       "Green.",
@@ -166,7 +168,7 @@ describe("generated programs", () => {
     // Greedy answers, generated (not scored among choices), to the held-out images: drawn by the same
     // generator as the training images, never trained on.
     const answers = async (fromCheckpoint: boolean, n: number) => {
-      const { cfg, model, tok, items } = await tinyFinetune(dir, out, fromCheckpoint);
+      const { cfg, model, tok, items } = await tinyFinetune(dir, out, fromCheckpoint, result);
       const said: { image: string; answer: string; text: string }[] = [];
       for (const it of items.slice(0, n)) {
         const prompt = generationPrompt(tok, template, [{ from: "human", value: `<image>\n${it.question}` }], cfg.model.num_patches);

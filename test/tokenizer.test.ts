@@ -1,5 +1,5 @@
 // The tokenizer: exact sentencepiece BPE over the embedded LLaMA-2 vocabulary, and a user's tokenizer.model.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import llama from "llama-tokenizer-js";
@@ -180,5 +180,27 @@ describe("tokenizer family: no silent LLaMA-2 tokenizer", () => {
     expect(e?.help.join("\n")).toMatch(/llama2_tokenizer/);
     expect(pos(e!)).toEqual(locate(source, "tokenizer {}"));
     expect(outputs.some((f) => f.path.endsWith("preprocess.yaml"))).toBe(false);
+  });
+
+  it("a local huggingface folder must hold the spec's tokenizer.model (E1100); a missing one is W1100; a Hub name is not looked up", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-hf-"));
+    const ours = path.join(dir, "ours.model");
+    writeFileSync(ours, writeModelProto(await loadLlamaModelSpec()));
+    const spec = (hf: string) => lang(`tokenizer: tokenizer { model: ${JSON.stringify(ours)}, huggingface: ${JSON.stringify(hf)} }`);
+    const codes = async (hf: string) => (await check(spec(hf), { dirs: TINY_DIRS })).result.diags.sorted().map((d) => d.code);
+    mkdirSync(path.join(dir, "same"));
+    copyFileSync(ours, path.join(dir, "same", "tokenizer.model"));
+    expect(await codes(path.join(dir, "same"))).toEqual([]);
+    expect(await codes("org/not-looked-up")).toEqual([]);
+    const missing = await check(spec(path.join(dir, "nowhere")), { dirs: TINY_DIRS });
+    expect(missing.one("W1100").message).toMatch(/tokenizer folder \S*nowhere does not exist/);
+    expect(missing.errors).toEqual([]);
+    mkdirSync(path.join(dir, "other"));
+    writeFileSync(path.join(dir, "other", "tokenizer.model"), "another vocabulary");
+    const other = await check(spec(path.join(dir, "other")), { dirs: TINY_DIRS });
+    expect(other.one("E1100").message).toMatch(/holds another tokenizer\.model than \S*ours\.model/);
+    expect(pos(other.one("E1100"))).toEqual(locate(spec(path.join(dir, "other")), JSON.stringify(path.join(dir, "other"))));
+    mkdirSync(path.join(dir, "empty"));
+    expect((await check(spec(path.join(dir, "empty")), { dirs: TINY_DIRS })).one("E1100").message).toMatch(/holds no tokenizer\.model/);
   });
 });

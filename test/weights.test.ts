@@ -1,6 +1,6 @@
 // `llavac check --weights`: a small HF-layout weights folder generated here, matching the tiny example,
 // passes; each kind of mismatch is one diagnostic at the spec field, naming the JSON file and key.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compile } from "../compiler/compile.js";
@@ -27,7 +27,7 @@ const llava = {
   num_hidden_layers: 2,
   num_attention_heads: 4,
   intermediate_size: 172,
-  vocab_size: 32000,
+  vocab_size: 512,
   rms_norm_eps: 1e-5,
   rope_theta: 10000.0,
   max_position_embeddings: 4096,
@@ -45,7 +45,7 @@ function folder(over: { clip?: object; llava?: object; skip?: string[] } = {}): 
   const put = (rel: string, content: string) => {
     if (over.skip?.includes(rel)) return;
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), content);
+    writeFileSync(path.join(dir, rel), content, "latin1");
   };
   put("image_model/config.json", JSON.stringify({ ...clip, ...over.clip }));
   put(
@@ -63,7 +63,9 @@ function folder(over: { clip?: object; llava?: object; skip?: string[] } = {}): 
   );
   put("text_model/pytorch_model-00001-of-00002.bin", "x");
   put("text_model/pytorch_model-00002-of-00002.bin", "x");
-  for (const f of ["tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"]) put(`text_model/${f}`, "{}");
+  // The weights ship the tokenizer they were trained with: the example's own.
+  put("text_model/tokenizer.model", readFileSync(path.join(ROOT, "examples/tiny-shapes/tokenizer/tokenizer.model"), "latin1"));
+  for (const f of ["tokenizer_config.json", "special_tokens_map.json"]) put(`text_model/${f}`, "{}");
   return dir;
 }
 
@@ -180,11 +182,11 @@ describe("llavac check --weights", () => {
     const tokenizer = path.join(dir, "spec-tokenizer.model");
     writeFileSync(tokenizer, "another vocabulary");
     writeFileSync(path.join(dir, "text_model/tokenizer.model"), "the weights' vocabulary");
-    const { readFileSync } = await import("node:fs");
     const source = readFileSync(TINY, "utf8").replace(
-      /language\s+= tiny_llama/,
-      `language = tiny_llama { tokenizer: tokenizer { huggingface: "x", model: ${JSON.stringify(tokenizer)} } }`,
+      /tokenizer: tokenizer \{[^}]*\}/,
+      `tokenizer: tokenizer { huggingface: "x", model: ${JSON.stringify(tokenizer)} }`,
     );
+    expect(source).toContain(JSON.stringify(tokenizer));
     const r = await compile(TINY, { cwd: ROOT, env: {}, weights: dir, source });
     const codes = r.diags.sorted().map((d) => d.code);
     // The fake tokenizer cannot be loaded (E0308), and it is not the weights' one (E0604).
