@@ -269,13 +269,29 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
       [0.1, false],
     ] as const) {
       const params = new Map<string, tf.Variable>([
-        ["a", tf.variable(tf.tensor2d(Float32Array.from({ length: 60 }, (_, i) => Math.sin(i)), [12, 5]))],
+        [
+          "a",
+          tf.variable(
+            tf.tensor2d(
+              Float32Array.from({ length: 60 }, (_, i) => Math.sin(i)),
+              [12, 5],
+            ),
+          ),
+        ],
         ["b", tf.variable(tf.tensor1d([0.5, -1.5, 2]))],
       ]);
       const opt = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weight_decay, correct_bias }, params);
       const norms: number[] = [];
       for (let t = 1; t <= 3; t++) {
-        const grads = new Map([...params].map(([n, p]) => [n, tf.tensor(Float32Array.from({ length: p.size }, (_, i) => Math.cos(i * t)), p.shape)]));
+        const grads = new Map(
+          [...params].map(([n, p]) => [
+            n,
+            tf.tensor(
+              Float32Array.from({ length: p.size }, (_, i) => Math.cos(i * t)),
+              p.shape,
+            ),
+          ]),
+        );
         norms.push(globalNorm(grads.values()));
         opt.apply(grads, 0.01, 0.5);
         tf.dispose([...grads.values()]);
@@ -299,7 +315,8 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
     native.out.forEach((x, i) => {
       const r = reference.out[i]!;
       expect(x.length).toBe(r.length);
-      for (let j = 0; j < x.length; j++) expect(Math.abs(x[j]! - r[j]!), `output ${i}[${j}]`).toBeLessThan(1e-6 * Math.max(1, Math.abs(r[j]!)));
+      for (let j = 0; j < x.length; j++)
+        expect(Math.abs(x[j]! - r[j]!), `output ${i}[${j}]`).toBeLessThan(1e-6 * Math.max(1, Math.abs(r[j]!)));
     });
     // The comparison can fail: the parameters moved (by ~3 × lr), and differently with weight decay.
     expect(Math.abs(native.out[1]![0]! - Math.sin(0))).toBeGreaterThan(1e-3);

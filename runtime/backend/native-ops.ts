@@ -105,7 +105,13 @@ export class NativeAdamSlot {
    * p, m, v ← one AdamW update with gradient g (already scaled): TensorFlow's ApplyAdam with step size
    * lr·√(1−β₂ᵗ)/(1−β₁ᵗ) (the powers given as 0 for no bias correction), then p ← p − decay·p.
    */
-  update(p: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, o: { powers: [number, number]; lr: number; betas: [number, number]; eps: number; decay: number }): void {
+  update(
+    p: tf.Variable,
+    m: tf.Variable,
+    v: tf.Variable,
+    g: tf.Tensor,
+    o: { powers: [number, number]; lr: number; betas: [number, number]; eps: number; decay: number },
+  ): void {
     const { b, h } = this;
     const B = b.binding;
     const dtype = { name: "dtype", type: B.TF_ATTR_TYPE, value: B.TF_FLOAT };
@@ -150,7 +156,10 @@ export function nativeSumSquares(xs: tf.Tensor[]): tf.Scalar | undefined {
   const T = { name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT };
   return tf.tidy(() => {
     const halves = xs.map((x) => b.executeSingleOutput("L2Loss", [T], [x]));
-    const total = halves.length === 1 ? halves[0]! : b.executeSingleOutput("AddN", [{ name: "N", type: b.binding.TF_ATTR_INT, value: halves.length }, T], halves);
+    const total =
+      halves.length === 1
+        ? halves[0]!
+        : b.executeSingleOutput("AddN", [{ name: "N", type: b.binding.TF_ATTR_INT, value: halves.length }, T], halves);
     return total.mul(2) as tf.Scalar;
   });
 }
