@@ -281,6 +281,9 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
         ["b", tf.variable(tf.tensor1d([0.5, -1.5, 2]))],
       ]);
       const opt = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weight_decay, correct_bias }, params);
+      // A tensor made from a parameter before an update (its buffer shared, on the native backend) keeps its values.
+      const view = params.get("a")!.reshape([60]);
+      const initial = Array.from(view.dataSync());
       const norms: number[] = [];
       for (let t = 1; t <= 3; t++) {
         const grads = new Map(
@@ -296,6 +299,8 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
         opt.apply(grads, 0.01, 0.5);
         tf.dispose([...grads.values()]);
       }
+      expect(Array.from(view.dataSync())).toEqual(initial);
+      view.dispose();
       const isFused = opt.fused;
       fused.push(isFused);
       out.push(norms, ...[...params.values()].map((p) => Array.from(p.dataSync())));

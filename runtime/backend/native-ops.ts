@@ -98,7 +98,8 @@ export class NativeAdamSlot {
         ],
         [],
       );
-    return new NativeAdamSlot(b, [handle(), handle(), handle()]);
+    // Kept: an update called inside someone's tidy must not lose the handles at its end.
+    return new NativeAdamSlot(b, [tf.keep(handle()), tf.keep(handle()), tf.keep(handle())]);
   }
 
   /**
