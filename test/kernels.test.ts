@@ -10,7 +10,7 @@ import { applyFreeze } from "../runtime/model/arch.js";
 import { crossEntropy, headCrossEntropy } from "../runtime/model/layers.js";
 import { LlavaModel, type Batch } from "../runtime/model/llava.js";
 import { ParamStore } from "../runtime/model/params.js";
-import { AdamW } from "../runtime/train/optimizer.js";
+import { AdamW, globalNorm } from "../runtime/train/optimizer.js";
 import { trainStep } from "../runtime/train/step.js";
 import { HAS_NATIVE, warnIfNoNative } from "./native.js";
 
@@ -255,5 +255,76 @@ describe("the native backend's fused cross-entropy (runtime/backend/native-ops.t
     });
     // The comparison can fail: another target set gives other losses.
     expect(Math.abs(native.out[0]![0]! - native.out[0]![1]!)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe("the native backend's fused AdamW and global norm (runtime/backend/native-ops.ts)", () => {
+  /** Three updates of two parameters (with and without weight decay and bias correction) and the norms before each. */
+  async function run(backend: string) {
+    await selectBackend(backend);
+    const out: number[][] = [];
+    const fused: boolean[] = [];
+    for (const [weight_decay, correct_bias] of [
+      [0, true],
+      [0.1, false],
+    ] as const) {
+      const params = new Map<string, tf.Variable>([
+        [
+          "a",
+          tf.variable(
+            tf.tensor2d(
+              Float32Array.from({ length: 60 }, (_, i) => Math.sin(i)),
+              [12, 5],
+            ),
+          ),
+        ],
+        ["b", tf.variable(tf.tensor1d([0.5, -1.5, 2]))],
+      ]);
+      const opt = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weight_decay, correct_bias }, params);
+      // A tensor made from a parameter before an update (its buffer shared, on the native backend) keeps its values.
+      const view = params.get("a")!.reshape([60]);
+      const initial = Array.from(view.dataSync());
+      const norms: number[] = [];
+      for (let t = 1; t <= 3; t++) {
+        const grads = new Map(
+          [...params].map(([n, p]) => [
+            n,
+            tf.tensor(
+              Float32Array.from({ length: p.size }, (_, i) => Math.cos(i * t)),
+              p.shape,
+            ),
+          ]),
+        );
+        norms.push(globalNorm(grads.values()));
+        opt.apply(grads, 0.01, 0.5);
+        tf.dispose([...grads.values()]);
+      }
+      expect(Array.from(view.dataSync())).toEqual(initial);
+      view.dispose();
+      const isFused = opt.fused;
+      fused.push(isFused);
+      out.push(norms, ...[...params.values()].map((p) => Array.from(p.dataSync())));
+      const before = tf.memory().numTensors;
+      opt.dispose();
+      // Its moments and (on the native backend) the parameters' resource handles go with it.
+      expect(before - tf.memory().numTensors).toBe(2 * params.size + (isFused ? 3 * params.size : 0));
+      tf.dispose([...params.values()]);
+    }
+    return { out, fused };
+  }
+  it.skipIf(!HAS_NATIVE)("updates as the tfjs composition (cpu) does, in TensorFlow's ResourceApplyAdam", async () => {
+    const native = await run("tensorflow");
+    const reference = await run("cpu");
+    expect(native.fused).toEqual([true, true]);
+    expect(reference.fused).toEqual([false, false]);
+    native.out.forEach((x, i) => {
+      const r = reference.out[i]!;
+      expect(x.length).toBe(r.length);
+      for (let j = 0; j < x.length; j++)
+        expect(Math.abs(x[j]! - r[j]!), `output ${i}[${j}]`).toBeLessThan(1e-6 * Math.max(1, Math.abs(r[j]!)));
+    });
+    // The comparison can fail: the parameters moved (by ~3 × lr), and differently with weight decay.
+    expect(Math.abs(native.out[1]![0]! - Math.sin(0))).toBeGreaterThan(1e-3);
+    expect(native.out[1]).not.toEqual(native.out[4]);
   });
 });

@@ -27,11 +27,13 @@ export type BackendLoaders = Record<BackendName, () => Promise<string>>;
 
 export const defaultLoaders: BackendLoaders = {
   "tensorflow-gpu": async () => {
+    nativeThreadDefaults();
     await import("@tensorflow/tfjs-node-gpu" as string);
     registerNativeKernels();
     return "tensorflow";
   },
   tensorflow: async () => {
+    nativeThreadDefaults();
     await import("@tensorflow/tfjs-node" as string);
     registerNativeKernels();
     return "tensorflow";
@@ -48,6 +50,19 @@ export const defaultLoaders: BackendLoaders = {
     return "cpu";
   },
 };
+
+/**
+ * TensorFlow reads its thread pools' sizes from the environment when tfjs-node creates its eager
+ * context, at import. Intra-op (the pool each kernel shards over) stays TensorFlow's default, every
+ * core. Inter-op defaults to one thread: tfjs-node runs its kernels synchronously, one at a time, so
+ * TensorFlow's inter-op pool (as many threads as cores) only idles: the step's matmuls took the same
+ * CPU time with 1, 2 and the default (BENCHMARKS.md), and the benchmark has always run with 1. oneDNN
+ * stays on (TensorFlow's default; off, the LM head's product took ~40% more CPU). A value the user set
+ * is kept.
+ */
+function nativeThreadDefaults(): void {
+  process.env.TF_NUM_INTEROP_THREADS ??= "1";
+}
 
 export class BackendError extends Error {}
 

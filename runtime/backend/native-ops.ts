@@ -42,3 +42,125 @@ export function nativeSparseSoftmaxCE(logits: tf.Tensor, targets: tf.Tensor): { 
   const [loss, backprop] = tf.engine().runKernel(SPARSE_SOFTMAX_CE, { logits, labels: targets }, {}) as tf.Tensor[];
   return { loss: loss!, backprop: backprop! };
 }
+
+// AdamW's update and the gradients' global norm as TensorFlow's own kernels. `ResourceApplyAdam`
+// updates m, v and the parameter in one pass (HF's AdamW with `correct_bias`: the same formula, the
+// bias corrections folded into its step size; without them both powers are 0), where the tfjs
+// composition takes twelve element-wise kernels, each a pass over the tensor. It works on TensorFlow
+// resource variables, which tfjs does not have: each of p, m and v gets one handle (`VarHandleOp`), and
+// each update points the handles at the tfjs variables' current buffers (`AssignVariableOp` shares,
+// it does not copy), updates (TensorFlow copies a buffer that another handle still shares before
+// writing it, so the tfjs tensors are never written behind tfjs's back) and hands the new buffers back
+// (`ReadVariableOp` shares too). The tfjs variables stay the state's one home (checkpoints read and
+// restore them), the handles only borrow it for the update.
+interface Binding {
+  TF_ATTR_TYPE: number;
+  TF_ATTR_STRING: number;
+  TF_ATTR_SHAPE: number;
+  TF_ATTR_BOOL: number;
+  TF_ATTR_INT: number;
+  TF_FLOAT: number;
+}
+interface NativeExec {
+  binding: Binding;
+  executeSingleOutput(name: string, attrs: unknown[], inputs: tf.Tensor[]): tf.Tensor;
+  executeMultipleOutputs(name: string, attrs: unknown[], inputs: tf.Tensor[], outputs: number): tf.Tensor[];
+}
+
+function nativeExec(): NativeExec | undefined {
+  if (tf.getBackend() !== "tensorflow" || process.env.LLAVAC_NATIVE_OPTIMIZER === "0") return undefined;
+  const b = tf.backend() as unknown as Partial<NativeExec>;
+  return b.executeSingleOutput && b.executeMultipleOutputs && b.binding ? (b as NativeExec) : undefined;
+}
+
+let handles = 0;
+
+/** The three resource handles (parameter, m, v) of one parameter's update. */
+export class NativeAdamSlot {
+  private constructor(
+    private readonly b: NativeExec,
+    private readonly h: [tf.Tensor, tf.Tensor, tf.Tensor],
+  ) {}
+
+  /** Handles for a float32 tensor of `shape`; undefined off the native backend. */
+  static create(shape: number[]): NativeAdamSlot | undefined {
+    const b = nativeExec();
+    if (!b) return undefined;
+    const B = b.binding;
+    const handle = () =>
+      b.executeSingleOutput(
+        "VarHandleOp",
+        [
+          { name: "container", type: B.TF_ATTR_STRING, value: "" },
+          { name: "shared_name", type: B.TF_ATTR_STRING, value: `llavac_adamw_${handles++}` },
+          { name: "dtype", type: B.TF_ATTR_TYPE, value: B.TF_FLOAT },
+          { name: "shape", type: B.TF_ATTR_SHAPE, value: shape },
+        ],
+        [],
+      );
+    // Kept: an update called inside someone's tidy must not lose the handles at its end.
+    return new NativeAdamSlot(b, [tf.keep(handle()), tf.keep(handle()), tf.keep(handle())]);
+  }
+
+  /**
+   * p, m, v ← one AdamW update with gradient g (already scaled): TensorFlow's ApplyAdam with step size
+   * lr·√(1−β₂ᵗ)/(1−β₁ᵗ) (the powers given as 0 for no bias correction), then p ← p − decay·p.
+   */
+  update(
+    p: tf.Variable,
+    m: tf.Variable,
+    v: tf.Variable,
+    g: tf.Tensor,
+    o: { powers: [number, number]; lr: number; betas: [number, number]; eps: number; decay: number },
+  ): void {
+    const { b, h } = this;
+    const B = b.binding;
+    const dtype = { name: "dtype", type: B.TF_ATTR_TYPE, value: B.TF_FLOAT };
+    const T = { name: "T", type: B.TF_ATTR_TYPE, value: B.TF_FLOAT };
+    const off = (name: string) => ({ name, type: B.TF_ATTR_BOOL, value: false });
+    const vars = [p, m, v];
+    tf.tidy(() => {
+      vars.forEach((x, i) => b.executeMultipleOutputs("AssignVariableOp", [dtype, off("validate_shape")], [h[i]!, x], 0));
+      const s = (x: number) => tf.scalar(x);
+      b.executeMultipleOutputs(
+        "ResourceApplyAdam",
+        [T, off("use_locking"), off("use_nesterov")],
+        [h[0], h[1], h[2], s(o.powers[0]), s(o.powers[1]), s(o.lr), s(o.betas[0]), s(o.betas[1]), s(o.eps), g],
+        0,
+      );
+      // Decoupled weight decay, in place: p ← p − decay·p is gradient descent with p as its own gradient.
+      if (o.decay > 0) {
+        const param = b.executeSingleOutput("ReadVariableOp", [dtype], [h[0]]);
+        b.executeMultipleOutputs("ResourceApplyGradientDescent", [T, off("use_locking")], [h[0], s(o.decay), param], 0);
+      }
+      vars.forEach((x, i) => x.assign(b.executeSingleOutput("ReadVariableOp", [dtype], [h[i]!])));
+      // The handles let go of the buffers, so that the tfjs variables own them alone again.
+      const empty = tf.tensor1d([]);
+      for (const handle of h) b.executeMultipleOutputs("AssignVariableOp", [dtype, off("validate_shape")], [handle, empty], 0);
+    });
+  }
+
+  dispose(): void {
+    const B = this.b.binding;
+    for (const handle of this.h) {
+      this.b.executeMultipleOutputs("DestroyResourceOp", [{ name: "ignore_lookup_error", type: B.TF_ATTR_BOOL, value: true }], [handle], 0);
+      handle.dispose();
+    }
+  }
+}
+
+/** Σ‖g‖² over the tensors, as TensorFlow's L2Loss (Σx²/2, one pass and no squared copy) per tensor and
+ * one AddN; undefined off the native backend. */
+export function nativeSumSquares(xs: tf.Tensor[]): tf.Scalar | undefined {
+  const b = nativeExec();
+  if (!b || xs.length === 0) return undefined;
+  const T = { name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT };
+  return tf.tidy(() => {
+    const halves = xs.map((x) => b.executeSingleOutput("L2Loss", [T], [x]));
+    const total =
+      halves.length === 1
+        ? halves[0]!
+        : b.executeSingleOutput("AddN", [{ name: "N", type: b.binding.TF_ATTR_INT, value: halves.length }, T], halves);
+    return total.mul(2) as tf.Scalar;
+  });
+}

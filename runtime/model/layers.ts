@@ -171,18 +171,17 @@ export function applyRotary(x: Tensor, r: Rotary): Tensor {
   return r.dims === head ? out : tf.concat([out, x.slice([0, 0, 0, r.dims], [-1, -1, -1, head - r.dims])], 3);
 }
 
-/** softmax(scores · scale + mask) over the last axis, saving only the probabilities (tfjs would keep
- * the scores and the scaled scores too: two more [B, heads, T, T] blocks per layer). */
-function scaledSoftmax(scores: Tensor, scale: number, mask: Tensor | undefined): Tensor {
+/** softmax(scores + mask) over the last axis, saving only the probabilities (tfjs would keep the
+ * masked scores too: one more [B, heads, T, T] block per layer). */
+function maskedSoftmax(scores: Tensor, mask: Tensor | undefined): Tensor {
   const f = tf.customGrad(((s: Tensor, save: tf.GradSaveFunc) => {
-    const scaled = s.mul(scale);
-    const probs = tf.softmax(mask ? scaled.add(mask) : scaled);
+    const probs = tf.softmax(mask ? s.add(mask) : s);
     save([probs]);
     return {
       value: probs,
       gradFunc: (dy: Tensor, [y]: Tensor[]) => {
         const dyTimesY = dy.mul(y!);
-        return dyTimesY.sub(dyTimesY.sum(-1, true).mul(y!)).mul(scale);
+        return dyTimesY.sub(dyTimesY.sum(-1, true).mul(y!));
       },
     };
   }) as unknown as Grad) as (s: Tensor) => Tensor;
@@ -247,7 +246,11 @@ export function selfAttention(p: ParamSource, n: AttentionNames, x: Tensor, o: A
     k = repeat(k);
     v = repeat(v);
   }
-  const probs = dropout(scaledSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(d), o.mask), o.dropoutRate, o.seed);
+  // The 1/√d scale on the queries [B, heads, T, d] rather than on the scores [B, heads, T, T]: T/d times
+  // fewer elements, forward and backward (for d a power of 4 the scale is a power of 2 and the scores
+  // are bit-identical to scaling them).
+  const scores = tf.matMul(q.mul(1 / Math.sqrt(d)), k, false, true);
+  const probs = dropout(maskedSoftmax(scores, o.mask), o.dropoutRate, o.seed);
   const context = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([B, T, H]);
   return dense(p, n.output, context);
 }
@@ -315,13 +318,21 @@ function crossEntropyParts(logits: Tensor, targets: Tensor): CrossEntropyParts {
   return nativeSparseSoftmaxCE(logits, targets) ?? softmaxParts(logits, targets);
 }
 
+/** softmax − one-hot, from the softmax. */
+function crossEntropyDiff(probs: Tensor, targets: Tensor): Tensor {
+  const oneHot = tf.oneHot(targets, probs.shape[1]!, 1, 0, "float32");
+  const diff = probs.sub(oneHot);
+  oneHot.dispose();
+  return diff;
+}
+
 /** (softmax − one-hot) · dy per row, the gradient of the cross-entropy in its logits. */
 function crossEntropyGrad(part: Tensor, native: boolean, targets: Tensor, dy: Tensor): Tensor {
   if (native) return part.mul(dy.reshape([-1, 1]));
-  const oneHot = tf.oneHot(targets, part.shape[1]!, 1, 0, "float32");
-  const diff = part.sub(oneHot);
-  oneHot.dispose();
-  return diff.mul(dy.reshape([-1, 1]));
+  const diff = crossEntropyDiff(part, targets);
+  const out = diff.mul(dy.reshape([-1, 1]));
+  diff.dispose();
+  return out;
 }
 
 /**
@@ -351,8 +362,14 @@ export const headCrossEntropy = tf.customGrad(((h: Tensor, w: Tensor, targets: T
   return {
     value: loss,
     gradFunc: (dy: Tensor, [h, w, part, t]: Tensor[]) => {
-      const dLogits = crossEntropyGrad(part!, backprop !== undefined, t!, dy);
-      return [tf.matMul(dLogits, w!), tf.matMul(dLogits, h!, true, false), tf.zerosLike(t!)];
+      // The rows' weights dy applied to the [N, H] sides of the two products instead of the [N, V]
+      // block: diag(dy)·D·W = dy ⊙ (D·W) and (diag(dy)·D)ᵀ·h = Dᵀ·(dy ⊙ h), one pass over [N, V] fewer.
+      const rows = dy.reshape([-1, 1]);
+      const diff = backprop !== undefined ? part! : crossEntropyDiff(part!, t!);
+      const dh = tf.matMul(diff, w!).mul(rows);
+      const dw = tf.matMul(diff, h!.mul(rows), true, false);
+      if (diff !== part) diff.dispose();
+      return [dh, dw, tf.zerosLike(t!)];
     },
   };
 }) as unknown as Grad) as (h: Tensor, w: Tensor, targets: Tensor) => Tensor;

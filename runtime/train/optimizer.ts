@@ -3,6 +3,7 @@
 //   p ← p − α·m / (√v + ε),  α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ) with bias correction, lr without
 //   p ← p − lr·λ·p  (decoupled weight decay, after the update)
 // plus clipping of the gradients by their global norm (torch.nn.utils.clip_grad_norm_).
+import { NativeAdamSlot, nativeSumSquares } from "../backend/native-ops.js";
 import * as tf from "../backend/tf.js";
 
 export interface AdamWOptions {
@@ -17,6 +18,8 @@ export class AdamW {
   step = 0;
   readonly m = new Map<string, tf.Variable>();
   readonly v = new Map<string, tf.Variable>();
+  /** On the native backend, TensorFlow's fused update per parameter (made at the first update). */
+  private readonly slots = new Map<string, NativeAdamSlot | undefined>();
 
   constructor(
     readonly o: AdamWOptions,
@@ -45,6 +48,16 @@ export class AdamW {
       if (!raw) continue;
       const m = this.m.get(name)!,
         v = this.v.get(name)!;
+      if (!this.slots.has(name)) this.slots.set(name, NativeAdamSlot.create(p.shape));
+      const slot = this.slots.get(name);
+      if (slot) {
+        tf.tidy(() => {
+          const g = scale === 1 ? raw : raw.mul(scale);
+          const powers: [number, number] = this.o.correct_bias ? [b1 ** t, b2 ** t] : [0, 0];
+          slot.update(p, m, v, g, { powers, lr, betas: this.o.betas, eps: this.o.eps, decay });
+        });
+        continue;
+      }
       // The same ops in the same order as the formulas, each temporary freed as soon as the next is
       // made: a tidy alone held ten copies of a [32000, 512] embedding at once (it now only collects
       // the scalars the ops make).
@@ -76,7 +89,14 @@ export class AdamW {
     this.step = t;
   }
 
+  /** Whether the updates so far ran as TensorFlow's fused kernel (the native backend). */
+  get fused(): boolean {
+    return [...this.slots.values()].some((s) => s !== undefined);
+  }
+
   dispose(): void {
+    for (const slot of this.slots.values()) slot?.dispose();
+    this.slots.clear();
     for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
   }
 }
@@ -90,8 +110,16 @@ function then<T extends tf.Tensor>(x: tf.Tensor, f: (x: tf.Tensor) => T): T {
 
 /** The global L2 norm of the gradients (each square freed once summed, not all held to the end). */
 export function globalNorm(grads: Iterable<tf.Tensor>): number {
+  const all = [...grads];
+  const native = nativeSumSquares(all);
+  if (native) {
+    const norm = then(native, (t) => t.sqrt());
+    const value = norm.dataSync()[0]!;
+    norm.dispose();
+    return value;
+  }
   let total = tf.scalar(0);
-  for (const g of grads) total = then(total, (t) => tf.tidy(() => t.add(g.square().sum())));
+  for (const g of all) total = then(total, (t) => tf.tidy(() => t.add(g.square().sum())));
   const norm = then(total, (t) => t.sqrt());
   const value = norm.dataSync()[0]!;
   norm.dispose();
