@@ -8,7 +8,9 @@ import { ROOT } from "./helpers.js";
 
 const BIN = path.join(ROOT, "bin/llavac.js");
 
-async function project(samples: number): Promise<string> {
+// Files of 10 samples (100 for the disk-full case, whose files must outgrow the size limit): the same number of
+// files, and so of points to be killed at, as files of 100 at ten times the samples, at a tenth of the work.
+async function project(samples: number, filesPerRecord = 10): Promise<string> {
   const dir = tempDir("llavac-resume-");
   await writeImage(path.join(dir, "images/a.jpg"));
   const lines = Array.from({ length: samples }, (_, i) =>
@@ -29,7 +31,7 @@ import { vicuna_v1 } from "std/templates"
 model m { vision = tiny_vit, projector = mlp2x_gelu, language = tiny_llama { max_position_embeddings: 256 } }
 dataset d { format: llava_jsonl, samples: ${samples}, jsonl: "jsonl" }
 phase tune { model = m, data = d, template = vicuna_v1, images = "images", hdf5 = "shuffled",
-  preprocess = hdf5_writer { output: "h5", files_per_record: 100 },
+  preprocess = hdf5_writer { output: "h5", files_per_record: ${filesPerRecord} },
   freeze = [/^image_model/], batch = 8 per step, optimizer = adamw { lr: 1e-3 }, schedule = warmup_cosine {} }
 `,
   );
@@ -52,7 +54,7 @@ function expectSame(a: Map<string, Buffer>, b: Map<string, Buffer>): void {
 
 describe("hdf5: kill and resume", () => {
   it("killed after a few finished files (SIGKILL), then resumed: byte-identical output", async () => {
-    const dir = await project(1500);
+    const dir = await project(150);
     const first = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8" });
     expect(first.status, first.stderr).toBe(0);
     const want = snapshot(dir);
@@ -78,7 +80,7 @@ describe("hdf5: kill and resume", () => {
   });
 
   it("killed right after each worker's last, partial file (before the summary), then resumed: no sample written twice", async () => {
-    const dir = await project(600);
+    const dir = await project(60);
     expect(spawnSync(process.execPath, [BIN, ...args], { cwd: dir }).status).toBe(0);
     const want = snapshot(dir);
     const files = [...want.keys()].filter((k) => k.endsWith(".h5")).length;
@@ -97,7 +99,7 @@ describe("hdf5: kill and resume", () => {
   });
 
   it("killed from outside at whatever point it reached, then resumed: byte-identical output", async () => {
-    const dir = await project(3000);
+    const dir = await project(300);
     expect(spawnSync(process.execPath, [BIN, ...args], { cwd: dir }).status).toBe(0);
     const want = snapshot(dir);
     rmSync(path.join(dir, "h5"), { recursive: true });
@@ -117,7 +119,7 @@ describe("hdf5: kill and resume", () => {
   });
 
   it("out of space (a file-size limit stands in for a full disk): one clear error naming the file, exit 1, no incomplete file under a final name, no temporary file", async () => {
-    const dir = await project(600);
+    const dir = await project(600, 100);
     // `trap '' XFSZ` makes writes past the limit fail (EFBIG) instead of killing the process.
     const r = spawnSync("bash", ["-c", `trap '' XFSZ; ulimit -f 24; exec "${process.execPath}" "${BIN}" ${args.join(" ")}`], {
       cwd: dir,

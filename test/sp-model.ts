@@ -51,3 +51,41 @@ export function writeModelProto(spec: ModelSpec): Uint8Array {
   out.push(...bytes(3, normalizer));
   return new Uint8Array(out);
 }
+
+/**
+ * A small sentencepiece BPE model for training tests whose model size does not matter (the LM head over
+ * LLaMA-2's 32,000 pieces is most of a tiny model's compute and checkpoint): the specials, the 256 byte
+ * pieces (byte fallback), every printable ASCII character, and each word of `texts` as one piece (with its
+ * leading `▁`; its prefixes are the merges that reach it). Any text still tokenises, words outside `texts`
+ * letter by letter.
+ */
+export function smallModelSpec(texts: string[]): ModelSpec {
+  const pieces = [
+    { piece: "<unk>", score: 0, type: 2 },
+    { piece: "<s>", score: 0, type: 3 },
+    { piece: "</s>", score: 0, type: 3 },
+    ...Array.from({ length: 256 }, (_, b) => ({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`, score: 0, type: 6 })),
+  ];
+  const have = new Set<string>();
+  const add = (piece: string, score: number) => {
+    if (!have.has(piece)) pieces.push({ piece, score, type: 1 }), have.add(piece);
+  };
+  for (let c = 0x21; c < 0x7f; c++) add(String.fromCharCode(c), -1e6);
+  add("▁", -1e6);
+  const words = [...new Set(texts.flatMap((t) => t.split(/\s+/)).filter(Boolean))].sort();
+  for (const w of words) for (let n = 1; n <= w.length; n++) add(`▁${w.slice(0, n)}`, n - 1e3);
+  return {
+    pieces,
+    modelType: 2,
+    byteFallback: true,
+    addDummyPrefix: true,
+    removeExtraWhitespaces: false,
+    escapeWhitespaces: true,
+    normalizerName: "identity",
+    hasCharsmap: false,
+    unkId: 0,
+    bosId: 1,
+    eosId: 2,
+    padId: -1,
+  };
+}

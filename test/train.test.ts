@@ -6,7 +6,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { latestVerifiedCheckpoint } from "../runtime/train/checkpoint.js";
 import type { RunReport } from "../runtime/train/run.js";
-import { tempDir } from "./data-helpers.js";
+import { tempDir, writeSmallTokenizer } from "./data-helpers.js";
 import { ROOT, run } from "./helpers.js";
 import { DEFAULT_BACKEND } from "./native.js";
 
@@ -16,7 +16,10 @@ function llavac(args: string[], cwd: string, env: Record<string, string> = {}) {
   return run(process.execPath, [BIN, ...args], { cwd, env: { NO_COLOR: "1", CI: "1", ...env } });
 }
 
-const spec = (o: { lr: string; schedule: string; checkpoint: number; phase2?: boolean }) => `
+// The language model has a small tokenizer of the data's own words (test/data-helpers.ts writeSmallTokenizer):
+// LLaMA-2's 32,000-piece LM head and its 50 MB checkpoints would be most of the work, and what is tested
+// here does not depend on the vocabulary.
+const spec = (o: { lr: string; schedule: string; checkpoint: number; phase2?: boolean; vocab: number }) => `
 import { tiny_vit } from "std/vision"
 import { tiny_llama } from "std/language"
 import { mlp2x_gelu } from "std/projectors"
@@ -25,7 +28,11 @@ import { plain, vicuna_v1 } from "std/templates"
 model m {
   vision    = tiny_vit
   projector = mlp2x_gelu
-  language  = tiny_llama { dropout_rate: 0.1 }
+  language  = tiny_llama {
+    dropout_rate: 0.1
+    vocab_size: ${o.vocab}
+    tokenizer: tokenizer { model: "./tokenizer.model", huggingface: "tests/shapes" }
+  }
 }
 
 dataset caps { format: synthetic_shapes, samples: 48, root: "data", jsonl: "data/captions" }
@@ -64,12 +71,12 @@ phase finetune {
 }
 `;
 
-async function project(text: string): Promise<string> {
+/** The shapes data and its tokenizer; returns the folder and the tokenizer's vocabulary size. */
+async function project(): Promise<{ dir: string; vocab: number }> {
   const dir = tempDir("llavac-train-");
-  writeFileSync(path.join(dir, "spec.llava"), text);
   const r = await llavac(["data", "synth", "shapes", "--out", "data", "--train", "48", "--heldout", "0"], dir);
   expect(r.code, r.stderr).toBe(0);
-  return dir;
+  return { dir, vocab: writeSmallTokenizer(dir) };
 }
 
 const report = (dir: string, out: string, phase = "pretrain") =>
@@ -77,8 +84,13 @@ const report = (dir: string, out: string, phase = "pretrain") =>
 
 describe("training runs", () => {
   let dir: string;
+  let vocab: number;
   beforeAll(async () => {
-    dir = await project(spec({ lr: "3e-3", schedule: "warmup_cosine { length: 12 steps, warmup: 2 steps }", checkpoint: 4, phase2: true }));
+    ({ dir, vocab } = await project());
+    writeFileSync(
+      path.join(dir, "spec.llava"),
+      spec({ lr: "3e-3", schedule: "warmup_cosine { length: 12 steps, warmup: 2 steps }", checkpoint: 4, phase2: true, vocab }),
+    );
   });
 
   it("a run killed at step 10 and resumed has exactly the losses of an uninterrupted run (seeded dropout included)", async () => {
@@ -228,8 +240,9 @@ describe("training runs", () => {
   }, 240_000);
 
   it("a NaN loss stops the run with a clear error and keeps the last good checkpoint", async () => {
-    const bad = await project(spec({ lr: "1e30", schedule: "constant_lr { length: 10 steps }", checkpoint: 1 }));
-    const r = await llavac(["run", "spec.llava"], bad);
+    // The same data (its HDF5 files are made once), another spec: its run folder is out/nan/.
+    writeFileSync(path.join(dir, "nan.llava"), spec({ lr: "1e30", schedule: "constant_lr { length: 10 steps }", checkpoint: 1, vocab }));
+    const r = await llavac(["run", "nan.llava"], dir);
     expect(r.code).toBe(1);
     const m =
       /error: step (\d+): the loss is (NaN|Infinity|-Infinity) \(gradient norm [^)]*\); stopping\. the last good checkpoint is (\S+) \(step (\d+)\)/.exec(
@@ -239,6 +252,6 @@ describe("training runs", () => {
     const [, failed, , kept, keptStep] = m!;
     expect(Number(keptStep)).toBe(Number(failed) - 1);
     expect(existsSync(kept!)).toBe(true);
-    expect(existsSync(path.join(bad, `out/spec/pretrain/checkpoints/checkpoint_${failed}.json`))).toBe(false);
+    expect(existsSync(path.join(dir, `out/nan/pretrain/checkpoints/checkpoint_${failed}.json`))).toBe(false);
   }, 240_000);
 });

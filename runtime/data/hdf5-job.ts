@@ -12,16 +12,9 @@ import { killPoint } from "../util/kill-point.js";
 import { LOCK_FILE, lockFolder } from "../util/lock.js";
 import { packageRoot } from "../util/package-root.js";
 import { countRecords, lineBatches } from "./jsonl.js";
-import {
-  emptyStats,
-  Hdf5Worker,
-  skipLogPath,
-  type Batch,
-  type Stats,
-  type WorkerConfig,
-  type WorkerEvent,
-  type WorkerState,
-} from "./hdf5-worker-core.js";
+import { emptyStats, skipLogPath } from "./hdf5-stats.js";
+// Types only: the worker code (h5wasm, sharp, the tokenizer) is loaded here only to run a worker in this thread.
+import type { Batch, Hdf5Worker, Stats, WorkerConfig, WorkerEvent, WorkerState } from "./hdf5-worker-core.js";
 
 export interface Hdf5JobConfig extends WorkerConfig {
   /** jsonl files, or folders searched recursively for *.jsonl. */
@@ -305,6 +298,7 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
       threads.push(t);
       done.push(new Promise((resolve) => t.once("exit", () => resolve())));
     } else {
+      const { Hdf5Worker } = await import("./hdf5-worker-core.js");
       const iw = new Hdf5Worker(w, workerConfig, resume, onEvent);
       await iw.init();
       inline.push(iw);

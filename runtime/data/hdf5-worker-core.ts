@@ -11,6 +11,9 @@ import { classifyRecord, ImageChecker, parseLine, type SkipKind } from "./classi
 import { isProblem } from "./records.js";
 import { h5Ready, SampleFileWriter } from "./hdf5.js";
 import { type Batch, batchLines } from "./jsonl.js";
+import { emptyStats, skipLogPath } from "./hdf5-stats.js";
+
+export { emptyStats, skipLogPath };
 
 export { cleaningOf, decodes, type SkipKind } from "./classify.js";
 
@@ -76,28 +79,6 @@ export type WorkerEvent =
   | { type: "fileDone"; worker: number; state: WorkerState; file: string }
   | { type: "progress"; worker: number; processed: number; skipped: Record<string, number> }
   | { type: "finished"; worker: number; state: WorkerState };
-
-export function emptyStats(): Stats {
-  return {
-    processed: 0,
-    kept: 0,
-    withImage: 0,
-    textOnly: 0,
-    skipped: {},
-    numTokens: 0,
-    nonPadTokens: 0,
-    lossValidTokens: 0,
-    rawChars: 0,
-    rawBytes: 0,
-    detokenizedChars: 0,
-    detokenizedBytes: 0,
-    imageStart: null,
-  };
-}
-
-export function skipLogPath(out: string, worker: number): string {
-  return path.join(out, `.llavac-skipped-${worker}.jsonl`);
-}
 
 export function examplesPath(out: string, name: string, file: number, worker: number): string {
   return path.join(out, `${name}_${file}_${worker}.h5`);
