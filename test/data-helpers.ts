@@ -1,11 +1,11 @@
 // Building small HDF5 jobs for the tests: jsonl inputs, images, and a job config like the CLI's.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import type { Hdf5JobConfig } from "../runtime/data/hdf5-job.js";
 import type { Template } from "../runtime/text/layout.js";
-import { smallModelSpec, writeModelProto } from "./sp-model.js";
 
 export const VICUNA: Template = {
   name: "vicuna_v1",
@@ -68,17 +68,12 @@ export function writeLines(file: string, lines: string[]): void {
 }
 
 /**
- * `<dir>/tokenizer.model`: a small sentencepiece model (test/sp-model.ts smallModelSpec) whose words are those
- * of every jsonl under `<dir>/<data>` (if there is one) and of the vicuna_v1 template, for a tiny model trained on that data
- * with `vocab_size` the returned piece count instead of LLaMA-2's 32,000.
+ * `<dir>/tokenizer.model`: the tiny example's own 512-piece sentencepiece model (fitted to the shapes data
+ * and the templates by tools/tiny-tokenizer/train_tokenizer.py), for tiny models trained on that data with
+ * `vocab_size` the returned piece count instead of LLaMA-2's 32,000. Any text still tokenises (byte fallback).
  */
-export function writeSmallTokenizer(dir: string, data = "data"): number {
-  const texts = [VICUNA.system, VICUNA.user, VICUNA.assistant];
-  const root = path.join(dir, data);
-  for (const f of existsSync(root) ? readdirSync(root, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".jsonl")) : [])
-    for (const line of readFileSync(path.join(root, f), "utf8").split("\n").filter(Boolean))
-      for (const turn of (JSON.parse(line) as { conversations: { value: string }[] }).conversations) texts.push(turn.value);
-  const spec = smallModelSpec(texts);
-  writeFileSync(path.join(dir, "tokenizer.model"), writeModelProto(spec));
-  return spec.pieces.length;
+export const TINY_TOKENIZER = path.join(path.dirname(fileURLToPath(import.meta.url)), "../examples/tiny-shapes/tokenizer/tokenizer.model");
+export function writeSmallTokenizer(dir: string): number {
+  copyFileSync(TINY_TOKENIZER, path.join(dir, "tokenizer.model"));
+  return 512;
 }

@@ -29,7 +29,7 @@ const llavac = (args: string[], cwd: string, env: Record<string, string> = {}) =
   run(process.execPath, [BIN, ...args], { cwd, env: { NO_COLOR: "1", CI: "1", ...env } });
 
 // The smallest training the train tests use, 7 steps, checkpoints every 3, the held-out split every 2, with a
-// tokenizer of the data's own words (test/data-helpers.ts writeSmallTokenizer, `vocab` pieces) instead of
+// the tiny example's tokenizer of the shapes data (test/data-helpers.ts writeSmallTokenizer, `vocab` pieces) instead of
 // LLaMA-2's 32,000: what is tested does not depend on the vocabulary.
 const spec = (vocab: number) => `
 import { tiny_vit } from "std/vision"

@@ -16,7 +16,7 @@ function llavac(args: string[], cwd: string, env: Record<string, string> = {}) {
   return run(process.execPath, [BIN, ...args], { cwd, env: { NO_COLOR: "1", CI: "1", ...env } });
 }
 
-// The language model has a small tokenizer of the data's own words (test/data-helpers.ts writeSmallTokenizer):
+// The language model has the tiny example's small tokenizer of the shapes data (test/data-helpers.ts writeSmallTokenizer):
 // LLaMA-2's 32,000-piece LM head and its 50 MB checkpoints would be most of the work, and what is tested
 // here does not depend on the vocabulary.
 const spec = (o: { lr: string; schedule: string; checkpoint: number; phase2?: boolean; vocab: number }) => `
