@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { machine } from "./lib.mjs";
+import { machine, summarise } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const pythons = (process.env.PYTHONS ?? "python3").split(",").filter(Boolean);
@@ -73,7 +73,7 @@ for (let i = 0; i < rounds; i++) {
       );
   }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => summarise(xs).median; // of two runs, their mean
 console.log(`training step · ViT 2×256 (224/16) + mlp2x_gelu + LLaMA 4×512 (8 heads, MSL 512, vocab 32,000) · batch 4 · phase-2 freezing`);
 console.log(machine());
 for (const r of results.values()) {
