@@ -5,7 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { loadTokenizer } from "../text/tokenizer.js";
 import type { ImageCheck } from "./classify.js";
 import { BatchChecker, type CheckDataConfig } from "./check-data.js";
-import type { Batch } from "./hdf5-worker-core.js";
+import type { Batch } from "./jsonl.js";
 
 const { cfg, images } = workerData as { cfg: CheckDataConfig; images: ImageCheck };
 const checker = loadTokenizer(cfg.tokenizer, cfg.padId).then((tok) => new BatchChecker(tok, cfg, images));

@@ -12,6 +12,7 @@ import { Worker } from "node:worker_threads";
 import { loadTokenizer, type Tokenizer, type TokenizerSource } from "../text/tokenizer.js";
 import { packageRoot } from "../util/package-root.js";
 import { type ClassifyConfig, ImageChecker, type ImageCheck, type InputLine, measureRecord, parseLine, type SkipKind } from "./classify.js";
+import { listInputs } from "./hdf5-job.js";
 import { type Batch, batchLines, countRecords, lineBatches } from "./jsonl.js";
 
 export interface CheckDataConfig extends ClassifyConfig {
@@ -139,8 +140,7 @@ export class BatchChecker {
 }
 
 export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): Promise<DataReport> {
-  // (imported here, not above: the workers, which import this module, need no HDF5 library)
-  const files = (await import("./hdf5-job.js")).listInputs(cfg.inputs);
+  const files = listInputs(cfg.inputs);
   const tok = await loadTokenizer(cfg.tokenizer, cfg.padId);
   // The pass itself is timed (the tokenizer is loaded once per process, before it).
   const t0 = performance.now();

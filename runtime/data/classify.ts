@@ -48,7 +48,7 @@ export const SKIP_KINDS: readonly SkipKind[] = [
   "no_supervised_tokens",
 ];
 
-/** A line of a batch (hdf5-worker-core.ts batchLines): its text, or `invalid` when it is not UTF-8. */
+/** A line of a batch (jsonl.ts batchLines): its text, or `invalid` when it is not UTF-8. */
 export interface InputLine {
   line: number;
   text: string;

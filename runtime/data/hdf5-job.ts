@@ -11,10 +11,10 @@ import { OutputWriteError, writeFileAtomic } from "../util/atomic.js";
 import { killPoint } from "../util/kill-point.js";
 import { LOCK_FILE, lockFolder } from "../util/lock.js";
 import { packageRoot } from "../util/package-root.js";
-import { countRecords, lineBatches } from "./jsonl.js";
+import { type Batch, countRecords, lineBatches } from "./jsonl.js";
 import { emptyStats, skipLogPath } from "./hdf5-stats.js";
 // Types only: the worker code (h5wasm, sharp, the tokenizer) is loaded here only to run a worker in this thread.
-import type { Batch, Hdf5Worker, Stats, WorkerConfig, WorkerEvent, WorkerState } from "./hdf5-worker-core.js";
+import type { Hdf5Worker, Stats, WorkerConfig, WorkerEvent, WorkerState } from "./hdf5-worker-core.js";
 
 export interface Hdf5JobConfig extends WorkerConfig {
   /** jsonl files, or folders searched recursively for *.jsonl. */

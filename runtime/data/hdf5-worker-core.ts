@@ -13,8 +13,6 @@ import { h5Ready, SampleFileWriter } from "./hdf5.js";
 import { type Batch, batchLines } from "./jsonl.js";
 import { emptyStats, skipLogPath } from "./hdf5-stats.js";
 
-export { emptyStats, skipLogPath };
-
 export { cleaningOf, decodes, type SkipKind } from "./classify.js";
 
 export interface WorkerConfig {
@@ -73,7 +71,6 @@ export interface WorkerState {
 
 // A batch and its lines live with the jsonl reading (jsonl.ts), where `check --data`'s workers take them
 // from without loading the HDF5 library.
-export { type Batch, batchLines } from "./jsonl.js";
 
 export type WorkerEvent =
   | { type: "fileDone"; worker: number; state: WorkerState; file: string }

@@ -1,7 +1,8 @@
 // Worker-thread entry of the HDF5 job (bundled as dist/hdf5-worker.js).
 import { parentPort, workerData } from "node:worker_threads";
 import { OutputWriteError } from "../util/atomic.js";
-import { Hdf5Worker, type Batch, type WorkerConfig, type WorkerState } from "./hdf5-worker-core.js";
+import { Hdf5Worker, type WorkerConfig, type WorkerState } from "./hdf5-worker-core.js";
+import type { Batch } from "./jsonl.js";
 
 type Message = { type: "batch"; batch: Batch } | { type: "end" };
 
