@@ -32,18 +32,8 @@ interface Raw {
 }
 
 /** PNG colour type from the IHDR chunk (0 grey, 4 grey + alpha, …), or -1 when the bytes are not a PNG. */
-async function pngColourType(input: string | Buffer): Promise<number> {
-  let head: Buffer;
-  if (typeof input === "string") {
-    const f = await open(input, "r");
-    try {
-      head = Buffer.alloc(26);
-      await f.read(head, 0, 26, 0);
-    } finally {
-      await f.close();
-    }
-  } else head = input.subarray(0, 26);
-  return head.length >= 26 && head.readUInt32BE(0) === 0x89504e47 && head.toString("latin1", 12, 16) === "IHDR" ? head[25]! : -1;
+function pngColourType(head: Buffer | undefined): number {
+  return head && head.length >= 26 && head.readUInt32BE(0) === 0x89504e47 && head.toString("latin1", 12, 16) === "IHDR" ? head[25]! : -1;
 }
 
 /** The first bytes of a file (or of the bytes given); undefined when it cannot be read (sharp then says why). */
@@ -89,7 +79,8 @@ function plainRgb(b: Buffer | undefined): boolean {
 /** Decoded pixels equal to PIL's `Image.open(input).convert("RGB")`. */
 export async function decodeRgb(input: string | Buffer): Promise<Raw> {
   const s = sharp(input, { ignoreIcc: true });
-  const m = plainRgb(await head(input, 1 << 16)) ? undefined : await s.metadata();
+  const bytes = await head(input, 1 << 16);
+  const m = plainRgb(bytes) ? undefined : await s.metadata();
   if (m?.space === "cmyk") {
     // PIL reads CMYK JPEGs with Adobe's (inverted) polarity, as libvips does, and converts without a profile:
     // each of R, G, B is (255 − K) − C·(255 − K)/255, the division rounded as PIL's MULDIV255.
@@ -107,7 +98,7 @@ export async function decodeRgb(input: string | Buffer): Promise<Raw> {
     }
     return { data: out, width: info.width, height: info.height };
   }
-  if (m?.depth === "ushort" && (m.space === "grey16" || m.space === "b-w") && (await pngColourType(input)) === 0) {
+  if (m?.depth === "ushort" && (m.space === "grey16" || m.space === "b-w") && pngColourType(bytes) === 0) {
     // PIL opens 16-bit grey PNGs as 32-bit integers (mode I); convert("RGB") clamps them to 0–255, it does not
     // rescale. (16-bit RGB, RGBA and grey + alpha keep the high byte, as sharp's own conversion does.)
     const { data, info } = await s.toColourspace("grey16").raw({ depth: "ushort" }).toBuffer({ resolveWithObject: true });
