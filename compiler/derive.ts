@@ -99,6 +99,7 @@ function localHfFolder(ctx: CheckContext, unit: PhaseUnit, tk: { model?: string;
   if (!/^(\.{1,2})?\//.test(hf)) return;
   const dir = ctx.resolvePath(hf);
   const ours = tk.json ?? tk.model;
+  const field = tk.json !== undefined ? "json" : "model";
   const file = path.join(dir, tk.json !== undefined ? "tokenizer.json" : "tokenizer.model");
   const note =
     "the Cerebras HDF5 writer loads `huggingface` with transformers' AutoTokenizer; a value starting with `.` or `/` is a local folder";
@@ -110,7 +111,7 @@ function localHfFolder(ctx: CheckContext, unit: PhaseUnit, tk: { model?: string;
       ctx.spanOf(unit, "model.language.tokenizer.huggingface"),
       {
         notes: [{ message: note }],
-        help: `create it with the tokenizer${ours !== undefined ? ` that \`${tk.json !== undefined ? "json" : "model"}\` names` : ""} and its tokenizer_config.json before the writer runs, or name the tokenizer's Hugging Face repository (\`owner/name\`)`,
+        help: `create it with the tokenizer${ours !== undefined ? ` that \`${field}\` names` : ""} and its tokenizer_config.json before the writer runs, or name the tokenizer's Hugging Face repository (\`owner/name\`)`,
       },
     );
     return;
@@ -125,7 +126,7 @@ function localHfFolder(ctx: CheckContext, unit: PhaseUnit, tk: { model?: string;
     notes: [{ message: note }],
     help:
       ours !== undefined
-        ? `put the ${path.basename(file)} that \`${tk.json !== undefined ? "json" : "model"}\` names in that folder (with its tokenizer_config.json), or name the tokenizer's Hugging Face repository`
+        ? `put the ${path.basename(file)} that \`${field}\` names in that folder (with its tokenizer_config.json), or name the tokenizer's Hugging Face repository`
         : "name the tokenizer's Hugging Face repository (`owner/name`), or a folder that holds it",
   });
 }

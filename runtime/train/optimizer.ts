@@ -111,15 +111,12 @@ function then<T extends tf.Tensor>(x: tf.Tensor, f: (x: tf.Tensor) => T): T {
 /** The global L2 norm of the gradients (each square freed once summed, not all held to the end). */
 export function globalNorm(grads: Iterable<tf.Tensor>): number {
   const all = [...grads];
-  const native = nativeSumSquares(all);
-  if (native) {
-    const norm = then(native, (t) => t.sqrt());
-    const value = norm.dataSync()[0]!;
-    norm.dispose();
-    return value;
+  let total: tf.Tensor | undefined = nativeSumSquares(all);
+  if (!total) {
+    let sum: tf.Tensor = tf.scalar(0);
+    for (const g of all) sum = then(sum, (t) => tf.tidy(() => t.add(g.square().sum())));
+    total = sum;
   }
-  let total = tf.scalar(0);
-  for (const g of all) total = then(total, (t) => tf.tidy(() => t.add(g.square().sum())));
   const norm = then(total, (t) => t.sqrt());
   const value = norm.dataSync()[0]!;
   norm.dispose();
