@@ -6,60 +6,18 @@
 // The module (under a kilobyte) is assembled below from its instructions, so there is no binary or toolchain
 // to keep.
 
+import { op as core, get, I32, i32c, MAGIC, name, section, set, tee, uleb, V128, vec } from "../util/wasm-encode.js";
 import { type ResampleJob, resamplePil, type Taps, taps } from "./resample.js";
 
 const HALF = 1 << 21;
 
 // --- a minimal WebAssembly assembler for the two functions ---------------------------------------------------
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const name = (s: string) => vec([...Buffer.from(s)].map((b) => [b]));
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-
-const I32 = 0x7f,
-  V128 = 0x7b;
-const get = (i: number) => [0x20, ...uleb(i)],
-  set = (i: number) => [0x21, ...uleb(i)],
-  tee = (i: number) => [0x22, ...uleb(i)],
-  i32c = (n: number) => [0x41, ...sleb(n)];
-const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
+const simd = (code: number, ...imm: number[]) => [0xfd, ...uleb(code), ...imm];
 const op = {
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  end: [0x0b],
-  br: (d: number) => [0x0c, d],
-  brIf: (d: number) => [0x0d, d],
-  add: [0x6a],
-  sub: [0x6b],
-  geU: [0x4f],
-  eqz: [0x45],
-  remU: [0x70],
-  shl: [0x74],
+  ...core,
+  mulI: core.mul,
+  shrS32: core.shrS,
   load: [0x28, 2, 0],
-  mulI: [0x6c],
-  ltU: [0x49],
-  select: [0x1b],
-  shrS32: [0x75],
-  gtS: [0x4a],
-  ltS: [0x48],
   vload: (offset: number) => simd(0x00, 0, ...uleb(offset)),
   vstore: simd(0x0b, 0, 0),
   splat: simd(0x11),
@@ -336,7 +294,7 @@ const rcode = [
   ...rbody,
 ];
 const moduleBytes = new Uint8Array([
-  ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+  ...MAGIC,
   ...section(
     1,
     vec([

@@ -5,6 +5,8 @@
 // which counts it with the encoder and stores it; the scan then resumes after it. The module (a few hundred
 // bytes) is assembled below from its instructions, so there is no binary or toolchain to keep.
 
+import { get, I32, I64, i32c, i64c, MAGIC, op, set, sized, tee, uleb } from "../util/wasm-encode.js";
+
 // Memory: the table (16-byte entries: hash, key address, len << 1 | first, count), a 32-byte header where a
 // miss is reported, the key bytes, then the input (grown on demand).
 const SLOTS = 1 << 18;
@@ -16,53 +18,15 @@ const INPUT = 8 << 20;
 const MAX_ENTRIES = SLOTS >> 1;
 const MAX_KEY = 1 << 16;
 
-const leb = (n: number | bigint, signed: boolean): number[] => {
-  const out: number[] = [];
-  let v = BigInt(n);
-  for (;;) {
-    const b = Number(v & 0x7fn);
-    v = signed ? v >> 7n : BigInt.asUintN(64, v) >> 7n;
-    const last = signed ? (v === 0n && !(b & 0x40)) || (v === -1n && (b & 0x40) !== 0) : v === 0n;
-    out.push(last ? b : b | 0x80);
-    if (last) return out;
-  }
-};
-const sized = (body: number[]) => [...leb(body.length, false), ...body];
 // parameters, then the i32 and the i64 locals
 const [POS, END, FIRST, TOTAL, Q, BITS, CARRY, M, START, WEND, LEN, H, SLOT, E, OFF, K, KEY] = Array.from({ length: 17 }, (_, i) => i);
 const [A, B, MSK, X] = [17, 18, 19, 20];
-const get = (l: number) => [0x20, l],
-  set = (l: number) => [0x21, l],
-  tee = (l: number) => [0x22, l],
-  num = (n: number) => [0x41, ...leb(n, true)],
-  num64 = (n: bigint) => [0x42, ...leb(BigInt.asIntN(64, n), true)],
-  load = (offset: number) => [0x28, 0, ...leb(offset, false)],
-  load64 = (offset: number) => [0x29, 0, ...leb(offset, false)],
-  store = (offset: number) => [0x36, 0, ...leb(offset, false)];
-const [block, loop, end, ifThen, ret, br, brIf] = [
-  [0x02, 0x40],
-  [0x03, 0x40],
-  [0x0b],
-  [0x04, 0x40],
-  [0x0f],
-  (d: number) => [0x0c, d],
-  (d: number) => [0x0d, d],
-];
-const [eqz, ne, geU, gtU, ctz, add, sub, and, or, xor, shl, shrU, select] = [
-  [0x45],
-  [0x47],
-  [0x4f],
-  [0x4b],
-  [0x68],
-  [0x6a],
-  [0x6b],
-  [0x71],
-  [0x72],
-  [0x73],
-  [0x74],
-  [0x76],
-  [0x1b],
-];
+const num = i32c,
+  num64 = i64c,
+  load = (offset: number) => [0x28, 0, ...uleb(offset)],
+  load64 = (offset: number) => [0x29, 0, ...uleb(offset)],
+  store = (offset: number) => [0x36, 0, ...uleb(offset)];
+const { block, loop, end, ifThen, ret, br, brIf, eqz, ne, geU, gtU, ctz, add, sub, and, or, xor, shl, shrU, select } = op;
 const [ne64, sub64, mul64, and64, xor64, shl64, shrU64, wrap, extend] = [
   [0x52],
   [0x7d],
@@ -80,7 +44,7 @@ const K1 = 0x9e3779b97f4a7c15n,
 // The word boundaries (a space after a non-space) among the 16 bytes at Q, as bits; CARRY: the byte before
 // Q was a space (or Q starts a word).
 const boundaries = [
-  ...[...get(Q), 0xfd, 0x00, 0, ...leb(INPUT, false), ...num(0x20), 0xfd, 0x0f, 0xfd, 0x23, 0xfd, 0x64, ...tee(M)],
+  ...[...get(Q), 0xfd, 0x00, 0, ...uleb(INPUT), ...num(0x20), 0xfd, 0x0f, 0xfd, 0x23, 0xfd, 0x64, ...tee(M)],
   ...[...get(M), ...num(1), ...shl, ...get(CARRY), ...or, ...num(-1), ...xor, ...and, ...set(BITS)],
   ...[...get(M), ...num(15), ...shrU, ...set(CARRY)],
 ];
@@ -163,13 +127,11 @@ const body = [
   ...num(0),
   ...end,
 ];
-const I32 = 0x7f,
-  I64 = 0x7e;
 const moduleBytes = new Uint8Array([
-  ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+  ...MAGIC,
   ...[0x01, ...sized([1, 0x60, 4, I32, I32, I32, I32, 1, I32])], // type: (i32 ×4) -> i32
   ...[0x03, ...sized([1, 0])], // function 0 of type 0
-  ...[0x05, ...sized([1, 0, ...leb((INPUT >> 16) + 16, false)])], // memory, grown on demand
+  ...[0x05, ...sized([1, 0, ...uleb((INPUT >> 16) + 16)])], // memory, grown on demand
   ...[0x07, ...sized([2, 3, ..."run".split("").map((c) => c.charCodeAt(0)), 0, 0, 3, 0x6d, 0x65, 0x6d, 2, 0])],
   ...[0x0a, ...sized([1, ...sized([2, 13, I32, 4, I64, ...body])])],
 ]);
