@@ -22,7 +22,7 @@ import { imageStartIndex, type Template } from "../runtime/text/layout.js";
 import { EMBEDDED_FAMILY, loadTokenizer, type Tokenizer, tokenizerSourceOf } from "../runtime/text/tokenizer.js";
 import type { CheckContext } from "./context.js";
 import { BYTE_LEVEL_FAMILIES, sound, type ModelIR, type PhaseIR, type PhaseUnit, type Quantity } from "./ir.js";
-import { thousands } from "../runtime/util/format.js";
+import { shownPath, thousands } from "../runtime/util/format.js";
 
 export interface ScheduleDerived {
   samples?: number;
@@ -143,7 +143,7 @@ function templateFits(ctx: CheckContext, unit: PhaseUnit, tok: Tokenizer): boole
     ok = false;
     ctx.diags.error(
       "E0822",
-      `${name} uses the special token${missing.length > 1 ? "s" : ""} ${missing.map((s) => `\`${s}\``).join(", ")}, which the tokenizer ${tok.source} does not have`,
+      `${name} uses the special token${missing.length > 1 ? "s" : ""} ${missing.map((s) => `\`${s}\``).join(", ")}, which the tokenizer ${shownPath(tok.source)} does not have`,
       ctx.spanOf(unit, "template"),
       {
         notes: ctx.noteAt(unit, "template.special_tokens", "the template's special tokens are listed here"),
@@ -156,7 +156,7 @@ function templateFits(ctx: CheckContext, unit: PhaseUnit, tok: Tokenizer): boole
     ok = false;
     ctx.diags.error(
       "E0823",
-      `${name} starts each sample with BOS, but the tokenizer ${tok.source} has no bos_token`,
+      `${name} starts each sample with BOS, but the tokenizer ${shownPath(tok.source)} has no bos_token`,
       ctx.spanOf(unit, "template"),
       {
         help:
@@ -455,7 +455,7 @@ export async function derivePhase(unit: PhaseUnit, ctx: CheckContext): Promise<P
           `the tokenizer has ${fmt(tok.vocabSize)} pieces but the language model's vocab_size is ${fmt(m.language.vocab_size)}`,
           ctx.spanOf(unit, "model.language.vocab_size"),
           {
-            notes: [{ message: `tokenizer: ${tok.source}` }],
+            notes: [{ message: `tokenizer: ${shownPath(tok.source)}` }],
           },
         );
       }

@@ -1,7 +1,7 @@
 // What `llavac check` prints after the diagnostics: each phase's derived values and parameter counts.
 import type { CompileResult } from "./compile.js";
 import type { Painter } from "./diagnostics.js";
-import { thousands } from "../runtime/util/format.js";
+import { shownPath, thousands } from "../runtime/util/format.js";
 
 const n = thousands;
 
@@ -22,7 +22,7 @@ export function phaseSummary(result: CompileResult, paint: Painter): string {
       [
         "image_start_idx",
         d.imageStartIdx === undefined ? "?" : String(d.imageStartIdx),
-        `template ${ir.template.$name ?? ir.template.layout}, ${d.tokenizer?.source ?? "no tokenizer"}`,
+        `template ${ir.template.$name ?? ir.template.layout}, ${d.tokenizer ? shownPath(d.tokenizer.source) : "no tokenizer"}`,
       ],
       ["max_sequence_length", n(d.msl), "language.max_position_embeddings"],
       ["text_budget", n(d.textBudget), `${n(d.msl)} − ${n(d.numPatches)} − 1`],

@@ -23,6 +23,21 @@ describe("cli", () => {
     expect(r.stdout).toMatch(/✓ checked examples\/llava-v1\.5-7b\/llava\.llava: 2 phases, 0 errors, \d+ warnings/);
   });
 
+  it("check names a local tokenizer by its path from the working directory, not an absolute one", () => {
+    const r = llavac(["check", "examples/tiny-shapes/tiny.llava"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/image_start_idx\s+1\s+= template plain, examples\/tiny-shapes\/tokenizer\/tokenizer\.model\n/);
+    expect(r.stdout).not.toContain(ROOT);
+    // A tokenizer outside the working directory keeps its absolute path (`../..` would mean nothing to a reader).
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-cli-"));
+    const model = path.join(ROOT, "examples/tiny-shapes/tokenizer/tokenizer.model");
+    const spec = readFileSync(path.join(ROOT, "examples/tiny-shapes/tiny.llava"), "utf8").replaceAll("./examples/", `${ROOT}/examples/`);
+    writeFileSync(path.join(dir, "tiny.llava"), spec);
+    const elsewhere = llavac(["check", "tiny.llava"], dir);
+    expect(elsewhere.code).toBe(0);
+    expect(elsewhere.stdout).toContain(`= template plain, ${model}\n`);
+  });
+
   it("check with errors: exit 1, rustc-style excerpt with a caret", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "llavac-cli-"));
     const spec = path.join(dir, "bad.llava");

@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import type { CompileResult, PhaseResult } from "../compile.js";
 import type { Derived } from "../derive.js";
 import type { Painter } from "../diagnostics.js";
+import { shownPath } from "../../runtime/util/format.js";
 import { addSetOption } from "../overrides.js";
 import { defaultRunDir } from "./run.js";
 
@@ -43,12 +44,6 @@ function number(flag: string, raw: string, ok: (n: number) => boolean, want: str
   if (raw.trim() === "" || !Number.isFinite(n) || !ok(n)) throw new ChatUsageError(`${flag} wants ${want}, not "${raw}"`);
   return n;
 }
-
-/** Relative to the working directory when inside it. */
-const rel = (f: string) => {
-  const r = path.relative(process.cwd(), f);
-  return r === "" || r.startsWith("..") ? f : r;
-};
 
 export function registerChatCommand(program: Command, io: Io): void {
   addSetOption(
@@ -117,10 +112,10 @@ export function registerChatCommand(program: Command, io: Io): void {
       const dir = path.join(phaseDir(outDir, name), "checkpoints");
       const v = latestVerifiedCheckpoint(dir);
       for (const r of v.rejected)
-        process.stderr.write(`checkpoint ${rel(r.ref.weights)} (step ${r.ref.step}) is not usable: ${r.problem}\n`);
+        process.stderr.write(`checkpoint ${shownPath(r.ref.weights)} (step ${r.ref.step}) is not usable: ${r.problem}\n`);
       if (!v.found)
         throw new ChatFailure(
-          `phase ${name} has no ${v.rejected.length ? "usable " : ""}checkpoint in ${rel(dir)}: train it first (\`llavac run ${spec} --phase ${name}${o.out ? ` -o ${o.out}` : ""}\`), or give --checkpoint FILE`,
+          `phase ${name} has no ${v.rejected.length ? "usable " : ""}checkpoint in ${shownPath(dir)}: train it first (\`llavac run ${spec} --phase ${name}${o.out ? ` -o ${o.out}` : ""}\`), or give --checkpoint FILE`,
         );
       weights = v.found.ref.weights;
     }
@@ -156,7 +151,7 @@ export function registerChatCommand(program: Command, io: Io): void {
         ...absent.map((n) => `  ${n}: not in the file`),
       ];
       throw new ChatFailure(
-        `${rel(weights)} does not fit phase ${name}'s model (${report.mismatched.length} shape(s) differ, ${absent.length} parameter(s) missing):\n${lines.slice(0, 8).join("\n")}${lines.length > 8 ? `\n  … and ${lines.length - 8} more` : ""}\nwas it trained from another spec, or with other --set overrides?`,
+        `${shownPath(weights)} does not fit phase ${name}'s model (${report.mismatched.length} shape(s) differ, ${absent.length} parameter(s) missing):\n${lines.slice(0, 8).join("\n")}${lines.length > 8 ? `\n  … and ${lines.length - 8} more` : ""}\nwas it trained from another spec, or with other --set overrides?`,
       );
     }
     const model = new LlavaModel(mc, store);
@@ -167,7 +162,7 @@ export function registerChatCommand(program: Command, io: Io): void {
       tokenizerSourceOf(tk, (p) => path.resolve(result.ctx.cwd, p)),
       tk?.pad_id ?? phase.derived.tokenizer?.pad,
     );
-    process.stderr.write(`chat: phase ${name} (${template.name} template) from ${rel(weights)} on ${backend}\n`);
+    process.stderr.write(`chat: phase ${name} (${template.name} template) from ${shownPath(weights)} on ${backend}\n`);
     if (template.layout === "plain")
       process.stderr.write(`chat: the plain template has no prompt: the model continues the image with a caption, whatever is asked\n`);
 
