@@ -290,10 +290,16 @@ describe("check --data on worker threads", () => {
           numPatches: 576,
           overLength: "drop" as const,
         };
-        const strip = ({ seconds: _s, cpu_seconds: _c, ...r }: Awaited<ReturnType<typeof checkData>>) => r;
-        const one = strip(await checkData(cfg, { images: "none", workers: 0 }));
-        const two = strip(await checkData(cfg, { images: "none", workers: 2 }));
+        const strip = ({ seconds: _s, cpu_seconds: _c, threads: _t, ...r }: Awaited<ReturnType<typeof checkData>>) => r;
+        const oneRun = await checkData(cfg, { images: "none", workers: 0 });
+        const twoRun = await checkData(cfg, { images: "none", workers: 2 });
+        const one = strip(oneRun);
+        const two = strip(twoRun);
         expect(two).toEqual(one);
+        // Every batch is checked once, by one of the threads (3,000 lines in batches of 256: 12).
+        expect(oneRun.threads).toEqual([12]);
+        expect(twoRun.threads).toHaveLength(3);
+        expect(twoRun.threads.reduce((a, b) => a + b)).toBe(12);
         // The failing cases are in it, counted and with their first examples.
         expect(Object.keys(one.skipped).sort()).toEqual(["invalid_utf8", "malformed_json", "role_order", "too_long"]);
         expect(one.checked).toBe(3000);
