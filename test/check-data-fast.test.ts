@@ -13,6 +13,7 @@ import { parseRecord } from "../runtime/data/records.js";
 import type { Template } from "../runtime/text/layout.js";
 import { loadTokenizer, tokenizerFromSpec } from "../runtime/text/tokenizer.js";
 import { PieceType, type ModelSpec } from "../runtime/text/sentencepiece.js";
+import { cleanAscii, fixText } from "../runtime/text/ftfy.js";
 
 const vicuna: Template = {
   name: "vicuna_v1",
@@ -63,6 +64,35 @@ describe("check --data fast paths equal the plain ones", () => {
     const tok = await loadTokenizer({ kind: "llama2" });
     const texts = [...TRICKY, ...Array.from({ length: 400 }, (_, i) => words(i, 1 + (i % 60)))];
     for (const round of [1, 2]) for (const t of texts) expect([round, t, tok.count!(t)]).toEqual([round, t, tok.encode(t).length]);
+  });
+
+  it("countClean(text) is count(text) exactly when fixText leaves the text as it is (clean ASCII), else -1", async () => {
+    const tok = await loadTokenizer({ kind: "llama2" });
+    const js = await loadTokenizer({ kind: "llama2" });
+    // Every UTF-16 unit below 0x100 and some above, alone and at each place around the 16-byte steps of the
+    // scan (the failing cases: "&", CR, other controls, DEL, non-ASCII, at any position), and clean texts.
+    const units = [...Array.from({ length: 0x100 }, (_, c) => c), 0x2019, 0x2581, 0xfb01, 0xd800, 0x1f600];
+    const texts = [
+      "",
+      "plain words, (and) \"quotes\" 'too'?!",
+      "tab\there\nnewline\fform feed",
+      "x".repeat(300),
+      ...units.map((c) => String.fromCodePoint(c)),
+      ...[0, 1, 15, 16, 17, 31, 32, 33, 47].flatMap((at) =>
+        ["&", "\r", "\x00", "\x0b", "\x1b", "\x7f", "\x80", "é", "’", "\ud800", "!"].map(
+          (bad) => `${"abcd efgh ".repeat(5).slice(0, at)}${bad}${" tail words".repeat(3)}`,
+        ),
+      ),
+    ];
+    for (const round of [1, 2])
+      for (const t of texts) {
+        const want = cleanAscii(t) ? js.count!(fixText(t)) : -1;
+        expect([round, t, tok.countClean!(t)]).toEqual([round, t, want]);
+      }
+    // Both verdicts occur, and a clean text is one fixText returns unchanged.
+    expect(texts.filter(cleanAscii).length).toBeGreaterThan(90);
+    expect(texts.filter((t) => !cleanAscii(t)).length).toBeGreaterThan(90);
+    for (const t of texts.filter(cleanAscii)) expect(fixText(t)).toBe(t);
   });
 
   it("count(text) is encode(text).length on a vocabulary without the dummy prefix and without byte fallback", () => {
@@ -185,6 +215,16 @@ describe("check --data fast paths equal the plain ones", () => {
         conversations: [
           { from: "human", value: "  spaced   out  " },
           { from: "gpt", value: " tab\tand\nnewline " },
+        ],
+      },
+      // Texts that ftfy changes, and clean ones beside them (the counting path tells them apart itself).
+      {
+        id: 14,
+        conversations: [
+          { from: "human", value: "fish &amp; chips &lt;3, a line\r\nbreak" },
+          { from: "gpt", value: "the \ufb01sh\u2019s \u201cquote\u201d and \u00c3\u00a9 mojibake, form\ffeed" },
+          { from: "human", value: "a clean follow-up question?" },
+          { from: "gpt", value: "control\x1b[31m escape and DEL\x7f, then clean words" },
         ],
       },
       ...Array.from({ length: 60 }, (_, i) => ({

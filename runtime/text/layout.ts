@@ -135,6 +135,18 @@ class StreamBuilder implements TokenStream {
     if (this.tokens) this.ids(this.tok.encode(text), role);
     else this.run(role, this.tok.count ? this.tok.count(text) : this.tok.encode(text).length);
   }
+  /**
+   * `text` cleaned (cleanText), then tokenised or counted. When only counting, a text that cleaning leaves as
+   * it is (clean ASCII) is told so by the tokenizer's counting pass itself (countClean), which then counts
+   * it: cleanText's own test of it is not run.
+   */
+  cleaned(text: string, role: number, cleaning: TextCleaning): void {
+    if (!this.tokens && this.tok.countClean) {
+      const n = this.tok.countClean(text);
+      if (n >= 0) return this.run(role, n);
+    }
+    this.text(cleanText(text, cleaning), role);
+  }
   repeat(id: number, n: number, role: number): void {
     if (this.tokens)
       for (let i = 0; i < n; i++) {
@@ -236,7 +248,7 @@ function tokenStream(
     b.repeat(tok.padId, numPatches, SLOT);
     for (let i = 0; i + 1 < turns.length; i += 2) {
       if (i > 0) b.relabelLast(EOS_MID);
-      b.text(clean(turns[i + 1]!.value), SUPERVISED);
+      b.cleaned(turns[i + 1]!.value, SUPERVISED, cleaning);
       b.ids([tok.eosId], SUPERVISED);
     }
   } else {
@@ -253,11 +265,11 @@ function tokenStream(
         b.imageStart = b.size;
         b.repeat(tok.padId, numPatches, SLOT);
       }
-      b.text(clean(prompt), TEXT);
+      b.cleaned(prompt, TEXT, cleaning);
       b.ids(fixed.assistantHead, TEXT);
       b.ids(fixed.assistantLast, SUPERVISED);
       if (i + 1 === turns.length) break;
-      b.text(clean(turns[i + 1]!.value), SUPERVISED);
+      b.cleaned(turns[i + 1]!.value, SUPERVISED, cleaning);
       b.ids([tok.eosId], EOS_MID);
     }
   }
