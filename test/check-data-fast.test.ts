@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkData } from "../runtime/data/check-data.js";
+import { lineBatches } from "../runtime/data/jsonl.js";
 import { classifyRecord, ImageChecker, measureRecord, type ClassifyConfig } from "../runtime/data/classify.js";
 import { parseRecord } from "../runtime/data/records.js";
 import type { Template } from "../runtime/text/layout.js";
@@ -349,4 +350,35 @@ describe("check --data on worker threads", () => {
       }
     },
   );
+});
+
+describe("lineBatches", () => {
+  it("cuts a file into batches of whole lines that add up to the file, across its 4 MiB reads", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-line-batches-"));
+    try {
+      // ~10 MiB: lines of 1 MiB that straddle the reads, blank and CRLF lines, no final newline.
+      const lines = Array.from({ length: 1200 }, (_, i) =>
+        i % 97 === 0 ? "" : i % 120 === 1 ? `${"x".repeat(1 << 20)}\r` : `line ${i} ${"y".repeat((i * 37) % 5000)}`,
+      );
+      const file = path.join(dir, "a.jsonl");
+      const text = lines.join("\n");
+      writeFileSync(file, text);
+      for (const per of [3, 256]) {
+        const batches = [...lineBatches(file, per)];
+        expect(Buffer.concat(batches.map((b) => b.bytes)).toString() === text).toBe(true);
+        let next = 1;
+        for (const b of batches) {
+          expect(b.firstLine).toBe(next);
+          const want = lines.slice(next - 1, next - 1 + b.lines).join("\n");
+          const got = Buffer.from(b.bytes).toString();
+          expect(got === want || got === `${want}\n`).toBe(true);
+          next += b.lines;
+        }
+        expect(next - 1).toBe(lines.length);
+        expect(batches.slice(0, -1).every((b) => b.lines === per)).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -283,7 +283,7 @@ interface TemplateIds {
   assistantLast: number[];
   space: number;
   /** The texts these ids are of (a template object changed after use is tokenised again). */
-  key: string;
+  texts: readonly [string, string, string];
 }
 // A template's fixed pieces, tokenised once per tokenizer and template object (not once per record).
 const templateCache = new WeakMap<Tokenizer, WeakMap<Template, TemplateIds>>();
@@ -291,7 +291,8 @@ function templateIds(tok: Tokenizer, t: Template): TemplateIds {
   let m = templateCache.get(tok);
   if (!m) templateCache.set(tok, (m = new WeakMap()));
   let ids = m.get(t);
-  if (!ids || ids.key !== t.system + "\0" + t.user + "\0" + t.assistant) {
+  // (compared field by field: the same strings compare at once, with no key string built per record)
+  if (!ids || ids.texts[0] !== t.system || ids.texts[1] !== t.user || ids.texts[2] !== t.assistant) {
     const system = [tok.bosId, ...tok.encode(t.system)];
     const user = tok.encode(t.user);
     const assistant = tok.encode(t.assistant);
@@ -301,7 +302,7 @@ function templateIds(tok: Tokenizer, t: Template): TemplateIds {
       assistantHead: assistant.slice(0, -1),
       assistantLast: assistant.slice(-1),
       space: tok.pieceToId("\u2581"),
-      key: t.system + "\0" + t.user + "\0" + t.assistant,
+      texts: [t.system, t.user, t.assistant],
     };
     m.set(t, ids);
   }
