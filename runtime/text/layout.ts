@@ -141,11 +141,9 @@ class StreamBuilder implements TokenStream {
    * it: cleanText's own test of it is not run.
    */
   cleaned(text: string, role: number, cleaning: TextCleaning): void {
-    if (!this.tokens && this.tok.countClean) {
-      const n = this.tok.countClean(text);
-      if (n >= 0) return this.run(role, n);
-    }
-    this.text(cleanText(text, cleaning), role);
+    const n = !this.tokens && this.tok.countClean ? this.tok.countClean(text) : -1;
+    if (n >= 0) this.run(role, n);
+    else this.text(cleanText(text, cleaning), role);
   }
   repeat(id: number, n: number, role: number): void {
     if (this.tokens)
