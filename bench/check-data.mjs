@@ -42,7 +42,7 @@ for (let i = 0; i < runs; i++) {
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const d = JSON.parse(r.stdout).data[0];
   if (d.checked !== records) throw new Error(`checked ${d.checked} of ${records}`);
-  rows.push({ wall, seconds: d.seconds, cpu: d.cpu_seconds });
+  rows.push({ wall, seconds: d.seconds, cpu: d.cpu_seconds, threads: d.threads });
 }
 rmSync(dir, { recursive: true, force: true });
 rows.sort((a, b) => a.seconds - b.seconds);
@@ -60,5 +60,7 @@ console.log(
     .sort((a, b) => a - b)
     [Math.floor(rows.length / 2)].toFixed(2)} s`,
 );
+// How the batches were shared (this thread first, then each worker): on 2 cores both should take a part.
+if (med.threads) console.log(`batches checked per thread (this one, then the workers), median run: ${med.threads.join(", ")}`);
 // The machine may be shared: its load says how far the wall figure is from an idle machine's.
 console.log(`load average (1 min) at the start ${load0.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}`);

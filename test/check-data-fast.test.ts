@@ -8,11 +8,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkData } from "../runtime/data/check-data.js";
+import { lineBatches } from "../runtime/data/jsonl.js";
 import { classifyRecord, ImageChecker, measureRecord, type ClassifyConfig } from "../runtime/data/classify.js";
 import { parseRecord } from "../runtime/data/records.js";
 import type { Template } from "../runtime/text/layout.js";
 import { loadTokenizer, tokenizerFromSpec } from "../runtime/text/tokenizer.js";
 import { PieceType, type ModelSpec } from "../runtime/text/sentencepiece.js";
+import { cleanAscii, fixText } from "../runtime/text/ftfy.js";
 
 const vicuna: Template = {
   name: "vicuna_v1",
@@ -63,6 +65,35 @@ describe("check --data fast paths equal the plain ones", () => {
     const tok = await loadTokenizer({ kind: "llama2" });
     const texts = [...TRICKY, ...Array.from({ length: 400 }, (_, i) => words(i, 1 + (i % 60)))];
     for (const round of [1, 2]) for (const t of texts) expect([round, t, tok.count!(t)]).toEqual([round, t, tok.encode(t).length]);
+  });
+
+  it("countClean(text) is count(text) exactly when fixText leaves the text as it is (clean ASCII), else -1", async () => {
+    const tok = await loadTokenizer({ kind: "llama2" });
+    const js = await loadTokenizer({ kind: "llama2" });
+    // Every UTF-16 unit below 0x100 and some above, alone and at each place around the 16-byte steps of the
+    // scan (the failing cases: "&", CR, other controls, DEL, non-ASCII, at any position), and clean texts.
+    const units = [...Array.from({ length: 0x100 }, (_, c) => c), 0x2019, 0x2581, 0xfb01, 0xd800, 0x1f600];
+    const texts = [
+      "",
+      "plain words, (and) \"quotes\" 'too'?!",
+      "tab\there\nnewline\fform feed",
+      "x".repeat(300),
+      ...units.map((c) => String.fromCodePoint(c)),
+      ...[0, 1, 15, 16, 17, 31, 32, 33, 47].flatMap((at) =>
+        ["&", "\r", "\x00", "\x0b", "\x1b", "\x7f", "\x80", "é", "’", "\ud800", "!"].map(
+          (bad) => `${"abcd efgh ".repeat(5).slice(0, at)}${bad}${" tail words".repeat(3)}`,
+        ),
+      ),
+    ];
+    for (const round of [1, 2])
+      for (const t of texts) {
+        const want = cleanAscii(t) ? js.count!(fixText(t)) : -1;
+        expect([round, t, tok.countClean!(t)]).toEqual([round, t, want]);
+      }
+    // Both verdicts occur, and a clean text is one fixText returns unchanged.
+    expect(texts.filter(cleanAscii).length).toBeGreaterThan(90);
+    expect(texts.filter((t) => !cleanAscii(t)).length).toBeGreaterThan(90);
+    for (const t of texts.filter(cleanAscii)) expect(fixText(t)).toBe(t);
   });
 
   it("count(text) is encode(text).length on a vocabulary without the dummy prefix and without byte fallback", () => {
@@ -187,6 +218,16 @@ describe("check --data fast paths equal the plain ones", () => {
           { from: "gpt", value: " tab\tand\nnewline " },
         ],
       },
+      // Texts that ftfy changes, and clean ones beside them (the counting path tells them apart itself).
+      {
+        id: 14,
+        conversations: [
+          { from: "human", value: "fish &amp; chips &lt;3, a line\r\nbreak" },
+          { from: "gpt", value: "the \ufb01sh\u2019s \u201cquote\u201d and \u00c3\u00a9 mojibake, form\ffeed" },
+          { from: "human", value: "a clean follow-up question?" },
+          { from: "gpt", value: "control\x1b[31m escape and DEL\x7f, then clean words" },
+        ],
+      },
       ...Array.from({ length: 60 }, (_, i) => ({
         id: 100 + i,
         ...(i % 3 ? { image: "d.jpg" } : {}),
@@ -290,10 +331,16 @@ describe("check --data on worker threads", () => {
           numPatches: 576,
           overLength: "drop" as const,
         };
-        const strip = ({ seconds: _s, cpu_seconds: _c, ...r }: Awaited<ReturnType<typeof checkData>>) => r;
-        const one = strip(await checkData(cfg, { images: "none", workers: 0 }));
-        const two = strip(await checkData(cfg, { images: "none", workers: 2 }));
+        const strip = ({ seconds: _s, cpu_seconds: _c, threads: _t, ...r }: Awaited<ReturnType<typeof checkData>>) => r;
+        const oneRun = await checkData(cfg, { images: "none", workers: 0 });
+        const twoRun = await checkData(cfg, { images: "none", workers: 2 });
+        const one = strip(oneRun);
+        const two = strip(twoRun);
         expect(two).toEqual(one);
+        // Every batch is checked once, by one of the threads (3,000 lines in batches of 256: 12).
+        expect(oneRun.threads).toEqual([12]);
+        expect(twoRun.threads).toHaveLength(3);
+        expect(twoRun.threads.reduce((a, b) => a + b)).toBe(12);
         // The failing cases are in it, counted and with their first examples.
         expect(Object.keys(one.skipped).sort()).toEqual(["invalid_utf8", "malformed_json", "role_order", "too_long"]);
         expect(one.checked).toBe(3000);
@@ -303,4 +350,35 @@ describe("check --data on worker threads", () => {
       }
     },
   );
+});
+
+describe("lineBatches", () => {
+  it("cuts a file into batches of whole lines that add up to the file, across its 4 MiB reads", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "llavac-line-batches-"));
+    try {
+      // ~10 MiB: lines of 1 MiB that straddle the reads, blank and CRLF lines, no final newline.
+      const lines = Array.from({ length: 1200 }, (_, i) =>
+        i % 97 === 0 ? "" : i % 120 === 1 ? `${"x".repeat(1 << 20)}\r` : `line ${i} ${"y".repeat((i * 37) % 5000)}`,
+      );
+      const file = path.join(dir, "a.jsonl");
+      const text = lines.join("\n");
+      writeFileSync(file, text);
+      for (const per of [3, 256]) {
+        const batches = [...lineBatches(file, per)];
+        expect(Buffer.concat(batches.map((b) => b.bytes)).toString() === text).toBe(true);
+        let next = 1;
+        for (const b of batches) {
+          expect(b.firstLine).toBe(next);
+          const want = lines.slice(next - 1, next - 1 + b.lines).join("\n");
+          const got = Buffer.from(b.bytes).toString();
+          expect(got === want || got === `${want}\n`).toBe(true);
+          next += b.lines;
+        }
+        expect(next - 1).toBe(lines.length);
+        expect(batches.slice(0, -1).every((b) => b.lines === per)).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

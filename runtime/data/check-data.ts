@@ -68,6 +68,8 @@ export interface DataReport {
   seconds: number;
   /** CPU time of this process during the pass (user + system), for throughput on a loaded machine. */
   cpu_seconds: number;
+  /** Batches checked by each thread: this one first, then each worker (how the work was shared). */
+  threads: number[];
 }
 
 const BATCH_LINES = 256;
@@ -160,8 +162,10 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   const picks = sampled ? Array.from({ length: opts.sample! }, (_, i) => Math.floor((i * total) / opts.sample!)) : [];
   let nextPick = 0;
 
-  // Lengths: counts per length (at most MSL + the longest), so median and p99 are exact.
-  const lengthCounts = new Map<number, number>();
+  // Lengths: counts per length, so median and p99 are exact; by index below 65,536 tokens (no map update
+  // per record), in a map above.
+  const shortCounts = new Float64Array(1 << 16);
+  const longCounts = new Map<number, number>();
   let maxLen = -1;
   let maxAt: Finding | undefined;
   let records = 0,
@@ -171,7 +175,11 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   const merge = (file: string, o: BatchOutcome) => {
     checked += o.checked;
     kept += o.kept;
-    for (const full of o.lengths) if (full >= 0) lengthCounts.set(full, (lengthCounts.get(full) ?? 0) + 1);
+    for (const full of o.lengths)
+      if (full >= 0) {
+        if (full < shortCounts.length) shortCounts[full]!++;
+        else longCounts.set(full, (longCounts.get(full) ?? 0) + 1);
+      }
     if (o.max && o.max.length > maxLen) {
       maxLen = o.max.length;
       maxAt = { file, line: o.max.line, id: o.max.id, detail: `${o.max.length} tokens` };
@@ -187,8 +195,9 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   const cores = availableParallelism();
   const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? Math.min(4, cores) - 1 : 0));
   const checker = new BatchChecker(tok, cfg, opts.images);
+  let threads = [0];
   if (W > 0 && existsSync(workerFile)) {
-    records = await checkThreaded(workerFile, W, cfg, opts.images, files, merge, checker);
+    ({ records, threads } = await checkThreaded(workerFile, W, cfg, opts.images, files, merge, checker));
   } else {
     for (const file of files) {
       for (const b of lineBatches(file, BATCH_LINES)) {
@@ -204,6 +213,7 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
           : lines;
         records += lines.length;
         if (chosen.length === 0) continue;
+        threads[0]!++;
         merge(file, await checker.check(chosen));
       }
     }
@@ -218,7 +228,11 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
     count: 0,
   }));
   let over = 0;
-  const sorted = [...lengthCounts].sort(([a], [b]) => a - b);
+  const sorted: [number, number][] = [];
+  shortCounts.forEach((c, len) => {
+    if (c > 0) sorted.push([len, c]);
+  });
+  sorted.push(...[...longCounts].sort(([a], [b]) => a - b));
   let n = 0;
   for (const [len, c] of sorted) {
     n += c;
@@ -245,13 +259,14 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
     lengths: n === 0 ? null : { min: sorted[0]![0], median: quantile(0.5), p99: quantile(0.99), max: maxLen, ...(maxAt ? { maxAt } : {}) },
     seconds: (performance.now() - t0) / 1000,
     cpu_seconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpu0)),
+    threads,
   };
 }
 
 /**
  * The batches of `files` checked on `W` worker threads, and by `local` in this thread when every worker has
  * its queue full (so this thread's core counts too, and one worker fewer is started); `merge` gets the
- * outcomes in input order. Returns the records read.
+ * outcomes in input order. Returns the records read and the batches each thread checked (this one first).
  */
 async function checkThreaded(
   workerFile: string,
@@ -261,9 +276,10 @@ async function checkThreaded(
   files: string[],
   merge: (file: string, o: BatchOutcome) => void,
   local: BatchChecker,
-): Promise<number> {
+): Promise<{ records: number; threads: number[] }> {
   const threads = Array.from({ length: W }, () => new Worker(workerFile, { workerData: { cfg, images } }));
   const busy = new Array<number>(W).fill(0);
+  const shares = new Array<number>(W + 1).fill(0);
   // Outcomes that arrived before an earlier batch's, by batch index.
   const done = new Map<number, { file: string; o: BatchOutcome }>();
   let next = 0;
@@ -313,8 +329,17 @@ async function checkThreaded(
         const batch: Batch = { index, file, firstLine: b.firstLine, bytes: b.bytes };
         if (busy[w]! < IN_FLIGHT) {
           busy[w]!++;
+          shares[w + 1]!++;
           threads[w]!.postMessage(batch, [b.bytes.buffer as ArrayBuffer]);
-        } else done.set(index, { file, o: await local.check(batchLines(batch)) }); // every worker's queue is full: this thread checks it
+        } else {
+          // Every worker's queue is full: this thread checks the batch, then lets the event loop run, so the
+          // workers' answers (which free their queues) are taken in. Checking a batch whose images are all
+          // cached settles in microtasks only: without this turn, no answer would be read until the input
+          // ended, and this thread would check nearly every batch while the workers waited.
+          shares[0]!++;
+          done.set(index, { file, o: await local.check(batchLines(batch)) });
+          await new Promise<void>((r) => setImmediate(r));
+        }
         index++;
       }
     while (next < index) {
@@ -325,5 +350,5 @@ async function checkThreaded(
   } finally {
     await Promise.all(threads.map((t) => t.terminate()));
   }
-  return records;
+  return { records, threads: shares };
 }

@@ -132,15 +132,19 @@ export function countRecords(file: string): number {
 export function* lineBatches(file: string, perBatch: number): Generator<LineBatch> {
   const fd = openSync(file, "r");
   try {
-    const chunk = Buffer.allocUnsafe(1 << 22);
+    const CHUNK = 1 << 22;
     let pending = Buffer.alloc(0);
     let firstLine = 1;
     let eof = false;
     while (!eof || pending.length > 0) {
       if (!eof) {
-        const n = readSync(fd, chunk, 0, chunk.length, null);
+        // The rest of the last read (less than a batch), then the next read after it in the same buffer:
+        // the file's bytes are copied once more only when a batch is cut out of it.
+        const buf = Buffer.allocUnsafe(pending.length + CHUNK);
+        pending.copy(buf);
+        const n = readSync(fd, buf, pending.length, CHUNK, null);
         if (n === 0) eof = true;
-        else pending = pending.length ? Buffer.concat([pending, chunk.subarray(0, n)]) : Buffer.from(chunk.subarray(0, n));
+        else pending = buf.subarray(0, pending.length + n);
       }
       // Emit every complete batch in `pending`; at the end of the file, the rest.
       let start = 0;

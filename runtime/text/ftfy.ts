@@ -40,6 +40,9 @@ export interface FixTextOptions {
 // Text that no step can change: tab, LF, FF and printable ASCII other than "&" (no entity, no control, no
 // escape, no CR; ASCII is never mojibake and is its own normal form).
 const CLEAN_ASCII = /^[\t\n\f\x20-\x25\x27-\x7e]*$/;
+/** Whether fixText returns `text` at its first test, unchanged: tab, LF, FF and printable ASCII other than "&"
+ *  (the tokenizer's counting pass tells the same of the bytes it counts: SentencePieceBPE.countClean). */
+export const cleanAscii = (text: string): boolean => CLEAN_ASCII.test(text);
 // One code point past the BMP takes two UTF-16 units; ftfy counts code points.
 const MAX_SEGMENT = 1_000_000;
 
@@ -85,7 +88,7 @@ function segmentEnd(text: string, pos: number): number {
 
 /** ftfy's `fix_text` with its default settings (as the Cerebras writer calls it). */
 export function fixText(text: string, opts: FixTextOptions = {}): string {
-  if (CLEAN_ASCII.test(text)) return text;
+  if (cleanAscii(text)) return text;
   const norm = opts.normalization === undefined ? "NFC" : opts.normalization;
   const v = opts.version ?? "6.1.1";
   let html = true;

@@ -135,6 +135,16 @@ class StreamBuilder implements TokenStream {
     if (this.tokens) this.ids(this.tok.encode(text), role);
     else this.run(role, this.tok.count ? this.tok.count(text) : this.tok.encode(text).length);
   }
+  /**
+   * `text` cleaned (cleanText), then tokenised or counted. When only counting, a text that cleaning leaves as
+   * it is (clean ASCII) is told so by the tokenizer's counting pass itself (countClean), which then counts
+   * it: cleanText's own test of it is not run.
+   */
+  cleaned(text: string, role: number, cleaning: TextCleaning): void {
+    const n = !this.tokens && this.tok.countClean ? this.tok.countClean(text) : -1;
+    if (n >= 0) this.run(role, n);
+    else this.text(cleanText(text, cleaning), role);
+  }
   repeat(id: number, n: number, role: number): void {
     if (this.tokens)
       for (let i = 0; i < n; i++) {
@@ -236,7 +246,7 @@ function tokenStream(
     b.repeat(tok.padId, numPatches, SLOT);
     for (let i = 0; i + 1 < turns.length; i += 2) {
       if (i > 0) b.relabelLast(EOS_MID);
-      b.text(clean(turns[i + 1]!.value), SUPERVISED);
+      b.cleaned(turns[i + 1]!.value, SUPERVISED, cleaning);
       b.ids([tok.eosId], SUPERVISED);
     }
   } else {
@@ -253,11 +263,11 @@ function tokenStream(
         b.imageStart = b.size;
         b.repeat(tok.padId, numPatches, SLOT);
       }
-      b.text(clean(prompt), TEXT);
+      b.cleaned(prompt, TEXT, cleaning);
       b.ids(fixed.assistantHead, TEXT);
       b.ids(fixed.assistantLast, SUPERVISED);
       if (i + 1 === turns.length) break;
-      b.text(clean(turns[i + 1]!.value), SUPERVISED);
+      b.cleaned(turns[i + 1]!.value, SUPERVISED, cleaning);
       b.ids([tok.eosId], EOS_MID);
     }
   }
@@ -271,7 +281,7 @@ interface TemplateIds {
   assistantLast: number[];
   space: number;
   /** The texts these ids are of (a template object changed after use is tokenised again). */
-  key: string;
+  texts: readonly [string, string, string];
 }
 // A template's fixed pieces, tokenised once per tokenizer and template object (not once per record).
 const templateCache = new WeakMap<Tokenizer, WeakMap<Template, TemplateIds>>();
@@ -279,7 +289,8 @@ function templateIds(tok: Tokenizer, t: Template): TemplateIds {
   let m = templateCache.get(tok);
   if (!m) templateCache.set(tok, (m = new WeakMap()));
   let ids = m.get(t);
-  if (!ids || ids.key !== t.system + "\0" + t.user + "\0" + t.assistant) {
+  // (compared field by field: the same strings compare at once, with no key string built per record)
+  if (!ids || ids.texts[0] !== t.system || ids.texts[1] !== t.user || ids.texts[2] !== t.assistant) {
     const system = [tok.bosId, ...tok.encode(t.system)];
     const user = tok.encode(t.user);
     const assistant = tok.encode(t.assistant);
@@ -289,7 +300,7 @@ function templateIds(tok: Tokenizer, t: Template): TemplateIds {
       assistantHead: assistant.slice(0, -1),
       assistantLast: assistant.slice(-1),
       space: tok.pieceToId("\u2581"),
-      key: t.system + "\0" + t.user + "\0" + t.assistant,
+      texts: [t.system, t.user, t.assistant],
     };
     m.set(t, ids);
   }

@@ -321,8 +321,7 @@ export class SentencePieceBPE {
       if (c !== undefined) return c;
     }
     const dummy = s.addDummyPrefix;
-    if (this.wordCounts === undefined) this.wordCounts = this.opts.wasm === false ? null : WordCounts.create(this.opts.limits);
-    let total = this.wordCounts?.count(text, dummy, this.countWord);
+    let total = this.counter()?.count(text, dummy, this.countWord);
     if (total === undefined) {
       // (no WebAssembly, or a lone surrogate in the text) the same scan over the UTF-16 units
       const n = text.length;
@@ -349,6 +348,35 @@ export class SentencePieceBPE {
       this.textCounts.set(text, total);
     }
     return total;
+  }
+
+  /**
+   * `count(text)` when `text` is clean ASCII in ftfy's sense (what ftfy.ts CLEAN_ASCII matches: tab, LF, FF
+   * and printable ASCII but "&", which fix_text returns unchanged), told in the WebAssembly pass that then
+   * counts it; -1 when it is not, or where that pass is not used (other models, no WebAssembly).
+   */
+  countClean(text: string): number {
+    const s = this.spec;
+    if (!(this.wordwise && s.escapeWhitespaces && !s.removeExtraWhitespaces)) return -1;
+    const wc = this.counter();
+    if (!wc?.loadClean(text)) return -1;
+    if (text.length === 0) return 0;
+    const short = text.length <= 256;
+    if (short) {
+      const c = this.textCounts.get(text);
+      if (c !== undefined) return c;
+    }
+    const total = wc.countLoaded(text.length, s.addDummyPrefix, this.countWord);
+    if (short) {
+      if (this.textCounts.size >= 100_000) this.textCounts.clear();
+      this.textCounts.set(text, total);
+    }
+    return total;
+  }
+
+  private counter(): WordCounts | null {
+    if (this.wordCounts === undefined) this.wordCounts = this.opts.wasm === false ? null : WordCounts.create(this.opts.limits);
+    return this.wordCounts;
   }
 
   /** The token count of one word of `count` (spaces and then other characters), after the dummy prefix when `first`. */

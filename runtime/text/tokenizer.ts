@@ -11,6 +11,11 @@ export interface Tokenizer {
   encode(text: string): number[];
   /** `encode(text).length`, without building the ids (optional: absent, the length of `encode` is used). */
   count?(text: string): number;
+  /**
+   * `count(text)` when `text` is clean ASCII as ftfy's fix_text sees it (ftfy.ts CLEAN_ASCII: fix_text
+   * leaves it unchanged), else -1 (optional; the layout's counting path, which then cleans the text first).
+   */
+  countClean?(text: string): number;
   decode(ids: number[]): string;
   /** What Hugging Face's `decode` gives (special tokens as text): the Cerebras writer's detokenized statistics. */
   decodeLikeHf(ids: ArrayLike<number>): string;
@@ -70,6 +75,9 @@ class SpTokenizer implements Tokenizer {
   }
   count(text: string): number {
     return this.sp.count(text);
+  }
+  countClean(text: string): number {
+    return this.sp.countClean(text);
   }
   decode(ids: number[]): string {
     return this.sp.decode(ids);

@@ -5,7 +5,7 @@
 // which counts it with the encoder and stores it; the scan then resumes after it. The module (a few hundred
 // bytes) is assembled below from its instructions, so there is no binary or toolchain to keep.
 
-import { get, I32, I64, i32c, i64c, MAGIC, op, set, sized, tee, uleb } from "../util/wasm-encode.js";
+import { get, I32, I64, i32c, i64c, MAGIC, op, set, sized, tee, uleb, V128 } from "../util/wasm-encode.js";
 
 // Memory: the table (16-byte entries: hash, key address, len << 1 | first, count), a 32-byte header where a
 // miss is reported, the key bytes, then the input (grown on demand).
@@ -127,13 +127,35 @@ const body = [
   ...num(0),
   ...end,
 ];
+
+// clean(end) -> 1 when every byte of input[0, end) (padded with spaces to 16) is one that ftfy's fix_text
+// leaves as it is in an ASCII text: tab, LF, FF, or printable ASCII other than "&" (ftfy.ts CLEAN_ASCII, its
+// first test, which a text of these bytes passes), else 0. 16 bytes at a time.
+const [CEND, CQ, CV] = [0, 1, 2];
+const simd = (o: number) => [0xfd, ...uleb(o)];
+const [splat, eq8, ltU8, andnot, or128, allTrue, sub8] = [0x0f, 0x23, 0x26, 0x4f, 0x50, 0x63, 0x71].map(simd);
+const is = (byte: number) => [...get(CV), ...num(byte), ...splat!, ...eq8!];
+const cleanBody = [
+  ...loop,
+  ...[...get(CQ), ...get(CEND), ...geU, ...ifThen, ...num(1), ...ret, ...end],
+  ...[...get(CQ), ...simd(0x00), 0, ...uleb(INPUT), ...tee(CV)],
+  // printable: byte - 0x20 < 0x5f (unsigned), and not "&"
+  ...[...num(0x20), ...splat!, ...sub8!, ...num(0x5f), ...splat!, ...ltU8!, ...is(0x26), ...andnot!],
+  ...[...is(0x09), ...or128!, ...is(0x0a), ...or128!, ...is(0x0c), ...or128!],
+  ...[...allTrue!, ...eqz, ...ifThen, ...num(0), ...ret, ...end],
+  ...[...get(CQ), ...num(16), ...add, ...set(CQ), ...br(0)],
+  ...end,
+  ...num(0),
+  ...end,
+];
+const ascii = (s: string) => s.split("").map((c) => c.charCodeAt(0));
 const moduleBytes = new Uint8Array([
   ...MAGIC,
-  ...[0x01, ...sized([1, 0x60, 4, I32, I32, I32, I32, 1, I32])], // type: (i32 ×4) -> i32
-  ...[0x03, ...sized([1, 0])], // function 0 of type 0
+  ...[0x01, ...sized([2, 0x60, 4, I32, I32, I32, I32, 1, I32, 0x60, 1, I32, 1, I32])], // types: (i32 ×4) -> i32, i32 -> i32
+  ...[0x03, ...sized([2, 0, 1])], // run of type 0, clean of type 1
   ...[0x05, ...sized([1, 0, ...uleb((INPUT >> 16) + 16)])], // memory, grown on demand
-  ...[0x07, ...sized([2, 3, ..."run".split("").map((c) => c.charCodeAt(0)), 0, 0, 3, 0x6d, 0x65, 0x6d, 2, 0])],
-  ...[0x0a, ...sized([1, ...sized([2, 13, I32, 4, I64, ...body])])],
+  ...[0x07, ...sized([3, 3, ...ascii("run"), 0, 0, 5, ...ascii("clean"), 0, 1, 3, ...ascii("mem"), 2, 0])],
+  ...[0x0a, ...sized([2, ...sized([2, 13, I32, 4, I64, ...body]), ...sized([2, 1, I32, 1, V128, ...cleanBody])])],
 ]);
 
 type Run = (pos: number, end: number, first: number, total: number) => number;
@@ -167,6 +189,7 @@ export class WordCounts {
   private constructor(
     private readonly memory: WasmMemory,
     private readonly run: Run,
+    private readonly clean: (end: number) => number,
     private readonly limits: Required<WordCountLimits>,
   ) {
     this.u8 = new Uint8Array(memory.buffer);
@@ -178,9 +201,9 @@ export class WordCounts {
     try {
       if (!WA || compiled === null) return null;
       compiled ??= new WA.Module!(moduleBytes);
-      const inst = new WA.Instance!(compiled, {}) as { exports: { run: Run; mem: WasmMemory } };
-      const { run, mem } = inst.exports;
-      return new WordCounts(mem, run, {
+      const inst = new WA.Instance!(compiled, {}) as { exports: { run: Run; clean: (end: number) => number; mem: WasmMemory } };
+      const { run, clean, mem } = inst.exports;
+      return new WordCounts(mem, run, clean, {
         entries: Math.min(limits.entries ?? MAX_ENTRIES, MAX_ENTRIES),
         pool: Math.min(limits.pool ?? INPUT - POOL, INPUT - POOL),
       });
@@ -196,21 +219,42 @@ export class WordCounts {
    * or is too long for the memory.
    */
   count(text: string, dummy: boolean, countWord: (word: string, first: boolean) => number): number | undefined {
-    // (the scan reads up to 16 bytes past the text)
+    const n = this.load(text);
+    if (n < 0 || (n !== text.length && loneSurrogate.test(text))) return undefined;
+    return this.countLoaded(n, dummy, countWord);
+  }
+
+  /**
+   * Whether `text` is clean ASCII in ftfy's sense (what CLEAN_ASCII in ftfy.ts matches: fix_text returns
+   * it unchanged); its bytes stay loaded for `countLoaded`. False also when it does not fit the memory.
+   */
+  loadClean(text: string): boolean {
+    const n = this.load(text);
+    if (n !== text.length) return false;
+    this.input.fill(0x20, n, n + 16);
+    return this.clean(n) === 1;
+  }
+
+  /** Writes `text` as UTF-8 to the input: its byte length, or -1 when the memory cannot hold it. */
+  private load(text: string): number {
+    // (the scans read up to 16 bytes past the text)
     const need = text.length * 3 + 16;
     if (need > this.input.length) {
       // (memory that cannot grow leaves the text to the JavaScript scan)
       try {
         this.memory.grow(Math.ceil((need - this.input.length) / 65536));
       } catch {
-        return undefined;
+        return -1;
       }
       this.u8 = new Uint8Array(this.memory.buffer);
       this.i32 = new Int32Array(this.memory.buffer);
       this.input = this.u8.subarray(INPUT);
     }
-    const n = encoder.encodeInto(text, this.input).written;
-    if (n !== text.length && loneSurrogate.test(text)) return undefined;
+    return encoder.encodeInto(text, this.input).written;
+  }
+
+  /** The count of the `n` bytes just loaded (well-formed UTF-8: no lone surrogate was in the text). */
+  countLoaded(n: number, dummy: boolean, countWord: (word: string, first: boolean) => number): number {
     let r = this.run(0, n, dummy ? 1 : 0, 0);
     while (r < 0) {
       const h = HDR >> 2;
