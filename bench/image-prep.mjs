@@ -3,7 +3,9 @@
 // thread, a batch of images in flight, sharp decoding on libuv's pool, resampling in WebAssembly) against the
 // Cerebras reader's way, PIL + numpy in one Python process (as each of its data-loader workers does), on the
 // same files in the same run. Before timing, the pixels of the first images are held against PIL's (they must
-// be equal). Target: ≥ 3× PIL's images/s. IMAGES=200 RUNS=3 CONCURRENCY=8 by default.
+// be equal). Target: ≥ 3× PIL's images/s. IMAGES=200 RUNS=3 CONCURRENCY=8 by default. Each side's CPU time per
+// image (all its threads: process.cpuUsage, Python's process_time) is printed too: on a shared machine it moves
+// far less than images/s, and it says how much of the ratio is the second core.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -78,18 +80,28 @@ for (const f of check) {
   compared += 3 * n;
 }
 
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+// Images/s and CPU ms per image of one pass over the files.
 async function llavac() {
-  const t0 = performance.now();
+  const t0 = performance.now(),
+    c0 = cpuMs();
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < files.length) await prepareImage(files[next++], T);
     }),
   );
-  return files.length / ((performance.now() - t0) / 1000);
+  return [files.length / ((performance.now() - t0) / 1000), (cpuMs() - c0) / files.length];
 }
 const pil = () =>
-  Number(execFileSync("/usr/bin/python3", [path.join(root, "tools/oracles/pil_prepare.py"), "bench", "336", ...files]).toString());
+  execFileSync("/usr/bin/python3", [path.join(root, "tools/oracles/pil_prepare.py"), "bench", "336", ...files])
+    .toString()
+    .trim()
+    .split(" ")
+    .map(Number);
 await llavac(); // warm-up
 const ours = [],
   theirs = [];
@@ -99,13 +111,19 @@ for (let i = 0; i < runs; i++) {
 }
 rmSync(dir, { recursive: true, force: true });
 const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-const ratio = med(ours) / med(theirs);
+const [ips, cpu] = [0, 1].map((k) => [ours.map((o) => o[k]), theirs.map((t) => t[k])]);
+const ratio = med(ips[0]) / med(ips[1]);
+const threads = process.env.UV_THREADPOOL_SIZE ?? 4;
 console.log(
   `# image preparation, ${count} JPEGs (1600×1200 to 4032×3024), 336 px CLIP pipeline, ${runs} interleaved runs each, on ${machine()}`,
 );
 console.log(`pixels equal to PIL's: ${compared.toLocaleString("en")} compared on ${check.length} images, max difference ${maxDiff}`);
-console.log(`llavac (one thread, ${concurrency} in flight)  ${med(ours).toFixed(1)} images/s`);
-console.log(`PIL + numpy (one process)     ${med(theirs).toFixed(1)} images/s`);
+const per = (xs) => xs.map((x) => x.toFixed(1)).join(" ");
 console.log(
-  `ratio of medians ×${ratio.toFixed(2)}   (per run: ${ours.map((o, i) => `×${(o / theirs[i]).toFixed(2)}`).join(" ")})   target ≥ ×3 while exact: ${ratio >= 3 && maxDiff === 0 ? "met" : "MISSED"}`,
+  `llavac (one thread, ${concurrency} in flight; decoding on libuv's ${threads} threads, one libvips thread each)  ${med(ips[0]).toFixed(1)} images/s   CPU per image ${per(cpu[0])} ms`,
+);
+console.log(`PIL + numpy (one process, one thread)  ${med(ips[1]).toFixed(1)} images/s   CPU per image ${per(cpu[1])} ms`);
+console.log(`CPU per image, PIL's over llavac's ×${(med(cpu[1]) / med(cpu[0])).toFixed(2)} (medians): the ratio with one core each`);
+console.log(
+  `ratio of medians ×${ratio.toFixed(2)}   (per run: ${ips[0].map((o, i) => `×${(o / ips[1][i]).toFixed(2)}`).join(" ")})   target ≥ ×3 while exact: ${ratio >= 3 && maxDiff === 0 ? "met" : "MISSED"}`,
 );

@@ -168,7 +168,7 @@ describe("the SIMD resampler", () => {
 });
 
 describe("decoding", () => {
-  it("finds a CMYK JPEG whose frame header lies past the bytes the header check reads (then sharp's metadata is asked)", async () => {
+  it("finds a CMYK JPEG whose frame header lies after 80 KB of other segments (the header check walks them all)", async () => {
     // Two 40,000-byte APP15 segments after SOI push the frame header (4 components) beyond the first 64 KiB.
     const whole = readFileSync(path.join(FIXTURES, "cmyk-adobe.jpg"));
     const app = Buffer.alloc(40_002, 0x20);
@@ -181,6 +181,16 @@ describe("decoding", () => {
     // Taken for a plain image, it would have gone through libvips' own CMYK conversion, which differs.
     const vips = (await sharp(f, { ignoreIcc: true }).removeAlpha().toColourspace("srgb").raw().toBuffer()) as Buffer;
     expect(Buffer.compare(vips, Buffer.from(ours.data))).not.toBe(0);
+  });
+
+  it("reads a file once and names it when it cannot: a missing image is an error with its path, not a blank", async () => {
+    const f = path.join(tempDir(), "gone.jpg");
+    await expect(decodeRgb(f)).rejects.toThrow(f);
+    // The bytes of a file decode as the file does (one path through sharp for both).
+    const rgb = path.join(FIXTURES, "rgb8.png");
+    const [a, b] = [await decodeRgb(rgb), await decodeRgb(readFileSync(rgb))];
+    expect([a.width, a.height]).toEqual([b.width, b.height]);
+    expect(Buffer.compare(Buffer.from(a.data), Buffer.from(b.data))).toBe(0);
   });
 
   it("rejects a truncated PNG (a full decode, as data hdf5 and data verify --images do with the same function)", async () => {

@@ -7,7 +7,7 @@
 // management is applied (PIL ignores embedded ICC profiles). Resizing is PIL's own algorithm
 // (runtime/data/resample.ts, with SIMD in resample-simd.ts), fused with the padding and the crop. One home: the training loader, evaluation
 // and `data inspect` all prepare images with prepareImage.
-import { open } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import type { ResampleFilter } from "./resample.js";
 import { resamplePilSimd } from "./resample-simd.js";
@@ -32,33 +32,17 @@ interface Raw {
 }
 
 /** PNG colour type from the IHDR chunk (0 grey, 4 grey + alpha, …), or -1 when the bytes are not a PNG. */
-function pngColourType(head: Buffer | undefined): number {
-  return head && head.length >= 26 && head.readUInt32BE(0) === 0x89504e47 && head.toString("latin1", 12, 16) === "IHDR" ? head[25]! : -1;
-}
-
-/** The first bytes of a file (or of the bytes given); undefined when it cannot be read (sharp then says why). */
-async function head(input: string | Buffer, n: number): Promise<Buffer | undefined> {
-  if (typeof input !== "string") return input.subarray(0, n);
-  try {
-    const f = await open(input, "r");
-    try {
-      const b = Buffer.alloc(n);
-      return b.subarray(0, (await f.read(b, 0, n, 0)).bytesRead);
-    } finally {
-      await f.close();
-    }
-  } catch {
-    return undefined;
-  }
+function pngColourType(head: Buffer): number {
+  return head.length >= 26 && head.readUInt32BE(0) === 0x89504e47 && head.toString("latin1", 12, 16) === "IHDR" ? head[25]! : -1;
 }
 
 /**
  * Whether the header shows an image that needs none of decodeRgb's special conversions (CMYK, 16-bit grey):
  * a PNG that is not 16-bit grey, or a JPEG whose frame has 1 or 3 components. Then the metadata pass (an extra
- * header parse per image) is skipped; anything else (another format, a frame header past the bytes read) asks.
+ * header parse per image) is skipped; anything else (another format, no frame header before the scan) asks.
  */
-function plainRgb(b: Buffer | undefined): boolean {
-  if (!b || b.length < 26) return false;
+function plainRgb(b: Buffer): boolean {
+  if (b.length < 26) return false;
   if (b.readUInt32BE(0) === 0x89504e47) return b.toString("latin1", 12, 16) === "IHDR" && !(b[24] === 16 && b[25] === 0);
   if (b[0] !== 0xff || b[1] !== 0xd8) return false;
   // JPEG markers up to the frame header (SOFn: C0–CF except C4 DHT, C8 JPG, CC DAC); each segment has a length.
@@ -78,8 +62,10 @@ function plainRgb(b: Buffer | undefined): boolean {
 
 /** Decoded pixels equal to PIL's `Image.open(input).convert("RGB")`. */
 export async function decodeRgb(input: string | Buffer): Promise<Raw> {
-  const s = sharp(input, { ignoreIcc: true });
-  const bytes = await head(input, 1 << 16);
+  // The file is read once, here: its bytes answer plainRgb and sharp decodes them (no second open, no separate
+  // header read on libuv's pool, where each waits behind the decodes in flight).
+  const bytes = typeof input === "string" ? await readFile(input) : input;
+  const s = sharp(bytes, { ignoreIcc: true });
   const m = plainRgb(bytes) ? undefined : await s.metadata();
   if (m?.space === "cmyk") {
     // PIL reads CMYK JPEGs with Adobe's (inverted) polarity, as libvips does, and converts without a profile:

@@ -449,7 +449,7 @@ export function resamplePilSimd(job: ResampleJob, forceScalar = false): Uint8Arr
   const cw = win.width,
     ch = win.height;
   const { vt, rFirst, rLast, tab, bias, wexp, bgRow } = plan(job, cv, win);
-  // Image rows in strips of about 128 KiB (an even number of rows).
+  // Image rows in strips of about 512 KiB (an even number of rows).
   const rowBytes = w * 3,
     strip = Math.max(2, Math.floor(STRIP_BYTES / rowBytes) & ~1);
   // Intermediate and output rows: a byte of slack for the horizontal pass's 4-byte stores.

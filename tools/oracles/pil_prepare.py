@@ -5,7 +5,8 @@ Image.open(p).convert("RGB") → expand2square → resize shorter side (BICUBIC)
   pil_prepare.py dump <size> <out_dir> <image>...        each result's uint8 pixels (before /255), HWC, raw
   pil_prepare.py dump-nopad <size> <out_dir> <image>...  the same without expand2square (resize, then crop)
   pil_prepare.py convert <out_dir> <image>...            Image.open(p).convert("RGB") alone, HWC, raw
-  pil_prepare.py bench <size> <image>...                 print images/s for the whole pipeline, one process
+  pil_prepare.py bench <size> <image>...                 print images/s and CPU ms per image (process time) for
+                                                         the whole pipeline, one process, one thread
 """
 import os
 import sys
@@ -61,8 +62,8 @@ if __name__ == "__main__":
             pixels(p, size, mode == "dump").tofile(os.path.join(out, os.path.basename(p) + ".raw"))
     else:
         size, files = int(sys.argv[2]), sys.argv[3:]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for p in files:
             tensor(p, size)
-        dt = time.perf_counter() - t0
-        print(f"{len(files) / dt:.1f}")
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"{len(files) / dt:.2f} {1000 * cpu / len(files):.2f}")
