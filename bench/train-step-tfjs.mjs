@@ -1,6 +1,7 @@
 // One LLaVA training step in llavac's runtime (the bundle generated programs import): the peer of
 // tools/bench/torch_step.py, the same model, data, loss and optimizer. Prints one JSON line.
 //   node bench/train-step-tfjs.mjs [steps] [warmup] [micro-batch] [backend]
+// PROFILE=1 (native backend): each timed step's TensorFlow kernels by name, count and CPU time, on stderr.
 // The wasm heap is 32-bit (4 GiB), too small for this step's activations at batch 4 in one piece, so
 // the step runs as micro-batches (default 1) with accumulated gradients: the same update.
 import { availableParallelism } from "node:os";
@@ -8,6 +9,34 @@ import { AdamW, applyFreeze, LlavaModel, ParamStore, selectBackend, trainStep } 
 
 const [steps = 5, warmup = 2, micro = 1] = process.argv.slice(2, 5).map(Number);
 const backend = await selectBackend(process.argv[5]);
+
+// Per-kernel CPU time on the native backend: every kernel goes through the binding's executeOp.
+const kernels = new Map();
+let profiling = false;
+if (process.env.PROFILE === "1" && backend.tfjs === "tensorflow") {
+  const native = (await import("@tensorflow/tfjs")).backend();
+  const binding = native.binding;
+  native.binding = Object.create(binding, {
+    executeOp: {
+      value: (name, attrs, inputs, outputs) => {
+        if (!profiling) return binding.executeOp(name, attrs, inputs, outputs);
+        const c0 = process.cpuUsage();
+        const out = binding.executeOp(name, attrs, inputs, outputs);
+        const c = process.cpuUsage(c0);
+        const k = kernels.get(name) ?? { n: 0, ms: 0 };
+        kernels.set(name, { n: k.n + 1, ms: k.ms + (c.user + c.system) / 1e3 });
+        return out;
+      },
+    },
+  });
+}
+const report = () => {
+  const all = [...kernels.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const total = all.reduce((t, [, k]) => t + k.ms, 0);
+  console.error(`kernels: ${all.reduce((t, [, k]) => t + k.n, 0)}, CPU ${(total / 1000).toFixed(2)} s`);
+  for (const [name, k] of all) console.error(`  ${name.padEnd(40)} ${String(k.n).padStart(5)} ${k.ms.toFixed(0).padStart(7)} ms`);
+  kernels.clear();
+};
 
 // The benchmark model (issue §8): ViT 2 × 256 at 224 px / 16, mlp2x_gelu, LLaMA 4 × 512, 8 heads, MSL 512, vocab 32,000.
 const V = { d: 256, layers: 2, heads: 4, ffn: 1024, image: 224, patch: 16 };
@@ -111,14 +140,21 @@ const batches = Array.from({ length: B / micro }, (_, k) => {
 });
 const supervised = lossMask.reduce((a, b) => a + b, 0);
 
-const times = [];
+const times = [],
+  cpuTimes = [];
 let last;
 for (let i = 0; i < warmup + steps; i++) {
-  const t0 = performance.now();
+  profiling = i >= warmup;
+  const t0 = performance.now(),
+    c0 = process.cpuUsage();
   last = trainStep(model, opt, batches, { supervised, globalBatch: B, lr: 2e-5, maxGradNorm: 1, frozen: { vision: true, text: false } });
-  if (i >= warmup) times.push((performance.now() - t0) / 1000);
+  // CPU time (user + sys, every thread of the process): on a shared machine the comparable figure.
+  const c = process.cpuUsage(c0);
+  if (i >= warmup) times.push((performance.now() - t0) / 1000), cpuTimes.push((c.user + c.system) / 1e6);
+  if (profiling && kernels.size) console.error(`step ${i}: CPU ${((c.user + c.system) / 1e6).toFixed(2)} s`), report();
 }
 times.sort((a, b) => a - b);
+cpuTimes.sort((a, b) => a - b);
 const trainable = freeze.trainable.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 console.log(
   JSON.stringify({
@@ -128,6 +164,7 @@ console.log(
     micro_batch: micro,
     step_s: times[Math.floor(times.length / 2)],
     steps: times,
+    step_cpu_s: cpuTimes[Math.floor(cpuTimes.length / 2)],
     peak_rss_mib: process.resourceUsage().maxRSS / 1024,
     trainable,
     loss: last.loss,

@@ -3,11 +3,11 @@
 // (native tensorflow at 1 and 2 threads, whole batch in one piece; wasm, single-threaded, micro-batch 1
 // because its heap is 32-bit) and in PyTorch CPU at 1 and 2 threads, in the same run, alternating; then
 // one `tfjs / this = R×` line per backend against PyTorch at the same thread count, and the tiny example.
-//   PYTHONS=/path/to/venv/bin/python node bench/train-step.mjs      (ROUNDS, STEPS, THREADS=1,2)
+//   PYTHONS=/path/to/venv/bin/python node bench/train-step.mjs      (ROUNDS, STEPS, THREADS=1,2, BACKENDS=tensorflow,wasm, TINY=0 skips the tiny example)
 // Targets (issue 10): native ≤ 1.0× PyTorch's step with peak RSS ≤ 1.3×; wasm ≤ 4×.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { machine, summarise } from "./lib.mjs";
@@ -37,18 +37,22 @@ const loads = (backend) =>
     { cwd: root, stdio: "ignore", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } },
   ).status === 0;
 
-const backends = ["tensorflow", "wasm"].filter(
-  (b) =>
-    loads(b) ||
-    (console.log(`  ${b}: does not load here (skipped)${b === "tensorflow" ? "; llavac backend install builds it" : ""}`), false),
-);
+const backends = (process.env.BACKENDS ?? "tensorflow,wasm")
+  .split(",")
+  .filter(
+    (b) =>
+      loads(b) ||
+      (console.log(`  ${b}: does not load here (skipped)${b === "tensorflow" ? "; llavac backend install builds it" : ""}`), false),
+  );
 const torchOk = pythons.filter((py) => spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
 for (const py of pythons) if (!torchOk.includes(py)) console.log(`  ${py}: no PyTorch here (skipped); set PYTHONS to Pythons that have it`);
 
+const loadAtStart = loadavg();
 const results = new Map();
 const add = (key, r) => {
   const e = results.get(key) ?? { ...r, runs: [] };
   e.runs.push(r.step_s);
+  e.cpu = [...(e.cpu ?? []), r.step_cpu_s];
   e.peak_rss_mib = Math.max(e.peak_rss_mib, r.peak_rss_mib);
   results.set(key, e);
 };
@@ -76,9 +80,14 @@ for (let i = 0; i < rounds; i++) {
 const median = (xs) => summarise(xs).median; // of two runs, their mean
 console.log(`training step · ViT 2×256 (224/16) + mlp2x_gelu + LLaMA 4×512 (8 heads, MSL 512, vocab 32,000) · batch 4 · phase-2 freezing`);
 console.log(machine());
+console.log(
+  `  load average (1, 5, 15 min) at the start ${loadAtStart.map((x) => x.toFixed(1)).join(", ")}, at the end ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(", ")}`,
+);
 for (const r of results.values()) {
   console.log(
-    `  ${r.framework.padEnd(22)} ${String(r.threads).padStart(2)} thread(s)${r.micro_batch ? `, micro-batch ${r.micro_batch}` : ""}  step ${median(r.runs).toFixed(2)} s (runs: ${r.runs.map((x) => x.toFixed(2)).join(", ")})  peak RSS ${r.peak_rss_mib.toFixed(0)} MiB`,
+    `  ${r.framework.padEnd(22)} ${String(r.threads).padStart(2)} thread(s)${r.micro_batch ? `, micro-batch ${r.micro_batch}` : ""}  step ${median(r.runs).toFixed(2)} s (runs: ${r.runs.map((x) => x.toFixed(2)).join(", ")}; CPU ${r.cpu.map((x) => x.toFixed(2)).join(", ")})  peak RSS ${r.peak_rss_mib.toFixed(0)} MiB`,
   );
 }
 // One line per backend and thread count, against the first PyTorch (the headline: PyTorch 2.x) at the same threads.
@@ -89,11 +98,12 @@ for (const key of results.keys()) {
     ref = torchOk.map((py) => results.get(`${py}/${n}`)).find(Boolean);
   if (!ref) continue;
   console.log(
-    `  tfjs ${b} vs ${ref.framework}, ${n} thread(s): tfjs / this = ${(median(t.runs) / median(ref.runs)).toFixed(2)}× step time, ${(t.peak_rss_mib / ref.peak_rss_mib).toFixed(2)}× peak RSS`,
+    `  tfjs ${b} vs ${ref.framework}, ${n} thread(s): tfjs / this = ${(median(t.runs) / median(ref.runs)).toFixed(2)}× step time, ${(t.peak_rss_mib / ref.peak_rss_mib).toFixed(2)}× peak RSS, ${(median(t.cpu) / median(ref.cpu)).toFixed(2)}× CPU time`,
   );
 }
 
 // The tiny example: both phases, a few steps each, real data pipeline, on the backend llavac picks.
+if (process.env.TINY === "0") process.exit(0);
 const out = mkdtempSync(path.join(tmpdir(), "llavac-bench-tiny-"));
 const t0 = performance.now();
 execFileSync(process.execPath, [path.join(root, "bin/llavac.js"), "run", "examples/tiny-shapes/tiny.llava", "-o", out, "--steps", "30"], {

@@ -264,6 +264,7 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
     await selectBackend(backend);
     const out: number[][] = [];
     const fused: boolean[] = [];
+    const inPlace: number[] = [];
     for (const [weight_decay, correct_bias] of [
       [0, true],
       [0.1, false],
@@ -278,12 +279,15 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
             ),
           ),
         ],
-        ["b", tf.variable(tf.tensor1d([0.5, -1.5, 2]))],
+        // "a" shares its buffer with the tensor it was made from (left alive), "b" does not.
+        ["b", tf.tidy(() => tf.variable(tf.tensor1d([0.5, -1.5, 2])))],
       ]);
       const opt = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weight_decay, correct_bias }, params);
       // A tensor made from a parameter before an update (its buffer shared, on the native backend) keeps its values.
       const view = params.get("a")!.reshape([60]);
       const initial = Array.from(view.dataSync());
+      // So does a tfjs tensor that shares a parameter's buffer itself (a clone; here in the second run).
+      const clone = weight_decay > 0 ? params.get("b")!.clone() : undefined;
       const norms: number[] = [];
       for (let t = 1; t <= 3; t++) {
         const grads = new Map(
@@ -301,8 +305,11 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
       }
       expect(Array.from(view.dataSync())).toEqual(initial);
       view.dispose();
+      if (clone) expect(Array.from(clone.dataSync())).toEqual([0.5, -1.5, 2]);
+      clone?.dispose();
       const isFused = opt.fused;
       fused.push(isFused);
+      inPlace.push(opt.inPlace);
       out.push(norms, ...[...params.values()].map((p) => Array.from(p.dataSync())));
       const before = tf.memory().numTensors;
       opt.dispose();
@@ -310,13 +317,18 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
       expect(before - tf.memory().numTensors).toBe(2 * params.size + (isFused ? 3 * params.size : 0));
       tf.dispose([...params.values()]);
     }
-    return { out, fused };
+    return { out, fused, inPlace };
   }
-  it.skipIf(!HAS_NATIVE)("updates as the tfjs composition (cpu) does, in TensorFlow's ResourceApplyAdam", async () => {
+  it.skipIf(!HAS_NATIVE)("updates as the tfjs composition (cpu) does, in TensorFlow's ResourceApplyAdam, in place", async () => {
     const native = await run("tensorflow");
     const reference = await run("cpu");
     expect(native.fused).toEqual([true, true]);
     expect(reference.fused).toEqual([false, false]);
+    // The 2 parameters × 3 updates in place, but those of a buffer that another tfjs tensor shared: the
+    // first of "a" (its initial tensor) and, in the second run, the first of "b" (the clone); each update
+    // gives the variable a buffer of its own.
+    expect(native.inPlace).toEqual([5, 4]);
+    expect(reference.inPlace).toEqual([0, 0]);
     native.out.forEach((x, i) => {
       const r = reference.out[i]!;
       expect(x.length).toBe(r.length);

@@ -94,6 +94,11 @@ export class AdamW {
     return [...this.slots.values()].some((s) => s !== undefined);
   }
 
+  /** Of those, how many updated the parameter and its moments in place (native-ops.ts). */
+  get inPlace(): number {
+    return [...this.slots.values()].reduce((n, s) => n + (s?.inPlace ?? 0), 0);
+  }
+
   dispose(): void {
     for (const slot of this.slots.values()) slot?.dispose();
     this.slots.clear();
