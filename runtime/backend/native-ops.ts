@@ -75,8 +75,28 @@ function nativeExec(): NativeExec | undefined {
 
 let handles = 0;
 
+/** One update's hyperparameters as the scalar tensors ResourceApplyAdam takes, shared by every parameter's
+ * update of the step (made once a step, not once a parameter). */
+export class AdamConstants {
+  readonly scalars: tf.Scalar[];
+  readonly decayScalar: tf.Scalar | undefined;
+  constructor(readonly o: { powers: [number, number]; lr: number; betas: [number, number]; eps: number; decay: number }) {
+    this.scalars = [o.powers[0], o.powers[1], o.lr, o.betas[0], o.betas[1], o.eps].map((x) => tf.keep(tf.scalar(x)));
+    this.decayScalar = o.decay > 0 ? tf.keep(tf.scalar(o.decay)) : undefined;
+  }
+  dispose(): void {
+    tf.dispose([...this.scalars, ...(this.decayScalar ? [this.decayScalar] : [])]);
+  }
+}
+
+const dataIdOf = (x: tf.Tensor) => (x as unknown as { dataId: object }).dataId;
+
 /** The three resource handles (parameter, m, v) of one parameter's update. */
 export class NativeAdamSlot {
+  /** The buffers the handles point at, as the tfjs variables held them after the last update: while the
+   * variables still hold these (nothing assigned them since), the handles need not be pointed again. */
+  private bound: object[] | undefined;
+
   private constructor(
     private readonly b: NativeExec,
     private readonly h: [tf.Tensor, tf.Tensor, tf.Tensor],
@@ -106,13 +126,7 @@ export class NativeAdamSlot {
    * p, m, v ← one AdamW update with gradient g (already scaled): TensorFlow's ApplyAdam with step size
    * lr·√(1−β₂ᵗ)/(1−β₁ᵗ) (the powers given as 0 for no bias correction), then p ← p − decay·p.
    */
-  update(
-    p: tf.Variable,
-    m: tf.Variable,
-    v: tf.Variable,
-    g: tf.Tensor,
-    o: { powers: [number, number]; lr: number; betas: [number, number]; eps: number; decay: number },
-  ): void {
+  update(p: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, c: AdamConstants): void {
     const { b, h } = this;
     const B = b.binding;
     const dtype = { name: "dtype", type: B.TF_ATTR_TYPE, value: B.TF_FLOAT };
@@ -120,23 +134,21 @@ export class NativeAdamSlot {
     const off = (name: string) => ({ name, type: B.TF_ATTR_BOOL, value: false });
     const vars = [p, m, v];
     tf.tidy(() => {
-      vars.forEach((x, i) => b.executeMultipleOutputs("AssignVariableOp", [dtype, off("validate_shape")], [h[i]!, x], 0));
-      const s = (x: number) => tf.scalar(x);
-      b.executeMultipleOutputs(
-        "ResourceApplyAdam",
-        [T, off("use_locking"), off("use_nesterov")],
-        [h[0], h[1], h[2], s(o.powers[0]), s(o.powers[1]), s(o.lr), s(o.betas[0]), s(o.betas[1]), s(o.eps), g],
-        0,
-      );
+      // The handles still share the variables' buffers from the last update unless something (a
+      // checkpoint's restore) assigned them since. A shared buffer is never written: TensorFlow copies it
+      // first (as it always did here: the tfjs variable holds it too), so tfjs's tensors stay as they were.
+      const bound = this.bound;
+      vars.forEach((x, i) => {
+        if (bound?.[i] !== dataIdOf(x)) b.executeMultipleOutputs("AssignVariableOp", [dtype, off("validate_shape")], [h[i]!, x], 0);
+      });
+      b.executeMultipleOutputs("ResourceApplyAdam", [T, off("use_locking"), off("use_nesterov")], [h[0], h[1], h[2], ...c.scalars, g], 0);
       // Decoupled weight decay, in place: p ← p − decay·p is gradient descent with p as its own gradient.
-      if (o.decay > 0) {
+      if (c.decayScalar) {
         const param = b.executeSingleOutput("ReadVariableOp", [dtype], [h[0]]);
-        b.executeMultipleOutputs("ResourceApplyGradientDescent", [T, off("use_locking")], [h[0], s(o.decay), param], 0);
+        b.executeMultipleOutputs("ResourceApplyGradientDescent", [T, off("use_locking")], [h[0], c.decayScalar, param], 0);
       }
       vars.forEach((x, i) => x.assign(b.executeSingleOutput("ReadVariableOp", [dtype], [h[i]!])));
-      // The handles let go of the buffers, so that the tfjs variables own them alone again.
-      const empty = tf.tensor1d([]);
-      for (const handle of h) b.executeMultipleOutputs("AssignVariableOp", [dtype, off("validate_shape")], [handle, empty], 0);
+      this.bound = vars.map(dataIdOf);
     });
   }
 
