@@ -5,7 +5,7 @@
 // resumed run reads the very values an uninterrupted one does.
 import * as tf from "../backend/tf.js";
 import { ROWS } from "../data/hdf5.js";
-import type { ImageFailure, RawSamples } from "../data/loader-core.js";
+import { LoaderError, type ImageFailure, type RawSamples } from "../data/loader-core.js";
 import type { SampleLoader } from "../data/loader.js";
 import type { Batch, LlavaModel } from "../model/llava.js";
 
@@ -86,14 +86,14 @@ export class MemorySplit implements SampleLoader {
     // Without images (the features stand for them), the samples carry none.
     const images = new Float32Array(this.images ? indices.length * this.per : 0);
     const failures: ImageFailure[] = [];
-    indices.forEach((g, k) => {
+    for (const [k, g] of indices.entries()) {
       if (!Number.isInteger(g) || g < 0 || g >= this.info.samples)
-        throw new RangeError(`sample ${g} is out of range (0..${this.info.samples - 1})`);
+        return Promise.reject(new LoaderError(`sample ${g} is out of range (0..${this.info.samples - 1})`));
       rows.set(this.rows.subarray(g * w, (g + 1) * w), k * w);
       if (this.images) images.set(this.images.subarray(g * this.per, (g + 1) * this.per), k * this.per);
       const f = this.failures.get(g);
       if (f) failures.push(f);
-    });
+    }
     return Promise.resolve({ indices, msl, rows, images, failures });
   }
 
