@@ -300,6 +300,12 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
           ]),
         );
         norms.push(globalNorm(grads.values()));
+        // A restore between updates (as a checkpoint's load assigns them) is what the next update starts from.
+        if (t === 3)
+          tf.tidy(() => {
+            params.get("b")!.assign(tf.tensor1d([1, -2, 3]));
+            opt.m.get("a")!.assign(tf.fill([12, 5], 0.02));
+          });
         opt.apply(grads, 0.01, 0.5);
         tf.dispose([...grads.values()]);
       }

@@ -2,6 +2,7 @@
 // or the one asked for. The node backends are optional dependencies (they download libtensorflow at
 // install time, which fails without a network); a failed import simply moves on to the next.
 import * as tf from "./tf.js";
+import { registerNativeIdentities } from "./native-identity.js";
 import { registerNativeKernels } from "./native-ops.js";
 import { installTapeFix } from "./tape-fix.js";
 import { patchWasmBackend } from "./wasm-fixes.js";
@@ -30,12 +31,14 @@ export const defaultLoaders: BackendLoaders = {
     nativeThreadDefaults();
     await import("@tensorflow/tfjs-node-gpu" as string);
     registerNativeKernels();
+    registerNativeIdentities();
     return "tensorflow";
   },
   tensorflow: async () => {
     nativeThreadDefaults();
     await import("@tensorflow/tfjs-node" as string);
     registerNativeKernels();
+    registerNativeIdentities();
     return "tensorflow";
   },
   wasm: async () => {

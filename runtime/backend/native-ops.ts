@@ -55,7 +55,9 @@ export function nativeSparseSoftmaxCE(logits: tf.Tensor, targets: tf.Tensor): { 
 // parameter, each a fresh allocation) took three quarters of the update's time. So where a variable's
 // buffer is tfjs's for that variable alone, its handle is let go for the update (the resource variable is
 // then the buffer's one owner and the update runs in place) and replaced by the read-back one after it.
-// A buffer that other tfjs tensors share keeps the copy. The tfjs variables stay the state's one home
+// A buffer that other tfjs tensors share keeps the copy. The handles keep pointing at the buffers between
+// updates (so a step does not re-point 3 handles a parameter), and are pointed again only when something
+// assigned a variable since (a checkpoint's restore). The tfjs variables stay the state's one home
 // (checkpoints read and restore them), the handles only borrow it for the update.
 interface Binding {
   TF_ATTR_TYPE: number;
@@ -91,10 +93,29 @@ function nativeExec(): NativeExec | undefined {
 
 let handles = 0;
 
+/** One update's hyperparameters as the scalar tensors ResourceApplyAdam takes, shared by every parameter's
+ * update of the step (made once a step, not once a parameter). */
+export class AdamConstants {
+  readonly scalars: tf.Scalar[];
+  readonly decayScalar: tf.Scalar | undefined;
+  constructor(readonly o: { powers: [number, number]; lr: number; betas: [number, number]; eps: number; decay: number }) {
+    this.scalars = [o.powers[0], o.powers[1], o.lr, o.betas[0], o.betas[1], o.eps].map((x) => tf.keep(tf.scalar(x)));
+    this.decayScalar = o.decay > 0 ? tf.keep(tf.scalar(o.decay)) : undefined;
+  }
+  dispose(): void {
+    tf.dispose([...this.scalars, ...(this.decayScalar ? [this.decayScalar] : [])]);
+  }
+}
+
+const dataIdOf = (x: tf.Tensor) => (x as unknown as { dataId: object }).dataId;
+
 /** The three resource handles (parameter, m, v) of one parameter's update. */
 export class NativeAdamSlot {
   /** Updates that ran in place (the buffers the variables' alone), for tests. */
   inPlace = 0;
+  /** The buffers the handles point at, as the tfjs variables held them after the last update: while the
+   * variables still hold these (nothing assigned them since), the handles need not be pointed again. */
+  private bound: object[] | undefined;
 
   private constructor(
     private readonly b: NativeExec,
@@ -125,13 +146,7 @@ export class NativeAdamSlot {
    * p, m, v ← one AdamW update with gradient g (already scaled): TensorFlow's ApplyAdam with step size
    * lr·√(1−β₂ᵗ)/(1−β₁ᵗ) (the powers given as 0 for no bias correction), then p ← p − decay·p.
    */
-  update(
-    p: tf.Variable,
-    m: tf.Variable,
-    v: tf.Variable,
-    g: tf.Tensor,
-    o: { powers: [number, number]; lr: number; betas: [number, number]; eps: number; decay: number },
-  ): void {
+  update(p: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, c: AdamConstants): void {
     const { b, h } = this;
     const B = b.binding;
     const dtype = { name: "dtype", type: B.TF_ATTR_TYPE, value: B.TF_FLOAT };
@@ -139,9 +154,15 @@ export class NativeAdamSlot {
     const off = (name: string) => ({ name, type: B.TF_ATTR_BOOL, value: false });
     const vars = [p, m, v];
     tf.tidy(() => {
-      vars.forEach((x, i) => b.executeMultipleOutputs("AssignVariableOp", [dtype, off("validate_shape")], [h[i]!, x], 0));
+      // The handles still point at the variables' buffers from the last update unless something (a
+      // checkpoint's restore) assigned the variables since.
+      const bound = this.bound;
+      vars.forEach((x, i) => {
+        if (bound?.[i] !== dataIdOf(x)) b.executeMultipleOutputs("AssignVariableOp", [dtype, off("validate_shape")], [h[i]!, x], 0);
+      });
       const read = (i: number) => b.executeSingleOutput("ReadVariableOp", [dtype], [h[i]!]);
-      // In place where the buffers are the variables' alone: tfjs's handles let go, the resource variables own them.
+      // In place where the buffers are the variables' alone: tfjs's handles let go, the resource variables own
+      // them. Otherwise TensorFlow copies a shared buffer before writing it, so no tfjs tensor is written.
       const sole = soleRecords(b, vars);
       if (sole) this.inPlace++;
       if (sole)
@@ -150,19 +171,14 @@ export class NativeAdamSlot {
           r.id = -1;
         }
       try {
-        const s = (x: number) => tf.scalar(x);
-        b.executeMultipleOutputs(
-          "ResourceApplyAdam",
-          [T, off("use_locking"), off("use_nesterov")],
-          [h[0], h[1], h[2], s(o.powers[0]), s(o.powers[1]), s(o.lr), s(o.betas[0]), s(o.betas[1]), s(o.eps), g],
-          0,
-        );
+        b.executeMultipleOutputs("ResourceApplyAdam", [T, off("use_locking"), off("use_nesterov")], [h[0], h[1], h[2], ...c.scalars, g], 0);
         // Decoupled weight decay: p ← p − decay·p is gradient descent with p as its own gradient (the
         // read shares p's buffer, so TensorFlow copies it first).
-        if (o.decay > 0) b.executeMultipleOutputs("ResourceApplyGradientDescent", [T, off("use_locking")], [h[0], s(o.decay), read(0)], 0);
+        if (c.decayScalar)
+          b.executeMultipleOutputs("ResourceApplyGradientDescent", [T, off("use_locking")], [h[0], c.decayScalar, read(0)], 0);
       } finally {
         // The variables take the updated buffers back: the read-back handles (taken from the tensors that
-        // read them, which then dispose of nothing), or as new tensors.
+        // read them, which then dispose of nothing; the variables keep their dataIds), or as new tensors.
         if (sole)
           sole.forEach((r, i) => {
             const back = b.tensorMap!.get(read(i).dataId)!;
@@ -170,9 +186,7 @@ export class NativeAdamSlot {
             back.id = -1;
           });
         else vars.forEach((x, i) => x.assign(read(i)));
-        // The handles let go of the buffers, so that the tfjs variables own them alone again.
-        const empty = tf.tensor1d([]);
-        for (const handle of h) b.executeMultipleOutputs("AssignVariableOp", [dtype, off("validate_shape")], [handle, empty], 0);
+        this.bound = vars.map(dataIdOf);
       }
     });
   }

@@ -17,7 +17,13 @@ export interface EvalResult {
 export async function evaluate(
   model: LlavaModel,
   loader: SampleLoader,
-  o: { micro: number; imageShape: [number, number, number]; minimum: number },
+  o: {
+    micro: number;
+    imageShape: [number, number, number];
+    minimum: number;
+    /** A frozen tower's output for these samples, computed beforehand (ours to dispose). */
+    features?: (indices: number[]) => tf.Tensor | undefined;
+  },
 ): Promise<EvalResult> {
   const n = loader.info.samples;
   let sum = 0,
@@ -35,7 +41,9 @@ export async function evaluate(
       b.lossMask.fill(0, s * b.length, (s + 1) * b.length);
     }
     for (let i = 0; i < b.lossMask.length; i++) supervised += b.lossMask[i]!;
-    const s = tf.tidy(() => model.lossSum(b, { training: false }).sum);
+    const features = o.features?.(raw.indices);
+    const s = tf.tidy(() => model.lossSum(b, { training: false, ...(features ? { features } : {}) }).sum);
+    features?.dispose();
     sum += (await s.data())[0]!;
     s.dispose();
   }

@@ -3,7 +3,7 @@
 //   p ← p − α·m / (√v + ε),  α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ) with bias correction, lr without
 //   p ← p − lr·λ·p  (decoupled weight decay, after the update)
 // plus clipping of the gradients by their global norm (torch.nn.utils.clip_grad_norm_).
-import { NativeAdamSlot, nativeSumSquares } from "../backend/native-ops.js";
+import { AdamConstants, NativeAdamSlot, nativeSumSquares } from "../backend/native-ops.js";
 import * as tf from "../backend/tf.js";
 
 export interface AdamWOptions {
@@ -43,6 +43,7 @@ export class AdamW {
     const t = this.step + 1;
     const alpha = this.o.correct_bias ? (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t) : lr;
     const decay = lr * this.o.weight_decay;
+    let constants: AdamConstants | undefined;
     for (const [name, p] of this.params) {
       const raw = grads.get(name);
       if (!raw) continue;
@@ -51,11 +52,10 @@ export class AdamW {
       if (!this.slots.has(name)) this.slots.set(name, NativeAdamSlot.create(p.shape));
       const slot = this.slots.get(name);
       if (slot) {
-        tf.tidy(() => {
-          const g = scale === 1 ? raw : raw.mul(scale);
-          const powers: [number, number] = this.o.correct_bias ? [b1 ** t, b2 ** t] : [0, 0];
-          slot.update(p, m, v, g, { powers, lr, betas: this.o.betas, eps: this.o.eps, decay });
-        });
+        const powers: [number, number] = this.o.correct_bias ? [b1 ** t, b2 ** t] : [0, 0];
+        constants ??= new AdamConstants({ powers, lr, betas: this.o.betas, eps: this.o.eps, decay });
+        const c = constants;
+        tf.tidy(() => slot.update(p, m, v, scale === 1 ? raw : raw.mul(scale), c));
         continue;
       }
       // The same ops in the same order as the formulas, each temporary freed as soon as the next is
@@ -86,6 +86,7 @@ export class AdamW {
         tf.dispose([m1, v1, p1]);
       });
     }
+    constants?.dispose();
     this.step = t;
   }
 

@@ -29,6 +29,7 @@ import { evaluate } from "./evaluate.js";
 import { MetricsSink } from "./metrics.js";
 import { AdamW } from "./optimizer.js";
 import { trainStep } from "./step.js";
+import { MemorySplit } from "./memory.js";
 import { lossCurveSvg, svgToPng } from "./plot.js";
 import { Sampler } from "./sampler.js";
 import { learningRateAt } from "./schedule.js";
@@ -243,7 +244,7 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
   const microPerStep = cfg.batch.global / micro;
   const imageShape: [number, number, number] = [mc.arch.vision.num_channels, mc.arch.vision.image_size[0], mc.arch.vision.image_size[1]];
 
-  const loader: SampleLoader = await openLoader(
+  let loader: SampleLoader = await openLoader(
     { dirs: cfg.data.hdf5.map((d) => abs(base, d)), imageRoot: abs(base, cfg.data.images), transforms: cfg.data.transforms, imageShape },
     { inline: opts.inlineLoader ?? false },
   );
@@ -281,6 +282,13 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       throw new TrainingError(
         `${loader.info.samples} samples do not fill one batch of ${cfg.batch.global}, and drop_last is on: every epoch would be empty`,
       );
+    // Small splits are read once and held (with a frozen tower, as its features): nothing is read or
+    // decoded again per epoch, and the tower does not run per step.
+    const readOnce = (l: SampleLoader) => MemorySplit.read(l, { imageShape, micro, ...(frozen.vision ? { model } : {}) });
+    const split = await readOnce(loader);
+    if (split) loader = split;
+    const evalSplit = evalLoader && (await readOnce(evalLoader));
+    if (evalSplit) evalLoader = evalSplit;
     const sampler = new Sampler(loader.info.samples, {
       shuffle: cfg.loader.shuffle,
       seed: cfg.loader.shuffle_seed,
@@ -374,6 +382,7 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
         frozen,
         ...(cfg.optimizer.max_grad_norm !== undefined ? { maxGradNorm: cfg.optimizer.max_grad_norm } : {}),
         ...(useDropout ? { seed: (k: number) => (cfg.run.seed * 1_000_003 + step * 1009 + k) % 2147483647 } : {}),
+        ...(split ? { features: (k: number) => split.features(raws[k]!.indices) } : {}),
       });
       if (!applied) {
         bar?.stop();
@@ -398,7 +407,12 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
       if (!bar && logged) log(formatLog(entry, maxSteps));
       let evalLoss: number | undefined;
       if (evalLoader && cfg.eval && (state.step % cfg.eval.every === 0 || state.step === cfg.max_steps)) {
-        const r = await evaluate(model, evalLoader, { micro, imageShape, minimum });
+        const r = await evaluate(model, evalLoader, {
+          micro,
+          imageShape,
+          minimum,
+          ...(evalSplit ? { features: (indices: number[]) => evalSplit.features(indices) } : {}),
+        });
         evalLoss = r.loss;
         state.eval!.push({ step: state.step, loss: r.loss });
         if (!bar) log(`eval step ${state.step}: loss ${r.loss.toFixed(4)} over ${thousands(r.samples)} held-out samples`);

@@ -16,6 +16,8 @@ export interface StepOptions {
   frozen: { vision: boolean; text: boolean };
   /** Per-micro-batch dropout seed; undefined when the model has no dropout. */
   seed?: (micro: number) => number;
+  /** A frozen tower's output for a micro-batch's images, computed beforehand (ours to dispose). */
+  features?: (micro: number) => tf.Tensor | undefined;
 }
 
 export interface StepResult {
@@ -34,7 +36,8 @@ export function trainStep(model: LlavaModel, opt: AdamW, batches: readonly Batch
   let loss = 0;
   batches.forEach((b, k) => {
     const seed = o.seed?.(k);
-    const features = o.frozen.vision && seed === undefined ? tf.tidy(() => model.visionFeatures(b, { training: false })) : undefined;
+    const features =
+      o.features?.(k) ?? (o.frozen.vision && seed === undefined ? tf.tidy(() => model.visionFeatures(b, { training: false })) : undefined);
     const { value, grads } = tf.variableGrads(() => {
       const r = model.lossSum(b, {
         training: true,
