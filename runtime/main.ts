@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BackendError } from "./backend/index.js";
-import { LoaderError } from "./data/loader-core.js";
+import { LoaderError } from "./data/samples.js";
 import type { PhaseRunConfig } from "./train/config.js";
 import { runPhase, TrainingError, type RunReport } from "./train/run.js";
 import { thousands } from "./util/format.js";

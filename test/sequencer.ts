@@ -5,14 +5,18 @@
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 const LONGEST_FIRST = [
-  "program.test.ts", // ~240 s: trains the tiny example, then chats with it
-  "train.test.ts", // ~150 s
-  "data-kill.test.ts", // ~125 s
-  "tensorboard.test.ts",
+  "program.test.ts", // trains the tiny example, then chats with it
+  "data-kill.test.ts", // ~145 s (three commands, each run ~30 times)
+  "train.test.ts", // ~95 s
+  "fuzz-mutations.test.ts", // ~85 s
+  "tensorboard.test.ts", // ~75 s
   "package.test.ts",
-  "fuzz-mutations.test.ts",
   "data-resume.test.ts",
+  "check-build-agreement.test.ts",
+  "smoke.test.ts",
+  "check-data.test.ts",
   "writer-equality.test.ts",
+  "parity.test.ts",
 ];
 
 export default class LongestFirst extends BaseSequencer {

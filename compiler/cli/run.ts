@@ -103,18 +103,6 @@ async function ensureData(result: CompileResult, p: Phase, workers: number, labe
   }
 }
 
-/** TypeScript → ESM JavaScript beside it (types are checked by the build's tests, not here). */
-async function transpile(tsFile: string): Promise<string> {
-  const { ts } = await import("ts-morph");
-  const out = ts.transpileModule(readFileSync(tsFile, "utf8"), {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
-    fileName: tsFile,
-  });
-  const mjs = tsFile.replace(/\.ts$/, ".mjs");
-  writeFileAtomic(mjs, out.outputText);
-  return mjs;
-}
-
 function runProgram(mjs: string, args: string[]): Promise<number> {
   const register = path.join(packageRoot(), "dist", "register.mjs");
   if (!existsSync(register)) throw new RunFailure(`${register} is missing: run \`npm run build\` in the llavac package`);
@@ -191,7 +179,9 @@ export function registerRunCommand(program: Command, io: Io): void {
           `, phase ${name}${smoke ? `, shrunk for a smoke run (${smoke.steps} steps on the first samples)` : ""}`,
         ),
       ];
-      const files = phases.map((p) => {
+      // Each phase's program twice: train.ts to read, and train.mjs, the same program as JavaScript, to run
+      // (emitted as such: transpiling train.ts meant loading the TypeScript compiler, a second per phase).
+      const programs = phases.map((p) => {
         const base = runConfig(result, p, outDir);
         if (o.weights?.length && !base.init.from_phase) {
           const here = path.resolve(outDir, p.unit.ir.$name);
@@ -206,23 +196,28 @@ export function registerRunCommand(program: Command, io: Io): void {
                 "Shrunk for a smoke run: the spec's modules and names with small widths and depths; image size, patches,\nvocabulary and sequence length as the spec says.",
             }
           : {};
+        const extra = {
+          header: header(p.unit.ir.$name),
+          notes,
+          specPath: path.relative(result.ctx.cwd, result.file).split(path.sep).join("/"),
+        };
         return {
-          path: `${p.unit.ir.$name}/train.ts`,
-          content: trainProgram(cfg, p.unit.ir.model, {
-            header: header(p.unit.ir.$name),
-            notes,
-            specPath: path.relative(result.ctx.cwd, result.file).split(path.sep).join("/"),
-          }),
+          ts: { path: `${p.unit.ir.$name}/train.ts`, content: trainProgram(cfg, p.unit.ir.model, extra) },
+          mjs: trainProgram(cfg, p.unit.ir.model, { ...extra, javascript: true }),
         };
       });
-      writeAtomically(outDir, files);
+      writeAtomically(
+        outDir,
+        programs.map((x) => x.ts),
+      );
 
       let failed = false;
-      for (const p of phases) {
+      for (const [i, p] of phases.entries()) {
         const name = p.unit.ir.$name;
         await ensureData(result, p, workers);
         if (!smoke) await ensureEvalData(result, p, workers);
-        const mjs = await transpile(path.join(outDir, name, "train.ts"));
+        const mjs = path.join(outDir, name, "train.mjs");
+        writeFileAtomic(mjs, programs[i]!.mjs);
         process.stderr.write(`${paint.bold(`── ${o.smoke ? "smoke " : ""}${name}`)} (${path.relative(process.cwd(), mjs)})\n`);
         const args = [
           ...(steps && !o.smoke ? ["--steps", String(steps)] : []),

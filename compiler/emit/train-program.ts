@@ -79,13 +79,19 @@ function writeValue(w: CodeBlockWriter, v: Json, at: string, notes: Notes): void
 /** One line per comment; spec text in comments cannot end the comment (line comments, newlines removed). */
 const oneLine = (s: string) => s.replace(/[\r\n\u2028\u2029]+/g, " ");
 
-export function trainProgram(cfg: PhaseRunConfig, model: ModelIR, extra: { header: string[]; notes?: Notes; specPath?: string }): string {
+/** The program as TypeScript (train.ts), or with `javascript` as the ES module that `llavac run` runs beside it
+ *  (train.mjs): the same text without the two type annotations, so no TypeScript compiler is loaded to run it. */
+export function trainProgram(
+  cfg: PhaseRunConfig,
+  model: ModelIR,
+  extra: { header: string[]; notes?: Notes; specPath?: string; javascript?: boolean },
+): string {
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: false });
   for (const line of extra.header) w.writeLine(`// ${oneLine(line)}`);
   w.writeLine("// TensorFlow.js training program: it imports llavac's runtime and trains this phase on this machine.");
   w.writeLine(`// Run it with: npx llavac run ${oneLine(extra.specPath ?? cfg.spec)} --phase ${cfg.phase}`);
   w.blankLine();
-  w.writeLine(`import { main, type PhaseRunConfig } from "llavac/runtime";`);
+  w.writeLine(extra.javascript ? `import { main } from "llavac/runtime";` : `import { main, type PhaseRunConfig } from "llavac/runtime";`);
   w.blankLine();
   const v = model.vision,
     t = model.language;
@@ -105,7 +111,7 @@ export function trainProgram(cfg: PhaseRunConfig, model: ModelIR, extra: { heade
       ? { eval: "The held-out split (eval.data): its mean loss every `every` steps and at the end, without updating the weights." }
       : {}),
   };
-  w.write("const config: PhaseRunConfig = ");
+  w.write(extra.javascript ? "const config = " : "const config: PhaseRunConfig = ");
   writeValue(w, cfg as unknown as Json, "", notes);
   w.write(";").newLine();
   w.blankLine();

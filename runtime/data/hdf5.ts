@@ -8,8 +8,9 @@ import { lastHdf5Error, quietHdf5 } from "./hdf5-quiet.js";
 import h5wasm, { type Dataset, type File as H5File, type Filter } from "h5wasm/node";
 import { OutputWriteError } from "../util/atomic.js";
 import { killPoint } from "../util/kill-point.js";
+import { ROWS } from "./samples.js";
 
-export const ROWS = 4;
+export { ROWS };
 export const GZIP_LEVEL = 4; // h5py's default for compression="gzip", which the Cerebras writer uses
 
 let ready: Promise<unknown> | undefined;

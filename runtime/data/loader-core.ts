@@ -6,6 +6,9 @@ import path from "node:path";
 import { h5Ready, openSampleFile, ROWS, type SampleFile } from "./hdf5.js";
 import { blankImage, prepareImage, type ImageTransform } from "./images.js";
 import { resolveInside } from "./paths.js";
+import { LoaderError } from "./samples.js";
+
+export { LoaderError };
 
 export interface LoaderSource {
   /** HDF5 folders: every `*.h5` directly inside, sorted (as Cerebras' H5Reader globs them). */
@@ -33,8 +36,6 @@ export interface RawSamples {
   images: Float32Array;
   failures: ImageFailure[];
 }
-
-export class LoaderError extends Error {}
 
 export function h5FilesOf(dirs: string[]): string[] {
   const files: string[] = [];

@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { packageRoot } from "../util/package-root.js";
-import { LoaderError, SampleReader, type LoaderSource, type RawSamples } from "./loader-core.js";
+import type { LoaderSource, RawSamples, SampleReader } from "./loader-core.js";
+import { LoaderError } from "./samples.js";
 
 export interface LoaderInfo {
   samples: number;
@@ -98,6 +99,8 @@ class ThreadLoader implements SampleLoader {
 export async function openLoader(source: LoaderSource, opts: { inline?: boolean } = {}): Promise<SampleLoader> {
   const file = path.join(packageRoot(), "dist", "loader-worker.js");
   if (!opts.inline && existsSync(file)) return ThreadLoader.open(file, source);
+  // Only here does this thread load the reader (and with it the HDF5 library and sharp).
+  const { SampleReader } = await import("./loader-core.js");
   const reader = new SampleReader(source);
   const info = await reader.open();
   return new InlineLoader(reader, info);

@@ -8,7 +8,7 @@ import cliProgress from "cli-progress";
 import { selectBackend, type BackendChoice } from "../backend/index.js";
 import type { ImageFailure, RawSamples } from "../data/loader-core.js";
 import { openLoader, type SampleLoader } from "../data/loader.js";
-import { ROWS } from "../data/hdf5.js";
+import { ROWS } from "../data/samples.js";
 import { applyFreeze } from "../model/arch.js";
 import { LlavaModel, type Batch } from "../model/llava.js";
 import { ParamStore } from "../model/params.js";
