@@ -822,6 +822,20 @@ export const CODES = {
       "A folder the phase reads does not exist yet. A warning by default (the data may be prepared later); `--strict` (or `--deny W0408`) makes it an error, for a build that is about to run.",
     trigger: { noData: true },
   },
+  E0411: {
+    title: "HDF5 data written for another layout",
+    message: "the HDF5 folder {dir} was written for another layout: {differences}",
+    explain:
+      "An HDF5 folder records in its data_params.json the layout it was written with: the tokenizer's vocabulary size, eos and pad ids, the maximum sequence length and the image slots (num_patches, image_patch_start_idx). When these differ from the phase's, the data was written for another tokenizer, template or model, and training on it would read the wrong tokens or fail inside the model; rewrite it with `llavac data hdf5 --force`.",
+    trigger: {
+      files: {
+        "h5/align/data_params.json": JSON.stringify({
+          "post-process": { vocab_size: 512, eos_id: 2, pad_id: 0 },
+          processing: { max_seq_length: 128 },
+        }),
+      },
+    },
+  },
   E0710: {
     title: "data cannot be read",
     message: "phase {phase}: its jsonl cannot be read: {reason}",

@@ -110,7 +110,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
     checkSchedule(unit, derived, ctx);
     checkEval(unit, derived, ctx);
     checkBackendDefaults(unit, ctx);
-    checkDataFolders(unit, ctx);
+    checkDataFolders(unit, ctx, derived);
     const complete = unit.holes.length === 0 && isComplete(derived);
     phases.push(complete ? { unit, derived, partial: derived } : { unit, partial: derived });
   }

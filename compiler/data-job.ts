@@ -5,7 +5,7 @@ import type { Hdf5JobConfig } from "../runtime/data/hdf5-job.js";
 import { ftfyNormalization } from "../runtime/text/ftfy.js";
 import { tokenizerSourceOf } from "../runtime/text/tokenizer.js";
 import type { CompileResult, PhaseResult } from "./compile.js";
-import { templateOf, type Derived } from "./derive.js";
+import { templateOf, writerPadId, type Derived } from "./derive.js";
 import { emitPreprocess } from "./emit/preprocess.js";
 import { toPlain } from "./emit/yaml.js";
 
@@ -92,7 +92,7 @@ export function hdf5JobConfig(
     checkImages: opts.checkImages,
     template: templateOf(ir.template),
     tokenizer: tokenizerSourceOf(tk, resolve),
-    ...(tk?.pad_id !== undefined ? { padId: tk.pad_id } : { padId: d.tokenizer!.pad }),
+    padId: writerPadId(ir, d)!,
     msl: d.msl,
     numPatches: d.numPatches,
     filesPerRecord: writer.files_per_record,

@@ -302,6 +302,11 @@ export function countParams(params: readonly ParamSpec[], split: FreezeResult, p
 
 export type PartialDerived = Partial<Derived>;
 
+/** The id the HDF5 writer pads with: the spec's `pad_id`, else the tokenizer folder's rule (derived). */
+export function writerPadId(ir: PhaseIR, d: PartialDerived): number | undefined {
+  return ir.model.language.tokenizer?.pad_id ?? d.tokenizer?.pad;
+}
+
 const paramCache = new Map<string, ParamSpec[]>();
 const freezeCache = new Map<string, { counts: ParamCounts; split: FreezeResult }>();
 const startCache = new Map<string, number>();

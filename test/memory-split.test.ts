@@ -5,6 +5,7 @@ import { ROWS } from "../runtime/data/hdf5.js";
 import type { RawSamples } from "../runtime/data/loader-core.js";
 import type { SampleLoader } from "../runtime/data/loader.js";
 import { MemorySplit } from "../runtime/train/memory.js";
+import { TrainingError, toBatch } from "../runtime/train/run.js";
 
 const msl = 3,
   shape: [number, number, number] = [1, 2, 2];
@@ -48,5 +49,18 @@ describe("a split held in memory", () => {
     expect(await MemorySplit.read(loader, { imageShape: shape, micro: 2, budget: bytes - 1 })).toBeUndefined();
     expect(loader.closed).toBe(false);
     expect(await MemorySplit.read(loader, { imageShape: shape, micro: 2, budget: bytes })).toBeDefined();
+  });
+});
+
+describe("a micro-batch refuses token ids outside the model's vocabulary (runtime/train/run.ts toBatch)", () => {
+  it("names the sample, the row and the id, instead of failing inside the embedding's gather", async () => {
+    const raw = await fake(5).read([1, 4]);
+    expect(toBatch(raw, shape, 1, 5).inputIds.every((id) => id === 1 || id === 4)).toBe(true);
+    expect(() => toBatch(raw, shape, 1, 4)).toThrow(TrainingError);
+    expect(() => toBatch(raw, shape, 1, 4)).toThrow(
+      /sample 4 has the token id 4 in its text_input_ids at position 0, outside the model's vocabulary of 4/,
+    );
+    const negative = { ...raw, rows: raw.rows.map((x) => (x === 1 ? -1 : x)) };
+    expect(() => toBatch(negative, shape, 1, 5)).toThrow(/sample 1 has the token id -1/);
   });
 });

@@ -34,7 +34,7 @@ export async function evaluate(
     // The next micro-batch is read while this one is computed.
     const after = at + o.micro;
     next = after < n ? loader.read(range(after, Math.min(after + o.micro, n))) : undefined;
-    const b = toBatch(raw, o.imageShape, o.minimum);
+    const b = toBatch(raw, o.imageShape, o.minimum, model.config.arch.text.vocab_size);
     // A sample whose image failed to load carries no loss, as in training.
     for (const f of raw.failures) {
       const s = raw.indices.indexOf(f.sample);

@@ -98,8 +98,10 @@ function usedLength(rows: Int32Array, n: number, msl: number, minimum: number): 
   return Math.min(used, msl);
 }
 
-/** HDF5 rows [n, 4, MSL] → a Batch cut to its used length. */
-export function toBatch(raw: RawSamples, imageShape: [number, number, number], minimum: number): Batch {
+/** HDF5 rows [n, 4, MSL] → a Batch cut to its used length. With `vocab`, a token id outside the model's
+ *  vocabulary (data written with another tokenizer, or a damaged file) is refused by its sample, not left to
+ *  fail inside the embedding's gather. */
+export function toBatch(raw: RawSamples, imageShape: [number, number, number], minimum: number, vocab?: number): Batch {
   const n = raw.indices.length,
     msl = raw.msl;
   const T = usedLength(raw.rows, n, msl, minimum);
@@ -108,7 +110,21 @@ export function toBatch(raw: RawSamples, imageShape: [number, number, number], m
     for (let s = 0; s < n; s++) out.set(raw.rows.subarray((s * ROWS + r) * msl, (s * ROWS + r) * msl + T), s * T);
     return out;
   };
-  return { size: n, length: T, inputIds: pick(0), lossMask: pick(1), labels: pick(2), keyPadding: pick(3), images: raw.images, imageShape };
+  const inputIds = pick(0),
+    labels = pick(2);
+  if (vocab !== undefined)
+    for (const [row, ids] of [
+      ["text_input_ids", inputIds],
+      ["labels", labels],
+    ] as const) {
+      const at = ids.findIndex((id) => id < 0 || id >= vocab);
+      if (at >= 0)
+        throw new TrainingError(
+          `sample ${raw.indices[Math.floor(at / T)]} has the token id ${ids[at]} in its ${row} at position ${at % T}, outside the model's vocabulary of ${vocab}: ` +
+            "was its HDF5 data written with another tokenizer? (`llavac check` compares the folder's data_params.json with the phase; `llavac data hdf5 --force` rewrites it)",
+        );
+    }
+  return { size: n, length: T, inputIds, lossMask: pick(1), labels, keyPadding: pick(3), images: raw.images, imageShape };
 }
 
 function formatLog(l: StepLog, total: number): string {
@@ -340,7 +356,7 @@ export async function runPhase(cfg: PhaseRunConfig, opts: RunOptions = {}): Prom
         raws.push(await pending.shift()!);
         fill();
       }
-      const batches = raws.map((r) => toBatch(r, imageShape, minimum));
+      const batches = raws.map((r) => toBatch(r, imageShape, minimum, mc.arch.text.vocab_size));
       let supervised = 0,
         tokens = 0;
       raws.forEach((r, k) => {
