@@ -4,6 +4,7 @@ import path from "node:path";
 import type { CheckContext } from "../context.js";
 import { type PartialDerived, writerPadId } from "../derive.js";
 import { sound, type PhaseUnit } from "../ir.js";
+import { shownPath } from "../../runtime/util/format.js";
 
 export function checkDataFolders(unit: PhaseUnit, ctx: CheckContext, d: PartialDerived): void {
   const ir = unit.ir;
@@ -67,13 +68,17 @@ function checkWrittenLayout(unit: PhaseUnit, ctx: CheckContext, d: PartialDerive
   ];
   const differ = rows.filter(([, written, wanted]) => written !== undefined && wanted !== undefined && written !== wanted);
   if (differ.length === 0) return;
+  const span = ctx.spanOf(unit, field);
   ctx.diags.error(
     "E0411",
     { dir, differences: differ.map(([k, written, wanted]) => `${k} ${written} (this phase: ${wanted})`).join(", ") },
-    ctx.spanOf(unit, field),
+    span,
     {
       notes: [{ message: `recorded in ${path.join(dir, "data_params.json")}` }],
-      help: `rewrite it for this phase (\`llavac data hdf5 <spec> --phase ${unit.ir.$name} --force\`), or point \`${field}\` at data written for it`,
+      help:
+        field === "hdf5" && unit.ir.preprocess?.output !== undefined && ctx.resolvePath(unit.ir.preprocess.output) === ctx.resolvePath(dir)
+          ? `rewrite it for this phase (\`llavac data hdf5 ${shownPath(span.file)} --phase ${unit.ir.$name} --force\`), or point \`${field}\` at data written for it`
+          : `write it again for this phase (remove it and \`llavac run\` writes it; or \`llavac data hdf5\` with \`--force\`, then \`llavac data shuffle\` into it), or point \`${field}\` at data written for it`,
     },
   );
 }
