@@ -1,9 +1,9 @@
 // A split held in memory (runtime/train/memory.ts) answers reads as its loader did, and is not held
 // when it does not fit the budget.
 import { describe, expect, it } from "vitest";
-import { ROWS } from "../runtime/data/hdf5.js";
 import type { RawSamples } from "../runtime/data/loader-core.js";
 import type { SampleLoader } from "../runtime/data/loader.js";
+import { ROWS } from "../runtime/data/samples.js";
 import { MemorySplit } from "../runtime/train/memory.js";
 import { TrainingError, toBatch } from "../runtime/train/run.js";
 

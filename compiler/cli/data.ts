@@ -264,7 +264,8 @@ export function registerDataCommands(program: Command, io: Io): void {
         const { viewSample, renderTerminal, renderHtml, loaderSample, sampleFeatures, shownImage } = await import(
           "../../runtime/data/inspect.js"
         );
-        const { h5FilesOf, LoaderError } = await import("../../runtime/data/loader-core.js");
+        const { h5FilesOf } = await import("../../runtime/data/loader-core.js");
+        const { LoaderError } = await import("../../runtime/data/samples.js");
         const { loadTokenizer, tokenizerSourceOfFile } = await import("../../runtime/text/tokenizer.js");
         await h5Ready();
         if (!existsSync(target)) throw new DataUsageError(`not found: ${target}`);

@@ -10,7 +10,6 @@ import { OutputWriteError } from "../util/atomic.js";
 import { killPoint } from "../util/kill-point.js";
 import { ROWS } from "./samples.js";
 
-export { ROWS };
 export const GZIP_LEVEL = 4; // h5py's default for compression="gzip", which the Cerebras writer uses
 
 let ready: Promise<unknown> | undefined;

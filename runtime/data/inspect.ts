@@ -4,7 +4,8 @@
 import sharp from "sharp";
 import type { Tokenizer } from "../text/tokenizer.js";
 import type { TensorEntry } from "../weights/safetensors.js";
-import { ROWS, type SampleFile } from "./hdf5.js";
+import type { SampleFile } from "./hdf5.js";
+import { ROWS } from "./samples.js";
 import type { ImageTransform } from "./images.js";
 import { SampleReader, type LoaderSource, type RawSamples } from "./loader-core.js";
 

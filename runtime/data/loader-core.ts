@@ -3,12 +3,10 @@
 // loader's worker thread (or inline).
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { h5Ready, openSampleFile, ROWS, type SampleFile } from "./hdf5.js";
+import { h5Ready, openSampleFile, type SampleFile } from "./hdf5.js";
 import { blankImage, prepareImage, type ImageTransform } from "./images.js";
 import { resolveInside } from "./paths.js";
-import { LoaderError } from "./samples.js";
-
-export { LoaderError };
+import { LoaderError, ROWS } from "./samples.js";
 
 export interface LoaderSource {
   /** HDF5 folders: every `*.h5` directly inside, sorted (as Cerebras' H5Reader globs them). */

@@ -6,7 +6,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 import { Random } from "../util/random.js";
-import { h5Ready, openSampleFile, ROWS, SampleFileWriter } from "./hdf5.js";
+import { h5Ready, openSampleFile, SampleFileWriter } from "./hdf5.js";
+import { ROWS } from "./samples.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { killPoint } from "../util/kill-point.js";
 import { lockFolder } from "../util/lock.js";

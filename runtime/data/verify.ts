@@ -4,7 +4,8 @@
 // every path.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { h5Ready, openSampleFile, ROWS, type SampleFile } from "./hdf5.js";
+import { h5Ready, openSampleFile, type SampleFile } from "./hdf5.js";
+import { ROWS } from "./samples.js";
 import { lastHdf5Error } from "./hdf5-quiet.js";
 import { decodes } from "./hdf5-worker-core.js";
 import { staysInside, unsafeRelativePath } from "./paths.js";

@@ -4,8 +4,8 @@
 // example's step). The features are computed once, in index order and micro-batches of a fixed size, so a
 // resumed run reads the very values an uninterrupted one does.
 import * as tf from "../backend/tf.js";
-import { ROWS } from "../data/hdf5.js";
-import { LoaderError, type ImageFailure, type RawSamples } from "../data/loader-core.js";
+import type { ImageFailure, RawSamples } from "../data/loader-core.js";
+import { LoaderError, ROWS } from "../data/samples.js";
 import type { SampleLoader } from "../data/loader.js";
 import type { Batch, LlavaModel } from "../model/llava.js";
 
