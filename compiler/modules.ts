@@ -1,5 +1,6 @@
 // Modules and imports: find, read and parse every module a spec reaches, and report missing modules and
 // import cycles at the import that causes them.
+import { createHash } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, type Stats } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -115,10 +116,35 @@ function parseCached(text: string, file: string, isStd: boolean): ParseResult {
   const key = file + "\0" + text;
   let r = parseCache.get(key);
   if (!r) {
-    r = parse(text, file);
+    r = prebuiltParse(text, file) ?? parse(text, file);
     parseCache.set(key, r);
   }
   return r;
+}
+
+/** Where the build writes the standard library's parses (scripts/build.mjs; the same path from the
+ *  bundle in dist/ and from the sources). Spans name the files `${STDLIB_MARK}core.llava`. */
+export const STDLIB_PARSES = fileURLToPath(new URL("../dist/stdlib-parses.json", import.meta.url));
+export const STDLIB_MARK = "\u0000std/";
+let prebuilt: Record<string, { sha256: string; result: ParseResult }> | null | undefined;
+
+/**
+ * A standard module's parse as the build made it, if it was made from exactly this text (by its hash):
+ * reading it costs ~10 ms where parsing the standard library costs a command ~250 ms at start-up. Any
+ * other text (an edited or newer stdlib, no build) is parsed.
+ */
+export function prebuiltParse(text: string, file: string): ParseResult | undefined {
+  if (prebuilt === undefined) {
+    try {
+      const dir = JSON.stringify(STDLIB_DIR).slice(1, -1);
+      prebuilt = JSON.parse(readFileSync(STDLIB_PARSES, "utf8").replaceAll(JSON.stringify(STDLIB_MARK).slice(1, -1), dir));
+    } catch {
+      prebuilt = null;
+    }
+  }
+  const entry = prebuilt?.[path.relative(STDLIB_DIR, file).split(path.sep).join("/")];
+  if (!entry || entry.sha256 !== createHash("sha256").update(text).digest("hex")) return undefined;
+  return entry.result;
 }
 
 let stdExports: Map<string, string[]> | undefined;
