@@ -82,8 +82,9 @@ export const nodeFs: FileSystem = {
   },
 };
 
-// Parsing the standard library is the same work every time; keep it for the life of the process.
-const parseCache = new Map<string, ParseResult>();
+// Parsing the standard library is the same work every time; keep it for the life of the process. By file,
+// then text: a key of the whole text would be hashed on every lookup (8 modules in every compile).
+const parseCache = new Map<string, { text: string; result: ParseResult }[]>();
 
 // A long-lived process (the language server) re-compiles after every edit: an imported file that did not
 // change keeps its parse. One entry per file (its latest text), so an edited file does not pile up versions.
@@ -113,13 +114,12 @@ function parseCached(text: string, file: string, isStd: boolean): ParseResult {
     userParseCache.set(file, { text, result });
     return result;
   }
-  const key = file + "\0" + text;
-  let r = parseCache.get(key);
-  if (!r) {
-    r = prebuiltParse(text, file) ?? parse(text, file);
-    parseCache.set(key, r);
-  }
-  return r;
+  const seen = parseCache.get(file) ?? [];
+  const hit = seen.find((e) => e.text === text);
+  if (hit) return hit.result;
+  const result = prebuiltParse(text, file) ?? parse(text, file);
+  parseCache.set(file, [...seen, { text, result }]);
+  return result;
 }
 
 /** Where the build writes the standard library's parses (scripts/build.mjs; the same path from the
