@@ -214,7 +214,7 @@ describe("the standard library's parses made by the build", () => {
     for (const f of files) {
       const file = path.join(STDLIB_DIR, f);
       const text = readFileSync(file, "utf8");
-      expect(prebuiltParse(text, file), f).toStrictEqual(parse(text, file));
+      expect(prebuiltParse(text, file), `${f} (dist/ older than stdlib/? \`npm run build\`)`).toStrictEqual(parse(text, file));
       expect(prebuiltParse(`${text}\n`, file), `${f} edited`).toBeUndefined();
     }
   });
