@@ -137,7 +137,7 @@ export function prebuiltParse(text: string, file: string): ParseResult | undefin
   if (prebuilt === undefined) {
     try {
       const dir = JSON.stringify(STDLIB_DIR).slice(1, -1);
-      prebuilt = JSON.parse(readFileSync(STDLIB_PARSES, "utf8").replaceAll(JSON.stringify(STDLIB_MARK).slice(1, -1), dir));
+      prebuilt = JSON.parse(readFileSync(STDLIB_PARSES, "utf8").replaceAll(JSON.stringify(STDLIB_MARK).slice(1, -1), () => dir));
     } catch {
       prebuilt = null;
     }
