@@ -1,5 +1,6 @@
 // Modules and imports: find, read and parse every module a spec reaches, and report missing modules and
 // import cycles at the import that causes them.
+import { createHash } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, type Stats } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -81,8 +82,9 @@ export const nodeFs: FileSystem = {
   },
 };
 
-// Parsing the standard library is the same work every time; keep it for the life of the process.
-const parseCache = new Map<string, ParseResult>();
+// Parsing the standard library is the same work every time; keep it for the life of the process. By file,
+// then text: a key of the whole text would be hashed on every lookup (8 modules in every compile).
+const parseCache = new Map<string, { text: string; result: ParseResult }[]>();
 
 // A long-lived process (the language server) re-compiles after every edit: an imported file that did not
 // change keeps its parse. One entry per file (its latest text), so an edited file does not pile up versions.
@@ -112,13 +114,37 @@ function parseCached(text: string, file: string, isStd: boolean): ParseResult {
     userParseCache.set(file, { text, result });
     return result;
   }
-  const key = file + "\0" + text;
-  let r = parseCache.get(key);
-  if (!r) {
-    r = parse(text, file);
-    parseCache.set(key, r);
+  const seen = parseCache.get(file) ?? [];
+  const hit = seen.find((e) => e.text === text);
+  if (hit) return hit.result;
+  const result = prebuiltParse(text, file) ?? parse(text, file);
+  parseCache.set(file, [...seen, { text, result }]);
+  return result;
+}
+
+/** Where the build writes the standard library's parses (scripts/build.mjs; the same path from the
+ *  bundle in dist/ and from the sources). Spans name the files `${STDLIB_MARK}core.llava`. */
+export const STDLIB_PARSES = fileURLToPath(new URL("../dist/stdlib-parses.json", import.meta.url));
+export const STDLIB_MARK = "\u0000std/";
+let prebuilt: Record<string, { sha256: string; result: ParseResult }> | null | undefined;
+
+/**
+ * A standard module's parse as the build made it, if it was made from exactly this text (by its hash):
+ * reading it costs ~10 ms where parsing the standard library costs a command ~250 ms at start-up. Any
+ * other text (an edited or newer stdlib, no build) is parsed.
+ */
+export function prebuiltParse(text: string, file: string): ParseResult | undefined {
+  if (prebuilt === undefined) {
+    try {
+      const dir = JSON.stringify(STDLIB_DIR).slice(1, -1);
+      prebuilt = JSON.parse(readFileSync(STDLIB_PARSES, "utf8").replaceAll(JSON.stringify(STDLIB_MARK).slice(1, -1), () => dir));
+    } catch {
+      prebuilt = null;
+    }
   }
-  return r;
+  const entry = prebuilt?.[path.relative(STDLIB_DIR, file).split(path.sep).join("/")];
+  if (!entry || entry.sha256 !== createHash("sha256").update(text).digest("hex")) return undefined;
+  return entry.result;
 }
 
 let stdExports: Map<string, string[]> | undefined;

@@ -49,6 +49,35 @@ if (llama.vocabById.length !== 32000 || llama.vocabById.some((p) => p.includes("
   throw new Error("unexpected llama-tokenizer-js vocabulary");
 writeFileSync(new URL("../dist/llama2-vocab.txt", import.meta.url), llama.vocabById.join("\n"));
 
+// The standard library's parses, which every compile needs and which cost a command ~250 ms to make at
+// start-up (compiler/modules.ts reads them, each only for the exact text it was made from). A parse that
+// would not come back from JSON equal to itself is not written.
+{
+  const { createHash } = await import("node:crypto");
+  const { readdirSync, readFileSync } = await import("node:fs");
+  const { isDeepStrictEqual } = await import("node:util");
+  const grammar = await build({
+    entryPoints: ["grammar/index.ts"],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "node",
+    logLevel: "warning",
+  });
+  const { parse } = await import(`data:text/javascript;base64,${Buffer.from(grammar.outputFiles[0].text).toString("base64")}`);
+  const stdlib = new URL("../stdlib/", import.meta.url);
+  const parses = {};
+  for (const f of readdirSync(stdlib)
+    .filter((f) => f.endsWith(".llava"))
+    .sort()) {
+    const text = readFileSync(new URL(f, stdlib), "utf8");
+    const result = parse(text, `\u0000std/${f}`);
+    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(result)), result)) throw new Error(`stdlib/${f}: its parse does not survive JSON`);
+    parses[f] = { sha256: createHash("sha256").update(text).digest("hex"), result };
+  }
+  writeFileSync(new URL("../dist/stdlib-parses.json", import.meta.url), JSON.stringify(parses));
+}
+
 // `node --import dist/register.mjs program.mjs`: resolves `llavac/runtime` to this package's bundle
 // wherever the program is (out/ folders need not be inside a project that depends on llavac).
 writeFileSync(

@@ -85,26 +85,24 @@ interface Job {
  * frequent ones, the rest at random points or random moments; every third resumed run is killed once more.
  */
 async function killAndResume(job: Job, seed: number): Promise<{ events: Map<string, number>; plans: string[] }> {
-  const refs: Map<string, Buffer>[] = [];
-  const events = new Map<string, number>();
-  let refMs = 0;
-  for (const slot of job.slots) {
-    const trace = path.join(path.dirname(slot), `${path.basename(slot)}.trace`);
-    const r = await llavac(job.args, slot, { LLAVAC_TEST_KILL_TRACE: trace });
-    expect(r.code, r.stderr).toBe(0);
-    refMs = Math.max(refMs, r.ms);
+  // The two uninterrupted runs side by side, as the series below run.
+  const traces = job.slots.map((slot) => path.join(path.dirname(slot), `${path.basename(slot)}.trace`));
+  const ran = await Promise.all(job.slots.map((slot, i) => llavac(job.args, slot, { LLAVAC_TEST_KILL_TRACE: traces[i]! })));
+  const refs = job.slots.map((slot, i) => {
+    expect(ran[i]!.code, ran[i]!.stderr).toBe(0);
     const want = snapshot(path.join(slot, job.out));
     expect(leftovers(want), "the uninterrupted run's leftovers").toEqual([]);
-    refs.push(want);
-    if (events.size === 0) {
-      // A thread counts its own events: a point's n goes up to the most any one thread reached it.
-      const perThread = new Map<string, number>();
-      for (const l of readFileSync(trace, "utf8").split("\n").filter(Boolean)) perThread.set(l, (perThread.get(l) ?? 0) + 1);
-      for (const [l, n] of perThread) {
-        const e = l.slice(0, l.lastIndexOf(" "));
-        events.set(e, Math.max(events.get(e) ?? 0, n));
-      }
-    }
+    return want;
+  });
+  const refMs = Math.max(...ran.map((r) => r.ms));
+  // The first slot's trace says how often each point is reached. A thread counts its own events: a point's
+  // n goes up to the most any one thread reached it.
+  const events = new Map<string, number>();
+  const perThread = new Map<string, number>();
+  for (const l of readFileSync(traces[0]!, "utf8").split("\n").filter(Boolean)) perThread.set(l, (perThread.get(l) ?? 0) + 1);
+  for (const [l, n] of perThread) {
+    const e = l.slice(0, l.lastIndexOf(" "));
+    events.set(e, Math.max(events.get(e) ?? 0, n));
   }
   const rng = new Random(seed);
   const names = [...events.keys()].sort();

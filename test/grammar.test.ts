@@ -1,5 +1,8 @@
 // The scanner, parser and CST → AST stage.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { prebuiltParse, STDLIB_DIR, STDLIB_PARSES } from "../compiler/modules.js";
 import { parse, type Expr } from "../grammar/index.js";
 import { locate } from "./helpers.js";
 
@@ -200,5 +203,19 @@ let w = 3
     const last = r.problems[r.problems.length - 1]!;
     expect(last.span.start).toBeLessThanOrEqual(src.length);
     expect(last.message).toMatch(/end of file|`}`/);
+  });
+});
+
+describe("the standard library's parses made by the build", () => {
+  // npm test builds first; a checkout without dist/ has nothing to compare.
+  it.skipIf(!existsSync(STDLIB_PARSES))("are each module's parse, with its real path, and only for the text they were made from", () => {
+    const files = readdirSync(STDLIB_DIR).filter((f) => f.endsWith(".llava"));
+    expect(files.length).toBeGreaterThan(5);
+    for (const f of files) {
+      const file = path.join(STDLIB_DIR, f);
+      const text = readFileSync(file, "utf8");
+      expect(prebuiltParse(text, file), `${f} (dist/ older than stdlib/? \`npm run build\`)`).toStrictEqual(parse(text, file));
+      expect(prebuiltParse(`${text}\n`, file), `${f} edited`).toBeUndefined();
+    }
   });
 });

@@ -100,6 +100,7 @@ describe("the packed tarball", () => {
       "dist/index.js",
       "dist/runtime.js",
       "dist/llama2-vocab.txt",
+      "dist/stdlib-parses.json",
       "dist/types/compiler/index.d.ts",
       "dist/types/runtime/index.d.ts",
       "stdlib/vision.llava",

@@ -169,9 +169,11 @@ export function planLlavaRepo(
     let adapterOnly = false;
     if (d.params && d.freeze) {
       const trainable = new Set(d.freeze.trainable);
+      // Each parameter's group and size once, not once per switch combination (a 7B tree has ~700).
+      const each = d.params.map((p) => ({ p, group: groupOf(p), trains: trainable.has(p), size: numel(p.shape) }));
       const best = COMBOS.map((c) => {
-        const differ = d.params!.filter((p) => trainable.has(p) !== c.trains.includes(groupOf(p)));
-        return { c, differ, cost: differ.reduce((a, p) => a + numel(p.shape), 0) };
+        const differ = each.filter((x) => x.trains !== c.trains.includes(x.group));
+        return { c, differ: differ.map((x) => x.p), cost: differ.reduce((a, x) => a + x.size, 0) };
       }).sort((a, b) => a.cost - b.cost)[0]!;
       if (best.differ.length > 0) {
         const byGroup = new Map<string, { spec: "trains" | "freezes"; names: string[] }>();

@@ -231,9 +231,12 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   if (hooks.onStart)
     hooks.onStart({ totalBytes, totalRecords: files.reduce((a, f) => a + countRecords(f), 0), files: files.length, resumed });
 
-  // Workers: threads running the bundled worker, or one in this thread.
+  // Workers: worker 0 in this thread, which would otherwise only wait for the others, and the others in
+  // threads running the bundled worker (each thread loads h5wasm, sharp and the tokenizer again, ~1 s of CPU
+  // for a small job). The same code writes the same bytes in either place.
   const workerFile = path.join(packageRoot(), "dist", "hdf5-worker.js");
-  const threaded = cfg.workers > 0 && !cfg.inline && existsSync(workerFile);
+  const useThreads = cfg.workers > 1 && !cfg.inline && existsSync(workerFile);
+  const threaded = (w: number) => useThreads && w > 0;
   const processed = new Array<number>(W).fill(0);
   const skippedBy: Record<string, number>[] = Array.from({ length: W }, () => ({}));
   const finished: (WorkerState | undefined)[] = new Array(W).fill(undefined);
@@ -286,28 +289,33 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
   const threads: Worker[] = [];
   const inline: Hdf5Worker[] = [];
   const done: Promise<void>[] = [];
-  for (let w = 0; w < W; w++) {
+  // The threads first: they start while this thread loads its own worker.
+  for (const w of [...Array(W).keys()].sort((a, b) => Number(threaded(b)) - Number(threaded(a)))) {
     const resume = journal.states[w];
-    if (threaded) {
+    if (threaded(w)) {
       const t = new Worker(workerFile, { workerData: { id: w, config: workerConfig, resume } });
       t.on("message", onEvent);
       t.on("error", (err) => {
         failure ??= err;
         waiters.flat().forEach((f) => f());
       });
-      threads.push(t);
+      threads[w] = t;
       done.push(new Promise((resolve) => t.once("exit", () => resolve())));
     } else {
       const { Hdf5Worker } = await import("./hdf5-worker-core.js");
       const iw = new Hdf5Worker(w, workerConfig, resume, onEvent);
-      await iw.init();
-      inline.push(iw);
+      // The threads started above would keep the process alive after a failed start here.
+      await iw.init().catch(async (err: unknown) => {
+        await Promise.all(threads.map((t) => t.terminate()));
+        throw err;
+      });
+      inline[w] = iw;
     }
   }
 
   const send = async (batch: Batch) => {
     const w = batch.index % W;
-    if (threaded) {
+    if (threaded(w)) {
       while (inFlight[w]! >= MAX_IN_FLIGHT && !failure) await new Promise<void>((r) => waiters[w]!.push(r));
       if (failure) throw failure;
       inFlight[w]!++;
@@ -329,12 +337,10 @@ async function runLocked(cfg: Hdf5JobConfig, hooks: Hdf5JobHooks, files: string[
       if (failure) throw failure;
     }
     for (let w = 0; w < W; w++) {
-      if (threaded) threads[w]!.postMessage({ type: "end" });
+      if (threaded(w)) threads[w]!.postMessage({ type: "end" });
       else inline[w]!.finish();
     }
-    if (threaded) {
-      for (let w = 0; w < W; w++) while (!finished[w] && !failure) await new Promise<void>((r) => waiters[w]!.push(r));
-    }
+    for (let w = 0; w < W; w++) while (threaded(w) && !finished[w] && !failure) await new Promise<void>((r) => waiters[w]!.push(r));
     if (failure) throw failure;
   } catch (err) {
     inline.forEach((w) => w.abort());
