@@ -14,6 +14,8 @@ import { packageRoot } from "../util/package-root.js";
 import { type ClassifyConfig, ImageChecker, type ImageCheck, type InputLine, measureRecord, parseLine, type SkipKind } from "./classify.js";
 import { listInputs } from "./hdf5-job.js";
 import { type Batch, batchLines, countRecords, lineBatches } from "./jsonl.js";
+import { batchRecords } from "./record-bytes.js";
+import type { LlavaRecord, RecordProblem } from "./records.js";
 
 export interface CheckDataConfig extends ClassifyConfig {
   inputs: string[];
@@ -109,15 +111,22 @@ export class BatchChecker {
     this.images = new ImageChecker(cfg.imageRoot, images);
   }
 
-  async check(lines: InputLine[]): Promise<BatchOutcome> {
-    const parsed = lines.map(parseLine);
+  check(lines: InputLine[]): Promise<BatchOutcome> {
+    return this.checkParsed(
+      lines.map((l) => l.line),
+      lines.map(parseLine),
+    );
+  }
+
+  /** The records of a batch (their line numbers, and each record or its problem). */
+  async checkParsed(lineNumbers: number[], parsed: (LlavaRecord | RecordProblem)[]): Promise<BatchOutcome> {
     const imageChecks = await this.images.batch(parsed);
-    const lengths = new Int32Array(lines.length).fill(-1);
+    const lengths = new Int32Array(parsed.length).fill(-1);
     const events: BatchEvent[] = [];
     let kept = 0;
     let max: BatchOutcome["max"] = null;
-    for (let i = 0; i < lines.length; i++) {
-      const { line } = lines[i]!;
+    for (let i = 0; i < parsed.length; i++) {
+      const line = lineNumbers[i]!;
       const v = measureRecord(this.tok, this.cfg, parsed[i]!, imageChecks[i]!, this.images);
       const full = v.ok ? v.plan.fullLength : v.fullLength;
       if (full !== undefined) {
@@ -132,12 +141,13 @@ export class BatchChecker {
       if (v.plan.fullLength > v.plan.length)
         events.push({ kind: null, line, id: v.rec.id, detail: `${v.plan.fullLength} tokens cut to ${v.plan.length}` });
     }
-    return { checked: lines.length, kept, lengths, events, max };
+    return { checked: parsed.length, kept, lengths, events, max };
   }
 
-  /** A batch of raw lines (a worker's input). */
+  /** A batch of raw lines, its records read from the bytes (record-bytes.ts: what batchLines + parseLine give). */
   checkBytes(batch: Batch): Promise<BatchOutcome> {
-    return this.check(batchLines(batch));
+    const { lines, parsed } = batchRecords(batch);
+    return this.checkParsed(lines, parsed);
   }
 }
 
@@ -201,16 +211,23 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   } else {
     for (const file of files) {
       for (const b of lineBatches(file, BATCH_LINES)) {
-        const lines = batchLines({ index: 0, file, firstLine: b.firstLine, bytes: b.bytes });
-        const chosen = sampled
-          ? lines.filter((_, i) => {
-              if (nextPick < picks.length && picks[nextPick] === records + i) {
-                nextPick++;
-                return true;
-              }
-              return false;
-            })
-          : lines;
+        const batch: Batch = { index: 0, file, firstLine: b.firstLine, bytes: b.bytes };
+        if (!sampled) {
+          const o = await checker.checkBytes(batch);
+          records += o.checked;
+          if (o.checked === 0) continue;
+          threads[0]!++;
+          merge(file, o);
+          continue;
+        }
+        const lines = batchLines(batch);
+        const chosen = lines.filter((_, i) => {
+          if (nextPick < picks.length && picks[nextPick] === records + i) {
+            nextPick++;
+            return true;
+          }
+          return false;
+        });
         records += lines.length;
         if (chosen.length === 0) continue;
         threads[0]!++;
@@ -337,7 +354,7 @@ async function checkThreaded(
           // cached settles in microtasks only: without this turn, no answer would be read until the input
           // ended, and this thread would check nearly every batch while the workers waited.
           shares[0]!++;
-          done.set(index, { file, o: await local.check(batchLines(batch)) });
+          done.set(index, { file, o: await local.checkBytes(batch) });
           await new Promise<void>((r) => setImmediate(r));
         }
         index++;
