@@ -151,7 +151,51 @@ export class BatchChecker {
   }
 }
 
+const workerFile = () => path.join(packageRoot(), "dist", "check-data-worker.js");
+/** The default number of worker threads (one per core but this thread's, at most 3). */
+const workersFor = (cores: number) => Math.min(4, cores) - 1;
+
+/** Workers started ahead of a pass (prestartWorkers), not yet taken by one; with whether each has exited. */
+const ahead: { worker: Worker; exited: boolean }[] = [];
+
+/**
+ * Starts the worker threads of a `check --data` pass now, before the spec is compiled, so that their start-up
+ * (module loading, ~0.4 CPU-second each) runs on the other cores while this thread compiles; the next
+ * checkData takes them and ends the ones it does not use. They keep no process alive until taken.
+ */
+export function prestartWorkers(images: ImageCheck): void {
+  const cores = availableParallelism();
+  const file = workerFile();
+  if (cores < 2 || ahead.length > 0 || !existsSync(file)) return;
+  for (let i = 0; i < workersFor(cores); i++) {
+    const entry = { worker: new Worker(file, { workerData: { warm: images !== "none" } }), exited: false };
+    entry.worker.unref();
+    // (a worker that failed to start is not taken; its error is not this thread's)
+    entry.worker.on("error", () => undefined);
+    entry.worker.once("exit", () => (entry.exited = true));
+    ahead.push(entry);
+  }
+}
+
+/** A started worker for a pass, or a new one. */
+function takeWorker(file: string): Worker {
+  for (let e = ahead.shift(); e; e = ahead.shift()) {
+    if (e.exited) continue;
+    e.worker.ref();
+    return e.worker;
+  }
+  return new Worker(file);
+}
+
 export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): Promise<DataReport> {
+  try {
+    return await checkDataPass(cfg, opts);
+  } finally {
+    for (const e of ahead.splice(0)) void e.worker.terminate();
+  }
+}
+
+async function checkDataPass(cfg: CheckDataConfig, opts: CheckDataOptions): Promise<DataReport> {
   const files = listInputs(cfg.inputs);
   const tok = await loadTokenizer(cfg.tokenizer, cfg.padId);
   // The pass itself is timed (the tokenizer is loaded once per process, before it).
@@ -201,13 +245,13 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   };
 
   const bytes = files.reduce((a, f) => a + statSync(f).size, 0);
-  const workerFile = path.join(packageRoot(), "dist", "check-data-worker.js");
+  const file = workerFile();
   const cores = availableParallelism();
-  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? Math.min(4, cores) - 1 : 0));
+  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? workersFor(cores) : 0));
   const checker = new BatchChecker(tok, cfg, opts.images);
   let threads = [0];
-  if (W > 0 && existsSync(workerFile)) {
-    ({ records, threads } = await checkThreaded(workerFile, W, cfg, opts.images, files, merge, checker));
+  if (W > 0 && existsSync(file)) {
+    ({ records, threads } = await checkThreaded(file, W, cfg, opts.images, files, merge, checker));
   } else {
     for (const file of files) {
       for (const b of lineBatches(file, BATCH_LINES)) {
@@ -294,7 +338,8 @@ async function checkThreaded(
   merge: (file: string, o: BatchOutcome) => void,
   local: BatchChecker,
 ): Promise<{ records: number; threads: number[] }> {
-  const threads = Array.from({ length: W }, () => new Worker(workerFile, { workerData: { cfg, images } }));
+  const threads = Array.from({ length: W }, () => takeWorker(workerFile));
+  for (const t of threads) t.postMessage({ cfg, images });
   const busy = new Array<number>(W).fill(0);
   const shares = new Array<number>(W + 1).fill(0);
   // Outcomes that arrived before an earlier batch's, by batch index.
