@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkData } from "../runtime/data/check-data.js";
+import { checkData, prestartWorkers } from "../runtime/data/check-data.js";
 import { lineBatches } from "../runtime/data/jsonl.js";
 import { classifyRecord, ImageChecker, measureRecord, type ClassifyConfig } from "../runtime/data/classify.js";
 import { parseRecord } from "../runtime/data/records.js";
@@ -341,6 +341,12 @@ describe("check --data on worker threads", () => {
         expect(oneRun.threads).toEqual([12]);
         expect(twoRun.threads).toHaveLength(3);
         expect(twoRun.threads.reduce((a, b) => a + b)).toBe(12);
+        // Workers started before the pass (as the CLI starts them while it compiles the spec) are taken by
+        // it and get its configuration then: the same report again.
+        prestartWorkers("none");
+        const aheadRun = await checkData(cfg, { images: "none", workers: 1 });
+        expect(strip(aheadRun)).toEqual(one);
+        expect(aheadRun.threads.reduce((a, b) => a + b)).toBe(12);
         // The failing cases are in it, counted and with their first examples.
         expect(Object.keys(one.skipped).sort()).toEqual(["invalid_utf8", "malformed_json", "role_order", "too_long"]);
         expect(one.checked).toBe(3000);

@@ -231,6 +231,8 @@ export async function main(argv: string[]): Promise<number> {
       const data = o.data
         ? { images: o.decodeImages ? ("decode" as const) : ("probe" as const), ...(sample !== undefined ? { sample } : {}) }
         : undefined;
+      // (a whole pass may use worker threads: they start while the spec compiles)
+      if (data && data.sample === undefined) (await import("../../runtime/data/check-data.js")).prestartWorkers(data.images);
       const result = await compileOrExit(spec, levelsOf(o), o.weights, o.set, data ? { data } : {});
       const dataJson = () =>
         result.data

@@ -14,6 +14,8 @@ import { packageRoot } from "../util/package-root.js";
 import { type ClassifyConfig, ImageChecker, type ImageCheck, type InputLine, measureRecord, parseLine, type SkipKind } from "./classify.js";
 import { listInputs } from "./hdf5-job.js";
 import { type Batch, batchLines, countRecords, lineBatches } from "./jsonl.js";
+import { batchRecords } from "./record-bytes.js";
+import type { LlavaRecord, RecordProblem } from "./records.js";
 
 export interface CheckDataConfig extends ClassifyConfig {
   inputs: string[];
@@ -109,15 +111,22 @@ export class BatchChecker {
     this.images = new ImageChecker(cfg.imageRoot, images);
   }
 
-  async check(lines: InputLine[]): Promise<BatchOutcome> {
-    const parsed = lines.map(parseLine);
+  check(lines: InputLine[]): Promise<BatchOutcome> {
+    return this.checkParsed(
+      lines.map((l) => l.line),
+      lines.map(parseLine),
+    );
+  }
+
+  /** The records of a batch (their line numbers, and each record or its problem). */
+  async checkParsed(lineNumbers: number[], parsed: (LlavaRecord | RecordProblem)[]): Promise<BatchOutcome> {
     const imageChecks = await this.images.batch(parsed);
-    const lengths = new Int32Array(lines.length).fill(-1);
+    const lengths = new Int32Array(parsed.length).fill(-1);
     const events: BatchEvent[] = [];
     let kept = 0;
     let max: BatchOutcome["max"] = null;
-    for (let i = 0; i < lines.length; i++) {
-      const { line } = lines[i]!;
+    for (let i = 0; i < parsed.length; i++) {
+      const line = lineNumbers[i]!;
       const v = measureRecord(this.tok, this.cfg, parsed[i]!, imageChecks[i]!, this.images);
       const full = v.ok ? v.plan.fullLength : v.fullLength;
       if (full !== undefined) {
@@ -132,16 +141,61 @@ export class BatchChecker {
       if (v.plan.fullLength > v.plan.length)
         events.push({ kind: null, line, id: v.rec.id, detail: `${v.plan.fullLength} tokens cut to ${v.plan.length}` });
     }
-    return { checked: lines.length, kept, lengths, events, max };
+    return { checked: parsed.length, kept, lengths, events, max };
   }
 
-  /** A batch of raw lines (a worker's input). */
+  /** A batch of raw lines, its records read from the bytes (record-bytes.ts: what batchLines + parseLine give). */
   checkBytes(batch: Batch): Promise<BatchOutcome> {
-    return this.check(batchLines(batch));
+    const { lines, parsed } = batchRecords(batch);
+    return this.checkParsed(lines, parsed);
   }
 }
 
+const workerFile = () => path.join(packageRoot(), "dist", "check-data-worker.js");
+/** The default number of worker threads (one per core but this thread's, at most 3). */
+const workersFor = (cores: number) => Math.min(4, cores) - 1;
+
+/** Workers started ahead of a pass (prestartWorkers), not yet taken by one; with whether each has exited. */
+const ahead: { worker: Worker; exited: boolean }[] = [];
+
+/**
+ * Starts the worker threads of a `check --data` pass now, before the spec is compiled, so that their start-up
+ * (module loading, ~0.4 CPU-second each) runs on the other cores while this thread compiles; the next
+ * checkData takes them and ends the ones it does not use. They keep no process alive until taken.
+ */
+export function prestartWorkers(images: ImageCheck): void {
+  const cores = availableParallelism();
+  const file = workerFile();
+  if (cores < 2 || ahead.length > 0 || !existsSync(file)) return;
+  for (let i = 0; i < workersFor(cores); i++) {
+    const entry = { worker: new Worker(file, { workerData: { warm: images !== "none" } }), exited: false };
+    entry.worker.unref();
+    // (a worker that failed to start is not taken; its error is not this thread's)
+    entry.worker.on("error", () => undefined);
+    entry.worker.once("exit", () => (entry.exited = true));
+    ahead.push(entry);
+  }
+}
+
+/** A started worker for a pass, or a new one. */
+function takeWorker(file: string): Worker {
+  for (let e = ahead.shift(); e; e = ahead.shift()) {
+    if (e.exited) continue;
+    e.worker.ref();
+    return e.worker;
+  }
+  return new Worker(file);
+}
+
 export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): Promise<DataReport> {
+  try {
+    return await checkDataPass(cfg, opts);
+  } finally {
+    for (const e of ahead.splice(0)) void e.worker.terminate();
+  }
+}
+
+async function checkDataPass(cfg: CheckDataConfig, opts: CheckDataOptions): Promise<DataReport> {
   const files = listInputs(cfg.inputs);
   const tok = await loadTokenizer(cfg.tokenizer, cfg.padId);
   // The pass itself is timed (the tokenizer is loaded once per process, before it).
@@ -191,26 +245,33 @@ export async function checkData(cfg: CheckDataConfig, opts: CheckDataOptions): P
   };
 
   const bytes = files.reduce((a, f) => a + statSync(f).size, 0);
-  const workerFile = path.join(packageRoot(), "dist", "check-data-worker.js");
+  const file = workerFile();
   const cores = availableParallelism();
-  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? Math.min(4, cores) - 1 : 0));
+  const W = sampled ? 0 : (opts.workers ?? (bytes >= THREADED_BYTES && cores > 1 ? workersFor(cores) : 0));
   const checker = new BatchChecker(tok, cfg, opts.images);
   let threads = [0];
-  if (W > 0 && existsSync(workerFile)) {
-    ({ records, threads } = await checkThreaded(workerFile, W, cfg, opts.images, files, merge, checker));
+  if (W > 0 && existsSync(file)) {
+    ({ records, threads } = await checkThreaded(file, W, cfg, opts.images, files, merge, checker));
   } else {
     for (const file of files) {
       for (const b of lineBatches(file, BATCH_LINES)) {
-        const lines = batchLines({ index: 0, file, firstLine: b.firstLine, bytes: b.bytes });
-        const chosen = sampled
-          ? lines.filter((_, i) => {
-              if (nextPick < picks.length && picks[nextPick] === records + i) {
-                nextPick++;
-                return true;
-              }
-              return false;
-            })
-          : lines;
+        const batch: Batch = { index: 0, file, firstLine: b.firstLine, bytes: b.bytes };
+        if (!sampled) {
+          const o = await checker.checkBytes(batch);
+          records += o.checked;
+          if (o.checked === 0) continue;
+          threads[0]!++;
+          merge(file, o);
+          continue;
+        }
+        const lines = batchLines(batch);
+        const chosen = lines.filter((_, i) => {
+          if (nextPick < picks.length && picks[nextPick] === records + i) {
+            nextPick++;
+            return true;
+          }
+          return false;
+        });
         records += lines.length;
         if (chosen.length === 0) continue;
         threads[0]!++;
@@ -277,7 +338,8 @@ async function checkThreaded(
   merge: (file: string, o: BatchOutcome) => void,
   local: BatchChecker,
 ): Promise<{ records: number; threads: number[] }> {
-  const threads = Array.from({ length: W }, () => new Worker(workerFile, { workerData: { cfg, images } }));
+  const threads = Array.from({ length: W }, () => takeWorker(workerFile));
+  for (const t of threads) t.postMessage({ cfg, images });
   const busy = new Array<number>(W).fill(0);
   const shares = new Array<number>(W + 1).fill(0);
   // Outcomes that arrived before an earlier batch's, by batch index.
@@ -337,7 +399,7 @@ async function checkThreaded(
           // cached settles in microtasks only: without this turn, no answer would be read until the input
           // ended, and this thread would check nearly every batch while the workers waited.
           shares[0]!++;
-          done.set(index, { file, o: await local.check(batchLines(batch)) });
+          done.set(index, { file, o: await local.checkBytes(batch) });
           await new Promise<void>((r) => setImmediate(r));
         }
         index++;

@@ -117,9 +117,21 @@ export class ImageChecker {
     return problem;
   }
 
-  /** The problems of a batch's records, checked concurrently (null: no image, or a good one). */
+  /**
+   * The problems of a batch's records, checked concurrently (null: no image, or a good one). Images checked
+   * before are answered from the cache here, without a promise per record.
+   */
   batch(records: (LlavaRecord | RecordProblem | undefined)[]): Promise<(ImageProblem | null)[]> {
-    return Promise.all(records.map((r) => (r && !isProblem(r) && r.image !== undefined ? this.problem(r.image) : null)));
+    const out = new Array<ImageProblem | null>(records.length).fill(null);
+    let pending: Promise<void>[] | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (!r || isProblem(r) || r.image === undefined) continue;
+      const cached = this.cache.get(r.image);
+      if (cached !== undefined) out[i] = cached;
+      else (pending ??= []).push(this.problem(r.image).then((p) => void (out[i] = p)));
+    }
+    return pending ? Promise.all(pending).then(() => out) : Promise.resolve(out);
   }
 
   detail(problem: ImageProblem, rel: string): string {

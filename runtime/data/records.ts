@@ -74,8 +74,8 @@ export function llavaRecord(id: string | number, image: string | undefined, ques
 }
 
 /** The roles LLaVA data uses for the two sides of a turn pair (its own "human"/"gpt", and the chat names). */
-const PROMPT_ROLES = new Set(["human", "user"]);
-const ANSWER_ROLES = new Set(["gpt", "assistant"]);
+const isPromptRole = (from: string) => from === "human" || from === "user";
+const isAnswerRole = (from: string) => from === "gpt" || from === "assistant";
 
 export type ConversationProblem = { reason: "bad_role" | "role_order" | "image_token_count"; detail: string };
 
@@ -87,19 +87,25 @@ export type ConversationProblem = { reason: "bad_role" | "role_order" | "image_t
  * HDF5 writer and by `check --data`, so both count the same samples.
  */
 export function conversationProblem(rec: LlavaRecord, imageToken = "<image>"): ConversationProblem | undefined {
-  for (const [i, t] of rec.conversations.entries()) {
+  // (indexed loops and plain compares: this runs for every record `check --data` reads)
+  const turns = rec.conversations;
+  for (let i = 0; i < turns.length; i++) {
+    const from = turns[i]!.from;
     const prompt = i % 2 === 0;
-    if (!PROMPT_ROLES.has(t.from) && !ANSWER_ROLES.has(t.from))
-      return { reason: "bad_role", detail: `conversations[${i}].from is ${JSON.stringify(t.from)}: expected human or gpt` };
-    if (prompt !== PROMPT_ROLES.has(t.from))
+    const asPrompt = isPromptRole(from);
+    if (!asPrompt && !isAnswerRole(from))
+      return { reason: "bad_role", detail: `conversations[${i}].from is ${JSON.stringify(from)}: expected human or gpt` };
+    if (prompt !== asPrompt)
       return {
         reason: "role_order",
-        detail: `conversations[${i}] is a ${t.from} turn where a ${prompt ? "human" : "gpt"} turn belongs (turns alternate human, gpt, ...)`,
+        detail: `conversations[${i}] is a ${from} turn where a ${prompt ? "human" : "gpt"} turn belongs (turns alternate human, gpt, ...)`,
       };
   }
   let count = 0;
-  for (const t of rec.conversations)
-    for (let at = t.value.indexOf(imageToken); at >= 0; at = t.value.indexOf(imageToken, at + imageToken.length)) count++;
+  for (let i = 0; i < turns.length; i++) {
+    const v = turns[i]!.value;
+    for (let at = v.indexOf(imageToken); at >= 0; at = v.indexOf(imageToken, at + imageToken.length)) count++;
+  }
   if (rec.image !== undefined && count !== 1)
     return { reason: "image_token_count", detail: `${count} ${imageToken} placeholders for one image (expected exactly 1)` };
   if (rec.image === undefined && count > 0)
