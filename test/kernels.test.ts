@@ -7,7 +7,7 @@ import * as tf from "../runtime/backend/tf.js";
 import { selectBackend } from "../runtime/backend/index.js";
 import type { LlavaModelConfig } from "../runtime/model/config.js";
 import { applyFreeze } from "../runtime/model/arch.js";
-import { crossEntropy, headCrossEntropy } from "../runtime/model/layers.js";
+import { crossEntropy, headCrossEntropy, rmsNorm } from "../runtime/model/layers.js";
 import { LlavaModel, type Batch } from "../runtime/model/llava.js";
 import { ParamStore } from "../runtime/model/params.js";
 import { AdamW, globalNorm } from "../runtime/train/optimizer.js";
@@ -317,6 +317,9 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
       fused.push(isFused);
       inPlace.push(opt.inPlace);
       out.push(norms, ...[...params.values()].map((p) => Array.from(p.dataSync())));
+      // The moments too: on the native backend the in-place updates leave them with the resource variables
+      // (native-ops.ts, `lent`), and reading them (as a checkpoint does) takes them back first.
+      out.push(...[...opt.m.values(), ...opt.v.values()].map((x) => Array.from(x.dataSync())));
       const before = tf.memory().numTensors;
       opt.dispose();
       // Its moments and (on the native backend) the parameters' resource handles go with it.
@@ -344,5 +347,45 @@ describe("the native backend's fused AdamW and global norm (runtime/backend/nati
     // The comparison can fail: the parameters moved (by ~3 × lr), and differently with weight decay.
     expect(Math.abs(native.out[1]![0]! - Math.sin(0))).toBeGreaterThan(1e-3);
     expect(native.out[1]).not.toEqual(native.out[4]);
+  });
+});
+
+describe("RMSNorm's gradient in one piece (runtime/model/layers.ts)", () => {
+  it("equals the gradients of its ops' composition on each backend, for 2-D and 3-D inputs", async () => {
+    for (const backend of HAS_NATIVE ? ["tensorflow", "cpu"] : ["cpu"]) {
+      await selectBackend(backend);
+      for (const shape of [
+        [6, 8],
+        [2, 3, 8],
+      ]) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const x = tf.tensor(
+          Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.3) * 2),
+          shape,
+        );
+        const w = tf.tensor1d(Float32Array.from({ length: 8 }, (_, i) => 0.5 + Math.cos(i)));
+        const dy = tf.tensor(
+          Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.7)),
+          shape,
+        );
+        const composition = (a: tf.Tensor, b: tf.Tensor) => a.mul(tf.rsqrt(a.square().mean(-1, true).add(1e-5))).mul(b);
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => rmsNorm(a, b, 1e-5))([x, w], dy);
+        const [rx, rw] = tf.grads(composition)([x, w], dy);
+        expect(Array.from(rmsNorm(x, w, 1e-5).dataSync())).toEqual(Array.from(composition(x, w).dataSync()));
+        for (const [got, want] of [
+          [gx!, rx!],
+          [gw!, rw!],
+        ] as const) {
+          expect(got.shape).toEqual(want.shape);
+          const g = got.dataSync(),
+            r = want.dataSync();
+          for (let i = 0; i < r.length; i++)
+            expect(Math.abs(g[i]! - r[i]!), `${backend} ${shape} [${i}]`).toBeLessThan(1e-5 * Math.max(1, Math.abs(r[i]!)));
+        }
+        // The comparison can fail: the gradient in x is not dy·w (the norm's own term matters here).
+        expect(Math.abs(gx!.dataSync()[0]! - dy.dataSync()[0]! * w.dataSync()[0]!)).toBeGreaterThan(1e-3);
+        tf.dispose([x, w, dy, gx!, gw!, rx!, rw!]);
+      }
+    }
   });
 });

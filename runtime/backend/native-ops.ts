@@ -116,6 +116,10 @@ export class NativeAdamSlot {
   /** The buffers the handles point at, as the tfjs variables held them after the last update: while the
    * variables still hold these (nothing assigned them since), the handles need not be pointed again. */
   private bound: object[] | undefined;
+  /** The moments m and v as the last in-place update left them: their buffers are the resource variables'
+   * alone (the tfjs variables' records hold no TensorFlow handle) until `sync` reads them back. Reading them
+   * back after every update took two ops a parameter that only a checkpoint (or a test) needed. */
+  private lent: [tf.Variable, tf.Variable] | undefined;
 
   private constructor(
     private readonly b: NativeExec,
@@ -153,6 +157,9 @@ export class NativeAdamSlot {
     const T = { name: "T", type: B.TF_ATTR_TYPE, value: B.TF_FLOAT };
     const off = (name: string) => ({ name, type: B.TF_ATTR_BOOL, value: false });
     const vars = [p, m, v];
+    // Lent moments are still these variables' (nothing can have assigned them without a sync, see AdamW.m).
+    if (this.lent && (this.lent[0] !== m || this.lent[1] !== v)) this.sync();
+    const lent = this.lent !== undefined;
     tf.tidy(() => {
       // The handles still point at the variables' buffers from the last update unless something (a
       // checkpoint's restore) assigned the variables since.
@@ -163,7 +170,8 @@ export class NativeAdamSlot {
       const read = (i: number) => b.executeSingleOutput("ReadVariableOp", [dtype], [h[i]!]);
       // In place where the buffers are the variables' alone: tfjs's handles let go, the resource variables own
       // them. Otherwise TensorFlow copies a shared buffer before writing it, so no tfjs tensor is written.
-      const sole = soleRecords(b, vars);
+      // Lent moments are the resource variables' alone already.
+      const sole = soleRecords(b, lent ? [p] : vars);
       if (sole) this.inPlace++;
       if (sole)
         for (const r of sole) {
@@ -179,19 +187,39 @@ export class NativeAdamSlot {
       } finally {
         // The variables take the updated buffers back: the read-back handles (taken from the tensors that
         // read them, which then dispose of nothing; the variables keep their dataIds), or as new tensors.
-        if (sole)
-          sole.forEach((r, i) => {
-            const back = b.tensorMap!.get(read(i).dataId)!;
-            r.id = back.id;
-            back.id = -1;
-          });
-        else vars.forEach((x, i) => x.assign(read(i)));
+        // In place, only the parameter is read back (the next forward pass reads it); m and v stay lent.
+        if (sole) {
+          this.takeBack(sole[0]!, 0);
+          this.lent = [m, v];
+        } else {
+          vars.forEach((x, i) => (lent && i > 0 ? undefined : x.assign(read(i))));
+          if (!lent) this.lent = undefined;
+        }
         this.bound = vars.map(dataIdOf);
       }
     });
   }
 
+  /** The record `r` takes the buffer of handle i back (the read's tensor then disposes of nothing). */
+  private takeBack(r: TensorRecord, i: number): void {
+    const B = this.b.binding;
+    const read = this.b.executeSingleOutput("ReadVariableOp", [{ name: "dtype", type: B.TF_ATTR_TYPE, value: B.TF_FLOAT }], [this.h[i]!]);
+    const back = this.b.tensorMap!.get(read.dataId)!;
+    r.id = back.id;
+    back.id = -1;
+    read.dispose();
+  }
+
+  /** Give lent moments their TensorFlow handles back (before anything reads or assigns them). */
+  sync(): void {
+    const lent = this.lent;
+    if (!lent) return;
+    this.lent = undefined;
+    lent.forEach((x, k) => this.takeBack(this.b.tensorMap!.get(dataIdOf(x))!, k + 1));
+  }
+
   dispose(): void {
+    this.sync();
     const B = this.b.binding;
     for (const handle of this.h) {
       this.b.executeMultipleOutputs("DestroyResourceOp", [{ name: "ignore_lookup_error", type: B.TF_ATTR_BOOL, value: true }], [handle], 0);

@@ -114,7 +114,8 @@ export function installTapeFix(): void {
         for (const t of node.saved ?? []) t.dispose();
         for (const o of node.outputs) {
           const g = grad.get(o.id);
-          if (g === undefined || wanted.has(o.id)) continue;
+          // (dy, when the caller gave it, is the caller's to dispose.)
+          if (g === undefined || wanted.has(o.id) || g === dy) continue;
           grad.delete(o.id);
           let shared = false;
           for (const v of grad.values())

@@ -21,24 +21,27 @@ export interface ParamSource {
 // and compute it with the same kernels tfjs's own gradients use.
 type Grad = Parameters<typeof tf.customGrad>[0];
 
-/** x [N, in] · Wᵀ (+ b): saves x and W only (tfjs's fused matMul also keeps its output). */
+/** x [N, in] · Wᵀ (+ b): saves x and W only (tfjs's fused matMul also keeps its output). A plain 2-D matMul,
+ * not tfjs's fused one: that reshapes both operands to 3-D and the product back (three TensorFlow ops and
+ * three shape uploads on tfjs-node, whose fused kernel is the same product and add anyway). */
 const matMulT = tf.customGrad(((x: Tensor, w: Tensor, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
-    value: tf.fused.matMul({ a: x, b: w, transposeB: true }),
+    value: tf.matMul(x, w, false, true),
     gradFunc: (dy: Tensor, [x, w]: Tensor[]) => [tf.matMul(dy, w!), tf.matMul(dy, x!, true, false)],
   };
 }) as unknown as Grad) as (x: Tensor, w: Tensor) => Tensor;
 const matMulTBias = tf.customGrad(((x: Tensor, w: Tensor, b: Tensor, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
-    value: tf.fused.matMul({ a: x, b: w, transposeB: true, bias: b }),
+    value: tf.matMul(x, w, false, true).add(b),
     gradFunc: (dy: Tensor, [x, w]: Tensor[]) => [tf.matMul(dy, w!), tf.matMul(dy, x!, true, false), dy.sum(0)],
   };
 }) as unknown as Grad) as (x: Tensor, w: Tensor, b: Tensor) => Tensor;
 
 /** x[..., in] · Wᵀ + b, with W [out, in]. */
 export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  if (x.rank === 2) return b ? matMulTBias(x, w, b) : matMulT(x, w);
   const inner = x.shape[x.shape.length - 1]!;
   const flat = x.reshape([-1, inner]);
   const y = b ? matMulTBias(flat, w, b) : matMulT(flat, w);
@@ -61,7 +64,34 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | undefined, e
 
 /** LLaMA's RMSNorm: x / √(mean(x²) + ε) · w. */
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
-  return x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps))).mul(weight);
+  return rmsNormWithGrad(eps)(x, weight);
+}
+
+// RMSNorm's gradient in one piece: with r = 1/√(mean(x²) + ε) per row and g = dy·w,
+//   dx = r·(g − x·r·mean(g·x·r)),  dw = Σ over rows of dy·x·r,
+// eight kernels, where the gradients of its six ops take ~15 and upload a tensor of ones of x's size (the
+// mean's). The forward ops are the same, so the values are unchanged; it saves x·r and r (tfjs saved x·r too).
+const rmsNormGrads = new Map<number, (x: Tensor, w: Tensor) => Tensor>();
+function rmsNormWithGrad(eps: number): (x: Tensor, w: Tensor) => Tensor {
+  let f = rmsNormGrads.get(eps);
+  if (f) return f;
+  f = tf.customGrad(((x: Tensor, w: Tensor, save: tf.GradSaveFunc) => {
+    const r = tf.rsqrt(x.square().mean(-1, true).add(eps));
+    const xr = x.mul(r);
+    save([xr, r, w]);
+    return {
+      value: xr.mul(w),
+      gradFunc: (dy: Tensor, [xr, r, w]: Tensor[]) => {
+        const g = dy.mul(w!);
+        const rows = Array.from({ length: dy.rank - 1 }, (_, i) => i);
+        const dw = dy.mul(xr!).sum(rows);
+        const dx = g.sub(xr!.mul(g.mul(xr!).mean(-1, true))).mul(r!);
+        return [dx, dw];
+      },
+    };
+  }) as unknown as Grad) as (x: Tensor, w: Tensor) => Tensor;
+  rmsNormGrads.set(eps, f);
+  return f;
 }
 
 export function norm(p: ParamSource, module: ModuleName, x: Tensor, eps: number, type: "layernorm" | "rmsnorm"): Tensor {
@@ -199,6 +229,8 @@ export interface AttentionOptions {
   seed?: number;
   /** Generation: this block's keys and values of the positions already run, extended in place (see llama.ts KVCache). */
   cache?: LayerCache;
+  /** [B, T] when x comes flattened to [B·T, H] (the decoder's stream: its linear layers then need no reshapes). */
+  dims?: [number, number];
 }
 
 /** One block's cached keys and values [B, kv heads, T_past, head] (kept out of tidy scopes; the owner disposes them). */
@@ -218,7 +250,9 @@ function extend(cache: LayerCache, key: "k" | "v", t: Tensor): Tensor {
 
 /** Multi-head self-attention with the Cerebras module names proj_{q,k,v,output}_dense_layer. */
 export function selfAttention(p: ParamSource, n: AttentionNames, x: Tensor, o: AttentionOptions): Tensor {
-  const [B, T, H] = x.shape as [number, number, number];
+  const flat = x.rank === 2;
+  const [B, T] = flat ? o.dims! : (x.shape as [number, number]);
+  const H = x.shape[x.shape.length - 1]!;
   const d = H / o.heads;
   const kv = o.kvHeads ?? o.heads;
   const heads = (t: Tensor, count: number) => t.reshape([B, T, count, d]).transpose([0, 2, 1, 3]);
@@ -251,7 +285,10 @@ export function selfAttention(p: ParamSource, n: AttentionNames, x: Tensor, o: A
   // are bit-identical to scaling them).
   const scores = tf.matMul(q.mul(1 / Math.sqrt(d)), k, false, true);
   const probs = dropout(maskedSoftmax(scores, o.mask), o.dropoutRate, o.seed);
-  const context = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([B, T, H]);
+  const context = tf
+    .matMul(probs, v)
+    .transpose([0, 2, 1, 3])
+    .reshape(flat ? [B * T, H] : [B, T, H]);
   return dense(p, n.output, context);
 }
 

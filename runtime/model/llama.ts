@@ -94,6 +94,11 @@ export function decoder(
         ? rotaryRows(rotaryFor(Math.max(a.max_position_embeddings, past + T), r), past, T)
         : rotaryFor(T, r);
   x = dropout(x, o.training ? r.embedding_dropout_rate : 0, o.seed);
+  // The blocks run on the flattened stream [B·T, H]: every linear layer is then a plain 2-D product, without the
+  // two reshapes (and their two in the backward pass) each would take on [B, T, H].
+  const [B, H] = [x.shape[0]!, x.shape[2]!];
+  const dims: [number, number] = [B, T];
+  x = x.reshape([B * T, H]);
   for (let i = 0; i < a.num_hidden_layers; i++) {
     const b = N.block(i);
     const seed = o.seed === undefined ? undefined : o.seed + 7919 * (i + 1);
@@ -114,6 +119,7 @@ export function decoder(
             ...(rotary ? { rotary } : {}),
             ...(seed !== undefined ? { seed } : {}),
             ...(cache ? { cache: cache.layers[i]! } : {}),
+            dims,
           }),
           1,
         ),
@@ -122,7 +128,7 @@ export function decoder(
     });
   }
   if (cache) cache.length = past + T;
-  return norm(p, N.finalNorm, x, r.layer_norm_epsilon, a.norm_type);
+  return norm(p, N.finalNorm, x, r.layer_norm_epsilon, a.norm_type).reshape([B, T, H]);
 }
 
 /** Hidden states [..., H] → logits [..., V] (the tied word embeddings answer to the head's name). */

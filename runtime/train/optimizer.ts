@@ -16,10 +16,24 @@ export interface AdamWOptions {
 export class AdamW {
   /** Updates taken so far (t in the formulas is step + 1 during an update). */
   step = 0;
-  readonly m = new Map<string, tf.Variable>();
-  readonly v = new Map<string, tf.Variable>();
+  private readonly ms = new Map<string, tf.Variable>();
+  private readonly vs = new Map<string, tf.Variable>();
   /** On the native backend, TensorFlow's fused update per parameter (made at the first update). */
   private readonly slots = new Map<string, NativeAdamSlot | undefined>();
+
+  /** The first moments by parameter (for checkpoints: read back from the native updates first). */
+  get m(): ReadonlyMap<string, tf.Variable> {
+    this.sync();
+    return this.ms;
+  }
+  /** The second moments by parameter. */
+  get v(): ReadonlyMap<string, tf.Variable> {
+    this.sync();
+    return this.vs;
+  }
+  private sync(): void {
+    for (const slot of this.slots.values()) slot?.sync();
+  }
 
   constructor(
     readonly o: AdamWOptions,
@@ -28,7 +42,7 @@ export class AdamW {
     for (const [name, p] of params) {
       // The zeros are disposed once the variables hold them: left alive, they kept the moments' first
       // buffers (two copies of every trainable parameter) past the first update.
-      for (const moments of [this.m, this.v]) {
+      for (const moments of [this.ms, this.vs]) {
         const zeros = tf.zerosLike(p);
         moments.set(name, tf.variable(zeros, false));
         zeros.dispose();
@@ -44,25 +58,27 @@ export class AdamW {
     const alpha = this.o.correct_bias ? (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t) : lr;
     const decay = lr * this.o.weight_decay;
     let constants: AdamConstants | undefined;
+    // The clipping factor as one tensor for every parameter's gradient (a number would upload it per parameter).
+    const factor = scale === 1 ? undefined : tf.scalar(scale);
     for (const [name, p] of this.params) {
       const raw = grads.get(name);
       if (!raw) continue;
-      const m = this.m.get(name)!,
-        v = this.v.get(name)!;
+      const m = this.ms.get(name)!,
+        v = this.vs.get(name)!;
       if (!this.slots.has(name)) this.slots.set(name, NativeAdamSlot.create(p.shape));
       const slot = this.slots.get(name);
       if (slot) {
         const powers: [number, number] = this.o.correct_bias ? [b1 ** t, b2 ** t] : [0, 0];
         constants ??= new AdamConstants({ powers, lr, betas: this.o.betas, eps: this.o.eps, decay });
         const c = constants;
-        tf.tidy(() => slot.update(p, m, v, scale === 1 ? raw : raw.mul(scale), c));
+        tf.tidy(() => slot.update(p, m, v, factor ? raw.mul(factor) : raw, c));
         continue;
       }
       // The same ops in the same order as the formulas, each temporary freed as soon as the next is
       // made: a tidy alone held ten copies of a [32000, 512] embedding at once (it now only collects
       // the scalars the ops make).
       tf.tidy(() => {
-        const g = scale === 1 ? raw : raw.mul(scale);
+        const g = factor ? raw.mul(factor) : raw;
         const m1 = then(m.mul(b1), (a) => then(g.mul(1 - b1), (b) => a.add(b)));
         const v1 = then(v.mul(b2), (a) =>
           then(
@@ -87,6 +103,7 @@ export class AdamW {
       });
     }
     constants?.dispose();
+    factor?.dispose();
     this.step = t;
   }
 
@@ -103,7 +120,7 @@ export class AdamW {
   dispose(): void {
     for (const slot of this.slots.values()) slot?.dispose();
     this.slots.clear();
-    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+    for (const x of [...this.ms.values(), ...this.vs.values()]) x.dispose();
   }
 }
 
