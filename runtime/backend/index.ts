@@ -3,6 +3,7 @@
 // install time, which fails without a network); a failed import simply moves on to the next.
 import * as tf from "./tf.js";
 import { registerNativeIdentities } from "./native-identity.js";
+import { registerNativeMatMul } from "./native-matmul.js";
 import { registerNativeKernels } from "./native-ops.js";
 import { installTapeFix } from "./tape-fix.js";
 import { patchWasmBackend } from "./wasm-fixes.js";
@@ -39,6 +40,7 @@ export const defaultLoaders: BackendLoaders = {
     await import("@tensorflow/tfjs-node" as string);
     registerNativeKernels();
     registerNativeIdentities();
+    registerNativeMatMul();
     return "tensorflow";
   },
   wasm: async () => {
