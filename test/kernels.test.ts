@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "../runtime/backend/tf.js";
 import { selectBackend } from "../runtime/backend/index.js";
+import { oneDnnMatMuls, useOneDnnMatMul } from "../runtime/backend/native-matmul.js";
 import type { LlavaModelConfig } from "../runtime/model/config.js";
 import { applyFreeze } from "../runtime/model/arch.js";
 import { crossEntropy, headCrossEntropy, rmsNorm } from "../runtime/model/layers.js";
@@ -387,5 +388,44 @@ describe("RMSNorm's gradient in one piece (runtime/model/layers.ts)", () => {
         tf.dispose([x, w, dy, gx!, gw!, rx!, rw!]);
       }
     }
+  });
+});
+
+describe("the native backend's matmuls through oneDNN's primitive (runtime/backend/native-matmul.ts)", () => {
+  /** Every transpose combination, 2-D (as tfjs gives them, batch 1) and batched with a broadcast batch. */
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[37, 16], [16, 29], false, false],
+    [[37, 16], [29, 16], false, true],
+    [[16, 37], [16, 29], true, false],
+    [[16, 37], [29, 16], true, true],
+    [[2, 3, 9, 8], [2, 3, 8, 7], false, false],
+    [[2, 3, 8, 9], [2, 3, 8, 7], true, false],
+    [[2, 3, 9, 8], [1, 3, 7, 8], false, true],
+  ];
+  async function run(backend: string) {
+    await selectBackend(backend);
+    const before = oneDnnMatMuls();
+    const fill = (shape: number[], k: number) =>
+      tf.tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + k) * 2),
+        shape,
+      );
+    const out = cases.map(([a, b, ta, tb], k) => tf.tidy(() => tf.matMul(fill(a, k), fill(b, k + 1), ta, tb).dataSync() as Float32Array));
+    return { out, oneDnn: oneDnnMatMuls() - before };
+  }
+  it.skipIf(!HAS_NATIVE)("gives the cpu backend's products, through _MklBatchMatMulV2 where the rule sends them", async () => {
+    const native = await run("tensorflow");
+    const reference = await run("cpu");
+    // All but the last (batched, only the right operand transposed: Eigen's contraction was faster there).
+    expect(native.oneDnn).toBe(cases.length - 1);
+    expect(reference.oneDnn).toBe(0);
+    expect(cases.map(([a, b, ta, tb]) => useOneDnnMatMul(a, b, ta, tb))).toEqual([true, true, true, true, true, true, false]);
+    native.out.forEach((x, i) => {
+      const r = reference.out[i]!;
+      expect(x.length, `product ${i}`).toBe(r.length);
+      let worst = 0;
+      for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs(x[j]! - r[j]!) / Math.max(1, Math.abs(r[j]!)));
+      expect(worst, `product ${i}`).toBeLessThan(1e-5);
+    });
   });
 });

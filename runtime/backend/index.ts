@@ -3,6 +3,7 @@
 // install time, which fails without a network); a failed import simply moves on to the next.
 import * as tf from "./tf.js";
 import { registerNativeIdentities } from "./native-identity.js";
+import { registerNativeMatMul } from "./native-matmul.js";
 import { registerNativeKernels } from "./native-ops.js";
 import { installTapeFix } from "./tape-fix.js";
 import { patchWasmBackend } from "./wasm-fixes.js";
@@ -26,21 +27,23 @@ export interface BackendChoice {
 /** How each backend is loaded and activated; replaceable in tests. */
 export type BackendLoaders = Record<BackendName, () => Promise<string>>;
 
+/**
+ * Load a tfjs-node package and put llavac's kernels over its own: the fused ones (native-ops), the no-op
+ * casts and reshapes that share their input's buffer (native-identity), and on the CPU package the matmuls
+ * through oneDNN's primitive (native-matmul: a CPU kernel, so not for the GPU package's devices).
+ */
+async function loadNative(pkg: string, opts: { oneDnnMatMul: boolean }): Promise<string> {
+  nativeThreadDefaults();
+  await import(pkg);
+  registerNativeKernels();
+  registerNativeIdentities();
+  if (opts.oneDnnMatMul) registerNativeMatMul();
+  return "tensorflow";
+}
+
 export const defaultLoaders: BackendLoaders = {
-  "tensorflow-gpu": async () => {
-    nativeThreadDefaults();
-    await import("@tensorflow/tfjs-node-gpu" as string);
-    registerNativeKernels();
-    registerNativeIdentities();
-    return "tensorflow";
-  },
-  tensorflow: async () => {
-    nativeThreadDefaults();
-    await import("@tensorflow/tfjs-node" as string);
-    registerNativeKernels();
-    registerNativeIdentities();
-    return "tensorflow";
-  },
+  "tensorflow-gpu": () => loadNative("@tensorflow/tfjs-node-gpu", { oneDnnMatMul: false }),
+  tensorflow: () => loadNative("@tensorflow/tfjs-node", { oneDnnMatMul: true }),
   wasm: async () => {
     const wasm = await import("@tensorflow/tfjs-backend-wasm");
     // Node runs the single-threaded SIMD build (no cross-origin isolation for threads).
