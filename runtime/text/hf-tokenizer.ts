@@ -7,15 +7,10 @@
 // writer's `pad_token_id or eos_id`); `vocabSize` is len(tokenizer): the model's vocabulary and the added tokens.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { SPECIAL_TOKEN_FILES, specialToken } from "./special-tokens.js";
 import type { Tokenizer } from "./tokenizer.js";
 
 type Json = Record<string, unknown>;
-
-function tokenText(v: unknown): string | undefined {
-  if (typeof v === "string") return v;
-  if (v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string") return (v as { content: string }).content;
-  return undefined;
-}
 
 async function readJsonIfAny(file: string): Promise<Json | undefined> {
   let text: string;
@@ -40,16 +35,7 @@ export interface SpecialNames {
 }
 
 function namesOf(cfg: Json | undefined, map: Json | undefined): SpecialNames {
-  const pick = (key: string): string | null | undefined => {
-    for (const o of [cfg, map]) {
-      if (!o || !(key in o)) continue;
-      const v = o[key];
-      if (v === null) return null;
-      const t = tokenText(v);
-      if (t !== undefined) return t;
-    }
-    return undefined;
-  };
+  const pick = (key: string) => specialToken([cfg, map], key, true);
   return { bos: pick("bos_token"), eos: pick("eos_token"), pad: pick("pad_token"), unk: pick("unk_token") };
 }
 
@@ -125,8 +111,8 @@ export async function loadJsonTokenizer(file: string, padId?: number): Promise<T
   const dir = path.dirname(file);
   const [body, cfg, map, lib] = await Promise.all([
     readFile(file, "utf8"),
-    readJsonIfAny(path.join(dir, "tokenizer_config.json")),
-    readJsonIfAny(path.join(dir, "special_tokens_map.json")),
+    readJsonIfAny(path.join(dir, SPECIAL_TOKEN_FILES[0])),
+    readJsonIfAny(path.join(dir, SPECIAL_TOKEN_FILES[1])),
     import("@huggingface/tokenizers"),
   ]);
   let json: Json;

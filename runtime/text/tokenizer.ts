@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { loadLlamaModelSpec } from "./llama-vocab.js";
 import { parseModelProto, SentencePieceBPE, type ModelSpec } from "./sentencepiece.js";
+import { SPECIAL_TOKEN_FILES, specialToken } from "./special-tokens.js";
 
 export interface Tokenizer {
   /** Ids of `text` without special tokens. */
@@ -116,12 +117,6 @@ export function tokenizerFromSpec(spec: ModelSpec, source: string, padId?: numbe
   return new SpTokenizer(new SentencePieceBPE(spec), source, padId, { kind: "unk" });
 }
 
-function tokenText(v: unknown): string | undefined {
-  if (typeof v === "string") return v;
-  if (v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string") return (v as { content: string }).content;
-  return undefined;
-}
-
 async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
   try {
     return JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
@@ -137,11 +132,8 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
  */
 export async function folderPadRule(modelFile: string): Promise<PadRule> {
   const dir = path.dirname(modelFile);
-  for (const name of ["tokenizer_config.json", "special_tokens_map.json"]) {
-    const token = tokenText((await readJson(path.join(dir, name)))?.pad_token);
-    if (token !== undefined) return { kind: "token", token };
-  }
-  return { kind: "token", token: undefined };
+  const files = await Promise.all(SPECIAL_TOKEN_FILES.map((name) => readJson(path.join(dir, name))));
+  return { kind: "token", token: specialToken(files, "pad_token", false) ?? undefined };
 }
 
 const cache = new Map<string, Promise<Tokenizer>>();
